@@ -1,0 +1,47 @@
+# Hearth: the two commands a newcomer needs are `make run` and `make test`.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTHON ?= /usr/bin/python3
+BIND ?= 127.0.0.1:8000
+
+.PHONY: all deps deps-build deps-bench configure build run test unit-test pytest integration-test bench clean
+
+all: build
+
+deps:
+	packaging/install-deps.sh test
+
+deps-build:
+	packaging/install-deps.sh build
+
+deps-bench:
+	packaging/install-deps.sh bench
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+configure: $(BUILD_DIR)/CMakeCache.txt
+
+build: deps-build configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Serves examples/hello on http://127.0.0.1:8000 (Ctrl-C stops it cleanly).
+run: deps build
+	$(BUILD_DIR)/bin/hearthd -c examples/hello/hearth.toml --python $(PYTHON) -b $(BIND)
+
+unit-test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+pytest: deps build
+	$(PYTHON) -m pytest -q plugins/python/tests tests/integration
+
+test: deps build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests tests/integration
+
+bench: deps-bench build
+	$(PYTHON) bench/run.py
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,83 @@
+#pragma once
+// The typed, immutable configuration snapshot. Built once by the loader
+// (defaults < file < environment < CLI), validated, then handed out as
+// std::shared_ptr<const Config>. Nothing reads config from globals.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hearth::config {
+
+using Millis = std::chrono::milliseconds;
+
+// A listening address: "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces), or "unix:/path".
+struct Bind {
+  enum class Kind {
+    Tcp,   // host + port (port 0 = pick a free one)
+    Unix,  // path of a Unix stream socket
+  };
+  Kind kind = Kind::Tcp;
+  std::string host;  // "127.0.0.1", "::1", "0.0.0.0"
+  uint16_t port = 0;
+  std::string path;  // Unix only
+  std::string text;  // as written by the user, for messages
+};
+
+struct HttpLimits {
+  Millis keepalive_timeout{5000};   // idle time between requests on a kept-alive connection
+  Millis header_timeout{10000};     // the whole request head must arrive within this (else 408)
+  Millis body_timeout{30000};       // longest gap between body reads (else 408)
+  Millis send_timeout{60000};       // longest a write to the client may make no progress
+  uint64_t max_header_size = 32 * 1024;    // request line + headers, bytes (else 431)
+  uint32_t max_headers = 100;              // header fields (else 431)
+  uint64_t max_body_size = 10 * 1024 * 1024;  // request body, bytes (else 413)
+  uint64_t body_buffer_size = 64 * 1024;   // body kept in memory up to this, then a temp file
+  uint64_t response_buffer_size = 1024 * 1024;  // response buffered in memory up to this, then a temp file
+  std::string server_header = "hearth";    // value of the Server header; empty = none
+};
+
+struct LogConfig {
+  std::string level = "info";          // error|warn|info|debug
+  std::string access_log = "-";        // "-" = stdout, "" = off, else a file path
+  std::string access_log_format = "combined";  // combined|json
+};
+
+struct Config {
+  // Where the config came from ("" when none), for messages.
+  std::string config_file;
+
+  // --- the application ---
+  std::string app;                      // "module:callable" or "module:factory()"
+  std::string python = "/usr/bin/python3";  // interpreter, or a virtualenv's bin/python
+  std::string chdir;                    // worker cwd; "" = daemon's cwd
+  std::vector<std::string> pythonpath;  // prepended to sys.path
+  bool preload = true;                  // import once in the zygote, fork workers
+  std::map<std::string, std::string> env;  // extra environment for the zygote and workers
+
+  // --- listeners ---
+  std::vector<Bind> binds;              // default 127.0.0.1:8000
+  std::optional<Bind> admin_bind;       // /healthz /readyz /metrics; unset = off
+  std::string control_socket;           // hearthctl socket path; "" = off
+
+  // --- workers and dispatch ---
+  uint32_t workers = 0;                 // 0 in input = default 2 x cores + 1 (resolved by the loader)
+  uint32_t threads = 1;                 // concurrent requests per worker
+  uint32_t max_queue = 1024;            // requests waiting for a worker; beyond it 503
+  Millis queue_timeout{30000};          // longest a request may wait for a worker (else 503)
+  Millis timeout{30000};                // longest a worker may spend on one request (else 504 + kill)
+  Millis graceful_timeout{30000};       // shutdown/reload: time for in-flight requests before KILL
+  Millis boot_timeout{120000};          // import + worker start; separate from `timeout`
+  std::vector<std::string> forwarded_allow_ips{"127.0.0.1", "::1"};  // "*" = all
+  std::string temp_dir;                 // request body spool dir; "" = $TMPDIR or /tmp
+
+  HttpLimits http;
+  LogConfig log;
+
+  // Resolved at load time: where the Python runtime (plugins/python) lives.
+  std::string runtime_dir;
+};
+
+}  // namespace hearth::config

@@ -1,0 +1,47 @@
+#pragma once
+// The seam between the front door (which owns sockets) and whoever answers
+// requests (the proxy, the admin endpoints). A handler never touches a socket.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/request.h"
+
+namespace hearth::http {
+
+// Where a handler writes its answer. Owned by the connection; all calls on the
+// connection's executor. Calls after finish() or after the client went away
+// are ignored. body() never blocks: the sink buffers (memory, then a temp file
+// beyond response_buffer_size), so a worker is drained as fast as it writes.
+class ResponseSink {
+ public:
+  virtual ~ResponseSink() = default;
+  // status: 100..999; reason may be empty (a standard one is used). Headers as
+  // the app gave them; the sink drops hop-by-hop headers (Connection,
+  // Keep-Alive, Transfer-Encoding, Upgrade, TE, Trailer, Proxy-*) and chooses
+  // the framing itself (Content-Length if the app set a valid one, else chunked
+  // for HTTP/1.1, else close-delimited). Adds Date and Server.
+  virtual void start(int status, std::string_view reason, std::vector<Header> headers) = 0;
+  virtual void body(std::string_view data) = 0;
+  // ok=false: the response is broken mid-way (worker died, app raised after
+  // start): the connection is closed without completing the framing so the
+  // client can tell. finish(true) before start() is a bug (asserted).
+  virtual void finish(bool ok) = 0;
+  // True once the client disconnected or the connection was aborted; the
+  // handler may then stop producing (it must still call finish()).
+  virtual bool client_gone() const = 0;
+  // Convenience: a complete small response (used for 502/503/504 and admin pages).
+  void simple(int status, std::string_view content_type, std::string_view text,
+              std::vector<Header> extra = {});
+};
+
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  // Called once per request, on the connection's executor. The handler must
+  // eventually call sink->finish(...) exactly once.
+  virtual void handle(std::shared_ptr<Request> request, std::shared_ptr<ResponseSink> sink) = 0;
+};
+
+}  // namespace hearth::http

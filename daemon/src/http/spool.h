@@ -1,0 +1,44 @@
+#pragma once
+// Request/response body storage: memory up to a threshold, then an unlinked
+// temp file. Move-only. Data-path errors are returned, never thrown.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace hearth::http {
+
+class Spool {
+ public:
+  Spool() = default;
+  // memory_limit: bytes kept in memory before spilling; temp_dir: where to spill.
+  Spool(uint64_t memory_limit, std::string temp_dir);
+  ~Spool();
+  Spool(Spool&&) noexcept;
+  Spool& operator=(Spool&&) noexcept;
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // Appends; on a failed spill (disk full, unwritable dir) returns the error
+  // and the spool keeps what it had.
+  [[nodiscard]] std::error_code append(std::string_view data);
+
+  uint64_t size() const { return size_; }
+  bool in_memory() const { return fd_ < 0; }
+  // Valid only while in_memory().
+  std::string_view memory() const { return mem_; }
+  // Reads up to `len` bytes at `offset` into `out`; returns bytes read (0 at end) or -1 with errno.
+  long read_at(uint64_t offset, char* out, uint64_t len) const;
+  void clear();
+
+ private:
+  [[nodiscard]] std::error_code spill();
+
+  uint64_t memory_limit_ = UINT64_MAX;
+  std::string temp_dir_;
+  std::string mem_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
+
+}  // namespace hearth::http

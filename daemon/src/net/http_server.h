@@ -1,0 +1,46 @@
+#pragma once
+// Listeners plus the HTTP/1.1 connections they accept. Owns sockets, timers and
+// framing; hands complete requests to a RequestHandler. Single executor.
+#include <boost/asio/io_context.hpp>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "http/handler.h"
+
+namespace hearth::net {
+
+class HttpServer {
+ public:
+  // `name` tags log lines ("http", "admin").
+  HttpServer(boost::asio::io_context& io, config::HttpLimits limits, std::string temp_dir,
+             http::RequestHandler& handler, std::string name);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens (start-up regime: throws std::runtime_error with a clear
+  // message such as "bind 127.0.0.1:8000: Address already in use").
+  void listen(const config::Bind& bind);
+  // "http://127.0.0.1:34567" or "unix:/path" for every listener, after listen().
+  std::vector<std::string> bound_urls() const;
+  // Begin accepting on every listener.
+  void start();
+  // Graceful shutdown, step 1: close the listeners.
+  void stop_accepting();
+  // Step 2: close connections that are idle between requests; connections with
+  // a request in progress close after their response (keep-alive turned off).
+  void close_idle();
+  // Abort everything now (after graceful_timeout).
+  void close_all();
+  std::size_t open_connections() const;
+  std::size_t busy_connections() const;  // a request is being handled or written
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hearth::net

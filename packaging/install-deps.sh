@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Idempotent: apt-installs only the Debian packages Hearth needs that are missing.
+# Usage: packaging/install-deps.sh [build|test|bench]   (default: test)
+set -euo pipefail
+
+profile="${1:-test}"
+
+build_pkgs=(
+  build-essential cmake pkg-config
+  libboost1.81-dev libboost-filesystem1.81-dev
+  libnghttp2-dev libtomlplusplus-dev libssl-dev
+  libgtest-dev libgmock-dev
+  python3 python3-dev
+)
+test_pkgs=(
+  python3-flask python3-django python3-pytest
+  curl nghttp2-client wrk procps
+)
+bench_pkgs=(
+  gunicorn uwsgi uwsgi-plugin-python3 nginx-light wrk nghttp2-client
+)
+
+want=("${build_pkgs[@]}")
+case "$profile" in
+  build) ;;
+  test) want+=("${test_pkgs[@]}") ;;
+  bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "install-deps.sh: unknown profile '$profile' (build|test|bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only when they are missing or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n1)" ]; then
+  $SUDO apt-get update -q
+fi
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
