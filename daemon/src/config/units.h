@@ -1,0 +1,38 @@
+#pragma once
+// Pure parsers and formatters for the value syntaxes used in every config
+// source (TOML file, CLI, environment). Each parser returns std::nullopt on
+// bad input; the caller knows which key or flag it was and says so.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+
+namespace hearth::config {
+
+// Durations: "250ms", "10s", "1.5s", "10m", "2h", "1m30s" (units ms|s|m|h,
+// case-insensitive, components in any combination), or a bare number of
+// seconds ("30", "0.5"). Rejects empty, negative and overflowing input.
+std::optional<Millis> parse_duration(std::string_view text);
+
+// A TOML/JSON-style number of seconds (may be fractional). Rejects negative,
+// NaN, infinite and out-of-range values.
+std::optional<Millis> duration_from_seconds(double seconds);
+
+// Sizes: "512" (bytes), "64KiB"/"64K" (x1024), "64KB" (x1000), same for
+// M/MB/MiB, G/GB/GiB and T/TB/TiB, "B" for bytes; units are case-insensitive
+// and may be separated from the number by spaces; "1.5MiB" truncates to whole
+// bytes. Rejects empty, negative and overflowing input.
+std::optional<uint64_t> parse_size(std::string_view text);
+
+// A non-negative decimal integer that fits `max` ("007" is fine, "+1", "1.0",
+// " 1" are not).
+std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max);
+
+// Canonical spellings, chosen so that parse_duration(format_duration(d)) == d
+// and parse_size(format_size(n)) == n: "250ms", "30s", "1m30s", "2h", "10MiB".
+std::string format_duration(Millis d);
+std::string format_size(uint64_t bytes);
+
+}  // namespace hearth::config
