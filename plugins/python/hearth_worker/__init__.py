@@ -1,0 +1,12 @@
+"""Hearth's Python worker runtime (stdlib only).
+
+The daemon (hearthd) starts ``hearth_zygote.py``; everything it runs lives here:
+
+* :mod:`protocol` - frame layout and constants of docs/worker-protocol.md
+* :mod:`loader`   - ``module:callable`` / ``module:factory()`` app import
+* :mod:`wsgi`     - PEP 3333 pieces: wsgi.input, wsgi.errors, file_wrapper, header encoding
+* :mod:`worker`   - one worker process: slots, threads, signals, death pipe
+* :mod:`zygote`   - the control loop and the double fork
+"""
+
+__all__ = ["protocol", "loader", "wsgi", "worker", "zygote"]

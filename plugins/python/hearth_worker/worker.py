@@ -1,0 +1,388 @@
+"""One worker process: T slot sockets, one thread each, serving WSGI requests.
+
+Life of a worker (docs/worker-protocol.md):
+  forked by the zygote -> (lazy: import app) -> WORKER_READY on slot 0 -> serving
+  -> SIGTERM: exit at once when idle, else after the request(s) in flight
+  -> EOF on the death pipe or a slot socket: os._exit(0) immediately.
+"""
+
+import faulthandler
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+from . import loader
+from .conn import SlotClosed, SlotConn
+from .protocol import (
+    FLAG_ABORTED, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END,
+    WORKER_FAILED, WORKER_READY, json_frame, text_frame)
+from .wsgi import ErrorStream, FileWrapper, Input, encode_start, no_body_expected
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_APP_LOAD = 3
+
+_END = HEADER.pack(RESPONSE_END, 0, 0, 0, 0)
+_END_ABORTED = HEADER.pack(RESPONSE_END, FLAG_ABORTED, 0, 0, 0)
+_BODY_PACK = HEADER.pack
+_500_BODY = b"Internal Server Error\n"
+_500 = b"".join((
+    encode_start("500 Internal Server Error", [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(_500_BODY)))])[0],
+    HEADER.pack(RESPONSE_BODY, 0, 0, len(_500_BODY), 0), _500_BODY, _END))
+# Bodies below this go out with START and END in one sendall (one copy, one syscall).
+_COALESCE_MAX = 256 * 1024
+# file_wrapper bodies are read in blocks of at least this size.
+_FILE_BLOCK = 256 * 1024
+
+
+def _exit(code):
+    """Flush stdio and leave without running the parent's atexit/finalizers."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
+class Slot(SlotConn):
+    """One slot socket and the state of the request on it. Used by exactly one thread."""
+
+    __slots__ = (
+        "worker", "index", "app", "base_environ", "errors", "environ", "busy",
+        "start", "code", "remaining", "sent", "start_response", "write")
+
+    def __init__(self, worker, index, sock, app):
+        SlotConn.__init__(self, sock)
+        self.worker = worker
+        self.index = index
+        self.app = app
+        self.errors = ErrorStream(self)
+        self.base_environ = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": self.errors,
+            "wsgi.multithread": worker.threads > 1,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            "wsgi.file_wrapper": FileWrapper,
+            "wsgi.input_terminated": True,
+        }
+        self.environ = None
+        self.busy = False
+        self.start = None      # encoded RESPONSE_START frame, set by start_response()
+        self.code = 0
+        self.remaining = None  # body bytes Content-Length still allows, None = no limit
+        self.sent = False      # RESPONSE_START has gone out
+        # Bound once: no per-request allocation of these.
+        self.start_response = self._start_response
+        self.write = self._write
+
+    def log_prefix(self):
+        env = self.environ
+        rid = env.get("hearth.request_id", "-") if env is not None else "-"
+        return "[worker %s req %s] " % (self.worker.worker_id, rid)
+
+    def log(self, text):
+        prefix = self.log_prefix()
+        sys.stderr.write("".join([prefix + line + "\n" for line in text.rstrip("\n").split("\n")]))
+
+    # -- PEP 3333 callables ------------------------------------------------------------
+
+    def _start_response(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.start is not None:
+            raise AssertionError("start_response() called twice without exc_info")
+        self.start, self.code, cl = encode_start(status, headers)
+        if cl is not None and not no_body_expected(self.environ["REQUEST_METHOD"], self.code):
+            self.remaining = cl
+        else:
+            self.remaining = None
+        return self.write
+
+    def _write(self, data):
+        if self.start is None:
+            raise AssertionError("write() called before start_response()")
+        if type(data) is not bytes:
+            raise TypeError("write() takes bytes, not %s" % type(data).__name__)
+        if data:
+            self._send_body(data)
+
+    def _send_body(self, chunk):
+        rem = self.remaining
+        if rem is not None:
+            if len(chunk) > rem:
+                chunk = chunk[:rem]
+            self.remaining = rem - len(chunk)
+            if not chunk:
+                return
+        n = len(chunk)
+        if not self.sent:
+            if self.start is None:
+                raise AssertionError("the app produced body bytes before calling start_response()")
+            self.sent = True
+            if n <= _COALESCE_MAX:
+                self.sendall(b"".join((self.start, _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0), chunk)))
+                return
+            self.sendall(self.start + _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0))
+        elif n <= _COALESCE_MAX:
+            self.sendall(_BODY_PACK(RESPONSE_BODY, 0, 0, n, 0) + chunk)
+            return
+        else:
+            self.sendall(_BODY_PACK(RESPONSE_BODY, 0, 0, n, 0))
+        self.sendall(chunk)
+
+    def _finish(self):
+        """RESPONSE_END (with START first for an empty body). ABORTED if the body was short."""
+        if not self.sent:
+            if self.start is None:
+                raise AssertionError("the app returned without calling start_response()")
+            self.sent = True
+            if self.remaining:
+                self.log("Content-Length declared %d more bytes than the app produced" % self.remaining)
+                self.sendall(self.start + _END_ABORTED)
+            else:
+                self.sendall(self.start + _END)
+        elif self.remaining:
+            self.log("Content-Length declared %d more bytes than the app produced" % self.remaining)
+            self.sendall(_END_ABORTED)
+        else:
+            self.sendall(_END)
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def serve(self):
+        """Serve requests until SlotClosed (returns) or a graceful stop (exits)."""
+        worker = self.worker
+        unpack_from = HEADER.unpack_from
+        base = self.base_environ
+        while True:
+            self.busy = False
+            if worker.stopping:
+                worker.idle_after_stop(self)
+            if self.pos == self.end:
+                self.reset_if_idle()
+            if self.end - self.pos < 16:
+                self.fill(16)
+            self.busy = True
+            ftype, _flags, _res, length, body_len = unpack_from(self.buf, self.pos)
+            if ftype != REQUEST or length > MAX_PAYLOAD:
+                self.log("protocol error: frame type 0x%02x, length %d on slot %d; closing"
+                         % (ftype, length, self.index))
+                raise SlotClosed("protocol error")
+            self.pos += 16
+            if self.end - self.pos < length:
+                self.fill(length)
+            pos = self.pos
+            it = iter(str(self.view[pos:pos + length], "latin-1").split("\0"))
+            self.pos = pos + length
+            environ = base.copy()
+            environ.update(zip(it, it))
+            body = Input(self, body_len)
+            environ["wsgi.input"] = body
+            self.environ = environ
+            self.handle(environ)
+            body.drain()
+            if self.errors._partial:
+                self.errors.flush()
+            self.environ = None
+
+    def handle(self, environ):
+        self.start = None
+        self.sent = False
+        self.remaining = None
+        result = None
+        try:
+            result = self.app(environ, self.start_response)
+            if type(result) is list and len(result) == 1 and self.start is not None and not self.sent:
+                # The common case: START + BODY + END in one sendall.
+                body = result[0]
+                if type(body) is not bytes:
+                    raise TypeError("response body items must be bytes, not %s" % type(body).__name__)
+                rem = self.remaining
+                n = len(body)
+                if rem is not None and n != rem:
+                    if n > rem:
+                        body = body[:rem]
+                        n = rem
+                        self.remaining = 0
+                    else:
+                        self._send_body(body)
+                        self._finish()
+                        return
+                self.sent = True
+                if not n:
+                    self.sendall(self.start + _END)
+                elif n <= _COALESCE_MAX:
+                    self.sendall(b"".join((self.start, _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0), body, _END)))
+                else:
+                    self.sendall(self.start + _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0))
+                    self.sendall(body)
+                    self.sendall(_END)
+                return
+            if type(result) is FileWrapper:
+                read = result.filelike.read
+                size = max(result.blksize, _FILE_BLOCK)
+                while True:
+                    chunk = read(size)
+                    if not chunk:
+                        break
+                    if type(chunk) is not bytes:
+                        raise TypeError("file_wrapper read() returned %s, not bytes" % type(chunk).__name__)
+                    self._send_body(chunk)
+            else:
+                for chunk in result:
+                    if type(chunk) is not bytes:
+                        raise TypeError("response body items must be bytes, not %s" % type(chunk).__name__)
+                    if chunk:
+                        self._send_body(chunk)
+            self._finish()
+        except SlotClosed:
+            raise
+        except BaseException:
+            self.log("Error handling request %s %s\n%s" % (
+                environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI", environ.get("PATH_INFO", "?")),
+                traceback.format_exc()))
+            if self.sent:
+                self.sendall(_END_ABORTED)
+            else:
+                self.sent = True
+                self.sendall(_500)
+        finally:
+            if result is not None:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    try:
+                        close()
+                    except SlotClosed:
+                        raise
+                    except BaseException:
+                        self.log("Error in close() of the response iterable\n" + traceback.format_exc())
+
+
+class Worker:
+    """The worker process after the fork. ``run()`` never returns."""
+
+    def __init__(self, worker_id, slot_socks, death_fd, app=None, app_spec=None, fork_time=None):
+        self.worker_id = worker_id
+        self.threads = len(slot_socks)
+        self.socks = slot_socks
+        self.death_fd = death_fd
+        self.app = app
+        self.app_spec = app_spec
+        self.fork_time = time.monotonic() if fork_time is None else fork_time
+        self.slots = []
+        self.stopping = False
+        # Re-entrant: the SIGTERM handler runs on the main thread, which may hold it.
+        self.lock = threading.RLock()
+
+    # -- signals and death -------------------------------------------------------------
+
+    def _install_signals(self):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        faulthandler.enable(file=sys.stderr, all_threads=True)
+        faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True, chain=False)
+
+    def _on_sigterm(self, signum, frame):
+        # Runs in the main thread between bytecodes. No logging here.
+        self.stopping = True
+        with self.lock:
+            if not any(s.busy or s.has_pending() for s in self.slots):
+                _exit(EXIT_OK)
+
+    def idle_after_stop(self, slot):
+        """Called by a slot thread that finished its request after SIGTERM."""
+        with self.lock:
+            if not any(s.busy or s.has_pending() for s in self.slots if s is not slot):
+                _exit(EXIT_OK)
+        # Other slots are still busy; the last one to finish exits. Keep serving anything
+        # the daemon still sends here (it should not after SIGTERM).
+
+    def _watch_death(self):
+        fd = self.death_fd
+        try:
+            os.set_blocking(fd, True)
+        except OSError:
+            pass
+        while True:
+            try:
+                if not os.read(fd, 4096):
+                    break
+            except InterruptedError:  # pragma: no cover
+                continue
+            except OSError:
+                break
+        _exit(EXIT_OK)
+
+    # -- run -----------------------------------------------------------------------------
+
+    def run(self):
+        try:
+            self._run()
+        except SlotClosed:
+            _exit(EXIT_OK)
+        except BaseException:
+            try:
+                sys.stderr.write("[worker %s] internal error\n%s" % (self.worker_id, traceback.format_exc()))
+            except Exception:
+                pass
+            _exit(EXIT_INTERNAL)
+        _exit(EXIT_OK)
+
+    def _run(self):
+        os.environ["HEARTH_WORKER_ID"] = str(self.worker_id)
+        self._install_signals()
+        threading.Thread(target=self._watch_death, name="hearth-death-pipe", daemon=True).start()
+        slot0 = self.socks[0]
+        for s in self.socks:
+            s.setblocking(True)
+        if self.app is None:
+            try:
+                self.app = loader.load_app(self.app_spec)
+            except BaseException:
+                text = "worker %s: failed to load app %r\n%s" % (
+                    self.worker_id, self.app_spec, traceback.format_exc())
+                sys.stderr.write(text)
+                try:
+                    slot0.sendall(text_frame(WORKER_FAILED, text))
+                except OSError:
+                    pass
+                _exit(EXIT_APP_LOAD)
+        self.slots = [Slot(self, i, sock, self.app) for i, sock in enumerate(self.socks)]
+        boot_ms = int(round((time.monotonic() - self.fork_time) * 1000))
+        self.slots[0].sendall(json_frame(WORKER_READY, {
+            "pid": os.getpid(), "worker_id": self.worker_id, "boot_ms": boot_ms}))
+        if self.threads == 1:
+            self.slots[0].serve()
+            return
+        for slot in self.slots:
+            threading.Thread(target=self._serve_thread, args=(slot,),
+                             name="hearth-slot-%d" % slot.index, daemon=True).start()
+        while True:
+            signal.pause()
+
+    def _serve_thread(self, slot):
+        try:
+            slot.serve()
+        except SlotClosed:
+            _exit(EXIT_OK)
+        except BaseException:
+            try:
+                sys.stderr.write("[worker %s] slot %d internal error\n%s"
+                                 % (self.worker_id, slot.index, traceback.format_exc()))
+            except Exception:
+                pass
+            _exit(EXIT_INTERNAL)
+        _exit(EXIT_OK)

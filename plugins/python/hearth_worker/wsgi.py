@@ -1,0 +1,250 @@
+"""PEP 3333 pieces handed to the app: wsgi.input, wsgi.errors, wsgi.file_wrapper, and the
+status/header validation + encoding done when the app calls start_response()."""
+
+import sys
+
+from .conn import SlotClosed
+from .protocol import HEADER, MAX_PAYLOAD, RESPONSE_START
+
+
+class Input:
+    """``wsgi.input``: the request body, read from the slot buffer and then the socket.
+
+    Never reads more than the body length (``aux`` of REQUEST); at the end it behaves as
+    EOF (``wsgi.input_terminated``), so ``read()`` without a size is safe.
+    """
+
+    __slots__ = ("_conn", "_remaining")
+
+    def __init__(self, conn, length):
+        self._conn = conn
+        self._remaining = length
+
+    def _take(self, size):
+        # Exactly ``size`` (<= remaining) bytes: buffered first, then the socket.
+        conn = self._conn
+        pos = conn.pos
+        avail = conn.end - pos
+        if avail >= size:
+            conn.pos = pos + size
+            self._remaining -= size
+            return bytes(conn.view[pos:pos + size])
+        out = bytearray(size)
+        out[:avail] = conn.view[pos:conn.end]
+        conn.pos = conn.end = 0
+        view = memoryview(out)
+        got = avail
+        recv_into = conn.sock.recv_into
+        # Count only what we have: a SlotClosed mid-body must not leave _remaining high.
+        self._remaining -= avail
+        while got < size:
+            try:
+                n = recv_into(view[got:])
+            except OSError as exc:
+                raise SlotClosed(str(exc)) from None
+            if not n:
+                raise SlotClosed("EOF in request body")
+            got += n
+            self._remaining -= n
+        return bytes(out)
+
+    def read(self, size=-1):
+        rem = self._remaining
+        if size is None or size < 0 or size > rem:
+            size = rem
+        if size <= 0:
+            return b""
+        return self._take(size)
+
+    def readline(self, size=-1):
+        rem = self._remaining
+        if size is None or size < 0 or size > rem:
+            size = rem
+        if size <= 0:
+            return b""
+        conn = self._conn
+        chunks = None
+        while True:
+            pos = conn.pos
+            avail = conn.end - pos
+            if not avail:
+                conn.recv_some()
+                continue
+            limit = avail if avail < size else size
+            i = conn.buf.find(b"\n", pos, pos + limit)
+            n = i + 1 - pos if i >= 0 else limit
+            piece = bytes(conn.view[pos:pos + n])
+            conn.pos = pos + n
+            self._remaining -= n
+            size -= n
+            if chunks is None:
+                if i >= 0 or not size:
+                    return piece
+                chunks = [piece]
+            else:
+                chunks.append(piece)
+                if i >= 0 or not size:
+                    return b"".join(chunks)
+
+    def readlines(self, hint=-1):
+        lines = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                return lines
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def drain(self):
+        """Discard the unread rest of the body so the next frame starts where expected."""
+        rem = self._remaining
+        if not rem:
+            return
+        conn = self._conn
+        avail = conn.end - conn.pos
+        if avail >= rem:
+            conn.pos += rem
+            self._remaining = 0
+            return
+        rem -= avail
+        conn.pos = conn.end = 0
+        view = conn.view
+        size = len(view)
+        recv_into = conn.sock.recv_into
+        while rem:
+            try:
+                n = recv_into(view, rem if rem < size else size)
+            except OSError as exc:
+                raise SlotClosed(str(exc)) from None
+            if not n:
+                raise SlotClosed("EOF in request body")
+            rem -= n
+        self._remaining = 0
+
+
+class ErrorStream:
+    """``wsgi.errors``: text lines to stderr, each prefixed ``[worker N req RID] ``.
+
+    One per slot; the request id is looked up when a line is written.
+    """
+
+    __slots__ = ("_slot", "_partial")
+
+    def __init__(self, slot):
+        self._slot = slot
+        self._partial = ""
+
+    def write(self, s):
+        if type(s) is not str:
+            raise TypeError("wsgi.errors.write() takes str, not %s" % type(s).__name__)
+        if "\n" not in s:
+            self._partial += s
+            return len(s)
+        lines = (self._partial + s).split("\n")
+        self._partial = lines.pop()
+        prefix = self._slot.log_prefix()
+        sys.stderr.write("".join([prefix + line + "\n" for line in lines]))
+        return len(s)
+
+    def writelines(self, seq):
+        for s in seq:
+            self.write(s)
+
+    def flush(self):
+        if self._partial:
+            self.write("\n")
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: iterate ``filelike.read(blksize)`` blocks; close() closes it."""
+
+    __slots__ = ("filelike", "blksize")
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+    def close(self):
+        close = getattr(self.filelike, "close", None)
+        if close is not None:
+            close()
+
+
+class BadResponse(ValueError):
+    """The app passed start_response() a status or headers the protocol cannot carry."""
+
+
+_NO_BODY_STATUS = frozenset((204, 304))
+
+
+def encode_start(status, headers):
+    """Validate start_response() arguments and build the RESPONSE_START frame.
+
+    Returns (frame_bytes, status_code, content_length or None). Raises TypeError or
+    BadResponse (a ValueError), which the caller treats as an application error.
+    """
+    if type(status) is not str:
+        raise TypeError("status must be str, not %s" % type(status).__name__)
+    code = status[:3]
+    if len(code) != 3 or not (code.isascii() and code.isdigit()) or (len(status) > 3 and status[3] != " "):
+        raise BadResponse("bad status %r: expected '200 OK' form" % status)
+    if type(headers) is not list:
+        raise TypeError("response headers must be a list, not %s" % type(headers).__name__)
+    parts = [status]
+    append = parts.append
+    content_length = None
+    for item in headers:
+        if type(item) is not tuple or len(item) != 2:
+            raise TypeError("each response header must be a (name, value) tuple, got %r" % (item,))
+        name, value = item
+        if type(name) is not str or type(value) is not str:
+            raise TypeError("header name and value must be str, got %r" % (item,))
+        if not name:
+            raise BadResponse("empty header name")
+        if len(name) == 14 and name.lower() == "content-length":
+            v = value.strip()
+            if not (v.isascii() and v.isdigit()):
+                raise BadResponse("bad Content-Length %r" % value)
+            content_length = int(v)
+        append(name)
+        append(value)
+    text = "\0".join(parts)
+    if text.count("\0") != 2 * len(headers) or "\n" in text or "\r" in text:
+        raise BadResponse("status or header contains NUL, CR or LF: %r" % (parts,))
+    try:
+        payload = text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise BadResponse("status and headers must be latin-1: %r" % (parts,)) from None
+    if len(payload) > MAX_PAYLOAD:
+        raise BadResponse("response headers exceed 64 MiB")
+    return HEADER.pack(RESPONSE_START, 0, 0, len(payload), 0) + payload, int(code), content_length
+
+
+def no_body_expected(method, code):
+    """HEAD, 1xx, 204 and 304 answers carry no body whatever Content-Length says."""
+    return method == "HEAD" or code < 200 or code in _NO_BODY_STATUS

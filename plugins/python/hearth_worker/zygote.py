@@ -1,0 +1,249 @@
+"""The zygote: imports the app once, then forks workers on the daemon's FORK command.
+
+States: starting -> (preload: importing -> ZYGOTE_FAILED + exit 3 | ZYGOTE_READY)
+        -> waiting for commands -> exits 0 on SHUTDOWN, EOF on the control socket or
+        the death pipe. It stays single-threaded so that fork() is safe.
+"""
+
+import argparse
+import faulthandler
+import gc
+import json
+import os
+import platform
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+
+from . import loader
+from .protocol import (
+    FORK, FORK_FAILED, FORKED, SHUTDOWN, ZYGOTE_FAILED, ZYGOTE_READY,
+    PeerClosed, ProtocolError, json_frame, recv_control_frame, text_frame)
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_APP_LOAD = 3
+
+_PID = struct.Struct("<q")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="hearth_zygote.py", description="Hearth Python zygote")
+    p.add_argument("--control-fd", type=int, required=True)
+    p.add_argument("--death-fd", type=int, required=True)
+    p.add_argument("--app", required=True, help="MODULE:CALLABLE or MODULE:FACTORY()")
+    default_preload = os.environ.get("HEARTH_PRELOAD", "1") != "0"
+    p.add_argument("--preload", dest="preload", action="store_true", default=default_preload)
+    p.add_argument("--no-preload", dest="preload", action="store_false")
+    p.add_argument("--chdir", default=None)
+    p.add_argument("--pythonpath", action="append", default=[])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--generation", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.threads < 1:
+        p.error("--threads must be >= 1")
+    return args
+
+
+def setup_path(chdir, pythonpath):
+    """Put the app's directory and --pythonpath entries at the front of sys.path, then chdir.
+
+    Order: chdir (or the current directory), then each --pythonpath in the order given,
+    then whatever was there (plugins/python first), so the app's modules win.
+    """
+    front = [os.path.abspath(chdir) if chdir else os.getcwd()]
+    front += [os.path.abspath(p) for p in pythonpath]
+    rest = [p for p in sys.path if p not in front]
+    sys.path[:] = front + rest
+    if chdir:
+        os.chdir(chdir)
+
+
+class Zygote:
+    def __init__(self, args):
+        self.args = args
+        self.ctrl = socket.socket(fileno=args.control_fd)
+        self.ctrl.setblocking(True)
+        self.death_fd = args.death_fd
+        self.app = None
+
+    def send(self, data):
+        try:
+            self.ctrl.sendall(data)
+        except OSError:
+            os._exit(EXIT_OK)  # the daemon is gone
+
+    # -- start ---------------------------------------------------------------------------
+
+    def boot(self):
+        import_ms = 0
+        if self.args.preload:
+            t0 = time.monotonic()
+            try:
+                self.app = loader.load_app(self.args.app)
+            except BaseException:
+                text = "failed to load app %r\n%s" % (self.args.app, traceback.format_exc())
+                sys.stderr.write("hearth zygote: " + text)
+                sys.stderr.flush()
+                self.send(text_frame(ZYGOTE_FAILED, text))
+                os._exit(EXIT_APP_LOAD)
+            import_ms = int(round((time.monotonic() - t0) * 1000))
+            gc.collect()
+            gc.freeze()
+        threads = threading.active_count()
+        if threads > 1:
+            sys.stderr.write(
+                "hearth zygote: WARNING: the app started %d thread(s) at import; forking it "
+                "is unsafe (use preload = false or start threads in the worker)\n" % (threads - 1))
+            sys.stderr.flush()
+        self.send(json_frame(ZYGOTE_READY, {
+            "pid": os.getpid(),
+            "python": platform.python_version(),
+            "preload": bool(self.args.preload),
+            "import_ms": import_ms,
+            "threads_after_import": threads,
+        }))
+
+    # -- loop ----------------------------------------------------------------------------
+
+    def loop(self):
+        poller = select.poll()
+        ctrl_fd = self.ctrl.fileno()
+        poller.register(ctrl_fd, select.POLLIN)
+        poller.register(self.death_fd, select.POLLIN)
+        while True:
+            for fd, _ev in poller.poll():
+                if fd == self.death_fd:
+                    try:
+                        if not os.read(fd, 4096):
+                            os._exit(EXIT_OK)
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        os._exit(EXIT_OK)
+                elif fd == ctrl_fd:
+                    self.command()
+
+    def command(self):
+        try:
+            ftype, _flags, _aux, payload, fds = recv_control_frame(self.ctrl)
+        except PeerClosed:
+            os._exit(EXIT_OK)
+        except ProtocolError as exc:
+            sys.stderr.write("hearth zygote: protocol error: %s; closing\n" % exc)
+            sys.stderr.flush()
+            self.ctrl.close()
+            os._exit(EXIT_INTERNAL)
+        if ftype == SHUTDOWN:
+            for fd in fds:
+                os.close(fd)
+            os._exit(EXIT_OK)
+        if ftype == FORK:
+            self.fork(payload, fds)
+
+    def fork(self, payload, fds):
+        worker_id = -1
+        try:
+            try:
+                msg = json.loads(payload.decode("utf-8"))
+                worker_id = int(msg["worker_id"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise RuntimeError("bad FORK payload %r: %s" % (payload[:200], exc)) from None
+            if len(fds) != self.args.threads:
+                raise RuntimeError("FORK carried %d slot socket(s), expected %d (--threads)"
+                                   % (len(fds), self.args.threads))
+            pid = self._double_fork(worker_id, fds)
+        except Exception as exc:
+            self.send(json_frame(FORK_FAILED, {"worker_id": worker_id, "error": str(exc)}))
+            return
+        finally:
+            for fd in fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.send(json_frame(FORKED, {"worker_id": worker_id, "pid": pid}))
+
+    def _double_fork(self, worker_id, fds):
+        """Fork an intermediate that forks the worker and exits; return the worker's pid."""
+        r, w = os.pipe()
+        fork_time = time.monotonic()
+        try:
+            mid = os.fork()
+        except OSError:
+            os.close(r)
+            os.close(w)
+            raise
+        if mid == 0:  # intermediate
+            code = 1
+            try:
+                os.close(r)
+                pid = os.fork()
+                if pid == 0:
+                    os.close(w)
+                    self._become_worker(worker_id, fds, fork_time)  # never returns
+                os.write(w, _PID.pack(pid))
+                code = 0
+            except BaseException as exc:
+                try:
+                    os.write(w, ("E" + str(exc)).encode("utf-8", "replace")[:4000])
+                except BaseException:
+                    pass
+            os._exit(code)
+        os.close(w)
+        try:
+            while True:
+                try:
+                    os.waitpid(mid, 0)
+                    break
+                except ChildProcessError:
+                    break
+            chunks = []
+            while True:
+                data = os.read(r, 4096)
+                if not data:
+                    break
+                chunks.append(data)
+        finally:
+            os.close(r)
+        data = b"".join(chunks)
+        if len(data) == _PID.size:
+            return _PID.unpack(data)[0]
+        if data.startswith(b"E"):
+            raise RuntimeError("fork of worker failed: " + data[1:].decode("utf-8", "replace"))
+        raise RuntimeError("intermediate child exited without reporting the worker pid")
+
+    def _become_worker(self, worker_id, fds, fork_time):
+        try:
+            from .worker import Worker
+            self.ctrl.close()
+            socks = [socket.socket(fileno=fd) for fd in fds]
+            Worker(worker_id, socks, self.death_fd, app=self.app,
+                   app_spec=None if self.app is not None else self.args.app,
+                   fork_time=fork_time).run()
+        except BaseException:
+            try:
+                sys.stderr.write("[worker %s] failed to start\n%s" % (worker_id, traceback.format_exc()))
+                sys.stderr.flush()
+            except BaseException:
+                pass
+        os._exit(EXIT_INTERNAL)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("HEARTH_WORKER_ID", "zygote")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(EXIT_OK))
+    faulthandler.enable(file=sys.stderr, all_threads=True)
+    faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True, chain=False)
+    setup_path(args.chdir, args.pythonpath)
+    zygote = Zygote(args)
+    zygote.boot()
+    zygote.loop()
+    return EXIT_OK
