@@ -191,3 +191,21 @@ std::string format_size(uint64_t bytes) {
 }
 
 }  // namespace hearth::config
+
+namespace hearth::config {
+
+std::optional<std::string> parse_log_level(std::string_view text) {
+  std::string l = lower(text);
+  if (l == "error" || l == "warn" || l == "info" || l == "debug") return l;
+  if (l == "warning") return "warn";
+  if (l == "critical") return "error";
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_access_log_format(std::string_view text) {
+  std::string l = lower(text);
+  if (l == "combined" || l == "json") return l;
+  return std::nullopt;
+}
+
+}  // namespace hearth::config

@@ -36,3 +36,14 @@ std::string format_duration(Millis d);
 std::string format_size(uint64_t bytes);
 
 }  // namespace hearth::config
+
+namespace hearth::config {
+
+// log.level: error|warn|info|debug, case-insensitive; gunicorn's "warning"
+// and "critical" are accepted as warn and error. Returns the canonical name.
+std::optional<std::string> parse_log_level(std::string_view text);
+
+// log.access_log_format: combined|json (case-insensitive), canonical name.
+std::optional<std::string> parse_access_log_format(std::string_view text);
+
+}  // namespace hearth::config

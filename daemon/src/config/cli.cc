@@ -1,0 +1,354 @@
+#include "config/cli.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "config/bind.h"
+#include "config/defaults.h"
+#include "config/units.h"
+
+namespace hearth::config {
+
+// State shared by the flags while they are applied in order.
+struct CliState {
+  bool binds_replaced = false;       // the first -b drops the file's binds
+  bool pythonpath_replaced = false;  // likewise for --pythonpath
+};
+
+// What a flag does with its value. Returns "" on success, or what was
+// expected ("a non-negative integer") for the message.
+using ApplyFn = std::string (*)(std::string_view value, Config& cfg, CliState& st);
+
+struct FlagSpec {
+  const char* long_name;   // "workers" (without the dashes)
+  char short_name;         // 'w', or 0
+  const char* metavar;     // "N"; nullptr for a flag without a value
+  const char* group;       // heading in --help
+  const char* key;         // config key it sets, for provenance; nullptr if none
+  const char* help;
+  std::string (*default_text)(const Config& d);  // nullptr = no default shown
+  ApplyFn apply;           // nullptr for the action flags and -c
+};
+
+namespace {
+
+using namespace std::string_literals;
+
+std::string set_duration(std::string_view v, Millis* out) {
+  auto d = parse_duration(v);
+  if (!d) return "a duration such as 30s, 250ms or 1m30s (a number means seconds)";
+  *out = *d;
+  return "";
+}
+std::string set_count(std::string_view v, uint32_t* out) {
+  auto n = parse_uint(v, UINT32_MAX);
+  if (!n) return "a non-negative integer";
+  *out = static_cast<uint32_t>(*n);
+  return "";
+}
+std::string set_string(std::string_view v, std::string* out) {
+  *out = std::string(v);
+  return "";
+}
+
+std::string q(const std::string& s) { return s.empty() ? "(none)"s : s; }
+
+// The table: every flag hearthd accepts. Order within a group is help order.
+const FlagSpec kFlags[] = {
+    // --- Config ---
+    {"config", 'c', "FILE", "Config", nullptr,
+     "TOML config file (default: $HEARTH_CONFIG, else none)", nullptr, nullptr},
+    {"check-config", 0, nullptr, "Config", nullptr,
+     "validate the configuration, print it, and exit (0 ok, 2 errors)", nullptr, nullptr},
+    {"help", 'h', nullptr, "Config", nullptr, "show this help and exit", nullptr, nullptr},
+    {"version", 'v', nullptr, "Config", nullptr, "show the version and exit", nullptr, nullptr},
+    // --- Application ---
+    {"python", 0, "PATH", "Application", "python", "Python interpreter (or a virtualenv's bin/python)",
+     [](const Config& d) { return d.python; },
+     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.python); }},
+    {"chdir", 0, "DIR", "Application", "chdir", "change the workers' directory before loading the app",
+     [](const Config& d) { return d.chdir.empty() ? "the daemon's cwd"s : d.chdir; },
+     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.chdir); }},
+    {"pythonpath", 0, "DIRS", "Application", "pythonpath",
+     "comma-separated directories prepended to sys.path (repeatable)", nullptr,
+     [](std::string_view v, Config& c, CliState& st) -> std::string {
+       std::vector<std::string> parts;
+       while (true) {
+         size_t comma = v.find(',');
+         std::string_view p = v.substr(0, comma);
+         if (p.empty()) return "comma-separated directories";
+         parts.emplace_back(p);
+         if (comma == std::string_view::npos) break;
+         v.remove_prefix(comma + 1);
+       }
+       if (!st.pythonpath_replaced) c.pythonpath.clear();
+       st.pythonpath_replaced = true;
+       c.pythonpath.insert(c.pythonpath.end(), parts.begin(), parts.end());
+       return "";
+     }},
+    {"preload", 0, nullptr, "Application", "preload", "import the app once in the zygote, then fork workers",
+     [](const Config& d) { return d.preload ? "on"s : "off"s; },
+     [](std::string_view, Config& c, CliState&) { c.preload = true; return ""s; }},
+    {"no-preload", 0, nullptr, "Application", "preload", "import the app in each worker instead", nullptr,
+     [](std::string_view, Config& c, CliState&) { c.preload = false; return ""s; }},
+    {"env", 'e', "KEY=VALUE", "Application", "env", "set an environment variable for the app (repeatable)",
+     nullptr,
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       size_t eq = v.find('=');
+       if (eq == 0 || eq == std::string_view::npos) return "KEY=VALUE";
+       c.env[std::string(v.substr(0, eq))] = std::string(v.substr(eq + 1));
+       return "";
+     }},
+    // --- Listeners ---
+    {"bind", 'b', "ADDR", "Listeners", "bind",
+     "listen on HOST:PORT, [V6]:PORT, :PORT or unix:/path (repeatable; replaces the file's bind)",
+     [](const Config& d) { return to_string(d.binds.front()) + " ($PORT: 0.0.0.0:$PORT)"; },
+     [](std::string_view v, Config& c, CliState& st) -> std::string {
+       auto b = parse_bind(v);
+       if (!b) return std::string(kBindExpected);
+       if (!st.binds_replaced) c.binds.clear();
+       st.binds_replaced = true;
+       c.binds.push_back(*b);
+       return "";
+     }},
+    {"admin-bind", 0, "ADDR", "Listeners", "admin_bind", "serve /healthz, /readyz and /metrics here",
+     [](const Config&) { return "off"s; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto b = parse_bind(v);
+       if (!b) return std::string(kBindExpected);
+       c.admin_bind = *b;
+       return "";
+     }},
+    {"control-socket", 0, "PATH", "Listeners", "control_socket", "Unix socket for hearthctl",
+     [](const Config&) { return "off"s; },
+     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.control_socket); }},
+    {"forwarded-allow-ips", 0, "LIST", "Listeners", "forwarded_allow_ips",
+     "peers trusted to set X-Forwarded-*: comma-separated IPs/CIDRs, or *",
+     [](const Config& d) {
+       std::string s;
+       for (const auto& ip : d.forwarded_allow_ips) s += (s.empty() ? "" : ",") + ip;
+       return s;
+     },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto l = parse_allow_ips(v);
+       if (!l) return "IP addresses or CIDR ranges separated by commas, or *";
+       c.forwarded_allow_ips = *l;
+       return "";
+     }},
+    // --- Workers ---
+    {"workers", 'w', "N", "Workers", "workers", "worker processes; 0 = 2 x cores + 1 ($WEB_CONCURRENCY)",
+     [](const Config&) { return "2 x cores + 1"s; },
+     [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.workers); }},
+    {"threads", 0, "N", "Workers", "threads", "concurrent requests per worker",
+     [](const Config& d) { return std::to_string(d.threads); },
+     [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.threads); }},
+    {"max-queue", 0, "N", "Workers", "max_queue", "requests waiting for a worker before 503",
+     [](const Config& d) { return std::to_string(d.max_queue); },
+     [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.max_queue); }},
+    // --- Timeouts ---
+    {"timeout", 't', "DUR", "Timeouts", "timeout", "longest a worker may spend on one request (504, worker killed)",
+     [](const Config& d) { return format_duration(d.timeout); },
+     [](std::string_view v, Config& c, CliState&) { return set_duration(v, &c.timeout); }},
+    {"graceful-timeout", 0, "DUR", "Timeouts", "graceful_timeout", "time for in-flight requests on stop/reload",
+     [](const Config& d) { return format_duration(d.graceful_timeout); },
+     [](std::string_view v, Config& c, CliState&) { return set_duration(v, &c.graceful_timeout); }},
+    {"boot-timeout", 0, "DUR", "Timeouts", "boot_timeout", "time to import the app and start a worker",
+     [](const Config& d) { return format_duration(d.boot_timeout); },
+     [](std::string_view v, Config& c, CliState&) { return set_duration(v, &c.boot_timeout); }},
+    {"queue-timeout", 0, "DUR", "Timeouts", "queue_timeout", "longest a request may wait for a worker (503)",
+     [](const Config& d) { return format_duration(d.queue_timeout); },
+     [](std::string_view v, Config& c, CliState&) { return set_duration(v, &c.queue_timeout); }},
+    {"keep-alive", 0, "DUR", "Timeouts", "http.keepalive_timeout", "idle time on a kept-alive connection",
+     [](const Config& d) { return format_duration(d.http.keepalive_timeout); },
+     [](std::string_view v, Config& c, CliState&) { return set_duration(v, &c.http.keepalive_timeout); }},
+    // --- HTTP ---
+    {"max-body-size", 0, "SIZE", "HTTP", "http.max_body_size", "largest request body (413)",
+     [](const Config& d) { return format_size(d.http.max_body_size); },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto n = parse_size(v);
+       if (!n) return "a size such as 10MiB";
+       c.http.max_body_size = *n;
+       return "";
+     }},
+    // --- Logging ---
+    {"log-level", 0, "LEVEL", "Logging", "log.level", "error, warn, info or debug",
+     [](const Config& d) { return d.log.level; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto l = parse_log_level(v);
+       if (!l) return "one of error, warn, info, debug";
+       c.log.level = *l;
+       return "";
+     }},
+    {"access-logfile", 0, "PATH", "Logging", "log.access_log", "access log file; - = stdout, empty = off",
+     [](const Config& d) { return q(d.log.access_log); },
+     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.log.access_log); }},
+    {"access-log-format", 0, "FORMAT", "Logging", "log.access_log_format", "combined or json",
+     [](const Config& d) { return d.log.access_log_format; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto f = parse_access_log_format(v);
+       if (!f) return "combined or json";
+       c.log.access_log_format = *f;
+       return "";
+     }},
+};
+
+const FlagSpec* find_long(std::string_view name) {
+  for (const auto& f : kFlags) {
+    if (name == f.long_name) return &f;
+  }
+  return nullptr;
+}
+const FlagSpec* find_short(char c) {
+  for (const auto& f : kFlags) {
+    if (f.short_name == c) return &f;
+  }
+  return nullptr;
+}
+
+// An argument that is a flag rather than a value: "-x..." or "--x...", but
+// not "-" (stdout) and not "-5" (a bad number, reported as such).
+bool looks_like_flag(const std::string& a) {
+  return a.size() >= 2 && a[0] == '-' && !std::isdigit(static_cast<unsigned char>(a[1]));
+}
+
+}  // namespace
+
+CommandLine parse_command_line(const std::vector<std::string>& args) {
+  CommandLine cl;
+  bool only_positional = false;
+  bool action_set = false;
+  auto set_action = [&](Action a) {
+    // --help and --version win over everything; otherwise the first wins.
+    if (a == Action::Help || a == Action::Version) {
+      if (cl.action != Action::Help && cl.action != Action::Version) cl.action = a;
+    } else if (!action_set) {
+      cl.action = a;
+    }
+    action_set = true;
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (only_positional || !looks_like_flag(arg)) {
+      if (cl.settings.end() != std::find_if(cl.settings.begin(), cl.settings.end(),
+                                            [](const auto& s) { return s.flag == nullptr; })) {
+        cl.errors.push_back("unexpected argument '" + arg + "': only one APP may be given");
+      } else {
+        cl.settings.push_back({nullptr, "APP", arg});
+      }
+      continue;
+    }
+    if (arg == "--") {
+      only_positional = true;
+      continue;
+    }
+    const FlagSpec* flag = nullptr;
+    std::string typed;
+    std::optional<std::string> inline_value;
+    if (arg.rfind("--", 0) == 0) {
+      size_t eq = arg.find('=');
+      typed = arg.substr(0, eq);
+      if (eq != std::string::npos) inline_value = arg.substr(eq + 1);
+      flag = find_long(std::string_view(typed).substr(2));
+    } else {
+      typed = arg.substr(0, 2);
+      if (arg.size() > 2) inline_value = arg.substr(2);  // "-w4", "-b:8000"
+      flag = find_short(arg[1]);
+    }
+    if (!flag) {
+      cl.errors.push_back(typed + ": unknown option (see --help)");
+      continue;
+    }
+    std::string value;
+    if (flag->metavar == nullptr) {
+      if (inline_value) {
+        cl.errors.push_back(typed + ": takes no value");
+        continue;
+      }
+    } else if (inline_value) {
+      value = *inline_value;
+    } else if (i + 1 < args.size() && !looks_like_flag(args[i + 1])) {
+      value = args[++i];
+    } else {
+      cl.errors.push_back(typed + ": missing value (" + flag->metavar + ")");
+      continue;
+    }
+    std::string_view name = flag->long_name;
+    if (name == "help") {
+      set_action(Action::Help);
+    } else if (name == "version") {
+      set_action(Action::Version);
+    } else if (name == "check-config") {
+      set_action(Action::CheckConfig);
+    } else if (name == "config") {
+      cl.config_file = value;
+    } else {
+      if (name == "bind") cl.sets_bind = true;
+      if (name == "workers") cl.sets_workers = true;
+      cl.settings.push_back({flag, typed, value});
+    }
+  }
+  return cl;
+}
+
+void apply_command_line(const CommandLine& cl, Config& cfg, Provenance& prov, std::vector<std::string>& errors) {
+  CliState st;
+  for (const auto& s : cl.settings) {
+    if (s.flag == nullptr) {
+      cfg.app = s.value;
+      prov.set("app", "APP");
+      continue;
+    }
+    std::string expected = s.flag->apply(s.value, cfg, st);
+    if (!expected.empty()) {
+      errors.push_back(s.as_typed + ": expected " + expected + ", got '" + s.value + "'");
+      continue;
+    }
+    if (s.flag->key) prov.set(s.flag->key, s.as_typed);
+  }
+}
+
+std::vector<std::string> long_flags() {
+  std::vector<std::string> out;
+  for (const auto& f : kFlags) out.push_back(std::string("--") + f.long_name);
+  return out;
+}
+
+std::string help_text() {
+  const Config d = default_config();
+  std::string out =
+      "usage: hearthd [OPTIONS] [APP]\n"
+      "\n"
+      "Serve a Python WSGI application. APP is MODULE:CALLABLE (or MODULE:FACTORY()),\n"
+      "e.g. myproject.wsgi:application. Settings come from, lowest first: built-in\n"
+      "defaults, the config file, the environment ($PORT, $WEB_CONCURRENCY), then\n"
+      "these options. Every option also takes the --flag=value form. DUR is a\n"
+      "duration (30, 30s, 250ms, 1m30s); SIZE is a size (512, 64KiB, 10MB).\n";
+  std::string group;
+  for (const auto& f : kFlags) {
+    if (group != f.group) {
+      group = f.group;
+      out += "\n" + group + ":\n";
+    }
+    std::string left = "  ";
+    left += f.short_name ? std::string("-") + f.short_name + ", " : "    ";
+    left += std::string("--") + f.long_name;
+    if (f.metavar) left += std::string(" ") + f.metavar;
+    std::string help = f.help;
+    if (f.default_text) help += " [default: " + f.default_text(d) + "]";
+    if (left.size() < 32) {
+      out += left + std::string(32 - left.size(), ' ') + help + "\n";
+    } else {
+      out += left + "\n" + std::string(32, ' ') + help + "\n";
+    }
+  }
+  out +=
+      "\nEnvironment:\n"
+      "  PORT                          listen on 0.0.0.0:$PORT unless -b is given\n"
+      "  WEB_CONCURRENCY               worker count unless -w is given\n"
+      "  HEARTH_CONFIG                 config file when -c is not given\n"
+      "  HEARTH_RUNTIME_DIR            where the Python worker runtime lives\n"
+      "\nSee docs/config.md for every config file key.\n";
+  return out;
+}
+
+}  // namespace hearth::config

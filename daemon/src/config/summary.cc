@@ -1,0 +1,87 @@
+#include "config/summary.h"
+
+#include <cstdio>
+
+#include "config/bind.h"
+#include "config/units.h"
+
+namespace hearth::config {
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + quote(items[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+std::string to_toml(const Config& c) {
+  std::vector<std::string> binds;
+  for (const auto& b : c.binds) binds.push_back(to_string(b));
+  std::string o;
+  auto line = [&o](const std::string& k, const std::string& v) { o += k + " = " + v + "\n"; };
+  auto dur = [](Millis d) { return quote(format_duration(d)); };
+  auto size = [](uint64_t n) { return quote(format_size(n)); };
+  o += "# config file: " + (c.config_file.empty() ? std::string("(none)") : c.config_file) + "\n";
+  o += "# runtime dir: " + (c.runtime_dir.empty() ? std::string("(none)") : c.runtime_dir) + "\n";
+  line("app", quote(c.app));
+  line("python", quote(c.python));
+  line("chdir", quote(c.chdir));
+  line("pythonpath", array(c.pythonpath));
+  line("preload", c.preload ? "true" : "false");
+  line("bind", array(binds));
+  if (c.admin_bind) line("admin_bind", quote(to_string(*c.admin_bind)));
+  line("control_socket", quote(c.control_socket));
+  line("workers", std::to_string(c.workers));
+  line("threads", std::to_string(c.threads));
+  line("max_queue", std::to_string(c.max_queue));
+  line("queue_timeout", dur(c.queue_timeout));
+  line("timeout", dur(c.timeout));
+  line("graceful_timeout", dur(c.graceful_timeout));
+  line("boot_timeout", dur(c.boot_timeout));
+  line("forwarded_allow_ips", array(c.forwarded_allow_ips));
+  line("temp_dir", quote(c.temp_dir));
+  o += "\n[env]\n";
+  for (const auto& [k, v] : c.env) line(quote(k), quote(v));
+  o += "\n[http]\n";
+  line("keepalive_timeout", dur(c.http.keepalive_timeout));
+  line("header_timeout", dur(c.http.header_timeout));
+  line("body_timeout", dur(c.http.body_timeout));
+  line("send_timeout", dur(c.http.send_timeout));
+  line("max_header_size", size(c.http.max_header_size));
+  line("max_headers", std::to_string(c.http.max_headers));
+  line("max_body_size", size(c.http.max_body_size));
+  line("body_buffer_size", size(c.http.body_buffer_size));
+  line("response_buffer_size", size(c.http.response_buffer_size));
+  line("server_header", quote(c.http.server_header));
+  o += "\n[log]\n";
+  line("level", quote(c.log.level));
+  line("access_log", quote(c.log.access_log));
+  line("access_log_format", quote(c.log.access_log_format));
+  return o;
+}
+
+}  // namespace hearth::config

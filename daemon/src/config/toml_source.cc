@@ -1,0 +1,410 @@
+#include "config/toml_source.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <functional>
+#include <sstream>
+
+#include "config/bind.h"
+#include "config/units.h"
+
+namespace hearth::config {
+namespace {
+
+// Sections and the keys each accepts; "" is the top level.
+struct KeyName {
+  std::string_view section;
+  std::string_view name;
+};
+constexpr KeyName kKeys[] = {
+    {"", "app"},
+    {"", "python"},
+    {"", "chdir"},
+    {"", "pythonpath"},
+    {"", "preload"},
+    {"", "env"},
+    {"", "bind"},
+    {"", "admin_bind"},
+    {"", "control_socket"},
+    {"", "workers"},
+    {"", "threads"},
+    {"", "max_queue"},
+    {"", "queue_timeout"},
+    {"", "timeout"},
+    {"", "graceful_timeout"},
+    {"", "boot_timeout"},
+    {"", "forwarded_allow_ips"},
+    {"", "temp_dir"},
+    {"", "http"},
+    {"", "log"},
+    {"http", "keepalive_timeout"},
+    {"http", "header_timeout"},
+    {"http", "body_timeout"},
+    {"http", "send_timeout"},
+    {"http", "max_header_size"},
+    {"http", "max_headers"},
+    {"http", "max_body_size"},
+    {"http", "body_buffer_size"},
+    {"http", "response_buffer_size"},
+    {"http", "server_header"},
+    {"log", "level"},
+    {"log", "access_log"},
+    {"log", "access_log_format"},
+};
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string where(const std::string& path, const toml::source_position& pos) {
+  return path + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+}
+
+// A value as the user wrote it, for "got ..." in messages.
+std::string render(const toml::node& n) {
+  if (auto s = n.as_string()) {
+    std::string out = "\"";
+    for (char c : s->get()) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out + "\"";
+  }
+  if (n.is_array()) return "an array";
+  if (n.is_table()) return "a table";
+  if (n.is_date()) return "a date";
+  if (n.is_time()) return "a time";
+  if (n.is_date_time()) return "a date-time";
+  std::ostringstream os;
+  n.visit([&os](const auto& v) { os << v; });
+  return os.str();
+}
+
+class Reader {
+ public:
+  Reader(const std::string& path, Config& cfg, Provenance& prov) : path_(path), cfg_(cfg), prov_(prov) {
+    bind_handlers();
+  }
+
+  void read(const toml::table& root) { read_table(root, ""); }
+
+  std::vector<std::string> take_errors() {
+    std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
+    });
+    std::vector<std::string> out;
+    for (auto& e : errors_) out.push_back(std::move(e.message));
+    return out;
+  }
+
+ private:
+  using Handler = std::function<void(const std::string& key, const toml::node&)>;
+  struct Error {
+    toml::source_position pos;
+    std::string message;
+  };
+
+  void error(const toml::source_position& pos, std::string message) {
+    errors_.push_back({pos, where(path_, pos) + ": " + std::move(message)});
+  }
+  // "http.max_body_size: expected a size such as 10MiB, got \"10 potatoes\""
+  void bad(const std::string& key, const toml::node& n, std::string_view expected) {
+    error(n.source().begin, key + ": expected " + std::string(expected) + ", got " + render(n));
+  }
+  void ok(const std::string& key, const toml::node& n) {
+    prov_.set(key, where(path_, n.source().begin) + ": " + key);
+  }
+
+  void read_table(const toml::table& table, const std::string& section) {
+    for (auto&& [k, node] : table) {
+      std::string key = section.empty() ? std::string(k.str()) : section + "." + std::string(k.str());
+      auto h = handlers_.find(key);
+      if (h == handlers_.end()) {
+        std::string msg = "unknown key '" + key + "'";
+        std::string hint = suggest_key(key);
+        if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
+        error(k.source().begin, std::move(msg));
+        continue;
+      }
+      h->second(key, node);
+    }
+  }
+
+  // --- one factory per value type ---
+  Handler section() {
+    return [this](const std::string& key, const toml::node& n) {
+      if (auto t = n.as_table()) {
+        read_table(*t, key);
+      } else {
+        bad(key, n, "a table ([" + key + "])");
+      }
+    };
+  }
+  Handler duration(Millis* out) {
+    return [this, out](const std::string& key, const toml::node& n) {
+      std::optional<Millis> v;
+      if (auto i = n.as_integer()) {
+        if (i->get() >= 0) v = duration_from_seconds(static_cast<double>(i->get()));
+      } else if (auto f = n.as_floating_point()) {
+        v = duration_from_seconds(f->get());
+      } else if (auto s = n.as_string()) {
+        v = parse_duration(s->get());
+      }
+      if (!v) return bad(key, n, "a duration such as 30s, 250ms or 1m30s (a number means seconds)");
+      *out = *v;
+      ok(key, n);
+    };
+  }
+  Handler size(uint64_t* out) {
+    return [this, out](const std::string& key, const toml::node& n) {
+      std::optional<uint64_t> v;
+      if (auto i = n.as_integer()) {
+        if (i->get() >= 0) v = static_cast<uint64_t>(i->get());
+      } else if (auto s = n.as_string()) {
+        v = parse_size(s->get());
+      }
+      if (!v) return bad(key, n, "a size such as 10MiB");
+      *out = *v;
+      ok(key, n);
+    };
+  }
+  Handler count(uint32_t* out) {
+    return [this, out](const std::string& key, const toml::node& n) {
+      auto i = n.as_integer();
+      if (!i || i->get() < 0 || i->get() > int64_t{UINT32_MAX}) {
+        return bad(key, n, "a non-negative integer");
+      }
+      *out = static_cast<uint32_t>(i->get());
+      ok(key, n);
+    };
+  }
+  Handler boolean(bool* out) {
+    return [this, out](const std::string& key, const toml::node& n) {
+      auto b = n.as_boolean();
+      if (!b) return bad(key, n, "true or false");
+      *out = b->get();
+      ok(key, n);
+    };
+  }
+  Handler string(std::string* out) {
+    return [this, out](const std::string& key, const toml::node& n) {
+      auto s = n.as_string();
+      if (!s) return bad(key, n, "a string");
+      *out = s->get();
+      ok(key, n);
+    };
+  }
+  // A string checked and canonicalized by `parse`.
+  Handler choice(std::string* out, std::optional<std::string> (*parse)(std::string_view), std::string expected) {
+    return [this, out, parse, expected](const std::string& key, const toml::node& n) {
+      std::optional<std::string> v;
+      if (auto s = n.as_string()) v = parse(s->get());
+      if (!v) return bad(key, n, expected);
+      *out = *v;
+      ok(key, n);
+    };
+  }
+  // A string, or an array of strings; each string is split by `split_commas`.
+  // `accept` checks one item; the whole list is replaced only if all are good.
+  template <typename T>
+  Handler list(std::vector<T>* out, bool split_commas, std::function<std::optional<T>(std::string_view)> accept,
+               std::string expected) {
+    return [=, this](const std::string& key, const toml::node& n) {
+      std::vector<T> items;
+      bool good = true;
+      auto take = [&](const toml::node& item) {
+        auto s = item.as_string();
+        if (!s) {
+          bad(key, item, expected);
+          good = false;
+          return;
+        }
+        std::string_view text = s->get();
+        std::vector<std::string_view> parts;
+        if (split_commas) {
+          while (true) {
+            size_t comma = text.find(',');
+            parts.push_back(text.substr(0, comma));
+            if (comma == std::string_view::npos) break;
+            text.remove_prefix(comma + 1);
+          }
+        } else {
+          parts.push_back(text);
+        }
+        for (auto part : parts) {
+          auto v = accept(part);
+          if (!v) {
+            bad(key, item, expected);
+            good = false;
+            return;
+          }
+          items.push_back(std::move(*v));
+        }
+      };
+      if (auto a = n.as_array()) {
+        for (const auto& item : *a) take(item);
+      } else if (n.is_string()) {
+        take(n);
+      } else {
+        return bad(key, n, expected + " (or an array of them)");
+      }
+      if (!good) return;
+      *out = std::move(items);
+      ok(key, n);
+    };
+  }
+  Handler env_table(std::map<std::string, std::string>* out) {
+    return [this, out](const std::string& key, const toml::node& n) {
+      auto t = n.as_table();
+      if (!t) return bad(key, n, "a table of strings, such as env = { DJANGO_SETTINGS_MODULE = \"site.settings\" }");
+      std::map<std::string, std::string> vars;
+      bool good = true;
+      for (auto&& [k, v] : *t) {
+        std::string name(k.str());
+        std::string var_key = key + "." + name;
+        if (name.empty() || name.find('=') != std::string::npos || name.find('\0') != std::string::npos) {
+          error(k.source().begin, var_key + ": not a valid environment variable name");
+          good = false;
+        } else if (auto s = v.as_string()) {
+          vars[name] = s->get();
+        } else {
+          bad(var_key, v, "a string");
+          good = false;
+        }
+      }
+      if (!good) return;
+      *out = std::move(vars);
+      ok(key, n);
+    };
+  }
+
+  void bind_handlers() {
+    auto trimmed = [](std::string_view s) -> std::optional<std::string> {
+      while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+      while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+      if (s.empty()) return std::nullopt;
+      return std::string(s);
+    };
+    auto bind_of = [](std::string_view s) { return parse_bind(s); };
+    auto allow_ip = [trimmed](std::string_view s) -> std::optional<std::string> {
+      auto t = trimmed(s);
+      if (!t || !is_allow_ip_entry(*t)) return std::nullopt;
+      return t;
+    };
+    Config& c = cfg_;
+    handlers_ = {
+        {"app", string(&c.app)},
+        {"python", string(&c.python)},
+        {"chdir", string(&c.chdir)},
+        {"pythonpath", list<std::string>(&c.pythonpath, true, trimmed, "directories as a string (\"a,b\") or an array of strings")},
+        {"preload", boolean(&c.preload)},
+        {"env", env_table(&c.env)},
+        {"bind", list<Bind>(&c.binds, false, bind_of, std::string(kBindExpected))},
+        {"admin_bind",
+         [this](const std::string& key, const toml::node& n) {
+           std::optional<Bind> b;
+           if (auto s = n.as_string()) b = parse_bind(s->get());
+           if (!b) return bad(key, n, kBindExpected);
+           cfg_.admin_bind = *b;
+           ok(key, n);
+         }},
+        {"control_socket", string(&c.control_socket)},
+        {"workers", count(&c.workers)},
+        {"threads", count(&c.threads)},
+        {"max_queue", count(&c.max_queue)},
+        {"queue_timeout", duration(&c.queue_timeout)},
+        {"timeout", duration(&c.timeout)},
+        {"graceful_timeout", duration(&c.graceful_timeout)},
+        {"boot_timeout", duration(&c.boot_timeout)},
+        {"forwarded_allow_ips",
+         list<std::string>(&c.forwarded_allow_ips, true, allow_ip,
+                           "IP addresses or CIDR ranges (\"127.0.0.1,10.0.0.0/8\"), or \"*\"")},
+        {"temp_dir", string(&c.temp_dir)},
+        {"http", section()},
+        {"log", section()},
+        {"http.keepalive_timeout", duration(&c.http.keepalive_timeout)},
+        {"http.header_timeout", duration(&c.http.header_timeout)},
+        {"http.body_timeout", duration(&c.http.body_timeout)},
+        {"http.send_timeout", duration(&c.http.send_timeout)},
+        {"http.max_header_size", size(&c.http.max_header_size)},
+        {"http.max_headers", count(&c.http.max_headers)},
+        {"http.max_body_size", size(&c.http.max_body_size)},
+        {"http.body_buffer_size", size(&c.http.body_buffer_size)},
+        {"http.response_buffer_size", size(&c.http.response_buffer_size)},
+        {"http.server_header", string(&c.http.server_header)},
+        {"log.level", choice(&c.log.level, parse_log_level, "one of error, warn, info, debug")},
+        {"log.access_log", string(&c.log.access_log)},
+        {"log.access_log_format", choice(&c.log.access_log_format, parse_access_log_format, "combined or json")},
+    };
+  }
+
+  const std::string& path_;
+  Config& cfg_;
+  Provenance& prov_;
+  std::map<std::string, Handler> handlers_;
+  std::vector<Error> errors_;
+};
+
+}  // namespace
+
+const std::vector<std::string>& known_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    for (const auto& k : kKeys) {
+      out.push_back(k.section.empty() ? std::string(k.name) : std::string(k.section) + "." + std::string(k.name));
+    }
+    return out;
+  }();
+  return keys;
+}
+
+std::string suggest_key(std::string_view unknown) {
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& k : known_keys()) {
+    size_t d = edit_distance(unknown, k);
+    if (d < best_d) {
+      best_d = d;
+      best = k;
+    }
+  }
+  if (!best.empty()) return best;
+  // The right name in the wrong section.
+  std::string_view leaf = unknown.substr(unknown.rfind('.') == std::string_view::npos ? 0 : unknown.rfind('.') + 1);
+  for (const auto& k : kKeys) {
+    if (k.name == leaf && k.name != "http" && k.name != "log") {
+      return k.section.empty() ? std::string(k.name) : std::string(k.section) + "." + std::string(k.name);
+    }
+  }
+  return "";
+}
+
+bool read_toml(std::string_view text, const std::string& path, Config& cfg, Provenance& prov,
+               std::vector<std::string>& errors) {
+  cfg.config_file = path;
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view(path));
+  } catch (const toml::parse_error& e) {
+    errors.push_back(where(path, e.source().begin) + ": " + std::string(e.description()));
+    return false;
+  }
+  Reader reader(path, cfg, prov);
+  reader.read(root);
+  for (auto& e : reader.take_errors()) errors.push_back(std::move(e));
+  return true;
+}
+
+}  // namespace hearth::config

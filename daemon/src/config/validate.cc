@@ -1,0 +1,91 @@
+#include "config/validate.h"
+
+#include <cctype>
+
+#include "config/bind.h"
+
+namespace hearth::config {
+namespace {
+
+bool is_identifier(std::string_view s) {
+  if (s.empty()) return false;
+  auto c0 = static_cast<unsigned char>(s[0]);
+  if (!(std::isalpha(c0) || c0 == '_')) return false;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) || u == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool is_app_spec(std::string_view app) {
+  size_t colon = app.find(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view module = app.substr(0, colon);
+  std::string_view callable = app.substr(colon + 1);
+  while (true) {
+    size_t dot = module.find('.');
+    if (!is_identifier(module.substr(0, dot))) return false;
+    if (dot == std::string_view::npos) break;
+    module.remove_prefix(dot + 1);
+  }
+  if (callable.size() > 2 && callable.substr(callable.size() - 2) == "()") {
+    callable.remove_suffix(2);
+  }
+  return is_identifier(callable);
+}
+
+std::vector<std::string> validate(const Config& cfg, Action action, const Provenance& prov) {
+  std::vector<std::string> errors;
+  auto fail = [&](const std::string& key, const std::string& msg) { errors.push_back(prov.label(key) + ": " + msg); };
+
+  if (action == Action::Run || action == Action::CheckConfig) {
+    if (cfg.app.empty()) {
+      errors.push_back("no application given: pass MODULE:CALLABLE or set app in the config file");
+    } else if (!is_app_spec(cfg.app)) {
+      fail("app", "expected MODULE:CALLABLE or MODULE:FACTORY() such as myproject.wsgi:application, got '" +
+                      cfg.app + "'");
+    }
+  }
+  if (cfg.python.empty()) fail("python", "must not be empty");
+  if (cfg.workers < 1) fail("workers", "must be at least 1");
+  if (cfg.threads < 1) fail("threads", "must be at least 1");
+  if (cfg.http.max_headers < 1) fail("http.max_headers", "must be at least 1");
+
+  const std::pair<const char*, Millis> timeouts[] = {
+      {"queue_timeout", cfg.queue_timeout},
+      {"timeout", cfg.timeout},
+      {"graceful_timeout", cfg.graceful_timeout},
+      {"boot_timeout", cfg.boot_timeout},
+      {"http.keepalive_timeout", cfg.http.keepalive_timeout},
+      {"http.header_timeout", cfg.http.header_timeout},
+      {"http.body_timeout", cfg.http.body_timeout},
+      {"http.send_timeout", cfg.http.send_timeout},
+  };
+  for (const auto& [key, value] : timeouts) {
+    if (value.count() <= 0) fail(key, "must be greater than 0");
+  }
+
+  if (cfg.binds.empty()) fail("bind", "at least one address is needed");
+  for (size_t i = 0; i < cfg.binds.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (binds_conflict(cfg.binds[j], cfg.binds[i])) {
+        fail("bind", "'" + cfg.binds[i].text + "' duplicates '" + cfg.binds[j].text + "'");
+        break;
+      }
+    }
+  }
+  if (cfg.admin_bind) {
+    for (const auto& b : cfg.binds) {
+      if (binds_conflict(*cfg.admin_bind, b)) {
+        fail("admin_bind", "'" + cfg.admin_bind->text + "' is also an application bind ('" + b.text + "')");
+        break;
+      }
+    }
+  }
+  return errors;
+}
+
+}  // namespace hearth::config

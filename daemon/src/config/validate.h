@@ -1,0 +1,21 @@
+#pragma once
+// The last stage of the pipeline: rules across fields, checked on the fully
+// merged and resolved Config. Each message starts with where the offending
+// value came from (see Provenance).
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "config/loader.h"
+#include "config/provenance.h"
+
+namespace hearth::config {
+
+// "module:callable" or "module:factory()", the module a dotted Python
+// identifier path ("pkg.sub.wsgi"), the callable an identifier.
+bool is_app_spec(std::string_view app);
+
+std::vector<std::string> validate(const Config& cfg, Action action, const Provenance& prov);
+
+}  // namespace hearth::config
