@@ -371,6 +371,14 @@ const std::vector<std::string>& known_keys() {
 }
 
 std::string suggest_key(std::string_view unknown) {
+  auto dotted = [](const KeyName& k) {
+    return k.section.empty() ? std::string(k.name) : std::string(k.section) + "." + std::string(k.name);
+  };
+  size_t dot = unknown.rfind('.');
+  std::string_view section = dot == std::string_view::npos ? std::string_view() : unknown.substr(0, dot);
+  std::string_view leaf = dot == std::string_view::npos ? unknown : unknown.substr(dot + 1);
+
+  // 1. A typo: edit distance <= 2 from a known key.
   std::string best;
   size_t best_d = 3;
   for (const auto& k : known_keys()) {
@@ -381,12 +389,16 @@ std::string suggest_key(std::string_view unknown) {
     }
   }
   if (!best.empty()) return best;
-  // The right name in the wrong section.
-  std::string_view leaf = unknown.substr(unknown.rfind('.') == std::string_view::npos ? 0 : unknown.rfind('.') + 1);
+  // 2. The right name in the wrong section ("max_body_size" at the top level).
   for (const auto& k : kKeys) {
-    if (k.name == leaf && k.name != "http" && k.name != "log") {
-      return k.section.empty() ? std::string(k.name) : std::string(k.section) + "." + std::string(k.name);
-    }
+    if (k.name == leaf && k.section != section && k.name != "http" && k.name != "log") return dotted(k);
+  }
+  // 3. A longer or shorter spelling in the same section ("log.access_logfile").
+  for (const auto& k : kKeys) {
+    if (k.section != section) continue;
+    std::string_view a = k.name, b = leaf;
+    if (a.size() > b.size()) std::swap(a, b);
+    if (a.size() >= 4 && b.substr(0, a.size()) == a) return dotted(k);
   }
   return "";
 }
