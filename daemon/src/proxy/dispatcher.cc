@@ -1,0 +1,110 @@
+#include "proxy/dispatcher.h"
+
+#include "common/log.h"
+
+namespace hearth::proxy {
+
+using supervisor::WorkerSlot;
+
+Dispatcher::Dispatcher(boost::asio::io_context& io, const ClockSource& clock, std::size_t max_queue,
+                       std::chrono::milliseconds queue_timeout)
+    : io_(io), clock_(clock), queue_(max_queue, queue_timeout), timer_(io) {}
+
+void Dispatcher::reject(PendingRequest& p, const char* why) {
+  p.sink->simple(503, "text/plain", std::string("Service Unavailable: ") + why + "\n",
+                 {http::Header{"Retry-After", "1"}});
+}
+
+std::shared_ptr<WorkerSlot> Dispatcher::take_slot() {
+  std::erase_if(free_, [](const std::weak_ptr<WorkerSlot>& w) {
+    auto s = w.lock();
+    return !s || s->state() != WorkerSlot::State::Idle;
+  });
+  if (free_.empty()) return nullptr;
+  // Prefer the worker with the most free slots (threads > 1: spread load
+  // across processes, away from one GIL); ties go to the most recently freed
+  // slot (warm caches). The list is small: workers x threads.
+  std::size_t best = free_.size() - 1;
+  std::size_t best_free = 0;
+  for (std::size_t i = free_.size(); i-- > 0;) {
+    int wid = free_[i].lock()->worker_id();
+    std::size_t n = 0;
+    for (auto& w : free_) n += w.lock()->worker_id() == wid ? 1 : 0;
+    if (n > best_free) {
+      best_free = n;
+      best = i;
+    }
+  }
+  auto slot = free_[best].lock();
+  free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(best));
+  return slot;
+}
+
+void Dispatcher::submit(PendingRequest p) {
+  if (queue_.empty()) {
+    if (auto slot = take_slot()) {
+      assign(std::move(slot), std::move(p));
+      return;
+    }
+  }
+  TimePoint now = clock_.now();
+  if (!queue_.push(std::move(p), now)) {
+    // push() leaves `p` untouched when the queue is full.
+    ++stats_.rejected_full;
+    HLOG(Debug, "queue full (" << queue_.capacity() << "); answering 503");
+    reject(p, "too many requests waiting for a worker");
+    return;
+  }
+  ++stats_.queued;
+  arm_timer();
+}
+
+void Dispatcher::assign(std::shared_ptr<WorkerSlot> slot, PendingRequest p) {
+  ++stats_.dispatched;
+  slot->send(std::move(p.request), std::move(p.env_block), std::move(p.sink));
+}
+
+void Dispatcher::on_slot_free(std::shared_ptr<WorkerSlot> slot) {
+  if (slot->state() != WorkerSlot::State::Idle) return;
+  while (!queue_.empty()) {
+    auto p = queue_.pop(clock_.now());
+    if (p->sink->client_gone()) {
+      ++stats_.abandoned;
+      p->sink->finish(false);
+      continue;
+    }
+    assign(std::move(slot), std::move(*p));
+    return;
+  }
+  free_.push_back(slot);
+}
+
+void Dispatcher::arm_timer() {
+  if (timer_armed_) return;
+  auto deadline = queue_.next_deadline();
+  if (!deadline) return;
+  timer_armed_ = true;
+  timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(*deadline - clock_.now()));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    timer_armed_ = false;
+    if (ec) return;
+    auto expired = queue_.expire(clock_.now());
+    for (auto& p : expired) {
+      ++stats_.rejected_timeout;
+      reject(p, "timed out waiting for a worker");
+    }
+    queue_.remove_if([this](PendingRequest& p) {
+      if (!p.sink->client_gone()) return false;
+      ++stats_.abandoned;
+      p.sink->finish(false);
+      return true;
+    });
+    arm_timer();
+  });
+}
+
+void Dispatcher::reject_all(const char* why) {
+  while (auto p = queue_.pop(clock_.now())) reject(*p, why);
+}
+
+}  // namespace hearth::proxy

@@ -1,0 +1,59 @@
+#pragma once
+// Matches buffered requests with free worker slots: a free slot takes the
+// oldest waiting request; a request with no free slot waits in the bounded
+// queue or gets 503 + Retry-After. Owns no sockets: it talks to slots and sinks.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "http/handler.h"
+#include "proxy/request_queue.h"
+#include "supervisor/worker_slot.h"
+
+namespace hearth::proxy {
+
+struct PendingRequest {
+  std::shared_ptr<http::Request> request;
+  std::shared_ptr<http::ResponseSink> sink;
+  std::string env_block;
+};
+
+struct DispatchStats {
+  uint64_t dispatched = 0;
+  uint64_t queued = 0;
+  uint64_t rejected_full = 0;
+  uint64_t rejected_timeout = 0;
+  uint64_t abandoned = 0;  // client left while queued
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(boost::asio::io_context& io, const ClockSource& clock, std::size_t max_queue,
+             std::chrono::milliseconds queue_timeout);
+  void submit(PendingRequest p);
+  void on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot);
+  // Answer everything still queued with 503 (shutdown).
+  void reject_all(const char* why);
+  std::size_t queue_length() const { return queue_.size(); }
+  std::size_t free_slots() const { return free_.size(); }
+  const DispatchStats& stats() const { return stats_; }
+
+ private:
+  std::shared_ptr<supervisor::WorkerSlot> take_slot();
+  void assign(std::shared_ptr<supervisor::WorkerSlot> slot, PendingRequest p);
+  void arm_timer();
+  static void reject(PendingRequest& p, const char* why);
+
+  boost::asio::io_context& io_;
+  const ClockSource& clock_;
+  RequestQueue<PendingRequest> queue_;
+  std::vector<std::weak_ptr<supervisor::WorkerSlot>> free_;
+  boost::asio::steady_timer timer_;
+  bool timer_armed_ = false;
+  DispatchStats stats_;
+};
+
+}  // namespace hearth::proxy

@@ -1,0 +1,32 @@
+#include "proxy/proxy_handler.h"
+
+#include <random>
+
+namespace hearth::proxy {
+
+ProxyHandler::ProxyHandler(Dispatcher& dispatcher, EnvironOptions options)
+    : dispatcher_(dispatcher), options_(std::move(options)) {
+  // A random per-process prefix keeps ids unique across restarts.
+  std::random_device rd;
+  char buf[16];
+  snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
+  id_prefix_ = buf;
+}
+
+std::string ProxyHandler::next_request_id() {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%s-%llx", id_prefix_.c_str(), static_cast<unsigned long long>(counter_));
+  return buf;
+}
+
+void ProxyHandler::handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) {
+  ++counter_;
+  EnvironResult env = build_environ(*request, options_, next_request_id());
+  if (!env.error.empty()) {
+    sink->simple(400, "text/plain", "Bad Request: " + env.error + "\n");
+    return;
+  }
+  dispatcher_.submit(PendingRequest{std::move(request), std::move(sink), std::move(env.block)});
+}
+
+}  // namespace hearth::proxy

@@ -1,0 +1,29 @@
+#pragma once
+// The front door's RequestHandler for the app: builds the environ and hands
+// the request to the dispatcher. Never touches a socket.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "http/handler.h"
+#include "proxy/dispatcher.h"
+#include "proxy/environ.h"
+
+namespace hearth::proxy {
+
+class ProxyHandler final : public http::RequestHandler {
+ public:
+  ProxyHandler(Dispatcher& dispatcher, EnvironOptions options);
+  void handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) override;
+  uint64_t requests() const { return counter_; }
+
+ private:
+  std::string next_request_id();
+
+  Dispatcher& dispatcher_;
+  EnvironOptions options_;
+  uint64_t counter_ = 0;
+  std::string id_prefix_;
+};
+
+}  // namespace hearth::proxy

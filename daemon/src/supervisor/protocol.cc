@@ -1,0 +1,177 @@
+#include "supervisor/protocol.h"
+
+#include <charconv>
+#include <cstring>
+
+namespace hearth::supervisor {
+namespace {
+
+void put_le(char* out, uint64_t v, int n) {
+  for (int i = 0; i < n; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+uint64_t get_le(const char* in, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+bool has_crlf_or_nul(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+// Finds the raw value text after "key": in a flat JSON object.
+std::optional<std::string_view> json_raw(std::string_view json, std::string_view key) {
+  std::string needle = "\"" + std::string(key) + "\"";
+  std::size_t pos = 0;
+  while ((pos = json.find(needle, pos)) != std::string_view::npos) {
+    std::size_t p = pos + needle.size();
+    while (p < json.size() && (json[p] == ' ' || json[p] == '\t')) ++p;
+    if (p < json.size() && json[p] == ':') {
+      ++p;
+      while (p < json.size() && (json[p] == ' ' || json[p] == '\t')) ++p;
+      return json.substr(p);
+    }
+    pos = p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool is_known_type(uint8_t t) {
+  switch (t) {
+    case 0x01: case 0x02: case 0x10: case 0x11: case 0x12: case 0x13:
+    case 0x20: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void encode_header(const FrameHeader& h, char out[kHeaderSize]) {
+  out[0] = static_cast<char>(h.type);
+  out[1] = static_cast<char>(h.flags);
+  out[2] = out[3] = 0;
+  put_le(out + 4, h.length, 4);
+  put_le(out + 8, h.aux, 8);
+}
+
+std::string encode_frame(FrameType type, std::string_view payload, uint8_t flags, uint64_t aux) {
+  std::string out(kHeaderSize, '\0');
+  encode_header(FrameHeader{type, flags, static_cast<uint32_t>(payload.size()), aux}, out.data());
+  out.append(payload);
+  return out;
+}
+
+std::optional<FrameHeader> decode_header(const char in[kHeaderSize]) {
+  uint8_t t = static_cast<uint8_t>(in[0]);
+  if (!is_known_type(t)) return std::nullopt;
+  FrameHeader h;
+  h.type = static_cast<FrameType>(t);
+  h.flags = static_cast<uint8_t>(in[1]);
+  h.length = static_cast<uint32_t>(get_le(in + 4, 4));
+  h.aux = get_le(in + 8, 8);
+  if (h.type != FrameType::ResponseBody && h.length > kMaxControlPayload) return std::nullopt;
+  return h;
+}
+
+std::optional<ResponseHead> parse_response_start(std::string_view payload) {
+  ResponseHead head;
+  std::size_t nul = payload.find('\0');
+  std::string_view status_line = payload.substr(0, nul);
+  // "200 OK": three digits, then optional space + reason.
+  if (status_line.size() < 3 || has_crlf_or_nul(status_line)) return std::nullopt;
+  int code = 0;
+  auto [p, ec] = std::from_chars(status_line.data(), status_line.data() + 3, code);
+  if (ec != std::errc() || p != status_line.data() + 3 || code < 100 || code > 999) return std::nullopt;
+  if (status_line.size() > 3) {
+    if (status_line[3] != ' ') return std::nullopt;
+    head.reason = std::string(status_line.substr(4));
+  }
+  head.status = code;
+  if (nul == std::string_view::npos) return head;
+  std::string_view rest = payload.substr(nul + 1);
+  while (true) {
+    std::size_t a = rest.find('\0');
+    if (a == std::string_view::npos) return std::nullopt;  // name without value
+    std::string_view name = rest.substr(0, a);
+    rest.remove_prefix(a + 1);
+    std::size_t b = rest.find('\0');
+    std::string_view value = rest.substr(0, b);
+    if (name.empty() || has_crlf_or_nul(name) || has_crlf_or_nul(value)) return std::nullopt;
+    for (char c : name) {
+      if (c == ' ' || c == ':' || c == '\t' || static_cast<unsigned char>(c) < 0x21 ||
+          static_cast<unsigned char>(c) > 0x7e)
+        return std::nullopt;
+    }
+    head.headers.emplace_back(std::string(name), std::string(value));
+    if (b == std::string_view::npos) break;
+    rest.remove_prefix(b + 1);
+  }
+  return head;
+}
+
+std::optional<int64_t> json_int(std::string_view json, std::string_view key) {
+  auto raw = json_raw(json, key);
+  if (!raw) return std::nullopt;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
+  if (ec != std::errc()) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> json_string(std::string_view json, std::string_view key) {
+  auto raw = json_raw(json, key);
+  if (!raw || raw->empty() || (*raw)[0] != '"') return std::nullopt;
+  std::string out;
+  for (std::size_t i = 1; i < raw->size(); ++i) {
+    char c = (*raw)[i];
+    if (c == '"') return out;
+    if (c == '\\' && i + 1 < raw->size()) {
+      char e = (*raw)[++i];
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case 'u':
+          // Keep it simple: \uXXXX for ASCII only; others become '?'.
+          if (i + 4 < raw->size()) {
+            unsigned v = 0;
+            std::from_chars(raw->data() + i + 1, raw->data() + i + 5, v, 16);
+            out += (v < 0x80) ? static_cast<char>(v) : '?';
+            i += 4;
+          }
+          break;
+        default: out += e;
+      }
+    } else {
+      out += c;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace hearth::supervisor

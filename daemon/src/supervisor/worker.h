@@ -1,0 +1,101 @@
+#pragma once
+// The daemon's side of one worker process: its pid, its slot sockets and its
+// life. Lifetime: owned by the Pool; a Worker outlives its slots' exchanges
+// (it detaches and closes them before it goes).
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "supervisor/reaper.h"
+#include "supervisor/worker_slot.h"
+
+namespace hearth::supervisor {
+
+class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::Owner {
+ public:
+  // The worker's life; one dimension only (health and generation are separate).
+  enum class State {
+    Forking,   // FORK sent to the zygote, pid not known yet
+    Booting,   // process exists; waiting for WORKER_READY (lazy import, warm-up)
+    Ready,     // in rotation
+    Draining,  // out of rotation; stops once its in-flight requests finish
+    Stopping,  // SIGTERM sent; SIGKILL at the deadline
+    Dead,      // reaped (or never started)
+  };
+  // Why a worker is being stopped, for logs and restart counts.
+  enum class StopReason { None, Shutdown, Crash, Timeout, BootFailed, BootTimeout, Broken, Scale };
+
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void on_worker_ready(Worker& w) = 0;
+    virtual void on_worker_boot_failed(Worker& w, const std::string& text) = 0;
+    virtual void on_slot_free(std::shared_ptr<WorkerSlot> slot) = 0;
+    virtual void on_worker_exit(Worker& w, const ExitStatus& st) = 0;
+  };
+
+  Worker(boost::asio::io_context& io, Reaper& reaper, Listener& listener, int id, uint32_t generation,
+         std::chrono::milliseconds request_timeout, std::chrono::milliseconds boot_timeout);
+  ~Worker();
+
+  // Creates the slot socketpairs; returns the worker-side fds to send with FORK
+  // (the caller closes them after sending), or an error message.
+  [[nodiscard]] std::string create_slots(uint32_t threads, std::vector<int>* worker_fds);
+  void on_forked(pid_t pid);
+  void on_fork_failed(const std::string& error);
+
+  // Graceful stop: out of rotation, finish in-flight requests, SIGTERM, then
+  // SIGKILL after `grace`.
+  void stop(StopReason reason, std::chrono::milliseconds grace);
+  void kill_now(StopReason reason);
+
+  int id() const { return id_; }
+  pid_t pid() const { return pid_; }
+  uint32_t generation() const { return generation_; }
+  State state() const { return state_; }
+  StopReason stop_reason() const { return stop_reason_; }
+  const std::vector<std::shared_ptr<WorkerSlot>>& slots() const { return slots_; }
+  std::size_t busy_slots() const;
+  uint64_t requests_served() const { return requests_; }
+  std::chrono::steady_clock::time_point started_at() const { return started_; }
+  std::chrono::steady_clock::time_point ready_at() const { return ready_at_; }
+  int64_t boot_ms() const { return boot_ms_; }
+
+ private:
+  void on_worker_ready(WorkerSlot& slot, std::string_view json) override;
+  void on_worker_failed(WorkerSlot& slot, std::string_view text) override;
+  void on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) override;
+  void on_slot_closed(WorkerSlot& slot) override;
+  void on_exit(const ExitStatus& st);
+  void send_term();
+  void close_slots();
+  std::string ctx() const;
+
+  boost::asio::io_context& io_;
+  Reaper& reaper_;
+  Listener& listener_;
+  int id_;
+  uint32_t generation_;
+  std::chrono::milliseconds request_timeout_;
+  std::chrono::milliseconds boot_timeout_;
+  State state_ = State::Forking;
+  StopReason stop_reason_ = StopReason::None;
+  pid_t pid_ = -1;
+  std::vector<std::shared_ptr<WorkerSlot>> slots_;
+  boost::asio::steady_timer timer_;  // boot deadline, then the kill deadline
+  std::chrono::milliseconds grace_{0};
+  uint64_t requests_ = 0;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point ready_at_{};
+  int64_t boot_ms_ = 0;
+};
+
+const char* worker_state_name(Worker::State s);
+const char* stop_reason_name(Worker::StopReason r);
+
+}  // namespace hearth::supervisor

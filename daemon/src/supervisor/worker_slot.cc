@@ -1,0 +1,248 @@
+#include "supervisor/worker_slot.h"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "common/log.h"
+
+namespace hearth::supervisor {
+
+namespace asio = boost::asio;
+
+const char* WorkerSlot::outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::Ok: return "ok";
+    case Outcome::AppAborted: return "app_aborted";
+    case Outcome::WorkerLost: return "worker_lost";
+    case Outcome::Timeout: return "timeout";
+    case Outcome::ProtocolError: return "protocol_error";
+  }
+  return "?";
+}
+
+WorkerSlot::WorkerSlot(asio::io_context& io, Socket socket, Owner* owner, int worker_id, int index,
+                       std::chrono::milliseconds timeout)
+    : io_(io), socket_(std::move(socket)), timer_(io), owner_(owner), worker_id_(worker_id),
+      index_(index), timeout_(timeout) {}
+
+WorkerSlot::~WorkerSlot() = default;
+
+void WorkerSlot::start() { do_read(); }
+
+std::chrono::milliseconds WorkerSlot::busy_for() const {
+  if (state_ != State::Busy && state_ != State::Broken) return std::chrono::milliseconds{0};
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               started_at_);
+}
+
+void WorkerSlot::do_read() {
+  if (reading_ || !socket_.is_open()) return;
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(rbuf_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                            self->reading_ = false;
+                            self->on_read(ec, n);
+                          });
+}
+
+void WorkerSlot::on_read(const boost::system::error_code& ec, std::size_t n) {
+  if (ec) {
+    if (state_ == State::Closed) return;
+    if (state_ == State::Busy && !response_done_) fail_exchange(Outcome::WorkerLost);
+    close();
+    return;
+  }
+  bool ok = decoder_.feed(std::string_view(rbuf_.data(), n), [this](const FrameDecoder::Event& ev) {
+    if (state_ == State::Closed) return;
+    switch (ev.kind) {
+      case FrameDecoder::Event::Kind::Frame: handle_frame(ev.header, ev.payload); break;
+      case FrameDecoder::Event::Kind::BodyChunk: handle_body(ev.payload); break;
+      case FrameDecoder::Event::Kind::Error: break;
+    }
+  });
+  if (!ok) {
+    HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "malformed frame from worker; closing its channel");
+    if (state_ == State::Busy && !response_done_) fail_exchange(Outcome::ProtocolError);
+    close();
+    return;
+  }
+  if (state_ != State::Closed) do_read();
+}
+
+void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
+  switch (h.type) {
+    case FrameType::WorkerReady:
+      if (owner_) owner_->on_worker_ready(*this, payload);
+      return;
+    case FrameType::WorkerFailed:
+      if (owner_) owner_->on_worker_failed(*this, payload);
+      return;
+    case FrameType::ResponseStart: {
+      if (state_ != State::Busy || response_started_ || response_done_) break;
+      auto head = parse_response_start(payload);
+      if (!head) {
+        HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "malformed response head from the app");
+        fail_exchange(Outcome::ProtocolError);
+        return;
+      }
+      response_started_ = true;
+      std::vector<http::Header> headers;
+      headers.reserve(head->headers.size());
+      for (auto& [n, v] : head->headers) headers.push_back(http::Header{std::move(n), std::move(v)});
+      sink_->start(head->status, head->reason, std::move(headers));
+      return;
+    }
+    case FrameType::ResponseEnd: {
+      if (state_ != State::Busy || response_done_) break;
+      timer_.cancel();
+      bool aborted = (h.flags & kFlagAborted) != 0;
+      if (!response_started_) {
+        // END without START: the worker broke the protocol.
+        fail_exchange(Outcome::ProtocolError);
+        return;
+      }
+      sink_->finish(!aborted);
+      response_done_ = true;
+      pending_outcome_ = aborted ? Outcome::AppAborted : Outcome::Ok;
+      maybe_idle();
+      return;
+    }
+    default:
+      break;
+  }
+  // A frame that does not fit the slot's state.
+  HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
+           "unexpected frame type " << static_cast<int>(h.type) << " from worker");
+  if (state_ == State::Busy && !response_done_) fail_exchange(Outcome::ProtocolError);
+  else close();
+}
+
+void WorkerSlot::handle_body(std::string_view chunk) {
+  if (state_ != State::Busy || !response_started_ || response_done_) {
+    if (state_ == State::Busy && !response_done_) fail_exchange(Outcome::ProtocolError);
+    return;
+  }
+  if (!sink_->client_gone()) sink_->body(chunk);
+}
+
+void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_block,
+                      std::shared_ptr<http::ResponseSink> sink) {
+  state_ = State::Busy;
+  request_ = std::move(request);
+  sink_ = std::move(sink);
+  response_started_ = false;
+  response_done_ = false;
+  pending_outcome_ = Outcome::Ok;
+  started_at_ = std::chrono::steady_clock::now();
+  current_line_ = request_->method + " " + request_->target;
+
+  const http::Spool& body = request_->body;
+  wbuf_.resize(kHeaderSize);
+  encode_header(FrameHeader{FrameType::Request, 0, static_cast<uint32_t>(env_block.size()), body.size()},
+                wbuf_.data());
+  wbuf_ += env_block;
+
+  if (timeout_.count() > 0) {
+    timer_.expires_after(timeout_);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->on_timeout();
+    });
+  }
+
+  writing_ = true;
+  auto self = shared_from_this();
+  // The handlers hold the request so its body outlives the write even if the
+  // exchange fails meanwhile.
+  auto req = request_;
+  if (body.in_memory()) {
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(wbuf_), asio::buffer(body.memory())};
+    asio::async_write(socket_, bufs, [self, req](const boost::system::error_code& ec, std::size_t) {
+      self->writing_ = false;
+      // A write error means the worker is gone; the read side reports it.
+      self->maybe_idle();
+    });
+  } else {
+    asio::async_write(socket_, asio::buffer(wbuf_), [self, req](const boost::system::error_code& ec, std::size_t) {
+      if (ec) {
+        self->writing_ = false;
+        self->maybe_idle();
+        return;
+      }
+      self->do_write_body(req, 0);
+    });
+  }
+}
+
+void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offset) {
+  const http::Spool& body = req->body;
+  if (offset >= body.size()) {
+    writing_ = false;
+    maybe_idle();
+    return;
+  }
+  body_chunk_.resize(64 * 1024);
+  long n = body.read_at(offset, body_chunk_.data(), body_chunk_.size());
+  if (n <= 0) {
+    HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "reading the spooled request body failed");
+    writing_ = false;
+    fail_exchange(Outcome::ProtocolError);
+    return;
+  }
+  body_chunk_.resize(static_cast<std::size_t>(n));
+  asio::async_write(socket_, asio::buffer(body_chunk_),
+                    [self = shared_from_this(), req, offset, n](const boost::system::error_code& ec, std::size_t) {
+                      if (ec || self->state_ != State::Busy) {
+                        self->writing_ = false;
+                        self->maybe_idle();
+                        return;
+                      }
+                      self->do_write_body(req, offset + static_cast<uint64_t>(n));
+                    });
+}
+
+void WorkerSlot::on_timeout() {
+  if (state_ != State::Busy || response_done_) return;
+  HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
+           "request timed out after " << timeout_.count() << " ms: " << current_line_);
+  fail_exchange(Outcome::Timeout);
+}
+
+void WorkerSlot::fail_exchange(Outcome outcome) {
+  timer_.cancel();
+  if (sink_ && !response_done_) {
+    if (!response_started_) {
+      if (outcome == Outcome::Timeout)
+        sink_->simple(504, "text/plain", "Gateway Timeout\n");
+      else
+        sink_->simple(502, "text/plain", "Bad Gateway\n");
+    } else {
+      sink_->finish(false);
+    }
+  }
+  response_done_ = true;
+  request_.reset();
+  sink_.reset();
+  state_ = outcome == Outcome::WorkerLost ? State::Closed : State::Broken;
+  if (owner_) owner_->on_exchange_done(*this, outcome);
+}
+
+void WorkerSlot::maybe_idle() {
+  if (state_ != State::Busy || !response_done_ || writing_) return;
+  state_ = State::Idle;
+  request_.reset();
+  sink_.reset();
+  current_line_.clear();
+  if (owner_) owner_->on_exchange_done(*this, pending_outcome_);
+}
+
+void WorkerSlot::close() {
+  if (state_ == State::Closed && !socket_.is_open()) return;
+  if (state_ == State::Busy && !response_done_) fail_exchange(Outcome::WorkerLost);
+  state_ = State::Closed;
+  timer_.cancel();
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  if (owner_) owner_->on_slot_closed(*this);
+}
+
+}  // namespace hearth::supervisor
