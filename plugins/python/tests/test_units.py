@@ -1,0 +1,129 @@
+"""Pure pieces without processes: spec parsing, header encoding, Input over a socketpair."""
+
+import socket
+
+import pytest
+
+import fakedaemon  # noqa: F401  (puts plugins/python on sys.path)
+from hearth_worker import loader, protocol as P
+from hearth_worker.conn import SlotClosed, SlotConn
+from hearth_worker.wsgi import BadResponse, FileWrapper, Input, encode_start, no_body_expected
+
+
+@pytest.mark.parametrize("spec, expect", [
+    ("app", ("app", None, False)),
+    ("pkg.mod:application", ("pkg.mod", "application", False)),
+    ("pkg.mod:obj.wsgi", ("pkg.mod", "obj.wsgi", False)),
+    ("pkg.mod:create_app()", ("pkg.mod", "create_app", True)),
+])
+def test_parse_spec(spec, expect):
+    assert loader.parse_spec(spec) == expect
+
+
+@pytest.mark.parametrize("spec", ["", ":app", "mod:", "mod:f(1)", "mod:f(x=1)", "1mod:app", "mod:a b"])
+def test_parse_spec_rejects(spec):
+    with pytest.raises(loader.AppSpecError):
+        loader.parse_spec(spec)
+
+
+def test_encode_start():
+    frame, code, cl = encode_start("200 OK", [("Content-Type", "text/plain"), ("content-length", " 12 ")])
+    ftype, flags, _, length, aux = P.HEADER.unpack(frame[:16])
+    assert (ftype, flags, length, aux) == (P.RESPONSE_START, 0, len(frame) - 16, 0)
+    assert frame[16:] == b"200 OK\0Content-Type\0text/plain\0content-length\0 12 "
+    assert (code, cl) == (200, 12)
+    assert encode_start("404 Not Found", [])[0][16:] == b"404 Not Found"
+
+
+@pytest.mark.parametrize("status, headers, exc", [
+    (b"200 OK", [], TypeError),
+    ("2000 OK", [], BadResponse),
+    ("abc OK", [], BadResponse),
+    ("200 OK", (), TypeError),
+    ("200 OK", [["A", "b"]], TypeError),
+    ("200 OK", [("A", b"b")], TypeError),
+    ("200 OK", [("A", "b\nc")], BadResponse),
+    ("200 OK", [("A", "b\0c")], BadResponse),
+    ("200 OK\r\nX: y", [], BadResponse),
+    ("200 OK", [("A", "\u0100")], BadResponse),
+    ("200 OK", [("Content-Length", "-1")], BadResponse),
+    ("200 OK", [("", "x")], BadResponse),
+])
+def test_encode_start_rejects(status, headers, exc):
+    with pytest.raises(exc):
+        encode_start(status, headers)
+
+
+def test_no_body_expected():
+    assert no_body_expected("HEAD", 200)
+    assert no_body_expected("GET", 204) and no_body_expected("GET", 304) and no_body_expected("GET", 101)
+    assert not no_body_expected("GET", 200)
+
+
+@pytest.fixture
+def pair():
+    a, b = socket.socketpair()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def _input(pair, prebuffered, rest, length, trailer=b""):
+    a, b = pair
+    conn = SlotConn(a)
+    conn.buf[:len(prebuffered)] = prebuffered
+    conn.end = len(prebuffered)
+    b.sendall(rest + trailer)
+    return conn, Input(conn, length)
+
+
+def test_input_reads_buffer_then_socket(pair):
+    conn, inp = _input(pair, b"hello ", b"world\nsecond line", 23, trailer=b"NEXT")
+    assert inp.readline() == b"hello world\n"
+    assert inp.read(3) == b"sec"
+    assert inp.read() == b"ond line"
+    assert inp.read() == b"" and inp.readline() == b""
+    inp.drain()
+    conn.fill(4)
+    assert bytes(conn.view[conn.pos:conn.pos + 4]) == b"NEXT"
+
+
+def test_input_drain_leaves_next_frame(pair):
+    conn, inp = _input(pair, b"abc", b"d" * 200000, 200003, trailer=b"NEXT")
+    assert inp.read(2) == b"ab"
+    inp.drain()
+    conn.fill(4)
+    assert bytes(conn.view[conn.pos:conn.pos + 4]) == b"NEXT"
+
+
+def test_input_eof_mid_body_is_slot_closed(pair):
+    conn, inp = _input(pair, b"", b"abc", 10)
+    pair[1].close()
+    with pytest.raises(SlotClosed):
+        inp.read(10)
+
+
+def test_input_readlines_hint_and_iter(pair):
+    conn, inp = _input(pair, b"a\nb\n", b"c\nd", 7)
+    assert inp.readlines(3) == [b"a\n", b"b\n"]
+    assert list(inp) == [b"c\n", b"d"]
+
+
+def test_file_wrapper_blocks_and_close():
+    closed = []
+
+    class F:
+        def __init__(self):
+            self.data = b"abcdefghij"
+
+        def read(self, n):
+            out, self.data = self.data[:n], self.data[n:]
+            return out
+
+        def close(self):
+            closed.append(True)
+
+    fw = FileWrapper(F(), 4)
+    assert list(fw) == [b"abcd", b"efgh", b"ij"]
+    fw.close()
+    assert closed == [True]
