@@ -5,6 +5,7 @@
 
 #include "config/bind.h"
 #include "config/defaults.h"
+#include "config/edit_distance.h"
 #include "config/units.h"
 
 namespace hearth::config {
@@ -205,6 +206,21 @@ const FlagSpec* find_short(char c) {
   return nullptr;
 }
 
+// "--wrokers" -> "--workers"; "" when no long flag is within 2 edits.
+std::string suggest_flag(std::string_view typed) {
+  if (typed.substr(0, 2) != "--") return "";
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& f : kFlags) {
+    size_t d = edit_distance(typed.substr(2), f.long_name);
+    if (d < best_d) {
+      best_d = d;
+      best = std::string("--") + f.long_name;
+    }
+  }
+  return best;
+}
+
 // An argument that is a flag rather than a value: "-x..." or "--x...", but
 // not "-" (stdout) and not "-5" (a bad number, reported as such).
 bool looks_like_flag(const std::string& a) {
@@ -255,7 +271,9 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       flag = find_short(arg[1]);
     }
     if (!flag) {
-      cl.errors.push_back(typed + ": unknown option (see --help)");
+      std::string hint = suggest_flag(typed);
+      cl.errors.push_back(typed + ": unknown option (" + (hint.empty() ? "see --help" : "did you mean " + hint + "?") +
+                          ")");
       continue;
     }
     std::string value;

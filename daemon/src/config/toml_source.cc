@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "config/bind.h"
+#include "config/edit_distance.h"
 #include "config/units.h"
 
 namespace hearth::config {
@@ -52,21 +53,6 @@ constexpr KeyName kKeys[] = {
     {"log", "access_log"},
     {"log", "access_log_format"},
 };
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 std::string where(const std::string& path, const toml::source_position& pos) {
   return path + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);

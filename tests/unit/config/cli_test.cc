@@ -1,0 +1,197 @@
+#include "config/cli.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+
+namespace hearth::config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using std::chrono::seconds;
+
+LoadResult run(std::vector<std::string> args) {
+  LoadInputs in;
+  in.args = std::move(args);
+  in.cores = 4;
+  return load(in);
+}
+
+// Loads `args` (plus an APP) and returns the config, failing the test on errors.
+Config ok(std::vector<std::string> args) {
+  args.push_back("app:wsgi");
+  LoadResult r = run(args);
+  EXPECT_TRUE(r.errors.empty()) << ::testing::PrintToString(r.errors);
+  return r.config ? *r.config : Config{};
+}
+
+std::vector<std::string> errors_of(std::vector<std::string> args) {
+  args.push_back("app:wsgi");
+  LoadResult r = run(args);
+  EXPECT_FALSE(r.config);
+  return r.errors;
+}
+
+TEST(Cli, PositionalApp) {
+  LoadResult r = run({"myproject.wsgi:application"});
+  ASSERT_TRUE(r.config) << ::testing::PrintToString(r.errors);
+  EXPECT_EQ(r.action, Action::Run);
+  EXPECT_EQ(r.config->app, "myproject.wsgi:application");
+}
+
+TEST(Cli, Bind) {
+  Config c = ok({"-b", "127.0.0.1:9000", "--bind", "unix:/tmp/a.sock", "--bind=[::1]:9001", "-b:9002"});
+  ASSERT_EQ(c.binds.size(), 4u);
+  EXPECT_EQ(c.binds[0].text, "127.0.0.1:9000");
+  EXPECT_EQ(c.binds[1].path, "/tmp/a.sock");
+  EXPECT_EQ(c.binds[2].host, "::1");
+  EXPECT_EQ(c.binds[3].host, "0.0.0.0");
+  EXPECT_EQ(c.binds[3].port, 9002);
+}
+
+TEST(Cli, WorkersAndThreads) {
+  EXPECT_EQ(ok({"-w", "3"}).workers, 3u);
+  EXPECT_EQ(ok({"-w5"}).workers, 5u);
+  EXPECT_EQ(ok({"--workers=6"}).workers, 6u);
+  EXPECT_EQ(ok({"--workers", "0"}).workers, 9u) << "0 = 2 x cores + 1";
+  EXPECT_EQ(ok({"--threads", "8"}).threads, 8u);
+  EXPECT_EQ(ok({"--max-queue", "0"}).max_queue, 0u);
+  EXPECT_EQ(ok({"--max-queue=77"}).max_queue, 77u);
+}
+
+TEST(Cli, Preload) {
+  EXPECT_TRUE(ok({"--preload"}).preload);
+  EXPECT_FALSE(ok({"--no-preload"}).preload);
+  EXPECT_TRUE(ok({"--no-preload", "--preload"}).preload) << "last one wins";
+}
+
+TEST(Cli, Durations) {
+  EXPECT_EQ(ok({"-t", "90"}).timeout, seconds(90));
+  EXPECT_EQ(ok({"--timeout=1m"}).timeout, seconds(60));
+  EXPECT_EQ(ok({"--graceful-timeout", "5s"}).graceful_timeout, seconds(5));
+  EXPECT_EQ(ok({"--boot-timeout", "10m"}).boot_timeout, seconds(600));
+  EXPECT_EQ(ok({"--queue-timeout", "250ms"}).queue_timeout, Millis(250));
+  EXPECT_EQ(ok({"--keep-alive", "2"}).http.keepalive_timeout, seconds(2));
+}
+
+TEST(Cli, ApplicationFlags) {
+  Config c = ok({"--chdir", "/srv", "--python", "/venv/bin/python", "--pythonpath", "/a,/b", "--pythonpath=/c",
+                 "--env", "A=1", "-e", "B=x=y", "--env=C="});
+  EXPECT_EQ(c.chdir, "/srv");
+  EXPECT_EQ(c.python, "/venv/bin/python");
+  EXPECT_THAT(c.pythonpath, ElementsAre("/a", "/b", "/c"));
+  EXPECT_EQ(c.env.at("A"), "1");
+  EXPECT_EQ(c.env.at("B"), "x=y");
+  EXPECT_EQ(c.env.at("C"), "");
+}
+
+TEST(Cli, ListenerFlags) {
+  Config c = ok({"--admin-bind", "127.0.0.1:9100", "--control-socket", "/run/h.sock", "--forwarded-allow-ips",
+                 "10.0.0.1,10.0.0.0/8"});
+  ASSERT_TRUE(c.admin_bind);
+  EXPECT_EQ(c.admin_bind->port, 9100);
+  EXPECT_EQ(c.control_socket, "/run/h.sock");
+  EXPECT_THAT(c.forwarded_allow_ips, ElementsAre("10.0.0.1", "10.0.0.0/8"));
+  EXPECT_THAT(ok({"--forwarded-allow-ips=*"}).forwarded_allow_ips, ElementsAre("*"));
+}
+
+TEST(Cli, LoggingAndHttpFlags) {
+  Config c = ok({"--log-level", "DEBUG", "--access-logfile", "-", "--access-log-format", "json",
+                 "--max-body-size", "1GiB"});
+  EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.log.access_log, "-");
+  EXPECT_EQ(c.log.access_log_format, "json");
+  EXPECT_EQ(c.http.max_body_size, 1ull << 30);
+  EXPECT_EQ(ok({"--access-logfile="}).log.access_log, "") << "empty turns the access log off";
+  EXPECT_EQ(ok({"--access-logfile", "/var/log/a.log"}).log.access_log, "/var/log/a.log");
+}
+
+TEST(Cli, Actions) {
+  LoadResult h = run({"--workers", "nonsense", "-h"});
+  EXPECT_EQ(h.action, Action::Help);
+  EXPECT_TRUE(h.errors.empty());
+  EXPECT_THAT(h.help_text, HasSubstr("usage: hearthd"));
+  EXPECT_EQ(run({"--help"}).action, Action::Help);
+  EXPECT_EQ(run({"-v"}).action, Action::Version);
+  EXPECT_EQ(run({"--version"}).action, Action::Version);
+  LoadResult c = run({"--check-config", "app:wsgi"});
+  EXPECT_EQ(c.action, Action::CheckConfig);
+  EXPECT_TRUE(c.config);
+  LoadResult missing = run({"--check-config"});
+  EXPECT_EQ(missing.action, Action::CheckConfig);
+  EXPECT_THAT(missing.errors, ElementsAre("no application given: pass MODULE:CALLABLE or set app in the config file"));
+}
+
+TEST(Cli, BadValuesNameTheFlagAndValue) {
+  EXPECT_THAT(errors_of({"--workers", "x"}), ElementsAre("--workers: expected a non-negative integer, got 'x'"));
+  EXPECT_THAT(errors_of({"-w", "-1"}), ElementsAre("-w: expected a non-negative integer, got '-1'"));
+  EXPECT_THAT(errors_of({"--timeout=soon"}), ElementsAre(HasSubstr("--timeout: expected a duration")));
+  EXPECT_THAT(errors_of({"-b", "nowhere:80"}), ElementsAre(HasSubstr("-b: expected an address such as")));
+  EXPECT_THAT(errors_of({"--max-body-size", "10 potatoes"}),
+              ElementsAre("--max-body-size: expected a size such as 10MiB, got '10 potatoes'"));
+  EXPECT_THAT(errors_of({"--log-level", "loud"}), ElementsAre(HasSubstr("--log-level: expected one of")));
+  EXPECT_THAT(errors_of({"--access-log-format", "common"}), ElementsAre(HasSubstr("--access-log-format:")));
+  EXPECT_THAT(errors_of({"--env", "NOEQUALS"}), ElementsAre("--env: expected KEY=VALUE, got 'NOEQUALS'"));
+  EXPECT_THAT(errors_of({"--pythonpath", "/a,,/b"}), ElementsAre(HasSubstr("--pythonpath: expected")));
+  EXPECT_THAT(errors_of({"--forwarded-allow-ips", "a.b"}), ElementsAre(HasSubstr("--forwarded-allow-ips:")));
+  EXPECT_THAT(errors_of({"--admin-bind", "x"}), ElementsAre(HasSubstr("--admin-bind: expected an address")));
+}
+
+TEST(Cli, SyntaxErrorsNameTheFlag) {
+  // An unknown flag's value cannot be told from the APP; both are reported.
+  EXPECT_THAT(run({"--wrokers", "3", "app:wsgi"}).errors,
+              ElementsAre("--wrokers: unknown option (did you mean --workers?)",
+                          "unexpected argument 'app:wsgi': only one APP may be given",
+                          HasSubstr("APP: expected MODULE:CALLABLE or MODULE:FACTORY()")));
+  EXPECT_THAT(errors_of({"-x"}), ElementsAre("-x: unknown option (see --help)"));
+  EXPECT_THAT(run({"app:wsgi", "--bind"}).errors, ElementsAre("--bind: missing value (ADDR)"));
+  EXPECT_THAT(run({"-w"}).errors, ::testing::Contains("-w: missing value (N)"));
+  EXPECT_THAT(errors_of({"--bind", "--workers", "2"}), ElementsAre("--bind: missing value (ADDR)"));
+  EXPECT_THAT(errors_of({"--preload=yes"}), ElementsAre("--preload: takes no value"));
+  EXPECT_THAT(errors_of({"other:app"}), ElementsAre("unexpected argument 'app:wsgi': only one APP may be given"));
+}
+
+TEST(Cli, CollectsEveryError) {
+  LoadResult r = run({"--workers", "x", "--threads", "y", "--nope"});
+  EXPECT_THAT(r.errors, ElementsAre("--nope: unknown option (see --help)",
+                                    "--workers: expected a non-negative integer, got 'x'",
+                                    "--threads: expected a non-negative integer, got 'y'",
+                                    "no application given: pass MODULE:CALLABLE or set app in the config file"));
+}
+
+TEST(Cli, DoubleDashEndsOptions) {
+  CommandLine cl = parse_command_line({"--", "-weird:app"});
+  EXPECT_TRUE(cl.errors.empty());
+  ASSERT_EQ(cl.settings.size(), 1u);
+  EXPECT_EQ(cl.settings[0].value, "-weird:app");
+}
+
+TEST(Cli, ParseCommandLineFindsConfigAndOverrides) {
+  CommandLine cl = parse_command_line({"-c", "a.toml", "-b", ":1", "-w", "2"});
+  EXPECT_EQ(cl.config_file, "a.toml");
+  EXPECT_TRUE(cl.sets_bind);
+  EXPECT_TRUE(cl.sets_workers);
+  EXPECT_EQ(parse_command_line({"--config=b.toml"}).config_file, "b.toml");
+  EXPECT_FALSE(parse_command_line({}).sets_bind);
+}
+
+TEST(Cli, HelpListsEveryFlagWithDefaults) {
+  std::string help = help_text();
+  for (const auto& flag : long_flags()) EXPECT_THAT(help, HasSubstr(flag)) << flag;
+  EXPECT_EQ(long_flags().size(), 26u);
+  EXPECT_THAT(help, HasSubstr("-w, --workers N"));
+  EXPECT_THAT(help, HasSubstr("[default: 30s]"));
+  EXPECT_THAT(help, HasSubstr("[default: 10MiB]"));
+  EXPECT_THAT(help, HasSubstr("[default: 127.0.0.1:8000"));
+  EXPECT_THAT(help, HasSubstr("[default: 2 x cores + 1]"));
+  EXPECT_THAT(help, HasSubstr("[default: /usr/bin/python3]"));
+  for (const char* group : {"Config:", "Application:", "Listeners:", "Workers:", "Timeouts:", "HTTP:", "Logging:",
+                            "Environment:"}) {
+    EXPECT_THAT(help, HasSubstr(group));
+  }
+}
+
+}  // namespace
+}  // namespace hearth::config
