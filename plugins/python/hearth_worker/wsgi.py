@@ -202,12 +202,36 @@ class BadResponse(ValueError):
 _NO_BODY_STATUS = frozenset((204, 304))
 
 
+# Apps answer with the same few status/header combinations over and over; remember the
+# encoded frame of validated ones. Keyed by the exact strings, so a hit is the same answer.
+_START_CACHE = {}
+_START_CACHE_MAX = 512
+
+
 def encode_start(status, headers):
     """Validate start_response() arguments and build the RESPONSE_START frame.
 
     Returns (frame_bytes, status_code, content_length or None). Raises TypeError or
     BadResponse (a ValueError), which the caller treats as an application error.
     """
+    if type(headers) is list and type(status) is str:
+        try:
+            key = (status, *headers)
+            hit = _START_CACHE.get(key)
+        except TypeError:  # unhashable item: let the full check report it
+            hit = key = None
+        if hit is not None:
+            return hit
+        result = _encode_start(status, headers)
+        if key is not None:
+            if len(_START_CACHE) >= _START_CACHE_MAX:
+                _START_CACHE.clear()
+            _START_CACHE[key] = result
+        return result
+    return _encode_start(status, headers)
+
+
+def _encode_start(status, headers):
     if type(status) is not str:
         raise TypeError("status must be str, not %s" % type(status).__name__)
     code = status[:3]
