@@ -32,6 +32,15 @@ EXIT_APP_LOAD = 3
 _PID = struct.Struct("<q")
 
 
+def _exit(code):
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="hearth_zygote.py", description="Hearth Python zygote")
     p.add_argument("--control-fd", type=int, required=True)
@@ -76,22 +85,23 @@ class Zygote:
         try:
             self.ctrl.sendall(data)
         except OSError:
-            os._exit(EXIT_OK)  # the daemon is gone
+            _exit(EXIT_OK)  # the daemon is gone
 
     # -- start ---------------------------------------------------------------------------
 
     def boot(self):
         import_ms = 0
+        if not self.args.preload:
+            try:
+                loader.parse_spec(self.args.app)  # a typo fails here, not in every worker
+            except loader.AppSpecError:
+                self._fail("bad app spec %r\n%s" % (self.args.app, traceback.format_exc()))
         if self.args.preload:
             t0 = time.monotonic()
             try:
                 self.app = loader.load_app(self.args.app)
             except BaseException:
-                text = "failed to load app %r\n%s" % (self.args.app, traceback.format_exc())
-                sys.stderr.write("hearth zygote: " + text)
-                sys.stderr.flush()
-                self.send(text_frame(ZYGOTE_FAILED, text))
-                os._exit(EXIT_APP_LOAD)
+                self._fail("failed to load app %r\n%s" % (self.args.app, traceback.format_exc()))
             import_ms = int(round((time.monotonic() - t0) * 1000))
             gc.collect()
             gc.freeze()
@@ -109,6 +119,12 @@ class Zygote:
             "threads_after_import": threads,
         }))
 
+    def _fail(self, text):
+        sys.stderr.write("hearth zygote: " + text)
+        sys.stderr.flush()
+        self.send(text_frame(ZYGOTE_FAILED, text))
+        _exit(EXIT_APP_LOAD)
+
     # -- loop ----------------------------------------------------------------------------
 
     def loop(self):
@@ -121,11 +137,11 @@ class Zygote:
                 if fd == self.death_fd:
                     try:
                         if not os.read(fd, 4096):
-                            os._exit(EXIT_OK)
+                            _exit(EXIT_OK)
                     except BlockingIOError:
                         pass
                     except OSError:
-                        os._exit(EXIT_OK)
+                        _exit(EXIT_OK)
                 elif fd == ctrl_fd:
                     self.command()
 
@@ -133,16 +149,16 @@ class Zygote:
         try:
             ftype, _flags, _aux, payload, fds = recv_control_frame(self.ctrl)
         except PeerClosed:
-            os._exit(EXIT_OK)
+            _exit(EXIT_OK)
         except ProtocolError as exc:
             sys.stderr.write("hearth zygote: protocol error: %s; closing\n" % exc)
             sys.stderr.flush()
             self.ctrl.close()
-            os._exit(EXIT_INTERNAL)
+            _exit(EXIT_INTERNAL)
         if ftype == SHUTDOWN:
             for fd in fds:
                 os.close(fd)
-            os._exit(EXIT_OK)
+            _exit(EXIT_OK)
         if ftype == FORK:
             self.fork(payload, fds)
 
@@ -171,6 +187,13 @@ class Zygote:
 
     def _double_fork(self, worker_id, fds):
         """Fork an intermediate that forks the worker and exits; return the worker's pid."""
+        # Unflushed stdio (an app's print() at import) would otherwise be written again by
+        # every worker when it flushes.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
         r, w = os.pipe()
         fork_time = time.monotonic()
         try:
@@ -239,7 +262,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HEARTH_WORKER_ID", "zygote")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(EXIT_OK))
+    signal.signal(signal.SIGTERM, lambda signum, frame: _exit(EXIT_OK))
     faulthandler.enable(file=sys.stderr, all_threads=True)
     faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True, chain=False)
     setup_path(args.chdir, args.pythonpath)

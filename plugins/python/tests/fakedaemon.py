@@ -22,7 +22,15 @@ HERE = Path(__file__).resolve().parent
 PLUGIN = HERE.parent
 ZYGOTE = PLUGIN / "hearth_zygote.py"
 APPS = HERE / "apps"
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+# The interpreter that runs the zygote; HEARTH_TEST_PYTHON=/path/to/python3.9 checks another.
+PYTHON = os.environ.get("HEARTH_TEST_PYTHON") or (
+    "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable)
+
+
+def python_has(module):
+    """Whether the zygote interpreter can import ``module`` (frameworks are optional)."""
+    return subprocess.run([PYTHON, "-c", "import " + module], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
 
 sys.path.insert(0, str(PLUGIN))
 from hearth_worker import protocol as P  # noqa: E402

@@ -4,13 +4,16 @@ import json
 
 import pytest
 
+import fakedaemon
+
 FORM = b"a=1&b=two"
 FORM_HEADERS = [("CONTENT_TYPE", "application/x-www-form-urlencoded"), ("HTTP_HOST", "localhost")]
 
 
 @pytest.mark.parametrize("preload", [True, False])
 def test_flask(make_daemon, preload):
-    pytest.importorskip("flask")
+    if not fakedaemon.python_has("flask"):
+        pytest.skip("flask not installed for %s" % fakedaemon.PYTHON)
     d = make_daemon(app="flask_app:app", preload=preload)
     d.start()
     w = d.fork(3)
@@ -28,7 +31,8 @@ def test_flask(make_daemon, preload):
 
 @pytest.mark.parametrize("preload", [True, False])
 def test_django(make_daemon, preload):
-    pytest.importorskip("django")
+    if not fakedaemon.python_has("django"):
+        pytest.skip("django not installed for %s" % fakedaemon.PYTHON)
     d = make_daemon(app="django_app:application", preload=preload)
     d.start()
     w = d.fork(4)

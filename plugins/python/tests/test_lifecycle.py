@@ -51,6 +51,26 @@ def test_factory_and_default_attribute(make_daemon):
         d.close()
 
 
+def test_lazy_mode_bad_spec_fails_in_zygote(make_daemon):
+    d = make_daemon(app="testapp:factory(1)", preload=False)
+    f = d.start(expect_ready=False)
+    assert f.type == P.ZYGOTE_FAILED and "factory arguments" in f.payload.decode()
+    assert d.zygote_exit(5) == 3
+
+
+def test_buffered_stdout_is_not_repeated_by_workers(make_daemon):
+    d = make_daemon(app="noisy_import:application")
+    d.start()
+    workers = [d.fork(i) for i in (1, 2)]
+    for w in workers:
+        assert w.request("/").body == b"noisy"
+        w.signal(signal.SIGTERM)
+        assert w.wait_exit(2) == 0
+    d.send_ctrl(P.SHUTDOWN)
+    assert d.zygote_exit(2) == 0
+    assert d.stderr().count("NOISY-IMPORT-LINE") == 1
+
+
 def test_threads_at_import_are_reported(make_daemon):
     d = make_daemon(app="threaded_import:application")
     d.start()
