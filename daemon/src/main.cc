@@ -1,1 +1,75 @@
-int main() { return 0; }
+// hearthd: argv, exit codes and wiring only.
+//   0  clean shutdown / --check-config OK
+//   1  start-up failure (bind, missing interpreter or runtime)
+//   2  configuration errors
+//   3  the app could not be loaded
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "app/daemon.h"
+#include "build_info.h"
+#include "config/loader.h"
+#include "config/summary.h"
+
+extern char** environ;
+
+namespace {
+
+// plugins/python next to the build tree, or the installed share/hearth/python.
+std::string default_runtime_dir() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path installed = exe.parent_path().parent_path() / "share/hearth/python";
+    if (fs::exists(installed / "hearth_zygote.py", ec)) return installed.string();
+  }
+  if (fs::exists(fs::path(hearth::build::kSourceRuntimeDir) / "hearth_zygote.py", ec))
+    return hearth::build::kSourceRuntimeDir;
+  return hearth::build::kInstalledRuntimeDir;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hearth::config::LoadInputs in;
+  for (int i = 1; i < argc; ++i) in.args.emplace_back(argv[i]);
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) in.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+  in.cores = cores > 0 ? static_cast<unsigned>(cores) : 1;
+  in.default_runtime_dir = default_runtime_dir();
+
+  hearth::config::LoadResult r = hearth::config::load(in);
+  switch (r.action) {
+    case hearth::config::Action::Help:
+      std::fputs(r.help_text.c_str(), stdout);
+      return 0;
+    case hearth::config::Action::Version:
+      std::printf("hearthd %s\n", hearth::build::kVersion);
+      return 0;
+    default:
+      break;
+  }
+  if (!r.errors.empty()) {
+    for (auto& e : r.errors) std::fprintf(stderr, "hearthd: %s\n", e.c_str());
+    std::fprintf(stderr, "hearthd: %zu configuration error(s)%s\n", r.errors.size(),
+                 r.action == hearth::config::Action::Run ? "; not starting" : "");
+    return 2;
+  }
+  if (r.action == hearth::config::Action::CheckConfig) {
+    std::fputs(hearth::config::to_toml(*r.config).c_str(), stdout);
+    std::fprintf(stderr, "hearthd: configuration OK\n");
+    return 0;
+  }
+  hearth::app::Daemon daemon(r.config);
+  return daemon.run();
+}

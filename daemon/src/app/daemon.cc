@@ -1,0 +1,304 @@
+#include "app/daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include "build_info.h"
+#include "common/log.h"
+#include "supervisor/protocol.h"
+
+extern char** environ;
+
+namespace hearth::app {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+// execve needs a path: resolve a bare "python3" through $PATH.
+std::string resolve_program(const std::string& prog) {
+  if (prog.find('/') != std::string::npos) return prog;
+  const char* path = ::getenv("PATH");
+  std::stringstream ss(path ? path : "/usr/local/bin:/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    std::string cand = (dir.empty() ? "." : dir) + "/" + prog;
+    if (::access(cand.c_str(), X_OK) == 0) return cand;
+  }
+  return prog;
+}
+
+}  // namespace
+
+Daemon::Daemon(std::shared_ptr<const config::Config> config)
+    : cfg_(std::move(config)),
+      dispatcher_(io_, clock_, cfg_->max_queue, cfg_->queue_timeout),
+      signals_(io_),
+      drain_timer_(io_),
+      started_(std::chrono::steady_clock::now()) {}
+
+Daemon::~Daemon() {
+  if (death_pipe_[0] >= 0) ::close(death_pipe_[0]);
+  if (death_pipe_[1] >= 0) ::close(death_pipe_[1]);
+}
+
+std::string Daemon::build_environment(std::vector<std::string>* env) const {
+  std::map<std::string, std::string> vars;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) continue;
+    vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (auto& [k, v] : cfg_->env) vars[k] = v;
+  vars["HEARTH_PRELOAD"] = cfg_->preload ? "1" : "0";
+  vars["HEARTH_WORKER_ID"] = "zygote";
+  vars["SERVER_SOFTWARE"] = std::string("hearth/") + build::kVersion;
+  vars.emplace("PYTHONUNBUFFERED", "1");
+  for (auto& [k, v] : vars) env->push_back(k + "=" + v);
+  return {};
+}
+
+int Daemon::run() {
+  const config::Config& c = *cfg_;
+  log::Level level;
+  if (log::parse_level(c.log.level, &level)) log::set_threshold(level);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  // The runtime and the interpreter must exist before anything listens.
+  std::string python = resolve_program(c.python);
+  if (::access(python.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "hearthd: python interpreter '%s' not found or not executable (set `python` or --python)\n",
+                 c.python.c_str());
+    return 1;
+  }
+  std::string zygote_script = c.runtime_dir + "/hearth_zygote.py";
+  if (::access(zygote_script.c_str(), R_OK) != 0) {
+    std::fprintf(stderr, "hearthd: the Python runtime is missing: %s (set HEARTH_RUNTIME_DIR)\n",
+                 zygote_script.c_str());
+    return 1;
+  }
+  // The death pipe: children hold the read end; EOF means we are gone.
+  if (::pipe2(death_pipe_, O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "hearthd: pipe: %s\n", strerror(errno));
+    return 1;
+  }
+
+  reaper_ = std::make_unique<supervisor::Reaper>(io_, true);
+
+  proxy::EnvironOptions eo;
+  eo.forwarded_allow_ips = c.forwarded_allow_ips;
+  eo.server_software = std::string("hearth/") + build::kVersion;
+  proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, eo);
+  AdminHandler::Probes probes;
+  probes.ready = [this] { return ready(); };
+  probes.metrics = [this] { return metrics_text(); };
+  admin_handler_ = std::make_unique<AdminHandler>(probes);
+
+  std::string temp_dir = c.temp_dir;
+  if (temp_dir.empty()) {
+    const char* t = ::getenv("TMPDIR");
+    temp_dir = (t && *t) ? t : "/tmp";
+  }
+  try {
+    http_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *proxy_, "http");
+    for (auto& b : c.binds) http_->listen(b);
+    if (c.admin_bind) {
+      admin_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *admin_handler_, "admin");
+      admin_->listen(*c.admin_bind);
+    }
+    if (!c.control_socket.empty()) {
+      control_ = std::make_unique<control::ControlServer>(
+          io_, [this](std::string_view cmd, control::ControlServer::Reply reply) { handle_control(cmd, reply); });
+      control_->listen(c.control_socket);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hearthd: %s\n", e.what());
+    return 1;
+  }
+
+  supervisor::Pool::Options po;
+  po.zygote.python = python;
+  po.zygote.runtime_dir = c.runtime_dir;
+  po.zygote.app = c.app;
+  po.zygote.preload = c.preload;
+  po.zygote.chdir = c.chdir;
+  po.zygote.pythonpath = c.pythonpath;
+  build_environment(&po.zygote.env);
+  po.zygote.threads = c.threads;
+  po.zygote.generation = 1;
+  po.zygote.death_pipe_read_fd = death_pipe_[0];
+  po.workers = c.workers;
+  po.request_timeout = c.timeout;
+  po.boot_timeout = c.boot_timeout;
+  po.graceful_timeout = c.graceful_timeout;
+  pool_ = std::make_unique<supervisor::Pool>(io_, spawner_, *reaper_, po, static_cast<supervisor::Pool::Listener&>(*this));
+
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGQUIT);
+  signals_.add(SIGHUP);
+  do_wait_signals();
+
+  HLOG(Info, "hearth " << build::kVersion << " serving " << c.app << " with " << c.workers << " worker(s) x "
+                       << c.threads << " thread(s), " << (c.preload ? "preload" : "lazy") << ", python "
+                       << python);
+  pool_->start();
+  http_->start();
+  if (admin_) admin_->start();
+
+  io_.run();
+  // Whatever survived (only after an emergency) is killed; the death pipe closes with us.
+  if (pool_) {
+    for (pid_t p : pool_->pids()) ::kill(p, SIGKILL);
+  }
+  return exit_code_;
+}
+
+void Daemon::do_wait_signals() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      HLOG(Warn, "SIGHUP: rolling reload is not available in this build; ignoring");
+    } else if (phase_ == Phase::Running) {
+      HLOG(Info, "received " << sigabbrev_np(sig) << ": graceful shutdown (graceful_timeout "
+                             << cfg_->graceful_timeout.count() << " ms; signal again to stop at once)");
+      begin_shutdown(0, true);
+    } else {
+      HLOG(Warn, "received " << sigabbrev_np(sig) << " again: stopping now");
+      for (pid_t p : pool_->pids()) ::kill(p, SIGKILL);
+      if (http_) http_->close_all();
+      if (admin_) admin_->close_all();
+      exit_code_ = exit_code_ ? exit_code_ : 1;
+      io_.stop();
+      return;
+    }
+    do_wait_signals();
+  });
+}
+
+void Daemon::begin_shutdown(int exit_code, bool graceful) {
+  if (phase_ != Phase::Running) return;
+  exit_code_ = exit_code;
+  phase_ = Phase::Draining;
+  if (http_) {
+    http_->stop_accepting();
+    http_->close_idle();
+  }
+  if (control_) control_->close();
+  drain_deadline_ = std::chrono::steady_clock::now() + (graceful ? cfg_->graceful_timeout : milliseconds(0));
+  poll_drain();
+}
+
+void Daemon::poll_drain() {
+  bool idle = (!http_ || http_->busy_connections() == 0) && dispatcher_.queue_length() == 0;
+  if (idle || std::chrono::steady_clock::now() >= drain_deadline_) {
+    if (!idle) HLOG(Warn, "graceful_timeout reached with requests in flight; stopping workers");
+    dispatcher_.reject_all("shutting down");
+    phase_ = Phase::Stopping;
+    pool_->shutdown([this] { finish_shutdown(); });
+    return;
+  }
+  drain_timer_.expires_after(milliseconds(20));
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) poll_drain();
+  });
+}
+
+void Daemon::finish_shutdown() {
+  phase_ = Phase::Done;
+  if (http_) http_->close_all();
+  if (admin_) admin_->close_all();
+  signals_.cancel();
+  HLOG(Info, "stopped");
+  io_.stop();
+}
+
+void Daemon::on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot) {
+  if (phase_ == Phase::Stopping || phase_ == Phase::Done) return;
+  dispatcher_.on_slot_free(std::move(slot));
+}
+
+void Daemon::on_fatal(const std::string& message) {
+  std::string m = message;
+  while (!m.empty() && m.back() == '\n') m.pop_back();
+  HLOG(Error, m);
+  HLOG(Error, "cannot serve the app; exiting");
+  // Exit code 3 is what gunicorn uses when the app fails to load.
+  if (phase_ == Phase::Running) {
+    exit_code_ = 3;
+    phase_ = Phase::Stopping;
+    if (http_) http_->stop_accepting();
+    if (control_) control_->close();
+    dispatcher_.reject_all("the app failed to load");
+    pool_->shutdown([this] { finish_shutdown(); });
+  }
+}
+
+bool Daemon::ready() const {
+  return phase_ == Phase::Running && pool_ && pool_->ready_workers() >= 1;
+}
+
+std::string Daemon::status_json() const {
+  using supervisor::json_escape;
+  auto st = pool_->status();
+  std::ostringstream o;
+  o << "{\"ok\":true,\"version\":\"" << build::kVersion << "\",\"pid\":" << ::getpid() << ",\"app\":\""
+    << json_escape(cfg_->app) << "\",\"phase\":\"" << st.phase << "\",\"generation\":" << st.generation
+    << ",\"zygote\":{\"pid\":" << st.zygote_pid << ",\"state\":\"" << st.zygote_state << "\"}"
+    << ",\"preload\":" << (cfg_->preload ? "true" : "false") << ",\"desired_workers\":" << st.desired
+    << ",\"ready_workers\":" << st.ready << ",\"restarts\":" << st.restarts
+    << ",\"crash_loop\":" << (st.crash_loop ? "true" : "false") << ",\"queue_length\":" << dispatcher_.queue_length()
+    << ",\"uptime_s\":"
+    << std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() << ",\"workers\":[";
+  bool first = true;
+  for (auto& w : st.workers) {
+    if (!first) o << ',';
+    first = false;
+    o << "{\"id\":" << w.id << ",\"pid\":" << w.pid << ",\"generation\":" << w.generation << ",\"state\":\""
+      << w.state << "\",\"requests\":" << w.requests << ",\"age_s\":" << w.age_s << ",\"boot_ms\":" << w.boot_ms
+      << ",\"busy_slots\":" << w.busy_slots << ",\"slots\":" << w.slots << ",\"current_request\":\""
+      << json_escape(w.current_request) << "\",\"current_ms\":" << w.current_ms << "}";
+  }
+  o << "]}";
+  return o.str();
+}
+
+std::string Daemon::metrics_text() const {
+  std::ostringstream o;
+  auto& ds = dispatcher_.stats();
+  o << "# HELP hearth_requests_total Requests handed to the app.\n# TYPE hearth_requests_total counter\n"
+    << "hearth_requests_total " << (proxy_ ? proxy_->requests() : 0) << "\n"
+    << "# HELP hearth_queue_length Requests waiting for a worker.\n# TYPE hearth_queue_length gauge\n"
+    << "hearth_queue_length " << dispatcher_.queue_length() << "\n"
+    << "# HELP hearth_rejected_total Requests answered 503 by the queue.\n# TYPE hearth_rejected_total counter\n"
+    << "hearth_rejected_total{reason=\"full\"} " << ds.rejected_full << "\n"
+    << "hearth_rejected_total{reason=\"timeout\"} " << ds.rejected_timeout << "\n"
+    << "# HELP hearth_workers_ready Workers in rotation.\n# TYPE hearth_workers_ready gauge\n"
+    << "hearth_workers_ready " << (pool_ ? pool_->ready_workers() : 0) << "\n";
+  return o.str();
+}
+
+void Daemon::handle_control(std::string_view command, control::ControlServer::Reply reply) {
+  std::string cmd(command);
+  while (!cmd.empty() && (cmd.back() == '\r' || cmd.back() == ' ')) cmd.pop_back();
+  if (cmd == "status") {
+    reply(status_json());
+  } else if (cmd == "stop") {
+    reply("{\"ok\":true,\"message\":\"graceful shutdown started\"}");
+    asio::post(io_, [this] { begin_shutdown(0, true); });
+  } else {
+    reply("{\"ok\":false,\"error\":\"unknown command: " + supervisor::json_escape(cmd) + "\"}");
+  }
+}
+
+}  // namespace hearth::app

@@ -1,0 +1,71 @@
+#pragma once
+// Wires the daemon together (the one place that builds the real loop, clock,
+// spawner and reaper) and runs it until shutdown.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+
+#include "app/admin_handler.h"
+#include "common/clock.h"
+#include "config/config.h"
+#include "control/control_server.h"
+#include "net/http_server.h"
+#include "proxy/dispatcher.h"
+#include "proxy/proxy_handler.h"
+#include "supervisor/pool.h"
+#include "supervisor/reaper.h"
+#include "supervisor/spawner.h"
+
+namespace hearth::app {
+
+class Daemon final : private supervisor::Pool::Listener {
+ public:
+  // The daemon's own life.
+  enum class Phase {
+    Running,   // serving
+    Draining,  // SIGTERM/SIGINT: listeners closed, in-flight requests finishing
+    Stopping,  // workers and zygote being stopped
+    Done,      // io loop stopped; exit_code() is final
+  };
+  explicit Daemon(std::shared_ptr<const config::Config> config);
+  ~Daemon();
+  // Runs until shutdown; returns the process exit code.
+  int run();
+
+ private:
+  void on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot) override;
+  void on_fatal(const std::string& message) override;
+  void do_wait_signals();
+  void begin_shutdown(int exit_code, bool graceful);
+  void poll_drain();
+  void finish_shutdown();
+  void handle_control(std::string_view command, control::ControlServer::Reply reply);
+  std::string status_json() const;
+  std::string metrics_text() const;
+  bool ready() const;
+  std::string build_environment(std::vector<std::string>* env) const;
+
+  std::shared_ptr<const config::Config> cfg_;
+  boost::asio::io_context io_;
+  SteadyClock clock_;
+  supervisor::PosixSpawner spawner_;
+  std::unique_ptr<supervisor::Reaper> reaper_;
+  proxy::Dispatcher dispatcher_;
+  std::unique_ptr<proxy::ProxyHandler> proxy_;
+  std::unique_ptr<AdminHandler> admin_handler_;
+  std::unique_ptr<net::HttpServer> http_;
+  std::unique_ptr<net::HttpServer> admin_;
+  std::unique_ptr<control::ControlServer> control_;
+  std::unique_ptr<supervisor::Pool> pool_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer drain_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_{};
+  int death_pipe_[2] = {-1, -1};
+  Phase phase_ = Phase::Running;
+  int exit_code_ = 0;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace hearth::app
