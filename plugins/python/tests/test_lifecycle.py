@@ -159,6 +159,13 @@ def test_shutdown(make_daemon):
     assert d.zygote_exit(2) == 0
 
 
+def test_sigterm_stops_zygote(make_daemon):
+    d = make_daemon()
+    d.start()
+    os.kill(d.proc.pid, signal.SIGTERM)
+    assert d.zygote_exit(2) == 0
+
+
 def test_control_eof_stops_zygote(make_daemon):
     d = make_daemon()
     d.start()
@@ -231,8 +238,8 @@ def test_sigterm_busy_finishes_then_exits(make_daemon, threads):
     d = make_daemon(threads=threads)
     d.start()
     w = d.fork(1)
-    w.send_request("/sleep", query="0.5")
-    time.sleep(0.15)  # let the request start
+    rid = w.send_request("/sleep", query="0.5")
+    assert "[worker 1 req %s] sleeping-now" % rid in d.wait_stderr("sleeping-now")
     w.signal(signal.SIGTERM)
     assert w.wait_exit(0.1) is None  # still working
     r = w.read_response(timeout=5)
@@ -255,7 +262,7 @@ def test_sigusr2_dumps_all_threads(make_daemon):
     d.start()
     w = d.fork(1)
     w.send_request("/sleep", query="1", slot=0)
-    time.sleep(0.2)
+    assert "sleeping-now" in d.wait_stderr("sleeping-now")
     w.signal(signal.SIGUSR2)
     err = d.wait_stderr("in sleep")
     assert err.count("Thread 0x") >= 3, err  # main + 2 slot threads (+ death watcher)

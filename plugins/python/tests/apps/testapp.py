@@ -265,6 +265,8 @@ def errors(environ, start_response):
 
 
 def sleep(environ, start_response):
+    environ["wsgi.errors"].write("sleeping-now\n")
+    environ["wsgi.errors"].flush()
     time.sleep(float(environ["QUERY_STRING"] or 0.5))
     return _ok(start_response, b"slept")
 
