@@ -1,0 +1,247 @@
+#include "http/buffered_response_sink.h"
+
+#include <cassert>
+#include <charconv>
+
+#include "common/log.h"
+#include "http/request_checks.h"
+#include "http/status_text.h"
+
+namespace hearth::http {
+namespace {
+
+constexpr std::size_t kSpillReadChunk = 64 * 1024;
+
+bool is_hop_by_hop(std::string_view name) {
+  if (name.size() >= 6 && iequals(name.substr(0, 6), "proxy-")) return true;
+  return iequals(name, "connection") || iequals(name, "keep-alive") ||
+         iequals(name, "transfer-encoding") || iequals(name, "upgrade") || iequals(name, "te") ||
+         iequals(name, "trailer");
+}
+
+// A header the app set that cannot go on the wire as-is (response splitting).
+bool is_unsafe(const Header& h) {
+  if (!is_token(h.name)) return true;
+  for (char c : h.value) {
+    if (c == '\r' || c == '\n' || c == '\0') return true;
+  }
+  return false;
+}
+
+void append_number(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
+BufferedResponseSink::BufferedResponseSink(const config::HttpLimits& limits,
+                                           const std::string& temp_dir, DateCache* date,
+                                           SinkTransport* transport, Options options)
+    : limits_(limits),
+      temp_dir_(&temp_dir),
+      date_(date),
+      transport_(transport),
+      options_(options) {}
+
+void BufferedResponseSink::start(int status, std::string_view reason, std::vector<Header> headers) {
+  if (transport_ == nullptr || state_ != State::Fresh) return;
+  if (status < 100 || status > 999) status = 500;
+  state_ = State::Started;
+  status_ = status;
+
+  const bool no_body_status = status < 200 || status == 204 || status == 304;
+  // Content-Length from the app: valid only if every copy parses and agrees.
+  uint64_t length = 0;
+  bool has_length = false;
+  bool length_bad = false;
+  bool has_server = false;
+  bool has_date = false;
+  for (const Header& h : headers) {
+    if (iequals(h.name, "content-length")) {
+      auto v = parse_content_length(h.value);
+      if (!v || (has_length && length != *v)) {
+        length_bad = true;
+      } else {
+        length = *v;
+        has_length = true;
+      }
+    } else if (iequals(h.name, "server")) {
+      has_server = true;
+    } else if (iequals(h.name, "date")) {
+      has_date = true;
+    }
+  }
+  if (length_bad) has_length = false;
+
+  if (no_body_status) {
+    framing_ = Framing::None;
+  } else if (has_length) {
+    framing_ = Framing::Length;
+    declared_ = length;
+  } else if (options_.is_head) {
+    framing_ = Framing::None;
+  } else if (options_.version >= 11) {
+    framing_ = Framing::Chunked;
+  } else {
+    framing_ = Framing::Close;
+  }
+  if (framing_ == Framing::Close || !options_.keep_alive) must_close_ = true;
+
+  std::string head;
+  head.reserve(256);
+  head.append("HTTP/1.1 ");
+  append_number(head, static_cast<uint64_t>(status));
+  head.push_back(' ');
+  head.append(reason.empty() || reason.find_first_of("\r\n") != std::string_view::npos
+                  ? reason_phrase(status)
+                  : reason);
+  head.append("\r\n");
+  for (const Header& h : headers) {
+    if (is_hop_by_hop(h.name) || iequals(h.name, "content-length") || is_unsafe(h)) continue;
+    head.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  // 304 may repeat the length the full response would have had; 1xx/204 must not carry one.
+  if (framing_ == Framing::Length || (status == 304 && has_length)) {
+    head.append("Content-Length: ");
+    append_number(head, length);
+    head.append("\r\n");
+  }
+  if (framing_ == Framing::Chunked) head.append("Transfer-Encoding: chunked\r\n");
+  if (!has_date && date_ != nullptr) head.append("Date: ").append(date_->now()).append("\r\n");
+  if (!has_server && !limits_.server_header.empty()) {
+    head.append("Server: ").append(limits_.server_header).append("\r\n");
+  }
+  if (must_close_) {
+    head.append("Connection: close\r\n");
+  } else if (options_.version == 10) {
+    head.append("Connection: keep-alive\r\n");
+  }
+  head.append("\r\n");
+  queue(head);
+  notify();
+}
+
+void BufferedResponseSink::body(std::string_view data) {
+  if (transport_ == nullptr || state_ != State::Started || data.empty()) return;
+  if (options_.is_head || framing_ == Framing::None) {
+    body_sent_ += data.size();
+    return;
+  }
+  switch (framing_) {
+    case Framing::Length: {
+      const uint64_t room = declared_ - body_sent_;
+      if (data.size() > room) {
+        data = data.substr(0, room);
+        must_close_ = true;  // the app wrote more than it declared: truncate
+      }
+      if (data.empty()) return;
+      queue(data);
+      break;
+    }
+    case Framing::Chunked: {
+      char size[20];
+      auto r = std::to_chars(size, size + sizeof size - 2, data.size(), 16);
+      *r.ptr++ = '\r';
+      *r.ptr++ = '\n';
+      queue(std::string_view(size, static_cast<std::size_t>(r.ptr - size)));
+      queue(data);
+      queue("\r\n");
+      break;
+    }
+    case Framing::Close:
+      queue(data);
+      break;
+    case Framing::None:
+      break;
+  }
+  body_sent_ += data.size();
+  notify();
+}
+
+void BufferedResponseSink::finish(bool ok) {
+  if (state_ == State::Finished) return;
+  assert(!(ok && state_ == State::Fresh) && "finish(true) before start()");
+  const bool was_started = state_ == State::Started;
+  state_ = State::Finished;
+  if (transport_ == nullptr) return;
+  if (!ok || !was_started) {
+    must_close_ = true;
+  } else if (framing_ == Framing::Length && !options_.is_head && body_sent_ < declared_) {
+    must_close_ = true;  // short body: the client sees the connection end early
+  } else if (framing_ == Framing::Chunked) {
+    queue("0\r\n\r\n");
+  }
+  notify();
+}
+
+void BufferedResponseSink::queue(std::string_view bytes) {
+  if (!spilling_ && out_.size() + bytes.size() <= limits_.response_buffer_size) {
+    out_.append(bytes);
+    return;
+  }
+  if (!spilling_ && spill_.size() == 0) spill_ = Spool(0, *temp_dir_);
+  spilling_ = true;
+  if (spill_failed_) return;  // the response is already broken; drop the rest
+  if (std::error_code ec = spill_.append(bytes)) {
+    HLOG(Warn, "response spill to " << (temp_dir_->empty() ? "$TMPDIR" : *temp_dir_)
+                                    << " failed: " << ec.message());
+    spill_failed_ = true;
+    must_close_ = true;
+  }
+}
+
+void BufferedResponseSink::notify() {
+  if (transport_ != nullptr) transport_->on_sink_output();
+}
+
+std::string_view BufferedResponseSink::next_output() {
+  if (written_ < writing_.size()) return std::string_view(writing_).substr(written_);
+  writing_.clear();
+  written_ = 0;
+  if (!out_.empty()) {
+    writing_.swap(out_);
+    return writing_;
+  }
+  if (spilling_ && spill_read_ < spill_.size()) {
+    writing_.resize(kSpillReadChunk);
+    long n = spill_.read_at(spill_read_, writing_.data(), writing_.size());
+    if (n <= 0) {
+      HLOG(Warn, "response spill read failed");
+      writing_.clear();
+      must_close_ = true;
+      spill_.clear();
+      spill_read_ = 0;
+      return {};
+    }
+    writing_.resize(static_cast<std::size_t>(n));
+    spill_read_ += static_cast<uint64_t>(n);
+    if (spill_read_ == spill_.size()) {
+      spill_.clear();
+      spill_read_ = 0;
+      spilling_ = false;
+    }
+    return writing_;
+  }
+  return {};
+}
+
+void BufferedResponseSink::consume(std::size_t n) { written_ += n; }
+
+bool BufferedResponseSink::complete() const {
+  return state_ == State::Finished && written_ >= writing_.size() && out_.empty() &&
+         (!spilling_ || spill_read_ >= spill_.size());
+}
+
+void BufferedResponseSink::detach() {
+  transport_ = nullptr;
+  std::string().swap(writing_);
+  std::string().swap(out_);
+  written_ = 0;
+  spill_.clear();
+  spill_read_ = 0;
+  spilling_ = false;
+}
+
+}  // namespace hearth::http

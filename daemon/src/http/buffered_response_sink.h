@@ -1,0 +1,99 @@
+#pragma once
+// The ResponseSink a connection hands to the handler. Turns start/body/finish
+// into HTTP/1.1 bytes (status line, filtered headers, Date/Server/Connection,
+// Content-Length, chunked or close-delimited framing, HEAD and no-body
+// statuses) and queues them: memory up to response_buffer_size, then a temp
+// file (Spool). The transport pulls bytes with next_output()/consume(), so
+// body() never waits for the client.
+//
+// Lifetime: shared by the connection and the handler. The connection calls
+// detach() when it closes; after that every handler call is ignored and
+// client_gone() is true.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "http/date_cache.h"
+#include "http/handler.h"
+#include "http/sink_transport.h"
+#include "http/spool.h"
+
+namespace hearth::http {
+
+class BufferedResponseSink final : public ResponseSink {
+ public:
+  struct Options {
+    int version = 11;         // request version: 10 or 11
+    bool is_head = false;     // request method was HEAD: no body bytes
+    bool keep_alive = true;   // the connection intends to stay open
+  };
+
+  // `limits`, `date` and `transport` must outlive the sink or be detached first.
+  BufferedResponseSink(const config::HttpLimits& limits, const std::string& temp_dir,
+                       DateCache* date, SinkTransport* transport, Options options);
+
+  // --- ResponseSink (handler side) ---
+  void start(int status, std::string_view reason, std::vector<Header> headers) override;
+  void body(std::string_view data) override;
+  void finish(bool ok) override;
+  bool client_gone() const override { return transport_ == nullptr; }
+
+  // --- transport side ---
+  // The next bytes to write (empty when nothing is queued right now). Stays
+  // valid until consume() or detach().
+  std::string_view next_output();
+  void consume(std::size_t n);
+  // finish() was called and every byte was handed out and consumed.
+  bool complete() const;
+  // The connection must close after this response (framing, mismatch, failure).
+  bool must_close() const { return must_close_; }
+  bool started() const { return state_ != State::Fresh; }
+  bool finished() const { return state_ == State::Finished; }
+  int status() const { return status_; }
+  uint64_t body_bytes() const { return body_sent_; }
+  void detach();
+
+ private:
+  // Life of the response as the handler drives it.
+  enum class State {
+    Fresh,     // nothing yet
+    Started,   // head queued, body may follow
+    Finished,  // finish() called
+  };
+  // How the body is delimited on the wire.
+  enum class Framing {
+    None,     // no body (HEAD, 1xx/204/304)
+    Length,   // Content-Length
+    Chunked,  // Transfer-Encoding: chunked
+    Close,    // until the connection closes (HTTP/1.0 without a length)
+  };
+
+  void queue(std::string_view bytes);
+  void notify();
+
+  const config::HttpLimits& limits_;
+  const std::string* temp_dir_;
+  DateCache* date_;
+  SinkTransport* transport_;
+  Options options_;
+
+  State state_ = State::Fresh;
+  Framing framing_ = Framing::None;
+  int status_ = 0;
+  bool must_close_ = false;
+  uint64_t declared_ = 0;   // Content-Length when framing_ == Length
+  uint64_t body_sent_ = 0;  // body bytes accepted from the handler
+
+  // Output queue, in order: writing_[written_..], out_, then spill_[spill_read_..].
+  std::string writing_;
+  std::size_t written_ = 0;
+  std::string out_;
+  Spool spill_;  // created on first spill
+  uint64_t spill_read_ = 0;
+  bool spilling_ = false;
+  bool spill_failed_ = false;
+};
+
+}  // namespace hearth::http

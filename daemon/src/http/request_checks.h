@@ -1,0 +1,26 @@
+#pragma once
+// Small pure checks used by the front door to validate a request head.
+// No I/O; unit-tested in tests/unit/http.
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace hearth::http {
+
+// True when `value` holds no NUL/CTL byte other than HTAB (and no DEL).
+bool is_valid_field_value(std::string_view value);
+// RFC 9110 token (method, header name).
+bool is_token(std::string_view s);
+// origin-form ("/..."), absolute-form ("http://host/..."), or "*" for OPTIONS.
+bool is_valid_target(std::string_view method, std::string_view target);
+// Transfer-Encoding value acceptable for a request: exactly "chunked" (case-insensitive,
+// surrounding whitespace allowed), nothing else in the list.
+bool is_plain_chunked(std::string_view te_value);
+// Strict decimal Content-Length (no sign, no list, no whitespace inside); nullopt if bad.
+std::optional<uint64_t> parse_content_length(std::string_view value);
+// ASCII case-insensitive comparison.
+bool iequals(std::string_view a, std::string_view b);
+// Strips leading/trailing SP and HTAB.
+std::string_view trim_ows(std::string_view s);
+
+}  // namespace hearth::http

@@ -1,0 +1,107 @@
+#include "http/request_parser.h"
+
+#include <boost/beast/http/error.hpp>
+
+#include "http/request_checks.h"
+
+namespace hearth::http {
+
+namespace bhttp = boost::beast::http;
+using boost::beast::error_code;
+using boost::beast::string_view;
+
+RequestParser::RequestParser(const config::HttpLimits& limits, const std::string& temp_dir)
+    : limits_(limits), req_(std::make_shared<Request>()) {
+  req_->body = Spool(limits.body_buffer_size, temp_dir);
+  header_limit(static_cast<std::uint32_t>(
+      limits.max_header_size > UINT32_MAX ? UINT32_MAX : limits.max_header_size));
+  body_limit(limits.max_body_size);
+  eager(false);
+}
+
+int RequestParser::status_for(const error_code& ec) const {
+  if (reject_status_ != 0) return reject_status_;
+  if (ec == bhttp::error::header_limit) return 431;
+  if (ec == bhttp::error::body_limit) return 413;
+  return 400;
+}
+
+void RequestParser::reject(int status, error_code& ec) {
+  reject_status_ = status;
+  ec = bhttp::error::bad_value;
+}
+
+void RequestParser::on_request_impl(bhttp::verb, string_view method_str, string_view target,
+                                    int version, error_code& ec) {
+  if (version != 10 && version != 11) return reject(400, ec);  // incl. "PRI * HTTP/2.0"
+  if (!is_token(method_str) || !is_valid_target(method_str, target)) return reject(400, ec);
+  req_->method.assign(method_str.data(), method_str.size());
+  req_->target.assign(target.data(), target.size());
+  req_->version = version;
+  req_->is_head = (method_str == "HEAD");
+  req_->headers.reserve(16);
+}
+
+void RequestParser::on_response_impl(int, string_view, int, error_code& ec) {
+  ec = bhttp::error::bad_method;
+}
+
+void RequestParser::on_field_impl(bhttp::field name, string_view name_string, string_view value,
+                                  error_code& ec) {
+  if (header_done_) return;  // trailer fields of a chunked body: dropped
+  if (++fields_ > limits_.max_headers) return reject(431, ec);
+  std::string_view v = trim_ows(value);
+  if (!is_valid_field_value(v)) return reject(400, ec);
+  switch (name) {
+    case bhttp::field::transfer_encoding:
+      ++te_count_;
+      te_chunked_ = is_plain_chunked(v);
+      break;
+    case bhttp::field::content_length:
+      has_content_length_ = true;
+      break;
+    case bhttp::field::expect:
+      if (iequals(v, "100-continue")) expect_continue_ = true;
+      break;
+    default:
+      break;
+  }
+  req_->headers.push_back(Header{std::string(name_string.data(), name_string.size()), std::string(v)});
+}
+
+void RequestParser::on_header_impl(error_code& ec) {
+  header_done_ = true;
+  // RFC 9112 6.1/6.3: a request with Transfer-Encoding must end in chunked,
+  // and Content-Length next to it is a smuggling attempt.
+  if (te_count_ > 1) return reject(400, ec);
+  if (te_count_ == 1 && (!te_chunked_ || has_content_length_)) return reject(400, ec);
+}
+
+void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                                      error_code&) {
+  req_->body_was_chunked = chunked();
+}
+
+void RequestParser::store(std::string_view data) {
+  if (body_failed_) return;
+  if (std::error_code e = req_->body.append(data)) {
+    body_failed_ = true;
+    body_error_ = e;
+  }
+}
+
+std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
+  store(body);
+  return body.size();
+}
+
+void RequestParser::on_chunk_header_impl(std::uint64_t, string_view, error_code&) {}
+
+std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
+  store(body);
+  return body.size();
+}
+
+void RequestParser::on_finish_impl(error_code&) {}
+
+}  // namespace hearth::http

@@ -1,0 +1,71 @@
+#pragma once
+// Beast's HTTP/1 request parser wired to hearth's Request: fields go straight
+// into Request::headers and body bytes into Request::body (a Spool), so no
+// intermediate beast::http::fields container is built. One parser per request
+// (Beast parsers are not reusable); construction does not allocate.
+//
+// On top of Beast's own checks it enforces the front door's policy: header
+// count, HTTP/1.0 or 1.1 only, request-target form, and unambiguous framing
+// (no Content-Length with Transfer-Encoding, Transfer-Encoding only as a
+// single "chunked"). A rejection leaves reject_status() set (400/431).
+#include <boost/beast/http/basic_parser.hpp>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "config/config.h"
+#include "http/request.h"
+
+namespace hearth::http {
+
+class RequestParser final : public boost::beast::http::basic_parser<true> {
+ public:
+  RequestParser(const config::HttpLimits& limits, const std::string& temp_dir);
+
+  // The request being built; complete once is_done().
+  std::shared_ptr<Request>& request() { return req_; }
+  // Non-zero when the head was rejected by policy (400 or 431).
+  int reject_status() const { return reject_status_; }
+  // The body could not be stored (spill failed); the rest is discarded.
+  bool body_failed() const { return body_failed_; }
+  const std::error_code& body_error() const { return body_error_; }
+  // The client sent "Expect: 100-continue".
+  bool expects_continue() const { return expect_continue_; }
+
+  // Maps a parse error to the status to answer with (400, 413 or 431).
+  int status_for(const boost::beast::error_code& ec) const;
+
+ private:
+  void on_request_impl(boost::beast::http::verb method, boost::beast::string_view method_str,
+                       boost::beast::string_view target, int version,
+                       boost::beast::error_code& ec) override;
+  void on_response_impl(int, boost::beast::string_view, int, boost::beast::error_code& ec) override;
+  void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_string,
+                     boost::beast::string_view value, boost::beast::error_code& ec) override;
+  void on_header_impl(boost::beast::error_code& ec) override;
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         boost::beast::error_code& ec) override;
+  std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code& ec) override;
+  void on_chunk_header_impl(std::uint64_t size, boost::beast::string_view extensions,
+                            boost::beast::error_code& ec) override;
+  std::size_t on_chunk_body_impl(std::uint64_t remain, boost::beast::string_view body,
+                                 boost::beast::error_code& ec) override;
+  void on_finish_impl(boost::beast::error_code& ec) override;
+
+  void reject(int status, boost::beast::error_code& ec);
+  void store(std::string_view data);
+
+  const config::HttpLimits& limits_;
+  std::shared_ptr<Request> req_;
+  uint32_t fields_ = 0;
+  uint32_t te_count_ = 0;
+  bool te_chunked_ = false;
+  bool has_content_length_ = false;
+  bool header_done_ = false;
+  bool expect_continue_ = false;
+  bool body_failed_ = false;
+  int reject_status_ = 0;
+  std::error_code body_error_;
+};
+
+}  // namespace hearth::http

@@ -1,0 +1,407 @@
+#include "net/http_connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <cstring>
+
+#include "common/log.h"
+#include "http/status_text.h"
+
+namespace hearth::net {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+// While a response is in progress, pipelined bytes are read ahead only up to this.
+constexpr std::size_t kReadAheadCap = 64 * 1024;
+constexpr Duration kLinger{2000};
+constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+}  // namespace
+
+HttpConnection::HttpConnection(Socket socket, std::shared_ptr<ServerState> state)
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      state_(std::move(state)),
+      id_(state_->next_connection_id++),
+      scanner_(state_->limits.max_header_size) {}
+
+HttpConnection::~HttpConnection() {
+  if (sink_) sink_->detach();
+  state_->connections.erase(this);
+}
+
+void HttpConnection::start() {
+  state_->connections.insert(this);
+  fill_addresses();
+  parser_.emplace(state_->limits, state_->temp_dir);
+  phase_ = Phase::Idle;
+  // A fresh connection gets header_timeout to send its first byte.
+  set_deadline(Clock::now() + state_->limits.header_timeout);
+  process_input();
+}
+
+void HttpConnection::fill_addresses() {
+  error_code ec;
+  auto to_tcp = [](const Socket::endpoint_type& g, std::string* addr, uint16_t* port) {
+    int family = g.data()->sa_family;
+    if (family != AF_INET && family != AF_INET6) return false;
+    asio::ip::tcp::endpoint t;
+    std::memcpy(t.data(), g.data(), g.size());
+    t.resize(g.size());
+    *addr = t.address().to_string();
+    *port = t.port();
+    return true;
+  };
+  auto remote = socket_.remote_endpoint(ec);
+  bool tcp = !ec && to_tcp(remote, &peer_addr_, &peer_port_);
+  auto local = socket_.local_endpoint(ec);
+  if (!ec) to_tcp(local, &local_addr_, &local_port_);
+  if (tcp) {
+    int one = 1;
+    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+}
+
+// --- reading and parsing ---------------------------------------------------
+
+void HttpConnection::process_input() {
+  for (;;) {
+    if (phase_ == Phase::Closed || phase_ == Phase::Responding || phase_ == Phase::Lingering) return;
+    if (write_in_flight_) return;  // "100 Continue" going out; resumed by its completion
+    switch (phase_) {
+      case Phase::Idle: {
+        // Tolerate stray CRLFs between requests (RFC 9112 2.2).
+        auto data = static_cast<const char*>(buffer_.data().data());
+        std::size_t skip = 0;
+        while (skip < buffer_.size() && (data[skip] == '\r' || data[skip] == '\n')) ++skip;
+        buffer_.consume(skip);
+        if (buffer_.size() == 0) return ensure_read();
+        phase_ = Phase::Head;
+        set_deadline(Clock::now() + state_->limits.header_timeout);
+        continue;
+      }
+      case Phase::Head: {
+        std::string_view raw(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+        switch (scanner_.feed(raw)) {
+          case http::HeadScanner::Result::NeedMore:
+            return ensure_read();
+          case http::HeadScanner::Result::TooLarge:
+            return respond_error(431);
+          case http::HeadScanner::Result::Malformed:
+            return respond_error(400);
+          case http::HeadScanner::Result::Complete:
+            break;
+        }
+        const std::size_t head = scanner_.head_size();
+        boost::beast::error_code ec;
+        std::size_t n = parser_->put(asio::const_buffer(raw.data(), head), ec);
+        if (ec) return respond_error(parser_->status_for(ec));
+        if (n != head || !parser_->is_header_done()) return respond_error(400);
+        buffer_.consume(head);
+        on_head_complete();
+        if (parser_->is_done()) return dispatch();
+        phase_ = Phase::Body;
+        parser_->eager(true);
+        set_deadline(Clock::now() + state_->limits.body_timeout);
+        if (parser_->expects_continue() && parser_->request()->version >= 11 &&
+            buffer_.size() == 0) {
+          return send_continue();
+        }
+        continue;
+      }
+      case Phase::Body: {
+        if (buffer_.size() == 0) return ensure_read();
+        boost::beast::error_code ec;
+        std::size_t n = parser_->put(buffer_.data(), ec);
+        buffer_.consume(n);
+        if (ec == bhttp::error::need_more) return ensure_read();
+        if (ec) return respond_error(parser_->status_for(ec));
+        if (parser_->is_done()) return dispatch();
+        if (n == 0) return ensure_read();
+        continue;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+bool HttpConnection::on_head_complete() {
+  head_done_at_ = Clock::now();
+  keep_alive_ = parser_->keep_alive() && !state_->draining;
+  return true;
+}
+
+void HttpConnection::send_continue() {
+  write_in_flight_ = true;
+  asio::async_write(socket_, asio::const_buffer(kContinue, sizeof kContinue - 1),
+                    [self = shared_from_this()](const error_code& ec, std::size_t) {
+                      self->write_in_flight_ = false;
+                      if (self->phase_ == Phase::Closed) return;
+                      if (ec) return self->close_now();
+                      // A read may already be pending; its completion resumes parsing.
+                      if (!self->read_in_flight_) self->process_input();
+                    });
+  ensure_read();
+}
+
+void HttpConnection::ensure_read() {
+  if (!read_in_flight_ && phase_ != Phase::Closed) do_read();
+}
+
+void HttpConnection::do_read() {
+  read_in_flight_ = true;
+  if (phase_ == Phase::Responding) {
+    // Read-ahead while a response is in progress goes to a side buffer: the
+    // main buffer is parsed (and compacted) when the response completes,
+    // possibly while this read is still pending.
+    side_read_ = true;
+    socket_.async_read_some(asio::buffer(side_),
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                              self->on_read(ec, n);
+                            });
+    return;
+  }
+  side_read_ = false;
+  socket_.async_read_some(buffer_.prepare(kReadChunk),
+                          [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                            self->on_read(ec, n);
+                          });
+}
+
+void HttpConnection::on_read(const error_code& ec, std::size_t n) {
+  read_in_flight_ = false;
+  if (phase_ == Phase::Closed) return;
+  if (ec) {
+    if (phase_ == Phase::Responding && sink_) {
+      HLOG_CTX(Debug, state_->name, "connection " << id_ << ": client went away: " << ec.message());
+    }
+    return close_now();
+  }
+  if (side_read_) {
+    auto mb = buffer_.prepare(n);
+    std::memcpy(mb.data(), side_.data(), n);
+  }
+  buffer_.commit(n);
+  switch (phase_) {
+    case Phase::Lingering:
+      buffer_.consume(buffer_.size());
+      return do_read();
+    case Phase::Responding:
+      if (!error_response_ && buffer_.size() < kReadAheadCap) do_read();
+      return;
+    case Phase::Body:
+      set_deadline(Clock::now() + state_->limits.body_timeout);
+      break;
+    default:
+      break;
+  }
+  process_input();
+}
+
+// --- handing over and responding ------------------------------------------
+
+void HttpConnection::dispatch() {
+  std::shared_ptr<http::Request> req = std::move(parser_->request());
+  keep_alive_ = keep_alive_ && !state_->draining;
+  req->keep_alive = keep_alive_;
+  req->peer_addr = peer_addr_;
+  req->peer_port = peer_port_;
+  req->local_addr = local_addr_;
+  req->local_port = local_port_;
+  req->connection_id = id_;
+  req->received_at = head_done_at_;
+  const bool body_failed = parser_->body_failed();
+  begin_response(keep_alive_, req->version, req->is_head);
+  if (body_failed) {
+    HLOG_CTX(Warn, state_->name, "request body spool failed: " << parser_->body_error().message());
+    sink_->simple(500, "text/plain", "500 Internal Server Error: request body could not be stored\n");
+    return;
+  }
+  ensure_read();  // notice a client that goes away while the handler runs
+  if (state_->handler == nullptr) {
+    sink_->simple(503, "text/plain", "503 Service Unavailable\n");
+    return;
+  }
+  std::shared_ptr<http::ResponseSink> sink = sink_;
+  state_->handler->handle(std::move(req), std::move(sink));
+}
+
+void HttpConnection::respond_error(int status) {
+  if (write_in_flight_) return close_now();  // mid "100 Continue": just drop
+  HLOG_CTX(Debug, state_->name, "connection " << id_ << ": rejecting request with " << status);
+  keep_alive_ = false;
+  error_response_ = true;
+  begin_response(false, 11, false);
+  std::string text = std::to_string(status);
+  text.push_back(' ');
+  text.append(http::reason_phrase(status));
+  text.push_back('\n');
+  sink_->simple(status, "text/plain", text);
+}
+
+void HttpConnection::begin_response(bool keep_alive, int version, bool is_head) {
+  phase_ = Phase::Responding;
+  keep_self_ = shared_from_this();
+  set_deadline(TimePoint::max());
+  sink_ = std::make_shared<http::BufferedResponseSink>(
+      state_->limits, state_->temp_dir, &state_->date, static_cast<http::SinkTransport*>(this),
+      http::BufferedResponseSink::Options{version, is_head, keep_alive});
+}
+
+void HttpConnection::on_sink_output() {
+  if (phase_ != Phase::Responding || write_in_flight_ || flush_posted_) return;
+  flush_posted_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->do_write();
+  });
+}
+
+void HttpConnection::do_write() {
+  if (phase_ != Phase::Responding || write_in_flight_ || !sink_) return;
+  std::string_view out = sink_->next_output();
+  if (!out.empty()) {
+    write_in_flight_ = true;
+    set_deadline(Clock::now() + state_->limits.send_timeout);
+    socket_.async_write_some(asio::const_buffer(out.data(), out.size()),
+                             [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                               self->on_write(ec, n);
+                             });
+    return;
+  }
+  set_deadline(TimePoint::max());
+  if (sink_->complete()) on_response_done();
+}
+
+void HttpConnection::on_write(const error_code& ec, std::size_t n) {
+  write_in_flight_ = false;
+  if (phase_ == Phase::Closed) return;
+  if (ec) {
+    HLOG_CTX(Debug, state_->name, "connection " << id_ << ": write failed: " << ec.message());
+    return close_now();
+  }
+  sink_->consume(n);
+  do_write();
+}
+
+void HttpConnection::on_response_done() {
+  auto self = std::move(keep_self_);
+  const bool close = sink_->must_close() || !keep_alive_ || error_response_ || state_->draining;
+  sink_->detach();
+  sink_.reset();
+  if (close) return begin_linger();
+  next_request();
+}
+
+void HttpConnection::next_request() {
+  parser_.emplace(state_->limits, state_->temp_dir);
+  scanner_.reset();
+  error_response_ = false;
+  phase_ = Phase::Idle;
+  set_deadline(Clock::now() + state_->limits.keepalive_timeout);
+  process_input();
+}
+
+// --- closing ----------------------------------------------------------------
+
+void HttpConnection::begin_linger() {
+  // Shut down our side and read until the client closes, so unread request
+  // bytes do not turn our last response into a reset.
+  phase_ = Phase::Lingering;
+  error_code ec;
+  socket_.shutdown(asio::socket_base::shutdown_send, ec);
+  if (ec) return close_now();
+  set_deadline(Clock::now() + kLinger);
+  ensure_read();
+}
+
+void HttpConnection::drain() {
+  switch (phase_) {
+    case Phase::Idle:
+      close_now();
+      break;
+    case Phase::Head:
+    case Phase::Body:
+    case Phase::Responding:
+      keep_alive_ = false;
+      break;
+    default:
+      break;
+  }
+}
+
+void HttpConnection::abort() { close_now(); }
+
+void HttpConnection::close_now() {
+  if (phase_ == Phase::Closed) return;
+  auto self = std::move(keep_self_);  // released when this function returns
+  phase_ = Phase::Closed;
+  error_code ec;
+  socket_.close(ec);
+  timer_.cancel();
+  if (sink_) {
+    sink_->detach();
+    sink_.reset();
+  }
+  state_->connections.erase(this);
+}
+
+// --- timer ----------------------------------------------------------------
+// One timer per connection. set_deadline() only stores the deadline unless it
+// is earlier than the armed expiry; when the timer fires early it re-arms.
+
+void HttpConnection::set_deadline(TimePoint deadline) {
+  deadline_ = deadline;
+  if (deadline == TimePoint::max() || phase_ == Phase::Closed) return;
+  if (!timer_armed_ || deadline < armed_at_) arm_timer(deadline);
+}
+
+void HttpConnection::arm_timer(TimePoint at) {
+  timer_armed_ = true;
+  armed_at_ = at;
+  timer_.expires_at(at);
+  timer_.async_wait([self = shared_from_this()](const error_code& ec) { self->on_timer(ec); });
+}
+
+void HttpConnection::on_timer(const error_code& ec) {
+  if (ec == asio::error::operation_aborted) return;
+  timer_armed_ = false;
+  armed_at_ = TimePoint::max();
+  if (phase_ == Phase::Closed || deadline_ == TimePoint::max()) return;
+  if (Clock::now() < deadline_) return arm_timer(deadline_);
+  on_timeout();
+}
+
+void HttpConnection::on_timeout() {
+  switch (phase_) {
+    case Phase::Idle:
+      return close_now();  // keepalive_timeout: close silently
+    case Phase::Head:
+    case Phase::Body:
+      return respond_error(408);
+    case Phase::Responding:
+      if (write_in_flight_) {
+        HLOG_CTX(Debug, state_->name, "connection " << id_ << ": send timeout");
+        close_now();
+      }
+      return;
+    case Phase::Lingering:
+      return close_now();
+    case Phase::Closed:
+      return;
+  }
+}
+
+}  // namespace hearth::net

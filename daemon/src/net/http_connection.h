@@ -1,0 +1,114 @@
+#pragma once
+// One accepted HTTP/1.x connection: reads and validates requests one at a
+// time, buffers each body completely, hands the request to the handler, and
+// writes the response the handler produces through a BufferedResponseSink.
+// Pipelined requests wait in the read buffer until the previous response has
+// been written, so responses go out strictly in order.
+//
+// Lifetime: shared_ptr; every pending async operation holds one. The server
+// keeps a raw pointer in ServerState::connections while the connection is
+// open. A sink handed to the handler may outlive the connection; it is
+// detached on close.
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <array>
+#include <memory>
+#include <optional>
+
+#include "common/clock.h"
+#include "http/buffered_response_sink.h"
+#include "http/head_scanner.h"
+#include "http/request_parser.h"
+#include "http/sink_transport.h"
+#include "net/server_state.h"
+
+namespace hearth::net {
+
+class HttpConnection final : public std::enable_shared_from_this<HttpConnection>,
+                             private http::SinkTransport {
+ public:
+  using Socket = boost::asio::generic::stream_protocol::socket;
+
+  HttpConnection(Socket socket, std::shared_ptr<ServerState> state);
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  void start();
+  // close_idle(): close now if between requests, else after the current response.
+  void drain();
+  // close_all(): close now.
+  void abort();
+  // A request is being handled or its response written.
+  bool busy() const { return phase_ == Phase::Responding; }
+  uint64_t id() const { return id_; }
+
+ private:
+  // Where the connection is in its request/response cycle.
+  enum class Phase {
+    Idle,        // between requests, nothing of the next one received (keepalive_timeout)
+    Head,        // part of a request head received (header_timeout)
+    Body,        // head accepted, reading the body (body_timeout per read)
+    Responding,  // handler running and/or response being written (send_timeout per write)
+    Lingering,   // response done, send side shut down, draining input before close
+    Closed,      // socket closed
+  };
+
+  void fill_addresses();
+  void process_input();
+  void ensure_read();
+  void do_read();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
+  bool on_head_complete();
+  void send_continue();
+  void dispatch();
+  void respond_error(int status);
+  void begin_response(bool keep_alive, int version, bool is_head);
+  void on_sink_output() override;
+  void do_write();
+  void on_write(const boost::system::error_code& ec, std::size_t n);
+  void on_response_done();
+  void next_request();
+  void begin_linger();
+  void close_now();
+
+  void set_deadline(TimePoint deadline);
+  void arm_timer(TimePoint at);
+  void on_timer(const boost::system::error_code& ec);
+  void on_timeout();
+
+  Socket socket_;
+  boost::asio::steady_timer timer_;
+  std::shared_ptr<ServerState> state_;
+  uint64_t id_;
+
+  Phase phase_ = Phase::Idle;
+  boost::beast::flat_buffer buffer_;
+  std::optional<http::RequestParser> parser_;
+  http::HeadScanner scanner_;
+  std::shared_ptr<http::BufferedResponseSink> sink_;
+  TimePoint head_done_at_{};
+
+  std::shared_ptr<HttpConnection> keep_self_;  // held while Responding: the handler may be async
+  std::array<char, 4096> side_{};              // read-ahead target while Responding
+  bool side_read_ = false;
+  bool read_in_flight_ = false;
+  bool write_in_flight_ = false;
+  bool flush_posted_ = false;
+  bool keep_alive_ = true;     // for the request in progress
+  bool error_response_ = false;  // the current response is our own 4xx/5xx
+  bool first_request_ = true;
+
+  TimePoint deadline_ = TimePoint::max();
+  TimePoint armed_at_ = TimePoint::max();
+  bool timer_armed_ = false;
+
+  // Connection facts copied into each Request.
+  std::string peer_addr_;
+  uint16_t peer_port_ = 0;
+  std::string local_addr_;
+  uint16_t local_port_ = 0;
+};
+
+}  // namespace hearth::net

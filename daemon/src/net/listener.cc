@@ -1,0 +1,146 @@
+#include "net/listener.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <cstring>
+#include <stdexcept>
+
+#include "common/log.h"
+
+namespace hearth::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+constexpr int kBacklog = 1024;
+
+[[noreturn]] void fail(const std::string& what, const config::Bind& bind, const error_code& ec) {
+  std::string where = bind.text;
+  if (where.empty()) {
+    where = bind.kind == config::Bind::Kind::Unix ? "unix:" + bind.path
+                                                  : bind.host + ":" + std::to_string(bind.port);
+  }
+  throw std::runtime_error(what + " " + where + ": " + ec.message());
+}
+
+tcp::endpoint resolve_tcp(asio::io_context& io, const config::Bind& bind) {
+  std::string host = bind.host;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (!ec) return tcp::endpoint(addr, bind.port);
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(host, std::to_string(bind.port), tcp::resolver::passive, ec);
+  if (ec || results.empty()) fail("resolve", bind, ec ? ec : asio::error::host_not_found);
+  return results.begin()->endpoint();
+}
+
+tcp::endpoint to_tcp(const asio::generic::stream_protocol::endpoint& g) {
+  tcp::endpoint t;
+  std::memcpy(t.data(), g.data(), g.size());
+  t.resize(g.size());
+  return t;
+}
+
+// A socket file left behind by a dead process is removed; a live one is an error.
+void remove_stale_socket(const std::string& path, const config::Bind& bind) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return;
+  if (!S_ISSOCK(st.st_mode)) return;  // bind will report EADDRINUSE
+  asio::io_context probe_io;
+  asio::local::stream_protocol::socket probe(probe_io);
+  error_code ec;
+  probe.connect(asio::local::stream_protocol::endpoint(path), ec);
+  if (!ec) fail("bind", bind, asio::error::address_in_use);
+  ::unlink(path.c_str());
+}
+
+}  // namespace
+
+Listener::Listener(asio::io_context& io, const config::Bind& bind)
+    : acceptor_(io), retry_timer_(io) {
+  error_code ec;
+  asio::generic::stream_protocol::endpoint ep;
+  if (bind.kind == config::Bind::Kind::Unix) {
+    unix_ = true;
+    unix_path_ = bind.path;
+    remove_stale_socket(bind.path, bind);
+    ep = asio::generic::stream_protocol::endpoint(asio::local::stream_protocol::endpoint(bind.path));
+  } else {
+    ep = asio::generic::stream_protocol::endpoint(resolve_tcp(io, bind));
+  }
+  acceptor_.open(ep.protocol(), ec);
+  if (ec) fail("socket", bind, ec);
+  if (!unix_) {
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (ec) fail("setsockopt SO_REUSEADDR", bind, ec);
+  }
+  acceptor_.bind(ep, ec);
+  if (ec) fail("bind", bind, ec);
+  acceptor_.listen(kBacklog, ec);
+  if (ec) fail("listen", bind, ec);
+
+  if (unix_) {
+    url_ = "unix:" + bind.path;
+  } else {
+    auto local = to_tcp(acceptor_.local_endpoint(ec));
+    if (ec) fail("getsockname", bind, ec);
+    auto addr = local.address();
+    url_ = addr.is_v6() ? "http://[" + addr.to_string() + "]:" + std::to_string(local.port())
+                        : "http://" + addr.to_string() + ":" + std::to_string(local.port());
+  }
+}
+
+Listener::~Listener() { close(); }
+
+void Listener::start(AcceptFn on_accept) {
+  on_accept_ = std::move(on_accept);
+  do_accept();
+}
+
+void Listener::close() {
+  if (closed_) return;
+  closed_ = true;
+  error_code ec;
+  acceptor_.close(ec);
+  retry_timer_.cancel();
+  // The socket file is left in place: a successor may already have bound the
+  // same path (reload), and a stale file is removed at the next start.
+}
+
+void Listener::do_accept() {
+  if (closed_) return;
+  std::weak_ptr<bool> alive = alive_;
+  acceptor_.async_accept([this, alive](const error_code& ec, Socket socket) {
+    if (alive.expired()) return;
+    on_accept(ec, std::move(socket));
+  });
+}
+
+void Listener::on_accept(const error_code& ec, Socket socket) {
+  if (closed_) return;
+  if (ec) {
+    if (ec == asio::error::operation_aborted) return;
+    // EMFILE/ENFILE/ENOBUFS: back off briefly instead of spinning.
+    HLOG(Warn, "accept on " << url_ << ": " << ec.message());
+    std::weak_ptr<bool> alive = alive_;
+    retry_timer_.expires_after(std::chrono::milliseconds(100));
+    retry_timer_.async_wait([this, alive](const error_code& e) {
+      if (alive.expired() || e) return;
+      do_accept();
+    });
+    return;
+  }
+  on_accept_(std::move(socket));
+  do_accept();
+}
+
+}  // namespace hearth::net

@@ -1,0 +1,50 @@
+#pragma once
+// One listening socket (TCP or Unix stream) and its accept loop. Accepted
+// sockets are handed out as generic stream sockets so one connection class
+// serves both kinds.
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+
+namespace hearth::net {
+
+class Listener {
+ public:
+  using Socket = boost::asio::generic::stream_protocol::socket;
+  using AcceptFn = std::function<void(Socket)>;
+
+  // Binds and listens; throws std::runtime_error with a clear message.
+  Listener(boost::asio::io_context& io, const config::Bind& bind);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  // "http://127.0.0.1:34567", "http://[::1]:80" or "unix:/path".
+  const std::string& url() const { return url_; }
+  bool is_unix() const { return unix_; }
+  void start(AcceptFn on_accept);
+  void close();
+
+ private:
+  void do_accept();
+  void on_accept(const boost::system::error_code& ec, Socket socket);
+
+  boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol> acceptor_;
+  boost::asio::steady_timer retry_timer_;
+  AcceptFn on_accept_;
+  std::string url_;
+  std::string unix_path_;
+  bool unix_ = false;
+  bool closed_ = false;
+  // Outstanding async operations hold this, so a closed listener's handlers
+  // can tell the listener is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace hearth::net

@@ -1,0 +1,39 @@
+#pragma once
+// What an HttpServer shares with its connections. Held by shared_ptr so a
+// connection that outlives the server (handlers still queued on the
+// io_context) never touches freed memory; `handler` is cleared when the
+// server goes away.
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+
+#include "config/config.h"
+#include "http/date_cache.h"
+#include "http/handler.h"
+
+namespace hearth::net {
+
+class HttpConnection;
+
+struct ServerState {
+  ServerState(boost::asio::io_context& io_, config::HttpLimits limits_, std::string temp_dir_,
+              http::RequestHandler* handler_, std::string name_)
+      : io(io_),
+        limits(std::move(limits_)),
+        temp_dir(std::move(temp_dir_)),
+        handler(handler_),
+        name(std::move(name_)) {}
+
+  boost::asio::io_context& io;
+  const config::HttpLimits limits;
+  const std::string temp_dir;
+  http::RequestHandler* handler;  // null once the server is destroyed
+  const std::string name;
+  http::DateCache date;
+  uint64_t next_connection_id = 1;
+  bool draining = false;  // close_idle() was called: no more keep-alive
+  std::unordered_set<HttpConnection*> connections;  // open ones
+};
+
+}  // namespace hearth::net

@@ -1,0 +1,305 @@
+#include "http/buffered_response_sink.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace hearth::http {
+namespace {
+
+class FakeTransport : public SinkTransport {
+ public:
+  void on_sink_output() override { ++notified; }
+  int notified = 0;
+};
+
+class SinkTest : public ::testing::Test {
+ protected:
+  BufferedResponseSink& make(int version = 11, bool is_head = false, bool keep_alive = true) {
+    sink_ = std::make_unique<BufferedResponseSink>(limits_, temp_dir_, &date_, &transport_,
+                                                   BufferedResponseSink::Options{version, is_head, keep_alive});
+    return *sink_;
+  }
+  // Drains everything currently queued, as the connection would.
+  std::string drain() {
+    std::string out;
+    for (;;) {
+      std::string_view v = sink_->next_output();
+      if (v.empty()) break;
+      // Write in two steps to exercise partial consumption.
+      std::size_t half = (v.size() + 1) / 2;
+      out.append(v.substr(0, half));
+      sink_->consume(half);
+      v = sink_->next_output();
+      out.append(v);
+      sink_->consume(v.size());
+    }
+    return out;
+  }
+  static std::string head_of(const std::string& wire) { return wire.substr(0, wire.find("\r\n\r\n") + 4); }
+  static std::string body_of(const std::string& wire) { return wire.substr(wire.find("\r\n\r\n") + 4); }
+
+  config::HttpLimits limits_;
+  std::string temp_dir_ = "/tmp";
+  DateCache date_;
+  FakeTransport transport_;
+  std::unique_ptr<BufferedResponseSink> sink_;
+};
+
+TEST_F(SinkTest, ContentLengthResponse) {
+  auto& s = make();
+  s.start(200, "", {{"Content-Length", "5"}, {"X-App", "1"}});
+  s.body("hel");
+  s.body("lo");
+  s.finish(true);
+  std::string wire = drain();
+  EXPECT_TRUE(s.complete());
+  EXPECT_FALSE(s.must_close());
+  EXPECT_EQ(wire.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  std::string head = head_of(wire);
+  EXPECT_NE(head.find("\r\nContent-Length: 5\r\n"), std::string::npos);
+  EXPECT_NE(head.find("\r\nX-App: 1\r\n"), std::string::npos);
+  EXPECT_NE(head.find("\r\nServer: hearth\r\n"), std::string::npos);
+  EXPECT_NE(head.find("\r\nDate: "), std::string::npos);
+  EXPECT_EQ(head.find("Connection"), std::string::npos);
+  EXPECT_EQ(body_of(wire), "hello");
+  EXPECT_GE(transport_.notified, 1);
+}
+
+TEST_F(SinkTest, ChunkedWhenNoLength) {
+  auto& s = make();
+  s.start(200, "Fine", {});
+  s.body("abc");
+  s.body(std::string(20, 'x'));
+  s.finish(true);
+  std::string wire = drain();
+  EXPECT_EQ(wire.rfind("HTTP/1.1 200 Fine\r\n", 0), 0u);
+  EXPECT_NE(head_of(wire).find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_EQ(body_of(wire), "3\r\nabc\r\n14\r\n" + std::string(20, 'x') + "\r\n0\r\n\r\n");
+  EXPECT_FALSE(s.must_close());
+}
+
+TEST_F(SinkTest, StripsHopByHopAndUnsafeHeaders) {
+  auto& s = make();
+  s.start(200, "", {{"Connection", "keep-alive"},
+                    {"Keep-Alive", "5"},
+                    {"Transfer-Encoding", "chunked"},
+                    {"Upgrade", "h2c"},
+                    {"TE", "trailers"},
+                    {"Trailer", "X"},
+                    {"Proxy-Authenticate", "x"},
+                    {"X-Split", "a\r\nInjected: 1"},
+                    {"Content-Length", "0"}});
+  s.finish(true);
+  std::string head = head_of(drain());
+  for (const char* h : {"Connection", "Keep-Alive", "Upgrade", "TE:", "Trailer", "Proxy-", "Injected", "X-Split"}) {
+    EXPECT_EQ(head.find(h), std::string::npos) << h << " in " << head;
+  }
+  EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_NE(head.find("Content-Length: 0\r\n"), std::string::npos);
+}
+
+TEST_F(SinkTest, AppServerAndDateKept) {
+  auto& s = make();
+  s.start(200, "", {{"Server", "myapp"}, {"Date", "yesterday"}, {"Content-Length", "0"}});
+  s.finish(true);
+  std::string head = head_of(drain());
+  EXPECT_NE(head.find("Server: myapp\r\n"), std::string::npos);
+  EXPECT_EQ(head.find("Server: hearth"), std::string::npos);
+  EXPECT_NE(head.find("Date: yesterday\r\n"), std::string::npos);
+  EXPECT_EQ(head.find("GMT"), std::string::npos);
+}
+
+TEST_F(SinkTest, EmptyServerHeaderOmitted) {
+  limits_.server_header = "";
+  auto& s = make();
+  s.simple(200, "text/plain", "x");
+  EXPECT_EQ(head_of(drain()).find("Server:"), std::string::npos);
+}
+
+TEST_F(SinkTest, HeadSendsLengthButNoBody) {
+  auto& s = make(11, /*is_head=*/true);
+  s.start(200, "", {{"Content-Length", "5"}});
+  s.body("hello");
+  s.finish(true);
+  std::string wire = drain();
+  EXPECT_NE(wire.find("Content-Length: 5\r\n"), std::string::npos);
+  EXPECT_EQ(body_of(wire), "");
+  EXPECT_FALSE(s.must_close());
+}
+
+TEST_F(SinkTest, HeadWithoutLengthHasNoFraming) {
+  auto& s = make(11, true);
+  s.start(200, "", {});
+  s.body("hello");
+  s.finish(true);
+  std::string wire = drain();
+  EXPECT_EQ(wire.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_EQ(body_of(wire), "");
+  EXPECT_FALSE(s.must_close());
+}
+
+TEST_F(SinkTest, NoBodyStatuses) {
+  for (int status : {204, 304, 101}) {
+    auto& s = make();
+    s.start(status, "", {{"Content-Length", "3"}});
+    s.body("abc");
+    s.finish(true);
+    std::string wire = drain();
+    EXPECT_EQ(body_of(wire), "") << status;
+    EXPECT_EQ(wire.find("Transfer-Encoding"), std::string::npos) << status;
+    EXPECT_EQ(wire.find("Content-Length") != std::string::npos, status == 304) << status;
+    EXPECT_FALSE(s.must_close()) << status;
+  }
+}
+
+TEST_F(SinkTest, Http10CloseDelimited) {
+  auto& s = make(10, false, /*keep_alive=*/true);
+  s.start(200, "", {});
+  s.body("raw");
+  s.finish(true);
+  std::string wire = drain();
+  EXPECT_TRUE(s.must_close());
+  EXPECT_NE(head_of(wire).find("Connection: close\r\n"), std::string::npos);
+  EXPECT_EQ(body_of(wire), "raw");
+}
+
+TEST_F(SinkTest, Http10KeepAliveWithLength) {
+  auto& s = make(10, false, true);
+  s.simple(200, "text/plain", "ok");
+  std::string wire = drain();
+  EXPECT_FALSE(s.must_close());
+  EXPECT_NE(head_of(wire).find("Connection: keep-alive\r\n"), std::string::npos);
+}
+
+TEST_F(SinkTest, NotKeepAliveAddsConnectionClose) {
+  auto& s = make(11, false, false);
+  s.simple(404, "text/plain", "no");
+  std::string wire = drain();
+  EXPECT_TRUE(s.must_close());
+  EXPECT_EQ(wire.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u);
+  EXPECT_NE(wire.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_NE(wire.find("Content-Type: text/plain\r\n"), std::string::npos);
+  EXPECT_NE(wire.find("Content-Length: 2\r\n"), std::string::npos);
+}
+
+TEST_F(SinkTest, ShortBodyForcesClose) {
+  auto& s = make();
+  s.start(200, "", {{"Content-Length", "10"}});
+  s.body("abc");
+  s.finish(true);
+  drain();
+  EXPECT_TRUE(s.complete());
+  EXPECT_TRUE(s.must_close());
+}
+
+TEST_F(SinkTest, LongBodyTruncatedAndClose) {
+  auto& s = make();
+  s.start(200, "", {{"Content-Length", "3"}});
+  s.body("abcdef");
+  s.finish(true);
+  EXPECT_EQ(body_of(drain()), "abc");
+  EXPECT_TRUE(s.must_close());
+}
+
+TEST_F(SinkTest, InvalidOrConflictingLengthFallsBackToChunked) {
+  auto& s = make();
+  s.start(200, "", {{"Content-Length", "3"}, {"Content-Length", "4"}});
+  s.body("abc");
+  s.finish(true);
+  std::string wire = drain();
+  EXPECT_NE(wire.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_EQ(wire.find("Content-Length"), std::string::npos);
+}
+
+TEST_F(SinkTest, FinishFalseSkipsLastChunk) {
+  auto& s = make();
+  s.start(200, "", {});
+  s.body("abc");
+  s.finish(false);
+  std::string wire = drain();
+  EXPECT_TRUE(s.complete());
+  EXPECT_TRUE(s.must_close());
+  EXPECT_EQ(body_of(wire), "3\r\nabc\r\n");
+}
+
+TEST_F(SinkTest, SpillsBeyondResponseBuffer) {
+  limits_.response_buffer_size = 1000;
+  auto& s = make();
+  s.start(200, "", {{"Content-Length", "100000"}});
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {
+    std::string piece(1000, static_cast<char>('a' + i % 26));
+    expected += piece;
+    s.body(piece);
+  }
+  s.finish(true);
+  std::string wire = drain();
+  EXPECT_TRUE(s.complete());
+  EXPECT_FALSE(s.must_close());
+  EXPECT_EQ(body_of(wire), expected);
+}
+
+TEST_F(SinkTest, InterleavedDrainAndSpillKeepsOrder) {
+  limits_.response_buffer_size = 10;
+  auto& s = make();
+  s.start(200, "", {{"Content-Length", "60"}});
+  std::string wire;
+  std::string expected;
+  for (int i = 0; i < 6; ++i) {
+    std::string piece(10, static_cast<char>('0' + i));
+    expected += piece;
+    s.body(piece);
+    // Take one slice out each time, like a slow client.
+    std::string_view v = s.next_output();
+    std::size_t n = std::min<std::size_t>(v.size(), 7);
+    wire.append(v.substr(0, n));
+    s.consume(n);
+  }
+  s.finish(true);
+  wire += drain();
+  EXPECT_EQ(body_of(wire), expected);
+}
+
+TEST_F(SinkTest, SpillFailureForcesClose) {
+  limits_.response_buffer_size = 10;
+  temp_dir_ = "/nonexistent-hearth-dir";
+  auto& s = make();
+  s.start(200, "", {{"Content-Length", "100"}});
+  s.body(std::string(100, 'x'));
+  s.finish(true);
+  drain();
+  EXPECT_TRUE(s.complete());
+  EXPECT_TRUE(s.must_close());
+}
+
+TEST_F(SinkTest, DetachedSinkIgnoresEverything) {
+  auto& s = make();
+  s.detach();
+  EXPECT_TRUE(s.client_gone());
+  s.start(200, "", {});
+  s.body("x");
+  s.finish(true);
+  EXPECT_TRUE(s.next_output().empty());
+  EXPECT_EQ(transport_.notified, 0);
+}
+
+TEST_F(SinkTest, CallsAfterFinishIgnored) {
+  auto& s = make();
+  s.simple(200, "text/plain", "ok");
+  std::string wire = drain();
+  s.body("more");
+  s.finish(false);
+  EXPECT_TRUE(s.next_output().empty());
+  EXPECT_FALSE(s.must_close());
+}
+
+TEST(DateCache, FormatsImfFixdate) {
+  char buf[32];
+  EXPECT_EQ(DateCache::format(784111777, buf), "Sun, 06 Nov 1994 08:49:37 GMT");
+  DateCache c;
+  EXPECT_EQ(c.now().size(), 29u);
+}
+
+}  // namespace
+}  // namespace hearth::http

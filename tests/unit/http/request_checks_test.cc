@@ -1,0 +1,74 @@
+#include "http/request_checks.h"
+
+#include <gtest/gtest.h>
+
+namespace hearth::http {
+namespace {
+
+TEST(RequestChecks, FieldValue) {
+  EXPECT_TRUE(is_valid_field_value("text/html; q=0.9"));
+  EXPECT_TRUE(is_valid_field_value("a\tb"));
+  EXPECT_TRUE(is_valid_field_value("caf\xc3\xa9"));  // obs-text
+  EXPECT_FALSE(is_valid_field_value(std::string_view("a\0b", 3)));
+  EXPECT_FALSE(is_valid_field_value("a\rb"));
+  EXPECT_FALSE(is_valid_field_value("a\nb"));
+  EXPECT_FALSE(is_valid_field_value("a\x7f"));
+  EXPECT_FALSE(is_valid_field_value("\x01"));
+}
+
+TEST(RequestChecks, Token) {
+  EXPECT_TRUE(is_token("GET"));
+  EXPECT_TRUE(is_token("X-Custom_1!"));
+  EXPECT_FALSE(is_token(""));
+  EXPECT_FALSE(is_token("G T"));
+  EXPECT_FALSE(is_token("G(T"));
+  EXPECT_FALSE(is_token("a:b"));
+}
+
+TEST(RequestChecks, Target) {
+  EXPECT_TRUE(is_valid_target("GET", "/"));
+  EXPECT_TRUE(is_valid_target("GET", "/a%20b?x=1"));
+  EXPECT_TRUE(is_valid_target("GET", "http://host/path"));
+  EXPECT_TRUE(is_valid_target("GET", "HTTPS://host"));
+  EXPECT_TRUE(is_valid_target("OPTIONS", "*"));
+  EXPECT_FALSE(is_valid_target("GET", "*"));
+  EXPECT_FALSE(is_valid_target("GET", ""));
+  EXPECT_FALSE(is_valid_target("GET", "foo"));
+  EXPECT_FALSE(is_valid_target("GET", "http://"));
+  EXPECT_FALSE(is_valid_target("GET", "http:///path"));
+  EXPECT_FALSE(is_valid_target("CONNECT", "host:443"));
+}
+
+TEST(RequestChecks, PlainChunked) {
+  EXPECT_TRUE(is_plain_chunked("chunked"));
+  EXPECT_TRUE(is_plain_chunked("CHUNKED"));
+  EXPECT_TRUE(is_plain_chunked(" chunked "));
+  EXPECT_FALSE(is_plain_chunked("gzip"));
+  EXPECT_FALSE(is_plain_chunked("gzip, chunked"));
+  EXPECT_FALSE(is_plain_chunked("chunked, gzip"));
+  EXPECT_FALSE(is_plain_chunked("chunked, chunked"));
+  EXPECT_FALSE(is_plain_chunked("xchunked"));
+  EXPECT_FALSE(is_plain_chunked(""));
+}
+
+TEST(RequestChecks, ContentLength) {
+  EXPECT_EQ(parse_content_length("0"), 0u);
+  EXPECT_EQ(parse_content_length(" 42 "), 42u);
+  EXPECT_EQ(parse_content_length("18446744073709551"), 18446744073709551u);
+  EXPECT_FALSE(parse_content_length(""));
+  EXPECT_FALSE(parse_content_length("-1"));
+  EXPECT_FALSE(parse_content_length("+1"));
+  EXPECT_FALSE(parse_content_length("1,1"));
+  EXPECT_FALSE(parse_content_length("0x10"));
+  EXPECT_FALSE(parse_content_length("99999999999999999999"));
+}
+
+TEST(RequestChecks, IequalsAndTrim) {
+  EXPECT_TRUE(iequals("Content-Length", "content-length"));
+  EXPECT_FALSE(iequals("a", "ab"));
+  EXPECT_EQ(trim_ows(" \t x y \t"), "x y");
+  EXPECT_EQ(trim_ows("   "), "");
+}
+
+}  // namespace
+}  // namespace hearth::http
