@@ -13,6 +13,7 @@
 
 #include "build_info.h"
 #include "common/log.h"
+#include "control/default_socket.h"
 #include "supervisor/protocol.h"
 
 extern char** environ;
@@ -116,10 +117,18 @@ int Daemon::run() {
       admin_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *admin_handler_, "admin");
       admin_->listen(*c.admin_bind);
     }
+    control_ = std::make_unique<control::ControlServer>(
+        io_, [this](std::string_view cmd, control::ControlServer::Reply reply) { handle_control(cmd, reply); });
     if (!c.control_socket.empty()) {
-      control_ = std::make_unique<control::ControlServer>(
-          io_, [this](std::string_view cmd, control::ControlServer::Reply reply) { handle_control(cmd, reply); });
       control_->listen(c.control_socket);
+    } else {
+      // The default path is shared by every hearthd of this user: a second
+      // daemon runs without a control socket rather than not at all.
+      try {
+        control_->listen(control::default_socket_path());
+      } catch (const std::exception& e) {
+        HLOG(Warn, e.what() << "; hearthctl is unavailable for this daemon (set control_socket)");
+      }
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hearthd: %s\n", e.what());

@@ -1,0 +1,67 @@
+#include "ctl/status_format.h"
+
+#include <cstdarg>
+#include <cstdio>
+
+#include "control/json_value.h"
+
+namespace hearth::ctl {
+namespace {
+
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, f);
+  vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
+}
+
+std::string mib(double bytes) {
+  if (bytes < 0) return "-";
+  return fmt("%.1f", bytes / (1024.0 * 1024.0));
+}
+
+}  // namespace
+
+std::string format_status(std::string_view json) {
+  auto v = control::parse_json(json);
+  if (!v) return std::string("unreadable answer from hearthd: ") + std::string(json) + "\n";
+  std::string out;
+  out += fmt("hearthd %s  pid %d  app %s  phase %s  uptime %.0fs\n", v->str("version").c_str(),
+             static_cast<int>(v->num("pid")), v->str("app").c_str(), v->str("phase").c_str(), v->num("uptime_s"));
+  const control::JsonValue* z = v->get("zygote");
+  out += fmt("generation %d  zygote pid %d (%s)  %s  workers %d/%d ready  queue %d  restarts %d%s\n",
+             static_cast<int>(v->num("generation")), z ? static_cast<int>(z->num("pid")) : -1,
+             z ? z->str("state").c_str() : "?", v->flag("preload") ? "preload" : "lazy",
+             static_cast<int>(v->num("ready_workers")), static_cast<int>(v->num("desired_workers")),
+             static_cast<int>(v->num("queue_length")), static_cast<int>(v->num("restarts")),
+             v->flag("crash_loop") ? "  CRASH LOOP" : "");
+  out += "\n";
+  out += fmt("%-4s %-8s %-4s %-9s %9s %8s %8s %8s %8s  %s\n", "ID", "PID", "GEN", "STATE", "REQUESTS", "AGE",
+             "RSS_MiB", "PSS_MiB", "USS_MiB", "CURRENT");
+  if (auto ws = v->get("workers")) {
+    for (auto& w : ws->array) {
+      std::string current = w.str("current_request");
+      if (!current.empty()) current += fmt(" (%.1fs)", w.num("current_ms") / 1000.0);
+      out += fmt("%-4d %-8d %-4d %-9s %9.0f %7.0fs %8s %8s %8s  %s\n", static_cast<int>(w.num("id")),
+                 static_cast<int>(w.num("pid")), static_cast<int>(w.num("generation")), w.str("state").c_str(),
+                 w.num("requests"), w.num("age_s"), mib(w.num("rss_bytes", -1)).c_str(),
+                 mib(w.num("pss_bytes", -1)).c_str(), mib(w.num("uss_bytes", -1)).c_str(), current.c_str());
+    }
+  }
+  return out;
+}
+
+std::string format_message(std::string_view json) {
+  auto v = control::parse_json(json);
+  if (!v) return std::string(json);
+  if (v->flag("ok")) {
+    std::string m = v->str("message", "ok");
+    return m + "\n";
+  }
+  return "error: " + v->str("error", std::string(json)) + "\n";
+}
+
+}  // namespace hearth::ctl
