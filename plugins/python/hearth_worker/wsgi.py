@@ -1,6 +1,7 @@
 """PEP 3333 pieces handed to the app: wsgi.input, wsgi.errors, wsgi.file_wrapper, and the
 status/header validation + encoding done when the app calls start_response()."""
 
+import re
 import sys
 
 from .conn import SlotClosed
@@ -200,6 +201,8 @@ class BadResponse(ValueError):
 
 
 _NO_BODY_STATUS = frozenset((204, 304))
+# What the daemon accepts as a header name: visible ASCII except ':' (no space, no tab).
+_NAME_OK = re.compile(r"[\x21-\x39\x3b-\x7e]+").fullmatch
 
 
 # Apps answer with the same few status/header combinations over and over; remember the
@@ -235,7 +238,8 @@ def _encode_start(status, headers):
     if type(status) is not str:
         raise TypeError("status must be str, not %s" % type(status).__name__)
     code = status[:3]
-    if len(code) != 3 or not (code.isascii() and code.isdigit()) or (len(status) > 3 and status[3] != " "):
+    if (len(code) != 3 or not (code.isascii() and code.isdigit()) or code[0] == "0"
+            or (len(status) > 3 and status[3] != " ")):
         raise BadResponse("bad status %r: expected '200 OK' form" % status)
     if type(headers) is not list:
         raise TypeError("response headers must be a list, not %s" % type(headers).__name__)
@@ -248,8 +252,8 @@ def _encode_start(status, headers):
         name, value = item
         if type(name) is not str or type(value) is not str:
             raise TypeError("header name and value must be str, got %r" % (item,))
-        if not name:
-            raise BadResponse("empty header name")
+        if not _NAME_OK(name):
+            raise BadResponse("bad header name %r: visible ASCII without ':' expected" % name)
         if len(name) == 14 and name.lower() == "content-length":
             v = value.strip()
             if not (v.isascii() and v.isdigit()):

@@ -48,6 +48,10 @@ def test_encode_start():
     ("200 OK", [("A", "\u0100")], BadResponse),
     ("200 OK", [("Content-Length", "-1")], BadResponse),
     ("200 OK", [("", "x")], BadResponse),
+    ("200 OK", [("Bad Name", "x")], BadResponse),
+    ("200 OK", [("Bad:Name", "x")], BadResponse),
+    ("200 OK", [("N\u00e4me", "x")], BadResponse),
+    ("099 Low", [], BadResponse),
 ])
 def test_encode_start_rejects(status, headers, exc):
     with pytest.raises(exc):
