@@ -1,0 +1,227 @@
+"""The raw (framework-free) WSGI test app. Every endpoint keeps to PEP 3333 so the
+same app can run wrapped in wsgiref.validate (see validated_basic.py).
+
+Endpoints (GET unless noted):
+  /                    "Hello from basic"
+  /environ             JSON: every str-valued environ key, the wsgi.* flags, pids,
+                       HEARTH_WORKER_ID / HEARTH_PRELOAD from os.environ
+  /echo         POST   the request body back; X-Content-Length = environ CONTENT_LENGTH
+  /echo-info    POST   JSON {content_length, length, sha256}
+  /lines        POST   JSON: first readline(), then readlines()
+  /iterlines    POST   JSON: `for line in wsgi.input`
+  /sleep?ms=N          sleeps, then JSON {pid, thread}
+  /block?started=F&release=G&max=S
+                       creates F, waits until G exists (at most S seconds)
+  /barrier?dir=D&n=N&max=S
+                       creates a file in D, waits until D holds N files (at most S s);
+                       answers {"ok": true} only if all N arrived while it waited
+  /stream?n=N&delay_ms=D  a generator body of N lines, no Content-Length
+  /raise?token=T[&rid_file=F]
+                       raises RuntimeError("boom-secret-T"); first writes
+                       environ["hearth.request_id"] to F if given
+  /raise-late          yields one chunk, then raises
+  /write               uses the write() callable, then returns an iterable
+  /file                this file's bytes through wsgi.file_wrapper
+  /excinfo             calls start_response again with exc_info after an error
+"""
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from urllib.parse import parse_qs
+
+IMPORT_PID = os.getpid()
+_HERE = os.path.abspath(__file__)
+
+
+def _qs(environ):
+    return {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+
+
+def _read_body(environ):
+    try:
+        remaining = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        remaining = 0
+    stream = environ["wsgi.input"]
+    parts = []
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 65536))
+        if not chunk:
+            break
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+def _respond(start_response, body, status="200 OK", ctype="text/plain", extra=()):
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    start_response(status, [
+        ("Content-Type", ctype),
+        ("Content-Length", str(len(body))),
+        *extra,
+    ])
+    return [body]
+
+
+def _json(start_response, obj, status="200 OK"):
+    return _respond(start_response, json.dumps(obj, sort_keys=True), status,
+                    "application/json")
+
+
+def _environ_view(environ):
+    view = {k: v for k, v in environ.items() if isinstance(v, str)}
+    view.update({
+        "wsgi.version": list(environ.get("wsgi.version", ())),
+        "wsgi.multithread": environ.get("wsgi.multithread"),
+        "wsgi.multiprocess": environ.get("wsgi.multiprocess"),
+        "wsgi.run_once": environ.get("wsgi.run_once"),
+        "has_file_wrapper": "wsgi.file_wrapper" in environ,
+        "pid": os.getpid(),
+        "import_pid": IMPORT_PID,
+        "os.HEARTH_WORKER_ID": os.environ.get("HEARTH_WORKER_ID"),
+        "os.HEARTH_PRELOAD": os.environ.get("HEARTH_PRELOAD"),
+        "os.HEARTH_TEST_FLAG": os.environ.get("HEARTH_TEST_FLAG"),
+        "thread": threading.current_thread().name,
+    })
+    return view
+
+
+class _Lines:
+    """A streamed body with an explicit close() (a generator would do too)."""
+
+    def __init__(self, n, delay):
+        self.n, self.delay, self.i = n, delay, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.i >= self.n:
+            raise StopIteration
+        if self.delay and self.i:
+            time.sleep(self.delay)
+        line = f"line {self.i:05d} {'x' * 40}\n".encode()
+        self.i += 1
+        return line
+
+    def close(self):
+        pass
+
+
+def _raise_late(start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    yield b"first part\n"
+    raise RuntimeError("boom-late")
+
+
+def app(environ, start_response):
+    path = environ.get("PATH_INFO") or "/"
+    q = _qs(environ)
+
+    if path == "/":
+        return _respond(start_response, "Hello from basic\n")
+
+    if path == "/environ":
+        return _json(start_response, _environ_view(environ))
+
+    if path == "/echo":
+        body = _read_body(environ)
+        return _respond(start_response, body, ctype="application/octet-stream", extra=[
+            ("X-Content-Length", environ.get("CONTENT_LENGTH") or ""),
+        ])
+
+    if path == "/echo-info":
+        body = _read_body(environ)
+        return _json(start_response, {
+            "content_length": environ.get("CONTENT_LENGTH"),
+            "length": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        })
+
+    if path == "/lines":
+        stream = environ["wsgi.input"]
+        first = stream.readline()
+        rest = stream.readlines()
+        return _json(start_response, {"first": first.decode("latin-1"),
+                                      "rest": [x.decode("latin-1") for x in rest]})
+
+    if path == "/iterlines":
+        lines = [x.decode("latin-1") for x in environ["wsgi.input"]]
+        return _json(start_response, {"lines": lines})
+
+    if path == "/sleep":
+        time.sleep(int(q.get("ms", "100")) / 1000.0)
+        return _json(start_response, {"pid": os.getpid(),
+                                      "thread": threading.current_thread().name})
+
+    if path == "/block":
+        with open(q["started"], "w") as f:
+            f.write(str(os.getpid()))
+        deadline = time.monotonic() + float(q.get("max", "10"))
+        released = False
+        while time.monotonic() < deadline:
+            if os.path.exists(q["release"]):
+                released = True
+                break
+            time.sleep(0.01)
+        return _respond(start_response, "released\n" if released else "timeout\n",
+                        extra=[("X-Pid", str(os.getpid()))])
+
+    if path == "/barrier":
+        d, n = q["dir"], int(q["n"])
+        with open(os.path.join(d, uuid.uuid4().hex), "w"):
+            pass
+        deadline = time.monotonic() + float(q.get("max", "5"))
+        ok = False
+        while time.monotonic() < deadline:
+            if len(os.listdir(d)) >= n:
+                ok = True
+                break
+            time.sleep(0.01)
+        return _json(start_response, {"ok": ok, "pid": os.getpid(),
+                                      "thread": threading.current_thread().name,
+                                      "import_pid": IMPORT_PID,
+                                      "multithread": environ.get("wsgi.multithread")})
+
+    if path == "/stream":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return _Lines(int(q.get("n", "10")), int(q.get("delay_ms", "0")) / 1000.0)
+
+    if path == "/raise":
+        if "rid_file" in q:
+            with open(q["rid_file"], "w") as f:
+                f.write(environ.get("hearth.request_id", ""))
+        raise RuntimeError("boom-secret-" + q.get("token", "x"))
+
+    if path == "/raise-late":
+        return _raise_late(start_response)
+
+    if path == "/write":
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written-")
+        return [b"returned"]
+
+    if path == "/file":
+        f = open(_HERE, "rb")
+        start_response("200 OK", [("Content-Type", "text/x-python"),
+                                  ("Content-Length", str(os.path.getsize(_HERE)))])
+        return environ["wsgi.file_wrapper"](f, 8192)
+
+    if path == "/excinfo":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            raise ValueError("handled inside the app")
+        except ValueError:
+            body = b"recovered\n"
+            start_response("503 Service Unavailable", [
+                ("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
+                sys.exc_info())
+            return [body]
+
+    return _respond(start_response, "not found\n", "404 Not Found")
+
