@@ -28,7 +28,7 @@ build: deps-build configure
 
 # Serves examples/hello on http://127.0.0.1:8000 (Ctrl-C stops it cleanly).
 run: deps build
-	$(BUILD_DIR)/bin/hearthd -c examples/hello/hearth.toml --python $(PYTHON) -b $(BIND)
+	$(BUILD_DIR)/bin/hearthd -c examples/hello/hearth.toml --chdir examples/hello --python $(PYTHON) -b $(BIND)
 
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
