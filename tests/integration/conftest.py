@@ -300,7 +300,7 @@ BASIC_APPS = ["basic:app", "validated_basic:app"]
 @pytest.fixture(scope="module", params=BASIC_APPS, ids=["raw", "validated"])
 def basic_server(request, hearthd_module):
     """hearthd serving apps/basic.py (2 workers), once raw and once validated."""
-    srv = hearthd_module(request.param)
+    srv = hearthd_module(request.param, workers=2, ready_workers=2)
     yield srv
     assert not srv.violations(), "wsgiref.validate found PEP 3333 violations"
 
