@@ -317,3 +317,46 @@ class FakeDaemon:
         if self.ctrl is not None:
             self.ctrl.close()
         self.close_death_pipe()
+        reap_strays()
+
+
+def _children():
+    """(pid, state, cmdline) of our direct children, from /proc."""
+    me = os.getpid()
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            out.append((int(name), fields[0], cmdline))
+    return out
+
+
+def reap_strays(timeout=2.0):
+    """Reap workers a failed test never learned the pid of (reparented to us, the subreaper).
+
+    With the death pipe closed they exit on their own; ones still running our zygote
+    script after the deadline are killed by pid. Other children are left alone.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        strays = [(pid, state) for pid, state, cmd in _children()
+                  if state == "Z" or str(ZYGOTE).encode() in cmd]
+        for pid, state in strays:
+            if state == "Z" or time.monotonic() >= deadline:
+                if state != "Z":
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                wait_pid(pid, 1.0)
+        if not strays or time.monotonic() >= deadline + 1.0:
+            return
+        time.sleep(0.01)
