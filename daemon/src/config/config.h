@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hearth::config {
@@ -45,6 +46,41 @@ struct LogConfig {
   std::string access_log_format = "combined";  // combined|json
 };
 
+// One warm-up request sent to every new worker before it takes traffic.
+struct WarmupRequest {
+  std::string method = "GET";
+  std::string path = "/";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct HealthConfig {
+  std::string path;                    // "" = no active checks
+  Millis interval{10000};              // between checks of one worker
+  Millis timeout{5000};                // a check slower than this failed
+  uint32_t unhealthy_threshold = 3;    // consecutive failed checks that eject a worker
+  uint32_t healthy_threshold = 1;      // consecutive good checks that (re)admit it
+  uint32_t max_consecutive_failures = 5;  // passive: consecutive 5xx/timeouts from user traffic
+};
+
+struct WarmupConfig {
+  std::vector<WarmupRequest> requests;  // sent in order to every new worker; any non-2xx/3xx = boot failure
+};
+
+struct KeepwarmConfig {
+  Millis internal_interval{0};         // 0 = off; idle this long -> warm-up requests through each worker
+  std::string url;                     // "" = off; the app's public URL, pinged so the host sees traffic
+  Millis interval{600000};             // between public pings (default 10 minutes)
+  Millis jitter{60000};                // +- random spread on interval
+  Millis timeout{10000};               // for one public ping
+};
+
+struct HooksConfig {
+  std::string pre_fork;     // "module:function", run in the zygote before each fork
+  std::string post_fork;    // run in each worker right after the fork
+  std::string worker_exit;  // run in a worker as it exits
+};
+
 struct Config {
   // Where the config came from ("" when none), for messages.
   std::string config_file;
@@ -73,8 +109,23 @@ struct Config {
   std::vector<std::string> forwarded_allow_ips{"127.0.0.1", "::1"};  // "*" = all
   std::string temp_dir;                 // request body spool dir; "" = $TMPDIR or /tmp
 
+  // --- lifecycle (issue 3) ---
+  uint64_t max_requests = 0;            // recycle a worker after this many requests; 0 = never
+  uint64_t max_requests_jitter = 0;     // + random 0..jitter per worker, so they do not recycle together
+  uint64_t max_worker_memory = 0;       // recycle when a worker's private memory (USS) exceeds; 0 = off
+  uint64_t memory_budget = 0;           // cap the worker count to fit zygote + workers; 0 = off
+  uint32_t min_workers = 0;             // autoscaling floor; 0 = `workers`
+  uint32_t max_workers = 0;             // autoscaling ceiling; 0 = `workers` (no autoscaling)
+  Millis idle_timeout{60000};           // retire a worker idle this long (above min_workers)
+  Millis memory_interval{5000};         // how often worker memory is sampled
+  uint32_t ready_min = 1;               // /readyz is 200 when at least this many workers are ready
+
   HttpLimits http;
   LogConfig log;
+  HealthConfig health;
+  WarmupConfig warmup;
+  KeepwarmConfig keepwarm;
+  HooksConfig hooks;
 
   // Resolved at load time: where the Python runtime (plugins/python) lives.
   std::string runtime_dir;
