@@ -37,6 +37,8 @@ _500 = b"".join((
     HEADER.pack(RESPONSE_BODY, 0, 0, len(_500_BODY), 0), _500_BODY, _END))
 # Bodies below this go out with START and END in one sendall (one copy, one syscall).
 _COALESCE_MAX = 256 * 1024
+# Lists/tuples up to this many items are joined and sent in one go.
+_FAST_ITEMS = 8
 # file_wrapper bodies are read in blocks of at least this size.
 _FILE_BLOCK = 256 * 1024
 
@@ -205,11 +207,20 @@ class Slot(SlotConn):
         result = None
         try:
             result = self.app(environ, self.start_response)
-            if type(result) is list and len(result) == 1 and self.start is not None and not self.sent:
-                # The common case: START + BODY + END in one sendall.
-                body = result[0]
-                if type(body) is not bytes:
-                    raise TypeError("response body items must be bytes, not %s" % type(body).__name__)
+            rtype = type(result)
+            if ((rtype is list or rtype is tuple) and len(result) <= _FAST_ITEMS
+                    and self.start is not None and not self.sent):
+                # The common case: a list of one (or a few) bytes items, START + BODY + END
+                # in one sendall.
+                if len(result) == 1:
+                    body = result[0]
+                    if type(body) is not bytes:
+                        raise TypeError("response body items must be bytes, not %s" % type(body).__name__)
+                else:
+                    for item in result:
+                        if type(item) is not bytes:
+                            raise TypeError("response body items must be bytes, not %s" % type(item).__name__)
+                    body = b"".join(result)
                 rem = self.remaining
                 n = len(body)
                 if rem is not None and n != rem:

@@ -112,6 +112,15 @@ def test_unread_body_is_drained(worker, size):
     assert worker.request("/echo", method="POST", body=b"second").body == b"second"
 
 
+def test_list_and_tuple_bodies(worker):
+    r = worker.request("/multi")
+    assert r.body == b"abc" and not r.aborted
+    r = worker.request("/tuple")  # Content-Length 4 cuts "tuple" to "tupl"
+    assert r.body == b"tupl" and not r.aborted
+    r = worker.request("/many")
+    assert r.body == b"".join(b"%d," % i for i in range(50))
+
+
 def test_streaming_generator(worker):
     r = worker.request("/stream")
     assert r.status == "200 OK"

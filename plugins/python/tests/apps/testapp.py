@@ -130,6 +130,21 @@ def write_callable(environ, start_response):
     return [b"three"]
 
 
+def multi(environ, start_response):
+    start_response("200 OK", TEXT)
+    return [b"a", b"", b"bc"]
+
+
+def as_tuple(environ, start_response):
+    start_response("200 OK", TEXT + [("Content-Length", "4")])
+    return (b"tu", b"ple")
+
+
+def many(environ, start_response):
+    start_response("200 OK", TEXT)
+    return [b"%d," % i for i in range(50)]
+
+
 def empty(environ, start_response):
     start_response("204 No Content", [])
     return []
@@ -304,7 +319,7 @@ ROUTES = {
     "/hello": hello, "/env": env, "/read_all": read_all, "/read_n": read_n, "/echo": echo,
     "/readline": readline, "/readlines": readlines, "/iter": iterate, "/partial": partial,
     "/stream": stream, "/lazy_start": lazy_start, "/write": write_callable,
-    "/empty": empty, "/empty_200": empty_200,
+    "/multi": multi, "/tuple": as_tuple, "/many": many, "/empty": empty, "/empty_200": empty_200,
     "/exc_info_before": exc_info_before, "/exc_info_after": exc_info_after,
     "/file_wrapper": file_wrapper, "/closing": closing, "/stats": stats,
     "/raise_before": raise_before, "/raise_after": raise_after,
