@@ -89,8 +89,10 @@ void BufferedResponseSink::start(int status, std::string_view reason, std::vecto
   }
   if (framing_ == Framing::Close || !options_.keep_alive) must_close_ = true;
 
-  std::string head;
-  head.reserve(256);
+  // The head goes straight into the (empty) output buffer: one allocation,
+  // and body bytes that follow land behind it for a single write.
+  std::string& head = out_;
+  head.reserve(512);
   head.append("HTTP/1.1 ");
   append_number(head, static_cast<uint64_t>(status));
   head.push_back(' ');
@@ -119,7 +121,6 @@ void BufferedResponseSink::start(int status, std::string_view reason, std::vecto
     head.append("Connection: keep-alive\r\n");
   }
   head.append("\r\n");
-  queue(head);
   notify();
 }
 
@@ -232,6 +233,11 @@ void BufferedResponseSink::consume(std::size_t n) { written_ += n; }
 bool BufferedResponseSink::complete() const {
   return state_ == State::Finished && written_ >= writing_.size() && out_.empty() &&
          (!spilling_ || spill_read_ >= spill_.size());
+}
+
+void BufferedResponseSink::disable_keep_alive() {
+  options_.keep_alive = false;
+  if (state_ != State::Fresh) must_close_ = true;
 }
 
 void BufferedResponseSink::detach() {

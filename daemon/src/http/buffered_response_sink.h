@@ -54,6 +54,9 @@ class BufferedResponseSink final : public ResponseSink {
   int status() const { return status_; }
   uint64_t body_bytes() const { return body_sent_; }
   void detach();
+  // The connection will close after this response (server draining). Before
+  // start() this also puts "Connection: close" into the head.
+  void disable_keep_alive();
 
  private:
   // Life of the response as the handler drives it.

@@ -334,8 +334,11 @@ void HttpConnection::drain() {
       break;
     case Phase::Head:
     case Phase::Body:
+      keep_alive_ = false;
+      break;
     case Phase::Responding:
       keep_alive_ = false;
+      if (sink_) sink_->disable_keep_alive();
       break;
     default:
       break;

@@ -356,15 +356,15 @@ TEST_F(ServerTest, SlowReaderDoesNotBlockBodyCalls) {
     spent = std::chrono::steady_clock::now() - t0;
     finished = true;
   };
-  auto c = connect();
-  c->set_rcvbuf(4096);
+  auto c = std::make_unique<TestClient>(io_, port_, /*rcvbuf=*/4096);
+  ASSERT_TRUE(c->connected());
   ASSERT_TRUE(c->send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
   // Nobody reads yet: the handler must still have finished.
   ASSERT_TRUE(run_until(io_, [&] { return finished; }));
   EXPECT_LT(spent, std::chrono::seconds(2));
   EXPECT_EQ(server_->busy_connections(), 1u);  // still writing
   auto rs = c->read_responses(1, false, std::chrono::milliseconds(20000));
-  ASSERT_EQ(rs.size(), 1u);
+  ASSERT_EQ(rs.size(), 1u) << "received " << c->received().size() << " bytes";
   EXPECT_EQ(rs[0].body.size(), kChunk * kChunks);
   EXPECT_EQ(rs[0].body.find_first_not_of('z'), std::string::npos);
   EXPECT_TRUE(run_until(io_, [&] { return server_->busy_connections() == 0; }));

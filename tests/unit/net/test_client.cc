@@ -94,8 +94,9 @@ std::optional<ParsedResponse> parse_response(std::string_view data, std::size_t*
   return r;
 }
 
-TestClient::TestClient(boost::asio::io_context& io, uint16_t port) : io_(io) {
+TestClient::TestClient(boost::asio::io_context& io, uint16_t port, int rcvbuf) : io_(io) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
@@ -126,10 +127,6 @@ TestClient::~TestClient() { close(); }
 void TestClient::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-}
-
-void TestClient::set_rcvbuf(int bytes) {
-  ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 }
 
 bool TestClient::send(std::string_view data) {

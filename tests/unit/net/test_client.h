@@ -34,14 +34,14 @@ std::optional<ParsedResponse> parse_response(std::string_view data, std::size_t*
 
 class TestClient {
  public:
-  TestClient(boost::asio::io_context& io, uint16_t port);  // TCP 127.0.0.1
+  // TCP 127.0.0.1; rcvbuf > 0 sets SO_RCVBUF before connecting.
+  TestClient(boost::asio::io_context& io, uint16_t port, int rcvbuf = 0);
   TestClient(boost::asio::io_context& io, const std::string& unix_path);
   ~TestClient();
   TestClient(const TestClient&) = delete;
   TestClient& operator=(const TestClient&) = delete;
 
   bool connected() const { return fd_ >= 0; }
-  void set_rcvbuf(int bytes);
   // Sends everything, pumping the io_context while the socket is full.
   bool send(std::string_view data);
   // Non-blocking read of whatever is available.
