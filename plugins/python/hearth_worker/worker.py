@@ -180,9 +180,9 @@ class Slot(SlotConn):
             self.busy = True
             ftype, _flags, _res, length, body_len = unpack_from(self.buf, self.pos)
             if ftype != REQUEST or length > MAX_PAYLOAD:
-                self.log("protocol error: frame type 0x%02x, length %d on slot %d; closing"
+                self.log("protocol error: frame type 0x%02x, length %d on slot %d; exiting"
                          % (ftype, length, self.index))
-                raise SlotClosed("protocol error")
+                _exit(EXIT_INTERNAL)
             self.pos += 16
             if self.end - self.pos < length:
                 self.fill(length)

@@ -224,11 +224,23 @@ def test_slot_eof_stops_worker(make_daemon):
     assert w.wait_exit(2) == 0
 
 
-def test_sigterm_idle_exits_0(make_daemon):
+@pytest.mark.parametrize("ftype, length", [(0x7F, 0), (P.REQUEST, P.MAX_PAYLOAD + 1)])
+def test_bad_frame_on_slot_exits_1(make_daemon, ftype, length):
     d = make_daemon()
     d.start()
     w = d.fork(1)
-    assert w.request("/hello").body == b"hello world"
+    w.slots[0].sendall(P.HEADER.pack(ftype, 0, 0, length, 0))
+    assert w.wait_exit(2) == 1
+    assert "protocol error" in d.wait_stderr("protocol error")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sigterm_idle_exits_0(make_daemon, threads):
+    d = make_daemon(threads=threads)
+    d.start()
+    w = d.fork(1)
+    for slot in range(threads):
+        assert w.request("/hello", slot=slot).body == b"hello world"
     w.signal(signal.SIGTERM)
     assert w.wait_exit(2) == 0
 
