@@ -1,5 +1,4 @@
 """`hearthd --check-config`: exit 0 for a valid file, 2 with FILE:LINE:COL errors."""
-import pathlib
 import re
 import subprocess
 

@@ -96,3 +96,16 @@ def test_workers_serve_in_parallel(hearthd, tmp_path):
                                               range(2))]
     assert all(b["ok"] for b in bodies), bodies
     assert len({b["pid"] for b in bodies}) == 2
+
+
+def test_request_timeout_504_and_worker_replaced(hearthd):
+    srv = hearthd("basic:app", "--timeout", "1s", workers=1, ready_workers=1)
+    before = srv.worker_pids()
+    t0 = time.monotonic()
+    r = hhttp.get(srv.port, "/sleep?ms=8000", timeout=15)
+    elapsed = time.monotonic() - t0
+    assert r.status == 504
+    assert elapsed < 6, f"timeout is 1s, the 504 came after {elapsed:.2f}s"
+    srv.wait_log(r"worker \d+ ready pid=", count=2, timeout=15)
+    assert srv.worker_pids() != before, "the stuck worker was not replaced"
+    assert hhttp.get(srv.port, "/", timeout=15).status == 200

@@ -2,12 +2,13 @@
 HEAD, Expect: 100-continue, HTTP/1.0, large bodies. Runs against apps/basic.py, raw
 and wrapped in wsgiref.validate (fixture `srv`)."""
 import hashlib
-import json
 import os
-import socket
+import re
 import subprocess
+import uuid
 
 import hhttp
+from conftest import poll
 from hhttp import Conn, chunked, request
 
 
@@ -230,3 +231,10 @@ def test_admin_health_endpoints(srv):
     for path in ("/healthz", "/readyz"):
         with urllib.request.urlopen(srv.admin_url + path, timeout=5) as resp:
             assert resp.status == 200, path
+
+
+def test_access_log_line(srv):
+    marker = uuid.uuid4().hex[:10]
+    assert hhttp.get(srv.port, f"/environ?m={marker}").status == 200
+    line = re.compile(rf'"GET /environ\?m={marker} HTTP/1\.1" 200 \d+')
+    poll(lambda: line.search(srv.stdout()), 5, what="the access log line on stdout")

@@ -2,7 +2,6 @@
 400-and-close for ambiguous framing (RFC 9112 section 6). Each test then checks the
 daemon still serves normal requests."""
 import select
-import socket
 import time
 
 import pytest
@@ -254,3 +253,14 @@ def test_valid_request_after_framing_errors_still_served(lim):
             except ConnectionClosed:
                 raise AssertionError("closed without a 400")
     assert hhttp.get(lim.port, "/").status == 200
+
+
+def test_cli_overrides_config_file(hearthd):
+    # file says 64 KiB, the command line says 1 KiB: CLI wins.
+    srv = hearthd("basic:app", "--max-body-size", "1KiB", workers=1,
+                  toml='[http]\nmax_body_size = "64KiB"\n')
+    assert hhttp.fetch(srv.port, "POST", "/echo", body=b"x" * 1024).status == 200
+    with Conn(srv.port) as c:
+        c.send(request("POST", "/echo", [("Content-Length", "2048")]))
+        _send_body_until_answered(c, 2048)
+        assert c.read_response().status == 413

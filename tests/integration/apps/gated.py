@@ -8,4 +8,4 @@ _deadline = time.monotonic() + 15
 while _gate and not os.path.exists(_gate) and time.monotonic() < _deadline:
     time.sleep(0.02)
 
-from basic import app  # noqa: E402,F401
+from basic import app  # noqa: E402,F401  (re-exported as gated:app)
