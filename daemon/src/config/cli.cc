@@ -57,12 +57,12 @@ std::string q(const std::string& s) { return s.empty() ? "(none)"s : s; }
 // The table: every flag hearthd accepts. Order within a group is help order.
 const FlagSpec kFlags[] = {
     // --- Config ---
-    {"config", 'c', "FILE", "Config", nullptr,
+    {"config", 'c', "FILE", "General", nullptr,
      "TOML config file (default: $HEARTH_CONFIG, else none)", nullptr, nullptr},
-    {"check-config", 0, nullptr, "Config", nullptr,
+    {"check-config", 0, nullptr, "General", nullptr,
      "validate the configuration, print it, and exit (0 ok, 2 errors)", nullptr, nullptr},
-    {"help", 'h', nullptr, "Config", nullptr, "show this help and exit", nullptr, nullptr},
-    {"version", 'v', nullptr, "Config", nullptr, "show the version and exit", nullptr, nullptr},
+    {"help", 'h', nullptr, "General", nullptr, "show this help and exit", nullptr, nullptr},
+    {"version", 'v', nullptr, "General", nullptr, "show the version and exit", nullptr, nullptr},
     // --- Application ---
     {"python", 0, "PATH", "Application", "python", "Python interpreter (or a virtualenv's bin/python)",
      [](const Config& d) { return d.python; },
@@ -353,11 +353,31 @@ std::string help_text() {
     if (f.metavar) left += std::string(" ") + f.metavar;
     std::string help = f.help;
     if (f.default_text) help += " [default: " + f.default_text(d) + "]";
-    if (left.size() < 32) {
-      out += left + std::string(32 - left.size(), ' ') + help + "\n";
-    } else {
-      out += left + "\n" + std::string(32, ' ') + help + "\n";
+    // Description in a column from 32 to 79, wrapped at spaces.
+    constexpr size_t kCol = 32, kWidth = 79;
+    out += left;
+    size_t used = left.size();
+    if (used >= kCol) {
+      out += "\n";
+      used = 0;
     }
+    bool first_word = true;
+    for (size_t pos = 0; pos < help.size();) {
+      size_t end = help.find(' ', pos);
+      if (end == std::string::npos) end = help.size();
+      std::string word = help.substr(pos, end - pos);
+      pos = end + 1;
+      size_t col = used < kCol ? kCol : used + 1;
+      if (!first_word && col + word.size() > kWidth) {
+        out += "\n";
+        used = 0;
+        col = kCol;
+      }
+      out += std::string(col - used, ' ') + word;
+      used = col + word.size();
+      first_word = false;
+    }
+    out += "\n";
   }
   out +=
       "\nEnvironment:\n"

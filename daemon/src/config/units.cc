@@ -8,7 +8,7 @@ namespace hearth::config {
 namespace {
 
 // Durations are capped well below Millis' int64 range so that the daemon can
-// add them to time points without overflow: about 292 years.
+// add them to time points without overflow: 2^53 ms, about 285,000 years.
 constexpr uint64_t kMaxMillis = uint64_t{1} << 53;
 
 bool mul_overflows(uint64_t a, uint64_t b, uint64_t* out) {

@@ -5,6 +5,8 @@
 
 #include "config/loader.h"
 
+#include <sstream>
+
 namespace hearth::config {
 namespace {
 
@@ -182,12 +184,14 @@ TEST(Cli, HelpListsEveryFlagWithDefaults) {
   for (const auto& flag : long_flags()) EXPECT_THAT(help, HasSubstr(flag)) << flag;
   EXPECT_EQ(long_flags().size(), 26u);
   EXPECT_THAT(help, HasSubstr("-w, --workers N"));
+  std::istringstream lines(help);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 79u) << line;
   EXPECT_THAT(help, HasSubstr("[default: 30s]"));
   EXPECT_THAT(help, HasSubstr("[default: 10MiB]"));
   EXPECT_THAT(help, HasSubstr("[default: 127.0.0.1:8000"));
   EXPECT_THAT(help, HasSubstr("[default: 2 x cores + 1]"));
   EXPECT_THAT(help, HasSubstr("[default: /usr/bin/python3]"));
-  for (const char* group : {"Config:", "Application:", "Listeners:", "Workers:", "Timeouts:", "HTTP:", "Logging:",
+  for (const char* group : {"General:", "Application:", "Listeners:", "Workers:", "Timeouts:", "HTTP:", "Logging:",
                             "Environment:"}) {
     EXPECT_THAT(help, HasSubstr(group));
   }
