@@ -146,6 +146,23 @@ const FlagSpec kFlags[] = {
     {"max-queue", 0, "N", "Workers", "max_queue", "requests waiting for a worker before 503",
      [](const Config& d) { return std::to_string(d.max_queue); },
      [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.max_queue); }},
+    {"max-requests", 0, "N", "Workers", "max_requests", "recycle a worker after N requests; 0 = never",
+     [](const Config& d) { return std::to_string(d.max_requests); },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto n = parse_uint(v, UINT64_MAX);
+       if (!n) return "a non-negative integer";
+       c.max_requests = *n;
+       return "";
+     }},
+    {"max-requests-jitter", 0, "N", "Workers", "max_requests_jitter",
+     "add 0..N to each worker's max-requests, so they do not recycle together",
+     [](const Config& d) { return std::to_string(d.max_requests_jitter); },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto n = parse_uint(v, UINT64_MAX);
+       if (!n) return "a non-negative integer";
+       c.max_requests_jitter = *n;
+       return "";
+     }},
     // --- Timeouts ---
     {"timeout", 't', "DUR", "Timeouts", "timeout", "longest a worker may spend on one request (504, worker killed)",
      [](const Config& d) { return format_duration(d.timeout); },

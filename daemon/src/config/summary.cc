@@ -64,6 +64,15 @@ std::string to_toml(const Config& c) {
   line("boot_timeout", dur(c.boot_timeout));
   line("forwarded_allow_ips", array(c.forwarded_allow_ips));
   line("temp_dir", quote(c.temp_dir));
+  line("max_requests", std::to_string(c.max_requests));
+  line("max_requests_jitter", std::to_string(c.max_requests_jitter));
+  line("max_worker_memory", size(c.max_worker_memory));
+  line("memory_budget", size(c.memory_budget));
+  line("min_workers", std::to_string(c.min_workers));
+  line("max_workers", std::to_string(c.max_workers));
+  line("idle_timeout", dur(c.idle_timeout));
+  line("memory_interval", dur(c.memory_interval));
+  line("ready_min", std::to_string(c.ready_min));
   o += "\n[env]\n";
   for (const auto& [k, v] : c.env) line(quote(k), quote(v));
   o += "\n[http]\n";
@@ -81,6 +90,34 @@ std::string to_toml(const Config& c) {
   line("level", quote(c.log.level));
   line("access_log", quote(c.log.access_log));
   line("access_log_format", quote(c.log.access_log_format));
+  o += "\n[health]\n";
+  line("path", quote(c.health.path));
+  line("interval", dur(c.health.interval));
+  line("timeout", dur(c.health.timeout));
+  line("unhealthy_threshold", std::to_string(c.health.unhealthy_threshold));
+  line("healthy_threshold", std::to_string(c.health.healthy_threshold));
+  line("max_consecutive_failures", std::to_string(c.health.max_consecutive_failures));
+  o += "\n[keepwarm]\n";
+  line("internal_interval", dur(c.keepwarm.internal_interval));
+  line("url", quote(c.keepwarm.url));
+  line("interval", dur(c.keepwarm.interval));
+  line("jitter", dur(c.keepwarm.jitter));
+  line("timeout", dur(c.keepwarm.timeout));
+  o += "\n[hooks]\n";
+  line("pre_fork", quote(c.hooks.pre_fork));
+  line("post_fork", quote(c.hooks.post_fork));
+  line("worker_exit", quote(c.hooks.worker_exit));
+  for (const auto& r : c.warmup.requests) {
+    o += "\n[[warmup.requests]]\n";
+    line("method", quote(r.method));
+    line("path", quote(r.path));
+    std::string headers = "[";
+    for (size_t i = 0; i < r.headers.size(); ++i) {
+      headers += (i ? ", " : "") + array({r.headers[i].first, r.headers[i].second});
+    }
+    line("headers", headers + "]");
+    line("body", quote(r.body));
+  }
   return o;
 }
 

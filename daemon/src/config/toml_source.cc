@@ -37,8 +37,21 @@ constexpr KeyName kKeys[] = {
     {"", "boot_timeout"},
     {"", "forwarded_allow_ips"},
     {"", "temp_dir"},
+    {"", "max_requests"},
+    {"", "max_requests_jitter"},
+    {"", "max_worker_memory"},
+    {"", "memory_budget"},
+    {"", "min_workers"},
+    {"", "max_workers"},
+    {"", "idle_timeout"},
+    {"", "memory_interval"},
+    {"", "ready_min"},
     {"", "http"},
     {"", "log"},
+    {"", "health"},
+    {"", "warmup"},
+    {"", "keepwarm"},
+    {"", "hooks"},
     {"http", "keepalive_timeout"},
     {"http", "header_timeout"},
     {"http", "body_timeout"},
@@ -52,7 +65,28 @@ constexpr KeyName kKeys[] = {
     {"log", "level"},
     {"log", "access_log"},
     {"log", "access_log_format"},
+    {"health", "path"},
+    {"health", "interval"},
+    {"health", "timeout"},
+    {"health", "unhealthy_threshold"},
+    {"health", "healthy_threshold"},
+    {"health", "max_consecutive_failures"},
+    {"warmup", "requests"},
+    {"keepwarm", "internal_interval"},
+    {"keepwarm", "url"},
+    {"keepwarm", "interval"},
+    {"keepwarm", "jitter"},
+    {"keepwarm", "timeout"},
+    {"hooks", "pre_fork"},
+    {"hooks", "post_fork"},
+    {"hooks", "worker_exit"},
 };
+
+// Sections: their keys are checked like the top level's.
+bool is_section(std::string_view name) {
+  return name == "http" || name == "log" || name == "health" || name == "warmup" || name == "keepwarm" ||
+         name == "hooks";
+}
 
 std::string where(const std::string& path, const toml::source_position& pos) {
   return path + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
@@ -176,6 +210,14 @@ class Reader {
       ok(key, n);
     };
   }
+  Handler count64(uint64_t* out) {
+    return [this, out](const std::string& key, const toml::node& n) {
+      auto i = n.as_integer();
+      if (!i || i->get() < 0) return bad(key, n, "a non-negative integer");
+      *out = static_cast<uint64_t>(i->get());
+      ok(key, n);
+    };
+  }
   Handler boolean(bool* out) {
     return [this, out](const std::string& key, const toml::node& n) {
       auto b = n.as_boolean();
@@ -276,6 +318,85 @@ class Reader {
     };
   }
 
+  // [[warmup.requests]]: an array of tables with method, path, headers
+  // (a table of strings, or an array of [name, value] pairs) and body.
+  Handler warmup_requests(std::vector<WarmupRequest>* out) {
+    return [this, out](const std::string& key, const toml::node& n) {
+      auto arr = n.as_array();
+      if (!arr) return bad(key, n, "an array of tables ([[warmup.requests]])");
+      std::vector<WarmupRequest> reqs;
+      bool good = true;
+      for (size_t i = 0; i < arr->size(); ++i) {
+        const toml::node& item = *arr->get(i);
+        std::string item_key = key + "[" + std::to_string(i) + "]";
+        auto t = item.as_table();
+        if (!t) {
+          bad(item_key, item, "a table with method, path, headers and body");
+          good = false;
+          continue;
+        }
+        WarmupRequest req;
+        for (auto&& [k, v] : *t) {
+          std::string name(k.str());
+          std::string field = item_key + "." + name;
+          auto str = v.as_string();
+          if (name == "method" || name == "path" || name == "body") {
+            if (!str) {
+              bad(field, v, "a string");
+              good = false;
+              continue;
+            }
+            (name == "method" ? req.method : name == "path" ? req.path : req.body) = str->get();
+          } else if (name == "headers") {
+            if (!read_headers(field, v, req.headers)) good = false;
+          } else {
+            std::string msg = "unknown key '" + field + "'";
+            for (const char* known : {"method", "path", "headers", "body"}) {
+              if (edit_distance(name, known) <= 2) {
+                msg += std::string(" (did you mean '") + known + "'?)";
+                break;
+              }
+            }
+            error(k.source().begin, std::move(msg));
+            good = false;
+          }
+        }
+        reqs.push_back(std::move(req));
+      }
+      if (!good) return;
+      *out = std::move(reqs);
+      ok(key, n);
+    };
+  }
+  bool read_headers(const std::string& key, const toml::node& n,
+                    std::vector<std::pair<std::string, std::string>>& out) {
+    bool good = true;
+    if (auto t = n.as_table()) {
+      for (auto&& [k, v] : *t) {
+        if (auto s = v.as_string()) {
+          out.emplace_back(std::string(k.str()), s->get());
+        } else {
+          bad(key + "." + std::string(k.str()), v, "a string");
+          good = false;
+        }
+      }
+    } else if (auto a = n.as_array()) {
+      for (const auto& pair : *a) {
+        auto p = pair.as_array();
+        if (!p || p->size() != 2 || !p->get(0)->is_string() || !p->get(1)->is_string()) {
+          bad(key, pair, "a [\"Name\", \"value\"] pair");
+          good = false;
+          continue;
+        }
+        out.emplace_back(p->get(0)->as_string()->get(), p->get(1)->as_string()->get());
+      }
+    } else {
+      bad(key, n, "a table of strings or an array of [name, value] pairs");
+      good = false;
+    }
+    return good;
+  }
+
   void bind_handlers() {
     auto trimmed = [](std::string_view s) -> std::optional<std::string> {
       while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -318,8 +439,36 @@ class Reader {
          list<std::string>(&c.forwarded_allow_ips, true, allow_ip,
                            "IP addresses or CIDR ranges (\"127.0.0.1,10.0.0.0/8\"), or \"*\"")},
         {"temp_dir", string(&c.temp_dir)},
+        {"max_requests", count64(&c.max_requests)},
+        {"max_requests_jitter", count64(&c.max_requests_jitter)},
+        {"max_worker_memory", size(&c.max_worker_memory)},
+        {"memory_budget", size(&c.memory_budget)},
+        {"min_workers", count(&c.min_workers)},
+        {"max_workers", count(&c.max_workers)},
+        {"idle_timeout", duration(&c.idle_timeout)},
+        {"memory_interval", duration(&c.memory_interval)},
+        {"ready_min", count(&c.ready_min)},
         {"http", section()},
         {"log", section()},
+        {"health", section()},
+        {"warmup", section()},
+        {"keepwarm", section()},
+        {"hooks", section()},
+        {"health.path", string(&c.health.path)},
+        {"health.interval", duration(&c.health.interval)},
+        {"health.timeout", duration(&c.health.timeout)},
+        {"health.unhealthy_threshold", count(&c.health.unhealthy_threshold)},
+        {"health.healthy_threshold", count(&c.health.healthy_threshold)},
+        {"health.max_consecutive_failures", count(&c.health.max_consecutive_failures)},
+        {"warmup.requests", warmup_requests(&c.warmup.requests)},
+        {"keepwarm.internal_interval", duration(&c.keepwarm.internal_interval)},
+        {"keepwarm.url", string(&c.keepwarm.url)},
+        {"keepwarm.interval", duration(&c.keepwarm.interval)},
+        {"keepwarm.jitter", duration(&c.keepwarm.jitter)},
+        {"keepwarm.timeout", duration(&c.keepwarm.timeout)},
+        {"hooks.pre_fork", string(&c.hooks.pre_fork)},
+        {"hooks.post_fork", string(&c.hooks.post_fork)},
+        {"hooks.worker_exit", string(&c.hooks.worker_exit)},
         {"http.keepalive_timeout", duration(&c.http.keepalive_timeout)},
         {"http.header_timeout", duration(&c.http.header_timeout)},
         {"http.body_timeout", duration(&c.http.body_timeout)},
@@ -377,7 +526,7 @@ std::string suggest_key(std::string_view unknown) {
   if (!best.empty()) return best;
   // 2. The right name in the wrong section ("max_body_size" at the top level).
   for (const auto& k : kKeys) {
-    if (k.name == leaf && k.section != section && k.name != "http" && k.name != "log") return dotted(k);
+    if (k.name == leaf && k.section != section && !is_section(k.name)) return dotted(k);
   }
   // 3. A longer or shorter spelling in the same section ("log.access_logfile").
   for (const auto& k : kKeys) {

@@ -18,6 +18,16 @@ bool is_identifier(std::string_view s) {
   return true;
 }
 
+// RFC 9110 token: methods and header names.
+bool is_http_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool is_app_spec(std::string_view app) {
@@ -63,6 +73,12 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
       {"http.header_timeout", cfg.http.header_timeout},
       {"http.body_timeout", cfg.http.body_timeout},
       {"http.send_timeout", cfg.http.send_timeout},
+      {"idle_timeout", cfg.idle_timeout},
+      {"memory_interval", cfg.memory_interval},
+      {"health.interval", cfg.health.interval},
+      {"health.timeout", cfg.health.timeout},
+      {"keepwarm.interval", cfg.keepwarm.interval},
+      {"keepwarm.timeout", cfg.keepwarm.timeout},
   };
   for (const auto& [key, value] : timeouts) {
     if (value.count() <= 0) fail(key, "must be greater than 0");
@@ -83,6 +99,52 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
         fail("admin_bind", "'" + cfg.admin_bind->text + "' is also an application bind ('" + b.text + "')");
         break;
       }
+    }
+  }
+
+  // --- worker count bounds (0 = `workers`) ---
+  uint32_t lo = cfg.min_workers ? cfg.min_workers : cfg.workers;
+  uint32_t hi = cfg.max_workers ? cfg.max_workers : cfg.workers;
+  if (lo > hi) {
+    fail(cfg.min_workers ? "min_workers" : "max_workers",
+         "min_workers (" + std::to_string(lo) + ") is above max_workers (" + std::to_string(hi) + ")");
+  }
+
+  // --- health checks, warm-up, keep-warm, hooks ---
+  if (!cfg.health.path.empty()) {
+    if (cfg.health.path.front() != '/') fail("health.path", "must start with '/', got '" + cfg.health.path + "'");
+    if (cfg.health.unhealthy_threshold < 1) fail("health.unhealthy_threshold", "must be at least 1");
+    if (cfg.health.healthy_threshold < 1) fail("health.healthy_threshold", "must be at least 1");
+  }
+  for (size_t i = 0; i < cfg.warmup.requests.size(); ++i) {
+    const WarmupRequest& r = cfg.warmup.requests[i];
+    std::string at = "warmup.requests[" + std::to_string(i) + "]";
+    if (!is_http_token(r.method)) fail("warmup.requests", at + ".method: not an HTTP method: '" + r.method + "'");
+    if (r.path.empty() || r.path.front() != '/') {
+      fail("warmup.requests", at + ".path: must start with '/', got '" + r.path + "'");
+    }
+    for (const auto& [name, value] : r.headers) {
+      if (!is_http_token(name)) fail("warmup.requests", at + ".headers: not a header name: '" + name + "'");
+      if (value.find_first_of("\r\n") != std::string::npos) {
+        fail("warmup.requests", at + ".headers: the value of '" + name + "' contains a line break");
+      }
+    }
+  }
+  if (!cfg.keepwarm.url.empty()) {
+    const std::string& u = cfg.keepwarm.url;
+    if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) {
+      fail("keepwarm.url", "expected an http:// or https:// URL, got '" + u + "'");
+    }
+    if (cfg.keepwarm.jitter > cfg.keepwarm.interval) fail("keepwarm.jitter", "must not exceed keepwarm.interval");
+  }
+  const std::pair<const char*, const std::string*> hooks[] = {
+      {"hooks.pre_fork", &cfg.hooks.pre_fork},
+      {"hooks.post_fork", &cfg.hooks.post_fork},
+      {"hooks.worker_exit", &cfg.hooks.worker_exit},
+  };
+  for (const auto& [key, value] : hooks) {
+    if (!value->empty() && (!is_app_spec(*value) || value->back() == ')')) {
+      fail(key, "expected MODULE:FUNCTION such as myproject.hooks:post_fork, got '" + *value + "'");
     }
   }
   return errors;

@@ -61,6 +61,8 @@ TEST(Cli, WorkersAndThreads) {
   EXPECT_EQ(ok({"--threads", "8"}).threads, 8u);
   EXPECT_EQ(ok({"--max-queue", "0"}).max_queue, 0u);
   EXPECT_EQ(ok({"--max-queue=77"}).max_queue, 77u);
+  EXPECT_EQ(ok({"--max-requests", "1000"}).max_requests, 1000u);
+  EXPECT_EQ(ok({"--max-requests-jitter=50"}).max_requests_jitter, 50u);
 }
 
 TEST(Cli, Preload) {
@@ -138,6 +140,8 @@ TEST(Cli, BadValuesNameTheFlagAndValue) {
   EXPECT_THAT(errors_of({"--env", "NOEQUALS"}), ElementsAre("--env: expected KEY=VALUE, got 'NOEQUALS'"));
   EXPECT_THAT(errors_of({"--pythonpath", "/a,,/b"}), ElementsAre(HasSubstr("--pythonpath: expected")));
   EXPECT_THAT(errors_of({"--forwarded-allow-ips", "a.b"}), ElementsAre(HasSubstr("--forwarded-allow-ips:")));
+  EXPECT_THAT(errors_of({"--max-requests", "1e3"}),
+              ElementsAre("--max-requests: expected a non-negative integer, got '1e3'"));
   EXPECT_THAT(errors_of({"--admin-bind", "x"}), ElementsAre(HasSubstr("--admin-bind: expected an address")));
 }
 
@@ -182,7 +186,7 @@ TEST(Cli, ParseCommandLineFindsConfigAndOverrides) {
 TEST(Cli, HelpListsEveryFlagWithDefaults) {
   std::string help = help_text();
   for (const auto& flag : long_flags()) EXPECT_THAT(help, HasSubstr(flag)) << flag;
-  EXPECT_EQ(long_flags().size(), 26u);
+  EXPECT_EQ(long_flags().size(), 28u);
   EXPECT_THAT(help, HasSubstr("-w, --workers N"));
   std::istringstream lines(help);
   for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 79u) << line;

@@ -67,7 +67,8 @@ TEST(Corpus, ExampleConfigMentionsEveryKey) {
   for (const auto& key : known_keys()) {
     std::string leaf = key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1);
     bool shown = t.find("\n" + leaf + " = ") != std::string::npos ||
-                 t.find("\n# " + leaf + " = ") != std::string::npos || t.find("\n[" + leaf + "]") != std::string::npos;
+                 t.find("\n# " + leaf + " = ") != std::string::npos || t.find("\n[" + leaf + "]") != std::string::npos ||
+                 t.find("\n# [[" + key + "]]") != std::string::npos;
     EXPECT_TRUE(shown) << key << " is not in conf/hearth.toml";
   }
 }
