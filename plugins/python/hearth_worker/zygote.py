@@ -73,6 +73,47 @@ def setup_path(chdir, pythonpath):
         os.chdir(chdir)
 
 
+class DeathWatch:
+    """A thread that exits the process on EOF of the death pipe, for the app's import only.
+
+    The import can take long or hang, and the zygote's poll loop is not running yet. The
+    thread is stopped and joined before the zygote reports ready, so the zygote is
+    single-threaded again when it forks (and threads_after_import counts only the app's).
+    """
+
+    def __init__(self, death_fd):
+        self.death_fd = death_fd
+        self.stop_r, self.stop_w = os.pipe()
+        self.thread = threading.Thread(target=self._run, name="hearth-import-deathwatch", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        os.write(self.stop_w, b"x")
+        self.thread.join()
+        os.close(self.stop_r)
+        os.close(self.stop_w)
+        return False
+
+    def _run(self):
+        poller = select.poll()
+        poller.register(self.death_fd, select.POLLIN)
+        poller.register(self.stop_r, select.POLLIN)
+        while True:
+            for fd, _ev in poller.poll():
+                if fd == self.stop_r:
+                    return
+                try:
+                    if not os.read(fd, 4096):
+                        _exit(EXIT_OK)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    _exit(EXIT_OK)
+
+
 class Zygote:
     def __init__(self, args):
         self.args = args
@@ -99,7 +140,8 @@ class Zygote:
         if self.args.preload:
             t0 = time.monotonic()
             try:
-                self.app = loader.load_app(self.args.app)
+                with DeathWatch(self.death_fd):
+                    self.app = loader.load_app(self.args.app)
             except BaseException:
                 self._fail("failed to load app %r\n%s" % (self.args.app, traceback.format_exc()))
             import_ms = int(round((time.monotonic() - t0) * 1000))

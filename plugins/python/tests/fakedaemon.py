@@ -206,7 +206,7 @@ class FakeDaemon:
 
     # -- zygote ---------------------------------------------------------------------------
 
-    def start(self, expect_ready=True, timeout=15.0):
+    def start(self, expect_ready=True, timeout=15.0, wait=True):
         ctrl, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         death_r, death_w = os.pipe()
         self.ctrl, self.death_w = ctrl, death_w
@@ -229,6 +229,8 @@ class FakeDaemon:
         self.pids.add(self.proc.pid)
         child.close()
         os.close(death_r)
+        if not wait:
+            return None
         frame = read_frame(ctrl, timeout)
         self.ready = frame
         if expect_ready:

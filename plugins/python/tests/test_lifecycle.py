@@ -43,6 +43,27 @@ def test_bad_app_spec_is_zygote_failed(make_daemon, spec, needle):
     assert d.zygote_exit(5) == 3
 
 
+def test_death_during_a_slow_import_stops_the_zygote(make_daemon, tmp_path):
+    gate = tmp_path / "gate"
+    d = make_daemon(app="gated_import:application", env={"HEARTH_TEST_GATE": str(gate)})
+    d.start(wait=False)
+    try:
+        assert "waiting for the gate" in d.wait_stderr("waiting for the gate", 10)
+        d.close_death_pipe()
+        assert d.zygote_exit(2) == 0
+    finally:
+        gate.touch()
+
+
+def test_import_watch_thread_is_gone_before_ready(make_daemon, tmp_path):
+    gate = tmp_path / "gate"
+    gate.touch()
+    d = make_daemon(app="gated_import:application", env={"HEARTH_TEST_GATE": str(gate)})
+    d.start()
+    assert d.ready.json()["threads_after_import"] == 1
+    assert d.fork(1).request("/").body == b"gated"
+
+
 def test_factory_and_default_attribute(make_daemon):
     for spec, body in (("factory_app:create()", b"from factory"), ("threaded_import", b"threaded")):
         d = make_daemon(app=spec)
