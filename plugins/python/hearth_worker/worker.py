@@ -7,7 +7,6 @@ Life of a worker (docs/worker-protocol.md):
 """
 
 import faulthandler
-import json
 import os
 import signal
 import sys

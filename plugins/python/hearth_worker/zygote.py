@@ -2,7 +2,7 @@
 
 States: starting -> (preload: importing -> ZYGOTE_FAILED + exit 3 | ZYGOTE_READY)
         -> waiting for commands -> exits 0 on SHUTDOWN, EOF on the control socket or
-        the death pipe. It stays single-threaded so that fork() is safe.
+        the death pipe. Once ready it is single-threaded, so that fork() is safe.
 """
 
 import argparse

@@ -1,6 +1,5 @@
 """Real frameworks through the runtime: Flask and Django (skipped if not installed)."""
 
-import json
 
 import pytest
 

@@ -1,6 +1,5 @@
 """Zygote and worker life: boot failures, lazy mode, threads, death pipe, signals."""
 
-import json
 import os
 import signal
 import socket

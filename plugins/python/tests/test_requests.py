@@ -1,12 +1,10 @@
 """REQUEST/RESPONSE round trips through a real zygote + worker, raw and validator-wrapped."""
 
 import hashlib
-import json
 import os
 
 import pytest
 
-import fakedaemon
 from fakedaemon import P
 
 
