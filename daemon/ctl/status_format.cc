@@ -61,7 +61,10 @@ std::string format_message(std::string_view json) {
     std::string m = v->str("message", "ok");
     return m + "\n";
   }
-  return "error: " + v->str("error", std::string(json)) + "\n";
+  std::string out = "error: " + v->str("error", std::string(json)) + "\n";
+  std::string tb = v->str("traceback");
+  if (!tb.empty()) out += tb + (tb.back() == '\n' ? "" : "\n");
+  return out;
 }
 
 }  // namespace hearth::ctl

@@ -150,7 +150,16 @@ int Daemon::run() {
   po.request_timeout = c.timeout;
   po.boot_timeout = c.boot_timeout;
   po.graceful_timeout = c.graceful_timeout;
+  po.max_requests = c.max_requests;
+  po.max_requests_jitter = c.max_requests_jitter;
+  po.max_worker_memory = c.max_worker_memory;
+  po.memory_budget = c.memory_budget;
+  po.min_workers = c.min_workers;
+  po.max_workers = c.max_workers;
+  po.idle_timeout = c.idle_timeout;
+  po.memory_interval = c.memory_interval;
   pool_ = std::make_unique<supervisor::Pool>(io_, spawner_, *reaper_, po, static_cast<supervisor::Pool::Listener&>(*this));
+  pool_->set_queue_probe([this] { return dispatcher_.queue_length(); });
 
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -177,7 +186,10 @@ void Daemon::do_wait_signals() {
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      HLOG(Warn, "SIGHUP: rolling reload is not available in this build; ignoring");
+      if (phase_ == Phase::Running) {
+        HLOG(Info, "SIGHUP: rolling reload");
+        pool_->reload([](const supervisor::Pool::ReloadResult&) {});  // the pool logs the outcome
+      }
     } else if (phase_ == Phase::Running) {
       HLOG(Info, "received " << sigabbrev_np(sig) << ": graceful shutdown (graceful_timeout "
                              << cfg_->graceful_timeout.count() << " ms; signal again to stop at once)");
@@ -254,7 +266,7 @@ void Daemon::on_fatal(const std::string& message) {
 }
 
 bool Daemon::ready() const {
-  return phase_ == Phase::Running && pool_ && pool_->ready_workers() >= 1;
+  return phase_ == Phase::Running && pool_ && pool_->ready_workers() >= std::max<uint32_t>(cfg_->ready_min, 1);
 }
 
 std::string Daemon::status_json() const {
@@ -269,16 +281,38 @@ std::string Daemon::status_json() const {
     << ",\"crash_loop\":" << (st.crash_loop ? "true" : "false") << ",\"queue_length\":" << dispatcher_.queue_length()
     << ",\"uptime_s\":"
     << std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() << ",\"workers\":[";
+  uint64_t total_pss = 0, total_uss = 0, total_rss = 0;
   bool first = true;
   for (auto& w : st.workers) {
     if (!first) o << ',';
     first = false;
     o << "{\"id\":" << w.id << ",\"pid\":" << w.pid << ",\"generation\":" << w.generation << ",\"state\":\""
       << w.state << "\",\"requests\":" << w.requests << ",\"age_s\":" << w.age_s << ",\"boot_ms\":" << w.boot_ms
-      << ",\"busy_slots\":" << w.busy_slots << ",\"slots\":" << w.slots << ",\"current_request\":\""
-      << json_escape(w.current_request) << "\",\"current_ms\":" << w.current_ms << "}";
+      << ",\"warmup_ms\":" << w.warmup_ms << ",\"busy_slots\":" << w.busy_slots << ",\"slots\":" << w.slots
+      << ",\"current_request\":\"" << json_escape(w.current_request) << "\",\"current_ms\":" << w.current_ms
+      << ",\"recycle\":\"" << w.recycle << "\"";
+    if (w.memory) {
+      o << ",\"rss_bytes\":" << w.memory->rss << ",\"pss_bytes\":" << w.memory->pss << ",\"uss_bytes\":"
+        << w.memory->uss;
+      total_pss += w.memory->pss;
+      total_uss += w.memory->uss;
+      total_rss += w.memory->rss;
+    }
+    o << "}";
   }
-  o << "]}";
+  o << "]";
+  if (st.zygote_memory) {
+    o << ",\"zygote_memory\":{\"rss_bytes\":" << st.zygote_memory->rss << ",\"pss_bytes\":" << st.zygote_memory->pss
+      << ",\"uss_bytes\":" << st.zygote_memory->uss << "}";
+    total_pss += st.zygote_memory->pss;
+    total_rss += st.zygote_memory->rss;
+  }
+  // The app's real total is the sum of PSS; summing RSS counts shared pages once per process.
+  o << ",\"memory\":{\"total_pss_bytes\":" << total_pss << ",\"total_rss_bytes\":" << total_rss
+    << ",\"workers_uss_bytes\":" << total_uss << "}";
+  o << ",\"reload\":\"" << st.reload << "\",\"effective_workers\":" << st.effective;
+  if (st.budget_cap) o << ",\"memory_budget_cap\":" << *st.budget_cap;
+  o << "}";
   return o.str();
 }
 
@@ -302,6 +336,32 @@ void Daemon::handle_control(std::string_view command, control::ControlServer::Re
   while (!cmd.empty() && (cmd.back() == '\r' || cmd.back() == ' ')) cmd.pop_back();
   if (cmd == "status") {
     reply(status_json());
+  } else if (cmd == "reload") {
+    if (phase_ != Phase::Running) {
+      reply("{\"ok\":false,\"error\":\"the daemon is shutting down\"}");
+      return;
+    }
+    pool_->reload([reply](const supervisor::Pool::ReloadResult& r) {
+      using supervisor::json_escape;
+      std::string out = std::string("{\"ok\":") + (r.ok ? "true" : "false") + ",\"generation\":" +
+                        std::to_string(r.generation) + ",\"seconds\":" + std::to_string(r.seconds) +
+                        (r.ok ? ",\"message\":\"" : ",\"error\":\"") + json_escape(r.message) + "\"";
+      if (!r.detail.empty()) out += ",\"traceback\":\"" + json_escape(r.detail) + "\"";
+      out += "}";
+      reply(out);
+    });
+  } else if (cmd.rfind("scale ", 0) == 0) {
+    char* end = nullptr;
+    long n = std::strtol(cmd.c_str() + 6, &end, 10);
+    if (!end || *end != '\0' || n < 1 || n > 10000) {
+      reply("{\"ok\":false,\"error\":\"scale needs a worker count from 1 to 10000\"}");
+      return;
+    }
+    std::string err = pool_->scale(static_cast<uint32_t>(n));
+    if (err.empty())
+      reply("{\"ok\":true,\"message\":\"scaling to " + std::to_string(n) + " worker(s)\"}");
+    else
+      reply("{\"ok\":false,\"error\":\"" + supervisor::json_escape(err) + "\"}");
   } else if (cmd == "stop") {
     reply("{\"ok\":true,\"message\":\"graceful shutdown started\"}");
     asio::post(io_, [this] { begin_shutdown(0, true); });

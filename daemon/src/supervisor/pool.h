@@ -1,18 +1,23 @@
 #pragma once
-// Supervises one application: its zygote and workers. Keeps `workers` of them
-// ready, respawns with backoff, stops them in order. Hands free request slots
-// to a Listener (the dispatcher). Lifetime: the Pool outlives its Zygote and
-// Workers; a Worker outlives its slots' exchanges.
+// Supervises one application: its generations (a zygote + the workers forked
+// from it), keeping the desired number of workers ready. Respawns with
+// backoff, recycles (max_requests, private memory), caps to a memory budget,
+// autoscales, and rolls a new generation in on reload: canary first, one
+// worker at a time, never below N ready, abort if the new code fails.
+// Lifetime: the Pool outlives its Zygotes and Workers; a Worker outlives its
+// slots' exchanges.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "supervisor/backoff.h"
+#include "supervisor/memory.h"
 #include "supervisor/reaper.h"
 #include "supervisor/spawner.h"
 #include "supervisor/worker.h"
@@ -27,14 +32,29 @@ class Pool : private Worker::Listener {
     Starting,  // first zygote / first workers not ready yet
     Running,   // serving (some workers may be restarting)
     Stopping,  // shutdown requested: no new workers; waiting for exits
-    Stopped,   // zygote and all workers have exited
+    Stopped,   // zygotes and all workers have exited
+  };
+  // Where a rolling reload is (independent of Phase).
+  enum class ReloadStep {
+    None,       // no reload in progress
+    Importing,  // the new generation's zygote is importing the new code
+    Canary,     // one worker of the new generation is booting and warming up
+    Rolling,    // replacing old workers one at a time
   };
   struct Options {
-    ZygoteSpec zygote;
+    ZygoteSpec zygote;  // generation is set per zygote
     uint32_t workers = 1;
     std::chrono::milliseconds request_timeout{30000};
     std::chrono::milliseconds boot_timeout{120000};
     std::chrono::milliseconds graceful_timeout{30000};
+    uint64_t max_requests = 0;
+    uint64_t max_requests_jitter = 0;
+    uint64_t max_worker_memory = 0;
+    uint64_t memory_budget = 0;
+    uint32_t min_workers = 0;  // 0 = workers
+    uint32_t max_workers = 0;  // 0 = workers
+    std::chrono::milliseconds idle_timeout{60000};
+    std::chrono::milliseconds memory_interval{5000};
   };
   class Listener {
    public:
@@ -43,6 +63,17 @@ class Pool : private Worker::Listener {
     // The app cannot start at all (import error at start-up): the daemon exits.
     virtual void on_fatal(const std::string& message) = 0;
   };
+  struct ReloadResult {
+    bool ok = false;
+    uint32_t generation = 0;
+    double seconds = 0;
+    std::string message;  // one line
+    std::string detail;   // the Python traceback, when the new code failed
+  };
+  using ReloadCallback = std::function<void(const ReloadResult&)>;
+  // Admission: warm-up before traffic. Calls done(ok, why) when finished.
+  using AdmitFn = std::function<void(std::shared_ptr<Worker>, std::function<void(bool, std::string)>)>;
+
   struct WorkerInfo {
     int id;
     pid_t pid;
@@ -51,21 +82,35 @@ class Pool : private Worker::Listener {
     uint64_t requests;
     double age_s;
     int64_t boot_ms;
+    int64_t warmup_ms;
     std::size_t busy_slots;
     std::size_t slots;
     std::string current_request;  // "GET /x" of the longest-running slot
     int64_t current_ms;
+    std::optional<MemoryUsage> memory;
+    const char* recycle;  // "", "max_requests", "memory"
   };
   struct Status {
     const char* phase;
+    const char* reload;
     uint32_t generation;
     pid_t zygote_pid;
     const char* zygote_state;
+    std::optional<MemoryUsage> zygote_memory;
     uint32_t desired;
+    uint32_t effective;  // desired after the memory budget cap
+    std::optional<uint32_t> budget_cap;
     std::size_t ready;
     uint64_t restarts;
     bool crash_loop;
     std::vector<WorkerInfo> workers;
+  };
+  // Restarts by reason, for metrics.
+  struct Counters {
+    std::map<std::string, uint64_t> restarts;  // reason -> count
+    uint64_t reloads_ok = 0;
+    uint64_t reloads_failed = 0;
+    double last_reload_seconds = 0;
   };
 
   Pool(boost::asio::io_context& io, Spawner& spawner, Reaper& reaper, Options options, Listener& listener);
@@ -74,17 +119,46 @@ class Pool : private Worker::Listener {
   void start();
   // Graceful: workers finish in-flight requests within graceful_timeout, then TERM/KILL.
   void shutdown(std::function<void()> done);
+  // Rolling reload; cb gets the outcome (a reload already running: cb joins it).
+  void reload(ReloadCallback cb);
+  // Sets the worker count at runtime; returns "" or an error.
+  std::string scale(uint32_t n);
+  void set_admission(AdmitFn fn) { admit_ = std::move(fn); }
+  // How many requests are waiting (for autoscaling).
+  void set_queue_probe(std::function<std::size_t()> fn) { queue_probe_ = std::move(fn); }
+
   std::size_t ready_workers() const;
   Phase phase() const { return phase_; }
+  ReloadStep reload_step() const { return reload_.step; }
+  uint32_t generation() const { return active_gen_; }
   Status status() const;
-  std::vector<pid_t> pids() const;  // zygote + workers, for emergency kill
+  const Counters& counters() const { return counters_; }
+  std::vector<pid_t> pids() const;  // zygotes + workers, for emergency kill
+  std::vector<std::shared_ptr<Worker>> workers() const;
 
  private:
-  void start_zygote();
+  struct Reload {
+    ReloadStep step = ReloadStep::None;
+    uint32_t gen = 0;
+    std::chrono::steady_clock::time_point started{};
+    std::vector<ReloadCallback> waiters;
+  };
+
+  void start_zygote(uint32_t gen);
+  std::shared_ptr<Zygote> zygote(uint32_t gen) const;
   void maintain();
   void schedule_maintain(std::chrono::milliseconds delay);
-  void spawn_worker();
+  std::shared_ptr<Worker> spawn_worker(uint32_t gen);
+  uint32_t target() const;
+  uint32_t count(uint32_t gen, bool include_victim) const;
+  void retire_one(uint32_t gen, Worker::StopReason reason);
+  void reload_progress();
+  void finish_reload();
+  void abort_reload(const std::string& message, const std::string& detail);
   void check_stopped();
+  void sample_memory();
+  void tick();
+  void on_worker_booted(Worker& w) override;
   void on_worker_ready(Worker& w) override;
   void on_worker_boot_failed(Worker& w, const std::string& text) override;
   void on_slot_free(std::shared_ptr<WorkerSlot> slot) override;
@@ -96,21 +170,35 @@ class Pool : private Worker::Listener {
   Options opt_;
   Listener& listener_;
   Phase phase_ = Phase::Starting;
-  std::shared_ptr<Zygote> zygote_;
+  std::map<uint32_t, std::shared_ptr<Zygote>> zygotes_;
+  uint32_t active_gen_ = 1;
+  uint32_t next_gen_ = 2;
   bool zygote_ever_ready_ = false;
   bool worker_ever_ready_ = false;
   std::map<int, std::shared_ptr<Worker>> workers_;
   int next_worker_id_ = 1;
+  uint32_t desired_;
+  std::optional<uint32_t> budget_cap_;
+  int recycle_victim_ = -1;  // the worker being replaced (serves until its replacement is ready)
   Backoff worker_backoff_;
   Backoff zygote_backoff_;
   boost::asio::steady_timer maintain_timer_;
   bool maintain_scheduled_ = false;
   boost::asio::steady_timer zygote_timer_;
   boost::asio::steady_timer stop_timer_;
+  boost::asio::steady_timer memory_timer_;
+  boost::asio::steady_timer tick_timer_;
+  std::chrono::steady_clock::time_point last_scale_{};
+  Reload reload_;
+  Counters counters_;
   uint64_t restarts_ = 0;
+  std::mt19937_64 rng_;
+  AdmitFn admit_;
+  std::function<std::size_t()> queue_probe_;
   std::function<void()> on_stopped_;
 };
 
 const char* pool_phase_name(Pool::Phase p);
+const char* reload_step_name(Pool::ReloadStep s);
 
 }  // namespace hearth::supervisor

@@ -17,6 +17,7 @@ const char* worker_state_name(Worker::State s) {
   switch (s) {
     case Worker::State::Forking: return "forking";
     case Worker::State::Booting: return "booting";
+    case Worker::State::Admitting: return "warming";
     case Worker::State::Ready: return "ready";
     case Worker::State::Draining: return "draining";
     case Worker::State::Stopping: return "stopping";
@@ -35,6 +36,10 @@ const char* stop_reason_name(Worker::StopReason r) {
     case Worker::StopReason::BootTimeout: return "boot_timeout";
     case Worker::StopReason::Broken: return "broken";
     case Worker::StopReason::Scale: return "scale";
+    case Worker::StopReason::Reload: return "reload";
+    case Worker::StopReason::MaxRequests: return "max_requests";
+    case Worker::StopReason::Memory: return "memory";
+    case Worker::StopReason::Health: return "health";
   }
   return "?";
 }
@@ -43,7 +48,7 @@ Worker::Worker(asio::io_context& io, Reaper& reaper, Listener& listener, int id,
                std::chrono::milliseconds request_timeout, std::chrono::milliseconds boot_timeout)
     : io_(io), reaper_(reaper), listener_(listener), id_(id), generation_(generation),
       request_timeout_(request_timeout), boot_timeout_(boot_timeout), timer_(io),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()), idle_since_(started_) {}
 
 Worker::~Worker() {
   if (pid_ > 0 && state_ != State::Dead) reaper_.unwatch(pid_);
@@ -72,7 +77,7 @@ std::string Worker::create_slots(uint32_t threads, std::vector<int>* worker_fds)
   timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self) return;
-    if (self->state_ == State::Forking || self->state_ == State::Booting) {
+    if (self->state_ == State::Forking || self->state_ == State::Booting || self->state_ == State::Admitting) {
       HLOG_CTX(Error, self->ctx(), "did not become ready within boot_timeout ("
                                        << self->boot_timeout_.count() << " ms); killing it");
       self->kill_now(StopReason::BootTimeout);
@@ -108,11 +113,18 @@ void Worker::on_worker_ready(WorkerSlot&, std::string_view json) {
     if (auto p = json_int(json, "pid")) on_forked(static_cast<pid_t>(*p));
   }
   boot_ms_ = json_int(json, "boot_ms").value_or(0);
+  state_ = State::Admitting;  // the boot deadline still runs: it covers warm-up
+  listener_.on_worker_booted(*this);
+}
+
+void Worker::admit() {
+  if (state_ != State::Admitting) return;
   timer_.cancel();
   state_ = State::Ready;
   ready_at_ = std::chrono::steady_clock::now();
+  idle_since_ = ready_at_;
   HLOG_CTX(Info, ctx(), "worker " << id_ << " ready pid=" << pid_ << " generation=" << generation_
-                                  << " boot_ms=" << boot_ms_);
+                                  << " boot_ms=" << boot_ms_ << " warmup_ms=" << warmup_ms_);
   listener_.on_worker_ready(*this);
   for (auto& s : slots_) {
     if (state_ == State::Ready && s->state() == WorkerSlot::State::Idle) listener_.on_slot_free(s);
@@ -122,6 +134,7 @@ void Worker::on_worker_ready(WorkerSlot&, std::string_view json) {
 void Worker::on_worker_failed(WorkerSlot&, std::string_view text) {
   HLOG_CTX(Error, ctx(), "failed to load the app:\n" << text);
   timer_.cancel();
+  boot_error_ = std::string(text);
   stop_reason_ = StopReason::BootFailed;
   listener_.on_worker_boot_failed(*this, std::string(text));
 }
@@ -134,6 +147,7 @@ std::size_t Worker::busy_slots() const {
 
 void Worker::on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) {
   ++requests_;
+  if (busy_slots() == 0) idle_since_ = std::chrono::steady_clock::now();
   switch (outcome) {
     case WorkerSlot::Outcome::Ok:
     case WorkerSlot::Outcome::AppAborted:
@@ -180,7 +194,7 @@ void Worker::stop(StopReason reason, std::chrono::milliseconds grace) {
   if (stop_reason_ == StopReason::None) stop_reason_ = reason;
   grace_ = grace;
   timer_.cancel();
-  if (busy_slots() > 0 && state_ == State::Ready) {
+  if (busy_slots() > 0 && (state_ == State::Ready || state_ == State::Admitting)) {
     state_ = State::Draining;
     // Even a draining worker is killed at the deadline.
     timer_.expires_after(grace_);

@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
+#include "supervisor/memory.h"
+#include "supervisor/policies.h"
 #include "supervisor/reaper.h"
 #include "supervisor/worker_slot.h"
 
@@ -21,18 +25,35 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   // The worker's life; one dimension only (health and generation are separate).
   enum class State {
     Forking,   // FORK sent to the zygote, pid not known yet
-    Booting,   // process exists; waiting for WORKER_READY (lazy import, warm-up)
+    Booting,   // process exists; waiting for WORKER_READY (lazy import)
+    Admitting, // app loaded; warm-up/health before traffic (Pool's admission)
     Ready,     // in rotation
     Draining,  // out of rotation; stops once its in-flight requests finish
     Stopping,  // SIGTERM sent; SIGKILL at the deadline
     Dead,      // reaped (or never started)
   };
   // Why a worker is being stopped, for logs and restart counts.
-  enum class StopReason { None, Shutdown, Crash, Timeout, BootFailed, BootTimeout, Broken, Scale };
+  enum class StopReason {
+    None,
+    Shutdown,     // the daemon is stopping
+    Crash,        // died on its own
+    Timeout,      // a request ran past `timeout`
+    BootFailed,   // import/warm-up failed
+    BootTimeout,  // not ready within boot_timeout
+    Broken,       // protocol violation
+    Scale,        // scaled down (hearthctl scale, idle, memory budget)
+    Reload,       // replaced by a new generation
+    MaxRequests,  // recycled after max_requests
+    Memory,       // recycled: private memory over max_worker_memory
+    Health,       // ejected by health checks
+  };
 
   class Listener {
    public:
     virtual ~Listener() = default;
+    // WORKER_READY arrived: the app is loaded. The listener runs admission
+    // (warm-up) and then calls admit().
+    virtual void on_worker_booted(Worker& w) = 0;
     virtual void on_worker_ready(Worker& w) = 0;
     virtual void on_worker_boot_failed(Worker& w, const std::string& text) = 0;
     virtual void on_slot_free(std::shared_ptr<WorkerSlot> slot) = 0;
@@ -48,6 +69,8 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   [[nodiscard]] std::string create_slots(uint32_t threads, std::vector<int>* worker_fds);
   void on_forked(pid_t pid);
   void on_fork_failed(const std::string& error);
+  // Admitting -> Ready: the worker takes traffic.
+  void admit();
 
   // Graceful stop: out of rotation, finish in-flight requests, SIGTERM, then
   // SIGKILL after `grace`.
@@ -65,6 +88,18 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   std::chrono::steady_clock::time_point started_at() const { return started_; }
   std::chrono::steady_clock::time_point ready_at() const { return ready_at_; }
   int64_t boot_ms() const { return boot_ms_; }
+  int64_t warmup_ms() const { return warmup_ms_; }
+  void set_warmup_ms(int64_t ms) { warmup_ms_ = ms; }
+  // When it last became idle (no busy slot); start time if it never worked.
+  std::chrono::steady_clock::time_point idle_since() const { return idle_since_; }
+  const std::optional<MemoryUsage>& memory() const { return memory_; }
+  void set_memory(std::optional<MemoryUsage> m) { memory_ = m; }
+  uint64_t request_limit() const { return request_limit_; }
+  void set_request_limit(uint64_t n) { request_limit_ = n; }
+  // Marked for recycling; it serves until its replacement is ready.
+  RecycleReason recycle() const { return recycle_; }
+  void mark_recycle(RecycleReason r) { if (recycle_ == RecycleReason::None) recycle_ = r; }
+  const std::string& boot_error() const { return boot_error_; }
 
  private:
   void on_worker_ready(WorkerSlot& slot, std::string_view json) override;
@@ -93,6 +128,12 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point ready_at_{};
   int64_t boot_ms_ = 0;
+  int64_t warmup_ms_ = 0;
+  std::chrono::steady_clock::time_point idle_since_;
+  std::optional<MemoryUsage> memory_;
+  uint64_t request_limit_ = 0;
+  RecycleReason recycle_ = RecycleReason::None;
+  std::string boot_error_;
 };
 
 const char* worker_state_name(Worker::State s);
