@@ -9,7 +9,7 @@ import time
 import pytest
 
 import hhttp
-from conftest import READY_DEADLINE, http_status, pid_exited, poll, wait_exited
+from conftest import APPS, READY_DEADLINE, http_status, pid_exited, poll, wait_exited
 
 
 def _two_workers_concurrently(srv, tmp_path):
@@ -221,3 +221,19 @@ def test_sigkill_while_zygote_imports_leaves_no_orphans(hearthd, tmp_path):
         assert wait_exited(kids, 2.0) == [], "zygote outlived a SIGKILLed hearthd"
     finally:
         gate.touch()
+
+
+# --- app spec and paths ---------------------------------------------------------------
+
+def test_factory_app_spec(hearthd):
+    srv = hearthd("basic:create_app()", workers=1)
+    r = hhttp.get(srv.port, "/")
+    assert r.status == 200 and r.body == b"Hello from basic\n"
+
+
+def test_pythonpath_flag(hearthd, tmp_path):
+    # The app is found through --pythonpath, not through the working directory.
+    srv = hearthd("basic:app", "--pythonpath", APPS, workers=1, chdir=tmp_path)
+    env = hhttp.get(srv.port, "/environ").json()
+    assert env["pid"] in srv.worker_pids().values()
+    assert hhttp.get(srv.port, "/").body == b"Hello from basic\n"

@@ -225,3 +225,8 @@ def app(environ, start_response):
 
     return _respond(start_response, "not found\n", "404 Not Found")
 
+
+
+def create_app():
+    """Factory form for `basic:create_app()`."""
+    return app
