@@ -10,10 +10,10 @@ FORM_HEADERS = [("CONTENT_TYPE", "application/x-www-form-urlencoded"), ("HTTP_HO
 
 
 @pytest.mark.parametrize("preload", [True, False])
-def test_flask(make_daemon, preload):
+def test_flask(make_daemon, mode, preload):
     if not fakedaemon.python_has("flask"):
         pytest.skip("flask not installed for %s" % fakedaemon.PYTHON)
-    d = make_daemon(app="flask_app:app", preload=preload)
+    d = make_daemon(app="flask_app:app", preload=preload, validate=(mode == "validated"))
     d.start()
     w = d.fork(3)
     r = w.request("/", headers=[("HTTP_HOST", "localhost")])
@@ -26,13 +26,14 @@ def test_flask(make_daemon, preload):
     r = w.request("/boom", request_id="flask-rid")
     assert r.code == 500
     assert w.request("/").body == b"flask ok"
+    assert "WSGIWarning" not in d.stderr() and "Exception ignored" not in d.stderr()
 
 
 @pytest.mark.parametrize("preload", [True, False])
-def test_django(make_daemon, preload):
+def test_django(make_daemon, mode, preload):
     if not fakedaemon.python_has("django"):
         pytest.skip("django not installed for %s" % fakedaemon.PYTHON)
-    d = make_daemon(app="django_app:application", preload=preload)
+    d = make_daemon(app="django_app:application", preload=preload, validate=(mode == "validated"))
     d.start()
     w = d.fork(4)
     r = w.request("/", headers=[("HTTP_HOST", "localhost")])
@@ -44,3 +45,4 @@ def test_django(make_daemon, preload):
     assert r.body == b"D" * 100000
     # Every request also went through close() (Django's request_finished).
     assert w.request("/", headers=[("HTTP_HOST", "localhost")]).body == b"django ok"
+    assert "WSGIWarning" not in d.stderr() and "Exception ignored" not in d.stderr()

@@ -39,3 +39,10 @@ def file(request):
 
 urlpatterns = [path("", index), path("echo", echo), path("stream", stream), path("file", file)]
 application = get_wsgi_application()
+
+if os.environ.get("HEARTH_TEST_VALIDATE") == "1":
+    import warnings
+    from wsgiref.validate import WSGIWarning, validator
+
+    warnings.simplefilter("error", WSGIWarning)
+    application = validator(application)

@@ -32,3 +32,19 @@ def file():
 @app.route("/boom")
 def boom():
     raise RuntimeError("flask boom")
+
+
+if os.environ.get("HEARTH_TEST_VALIDATE") == "1":
+    import warnings
+    from wsgiref.validate import WSGIWarning, validator
+
+    warnings.simplefilter("error", WSGIWarning)
+    _flask = app
+
+    def _sized_reads(environ, start_response):
+        # wsgi.input_terminated makes Werkzeug call read() with no size, which the
+        # validator's input wrapper forbids; without it Werkzeug reads CONTENT_LENGTH bytes.
+        environ.pop("wsgi.input_terminated", None)
+        return _flask(environ, start_response)
+
+    app = validator(_sized_reads)
