@@ -106,7 +106,7 @@ class Slot(SlotConn):
         elif self.start is not None:
             raise AssertionError("start_response() called twice without exc_info")
         self.start, self.code, cl = encode_start(status, headers)
-        if cl is not None and not no_body_expected(self.environ["REQUEST_METHOD"], self.code):
+        if cl is not None and not no_body_expected(self.environ.get("REQUEST_METHOD"), self.code):
             self.remaining = cl
         else:
             self.remaining = None
