@@ -102,6 +102,8 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
       return r;
     }
     path_info = std::move(*decoded);
+    // Absolute form with an empty path ("http://h?q") means "/", as "http://h" does.
+    if (path_info.empty() && !authority.empty()) path_info = "/";
   }
 
   bool trusted = !req.peer_addr.empty() ? forwarded_allowed(opt.forwarded_allow_ips, req.peer_addr)

@@ -1,0 +1,284 @@
+#include "proxy/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "../supervisor/slot_harness.h"
+
+namespace hearth::proxy {
+namespace {
+
+using namespace std::string_literals;
+using hearth::testing::make_request;
+using hearth::testing::RecordingSink;
+using hearth::testing::run_for;
+using hearth::testing::run_until;
+using hearth::testing::SlotPair;
+using supervisor::WorkerSlot;
+using ms = std::chrono::milliseconds;
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (auto& p : pairs_) p.shutdown(io_);
+  }
+  // A slot whose exchanges nobody reports: the test calls on_slot_free itself.
+  std::shared_ptr<WorkerSlot> add_slot(int worker_id = 1, int index = 0) {
+    pairs_.push_back(SlotPair::make(io_, nullptr, worker_id, index));
+    return pairs_.back().slot;
+  }
+  hearth::testing::FakeWorker& worker_of(const std::shared_ptr<WorkerSlot>& s) {
+    for (auto& p : pairs_)
+      if (p.slot == s) return *p.worker;
+    throw std::logic_error("no such slot");
+  }
+  PendingRequest pending(const std::string& path, std::shared_ptr<RecordingSink> sink) {
+    return PendingRequest{make_request("GET", path), std::move(sink), "PATH_INFO\0"s + path};
+  }
+  std::shared_ptr<RecordingSink> new_sink() { return std::make_shared<RecordingSink>(); }
+
+  static void expect_503(const RecordingSink& s, const std::string& why) {
+    EXPECT_EQ(s.starts, 1);
+    EXPECT_EQ(s.status, 503);
+    EXPECT_EQ(s.header("Retry-After"), "1");
+    EXPECT_EQ(s.header("Content-Type"), "text/plain");
+    EXPECT_EQ(s.body_text, "Service Unavailable: " + why + "\n");
+    EXPECT_EQ(s.header("Content-Length"), std::to_string(s.body_text.size()));
+    EXPECT_EQ(s.finishes, 1);
+    EXPECT_EQ(s.finished_ok, true);
+  }
+
+  boost::asio::io_context io_;
+  ManualClock clock_;
+  std::vector<SlotPair> pairs_;
+};
+
+TEST_F(DispatcherTest, RequestGoesToAFreeSlot) {
+  Dispatcher d(io_, clock_, 10, ms{1000});
+  auto slot = add_slot();
+  d.on_slot_free(slot);
+  EXPECT_EQ(d.free_slots(), 1u);
+
+  auto sink = new_sink();
+  d.submit(pending("/a", sink));
+  EXPECT_EQ(slot->state(), WorkerSlot::State::Busy);
+  EXPECT_EQ(d.free_slots(), 0u);
+  EXPECT_EQ(d.queue_length(), 0u);
+  EXPECT_EQ(d.stats().dispatched, 1u);
+  EXPECT_EQ(d.stats().queued, 0u);
+
+  auto req = worker_of(slot).await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->environ, "PATH_INFO\0/a"s);
+  worker_of(slot).respond("200 OK", "A");
+  ASSERT_TRUE(run_until(io_, [&] { return sink->finished(); }));
+  EXPECT_EQ(sink->status, 200);
+  EXPECT_EQ(sink->body_text, "A");
+  EXPECT_EQ(slot->state(), WorkerSlot::State::Idle);
+}
+
+TEST_F(DispatcherTest, QueuesWithoutAFreeSlotAndAssignsWhenOneFrees) {
+  Dispatcher d(io_, clock_, 10, ms{1000});
+  auto s1 = new_sink();
+  auto s2 = new_sink();
+  d.submit(pending("/first", s1));
+  d.submit(pending("/second", s2));
+  EXPECT_EQ(d.queue_length(), 2u);
+  EXPECT_EQ(d.stats().queued, 2u);
+  EXPECT_EQ(d.stats().dispatched, 0u);
+  EXPECT_EQ(s1->starts, 0);
+
+  auto slot = add_slot();
+  clock_.advance(ms{300});
+  d.on_slot_free(slot);
+  EXPECT_EQ(d.queue_length(), 1u);
+  EXPECT_EQ(d.free_slots(), 0u);  // the slot went straight to the oldest request
+  EXPECT_EQ(slot->state(), WorkerSlot::State::Busy);
+  auto req = worker_of(slot).await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->environ, "PATH_INFO\0/first"s);
+  worker_of(slot).respond("200 OK", "1");
+  ASSERT_TRUE(run_until(io_, [&] { return s1->finished() && slot->state() == WorkerSlot::State::Idle; }));
+
+  d.on_slot_free(slot);
+  req = worker_of(slot).await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->environ, "PATH_INFO\0/second"s);
+  EXPECT_EQ(d.queue_length(), 0u);
+  EXPECT_EQ(d.stats().dispatched, 2u);
+  EXPECT_EQ(d.stats().rejected_timeout, 0u);
+}
+
+TEST_F(DispatcherTest, BusySlotOfferedAsFreeIsIgnored) {
+  Dispatcher d(io_, clock_, 10, ms{1000});
+  auto slot = add_slot();
+  d.on_slot_free(slot);
+  d.submit(pending("/a", new_sink()));
+  ASSERT_EQ(slot->state(), WorkerSlot::State::Busy);
+  d.on_slot_free(slot);  // a stale notification while busy
+  EXPECT_EQ(d.free_slots(), 0u);
+}
+
+TEST_F(DispatcherTest, ClosedFreeSlotIsNotUsed) {
+  Dispatcher d(io_, clock_, 10, ms{1000});
+  auto slot = add_slot();
+  d.on_slot_free(slot);
+  slot->close();
+  auto sink = new_sink();
+  d.submit(pending("/a", sink));
+  EXPECT_EQ(d.stats().dispatched, 0u);
+  EXPECT_EQ(d.queue_length(), 1u);
+  EXPECT_EQ(d.free_slots(), 0u);
+  EXPECT_EQ(sink->starts, 0);
+}
+
+TEST_F(DispatcherTest, PrefersTheWorkerWithMostFreeSlots) {
+  Dispatcher d(io_, clock_, 10, ms{1000});
+  auto w1a = add_slot(1, 0);
+  auto w2a = add_slot(2, 0);
+  auto w1b = add_slot(1, 1);
+  d.on_slot_free(w1a);
+  d.on_slot_free(w2a);
+  d.on_slot_free(w1b);
+  d.submit(pending("/x", new_sink()));
+  // Worker 1 has two free slots; of those, the most recently freed one wins.
+  EXPECT_EQ(w1b->state(), WorkerSlot::State::Busy);
+  EXPECT_EQ(w1a->state(), WorkerSlot::State::Idle);
+  EXPECT_EQ(w2a->state(), WorkerSlot::State::Idle);
+  // Now a tie (one each): the most recently freed, w2a.
+  d.submit(pending("/y", new_sink()));
+  EXPECT_EQ(w2a->state(), WorkerSlot::State::Busy);
+  EXPECT_EQ(w1a->state(), WorkerSlot::State::Idle);
+  d.submit(pending("/z", new_sink()));
+  EXPECT_EQ(w1a->state(), WorkerSlot::State::Busy);
+  EXPECT_EQ(d.free_slots(), 0u);
+}
+
+TEST_F(DispatcherTest, QueueFullIs503WithRetryAfter) {
+  Dispatcher d(io_, clock_, 2, ms{1000});
+  auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();
+  d.submit(pending("/1", s1));
+  d.submit(pending("/2", s2));
+  d.submit(pending("/3", s3));
+  EXPECT_EQ(d.queue_length(), 2u);
+  EXPECT_EQ(d.stats().rejected_full, 1u);
+  EXPECT_EQ(s1->starts, 0);
+  EXPECT_EQ(s2->starts, 0);
+  expect_503(*s3, "too many requests waiting for a worker");
+}
+
+TEST_F(DispatcherTest, ZeroQueueRejectsWhenNoSlot) {
+  Dispatcher d(io_, clock_, 0, ms{1000});
+  auto s = new_sink();
+  d.submit(pending("/1", s));
+  expect_503(*s, "too many requests waiting for a worker");
+  EXPECT_EQ(d.queue_length(), 0u);
+}
+
+TEST_F(DispatcherTest, QueueTimeoutIs503) {
+  SteadyClock steady;
+  Dispatcher d(io_, steady, 10, ms{50});
+  auto s = new_sink();
+  auto t0 = std::chrono::steady_clock::now();
+  d.submit(pending("/slow", s));
+  ASSERT_TRUE(run_until(io_, [&] { return s->finished(); }, ms{3000}));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, ms{50});
+  expect_503(*s, "timed out waiting for a worker");
+  EXPECT_EQ(d.queue_length(), 0u);
+  EXPECT_EQ(d.stats().rejected_timeout, 1u);
+  EXPECT_EQ(d.stats().queued, 1u);
+
+  // A slot that frees afterwards stays free: nothing is left to give it.
+  auto slot = add_slot();
+  d.on_slot_free(slot);
+  EXPECT_EQ(d.free_slots(), 1u);
+  EXPECT_EQ(slot->state(), WorkerSlot::State::Idle);
+}
+
+TEST_F(DispatcherTest, QueueTimeoutFollowsTheInjectedClock) {
+  // The timer wakes on real time, but what has expired is decided by the
+  // injected clock: without advancing it nothing times out.
+  Dispatcher d(io_, clock_, 10, ms{30});
+  auto s1 = new_sink();
+  auto s2 = new_sink();
+  d.submit(pending("/1", s1));
+  clock_.advance(ms{20});
+  d.submit(pending("/2", s2));
+  run_for(io_, ms{80});
+  EXPECT_EQ(s1->starts, 0);
+  EXPECT_EQ(d.queue_length(), 2u);
+
+  clock_.advance(ms{10});  // t=30: only the first is due
+  ASSERT_TRUE(run_until(io_, [&] { return s1->finished(); }));
+  expect_503(*s1, "timed out waiting for a worker");
+  EXPECT_EQ(s2->starts, 0);
+  EXPECT_EQ(d.queue_length(), 1u);
+
+  clock_.advance(ms{20});
+  ASSERT_TRUE(run_until(io_, [&] { return s2->finished(); }));
+  expect_503(*s2, "timed out waiting for a worker");
+  EXPECT_EQ(d.stats().rejected_timeout, 2u);
+}
+
+TEST_F(DispatcherTest, ClientGoneWhileQueuedIsSkipped) {
+  Dispatcher d(io_, clock_, 10, ms{1000});
+  auto gone = new_sink();
+  auto waiting = new_sink();
+  d.submit(pending("/gone", gone));
+  d.submit(pending("/waiting", waiting));
+  gone->gone = true;
+
+  auto slot = add_slot();
+  d.on_slot_free(slot);
+  EXPECT_EQ(d.stats().abandoned, 1u);
+  EXPECT_EQ(gone->starts, 0);
+  EXPECT_EQ(gone->finishes, 1);
+  EXPECT_EQ(gone->finished_ok, false);
+  auto req = worker_of(slot).await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->environ, "PATH_INFO\0/waiting"s);
+  EXPECT_EQ(d.queue_length(), 0u);
+  EXPECT_EQ(d.stats().dispatched, 1u);
+}
+
+TEST_F(DispatcherTest, OnlyGoneClientsQueuedLeaveTheSlotFree) {
+  Dispatcher d(io_, clock_, 10, ms{1000});
+  auto gone = new_sink();
+  d.submit(pending("/gone", gone));
+  gone->gone = true;
+  auto slot = add_slot();
+  d.on_slot_free(slot);
+  EXPECT_EQ(gone->finishes, 1);
+  EXPECT_EQ(d.free_slots(), 1u);
+  EXPECT_EQ(slot->state(), WorkerSlot::State::Idle);
+}
+
+TEST_F(DispatcherTest, GoneClientsArePurgedWhenTheTimerRuns) {
+  Dispatcher d(io_, clock_, 10, ms{30});
+  auto gone = new_sink();
+  d.submit(pending("/gone", gone));
+  gone->gone = true;
+  // The timer wakes at the first deadline; the clock has not reached it, but
+  // the departed client is dropped anyway.
+  ASSERT_TRUE(run_until(io_, [&] { return gone->finished(); }));
+  EXPECT_EQ(gone->starts, 0);
+  EXPECT_EQ(gone->finished_ok, false);
+  EXPECT_EQ(d.stats().abandoned, 1u);
+  EXPECT_EQ(d.queue_length(), 0u);
+}
+
+TEST_F(DispatcherTest, RejectAllAnswersEveryQueuedRequest) {
+  Dispatcher d(io_, clock_, 10, ms{1000});
+  auto s1 = new_sink(), s2 = new_sink();
+  d.submit(pending("/1", s1));
+  d.submit(pending("/2", s2));
+  d.reject_all("shutting down");
+  expect_503(*s1, "shutting down");
+  expect_503(*s2, "shutting down");
+  EXPECT_EQ(d.queue_length(), 0u);
+}
+
+}  // namespace
+}  // namespace hearth::proxy
