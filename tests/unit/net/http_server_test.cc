@@ -371,6 +371,26 @@ TEST_F(ServerTest, SlowReaderDoesNotBlockBodyCalls) {
   EXPECT_FALSE(c->eof());
 }
 
+TEST_F(ServerTest, SendTimeoutClosesStalledClient) {
+  config::HttpLimits limits;
+  limits.send_timeout = std::chrono::milliseconds(200);
+  start_server(limits);
+  handler_.on_request = [&](std::shared_ptr<Request>, std::shared_ptr<ResponseSink> sink) {
+    sink->start(200, "", {{"Content-Length", std::to_string(8 << 20)}});
+    std::string chunk(64 * 1024, 'q');
+    for (int i = 0; i < 128; ++i) sink->body(chunk);
+    sink->finish(true);
+  };
+  auto c = std::make_unique<TestClient>(io_, port_, /*rcvbuf=*/4096);
+  ASSERT_TRUE(c->connected());
+  ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(run_until(io_, [&] { return handler_.requests.size() == 1; }));
+  // The client never reads: the write stalls and the server gives up.
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(run_until(io_, [&] { return server_->open_connections() == 0; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(150));
+}
+
 TEST_F(ServerTest, CloseIdleClosesIdleKeepsBusyUntilDone) {
   start_server();
   std::shared_ptr<ResponseSink> held;
