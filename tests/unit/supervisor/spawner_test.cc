@@ -24,6 +24,15 @@ struct Pipe {
     r = fds[0];
     w = fds[1];
   }
+  // Moves both ends to fds >= min_fd (away from numbers a test uses as targets).
+  void move_above(int min_fd) {
+    int nr = ::fcntl(r, F_DUPFD_CLOEXEC, min_fd);
+    int nw = ::fcntl(w, F_DUPFD_CLOEXEC, min_fd);
+    ::close(r);
+    ::close(w);
+    r = nr;
+    w = nw;
+  }
   ~Pipe() {
     close_r();
     close_w();
@@ -150,8 +159,11 @@ TEST(PosixSpawner, EnvAndCwdApplied) {
 }
 
 TEST(PosixSpawner, FdsNotInTheMapAreClosed) {
-  Pipe p;
-  // An inheritable fd (no CLOEXEC) at a high number, and one within the target range.
+  if (::fcntl(5, F_GETFD) != -1) GTEST_SKIP() << "fd 5 in use";
+  Pipe p, p6;
+  p.move_above(20);
+  p6.move_above(20);
+  // Inheritable fds (no CLOEXEC): one far above the targets, one inside the target range.
   int leak_high = ::fcntl(p.w, F_DUPFD, 40);
   ASSERT_GE(leak_high, 40);
   int devnull = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC
@@ -159,8 +171,7 @@ TEST(PosixSpawner, FdsNotInTheMapAreClosed) {
   int leak_low = ::dup2(devnull, 5);
   ASSERT_EQ(leak_low, 5);
   ::close(devnull);
-  // Targets 3 and 6: fd 4 and 5 lie inside the target range and must be closed too.
-  Pipe p6;
+  // Targets 3 and 6: fds 4 and 5 lie inside the target range and must be closed too.
   // `ls` lists the fds of the shell ($$), which holds exactly what the spawner
   // left open (`exec >&3` redirects without the shell saving a copy of fd 1).
   SpawnSpec spec = sh("exec >&3; ls /proc/$$/fd; exit 0");
@@ -184,6 +195,8 @@ TEST(PosixSpawner, SwappedFdMapDoesNotClobber) {
   // Parent fd 7 must become child fd 8 and parent fd 8 child fd 7.
   if (::fcntl(7, F_GETFD) != -1 || ::fcntl(8, F_GETFD) != -1) GTEST_SKIP() << "fds 7/8 in use";
   Pipe a, b;
+  a.move_above(20);
+  b.move_above(20);
   ASSERT_EQ(::dup2(a.w, 7), 7);
   ASSERT_EQ(::dup2(b.w, 8), 8);
   a.close_w();

@@ -354,6 +354,55 @@ TEST_F(WorkerSlotTest, SpooledBodyIsStreamedCompletely) {
   ::rmdir(dir_tmpl);
 }
 
+TEST_F(WorkerSlotTest, EarlyResponseWaitsForTheBodyWriteBeforeIdle) {
+  // The app answers (413, say) before reading the body; the worker discards
+  // the body afterwards. The slot must not take a new request before the
+  // whole body has been written, or the next REQUEST would land inside it.
+  char dir_tmpl[] = "/tmp/hearth-slot-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_tmpl), nullptr);
+  auto req = std::make_shared<http::Request>();
+  req->method = "POST";
+  req->target = "/big";
+  req->body = http::Spool(4096, dir_tmpl);
+  std::string body(2 * 1024 * 1024, 'b');
+  ASSERT_FALSE(req->body.append(body));
+  ASSERT_FALSE(req->body.in_memory());
+
+  slot().send(req, "PATH_INFO\0/big"s, sink_);
+  run_for(io_, ms{20});  // fills the socket buffer; the worker reads nothing yet
+  worker().respond("413 Payload Too Large", "too big");
+  ASSERT_TRUE(wait_finished());
+  EXPECT_EQ(sink_->status, 413);
+  EXPECT_EQ(sink_->body_text, "too big");
+  EXPECT_EQ(sink_->finished_ok, true);
+  run_for(io_, ms{20});
+  EXPECT_TRUE(owner_.outcomes.empty());  // still writing the body
+  EXPECT_EQ(slot().state(), State::Busy);
+
+  auto got = worker().await_request(io_, ms{10000});  // the worker drains the body
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->body.size(), body.size());
+  ASSERT_TRUE(wait_outcomes(1));
+  EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok}));
+  EXPECT_EQ(slot().state(), State::Idle);
+  ::rmdir(dir_tmpl);
+}
+
+TEST_F(WorkerSlotTest, LargeInMemoryBodyIsWrittenCompletely) {
+  std::string body(3 * 1024 * 1024 + 1, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i % 251);
+  auto req = make_request("POST", "/mem", body);
+  ASSERT_TRUE(req->body.in_memory());
+  slot().send(req, "PATH_INFO\0/mem"s, sink_);
+  auto got = worker().await_request(io_, ms{10000});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->header.aux, body.size());
+  EXPECT_TRUE(got->body == body);
+  worker().respond("200 OK", "");
+  ASSERT_TRUE(wait_outcomes(1));
+  EXPECT_EQ(slot().state(), State::Idle);
+}
+
 TEST(WorkerSlotOutcome, Names) {
   EXPECT_STREQ(WorkerSlot::outcome_name(Outcome::Ok), "ok");
   EXPECT_STREQ(WorkerSlot::outcome_name(Outcome::AppAborted), "app_aborted");
