@@ -158,8 +158,27 @@ int Daemon::run() {
   po.max_workers = c.max_workers;
   po.idle_timeout = c.idle_timeout;
   po.memory_interval = c.memory_interval;
+  po.max_consecutive_failures = c.health.max_consecutive_failures;
   pool_ = std::make_unique<supervisor::Pool>(io_, spawner_, *reaper_, po, static_cast<supervisor::Pool::Listener&>(*this));
   pool_->set_queue_probe([this] { return dispatcher_.queue_length(); });
+  if (!c.warmup.requests.empty() || !c.health.path.empty()) {
+    admission_ = std::make_unique<health::Admission>(io_, cfg_, eo);
+    pool_->set_admission([this](std::shared_ptr<supervisor::Worker> w, std::function<void(bool, std::string)> done) {
+      admission_->admit(std::move(w), std::move(done));
+    });
+  }
+  health_ = std::make_unique<health::HealthChecker>(io_, c.health, eo, *pool_, dispatcher_);
+  {
+    // Keep-warm uses the first warm-up request, else the health path, else "/".
+    config::WarmupRequest kw;
+    if (!c.warmup.requests.empty()) kw = c.warmup.requests.front();
+    else if (!c.health.path.empty()) kw.path = c.health.path;
+    keepwarm_internal_ = std::make_unique<health::InternalKeepwarm>(
+        io_, c.keepwarm.internal_interval, kw, eo, c.timeout, *pool_, dispatcher_,
+        [this] { return proxy_->last_request(); });
+  }
+  keepwarm_public_ = std::make_unique<health::PublicPinger>(io_, c.keepwarm.url, c.keepwarm.interval,
+                                                            c.keepwarm.jitter, c.keepwarm.timeout);
 
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -171,6 +190,9 @@ int Daemon::run() {
                        << c.threads << " thread(s), " << (c.preload ? "preload" : "lazy") << ", python "
                        << python);
   pool_->start();
+  health_->start();
+  keepwarm_internal_->start();
+  keepwarm_public_->start();
   http_->start();
   if (admin_) admin_->start();
 
@@ -211,6 +233,7 @@ void Daemon::begin_shutdown(int exit_code, bool graceful) {
   if (phase_ != Phase::Running) return;
   exit_code_ = exit_code;
   phase_ = Phase::Draining;
+  stop_background();
   if (http_) {
     http_->stop_accepting();
     http_->close_idle();
@@ -218,6 +241,12 @@ void Daemon::begin_shutdown(int exit_code, bool graceful) {
   if (control_) control_->close();
   drain_deadline_ = std::chrono::steady_clock::now() + (graceful ? cfg_->graceful_timeout : milliseconds(0));
   poll_drain();
+}
+
+void Daemon::stop_background() {
+  if (health_) health_->stop();
+  if (keepwarm_internal_) keepwarm_internal_->stop();
+  if (keepwarm_public_) keepwarm_public_->stop();
 }
 
 void Daemon::poll_drain() {
@@ -258,6 +287,7 @@ void Daemon::on_fatal(const std::string& message) {
   if (phase_ == Phase::Running) {
     exit_code_ = 3;
     phase_ = Phase::Stopping;
+    stop_background();
     if (http_) http_->stop_accepting();
     if (control_) control_->close();
     dispatcher_.reject_all("the app failed to load");

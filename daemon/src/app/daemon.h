@@ -11,6 +11,10 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "control/control_server.h"
+#include "health/admission.h"
+#include "health/health_checker.h"
+#include "health/internal_keepwarm.h"
+#include "health/public_pinger.h"
 #include "net/http_server.h"
 #include "proxy/dispatcher.h"
 #include "proxy/proxy_handler.h"
@@ -40,6 +44,7 @@ class Daemon final : private supervisor::Pool::Listener {
   void do_wait_signals();
   void begin_shutdown(int exit_code, bool graceful);
   void poll_drain();
+  void stop_background();
   void finish_shutdown();
   void handle_control(std::string_view command, control::ControlServer::Reply reply);
   std::string status_json() const;
@@ -59,6 +64,10 @@ class Daemon final : private supervisor::Pool::Listener {
   std::unique_ptr<net::HttpServer> admin_;
   std::unique_ptr<control::ControlServer> control_;
   std::unique_ptr<supervisor::Pool> pool_;
+  std::unique_ptr<health::Admission> admission_;
+  std::unique_ptr<health::HealthChecker> health_;
+  std::unique_ptr<health::InternalKeepwarm> keepwarm_internal_;
+  std::unique_ptr<health::PublicPinger> keepwarm_public_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_{};

@@ -40,6 +40,17 @@ std::shared_ptr<WorkerSlot> Dispatcher::take_slot() {
   return slot;
 }
 
+std::shared_ptr<WorkerSlot> Dispatcher::borrow_slot(int worker_id) {
+  for (std::size_t i = free_.size(); i-- > 0;) {
+    auto s = free_[i].lock();
+    if (s && s->worker_id() == worker_id && s->state() == WorkerSlot::State::Idle) {
+      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+      return s;
+    }
+  }
+  return nullptr;
+}
+
 void Dispatcher::submit(PendingRequest p) {
   if (queue_.empty()) {
     if (auto slot = take_slot()) {

@@ -35,6 +35,10 @@ class Dispatcher {
              std::chrono::milliseconds queue_timeout);
   void submit(PendingRequest p);
   void on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot);
+  // Takes an idle slot of one worker out of the free list (for a health or
+  // keep-warm request); null if it has none free. The slot comes back through
+  // on_slot_free when that exchange ends.
+  std::shared_ptr<supervisor::WorkerSlot> borrow_slot(int worker_id);
   // Answer everything still queued with 503 (shutdown).
   void reject_all(const char* why);
   std::size_t queue_length() const { return queue_.size(); }

@@ -21,6 +21,7 @@ std::string ProxyHandler::next_request_id() {
 
 void ProxyHandler::handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) {
   ++counter_;
+  last_request_ = request->received_at != TimePoint{} ? request->received_at : Clock::now();
   EnvironResult env = build_environ(*request, options_, next_request_id());
   if (!env.error.empty()) {
     sink->simple(400, "text/plain", "Bad Request: " + env.error + "\n");

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "http/handler.h"
 #include "proxy/dispatcher.h"
 #include "proxy/environ.h"
@@ -16,6 +17,8 @@ class ProxyHandler final : public http::RequestHandler {
   ProxyHandler(Dispatcher& dispatcher, EnvironOptions options);
   void handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) override;
   uint64_t requests() const { return counter_; }
+  // When the last user request arrived (start-up time before the first).
+  TimePoint last_request() const { return last_request_; }
 
  private:
   std::string next_request_id();
@@ -24,6 +27,7 @@ class ProxyHandler final : public http::RequestHandler {
   EnvironOptions options_;
   uint64_t counter_ = 0;
   std::string id_prefix_;
+  TimePoint last_request_ = Clock::now();
 };
 
 }  // namespace hearth::proxy

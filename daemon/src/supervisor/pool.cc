@@ -333,6 +333,10 @@ void Pool::on_slot_free(std::shared_ptr<WorkerSlot> slot) {
   auto it = workers_.find(slot->worker_id());
   if (it != workers_.end()) {
     auto& w = it->second;
+    if (opt_.max_consecutive_failures > 0 && w->consecutive_failures() >= opt_.max_consecutive_failures &&
+        w->state() == Worker::State::Ready) {
+      if (eject(w->id(), std::to_string(w->consecutive_failures()) + " failed requests in a row")) return;
+    }
     if (w->recycle() == RecycleReason::None) {
       auto r = recycle_reason(w->requests_served(), w->request_limit(), std::nullopt, 0);
       if (r != RecycleReason::None) {
@@ -485,6 +489,30 @@ void Pool::abort_reload(const std::string& message, const std::string& detail) {
   for (auto& cb : waiters) cb(r);
   // Old workers retired during rolling are replaced from the old generation.
   asio::post(io_, [this] { maintain(); });
+}
+
+// --- health ---
+
+bool Pool::eject(int worker_id, const std::string& why) {
+  if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return false;
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end() || it->second->state() != Worker::State::Ready) return false;
+  uint32_t ejecting = 0;
+  for (auto& [id, w] : workers_) {
+    if (w->stop_reason() == Worker::StopReason::Health && w->state() != Worker::State::Dead) ++ejecting;
+  }
+  uint32_t ready = static_cast<uint32_t>(ready_workers());
+  // Never more than half of the workers at once.
+  // (at least one may always go, as Envoy does).
+  if (ejecting > 0 && (ejecting + 1) * 2 > std::max(ready + ejecting, target())) {
+    HLOG_CTX(Warn, "health", "worker " << worker_id << " is unhealthy (" << why << ") but " << ejecting
+                                       << " worker(s) are already being ejected; keeping it");
+    return false;
+  }
+  HLOG_CTX(Warn, "health", "ejecting worker " << worker_id << ": " << why << "; starting a replacement");
+  it->second->stop(Worker::StopReason::Health, opt_.graceful_timeout);
+  asio::post(io_, [this] { maintain(); });
+  return true;
 }
 
 // --- scale, memory, autoscale ---

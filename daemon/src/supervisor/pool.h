@@ -55,6 +55,7 @@ class Pool : private Worker::Listener {
     uint32_t max_workers = 0;  // 0 = workers
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds memory_interval{5000};
+    uint32_t max_consecutive_failures = 0;  // passive ejection; 0 = off
   };
   class Listener {
    public:
@@ -123,6 +124,9 @@ class Pool : private Worker::Listener {
   void reload(ReloadCallback cb);
   // Sets the worker count at runtime; returns "" or an error.
   std::string scale(uint32_t n);
+  // Takes a worker out of rotation and replaces it (health); refuses when half
+  // the workers are already being ejected. Returns whether it did.
+  bool eject(int worker_id, const std::string& why);
   void set_admission(AdmitFn fn) { admit_ = std::move(fn); }
   // How many requests are waiting (for autoscaling).
   void set_queue_probe(std::function<std::size_t()> fn) { queue_probe_ = std::move(fn); }

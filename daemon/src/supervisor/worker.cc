@@ -146,7 +146,11 @@ std::size_t Worker::busy_slots() const {
 }
 
 void Worker::on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) {
-  ++requests_;
+  if (!slot.last_internal()) {
+    ++requests_;
+    bool failed = outcome != WorkerSlot::Outcome::Ok || slot.last_status() >= 500;
+    consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
+  }
   if (busy_slots() == 0) idle_since_ = std::chrono::steady_clock::now();
   switch (outcome) {
     case WorkerSlot::Outcome::Ok:

@@ -100,6 +100,8 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   RecycleReason recycle() const { return recycle_; }
   void mark_recycle(RecycleReason r) { if (recycle_ == RecycleReason::None) recycle_ = r; }
   const std::string& boot_error() const { return boot_error_; }
+  // Passive health: consecutive 5xx answers or failed exchanges on user traffic.
+  uint32_t consecutive_failures() const { return consecutive_failures_; }
 
  private:
   void on_worker_ready(WorkerSlot& slot, std::string_view json) override;
@@ -134,6 +136,7 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   uint64_t request_limit_ = 0;
   RecycleReason recycle_ = RecycleReason::None;
   std::string boot_error_;
+  uint32_t consecutive_failures_ = 0;
 };
 
 const char* worker_state_name(Worker::State s);

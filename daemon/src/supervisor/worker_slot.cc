@@ -86,6 +86,7 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
         return;
       }
       response_started_ = true;
+      last_status_ = head->status;
       std::vector<http::Header> headers;
       headers.reserve(head->headers.size());
       for (auto& [n, v] : head->headers) headers.push_back(http::Header{std::move(n), std::move(v)});
@@ -126,8 +127,10 @@ void WorkerSlot::handle_body(std::string_view chunk) {
 }
 
 void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_block,
-                      std::shared_ptr<http::ResponseSink> sink) {
+                      std::shared_ptr<http::ResponseSink> sink, bool internal) {
   state_ = State::Busy;
+  internal_ = internal;
+  last_status_ = 0;
   request_ = std::move(request);
   sink_ = std::move(sink);
   response_started_ = false;

@@ -52,8 +52,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
 
   void start();  // begin reading frames
   // Precondition: state() == Idle. The response (or a 502/504) goes to `sink`.
+  // internal: a warm-up/health/keep-warm request, not user traffic.
   void send(std::shared_ptr<http::Request> request, std::string env_block,
-            std::shared_ptr<http::ResponseSink> sink);
+            std::shared_ptr<http::ResponseSink> sink, bool internal = false);
   // Closes the socket; an exchange in flight is answered as WorkerLost.
   void close();
   // Stop calling the owner (it is going away).
@@ -65,6 +66,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   // How long the current request has been running (zero when idle).
   std::chrono::milliseconds busy_for() const;
   const std::string& current_request_line() const { return current_line_; }
+  // The last exchange: its response status (0 if none arrived) and whether it was internal.
+  int last_status() const { return last_status_; }
+  bool last_internal() const { return internal_; }
 
  private:
   void do_read();
@@ -101,6 +105,8 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   Outcome pending_outcome_ = Outcome::Ok;
   std::chrono::steady_clock::time_point started_at_{};
   std::string current_line_;
+  int last_status_ = 0;
+  bool internal_ = false;
 };
 
 }  // namespace hearth::supervisor
