@@ -124,6 +124,68 @@ TEST_F(ServerTest, LargeBodySpillsToFileAndArrivesComplete) {
   EXPECT_EQ(back, body);
 }
 
+TEST_F(ServerTest, ByteByByteDeliveryParsesTheSame) {
+  start_server();
+  const std::string raw =
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\n\r\n"
+      "POST /l HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+      "GET /g HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto c = connect();
+  for (char ch : raw) {
+    ASSERT_TRUE(c->send(std::string_view(&ch, 1)));
+    io_.poll();
+  }
+  auto rs = c->read_responses(3);
+  ASSERT_EQ(rs.size(), 3u) << c->received();
+  EXPECT_EQ(rs[2].body, "hello /g");
+  ASSERT_EQ(handler_.requests.size(), 3u);
+  EXPECT_EQ(handler_.requests[0]->body.memory(), "abcdefg");
+  EXPECT_EQ(handler_.requests[1]->body.memory(), "hello");
+}
+
+TEST_F(ServerTest, GarbageNeverCrashesAndServerKeepsServing) {
+  config::HttpLimits limits;
+  limits.max_header_size = 2048;
+  limits.max_body_size = 4096;
+  limits.header_timeout = std::chrono::milliseconds(200);
+  limits.body_timeout = std::chrono::milliseconds(200);
+  start_server(limits);
+  const std::string seeds[] = {
+      "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+  };
+  uint32_t rng = 12345;
+  auto next = [&] {
+    rng = rng * 1103515245u + 12345u;
+    return (rng >> 16) & 0x7fff;
+  };
+  for (int i = 0; i < 300; ++i) {
+    std::string raw = seeds[i % 3];
+    int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      std::size_t pos = next() % raw.size();
+      switch (next() % 3) {
+        case 0: raw[pos] = static_cast<char>(next() & 0xff); break;
+        case 1: raw.erase(pos, 1 + next() % 3); break;
+        default: raw.insert(pos, 1 + next() % 3, static_cast<char>(next() & 0xff)); break;
+      }
+      if (raw.empty()) raw = "x";
+    }
+    auto c = connect();
+    ASSERT_TRUE(c->send(raw));
+    // Whatever happens, the server answers or closes within the timeouts.
+    run_until(io_, [&] { c->poll(); return c->eof() || c->received().find("\r\n\r\n") != std::string::npos; },
+              std::chrono::milliseconds(2000));
+    if (!c->received().empty()) {
+      EXPECT_EQ(c->received().rfind("HTTP/1.1 ", 0), 0u) << c->received();
+    }
+  }
+  // Still healthy.
+  EXPECT_EQ(roundtrip("GET /alive HTTP/1.1\r\nHost: x\r\n\r\n").body, "hello /alive");
+}
+
 TEST_F(ServerTest, HeadSendsHeadersButNoBody) {
   start_server();
   auto c = connect();
