@@ -31,6 +31,8 @@ class ResponseSink {
   // True once the client disconnected or the connection was aborted; the
   // handler may then stop producing (it must still call finish()).
   virtual bool client_gone() const = 0;
+  // The request left the queue for a worker (for queue-time metrics). Optional.
+  virtual void dispatched() {}
   // Convenience: a complete small response (used for 502/503/504 and admin pages).
   void simple(int status, std::string_view content_type, std::string_view text,
               std::vector<Header> extra = {});

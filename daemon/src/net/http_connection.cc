@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cstring>
+#include <exception>
 
 #include "common/log.h"
 #include "http/status_text.h"
@@ -234,8 +235,19 @@ void HttpConnection::dispatch() {
     sink_->simple(503, "text/plain", "503 Service Unavailable\n");
     return;
   }
-  std::shared_ptr<http::ResponseSink> sink = sink_;
-  state_->handler->handle(std::move(req), std::move(sink));
+  std::shared_ptr<http::BufferedResponseSink> sink = sink_;
+  try {
+    state_->handler->handle(std::move(req), sink);
+  } catch (const std::exception& e) {
+    // Handlers report failures through the sink; an escaping exception is a
+    // bug, but it must not take the event loop down.
+    HLOG_CTX(Error, state_->name, "request handler threw: " << e.what());
+    if (!sink->started()) {
+      sink->simple(500, "text/plain", "500 Internal Server Error\n");
+    } else {
+      sink->finish(false);
+    }
+  }
 }
 
 void HttpConnection::respond_error(int status) {

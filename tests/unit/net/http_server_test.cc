@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <stdexcept>
 
 #include "server_fixture.h"
 
@@ -379,6 +380,15 @@ TEST_F(ServerTest, AsyncHandlerFinishesLater) {
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].body, "later");
   EXPECT_TRUE(rs[0].complete_chunked);
+}
+
+TEST_F(ServerTest, ThrowingHandlerGets500) {
+  start_server();
+  handler_.on_request = [](std::shared_ptr<Request>, std::shared_ptr<ResponseSink>) {
+    throw std::runtime_error("boom");
+  };
+  auto r = roundtrip("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(r.status, 500);
 }
 
 TEST_F(ServerTest, BusyWhileHandlerRunsAndClientGoneIsReported) {
