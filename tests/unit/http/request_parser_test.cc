@@ -1,0 +1,113 @@
+#include "http/request_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/beast/http/error.hpp>
+#include <string>
+
+namespace hearth::http {
+namespace {
+
+struct Outcome {
+  boost::beast::error_code ec;
+  int status = 0;  // 0 = accepted
+  std::shared_ptr<Request> request;
+};
+
+// Feeds `raw` (head, then the rest eagerly) the way the connection does.
+Outcome parse(const std::string& raw, const config::HttpLimits& limits = {}) {
+  RequestParser p(limits, "/tmp");
+  Outcome out;
+  std::size_t head = raw.find("\r\n\r\n");
+  head = head == std::string::npos ? raw.size() : head + 4;
+  std::size_t n = p.put(boost::asio::const_buffer(raw.data(), head), out.ec);
+  if (!out.ec && p.is_header_done() && !p.is_done()) {
+    p.eager(true);
+    std::size_t m = p.put(boost::asio::const_buffer(raw.data() + n, raw.size() - n), out.ec);
+    (void)m;
+  }
+  if (out.ec && out.ec != boost::beast::http::error::need_more) out.status = p.status_for(out.ec);
+  out.request = p.request();
+  return out;
+}
+
+TEST(RequestParser, FillsRequest) {
+  auto o = parse("PUT /p?q=1 HTTP/1.0\r\nHost: h\r\nX-A:  v  \r\nContent-Length: 3\r\n\r\nabc");
+  ASSERT_FALSE(o.ec) << o.ec.message();
+  EXPECT_EQ(o.request->method, "PUT");
+  EXPECT_EQ(o.request->target, "/p?q=1");
+  EXPECT_EQ(o.request->version, 10);
+  ASSERT_EQ(o.request->headers.size(), 3u);
+  EXPECT_EQ(o.request->headers[1].value, "v");
+  EXPECT_EQ(o.request->body.memory(), "abc");
+  EXPECT_FALSE(o.request->body_was_chunked);
+}
+
+TEST(RequestParser, ChunkedBodyAndTrailersDropped) {
+  auto o = parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\nT: x\r\n\r\n");
+  ASSERT_FALSE(o.ec) << o.ec.message();
+  EXPECT_TRUE(o.request->body_was_chunked);
+  EXPECT_EQ(o.request->body.memory(), "ab");
+  EXPECT_EQ(o.request->headers.size(), 1u);
+}
+
+TEST(RequestParser, HeadFlag) {
+  auto o = parse("HEAD / HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_FALSE(o.ec);
+  EXPECT_TRUE(o.request->is_head);
+}
+
+TEST(RequestParser, FramingPolicy) {
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nContent-Length: 1\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").status, 400);
+}
+
+TEST(RequestParser, VersionAndTarget) {
+  EXPECT_EQ(parse("PRI * HTTP/2.0\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("GET / HTTP/1.2\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("GET x HTTP/1.1\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("OPTIONS * HTTP/1.1\r\n\r\n").status, 0);
+}
+
+TEST(RequestParser, Limits) {
+  config::HttpLimits limits;
+  limits.max_headers = 2;
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits).status, 431);
+  limits = {};
+  limits.max_body_size = 2;
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", limits).status, 413);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", limits).status,
+            413);
+}
+
+TEST(RequestParser, ExpectContinue) {
+  RequestParser p(config::HttpLimits{}, "");
+  std::string raw = "POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n";
+  boost::beast::error_code ec;
+  p.put(boost::asio::const_buffer(raw.data(), raw.size()), ec);
+  ASSERT_FALSE(ec);
+  EXPECT_TRUE(p.expects_continue());
+  EXPECT_FALSE(p.is_done());
+}
+
+TEST(RequestParser, SpoolFailureIsReportedNotFatal) {
+  config::HttpLimits limits;
+  limits.body_buffer_size = 1;
+  RequestParser p(limits, "/nonexistent-hearth-dir");
+  std::string raw = "POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd";
+  boost::beast::error_code ec;
+  std::size_t n = p.put(boost::asio::const_buffer(raw.data(), raw.size() - 4), ec);
+  ASSERT_FALSE(ec);
+  p.eager(true);
+  p.put(boost::asio::const_buffer(raw.data() + n, 4), ec);
+  ASSERT_FALSE(ec);
+  EXPECT_TRUE(p.is_done());
+  EXPECT_TRUE(p.body_failed());
+  EXPECT_TRUE(p.body_error());
+}
+
+}  // namespace
+}  // namespace hearth::http
