@@ -269,6 +269,44 @@ TEST_F(DispatcherTest, GoneClientsArePurgedWhenTheTimerRuns) {
   EXPECT_EQ(d.queue_length(), 0u);
 }
 
+TEST_F(DispatcherTest, BorrowSlotTakesAnIdleSlotOfThatWorker) {
+  Dispatcher d(io_, clock_, 10, ms{1000});
+  auto w1 = add_slot(1, 0);
+  auto w2a = add_slot(2, 0);
+  auto w2b = add_slot(2, 1);
+  EXPECT_EQ(d.borrow_slot(1), nullptr);  // nothing free yet
+  d.on_slot_free(w1);
+  d.on_slot_free(w2a);
+  d.on_slot_free(w2b);
+  EXPECT_EQ(d.borrow_slot(3), nullptr);
+  EXPECT_EQ(d.free_slots(), 3u);
+  EXPECT_EQ(d.borrow_slot(2), w2b);  // the most recently freed of worker 2
+  EXPECT_EQ(d.free_slots(), 2u);
+  EXPECT_EQ(d.borrow_slot(2), w2a);
+  EXPECT_EQ(d.borrow_slot(2), nullptr);
+  EXPECT_EQ(d.free_slots(), 1u);
+  // A borrowed slot is not handed to user requests.
+  auto sink = new_sink();
+  d.submit(pending("/a", sink));
+  EXPECT_EQ(w1->state(), WorkerSlot::State::Busy);
+  EXPECT_EQ(w2a->state(), WorkerSlot::State::Idle);
+  EXPECT_EQ(w2b->state(), WorkerSlot::State::Idle);
+  d.submit(pending("/b", new_sink()));
+  EXPECT_EQ(d.queue_length(), 1u);
+  // Returned through on_slot_free, it takes the waiting request.
+  d.on_slot_free(w2a);
+  EXPECT_EQ(w2a->state(), WorkerSlot::State::Busy);
+  EXPECT_EQ(d.queue_length(), 0u);
+}
+
+TEST_F(DispatcherTest, BorrowSlotSkipsClosedSlots) {
+  Dispatcher d(io_, clock_, 10, ms{1000});
+  auto s = add_slot(4, 0);
+  d.on_slot_free(s);
+  s->close();
+  EXPECT_EQ(d.borrow_slot(4), nullptr);
+}
+
 TEST_F(DispatcherTest, RejectAllAnswersEveryQueuedRequest) {
   Dispatcher d(io_, clock_, 10, ms{1000});
   auto s1 = new_sink(), s2 = new_sink();

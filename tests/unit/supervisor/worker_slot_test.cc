@@ -403,6 +403,27 @@ TEST_F(WorkerSlotTest, LargeInMemoryBodyIsWrittenCompletely) {
   EXPECT_EQ(slot().state(), State::Idle);
 }
 
+TEST_F(WorkerSlotTest, LastStatusAndInternalFlag) {
+  EXPECT_EQ(slot().last_status(), 0);
+  slot().send(make_request("GET", "/health"), "PATH_INFO\0/health"s, sink_, /*internal=*/true);
+  EXPECT_TRUE(slot().last_internal());
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().respond("503 Service Unavailable", "warming");
+  ASSERT_TRUE(wait_outcomes(1));
+  EXPECT_EQ(slot().last_status(), 503);
+  EXPECT_TRUE(slot().last_internal());
+
+  auto sink2 = std::make_shared<RecordingSink>();
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink2);
+  EXPECT_FALSE(slot().last_internal());
+  EXPECT_EQ(slot().last_status(), 0);  // reset for the new exchange
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send(FrameType::ResponseEnd, "");  // protocol error: the 502 is ours, not the app's
+  ASSERT_TRUE(wait_outcomes(2));
+  EXPECT_EQ(sink2->status, 502);
+  EXPECT_EQ(slot().last_status(), 0);
+}
+
 TEST(WorkerSlotOutcome, Names) {
   EXPECT_STREQ(WorkerSlot::outcome_name(Outcome::Ok), "ok");
   EXPECT_STREQ(WorkerSlot::outcome_name(Outcome::AppAborted), "app_aborted");
