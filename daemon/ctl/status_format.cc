@@ -51,6 +51,19 @@ std::string format_status(std::string_view json) {
                  mib(w.num("pss_bytes", -1)).c_str(), mib(w.num("uss_bytes", -1)).c_str(), current.c_str());
     }
   }
+  if (auto zm = v->get("zygote_memory")) {
+    out += fmt("%-4s %-8d %-4d %-9s %9s %8s %8s %8s %8s\n", "Z", z ? static_cast<int>(z->num("pid")) : -1,
+               static_cast<int>(v->num("generation")), "zygote", "-", "-", mib(zm->num("rss_bytes", -1)).c_str(),
+               mib(zm->num("pss_bytes", -1)).c_str(), mib(zm->num("uss_bytes", -1)).c_str());
+  }
+  if (auto m = v->get("memory")) {
+    double pss = m->num("total_pss_bytes"), rss = m->num("total_rss_bytes");
+    if (rss > 0) {
+      out += fmt("\nmemory: the app really uses %s MiB (sum of PSS); summing RSS would say %s MiB. "
+                 "Copy-on-write sharing saves %.0f%%.\n",
+                 mib(pss).c_str(), mib(rss).c_str(), 100.0 * (1.0 - pss / rss));
+    }
+  }
   return out;
 }
 

@@ -99,10 +99,15 @@ int Daemon::run() {
   proxy::EnvironOptions eo;
   eo.forwarded_allow_ips = c.forwarded_allow_ips;
   eo.server_software = std::string("hearth/") + build::kVersion;
-  proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, eo);
+  telemetry_ = std::make_unique<Telemetry>(io_, c);
+  if (std::string err = telemetry_->open(); !err.empty()) {
+    std::fprintf(stderr, "hearthd: %s\n", err.c_str());
+    return 1;
+  }
+  proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, eo, telemetry_.get(), &clock_);
   AdminHandler::Probes probes;
   probes.ready = [this] { return ready(); };
-  probes.metrics = [this] { return metrics_text(); };
+  probes.metrics = [this] { return telemetry_->expose(); };
   admin_handler_ = std::make_unique<AdminHandler>(probes);
 
   std::string temp_dir = c.temp_dir;
@@ -179,11 +184,15 @@ int Daemon::run() {
   }
   keepwarm_public_ = std::make_unique<health::PublicPinger>(io_, c.keepwarm.url, c.keepwarm.interval,
                                                             c.keepwarm.jitter, c.keepwarm.timeout);
+  pool_->set_ready_hook([this](const supervisor::Worker& w) { telemetry_->on_worker_ready(w); });
+  telemetry_->set_sources(Telemetry::Sources{pool_.get(), &dispatcher_, admission_.get(), health_.get(),
+                                             keepwarm_internal_.get(), keepwarm_public_.get()});
 
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGQUIT);
   signals_.add(SIGHUP);
+  signals_.add(SIGUSR1);
   do_wait_signals();
 
   HLOG(Info, "hearth " << build::kVersion << " serving " << c.app << " with " << c.workers << " worker(s) x "
@@ -207,7 +216,10 @@ int Daemon::run() {
 void Daemon::do_wait_signals() {
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    if (sig == SIGHUP) {
+    if (sig == SIGUSR1) {
+      HLOG(Info, "SIGUSR1: reopening the access log");
+      telemetry_->reopen_logs();
+    } else if (sig == SIGHUP) {
       if (phase_ == Phase::Running) {
         HLOG(Info, "SIGHUP: rolling reload");
         pool_->reload([](const supervisor::Pool::ReloadResult&) {});  // the pool logs the outcome
@@ -266,6 +278,7 @@ void Daemon::poll_drain() {
 
 void Daemon::finish_shutdown() {
   phase_ = Phase::Done;
+  if (telemetry_) telemetry_->flush();
   if (http_) http_->close_all();
   if (admin_) admin_->close_all();
   signals_.cancel();
@@ -343,21 +356,6 @@ std::string Daemon::status_json() const {
   o << ",\"reload\":\"" << st.reload << "\",\"effective_workers\":" << st.effective;
   if (st.budget_cap) o << ",\"memory_budget_cap\":" << *st.budget_cap;
   o << "}";
-  return o.str();
-}
-
-std::string Daemon::metrics_text() const {
-  std::ostringstream o;
-  auto& ds = dispatcher_.stats();
-  o << "# HELP hearth_requests_total Requests handed to the app.\n# TYPE hearth_requests_total counter\n"
-    << "hearth_requests_total " << (proxy_ ? proxy_->requests() : 0) << "\n"
-    << "# HELP hearth_queue_length Requests waiting for a worker.\n# TYPE hearth_queue_length gauge\n"
-    << "hearth_queue_length " << dispatcher_.queue_length() << "\n"
-    << "# HELP hearth_rejected_total Requests answered 503 by the queue.\n# TYPE hearth_rejected_total counter\n"
-    << "hearth_rejected_total{reason=\"full\"} " << ds.rejected_full << "\n"
-    << "hearth_rejected_total{reason=\"timeout\"} " << ds.rejected_timeout << "\n"
-    << "# HELP hearth_workers_ready Workers in rotation.\n# TYPE hearth_workers_ready gauge\n"
-    << "hearth_workers_ready " << (pool_ ? pool_->ready_workers() : 0) << "\n";
   return o.str();
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "app/admin_handler.h"
+#include "app/telemetry.h"
 #include "common/clock.h"
 #include "config/config.h"
 #include "control/control_server.h"
@@ -48,7 +49,6 @@ class Daemon final : private supervisor::Pool::Listener {
   void finish_shutdown();
   void handle_control(std::string_view command, control::ControlServer::Reply reply);
   std::string status_json() const;
-  std::string metrics_text() const;
   bool ready() const;
   std::string build_environment(std::vector<std::string>* env) const;
 
@@ -58,6 +58,7 @@ class Daemon final : private supervisor::Pool::Listener {
   supervisor::PosixSpawner spawner_;
   std::unique_ptr<supervisor::Reaper> reaper_;
   proxy::Dispatcher dispatcher_;
+  std::unique_ptr<Telemetry> telemetry_;
   std::unique_ptr<proxy::ProxyHandler> proxy_;
   std::unique_ptr<AdminHandler> admin_handler_;
   std::unique_ptr<net::HttpServer> http_;

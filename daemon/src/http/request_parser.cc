@@ -60,6 +60,9 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_string, st
     case bhttp::field::content_length:
       has_content_length_ = true;
       break;
+    case bhttp::field::host:
+      ++host_count_;
+      break;
     case bhttp::field::expect:
       if (iequals(v, "100-continue")) expect_continue_ = true;
       break;
@@ -75,6 +78,8 @@ void RequestParser::on_header_impl(error_code& ec) {
   // and Content-Length next to it is a smuggling attempt.
   if (te_count_ > 1) return reject(400, ec);
   if (te_count_ == 1 && (!te_chunked_ || has_content_length_)) return reject(400, ec);
+  // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host.
+  if (host_count_ > 1 || (req_->version >= 11 && host_count_ == 0)) return reject(400, ec);
 }
 
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,

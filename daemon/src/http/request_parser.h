@@ -7,7 +7,7 @@
 // On top of Beast's own checks it enforces the front door's policy: header
 // count, HTTP/1.0 or 1.1 only, request-target form, and unambiguous framing
 // (no Content-Length with Transfer-Encoding, Transfer-Encoding only as a
-// single "chunked"). A rejection leaves reject_status() set (400/431).
+// single "chunked"), and exactly one Host in HTTP/1.1. A rejection leaves reject_status() set (400/431).
 #include <boost/beast/http/basic_parser.hpp>
 #include <memory>
 #include <string>
@@ -59,6 +59,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   std::shared_ptr<Request> req_;
   uint32_t fields_ = 0;
   uint32_t te_count_ = 0;
+  uint32_t host_count_ = 0;
   bool te_chunked_ = false;
   bool has_content_length_ = false;
   bool header_done_ = false;

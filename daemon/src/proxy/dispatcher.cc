@@ -72,6 +72,7 @@ void Dispatcher::submit(PendingRequest p) {
 
 void Dispatcher::assign(std::shared_ptr<WorkerSlot> slot, PendingRequest p) {
   ++stats_.dispatched;
+  p.sink->dispatched();
   slot->send(std::move(p.request), std::move(p.env_block), std::move(p.sink));
 }
 

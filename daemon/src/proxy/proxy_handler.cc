@@ -4,8 +4,9 @@
 
 namespace hearth::proxy {
 
-ProxyHandler::ProxyHandler(Dispatcher& dispatcher, EnvironOptions options)
-    : dispatcher_(dispatcher), options_(std::move(options)) {
+ProxyHandler::ProxyHandler(Dispatcher& dispatcher, EnvironOptions options, RequestObserver* observer,
+                           const ClockSource* clock)
+    : dispatcher_(dispatcher), options_(std::move(options)), observer_(observer), clock_(clock ? *clock : steady_) {
   // A random per-process prefix keeps ids unique across restarts.
   std::random_device rd;
   char buf[16];
@@ -23,6 +24,7 @@ void ProxyHandler::handle(std::shared_ptr<http::Request> request, std::shared_pt
   ++counter_;
   last_request_ = request->received_at != TimePoint{} ? request->received_at : Clock::now();
   EnvironResult env = build_environ(*request, options_, next_request_id());
+  if (observer_) sink = std::make_shared<ObservedSink>(std::move(sink), request, env.request_id, observer_, clock_);
   if (!env.error.empty()) {
     sink->simple(400, "text/plain", "Bad Request: " + env.error + "\n");
     return;

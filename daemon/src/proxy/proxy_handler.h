@@ -9,12 +9,15 @@
 #include "http/handler.h"
 #include "proxy/dispatcher.h"
 #include "proxy/environ.h"
+#include "proxy/observed_sink.h"
 
 namespace hearth::proxy {
 
 class ProxyHandler final : public http::RequestHandler {
  public:
-  ProxyHandler(Dispatcher& dispatcher, EnvironOptions options);
+  // observer (optional): metrics and the access log, fed per request.
+  ProxyHandler(Dispatcher& dispatcher, EnvironOptions options, RequestObserver* observer = nullptr,
+               const ClockSource* clock = nullptr);
   void handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) override;
   uint64_t requests() const { return counter_; }
   // When the last user request arrived (start-up time before the first).
@@ -25,6 +28,9 @@ class ProxyHandler final : public http::RequestHandler {
 
   Dispatcher& dispatcher_;
   EnvironOptions options_;
+  RequestObserver* observer_;
+  SteadyClock steady_;
+  const ClockSource& clock_;
   uint64_t counter_ = 0;
   std::string id_prefix_;
   TimePoint last_request_ = Clock::now();

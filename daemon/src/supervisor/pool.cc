@@ -291,6 +291,7 @@ void Pool::on_worker_booted(Worker& w) {
 void Pool::on_worker_ready(Worker& w) {
   worker_ever_ready_ = true;
   w.set_memory(read_memory(w.pid()));  // a first figure for status; the timer does the rest
+  if (ready_hook_) ready_hook_(w);
   if (w.generation() == active_gen_) worker_backoff_.reset();
   if (phase_ == Phase::Starting && ready_workers() >= target()) {
     phase_ = Phase::Running;
@@ -505,7 +506,7 @@ bool Pool::eject(int worker_id, const std::string& why) {
   // Never more than half of the workers at once.
   // (at least one may always go, as Envoy does).
   if (ejecting > 0 && (ejecting + 1) * 2 > std::max(ready + ejecting, target())) {
-    HLOG_CTX(Warn, "health", "worker " << worker_id << " is unhealthy (" << why << ") but " << ejecting
+    HLOG_CTX(Debug, "health", "worker " << worker_id << " is unhealthy (" << why << ") but " << ejecting
                                        << " worker(s) are already being ejected; keeping it");
     return false;
   }

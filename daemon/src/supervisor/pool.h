@@ -128,6 +128,8 @@ class Pool : private Worker::Listener {
   // the workers are already being ejected. Returns whether it did.
   bool eject(int worker_id, const std::string& why);
   void set_admission(AdmitFn fn) { admit_ = std::move(fn); }
+  // Called when a worker enters rotation (for boot/warm-up metrics).
+  void set_ready_hook(std::function<void(const Worker&)> fn) { ready_hook_ = std::move(fn); }
   // How many requests are waiting (for autoscaling).
   void set_queue_probe(std::function<std::size_t()> fn) { queue_probe_ = std::move(fn); }
 
@@ -198,6 +200,7 @@ class Pool : private Worker::Listener {
   uint64_t restarts_ = 0;
   std::mt19937_64 rng_;
   AdmitFn admit_;
+  std::function<void(const Worker&)> ready_hook_;
   std::function<std::size_t()> queue_probe_;
   std::function<void()> on_stopped_;
 };

@@ -1,0 +1,175 @@
+#include "metrics/access_log.h"
+
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace hearth::metrics {
+namespace {
+
+void append_quoted_clf(std::string& out, std::string_view v) {
+  out += '"';
+  if (v.empty()) {
+    out += '-';
+  } else {
+    for (char c : v) {
+      unsigned char u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (u < 0x20 || u == 0x7f) {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\x%02x", u);
+        out += b;
+      } else {
+        out += c;
+      }
+    }
+  }
+  out += '"';
+}
+
+void append_json_string(std::string& out, std::string_view v) {
+  out += '"';
+  for (char c : v) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"') out += "\\\"";
+    else if (c == '\\') out += "\\\\";
+    else if (u < 0x20 || u >= 0x7f) {
+      // Request bytes are not necessarily UTF-8: escape everything non-ASCII.
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", u);
+      out += b;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string format_combined(const AccessEntry& e) {
+  std::string out;
+  out.reserve(160 + e.target.size() + e.user_agent.size());
+  out += e.remote_addr.empty() ? "-" : std::string(e.remote_addr);
+  time_t secs = static_cast<time_t>(e.time_unix_ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char when[64];
+  strftime(when, sizeof when, " - - [%d/%b/%Y:%H:%M:%S +0000] ", &tm);
+  out += when;
+  std::string line = std::string(e.method) + " " + std::string(e.target) + " " + std::string(e.protocol);
+  append_quoted_clf(out, line);
+  char nums[64];
+  std::snprintf(nums, sizeof nums, " %d %llu ", e.status, static_cast<unsigned long long>(e.bytes));
+  out += nums;
+  append_quoted_clf(out, e.referer);
+  out += ' ';
+  append_quoted_clf(out, e.user_agent);
+  out += " rid=";
+  out += e.request_id.empty() ? "-" : std::string(e.request_id);
+  char dur[32];
+  std::snprintf(dur, sizeof dur, " dur=%.6f\n", e.duration_s);
+  out += dur;
+  return out;
+}
+
+std::string format_json(const AccessEntry& e) {
+  std::string out = "{\"time\":\"";
+  time_t secs = static_cast<time_t>(e.time_unix_ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char when[48];
+  size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(when + n, sizeof when - n, ".%03dZ", static_cast<int>(e.time_unix_ms % 1000));
+  out += when;
+  out += "\",\"remote_addr\":";
+  append_json_string(out, e.remote_addr);
+  out += ",\"method\":";
+  append_json_string(out, e.method);
+  out += ",\"target\":";
+  append_json_string(out, e.target);
+  out += ",\"protocol\":";
+  append_json_string(out, e.protocol);
+  char nums[96];
+  std::snprintf(nums, sizeof nums, ",\"status\":%d,\"bytes\":%llu,\"duration_s\":%.6f", e.status,
+                static_cast<unsigned long long>(e.bytes), e.duration_s);
+  out += nums;
+  out += ",\"referer\":";
+  append_json_string(out, e.referer);
+  out += ",\"user_agent\":";
+  append_json_string(out, e.user_agent);
+  out += ",\"request_id\":";
+  append_json_string(out, e.request_id);
+  out += "}\n";
+  return out;
+}
+
+AccessLog::AccessLog(boost::asio::io_context& io, std::string path, Format format)
+    : io_(io), path_(std::move(path)), format_(format), timer_(io) {}
+
+AccessLog::~AccessLog() {
+  flush();
+  if (own_fd_ && fd_ >= 0) ::close(fd_);
+}
+
+std::string AccessLog::open() {
+  if (path_.empty()) return {};
+  if (path_ == "-") {
+    fd_ = STDOUT_FILENO;
+    own_fd_ = false;
+    return {};
+  }
+  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return "access log " + path_ + ": " + std::strerror(errno);
+  fd_ = fd;
+  own_fd_ = true;
+  return {};
+}
+
+void AccessLog::reopen() {
+  flush();
+  if (!own_fd_) return;
+  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;  // keep writing to the old file rather than lose lines
+  ::close(fd_);
+  fd_ = fd;
+}
+
+void AccessLog::write(const AccessEntry& e) {
+  if (fd_ < 0) return;
+  buf_ += format_ == Format::Json ? format_json(e) : format_combined(e);
+  if (buf_.size() >= 64 * 1024) flush();
+  else schedule_flush();
+}
+
+void AccessLog::schedule_flush() {
+  if (timer_armed_) return;
+  timer_armed_ = true;
+  timer_.expires_after(std::chrono::milliseconds(100));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    timer_armed_ = false;
+    if (!ec) flush();
+  });
+}
+
+void AccessLog::flush() {
+  if (fd_ < 0 || buf_.empty()) return;
+  const char* p = buf_.data();
+  size_t left = buf_.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // a full disk or a closed pipe loses log lines, never requests
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  buf_.clear();
+}
+
+}  // namespace hearth::metrics
