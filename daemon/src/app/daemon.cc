@@ -151,6 +151,9 @@ int Daemon::run() {
   po.zygote.threads = c.threads;
   po.zygote.generation = 1;
   po.zygote.death_pipe_read_fd = death_pipe_[0];
+  po.zygote.hook_pre_fork = c.hooks.pre_fork;
+  po.zygote.hook_post_fork = c.hooks.post_fork;
+  po.zygote.hook_worker_exit = c.hooks.worker_exit;
   po.workers = c.workers;
   po.request_timeout = c.timeout;
   po.boot_timeout = c.boot_timeout;

@@ -47,6 +47,14 @@ std::string Zygote::start() {
     s.argv.push_back("--pythonpath");
     s.argv.push_back(p);
   }
+  const std::pair<const char*, const std::string*> hooks[] = {{"--hook-pre-fork", &spec_.hook_pre_fork},
+                                                              {"--hook-post-fork", &spec_.hook_post_fork},
+                                                              {"--hook-worker-exit", &spec_.hook_worker_exit}};
+  for (auto& [flag, value] : hooks) {
+    if (value->empty()) continue;
+    s.argv.push_back(flag);
+    s.argv.push_back(*value);
+  }
   s.env = spec_.env;
   s.fd_map = {{sv[1], 3}, {spec_.death_pipe_read_fd, 4}};
   s.new_session = true;

@@ -31,6 +31,9 @@ struct ZygoteSpec {
   uint32_t threads = 1;
   uint32_t generation = 1;
   int death_pipe_read_fd = -1;   // the daemon's death pipe (read end)
+  std::string hook_pre_fork;     // "module:function" run in the zygote before each fork
+  std::string hook_post_fork;    // run in each worker after the fork
+  std::string hook_worker_exit;  // run in a worker as it exits
 };
 
 class Zygote : public std::enable_shared_from_this<Zygote> {
