@@ -44,11 +44,11 @@ TEST(RequestParser, FillsRequest) {
 }
 
 TEST(RequestParser, ChunkedBodyAndTrailersDropped) {
-  auto o = parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\nT: x\r\n\r\n");
+  auto o = parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\nT: x\r\n\r\n");
   ASSERT_FALSE(o.ec) << o.ec.message();
   EXPECT_TRUE(o.request->body_was_chunked);
   EXPECT_EQ(o.request->body.memory(), "ab");
-  EXPECT_EQ(o.request->headers.size(), 1u);
+  EXPECT_EQ(o.request->headers.size(), 2u);
 }
 
 TEST(RequestParser, HeadFlag) {
@@ -58,34 +58,41 @@ TEST(RequestParser, HeadFlag) {
 }
 
 TEST(RequestParser, FramingPolicy) {
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n").status, 400);
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n").status, 400);
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n").status, 400);
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nContent-Length: 1\r\n\r\n").status, 400);
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nContent-Length: 1\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").status, 400);
 }
 
 TEST(RequestParser, VersionAndTarget) {
   EXPECT_EQ(parse("PRI * HTTP/2.0\r\n\r\n").status, 400);
   EXPECT_EQ(parse("GET / HTTP/1.2\r\n\r\n").status, 400);
-  EXPECT_EQ(parse("GET x HTTP/1.1\r\n\r\n").status, 400);
-  EXPECT_EQ(parse("OPTIONS * HTTP/1.1\r\n\r\n").status, 0);
+  EXPECT_EQ(parse("GET x HTTP/1.1\r\nHost: h\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").status, 0);
+}
+
+TEST(RequestParser, HostRequiredOnceInHttp11) {
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nX-A: b\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("GET / HTTP/1.0\r\n\r\n").status, 0);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nhost: a\r\n\r\n").status, 0);
 }
 
 TEST(RequestParser, Limits) {
   config::HttpLimits limits;
   limits.max_headers = 2;
-  EXPECT_EQ(parse("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits).status, 431);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits).status, 431);
   limits = {};
   limits.max_body_size = 2;
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", limits).status, 413);
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", limits).status,
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc", limits).status, 413);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", limits).status,
             413);
 }
 
 TEST(RequestParser, ExpectContinue) {
   RequestParser p(config::HttpLimits{}, "");
-  std::string raw = "POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n";
+  std::string raw = "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n";
   boost::beast::error_code ec;
   p.put(boost::asio::const_buffer(raw.data(), raw.size()), ec);
   ASSERT_FALSE(ec);
@@ -97,7 +104,7 @@ TEST(RequestParser, SpoolFailureIsReportedNotFatal) {
   config::HttpLimits limits;
   limits.body_buffer_size = 1;
   RequestParser p(limits, "/nonexistent-hearth-dir");
-  std::string raw = "POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd";
+  std::string raw = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nabcd";
   boost::beast::error_code ec;
   std::size_t n = p.put(boost::asio::const_buffer(raw.data(), raw.size() - 4), ec);
   ASSERT_FALSE(ec);

@@ -160,6 +160,8 @@ const BadCase kBadCases[] = {
     {"Http09Style", "GET / HTTP/0.9\r\nHost: x\r\n\r\n"},
     {"Http2Preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
     {"RelativeTarget", "GET foo HTTP/1.1\r\nHost: x\r\n\r\n"},
+    {"MissingHostHttp11", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n"},
+    {"DuplicateHost", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
     {"StarTargetNotOptions", "GET * HTTP/1.1\r\nHost: x\r\n\r\n"},
 };
 
