@@ -50,13 +50,22 @@ class DispatcherTest : public ::testing::Test {
     EXPECT_EQ(s.finished_ok, true);
   }
 
+  // The Dispatcher lives until after TearDown, whose io_.poll() may still run
+  // its (cancelled) timer handler; it is destroyed before io_.
+  Dispatcher& make(std::size_t max_queue, ms queue_timeout, const ClockSource* clock = nullptr) {
+    d_ = std::make_unique<Dispatcher>(io_, clock ? *clock : clock_, max_queue, queue_timeout);
+    return *d_;
+  }
+
   boost::asio::io_context io_;
   ManualClock clock_;
+  SteadyClock steady_;
   std::vector<SlotPair> pairs_;
+  std::unique_ptr<Dispatcher> d_;
 };
 
 TEST_F(DispatcherTest, RequestGoesToAFreeSlot) {
-  Dispatcher d(io_, clock_, 10, ms{1000});
+  Dispatcher& d = make(10, ms{1000});
   auto slot = add_slot();
   d.on_slot_free(slot);
   EXPECT_EQ(d.free_slots(), 1u);
@@ -80,7 +89,7 @@ TEST_F(DispatcherTest, RequestGoesToAFreeSlot) {
 }
 
 TEST_F(DispatcherTest, QueuesWithoutAFreeSlotAndAssignsWhenOneFrees) {
-  Dispatcher d(io_, clock_, 10, ms{1000});
+  Dispatcher& d = make(10, ms{1000});
   auto s1 = new_sink();
   auto s2 = new_sink();
   d.submit(pending("/first", s1));
@@ -112,7 +121,7 @@ TEST_F(DispatcherTest, QueuesWithoutAFreeSlotAndAssignsWhenOneFrees) {
 }
 
 TEST_F(DispatcherTest, BusySlotOfferedAsFreeIsIgnored) {
-  Dispatcher d(io_, clock_, 10, ms{1000});
+  Dispatcher& d = make(10, ms{1000});
   auto slot = add_slot();
   d.on_slot_free(slot);
   d.submit(pending("/a", new_sink()));
@@ -122,7 +131,7 @@ TEST_F(DispatcherTest, BusySlotOfferedAsFreeIsIgnored) {
 }
 
 TEST_F(DispatcherTest, ClosedFreeSlotIsNotUsed) {
-  Dispatcher d(io_, clock_, 10, ms{1000});
+  Dispatcher& d = make(10, ms{1000});
   auto slot = add_slot();
   d.on_slot_free(slot);
   slot->close();
@@ -135,7 +144,7 @@ TEST_F(DispatcherTest, ClosedFreeSlotIsNotUsed) {
 }
 
 TEST_F(DispatcherTest, PrefersTheWorkerWithMostFreeSlots) {
-  Dispatcher d(io_, clock_, 10, ms{1000});
+  Dispatcher& d = make(10, ms{1000});
   auto w1a = add_slot(1, 0);
   auto w2a = add_slot(2, 0);
   auto w1b = add_slot(1, 1);
@@ -157,7 +166,7 @@ TEST_F(DispatcherTest, PrefersTheWorkerWithMostFreeSlots) {
 }
 
 TEST_F(DispatcherTest, QueueFullIs503WithRetryAfter) {
-  Dispatcher d(io_, clock_, 2, ms{1000});
+  Dispatcher& d = make(2, ms{1000});
   auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();
   d.submit(pending("/1", s1));
   d.submit(pending("/2", s2));
@@ -170,7 +179,7 @@ TEST_F(DispatcherTest, QueueFullIs503WithRetryAfter) {
 }
 
 TEST_F(DispatcherTest, ZeroQueueRejectsWhenNoSlot) {
-  Dispatcher d(io_, clock_, 0, ms{1000});
+  Dispatcher& d = make(0, ms{1000});
   auto s = new_sink();
   d.submit(pending("/1", s));
   expect_503(*s, "too many requests waiting for a worker");
@@ -178,8 +187,7 @@ TEST_F(DispatcherTest, ZeroQueueRejectsWhenNoSlot) {
 }
 
 TEST_F(DispatcherTest, QueueTimeoutIs503) {
-  SteadyClock steady;
-  Dispatcher d(io_, steady, 10, ms{50});
+  Dispatcher& d = make(10, ms{50}, &steady_);
   auto s = new_sink();
   auto t0 = std::chrono::steady_clock::now();
   d.submit(pending("/slow", s));
@@ -200,7 +208,7 @@ TEST_F(DispatcherTest, QueueTimeoutIs503) {
 TEST_F(DispatcherTest, QueueTimeoutFollowsTheInjectedClock) {
   // The timer wakes on real time, but what has expired is decided by the
   // injected clock: without advancing it nothing times out.
-  Dispatcher d(io_, clock_, 10, ms{30});
+  Dispatcher& d = make(10, ms{30});
   auto s1 = new_sink();
   auto s2 = new_sink();
   d.submit(pending("/1", s1));
@@ -223,7 +231,7 @@ TEST_F(DispatcherTest, QueueTimeoutFollowsTheInjectedClock) {
 }
 
 TEST_F(DispatcherTest, ClientGoneWhileQueuedIsSkipped) {
-  Dispatcher d(io_, clock_, 10, ms{1000});
+  Dispatcher& d = make(10, ms{1000});
   auto gone = new_sink();
   auto waiting = new_sink();
   d.submit(pending("/gone", gone));
@@ -244,7 +252,7 @@ TEST_F(DispatcherTest, ClientGoneWhileQueuedIsSkipped) {
 }
 
 TEST_F(DispatcherTest, OnlyGoneClientsQueuedLeaveTheSlotFree) {
-  Dispatcher d(io_, clock_, 10, ms{1000});
+  Dispatcher& d = make(10, ms{1000});
   auto gone = new_sink();
   d.submit(pending("/gone", gone));
   gone->gone = true;
@@ -256,7 +264,7 @@ TEST_F(DispatcherTest, OnlyGoneClientsQueuedLeaveTheSlotFree) {
 }
 
 TEST_F(DispatcherTest, GoneClientsArePurgedWhenTheTimerRuns) {
-  Dispatcher d(io_, clock_, 10, ms{30});
+  Dispatcher& d = make(10, ms{30});
   auto gone = new_sink();
   d.submit(pending("/gone", gone));
   gone->gone = true;
@@ -270,7 +278,7 @@ TEST_F(DispatcherTest, GoneClientsArePurgedWhenTheTimerRuns) {
 }
 
 TEST_F(DispatcherTest, BorrowSlotTakesAnIdleSlotOfThatWorker) {
-  Dispatcher d(io_, clock_, 10, ms{1000});
+  Dispatcher& d = make(10, ms{1000});
   auto w1 = add_slot(1, 0);
   auto w2a = add_slot(2, 0);
   auto w2b = add_slot(2, 1);
@@ -300,7 +308,7 @@ TEST_F(DispatcherTest, BorrowSlotTakesAnIdleSlotOfThatWorker) {
 }
 
 TEST_F(DispatcherTest, BorrowSlotSkipsClosedSlots) {
-  Dispatcher d(io_, clock_, 10, ms{1000});
+  Dispatcher& d = make(10, ms{1000});
   auto s = add_slot(4, 0);
   d.on_slot_free(s);
   s->close();
@@ -308,7 +316,7 @@ TEST_F(DispatcherTest, BorrowSlotSkipsClosedSlots) {
 }
 
 TEST_F(DispatcherTest, RejectAllAnswersEveryQueuedRequest) {
-  Dispatcher d(io_, clock_, 10, ms{1000});
+  Dispatcher& d = make(10, ms{1000});
   auto s1 = new_sink(), s2 = new_sink();
   d.submit(pending("/1", s1));
   d.submit(pending("/2", s2));
