@@ -60,7 +60,12 @@ void HttpConnection::fill_addresses() {
     asio::ip::tcp::endpoint t;
     std::memcpy(t.data(), g.data(), g.size());
     t.resize(g.size());
-    *addr = t.address().to_string();
+    auto a = t.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+      // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
+      a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    }
+    *addr = a.to_string();
     *port = t.port();
     return true;
   };

@@ -567,6 +567,27 @@ TEST_F(ServerTest, UnixSocketListener) {
   ::rmdir(dir_template);
 }
 
+TEST_F(ServerTest, DualStackListenerReportsIpv4Peers) {
+  server_ = std::make_unique<HttpServer>(io_, config::HttpLimits{}, "", handler_, "http");
+  config::Bind bind;
+  bind.host = "::";
+  bind.port = 0;
+  try {
+    server_->listen(bind);
+  } catch (const std::runtime_error& e) {
+    GTEST_SKIP() << "no IPv6 here: " << e.what();
+  }
+  server_->start();
+  const std::string url = server_->bound_urls()[0];
+  ASSERT_EQ(url.rfind("http://[::]:", 0), 0u) << url;
+  port_ = static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+  auto r = roundtrip("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(r.status, 200);
+  ASSERT_EQ(handler_.requests.size(), 1u);
+  EXPECT_EQ(handler_.requests[0]->peer_addr, "127.0.0.1");
+  EXPECT_EQ(handler_.requests[0]->local_addr, "127.0.0.1");
+}
+
 TEST_F(ServerTest, ListenOnBusyPortThrowsClearMessage) {
   start_server();
   HttpServer other(io_, config::HttpLimits{}, "", handler_, "http2");
