@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -212,6 +213,55 @@ TEST_F(ControlServerTest, DestructorRemovesTheSocketFile) {
   }
   struct stat st {};
   EXPECT_NE(::lstat(path_.c_str(), &st), 0);
+}
+
+TEST_F(ControlServerTest, OtherUsersAreRefused) {
+  // Needs a second uid: run as root, connect from a child that became "nobody".
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to connect as another uid";
+  bool called = false;
+  ControlServer server(io_, [&](std::string_view, ControlServer::Reply reply) {
+    called = true;
+    reply(R"({"ok":true})");
+  });
+  server.listen(path_);
+  // Let the other user reach the socket at all (the 0600 mode is tested above).
+  ASSERT_EQ(::chmod(dir_.c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(path_.c_str(), 0666), 0);
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(out[0]);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(2);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) _exit(3);
+    (void)!::write(fd, "stop\n", 5);
+    char buf[256];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) (void)!::write(out[1], buf, static_cast<std::size_t>(n));
+    _exit(0);
+  }
+  ::close(out[1]);
+  ::fcntl(out[0], F_SETFL, O_NONBLOCK);
+  std::string reply;
+  bool eof = false;
+  ASSERT_TRUE(run_until(io_, [&] {
+    char buf[256];
+    ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n > 0) reply.append(buf, static_cast<std::size_t>(n));
+    if (n == 0) eof = true;
+    return eof;
+  }));
+  ::close(out[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(reply, "{\"ok\":false,\"error\":\"permission denied\"}\n");
+  EXPECT_FALSE(called);
 }
 
 TEST(PeerAllowed, OwnUidIsAllowed) {
