@@ -133,6 +133,8 @@ std::optional<std::string> json_string(std::string_view json, std::string_view k
         case 'n': out += '\n'; break;
         case 't': out += '\t'; break;
         case 'r': out += '\r'; break;
+        case 'b': out += '\b'; break;  // Python's json.dumps writes these two as escapes too
+        case 'f': out += '\f'; break;
         case 'u':
           // Keep it simple: \uXXXX for ASCII only; others become '?'.
           if (i + 4 < raw->size()) {

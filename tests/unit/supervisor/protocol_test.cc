@@ -352,6 +352,12 @@ TEST(JsonHelpers, String) {
   EXPECT_EQ(json_string(R"({"a":""})", "a"), "");
 }
 
+TEST(JsonHelpers, StringDecodesEveryEscapePythonWrites) {
+  // json.dumps("\b\f\n\r\t\"\\\x01") == '"\\b\\f\\n\\r\\t\\"\\\\\\u0001"'
+  std::string_view j = R"({"error":"\b\f\n\r\t\"\\\u0001"})";
+  EXPECT_EQ(json_string(j, "error"), "\b\f\n\r\t\"\\\x01");
+}
+
 TEST(JsonHelpers, Escape) {
   EXPECT_EQ(json_escape("plain"), "plain");
   EXPECT_EQ(json_escape("a\"b\\c\nd\re\tf"), "a\\\"b\\\\c\\nd\\re\\tf");
