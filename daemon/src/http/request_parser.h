@@ -20,6 +20,7 @@ namespace hearth::http {
 
 class RequestParser final : public boost::beast::http::basic_parser<true> {
  public:
+  // `limits` is referenced, not copied: it must outlive the parser.
   RequestParser(const config::HttpLimits& limits, const std::string& temp_dir);
 
   // The request being built; complete once is_done().

@@ -91,7 +91,8 @@ TEST(RequestParser, Limits) {
 }
 
 TEST(RequestParser, ExpectContinue) {
-  RequestParser p(config::HttpLimits{}, "");
+  const config::HttpLimits limits;
+  RequestParser p(limits, "");
   std::string raw = "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n";
   boost::beast::error_code ec;
   p.put(boost::asio::const_buffer(raw.data(), raw.size()), ec);
