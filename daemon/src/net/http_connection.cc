@@ -241,6 +241,9 @@ void HttpConnection::dispatch() {
     return;
   }
   std::shared_ptr<http::BufferedResponseSink> sink = sink_;
+  // Output produced synchronously inside handle() is written right after it
+  // returns (one write for head + body) instead of via a posted flush.
+  in_handler_ = true;
   try {
     state_->handler->handle(std::move(req), sink);
   } catch (const std::exception& e) {
@@ -253,6 +256,8 @@ void HttpConnection::dispatch() {
       sink->finish(false);
     }
   }
+  in_handler_ = false;
+  if (sink_ == sink) do_write();
 }
 
 void HttpConnection::respond_error(int status) {
@@ -278,7 +283,7 @@ void HttpConnection::begin_response(bool keep_alive, int version, bool is_head) 
 }
 
 void HttpConnection::on_sink_output() {
-  if (phase_ != Phase::Responding || write_in_flight_ || flush_posted_) return;
+  if (phase_ != Phase::Responding || write_in_flight_ || flush_posted_ || in_handler_) return;
   flush_posted_ = true;
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->flush_posted_ = false;

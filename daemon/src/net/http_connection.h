@@ -96,6 +96,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   bool read_in_flight_ = false;
   bool write_in_flight_ = false;
   bool flush_posted_ = false;
+  bool in_handler_ = false;  // inside handler->handle(): output is flushed after it returns
   bool keep_alive_ = true;     // for the request in progress
   bool error_response_ = false;  // the current response is our own 4xx/5xx
   bool first_request_ = true;
