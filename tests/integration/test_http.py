@@ -23,7 +23,8 @@ def test_get_with_curl(srv):
 
 
 def test_environ_basics(srv):
-    r = hhttp.get(srv.port, "/environ?x=1&y=%20z", headers=[("X-Custom", "abc")])
+    r = hhttp.get(srv.port, "/environ?x=1&y=%20z",
+                  headers=[("Host", f"127.0.0.1:{srv.port}"), ("X-Custom", "abc")])
     assert r.status == 200
     env = r.json()
     assert env["REQUEST_METHOD"] == "GET"
