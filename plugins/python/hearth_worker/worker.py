@@ -1,9 +1,10 @@
 """One worker process: T slot sockets, one thread each, serving WSGI requests.
 
 Life of a worker (docs/worker-protocol.md):
-  forked by the zygote -> (lazy: import app) -> WORKER_READY on slot 0 -> serving
-  -> SIGTERM: exit at once when idle, else after the request(s) in flight
-  -> EOF on the death pipe or a slot socket: os._exit(0) immediately.
+  forked by the zygote -> post_fork hook -> (lazy: import app) -> WORKER_READY on slot 0
+  -> serving
+  -> SIGTERM: worker_exit hook and exit at once when idle, else after the request(s) in flight
+  -> EOF on the death pipe or a slot socket: os._exit(0) immediately (no worker_exit).
 """
 
 import faulthandler
@@ -15,6 +16,7 @@ import time
 import traceback
 
 from . import loader
+from .hooks import Hooks
 from .conn import SlotClosed, SlotConn
 from .protocol import (
     FLAG_ABORTED, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END,
@@ -284,7 +286,8 @@ class Slot(SlotConn):
 class Worker:
     """The worker process after the fork. ``run()`` never returns."""
 
-    def __init__(self, worker_id, slot_socks, death_fd, app=None, app_spec=None, fork_time=None):
+    def __init__(self, worker_id, slot_socks, death_fd, app=None, app_spec=None, fork_time=None,
+                 hooks=None):
         self.worker_id = worker_id
         self.threads = len(slot_socks)
         self.socks = slot_socks
@@ -292,8 +295,11 @@ class Worker:
         self.app = app
         self.app_spec = app_spec
         self.fork_time = time.monotonic() if fork_time is None else fork_time
+        self.hooks = hooks if hooks is not None else Hooks()
         self.slots = []
         self.stopping = False
+        self.post_fork_done = False  # worker_exit runs only after post_fork returned
+        self.exiting = False         # a graceful exit (and its worker_exit) is under way
         # Re-entrant: the SIGTERM handler runs on the main thread, which may hold it.
         self.lock = threading.RLock()
 
@@ -310,15 +316,45 @@ class Worker:
         self.stopping = True
         with self.lock:
             if not any(s.busy or s.has_pending() for s in self.slots):
-                _exit(EXIT_OK)
+                self.graceful_exit()
 
     def idle_after_stop(self, slot):
         """Called by a slot thread that finished its request after SIGTERM."""
         with self.lock:
             if not any(s.busy or s.has_pending() for s in self.slots if s is not slot):
-                _exit(EXIT_OK)
+                self.graceful_exit()
         # Other slots are still busy; the last one to finish exits. Keep serving anything
         # the daemon still sends here (it should not after SIGTERM).
+
+    def graceful_exit(self):
+        """Run the worker_exit hook (once, if post_fork ran), then exit 0. Called with self.lock.
+
+        A second SIGTERM while the hook runs (same thread, re-entering through the signal
+        handler) returns here and lets the hook finish; the daemon's KILL deadline bounds it.
+        """
+        if self.exiting:
+            return
+        self.exiting = True
+        hook = self.hooks.worker_exit
+        if hook is not None and self.post_fork_done:
+            try:
+                hook(self.worker_id)
+            except BaseException:
+                try:
+                    sys.stderr.write("[worker %s] worker_exit hook %r failed\n%s" % (
+                        self.worker_id, self.hooks.specs.get("worker_exit"), traceback.format_exc()))
+                except Exception:
+                    pass
+        _exit(EXIT_OK)
+
+    def _boot_failed(self, slot0, text):
+        """WORKER_FAILED with ``text`` on slot 0, then exit 3."""
+        sys.stderr.write(text)
+        try:
+            slot0.sendall(text_frame(WORKER_FAILED, text))
+        except OSError:
+            pass
+        _exit(EXIT_APP_LOAD)
 
     def _watch_death(self):
         fd = self.death_fd
@@ -358,18 +394,19 @@ class Worker:
         slot0 = self.socks[0]
         for s in self.socks:
             s.setblocking(True)
+        if self.hooks.post_fork is not None:
+            try:
+                self.hooks.post_fork(self.worker_id)
+            except BaseException:
+                self._boot_failed(slot0, "worker %s: post_fork hook %r failed\n%s" % (
+                    self.worker_id, self.hooks.specs.get("post_fork"), traceback.format_exc()))
+        self.post_fork_done = True
         if self.app is None:
             try:
                 self.app = loader.load_app(self.app_spec)
             except BaseException:
-                text = "worker %s: failed to load app %r\n%s" % (
-                    self.worker_id, self.app_spec, traceback.format_exc())
-                sys.stderr.write(text)
-                try:
-                    slot0.sendall(text_frame(WORKER_FAILED, text))
-                except OSError:
-                    pass
-                _exit(EXIT_APP_LOAD)
+                self._boot_failed(slot0, "worker %s: failed to load app %r\n%s" % (
+                    self.worker_id, self.app_spec, traceback.format_exc()))
         self.slots = [Slot(self, i, sock, self.app) for i, sock in enumerate(self.socks)]
         boot_ms = int(round((time.monotonic() - self.fork_time) * 1000))
         self.slots[0].sendall(json_frame(WORKER_READY, {

@@ -1,6 +1,7 @@
 """The zygote: imports the app once, then forks workers on the daemon's FORK command.
 
-States: starting -> (preload: importing -> ZYGOTE_FAILED + exit 3 | ZYGOTE_READY)
+States: starting -> (preload: importing the app) -> (resolving --hook-* callables)
+        -> ZYGOTE_FAILED + exit 3 | ZYGOTE_READY
         -> waiting for commands -> exits 0 on SHUTDOWN, EOF on the control socket or
         the death pipe. Once ready it is single-threaded, so that fork() is safe.
 """
@@ -20,7 +21,7 @@ import threading
 import time
 import traceback
 
-from . import loader
+from . import hooks, loader
 from .protocol import (
     FORK, FORK_FAILED, FORKED, SHUTDOWN, ZYGOTE_FAILED, ZYGOTE_READY,
     PeerClosed, ProtocolError, json_frame, recv_control_frame, text_frame)
@@ -53,6 +54,9 @@ def parse_args(argv):
     p.add_argument("--pythonpath", action="append", default=[])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--generation", type=int, default=0)
+    for name in hooks.NAMES:
+        p.add_argument("--hook-" + name.replace("_", "-"), dest="hook_" + name, default=None,
+                       metavar="MODULE:FUNCTION", help="the %s server hook (docs/hooks.md)" % name)
     args = p.parse_args(argv)
     if args.threads < 1:
         p.error("--threads must be >= 1")
@@ -121,6 +125,7 @@ class Zygote:
         self.ctrl.setblocking(True)
         self.death_fd = args.death_fd
         self.app = None
+        self.hooks = hooks.Hooks()
 
     def send(self, data):
         try:
@@ -145,6 +150,8 @@ class Zygote:
             except BaseException:
                 self._fail("failed to load app %r\n%s" % (self.args.app, traceback.format_exc()))
             import_ms = int(round((time.monotonic() - t0) * 1000))
+        self._load_hooks()
+        if self.args.preload:
             gc.collect()
             gc.freeze()
         threads = threading.active_count()
@@ -160,6 +167,25 @@ class Zygote:
             "import_ms": import_ms,
             "threads_after_import": threads,
         }))
+
+    def _load_hooks(self):
+        """Resolve the --hook-* callables (after the app when preloading); ZYGOTE_FAILED if one fails.
+
+        The hooks' modules are imported here, in the zygote, also with preload off: a typo
+        fails once, at start, and post_fork can run before a worker's lazy import.
+        """
+        wanted = [(name, getattr(self.args, "hook_" + name)) for name in hooks.NAMES
+                  if getattr(self.args, "hook_" + name)]
+        if not wanted:
+            return
+        name = spec = None
+        try:
+            with DeathWatch(self.death_fd):
+                for name, spec in wanted:
+                    self.hooks.load(name, spec)
+        except BaseException:
+            self._fail("failed to load the %s hook %r (--hook-%s)\n%s" % (
+                name, spec, name.replace("_", "-"), traceback.format_exc()))
 
     def _fail(self, text):
         sys.stderr.write("hearth zygote: " + text)
@@ -215,6 +241,7 @@ class Zygote:
             if len(fds) != self.args.threads:
                 raise RuntimeError("FORK carried %d slot socket(s), expected %d (--threads)"
                                    % (len(fds), self.args.threads))
+            self._run_pre_fork(worker_id)
             pid = self._double_fork(worker_id, fds)
         except Exception as exc:
             self.send(json_frame(FORK_FAILED, {"worker_id": worker_id, "error": str(exc)}))
@@ -226,6 +253,21 @@ class Zygote:
                 except OSError:
                     pass
         self.send(json_frame(FORKED, {"worker_id": worker_id, "pid": pid}))
+
+    def _run_pre_fork(self, worker_id):
+        """Call pre_fork(worker_id); if it raises, the traceback goes to stderr and the fork
+        is refused (FORK_FAILED), the zygote keeps running."""
+        hook = self.hooks.pre_fork
+        if hook is None:
+            return
+        try:
+            hook(worker_id)
+        except BaseException as exc:
+            sys.stderr.write("hearth zygote: pre_fork hook %r failed for worker %s; not forking it\n%s"
+                             % (self.hooks.specs["pre_fork"], worker_id, traceback.format_exc()))
+            sys.stderr.flush()
+            raise RuntimeError("pre_fork hook %r failed: %s: %s" % (
+                self.hooks.specs["pre_fork"], type(exc).__name__, exc)) from None
 
     def _double_fork(self, worker_id, fds):
         """Fork an intermediate that forks the worker and exits; return the worker's pid."""
@@ -290,7 +332,7 @@ class Zygote:
             socks = [socket.socket(fileno=fd) for fd in fds]
             Worker(worker_id, socks, self.death_fd, app=self.app,
                    app_spec=None if self.app is not None else self.args.app,
-                   fork_time=fork_time).run()
+                   fork_time=fork_time, hooks=self.hooks).run()
         except BaseException:
             try:
                 sys.stderr.write("[worker %s] failed to start\n%s" % (worker_id, traceback.format_exc()))
