@@ -15,6 +15,7 @@ build_pkgs=(
 test_pkgs=(
   python3-flask python3-django python3-pytest
   curl nghttp2-client wrk procps
+  postgresql python3-psycopg2
 )
 bench_pkgs=(
   gunicorn uwsgi uwsgi-plugin-python3 nginx-light wrk nghttp2-client
