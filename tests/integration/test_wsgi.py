@@ -132,3 +132,17 @@ def test_request_id_in_traceback_log(srv, tmp_path):
     end = log.index(f"boom-secret-{token}")
     window = log[max(0, end - 4000): log.find("\n", end) + 1 or len(log)]
     assert rid in window, f"request id {rid!r} not logged with the traceback:\n{window[-1500:]}"
+
+
+def test_validator_violations_are_caught(hearthd):
+    # The safety net itself: a violation in a hearthd worker must be visible to the tests.
+    bad = hearthd("violating:app", workers=1)
+    assert hhttp.get(bad.port, "/").status == 200
+    assert not bad.violations()
+    r = hhttp.get(bad.port, "/no-content-type")
+    assert r.status == 500 and r.header("X-Validator") == "fail"
+    try:
+        hhttp.get(bad.port, "/str-body", timeout=5)
+    except (ConnectionClosed, OSError):
+        pass
+    poll(lambda: bad.violations(), 5, what="the validator marker in hearthd's log")
