@@ -1,0 +1,110 @@
+"""Worker failures (issue 3): a crash loop backs off instead of spinning, a SIGKILLed
+worker is replaced, and a hanging request is answered 504 with the worker's Python
+stack in the log and the worker replaced."""
+import concurrent.futures as cf
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import http_status, pid_exited, poll, wait_exited
+from lifecycle_util import ctl, get, get_many, log_times, ready_workers, start, status, wait_status
+
+EXIT_RE = r"\[worker \d+\] exited pid=\d+"
+WINDOW = 5.0
+
+
+@pytest.mark.parametrize("mode", [
+    pytest.param("--no-preload", id="lazy-import-exits"),
+    pytest.param("--preload", id="preload-post-fork-exits"),
+])
+def test_crash_loop_backs_off_and_is_reported(hearthd, tmp_path, mode):
+    toml = 'env = { LC_CRASH = "1" }\n'
+    if mode == "--preload":
+        toml += '[hooks]\npost_fork = "lc_crash:post_fork"\n'
+    srv, sock = start(hearthd, tmp_path, "lc_crash:app", mode, workers=1, toml=toml,
+                      wait=False)
+    srv.wait_log(r"crash loop", timeout=20)
+    # From the first "crash loop" line on, worker deaths must slow down (backoff).
+    t0 = time.time()
+    first = log_times(srv.log(), "crash loop")[0]
+    time.sleep(max(0.0, first + WINDOW - t0))
+    assert srv.proc.poll() is None, f"hearthd died in the crash loop:\n{srv.log_tail()}"
+    log = srv.log()
+    exits = [t for t in log_times(log, EXIT_RE)]
+    in_window = [t for t in exits if first < t <= first + WINDOW]
+    # 100 ms doubling from the 2nd early death: the 6th+ starts are >= 0.8 s apart, so at
+    # most ~3 in 5 s. Without backoff a failing import takes ~50 ms: ~100 in 5 s.
+    assert len(in_window) <= 5, (f"{len(in_window)} worker exits in {WINDOW}s after the crash "
+                                 f"loop was detected: not backing off\n{srv.log_tail(30)}")
+    gaps = [b - a for a, b in zip(exits, exits[1:])]
+    assert len(gaps) >= 4, f"too few restarts to judge the backoff: {exits}"
+    assert gaps[-1] > 0.5 and gaps[-1] >= 1.5 * gaps[1], \
+        f"the delay between restarts does not grow: gaps {[round(g, 3) for g in gaps]}"
+    assert all(b >= 0.8 * a for a, b in zip(gaps[1:], gaps[2:])), \
+        f"the delay between restarts shrank: gaps {[round(g, 3) for g in gaps]}"
+    delays = [int(x) for x in re.findall(r"crash loop: \d+ workers in a row died early; "
+                                         r"next start in (\d+) ms", log)]
+    assert delays and delays == sorted(delays) and delays[-1] >= 800, delays
+
+    st = status(sock)
+    assert st["crash_loop"] is True, st
+    assert st["ready_workers"] == 0
+    table = ctl(sock, "status")
+    assert table.returncode == 0 and "CRASH LOOP" in table.stdout, table.stdout
+    assert http_status(srv.admin_url + "/readyz") == 503
+    assert srv.proc.poll() is None, "hearthd exited"
+
+
+def test_sigkilled_worker_is_replaced(hearthd, tmp_path):
+    srv, sock = start(hearthd, tmp_path, "lc_version:app", workers=2, ready_workers=2)
+    before = {w["pid"] for w in ready_workers(status(sock))}
+    assert len(before) == 2
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    assert wait_exited([victim], 5) == []
+    st = wait_status(sock, lambda s: len(ready_workers(s)) == 2
+                     and victim not in {w["pid"] for w in s["workers"]}, 10,
+                     "a replacement for the SIGKILLed worker")
+    after = {w["pid"] for w in ready_workers(st)}
+    new = after - before
+    assert len(new) == 1 and victim not in after, (before, after)
+    assert st["restarts"] >= 1 and st["crash_loop"] is False, st
+    assert re.search(rf"exited pid={victim} \(.*(SIGKILL|signal 9|killed)", srv.log()), \
+        srv.log_tail()
+    results = get_many(srv.port, "/", 20, concurrency=2)
+    assert all(s == 200 for s, _ in results), results
+    served = {int(b.split("pid=")[1]) for _, b in results}
+    assert served <= after, (served, after)
+
+
+def test_hanging_request_gets_504_stack_dump_and_replacement(hearthd, tmp_path):
+    srv, sock = start(hearthd, tmp_path, "lc_hang:app", "--timeout", "1s", workers=2,
+                      ready_workers=2)
+    with cf.ThreadPoolExecutor(1) as pool:
+        t0 = time.monotonic()
+        fut = pool.submit(get, srv.port, "/hang", 10)
+        st = wait_status(sock, lambda s: any(w["current_request"] == "GET /hang"
+                                             for w in s["workers"]), 2, "the /hang request")
+        hung = next(w["pid"] for w in st["workers"] if w["current_request"] == "GET /hang")
+        # The other worker keeps serving while one hangs.
+        during = get_many(srv.port, "/", 3, timeout=5)
+        code, body = fut.result(timeout=10)
+        elapsed = time.monotonic() - t0
+    assert all(s == 200 and f"pid={hung}" not in b for s, b in during), during
+    assert code == 504, (code, body)
+    assert elapsed < 2.5, f"504 after {elapsed:.2f}s with --timeout 1s"
+
+    srv.wait_log(r'File "[^"]*lc_hang\.py", line \d+ in lc_hang_forever', timeout=5)
+    log = srv.log()
+    assert re.search(r"Thread 0x[0-9a-f]+ .*most recent call first", log), srv.log_tail()
+    assert wait_exited([hung], 5) == [], "the hung worker was not killed"
+    st = wait_status(sock, lambda s: len(ready_workers(s)) == 2
+                     and hung not in {w["pid"] for w in s["workers"]}, 10,
+                     "a replacement for the timed-out worker")
+    after = get_many(srv.port, "/", 10, concurrency=2)
+    assert all(s == 200 for s, _ in after), after
+    assert re.search(rf"exited pid={hung} .*reason timeout", log) or \
+        re.search(rf"exited pid={hung} .*reason timeout", srv.log()), srv.log_tail()
