@@ -15,7 +15,11 @@ Endpoints (GET unless noted):
   /barrier?dir=D&n=N&max=S
                        creates a file in D, waits until D holds N files (at most S s);
                        answers {"ok": true} only if all N arrived while it waited
-  /stream?n=N&delay_ms=D  a generator body of N lines, no Content-Length
+  /stream?n=N&delay_ms=D[&closed=F]
+                       a body of N lines, no Content-Length; close() creates F
+  /big?size=N          N bytes (in 64 KiB chunks) with Content-Length
+  /errors?msg=M        writes M to wsgi.errors
+  /crash               the worker process dies (os._exit) in the middle of a request
   /raise?token=T[&rid_file=F]
                        raises RuntimeError("boom-secret-T"); first writes
                        environ["hearth.request_id"] to F if given
@@ -94,8 +98,8 @@ def _environ_view(environ):
 class _Lines:
     """A streamed body with an explicit close() (a generator would do too)."""
 
-    def __init__(self, n, delay):
-        self.n, self.delay, self.i = n, delay, 0
+    def __init__(self, n, delay, closed=None):
+        self.n, self.delay, self.i, self.closed = n, delay, 0, closed
 
     def __iter__(self):
         return self
@@ -110,7 +114,9 @@ class _Lines:
         return line
 
     def close(self):
-        pass
+        if self.closed:
+            with open(self.closed, "w") as f:
+                f.write(str(self.i))
 
 
 def _raise_late(start_response):
@@ -190,7 +196,23 @@ def app(environ, start_response):
 
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return _Lines(int(q.get("n", "10")), int(q.get("delay_ms", "0")) / 1000.0)
+        return _Lines(int(q.get("n", "10")), int(q.get("delay_ms", "0")) / 1000.0,
+                      q.get("closed"))
+
+    if path == "/big":
+        size = int(q["size"])
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", str(size))])
+        block = b"b" * 65536
+        return [block[: min(65536, size - off)] for off in range(0, size, 65536)]
+
+    if path == "/errors":
+        environ["wsgi.errors"].write(q.get("msg", "") + "\n")
+        environ["wsgi.errors"].flush()
+        return _respond(start_response, "logged\n")
+
+    if path == "/crash":
+        os._exit(7)
 
     if path == "/raise":
         if "rid_file" in q:
