@@ -22,7 +22,7 @@ def socket_path(tmp_path):
     d = pathlib.Path(tmp_path) / "ctl"
     if len(str(d / "hearthd.sock")) >= 100:
         d = pathlib.Path(tempfile.mkdtemp(prefix="lcctl", dir="/tmp"))
-    d.mkdir(exist_ok=True)
+    d.mkdir(parents=True, exist_ok=True)
     return d / "hearthd.sock"
 
 

@@ -1,6 +1,8 @@
 """Lifecycle test app (memory recycling): every request to / keeps another
 LC_LEAK_MB (default 2) MiB of freshly written bytes in a module-level list, so the
-worker's private memory (USS) grows until hearthd recycles it.
+worker's private memory (USS) grows until hearthd recycles it. With
+LC_LEAK_SHARED_MB=N the import also builds N MiB of ballast: preloaded, those pages
+are shared with the zygote, so they count in every worker's RSS but not in its USS.
 
 Endpoints (GET):
   /       leaks, then JSON {pid, held_mb}
@@ -11,6 +13,7 @@ import os
 
 _HELD = []
 _CHUNK = int(os.environ.get("LC_LEAK_MB", "2")) << 20
+SHARED_BALLAST = bytes([3]) * (int(os.environ.get("LC_LEAK_SHARED_MB", "0")) << 20)
 
 
 def app(environ, start_response):
