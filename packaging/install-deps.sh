@@ -14,7 +14,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3-flask python3-django python3-pytest
-  curl nghttp2-client wrk procps
+  curl nghttp2-client wrk procps prometheus
   postgresql python3-psycopg2
 )
 bench_pkgs=(
