@@ -1,0 +1,189 @@
+// Access log lines (combined and JSON) and the file's reopen after a rename.
+#include "metrics/access_log.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace hearth::metrics {
+namespace {
+
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// 2026-11-22T10:00:00.123Z
+constexpr int64_t kWhen = 1795341600123;
+
+AccessEntry sample() {
+  AccessEntry e;
+  e.remote_addr = "127.0.0.1";
+  e.time_unix_ms = kWhen;
+  e.method = "GET";
+  e.target = "/path?q=1";
+  e.protocol = "HTTP/1.1";
+  e.status = 200;
+  e.bytes = 12;
+  e.referer = "";
+  e.user_agent = "curl/7.88";
+  e.request_id = "abc123";
+  e.duration_s = 0.0015;
+  return e;
+}
+
+TEST(Combined, ApacheShapeWithRequestIdAndDuration) {
+  EXPECT_EQ(format_combined(sample()),
+            "127.0.0.1 - - [22/Nov/2026:10:00:00 +0000] \"GET /path?q=1 HTTP/1.1\" 200 12 \"-\" \"curl/7.88\" "
+            "rid=abc123 dur=0.001500\n");
+}
+
+TEST(Combined, EmptyFieldsAreDashes) {
+  AccessEntry e = sample();
+  e.remote_addr = "";
+  e.user_agent = "";
+  e.request_id = "";
+  std::string line = format_combined(e);
+  EXPECT_THAT(line, StartsWith("- - - ["));
+  EXPECT_THAT(line, HasSubstr(" \"-\" \"-\" rid=- "));
+}
+
+TEST(Combined, QuotesBackslashesAndControlBytesAreEscaped) {
+  AccessEntry e = sample();
+  e.user_agent = "evil \"agent\" \\ x\ny\x7f";
+  e.target = "/a\"b";
+  std::string line = format_combined(e);
+  EXPECT_THAT(line, HasSubstr("\"GET /a\\\"b HTTP/1.1\""));
+  EXPECT_THAT(line, HasSubstr("\"evil \\\"agent\\\" \\\\ x\\x0ay\\x7f\""));
+  // One record, one line: an injected newline cannot forge a second entry.
+  EXPECT_EQ(line.find('\n'), line.size() - 1);
+}
+
+TEST(Combined, RefererIsQuoted) {
+  AccessEntry e = sample();
+  e.referer = "https://example.com/";
+  EXPECT_THAT(format_combined(e), HasSubstr(" 200 12 \"https://example.com/\" \"curl/7.88\""));
+}
+
+TEST(Json, AllFieldsWithIsoTime) {
+  EXPECT_EQ(format_json(sample()),
+            "{\"time\":\"2026-11-22T10:00:00.123Z\",\"remote_addr\":\"127.0.0.1\",\"method\":\"GET\","
+            "\"target\":\"/path?q=1\",\"protocol\":\"HTTP/1.1\",\"status\":200,\"bytes\":12,"
+            "\"duration_s\":0.001500,\"referer\":\"\",\"user_agent\":\"curl/7.88\",\"request_id\":\"abc123\"}\n");
+}
+
+TEST(Json, MillisecondsArePadded) {
+  AccessEntry e = sample();
+  e.time_unix_ms = kWhen - 123 + 7;
+  EXPECT_THAT(format_json(e), StartsWith("{\"time\":\"2026-11-22T10:00:00.007Z\""));
+}
+
+TEST(Json, StringsAreEscapedAndNonAsciiIsUnicodeEscaped) {
+  AccessEntry e = sample();
+  e.user_agent = "q\"b\\n\nt\t\x01\xc3\xa9";
+  std::string line = format_json(e);
+  EXPECT_THAT(line, HasSubstr("\"user_agent\":\"q\\\"b\\\\n\\u000at\\u0009\\u0001\\u00c3\\u00a9\""));
+  EXPECT_EQ(line.find('\n'), line.size() - 1);
+}
+
+class TempFile {
+ public:
+  TempFile() {
+    char tmpl[] = "/tmp/hearth-access-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    ::close(fd);
+    path_ = tmpl;
+    ::unlink(path_.c_str());
+  }
+  ~TempFile() {
+    ::unlink(path_.c_str());
+    ::unlink((path_ + ".1").c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(AccessLog, EmptyPathIsOff) {
+  boost::asio::io_context io;
+  AccessLog log(io, "", AccessLog::Format::Combined);
+  EXPECT_EQ(log.open(), "");
+  EXPECT_FALSE(log.enabled());
+  log.write(sample());  // no-op
+}
+
+TEST(AccessLog, UnopenableFileIsAStartupError) {
+  boost::asio::io_context io;
+  AccessLog log(io, "/nonexistent-dir-hearth/access.log", AccessLog::Format::Combined);
+  std::string err = log.open();
+  EXPECT_THAT(err, HasSubstr("/nonexistent-dir-hearth/access.log"));
+  EXPECT_FALSE(log.enabled());
+}
+
+TEST(AccessLog, BufferedLinesReachTheFileOnTimerOrFlush) {
+  TempFile f;
+  boost::asio::io_context io;
+  AccessLog log(io, f.path(), AccessLog::Format::Json);
+  ASSERT_EQ(log.open(), "");
+  log.write(sample());
+  EXPECT_EQ(slurp(f.path()), "");  // buffered
+  io.run_for(std::chrono::milliseconds(500));  // the 100 ms flush timer fires
+  EXPECT_EQ(slurp(f.path()), format_json(sample()));
+  log.write(sample());
+  log.flush();
+  EXPECT_EQ(slurp(f.path()), format_json(sample()) + format_json(sample()));
+}
+
+TEST(AccessLog, ReopenAfterRenameWritesToTheNewFile) {
+  TempFile f;
+  boost::asio::io_context io;
+  AccessLog log(io, f.path(), AccessLog::Format::Combined);
+  ASSERT_EQ(log.open(), "");
+  AccessEntry a = sample();
+  a.request_id = "before";
+  log.write(a);
+  log.flush();
+  ASSERT_EQ(std::rename(f.path().c_str(), (f.path() + ".1").c_str()), 0);  // logrotate
+  AccessEntry b = sample();
+  b.request_id = "buffered";
+  log.write(b);   // still buffered: reopen flushes it to the old file first
+  log.reopen();
+  AccessEntry c = sample();
+  c.request_id = "after";
+  log.write(c);
+  log.flush();
+  std::string old_text = slurp(f.path() + ".1");
+  std::string new_text = slurp(f.path());
+  EXPECT_THAT(old_text, HasSubstr("rid=before "));
+  EXPECT_THAT(old_text, HasSubstr("rid=buffered "));
+  EXPECT_THAT(new_text, HasSubstr("rid=after "));
+  EXPECT_THAT(new_text, ::testing::Not(HasSubstr("rid=before")));
+}
+
+TEST(AccessLog, DestructorFlushes) {
+  TempFile f;
+  {
+    boost::asio::io_context io;
+    AccessLog log(io, f.path(), AccessLog::Format::Combined);
+    ASSERT_EQ(log.open(), "");
+    log.write(sample());
+  }
+  EXPECT_THAT(slurp(f.path()), EndsWith("rid=abc123 dur=0.001500\n"));
+}
+
+}  // namespace
+}  // namespace hearth::metrics
