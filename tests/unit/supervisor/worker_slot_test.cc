@@ -236,12 +236,12 @@ TEST_F(WorkerSlotTest, TimeoutAfterStartBreaksTheResponse) {
 }
 
 TEST_F(WorkerSlotTest, ResponseWithinTimeoutIsNotCut) {
-  make_slot(ms{200});
+  make_slot(ms{400});  // generous: the answer must beat it even on a loaded machine
   slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
   ASSERT_TRUE(worker().await_request(io_));
   worker().respond("200 OK", "fast");
   ASSERT_TRUE(wait_outcomes(1));
-  run_for(io_, ms{250});  // past the timeout: the cancelled timer must not fire
+  run_for(io_, ms{450});  // past the timeout: the cancelled timer must not fire
   EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok}));
   EXPECT_EQ(slot().state(), State::Idle);
   EXPECT_EQ(sink_->finishes, 1);
