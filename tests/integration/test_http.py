@@ -239,3 +239,48 @@ def test_access_log_line(srv):
     assert hhttp.get(srv.port, f"/environ?m={marker}").status == 200
     line = re.compile(rf'"GET /environ\?m={marker} HTTP/1\.1" 200 \d+')
     poll(lambda: line.search(srv.stdout()), 5, what="the access log line on stdout")
+
+
+def test_non_ascii_path_is_latin1_decoded(srv):
+    # PEP 3333: PATH_INFO holds the percent-decoded bytes, decoded as latin-1.
+    r = hhttp.get(srv.port, "/p/caf%C3%A9/a%20b?q=%C3%A9")
+    assert r.status == 200
+    assert r.json() == {"path": "/p/caf\u00c3\u00a9/a b"}
+    env = hhttp.get(srv.port, "/environ?q=%C3%A9").json()
+    assert env["QUERY_STRING"] == "q=%C3%A9"
+
+
+def test_repeated_request_headers_are_joined(srv):
+    with Conn(srv.port) as c:
+        c.send(request("GET", "/environ", [("X-Multi", "a"), ("X-Multi", "b"),
+                                           ("Cookie", "a=1"), ("Cookie", "b=2")]))
+        env = c.read_response().json()
+    assert env["HTTP_X_MULTI"] == "a, b"
+    assert env["HTTP_COOKIE"] == "a=1; b=2"
+
+
+def test_head_on_streamed_response(srv):
+    with Conn(srv.port) as c:
+        c.send(request("HEAD", "/stream?n=20") + request("GET", "/"))
+        h = c.read_response("HEAD")
+        g = c.read_response()
+    assert h.status == 200 and h.body == b""
+    assert g.status == 200 and g.body == b"Hello from basic\n"
+
+
+def test_204_and_304_have_no_body(srv):
+    with Conn(srv.port) as c:
+        c.send(request("GET", "/status?code=204") + request("GET", "/status?code=304")
+               + request("GET", "/"))
+        r204, r304, ok = c.read_response(), c.read_response(), c.read_response()
+    assert r204.status == 204 and r304.status == 304
+    for r in (r204, r304):
+        assert r.header("Transfer-Encoding") is None, r.headers
+    assert ok.status == 200 and ok.body == b"Hello from basic\n"
+
+
+def test_server_header_configurable(hearthd):
+    custom = hearthd("basic:app", workers=1, toml='[http]\nserver_header = "edge-1"\n')
+    none = hearthd("basic:app", workers=1, toml='[http]\nserver_header = ""\n')
+    assert hhttp.get(custom.port, "/").header("Server") == "edge-1"
+    assert hhttp.get(none.port, "/").header("Server") is None

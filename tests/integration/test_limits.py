@@ -264,3 +264,11 @@ def test_cli_overrides_config_file(hearthd):
         c.send(request("POST", "/echo", [("Content-Length", "2048")]))
         _send_body_until_answered(c, 2048)
         assert c.read_response().status == 413
+
+
+def test_expect_100_with_oversized_body_gets_413_not_100(lim):
+    with Conn(lim.port, timeout=5) as c:
+        c.send(request("POST", "/echo", [("Content-Length", str(200 * 1024)),
+                                         ("Expect", "100-continue")]))
+        _, status, _, _, _ = c.read_head()
+    assert status == 413

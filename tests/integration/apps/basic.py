@@ -19,6 +19,8 @@ Endpoints (GET unless noted):
                        a body of N lines, no Content-Length; close() creates F
   /big?size=N          N bytes (in 64 KiB chunks) with Content-Length
   /errors?msg=M        writes M to wsgi.errors
+  /p/<anything>        JSON {"path": PATH_INFO}
+  /status?code=N       an empty response with that status (204/304: no Content-Type)
   /crash               the worker process dies (os._exit) in the middle of a request
   /raise?token=T[&rid_file=F]
                        raises RuntimeError("boom-secret-T"); first writes
@@ -210,6 +212,17 @@ def app(environ, start_response):
         environ["wsgi.errors"].write(q.get("msg", "") + "\n")
         environ["wsgi.errors"].flush()
         return _respond(start_response, "logged\n")
+
+    if path.startswith("/p/"):
+        return _json(start_response, {"path": path})
+
+    if path == "/status":
+        code = int(q.get("code", "200"))
+        reason = {204: "No Content", 304: "Not Modified"}.get(code, "Whatever")
+        headers = [] if code in (204, 304) else [("Content-Type", "text/plain"),
+                                                   ("Content-Length", "0")]
+        start_response(f"{code} {reason}", headers)
+        return []
 
     if path == "/crash":
         os._exit(7)
