@@ -1,0 +1,120 @@
+"""hearthctl (issue 3): scale, the status table, graceful stop with a request in
+flight, and commands from another uid refused (socket mode 0600, SO_PEERCRED)."""
+import concurrent.futures as cf
+import os
+import pathlib
+import pwd
+import re
+import stat
+import tempfile
+
+import pytest
+
+from conftest import wait_exited
+from lifecycle_util import ctl, get, get_many, ready_workers, start, status, wait_status
+
+
+def _live(st):
+    return [w for w in st["workers"] if w["state"] != "dead"]
+
+
+def test_scale_up_and_down(hearthd, tmp_path):
+    srv, sock = start(hearthd, tmp_path, "lc_version:app", workers=1, ready_workers=1)
+    r = ctl(sock, "scale", "3")
+    assert r.returncode == 0 and "scaling to 3" in r.stdout, (r.stdout, r.stderr)
+    st = wait_status(sock, lambda s: len(ready_workers(s)) == 3, 15, "3 ready workers")
+    assert st["desired_workers"] == 3 and st["effective_workers"] == 3, st
+    three = {w["pid"] for w in ready_workers(st)}
+
+    r = ctl(sock, "scale", "1")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    st = wait_status(sock, lambda s: len(_live(s)) == 1 and len(s["workers"]) == 1
+                     and len(ready_workers(s)) == 1, 15, "back to 1 worker")
+    assert st["desired_workers"] == 1, st
+    gone = three - {w["pid"] for w in st["workers"]}
+    assert len(gone) == 2 and wait_exited(sorted(gone), 5) == [], gone
+    assert all(s == 200 for s, _ in get_many(srv.port, "/", 5))
+
+    bad = ctl(sock, "scale", "0")
+    assert bad.returncode == 1 and "worker count" in (bad.stdout + bad.stderr), bad
+    assert status(sock)["desired_workers"] == 1
+
+
+def test_status_table_shows_memory_columns(hearthd, tmp_path):
+    srv, sock = start(hearthd, tmp_path, "lc_version:app", workers=2, ready_workers=2)
+    r = ctl(sock, "status")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    for col in ("PID", "STATE", "REQUESTS", "RSS_MiB", "PSS_MiB", "USS_MiB"):
+        assert col in out, f"{col} missing from:\n{out}"
+    assert re.search(r"^memory: .*\d+\.\d MiB \(sum of PSS\)", out, re.M), out
+    assert re.search(r"^generation 1 ", out, re.M), out
+    for w in ready_workers(status(sock)):
+        assert re.search(rf"^{w['id']}\s+{w['pid']}\s+1\s+ready\s", out, re.M), out
+
+
+def _nobody():
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user 'nobody'")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run hearthctl as another uid")
+    return "nobody"
+
+
+def test_hearthctl_from_another_uid_is_refused(hearthd, tmp_path):
+    user = _nobody()
+    # A world-accessible dir, so only the socket's own protection (and the daemon's
+    # SO_PEERCRED check) can stop the other user. tmp_path's parents are 0700.
+    d = pathlib.Path(tempfile.mkdtemp(prefix="lcperm", dir="/tmp"))
+    d.chmod(0o755)
+    sock = d / "hearthd.sock"
+    srv = hearthd("lc_version:app", "--control-socket", sock, workers=1, ready_workers=1)
+    assert stat.S_IMODE(os.stat(sock).st_mode) == 0o600, oct(os.stat(sock).st_mode)
+    gen_before = status(sock)["generation"]
+
+    # 1. As deployed (0600): connect() itself is refused, or the daemon refuses.
+    r = ctl(sock, "stop", user=user)
+    out = (r.stdout + r.stderr).lower()
+    assert r.returncode != 0, f"another uid's 'stop' succeeded: {out}"
+    assert "permission denied" in out, out
+    by_kernel = "cannot reach hearthd" in out
+    if not by_kernel:
+        assert "refused" in srv.log(), srv.log_tail()
+
+    # 2. Socket mode loosened (a mistake): the daemon's SO_PEERCRED check must refuse,
+    #    and hearthctl must say so.
+    os.chmod(sock, 0o666)
+    outcomes = []
+    for cmd in (["stop"], ["reload"], ["scale", "3"]):
+        r = ctl(sock, *cmd, user=user)
+        outcomes.append((cmd, r.returncode, (r.stdout + r.stderr).strip()))
+    assert all(rc != 0 for _, rc, _ in outcomes), outcomes
+    srv.wait_log(r"refused a command from .*only root or the daemon's uid", timeout=5)
+    assert len(re.findall(r"refused a command from", srv.log())) >= 3, srv.log_tail()
+    assert srv.proc.poll() is None, "hearthd stopped on another uid's command"
+    st = status(sock)
+    assert st["generation"] == gen_before and st["desired_workers"] == 1, st
+    assert get(srv.port, "/")[0] == 200
+    # What the other user is told: the daemon's answer, "permission denied" (exit 1).
+    unclear = [o for o in outcomes if o[1] != 1 or "permission denied" not in o[2].lower()]
+    assert not unclear, ("refused, but hearthctl did not report the daemon's 'permission "
+                         f"denied' answer: {unclear}")
+
+
+def test_stop_finishes_in_flight_request(hearthd, tmp_path):
+    srv, sock = start(hearthd, tmp_path, "lc_version:app", "--graceful-timeout", "10s",
+                      workers=1, ready_workers=1)
+    children = [srv.zygote_pid(), *srv.worker_pids().values()]
+    with cf.ThreadPoolExecutor(1) as pool:
+        fut = pool.submit(get, srv.port, "/sleep?ms=1500", 15)
+        wait_status(sock, lambda s: any(w["current_request"].startswith("GET /sleep")
+                                        for w in s["workers"]), 5, "the slow request in flight")
+        r = ctl(sock, "stop")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert srv.proc.poll() is None, "hearthd exited with a request in flight"
+        code, body = fut.result(timeout=15)
+    assert code == 200 and body.startswith("version="), (code, body)
+    assert srv.wait_exit(10) == 0, srv.log_tail()
+    assert wait_exited(children, 3) == [], "workers outlived hearthd"
