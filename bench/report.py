@@ -1,0 +1,321 @@
+"""Markdown tables and docs/benchmarks.md from the results run.py collected."""
+
+NA = "n/a (not implemented)"
+
+
+def _fmt(v, digits=0, suffix=""):
+    if v is None:
+        return "-"
+    if digits == 0:
+        return f"{v:,.0f}{suffix}"
+    return f"{v:,.{digits}f}{suffix}"
+
+
+def _ratio(v, best):
+    if v is None or not best:
+        return "-"
+    return f"{v / best:.2f}x"
+
+
+def _best(rows, key, higher):
+    vals = [r[key] for n, r in rows.items() if n != "hearthd" and r.get(key) is not None and "error" not in r]
+    if not vals:
+        return None
+    return max(vals) if higher else min(vals)
+
+
+def _errors(r):
+    if r.get("errors") is None:
+        return "-"
+    if not r["errors"]:
+        return "0"
+    parts = []
+    if r.get("non2xx"):
+        parts.append(f"non-2xx/3xx {r['non2xx']:,}")
+    if r.get("sock_errors"):
+        parts.append(f"socket {r['sock_errors']:,}: {r['sock_detail']}")
+    return f"{r['errors']:,} ({'; '.join(parts)})"
+
+
+def app_table(app):
+    rows = app["rows"]
+    best = {
+        "rps": _best(rows, "rps", True),
+        "p50": _best(rows, "p50", False),
+        "p99": _best(rows, "p99", False),
+        "cpu_us_per_req": _best(rows, "cpu_us_per_req", False),
+        "pss_kib": _best(rows, "pss_kib", False),
+    }
+    lines = [
+        "| stack | req/s | x best peer | p50 ms | x | p99 ms | x | errors | CPU us/req | x | "
+        "tree PSS MiB | x | tree USS MiB | procs | req/s per round |",
+        "|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for name, r in rows.items():
+        if "error" in r and r.get("rps") is None:
+            lines.append(f"| {r['label']} | failed: {r['error']} |" + " |" * 14)
+            continue
+        pss = r.get("pss_kib")
+        uss = r.get("uss_kib")
+        per_round = " / ".join(_fmt(x) for x in r.get("rounds_rps", []))
+        lines.append(
+            f"| {r['label']} | {_fmt(r.get('rps'))} | {_ratio(r.get('rps'), best['rps'])} "
+            f"| {_fmt(r.get('p50'), 2)} | {_ratio(r.get('p50'), best['p50'])} "
+            f"| {_fmt(r.get('p99'), 2)} | {_ratio(r.get('p99'), best['p99'])} "
+            f"| {_errors(r)} "
+            f"| {_fmt(r.get('cpu_us_per_req'), 1)} | {_ratio(r.get('cpu_us_per_req'), best['cpu_us_per_req'])} "
+            f"| {_fmt(pss / 1024 if pss else None, 1)} | {_ratio(pss, best['pss_kib'])} "
+            f"| {_fmt(uss / 1024 if uss else None, 1)} | {r.get('nprocs', '-')} | {per_round} |")
+    return "\n".join(lines)
+
+
+def extras_table(results):
+    sh = results.get("static_h2")
+    if sh is None:
+        return ""
+    lines = [
+        "| row | server | req/s | x best peer | p50 ms | p99 ms | mean ms | errors | CPU us/req |",
+        "|---|---|--:|--:|--:|--:|--:|---|--:|",
+    ]
+    st = sh.get("nginx-static")
+    if st:
+        lines.append(f"| static 4 KB file (wrk) | nginx 1 worker | {_fmt(st['rps'])} | 1.00x "
+                     f"| {_fmt(st['p50'], 2)} | {_fmt(st['p99'], 2)} | - | {_errors(st)} "
+                     f"| {_fmt(st['cpu_us_per_req'], 1)} |")
+    lines.append(f"| static 4 KB file (wrk) | **hearthd** | {NA} | - | - | - | - | - | - |")
+    h2 = sh.get("nginx-h2-uwsgi")
+    if h2:
+        lines.append(f"| HTTP/2 h2c, hello app (h2load) | nginx `http2` -> `uwsgi_pass` -> uWSGI "
+                     f"| {_fmt(h2['rps'])} | 1.00x | - | - | {_fmt(h2['mean'], 2)} | {_errors(h2)} "
+                     f"| {_fmt(h2['cpu_us_per_req'], 1)} |")
+    lines.append(f"| HTTP/2 h2c, hello app (h2load) | **hearthd** | {NA} | - | - | - | - | - | - |")
+    return "\n".join(lines)
+
+
+def idle_table(results):
+    idle = results.get("idle")
+    hello = results["apps"].get("hello", {}).get("rows", {})
+    lines = ["| measurement | hearthd | nginx | hearthd / nginx |", "|---|--:|--:|--:|"]
+    h = hello.get("hearthd", {})
+    if h.get("daemon_rss_kib"):
+        lines.append(f"| hearthd daemon process alone, RSS idle after warm-up (hello app, 2 workers) "
+                     f"| {h['daemon_rss_kib'] / 1024:.1f} MiB | - | - |")
+    if idle is None:
+        return "\n".join(lines)
+    if "error" in idle:
+        lines.append(f"| {idle['count']:,} idle keep-alive connections | {idle['error']} | | |")
+        return "\n".join(lines)
+    hd, ng = idle.get("hearthd", {}), idle.get("nginx", {})
+
+    def cell(d, key):
+        if "error" in d:
+            return "failed: " + d["error"]
+        return f"{d[key] / 1024:.1f} MiB" if key in d else "-"
+
+    def ratio(key):
+        if key in hd and key in ng and ng[key]:
+            return f"{hd[key] / ng[key]:.2f}x"
+        return "-"
+
+    lines.append(f"| front process RSS, idle (hearthd: daemon only; nginx: master + worker) "
+                 f"| {cell(hd, 'idle_rss_kib')} | {cell(ng, 'idle_rss_kib')} | {ratio('idle_rss_kib')} |")
+    lines.append(f"| front process RSS holding {idle['count']:,} idle keep-alive connections "
+                 f"| {cell(hd, 'held_rss_kib')} | {cell(ng, 'held_rss_kib')} | {ratio('held_rss_kib')} |")
+
+    def per_conn(d):
+        if "held_rss_kib" not in d or not d.get("open"):
+            return "-"
+        return f"{(d['held_rss_kib'] - d['idle_rss_kib']) * 1024 / d['open']:,.0f} B"
+
+    lines.append(f"| RSS growth per idle connection | {per_conn(hd)} | {per_conn(ng)} | - |")
+    lines.append(f"| connections still open at measurement / failed to open "
+                 f"| {hd.get('open', '-')} / {hd.get('failed', '-')} | {ng.get('open', '-')} / {ng.get('failed', '-')} | - |")
+    return "\n".join(lines)
+
+
+def targets_table(results):
+    """The ratios issue 7 names, as measured in this run (no rounding toward a verdict)."""
+    apps = results["apps"]
+    out = ["| issue 7 target | measured | met |", "|---|--:|---|"]
+
+    def r(app, stack, key):
+        row = apps.get(app, {}).get("rows", {}).get(stack, {})
+        return row.get(key)
+
+    def line(text, num, den, want, higher=True):
+        if num is None or not den:
+            out.append(f"| {text} | - | - |")
+            return
+        v = num / den
+        ok = v >= want if higher else v <= want
+        out.append(f"| {text} | {v:.2f}x | {'yes' if ok else 'no'} |")
+
+    line("hello req/s: hearthd >= 1.0x uWSGI `--http-socket`",
+         r("hello", "hearthd", "rps"), r("hello", "uwsgi-http-socket", "rps"), 1.0)
+    line("hello req/s: hearthd >= 1.3x uWSGI `--http`",
+         r("hello", "hearthd", "rps"), r("hello", "uwsgi-http", "rps"), 1.3)
+    line("hello req/s: hearthd >= 3x gunicorn",
+         r("hello", "hearthd", "rps"), r("hello", "gunicorn", "rps"), 3.0)
+    line("Flask req/s: hearthd >= 1.1x uWSGI `--http-socket`",
+         r("flask", "hearthd", "rps"), r("flask", "uwsgi-http-socket", "rps"), 1.1)
+    for app in ("hello", "flask"):
+        rows = apps.get(app, {}).get("rows", {})
+        best = _best(rows, "p99", False) if rows else None
+        line(f"{app} p99: hearthd <= best peer's", r(app, "hearthd", "p99"), best, 1.0, higher=False)
+    uw = r("hello", "uwsgi-http-socket", "pss_kib")
+    line("idle tree PSS (hello): hearthd <= 0.9x uWSGI `--http-socket`",
+         r("hello", "hearthd", "pss_kib"), uw, 0.9, higher=False)
+    d = r("hello", "hearthd", "daemon_rss_kib")
+    if d:
+        out.append(f"| hearthd daemon alone < 8 MiB RSS idle | {d / 1024:.1f} MiB | {'yes' if d < 8 * 1024 else 'no'} |")
+    out.append(f"| static 4 KB >= 0.9x nginx | {NA} | no |")
+    return "\n".join(out)
+
+
+def tables(results):
+    parts = []
+    for key, app in results["apps"].items():
+        parts.append(f"### {app['title']}\n\n{app_table(app)}\n")
+    ex = extras_table(results)
+    if ex:
+        parts.append(f"### Static file and HTTP/2\n\n{ex}\n")
+    if results.get("idle") is not None or "hello" in results["apps"]:
+        parts.append(f"### Idle memory\n\n{idle_table(results)}\n")
+    if results["skipped"]:
+        parts.append("Skipped: " + "; ".join(f"{k} ({v})" for k, v in results["skipped"].items()) + "\n")
+    return "\n".join(parts)
+
+
+def _configs_section(results):
+    """The exact commands and generated configs, from the first app's run."""
+    lines = []
+    first = next(iter(results["apps"].values()), None)
+    if first is None:
+        return ""
+    for name, r in first["rows"].items():
+        if not r.get("commands"):
+            continue
+        lines.append(f"**{r['label']}**\n")
+        lines.append("```")
+        lines.extend(r["commands"])
+        lines.append("```")
+        for fname, text in r.get("configs", {}).items():
+            lines.append(f"`{fname}`:\n\n```\n{text.rstrip()}\n```")
+        lines.append("")
+    for key, label in (("nginx-static", "static 4 KB file"), ("nginx-h2-uwsgi", "HTTP/2 row")):
+        d = results.get("static_h2", {}).get(key)
+        if d:
+            lines.append(f"**nginx, {label}**\n\n```\n" + "\n".join(d["commands"]) + "\n```")
+            for fname, text in d.get("configs", {}).items():
+                lines.append(f"`{fname}`:\n\n```\n{text.rstrip()}\n```")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def document(results, tables_md):
+    m = results["machine"]
+    a = results["args"]
+    v = results["versions"]
+    keep = []
+    first = results["apps"].get("hello") or next(iter(results["apps"].values()), None)
+    if first:
+        for name, r in first["rows"].items():
+            if r.get("keepalive"):
+                keep.append(f"- {r['label']}: {r['keepalive']}")
+    argv = " ".join(results["argv"]) or "(defaults)"
+    return f"""# Benchmarks: hearthd against the Python fronts a user would pick instead
+
+Generated by `bench/run.py` ({argv}) on {results['date']}; the whole run took
+{results['elapsed_s'] / 60:.1f} minutes. Regenerate with `make bench` (see [Reproduce](#reproduce)).
+
+**Read the ratios, not the absolute numbers.** The load generator shares the machine's
+{m['cores']} cores with the server under test, so every figure depends on both. Ratios are to
+the best *peer* (every stack except hearthd) in the same run; for req/s higher is better, for
+latency, CPU per request and memory lower is better.
+
+## Machine and versions
+
+- {m['os']}, kernel {m['kernel']}, {m['cores']} cores ({m['cpu']}), {m['mem']} RAM
+{chr(10).join(f'- {k}: {val}' for k, val in v.items())}
+- Passenger: Debian 12 packages it (`passenger` 6.0.17), so it is included, with its builtin
+  engine (its default engine is an nginx it would download and compile, which this offline run cannot do).
+
+## Method
+
+- Apps (in `bench/apps/`): raw WSGI hello, Flask hello, Flask JSON (a small dict through `jsonify`),
+  a 100 KB response (raw WSGI), and a 1 MiB POST upload (`bench/post_1mb.lua`; the raw WSGI app
+  reads the whole body and returns its length).
+- Every stack: 2 worker processes, sync (one request at a time per worker), the app preloaded
+  in the master before forking where the server supports it (uWSGI does by default without
+  `--lazy-apps`, gunicorn `--preload`, hearthd `--preload`; Passenger has no preloader for
+  Python, so each of its 2 processes imports the app itself). Access logs are off for every
+  stack (uWSGI `--disable-logging`, nginx `access_log off`, hearthd `[log] access_log = ""`;
+  gunicorn and Passenger's builtin engine log no requests by default).
+- Client, identical for every stack: `wrk -t2 -c64 -d{a['duration']}s --latency URL` (plus
+  `-s bench/post_1mb.lua` for the upload), on 127.0.0.1.
+- For each app: each stack is started **alone**, warmed up ({a['warmup']} s of the same wrk load), and
+  its idle memory is read 1 s later: PSS (and USS = private pages) summed over
+  `/proc/PID/smaps_rollup` of the whole process tree (master, zygote, workers, router, nginx,
+  Passenger's ruby front end, watchdog, core and helper). Then all stacks are started together,
+  warmed up, and loaded in {a['rounds']} interleaved rounds (A B C ... A B C ...); the table shows
+  the median of the rounds (req/s, p50, p99 and CPU per request separately) and each round's req/s
+  so drift shows.
+- Errors: wrk's "Non-2xx or 3xx responses" plus its socket errors (connect, read, write, timeout),
+  summed over the rounds. wrk counts a server closing a connection it did not announce as closing
+  as a read error.
+- CPU per request: the sum of utime + stime (`/proc/PID/stat`) of every process in the server's
+  tree, after the run minus before, divided by the requests wrk completed. 10 ms tick resolution.
+- nginx runs with `-p TMPDIR -c nginx.conf`, `daemon off; master_process on; worker_processes 1;`:
+  one worker because the 2 cores are shared with wrk and the Python workers. Its master is
+  stopped by the PID in its pid file (which is also the PID we started). nginx's default
+  `client_max_body_size 1m` admits the 1 MiB upload (1,048,576 bytes), so it is left alone. As the bench
+  runs as root, nginx's worker keeps `user root` so it can reach the backend's Unix socket in the
+  0700 temp dir. nginx talks to uWSGI with `uwsgi_pass` and to gunicorn with `proxy_pass`
+  (HTTP/1.0 to the upstream, a new upstream connection per request: nginx's defaults).
+- Every process is stopped by PID (SIGTERM, then SIGKILL after a deadline) and checked gone.
+
+### Keep-alive behaviour (probed: two requests on one connection, hello app)
+
+{chr(10).join(keep) if keep else '- (not probed in this run)'}
+
+A stack that closes after every response makes wrk reconnect for every request, so its
+figures include a TCP handshake per request; this is the stack's behaviour with the settings a
+user gets, and it is reported rather than changed.
+
+## Results
+
+{tables_md}
+### Issue 7 targets, as measured in this run
+
+{targets_table(results)}
+
+### What is n/a and why
+
+- **Static files**: hearthd does not serve static files yet, so it has no figure in the 4 KB row;
+  nginx's figure is printed alone.
+- **HTTP/2**: hearthd speaks HTTP/1.1 only so far; the HTTP/2 row shows nginx terminating h2c
+  (prior knowledge, `h2load -t2 -c64 -m1 -D {a['duration']}`) in front of uWSGI with the hello app.
+  h2load reports the mean and max request time rather than percentiles.
+- **10,000 idle connections**: both servers get a 75 s keep-alive timeout for this row (nginx's
+  default; hearthd's default is 5 s, shorter than the time it takes to open 10,000 connections and
+  measure). Each connection sends one GET, reads the response and stays idle; the bench process
+  raises its RLIMIT_NOFILE soft limit (children inherit it) and opens them in batches of 500.
+  Only the front process is measured: hearthd's daemon process (not its Python workers), nginx's
+  master + worker (returning a fixed body with `return 200`).
+
+## Exact commands and generated configs (first app)
+
+{_configs_section(results)}
+
+## Reproduce
+
+```
+make bench                      # installs the peers from Debian, builds hearthd, runs everything
+/usr/bin/python3 bench/run.py --quick                    # smoke test: 3 s, 1 round, hello only
+/usr/bin/python3 bench/run.py --only hearthd,gunicorn --apps hello,flask --duration 5 --rounds 3
+```
+
+`make bench` runs `packaging/install-deps.sh bench` (gunicorn, uwsgi, uwsgi-plugin-python3,
+nginx-light, wrk, nghttp2-client, passenger) and then `bench/run.py`, which rewrites this file.
+Set `HEARTH_BENCH_KEEP_TMP=1` to keep the generated configs and server logs.
+"""

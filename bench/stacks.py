@@ -1,0 +1,290 @@
+"""The servers under test: how each one is configured, started, found and stopped.
+
+Every stack serves the same app module from bench/apps with 2 sync worker processes,
+preloading the app where the server supports it. Configs are generated into a temp dir.
+"""
+import glob
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import procs
+
+PYTHON = "/usr/bin/python3"
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+APPS_DIR = os.path.join(HERE, "apps")
+HEARTHD = os.path.join(REPO, "build", "bin", "hearthd")
+WORKERS = 2
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StartError(RuntimeError):
+    pass
+
+
+class Server:
+    """One running stack: the processes we started and how to find the rest of its tree."""
+
+    def __init__(self, name, url, workdir):
+        self.name = name
+        self.url = url
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.procs = []        # (label, Popen), stopped front first
+        self.pid_files = []    # files naming detached members (nginx master, Passenger watchdog)
+        self.pid_globs = []
+        self.commands = []     # what was run, for the report
+        self.configs = {}      # file name -> text, for the report
+
+    def spawn(self, label, argv, env=None, cwd=None):
+        log = open(os.path.join(self.workdir, f"{label}.log"), "wb")
+        self.commands.append(" ".join(argv))
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env=full_env, cwd=cwd or self.workdir, start_new_session=True)
+        log.close()
+        self.procs.append((label, proc))
+        return proc
+
+    def write(self, name, text):
+        path = os.path.join(self.workdir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        self.configs[name] = text
+        return path
+
+    def extra_pids(self):
+        pids = []
+        for path in self.pid_files + [p for g in self.pid_globs for p in glob.glob(g)]:
+            try:
+                with open(path) as f:
+                    pids.append(int(f.read().split()[0]))
+            except (OSError, ValueError, IndexError):
+                pass
+        return pids
+
+    def pids(self):
+        """Every live process of this stack's tree."""
+        return procs.tree([p.pid for _, p in self.procs] + self.extra_pids())
+
+    def main_pid(self, label):
+        for lbl, p in self.procs:
+            if lbl == label:
+                return p.pid
+        raise KeyError(label)
+
+    def wait_ready(self, path="/", deadline=60.0):
+        end = time.monotonic() + deadline
+        last = None
+        while time.monotonic() < end:
+            for label, p in self.procs:
+                if p.poll() is not None:
+                    raise StartError(f"{self.name}: {label} exited with {p.returncode}; "
+                                     f"see {self.workdir}/{label}.log:\n{self.log_tail(label)}")
+            try:
+                with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=2) as r:
+                    if r.status == 200:
+                        return
+                    last = r.status
+            except (urllib.error.URLError, OSError) as e:
+                last = e
+            time.sleep(0.1)
+        raise StartError(f"{self.name}: not ready after {deadline}s (last: {last})")
+
+    def log_tail(self, label, n=15):
+        try:
+            with open(os.path.join(self.workdir, f"{label}.log"), errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self):
+        """Stop everything we started, front first; returns PIDs that would not die."""
+        members = self.pids()
+        extra = self.extra_pids()
+        for _, p in reversed(self.procs):
+            procs.stop_popen(p, deadline=10.0)
+        for pid in extra:
+            procs.stop_pid(pid, deadline=10.0)
+        for pid in members:
+            procs.stop_pid(pid, deadline=3.0)
+        return [p for p in members if procs.is_alive(p)]
+
+
+# --------------------------------------------------------------------------------------------
+# Peers
+
+def _uwsgi_argv(module, workdir, extra, plugins="python3"):
+    return ["uwsgi", "--plugin", plugins, "--master", "--processes", str(WORKERS),
+            "--chdir", APPS_DIR, "--module", f"{module}:application", "--need-app",
+            "--die-on-term", "--disable-logging", "--pidfile", os.path.join(workdir, "uwsgi.pid")] + extra
+
+
+def _nginx_conf(port, location, extra_http="", worker_connections=1024, rlimit=None):
+    head = ""
+    if os.geteuid() == 0:
+        # The bench runs as root: keep nginx's worker as root so it can reach the backend's
+        # socket in the 0700 temp dir (otherwise it would switch to nobody).
+        head += "user root root;\n"
+    if rlimit:
+        head += f"worker_rlimit_nofile {rlimit};\n"
+    return f"""{head}daemon off;
+master_process on;
+worker_processes 1;
+pid nginx.pid;
+error_log nginx-error.log warn;
+events {{ worker_connections {worker_connections}; }}
+http {{
+    access_log off;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    uwsgi_temp_path tmp/uwsgi;
+    fastcgi_temp_path tmp/fastcgi;
+    scgi_temp_path tmp/scgi;
+    default_type application/octet-stream;
+{extra_http}    server {{
+        listen {port};
+{location}
+    }}
+}}
+"""
+
+
+def _start_nginx(server, conf_text):
+    os.makedirs(os.path.join(server.workdir, "tmp"), exist_ok=True)
+    server.write("nginx.conf", conf_text)
+    server.pid_files.append(os.path.join(server.workdir, "nginx.pid"))
+    server.spawn("nginx", ["nginx", "-p", server.workdir + "/", "-c", "nginx.conf"])
+
+
+def start_uwsgi_http_socket(module, workdir):
+    port = free_port()
+    s = Server("uwsgi-http-socket", f"http://127.0.0.1:{port}/", workdir)
+    s.spawn("uwsgi", _uwsgi_argv(module, workdir, ["--http-socket", f"127.0.0.1:{port}"]))
+    return s
+
+
+def start_uwsgi_http(module, workdir):
+    port = free_port()
+    s = Server("uwsgi-http", f"http://127.0.0.1:{port}/", workdir)
+    s.spawn("uwsgi", _uwsgi_argv(module, workdir, ["--http", f"127.0.0.1:{port}"],
+                                      plugins="http,python3"))
+    return s
+
+
+def start_nginx_uwsgi(module, workdir):
+    port = free_port()
+    sock = os.path.join(workdir, "uwsgi.sock")
+    s = Server("nginx-uwsgi", f"http://127.0.0.1:{port}/", workdir)
+    s.spawn("uwsgi", _uwsgi_argv(module, workdir, ["--socket", sock, "--chmod-socket=660"]))
+    loc = f"""        location / {{
+            include /etc/nginx/uwsgi_params;
+            uwsgi_pass unix:{sock};
+        }}"""
+    _start_nginx(s, _nginx_conf(f"127.0.0.1:{port}", loc))
+    return s
+
+
+def _gunicorn_argv(module, bind):
+    return [PYTHON, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "sync",
+            "--preload", "--bind", bind, "--chdir", APPS_DIR, f"{module}:application"]
+
+
+def start_gunicorn(module, workdir):
+    port = free_port()
+    s = Server("gunicorn", f"http://127.0.0.1:{port}/", workdir)
+    s.spawn("gunicorn", _gunicorn_argv(module, f"127.0.0.1:{port}"))
+    return s
+
+
+def start_nginx_gunicorn(module, workdir):
+    port = free_port()
+    sock = os.path.join(workdir, "gunicorn.sock")
+    s = Server("nginx-gunicorn", f"http://127.0.0.1:{port}/", workdir)
+    s.spawn("gunicorn", _gunicorn_argv(module, f"unix:{sock}"))
+    loc = f"""        location / {{
+            proxy_pass http://unix:{sock};
+        }}"""
+    _start_nginx(s, _nginx_conf(f"127.0.0.1:{port}", loc))
+    return s
+
+
+def start_passenger(module, workdir):
+    port = free_port()
+    s = Server("passenger", f"http://127.0.0.1:{port}/", workdir)
+    appdir = os.path.join(workdir, "app")
+    ptmp = os.path.join(workdir, "ptmp")
+    reg = os.path.join(workdir, "registry")
+    for d in (appdir, ptmp, reg):
+        os.makedirs(d, exist_ok=True)
+    s.write("app/passenger_wsgi.py",
+            f"import sys\nsys.path.insert(0, {APPS_DIR!r})\nfrom {module} import application\n")
+    pidfile = os.path.join(workdir, "passenger.pid")
+    s.pid_files.append(pidfile)  # the watchdog, which double-forks away from the ruby front end
+    s.pid_globs.append(os.path.join(ptmp, "passenger-standalone.*", "temp_dir_toucher.pid"))
+    s.spawn("passenger", [
+        "passenger", "start", appdir, "--engine", "builtin", "--address", "127.0.0.1",
+        "--port", str(port), "--environment", "production",
+        "--min-instances", str(WORKERS), "--max-pool-size", str(WORKERS),
+        "--python", PYTHON, "--app-type", "wsgi", "--startup-file", "passenger_wsgi.py",
+        "--disable-security-update-check", "--disable-anonymous-telemetry",
+        "--log-file", os.path.join(workdir, "passenger-agent.log"), "--pid-file", pidfile,
+        "--instance-registry-dir", reg,
+    ], env={"TMPDIR": ptmp}, cwd=appdir)
+    return s
+
+
+def start_hearthd(module, workdir, extra=()):
+    port = free_port()
+    s = Server("hearthd", f"http://127.0.0.1:{port}/", workdir)
+    conf = s.write("hearth.toml", '[log]\naccess_log = ""\n')
+    s.spawn("hearthd", [HEARTHD, f"{module}:application", "--chdir", APPS_DIR, "--python", PYTHON,
+                        "-b", f"127.0.0.1:{port}", "-w", str(WORKERS), "--preload", "-c", conf,
+                        "--control-socket", os.path.join(workdir, "ctl.sock"), *extra])
+    return s
+
+
+# name -> (start function, row label, short description of what a request goes through)
+STACKS = {
+    "uwsgi-http-socket": (start_uwsgi_http_socket, "uWSGI `--http-socket` (no proxy)"),
+    "uwsgi-http": (start_uwsgi_http, "uWSGI `--http` (its router + workers)"),
+    "nginx-uwsgi": (start_nginx_uwsgi, "nginx `uwsgi_pass` -> uWSGI (unix socket)"),
+    "gunicorn": (start_gunicorn, "gunicorn sync"),
+    "nginx-gunicorn": (start_nginx_gunicorn, "nginx `proxy_pass` -> gunicorn (unix socket)"),
+    "passenger": (start_passenger, "Passenger standalone (builtin engine)"),
+    "hearthd": (start_hearthd, "**hearthd**"),
+}
+
+PEER_BINARIES = {
+    "uwsgi-http-socket": ["uwsgi"],
+    "uwsgi-http": ["uwsgi"],
+    "nginx-uwsgi": ["uwsgi", "nginx"],
+    "gunicorn": [],
+    "nginx-gunicorn": ["nginx"],
+    "passenger": ["passenger"],
+    "hearthd": [HEARTHD],
+}
+
+
+def available(name):
+    import shutil
+    for b in PEER_BINARIES[name]:
+        if not (shutil.which(b) or os.access(b, os.X_OK)):
+            return False, f"{b} not installed"
+    if name in ("gunicorn", "nginx-gunicorn"):
+        r = subprocess.run([PYTHON, "-c", "import gunicorn"], capture_output=True)
+        if r.returncode != 0:
+            return False, "gunicorn not installed for " + PYTHON
+    if name.startswith(("uwsgi", "nginx-uwsgi")) and not glob.glob("/usr/lib/uwsgi/plugins/python3*_plugin.so"):
+        return False, "uwsgi-plugin-python3 not installed"
+    return True, ""
