@@ -28,7 +28,7 @@ def test_max_requests_recycles_without_dropping_capacity(hearthd, tmp_path):
     runs = [p for i, p in enumerate(pids) if i == 0 or pids[i - 1] != p]
     assert len(runs) == len(set(runs)), pids
     assert re.search(r"recycling worker \d+ \(max_requests\)", srv.log()), srv.log_tail()
-    assert re.search(r"exited pid=\d+ .*reason max_requests", srv.log()), srv.log_tail()
+    srv.wait_log(r"exited pid=\d+ .*reason max_requests", timeout=5)
 
 
 def test_leaking_worker_is_recycled_on_private_memory(hearthd, tmp_path):
@@ -67,7 +67,7 @@ def test_leaking_worker_is_recycled_on_private_memory(hearthd, tmp_path):
                      log), srv.log_tail()
     assert re.search(r"recycling worker \d+ \(memory\)", log), srv.log_tail()
     assert wait_exited([first["pid"]], 10) == [], "the recycled worker did not exit"
-    assert re.search(rf"exited pid={first['pid']} .*reason memory", srv.log()), srv.log_tail()
+    srv.wait_log(rf"exited pid={first['pid']} .*reason memory", timeout=5)
     # The new worker keeps serving.
     more = [get(srv.port, "/info") for _ in range(5)]
     assert all(c == 200 for c, _ in more), more
