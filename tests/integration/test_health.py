@@ -75,7 +75,7 @@ def test_readyz_503_while_loading_and_draining_healthz_always_200(hearthd, tmp_p
     result = {}
 
     def slow():
-        result["r"] = hhttp.get(srv.port, "/sleep?ms=2500", timeout=20)
+        result["r"] = hhttp.get(srv.port, "/sleep?ms=3500", timeout=20)
 
     t = threading.Thread(target=slow)
     t.start()
