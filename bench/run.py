@@ -254,10 +254,19 @@ def bench_static_and_h2(args, root, results):
         }}"""
             stacks._start_nginx(h, stacks._nginx_conf(f"127.0.0.1:{port} http2", loc))
             servers.append(h)
-            h.wait_ready_h2 = True
             _wait_h2(h)
+        # hearthd gets the HTTP/2 row only if it answers h2c with prior knowledge.
+        if os.access(stacks.HEARTHD, os.X_OK):
+            d = stacks.start_hearthd("hello", os.path.join(workdir, "hearthd-h2"))
+            servers.append(d)
+            d.wait_ready()
+            if _speaks_h2(d.url):
+                d.name = "hearthd-h2"
+            else:
+                servers.remove(d)
+                stop_server(d)
         for s in servers:
-            runner = "h2load" if s.name.startswith("nginx-h2") else "wrk"
+            runner = "h2load" if s.name.endswith("-h2") or "-h2-" in s.name else "wrk"
             if runner == "wrk":
                 warm(s, args.warmup, None)
             else:
@@ -265,7 +274,7 @@ def bench_static_and_h2(args, root, results):
         rounds = {s.name: [] for s in servers}
         for r in range(args.rounds):
             for s in servers:
-                runner = "h2load" if s.name.startswith("nginx-h2") else "wrk"
+                runner = "h2load" if s.name.endswith("-h2") or "-h2-" in s.name else "wrk"
                 res = load_round(s, args.duration, None, runner=runner)
                 rounds[s.name].append(res)
                 log(f"  round {r + 1}/{args.rounds} {s.name}: {res['rps']:.0f} req/s")
@@ -279,12 +288,18 @@ def bench_static_and_h2(args, root, results):
     results["static_h2"] = out
 
 
+def _speaks_h2(url):
+    try:
+        r = subprocess.run(["h2load", "-n", "1", "-c", "1", url], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return bool(re.search(r"\b1 succeeded", r.stdout))
+
+
 def _wait_h2(server, deadline=30.0):
     end = time.monotonic() + deadline
     while time.monotonic() < end:
-        r = subprocess.run(["h2load", "-n", "1", "-c", "1", server.url], capture_output=True, text=True,
-                           timeout=10)
-        if re.search(r"1 succeeded", r.stdout):
+        if _speaks_h2(server.url):
             return
         time.sleep(0.2)
     raise stacks.StartError(f"{server.name}: no HTTP/2 answer within {deadline}s")
@@ -453,7 +468,7 @@ def main(argv=None):
     results = {"apps": {}, "skipped": skipped, "args": vars(args), "argv": argv,
                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                "machine": machine(), "versions": versions(), "stacks": names}
-    root = tempfile.mkdtemp(prefix="hearth-bench-")
+    root = tempfile.mkdtemp(prefix="hearth-benchrun-")
     try:
         for a in apps:
             bench_app(a, names, args, root, results)
