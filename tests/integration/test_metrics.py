@@ -122,7 +122,10 @@ def test_dashboard_metric_names_exist_in_a_real_scrape(busy):
 def _prom_query(base, expr):
     url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
     status, _, body = fetch(url, timeout=5)
-    return status, json.loads(body) if body else None
+    try:
+        return status, json.loads(body)
+    except ValueError:  # e.g. "Service Unavailable" while Prometheus starts
+        return status, None
 
 
 def test_real_prometheus_scrapes_and_queries(busy, tmp_path):
@@ -140,6 +143,14 @@ def test_real_prometheus_scrapes_and_queries(busy, tmp_path):
                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
+        def ready():
+            assert prom.poll() is None, (tmp_path / "prometheus.log").read_text()[-3000:]
+            try:
+                return fetch(base + "/-/ready", timeout=2)[0] == 200
+            except OSError:
+                return False
+        poll(ready, 30, interval=0.1, what="prometheus /-/ready")
+
         # Traffic while Prometheus scrapes, so rate() has something to see.
         def up():
             assert prom.poll() is None, (tmp_path / "prometheus.log").read_text()[-3000:]
@@ -148,7 +159,7 @@ def test_real_prometheus_scrapes_and_queries(busy, tmp_path):
                 status, body = _prom_query(base, "hearth_requests_total")
             except OSError:
                 return None
-            return status == 200 and body["data"]["result"] and body
+            return status == 200 and body and body["data"]["result"] and body
         body = poll(up, 30, interval=0.2, what="prometheus to scrape hearth_requests_total")
         total = sum(float(r["value"][1]) for r in body["data"]["result"])
         assert total > 0
