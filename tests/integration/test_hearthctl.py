@@ -5,6 +5,7 @@ import os
 import pathlib
 import pwd
 import re
+import shutil
 import stat
 import tempfile
 
@@ -63,11 +64,12 @@ def _nobody():
     return "nobody"
 
 
-def test_hearthctl_from_another_uid_is_refused(hearthd, tmp_path):
+def test_hearthctl_from_another_uid_is_refused(hearthd, tmp_path, request):
     user = _nobody()
     # A world-accessible dir, so only the socket's own protection (and the daemon's
     # SO_PEERCRED check) can stop the other user. tmp_path's parents are 0700.
     d = pathlib.Path(tempfile.mkdtemp(prefix="lcperm", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(d, ignore_errors=True))
     d.chmod(0o755)
     sock = d / "hearthd.sock"
     srv = hearthd("lc_version:app", "--control-socket", sock, workers=1, ready_workers=1)
