@@ -110,11 +110,8 @@ int main(int argc, char** argv) {
     return 3;
   }
   std::string line = cmd + "\n";
-  if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
-    std::fprintf(stderr, "hearthctl: sending the command failed: %s\n", std::strerror(errno));
-    ::close(fd);
-    return 3;
-  }
+  bool sent = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+  int send_errno = errno;
   std::string answer;
   char buf[8192];
   while (true) {
@@ -125,7 +122,10 @@ int main(int argc, char** argv) {
   }
   ::close(fd);
   if (answer.empty()) {
-    std::fprintf(stderr, "hearthctl: hearthd closed the connection without answering\n");
+    // The daemon may have answered (a refusal) before our send failed: only
+    // report the send error when there is no answer to show.
+    if (!sent) std::fprintf(stderr, "hearthctl: sending the command failed: %s\n", std::strerror(send_errno));
+    else std::fprintf(stderr, "hearthctl: hearthd closed the connection without answering\n");
     return 3;
   }
   bool ok = answer.find("\"ok\":true") != std::string::npos;

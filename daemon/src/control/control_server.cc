@@ -83,8 +83,11 @@ void ControlServer::do_accept() {
     auto session = std::make_shared<Session>(std::move(sock));
     if (!peer_allowed(session->sock.native_handle(), &who)) {
       HLOG_CTX(Warn, "control", "refused a command from " << who << " (only root or the daemon's uid)");
-      session->out = "{\"ok\":false,\"error\":\"permission denied\"}\n";
-      asio::async_write(session->sock, asio::buffer(session->out), [session](auto, auto) {});
+      // Read (and ignore) the command first, so the client's send succeeds and it reads the answer.
+      asio::async_read_until(session->sock, session->buf, '\n', [session](const boost::system::error_code&, std::size_t) {
+        session->out = "{\"ok\":false,\"error\":\"permission denied\"}\n";
+        asio::async_write(session->sock, asio::buffer(session->out), [session](auto, auto) {});
+      });
       do_accept();
       return;
     }

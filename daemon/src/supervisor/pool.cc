@@ -119,7 +119,14 @@ void Pool::start_zygote(uint32_t gen) {
     }
     if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) {
       HLOG_CTX(Info, "zygote", "exited pid=" << z.pid() << " (" << st.describe() << ")");
+      for (auto& [id, w] : workers_) {
+        if (w->generation() == gen && w->state() == Worker::State::Forking) w->on_fork_failed("the zygote exited");
+      }
       return;
+    }
+    // Workers it had not forked yet never will be.
+    for (auto& [id, w] : workers_) {
+      if (w->generation() == gen && w->state() == Worker::State::Forking) w->on_fork_failed("the zygote exited");
     }
     if (!current) return;
     if (gen == reload_.gen && reload_.step != ReloadStep::None) {
@@ -318,7 +325,10 @@ void Pool::on_worker_ready(Worker& w) {
 }
 
 void Pool::on_worker_boot_failed(Worker& w, const std::string& text) {
-  if (!worker_ever_ready_ && phase_ == Phase::Starting && w.generation() == active_gen_ && !opt_.zygote.preload) {
+  // An import failure in the first lazy worker is fatal (the app cannot load);
+  // a failed warm-up (Admitting) is a failed boot that is retried.
+  if (!worker_ever_ready_ && phase_ == Phase::Starting && w.generation() == active_gen_ && !opt_.zygote.preload &&
+      w.state() != Worker::State::Admitting) {
     listener_.on_fatal("the app failed to import in worker " + std::to_string(w.id()) + ":\n" + text);
     return;
   }

@@ -98,11 +98,13 @@ void Worker::on_forked(pid_t pid) {
 }
 
 void Worker::on_fork_failed(const std::string& error) {
-  HLOG_CTX(Error, ctx(), "the zygote could not fork it: " << error);
+  if (state_ == State::Dead) return;
+  if (state_ == State::Stopping) HLOG_CTX(Info, ctx(), "not forked: " << error);
+  else HLOG_CTX(Error, ctx(), "the zygote could not fork it: " << error);
   timer_.cancel();
   close_slots();
   state_ = State::Dead;
-  stop_reason_ = StopReason::BootFailed;
+  if (stop_reason_ == StopReason::None) stop_reason_ = StopReason::BootFailed;
   listener_.on_worker_exit(*this, ExitStatus{-1, 0});
 }
 
@@ -195,6 +197,15 @@ void Worker::on_slot_closed(WorkerSlot&) {
 
 void Worker::stop(StopReason reason, std::chrono::milliseconds grace) {
   if (state_ == State::Dead || state_ == State::Stopping) return;
+  if (state_ == State::Forking && pid_ < 0) {
+    // Not forked yet: the zygote may never fork it now. Stopping is immediate
+    // once FORKED arrives (on_forked sends SIGTERM); if the zygote exits first,
+    // the pool fails the fork.
+    if (stop_reason_ == StopReason::None) stop_reason_ = reason;
+    grace_ = grace;
+    state_ = State::Stopping;
+    return;
+  }
   if (stop_reason_ == StopReason::None) stop_reason_ = reason;
   grace_ = grace;
   timer_.cancel();
@@ -241,7 +252,8 @@ void Worker::close_slots() {
 
 void Worker::on_exit(const ExitStatus& st) {
   timer_.cancel();
-  bool expected = state_ == State::Stopping || state_ == State::Draining;
+  // Stopping because its socket closed on its own (on_slot_closed) is a crash, not a planned stop.
+  bool expected = (state_ == State::Stopping || state_ == State::Draining) && stop_reason_ != StopReason::Crash;
   state_ = State::Dead;
   if (!expected && stop_reason_ == StopReason::None) stop_reason_ = StopReason::Crash;
   close_slots();
