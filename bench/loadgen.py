@@ -22,7 +22,7 @@ def wrk_command(url, duration, threads=2, connections=64, script=None):
 def parse_wrk(text):
     """req/s, p50/p99 (ms), requests, non-2xx/3xx and socket errors from `wrk --latency` output."""
     out = {"rps": None, "p50": None, "p99": None, "requests": None,
-           "non2xx": 0, "sock_errors": 0, "sock_detail": ""}
+           "non2xx": 0, "sock_errors": 0, "sock_kinds": {}}
     m = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
     if m:
         out["rps"] = float(m.group(1))
@@ -40,7 +40,7 @@ def parse_wrk(text):
     if m:
         c, r, w, t = (int(x) for x in m.groups())
         out["sock_errors"] = c + r + w + t
-        out["sock_detail"] = f"connect {c}, read {r}, write {w}, timeout {t}"
+        out["sock_kinds"] = {"connect": c, "read": r, "write": w, "timeout": t}
     return out
 
 
@@ -62,7 +62,7 @@ def h2load_command(url, duration, threads=2, connections=64, streams=1):
 def parse_h2load(text):
     """req/s, mean and max request time (ms), requests, failed/errored from h2load output."""
     out = {"rps": None, "p50": None, "p99": None, "mean": None, "max": None, "requests": None,
-           "non2xx": 0, "sock_errors": 0, "sock_detail": ""}
+           "non2xx": 0, "sock_errors": 0, "sock_kinds": {}}
     m = re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", text)
     if m:
         out["rps"] = float(m.group(1))
@@ -71,7 +71,7 @@ def parse_h2load(text):
     if m:
         out["requests"] = int(m.group(3))
         out["sock_errors"] = int(m.group(6)) + int(m.group(7))
-        out["sock_detail"] = f"failed {m.group(5)}, errored {m.group(6)}, timeout {m.group(7)}"
+        out["sock_kinds"] = {"errored": int(m.group(6)), "timeout": int(m.group(7))}
     m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
     if m:
         out["non2xx"] = int(m.group(3)) + int(m.group(4))

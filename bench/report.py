@@ -33,7 +33,7 @@ def _errors(r):
     if r.get("non2xx"):
         parts.append(f"non-2xx/3xx {r['non2xx']:,}")
     if r.get("sock_errors"):
-        parts.append(f"socket {r['sock_errors']:,}: {r['sock_detail']}")
+        parts.append(f"socket: {r['sock_detail']}")
     return f"{r['errors']:,} ({'; '.join(parts)})"
 
 
@@ -154,7 +154,7 @@ def targets_table(results):
             return
         v = num / den
         ok = v >= want if higher else v <= want
-        out.append(f"| {text} | {v:.2f}x | {'yes' if ok else 'no'} |")
+        out.append(f"| {text} | {v:.3f}x | {'yes' if ok else 'no'} |")
 
     line("hello req/s: hearthd >= 1.0x uWSGI `--http-socket`",
          r("hello", "hearthd", "rps"), r("hello", "uwsgi-http-socket", "rps"), 1.0)
@@ -247,8 +247,11 @@ latency, CPU per request and memory lower is better.
 ## Machine and versions
 
 - {m['os']}, kernel {m['kernel']}, {m['cores']} cores ({m['cpu']}), {m['mem']} RAM
+- Load average (1, 5, 15 min) when the run started: {results.get('loadavg_start', '?')}; when it
+  ended: {results.get('loadavg_end', '?')}. The machine is shared with other builds and test runs,
+  which is why the rounds are interleaved and the per-round req/s are shown.
 {chr(10).join(f'- {k}: {val}' for k, val in v.items())}
-- Passenger: Debian 12 packages it (`passenger` 6.0.17), so it is included, with its builtin
+- Passenger availability: Debian 12 packages it (`passenger` 6.0.17), so it is included, with its builtin
   engine (its default engine is an nginx it would download and compile, which this offline run cannot do).
 
 ## Method
@@ -267,13 +270,16 @@ latency, CPU per request and memory lower is better.
 - For each app: each stack is started **alone**, warmed up ({a['warmup']} s of the same wrk load), and
   its idle memory is read 1 s later: PSS (and USS = private pages) summed over
   `/proc/PID/smaps_rollup` of the whole process tree (master, zygote, workers, router, nginx,
-  Passenger's ruby front end, watchdog, core and helper). Then all stacks are started together,
+  Passenger's ruby front end with the `tail -f` of its log it runs, watchdog, core and
+  temp-dir toucher). Then all stacks are started together,
   warmed up, and loaded in {a['rounds']} interleaved rounds (A B C ... A B C ...); the table shows
   the median of the rounds (req/s, p50, p99 and CPU per request separately) and each round's req/s
   so drift shows.
 - Errors: wrk's "Non-2xx or 3xx responses" plus its socket errors (connect, read, write, timeout),
-  summed over the rounds. wrk counts a server closing a connection it did not announce as closing
-  as a read error.
+  summed over the rounds. wrk counts a server closing a connection without announcing it
+  (no `Connection: close`) as a read error, after it has counted the complete response: the
+  read errors of the uWSGI rows are of that kind (about one per request, see keep-alive below),
+  not failed requests.
 - CPU per request: the sum of utime + stime (`/proc/PID/stat`) of every process in the server's
   tree, after the run minus before, divided by the requests wrk completed. 10 ms tick resolution.
 - nginx runs with `-p TMPDIR -c nginx.conf`, `daemon off; master_process on; worker_processes 1;`:

@@ -8,6 +8,7 @@ Stdlib only. Every process started is stopped by PID in a finally block.
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -48,10 +49,11 @@ def probe_keepalive(url):
     """Send two requests on one connection: 'keeps' if both are answered, else 'closes'."""
     host, port = re.match(r"http://([^:/]+):(\d+)/", url).groups()
     req = f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    answered = 0
+    conn_close = False
+    status = ""
     try:
         with socket.create_connection((host, int(port)), timeout=5) as s:
-            answered = 0
-            conn_close = False
             for _ in range(2):
                 s.sendall(req)
                 buf = b""
@@ -75,12 +77,13 @@ def probe_keepalive(url):
                         need -= len(chunk)
                 answered += 1
                 status = head.split(b"\r\n", 1)[0].decode(errors="replace")
-        if answered == 2:
-            return f"keeps ({status.split(' ')[0]})"
-        return f"closes after each response ({status.split(' ')[0]}" + \
-            (", sends `Connection: close`)" if conn_close else ", no `Connection: close` header)")
     except OSError as e:
-        return f"probe failed: {e}"
+        if not answered:
+            return f"probe failed: {e}"
+    if answered == 2:
+        return f"keeps ({status.split(' ')[0]})"
+    return f"closes after each response ({status.split(' ')[0]}" + \
+        (", sends `Connection: close`)" if conn_close else ", without a `Connection: close` header)")
 
 
 def start_stack(name, module, workdir):
@@ -151,8 +154,11 @@ def median_of(rounds):
     out["non2xx"] = sum(r["non2xx"] for r in rounds)
     out["sock_errors"] = sum(r["sock_errors"] for r in rounds)
     out["requests"] = sum(r["requests"] or 0 for r in rounds)
-    details = [r["sock_detail"] for r in rounds if r["sock_errors"]]
-    out["sock_detail"] = "; ".join(details)
+    kinds = {}
+    for r in rounds:
+        for k, v in r.get("sock_kinds", {}).items():
+            kinds[k] = kinds.get(k, 0) + v
+    out["sock_detail"] = ", ".join(f"{k} {v:,}" for k, v in kinds.items() if v)
     return out
 
 
@@ -375,7 +381,8 @@ def versions():
         "hearthd": first_line([stacks.HEARTHD, "--version"]),
         "uWSGI": first_line(["uwsgi", "--version"]) + f" (Debian uwsgi {deb('uwsgi')}, "
                  f"uwsgi-plugin-python3 {deb('uwsgi-plugin-python3')})",
-        "gunicorn": first_line([stacks.PYTHON, "-m", "gunicorn", "--version"]) + f" (Debian {deb('gunicorn')})",
+        "gunicorn": first_line([stacks.PYTHON, "-m", "gunicorn", "--version"]).replace("__main__.py", "gunicorn")
+                    + f" (Debian {deb('gunicorn')})",
         "nginx": first_line(["nginx", "-v"]) + f" (Debian nginx-light {deb('nginx-light')})",
         "Passenger": first_line(["passenger", "--version"]) + f" (Debian {deb('passenger')})",
         "Python": first_line([stacks.PYTHON, "--version"]),
@@ -410,6 +417,14 @@ def machine():
     return {"cpu": cpu, "cores": os.cpu_count(), "mem": mem, "os": deb, "kernel": platform.release()}
 
 
+def _loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
@@ -420,6 +435,9 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="smoke test: 3 s runs, 1 round, hello only, no extra rows")
     p.add_argument("--no-extras", action="store_true", help="skip the static, HTTP/2 and idle-connection rows")
     p.add_argument("--idle-connections", type=int, default=10000)
+    p.add_argument("--json", default=None, help="also write the raw results as JSON here")
+    p.add_argument("--render", default=None, metavar="JSON",
+                   help="do not run anything: print the tables (and write --doc) from a saved --json")
     p.add_argument("--doc", default=None,
                    help="write the report here (default: docs/benchmarks.md for a full run, none for --quick)")
     args = p.parse_args(argv)
@@ -444,6 +462,15 @@ def parse_args(argv):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.render:
+        with open(args.render) as f:
+            results = json.load(f)
+        tables = report.tables(results)
+        print(tables)
+        if args.doc:
+            with open(args.doc, "w") as f:
+                f.write(report.document(results, tables))
+        return 0
     only = [n.strip() for n in args.only.split(",") if n.strip()]
     names = [n for n in stacks.STACKS if n in only] if only else list(stacks.STACKS)
     apps = [a.strip() for a in args.apps.split(",") if a.strip()] or list(APPS)
@@ -467,7 +494,8 @@ def main(argv=None):
     started = time.time()
     results = {"apps": {}, "skipped": skipped, "args": vars(args), "argv": argv,
                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-               "machine": machine(), "versions": versions(), "stacks": names}
+               "machine": machine(), "versions": versions(), "stacks": names,
+               "loadavg_start": _loadavg()}
     root = tempfile.mkdtemp(prefix="hearth-benchrun-")
     try:
         for a in apps:
@@ -479,10 +507,14 @@ def main(argv=None):
             bench_idle_conns(args, root, results)
     finally:
         results["elapsed_s"] = time.time() - started
+        results["loadavg_end"] = _loadavg()
         if os.environ.get("HEARTH_BENCH_KEEP_TMP"):
             log(f"kept {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
     tables = report.tables(results)
     print(tables)
     if args.doc:
