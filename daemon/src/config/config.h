@@ -38,6 +38,9 @@ struct HttpLimits {
   uint64_t body_buffer_size = 64 * 1024;   // body kept in memory up to this, then a temp file
   uint64_t response_buffer_size = 1024 * 1024;  // response buffered in memory up to this, then a temp file
   std::string server_header = "hearth";    // value of the Server header; empty = none
+  bool h2_enabled = true;                       // HTTP/2: h2c prior knowledge (and h2 over TLS)
+  uint32_t h2_max_concurrent_streams = 100;     // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
+  uint32_t h2_initial_window_size = 1 << 20;    // HTTP/2 per-stream flow-control window, bytes
 };
 
 struct LogConfig {

@@ -86,6 +86,9 @@ std::string to_toml(const Config& c) {
   line("body_buffer_size", size(c.http.body_buffer_size));
   line("response_buffer_size", size(c.http.response_buffer_size));
   line("server_header", quote(c.http.server_header));
+  line("http2", c.http.h2_enabled ? "true" : "false");
+  line("http2_max_concurrent_streams", std::to_string(c.http.h2_max_concurrent_streams));
+  line("http2_initial_window_size", std::to_string(c.http.h2_initial_window_size));
   o += "\n[log]\n";
   line("level", quote(c.log.level));
   line("access_log", quote(c.log.access_log));

@@ -1,5 +1,7 @@
 #include "net/http_connection.h"
 
+#include "net/h2_connection.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -99,6 +101,16 @@ void HttpConnection::process_input() {
       }
       case Phase::Head: {
         std::string_view raw(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+        if (!h2_checked_) {
+          // HTTP/2 with prior knowledge (h2c): the client preface instead of a request line.
+          static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+          std::size_t n = std::min(raw.size(), kPreface.size());
+          if (raw.substr(0, n) == kPreface.substr(0, n)) {
+            if (n < kPreface.size()) return ensure_read();
+            if (state_->limits.h2_enabled) return upgrade_to_h2(std::string(raw));
+          }
+          h2_checked_ = true;
+        }
         switch (scanner_.feed(raw)) {
           case http::HeadScanner::Result::NeedMore:
             return ensure_read();
@@ -368,6 +380,15 @@ void HttpConnection::drain() {
 }
 
 void HttpConnection::abort() { close_now(); }
+
+void HttpConnection::upgrade_to_h2(std::string initial) {
+  auto self = std::move(keep_self_);  // released when this function returns
+  phase_ = Phase::Closed;
+  timer_.cancel();
+  state_->connections.erase(this);
+  auto h2 = std::make_shared<H2Connection>(std::move(socket_), state_, std::move(initial), /*tls=*/false);
+  h2->start();
+}
 
 void HttpConnection::close_now() {
   if (phase_ == Phase::Closed) return;

@@ -72,6 +72,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void next_request();
   void begin_linger();
   void close_now();
+  void upgrade_to_h2(std::string initial);
 
   void set_deadline(TimePoint deadline);
   void arm_timer(TimePoint at);
@@ -79,6 +80,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void on_timeout();
 
   Socket socket_;
+  bool h2_checked_ = false;  // the first bytes were checked for the HTTP/2 preface
   boost::asio::steady_timer timer_;
   std::shared_ptr<ServerState> state_;
   uint64_t id_;

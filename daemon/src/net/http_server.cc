@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "net/h2_connection.h"
 #include "net/http_connection.h"
 #include "net/listener.h"
 #include "net/server_state.h"
@@ -70,20 +71,33 @@ void HttpServer::stop_accepting() {
   for (auto& l : impl_->listeners) l->close();
 }
 
+template <typename F>
+void HttpServer::for_each_h2(F f) {
+  // Copy first: drain()/abort() may remove connections from the set.
+  std::vector<std::shared_ptr<H2Connection>> all;
+  for (H2Connection* c : impl_->state->h2_connections) all.push_back(c->shared_from_this());
+  for (auto& c : all) f(*c);
+}
+
 void HttpServer::close_idle() {
   impl_->state->draining = true;
   impl_->for_each_connection([](HttpConnection& c) { c.drain(); });
+  for_each_h2([](H2Connection& c) { c.drain(); });
 }
 
 void HttpServer::close_all() {
   impl_->for_each_connection([](HttpConnection& c) { c.abort(); });
+  for_each_h2([](H2Connection& c) { c.abort(); });
 }
 
-std::size_t HttpServer::open_connections() const { return impl_->state->connections.size(); }
+std::size_t HttpServer::open_connections() const {
+  return impl_->state->connections.size() + impl_->state->h2_connections.size();
+}
 
 std::size_t HttpServer::busy_connections() const {
   std::size_t n = 0;
   for (HttpConnection* c : impl_->state->connections) n += c->busy() ? 1 : 0;
+  for (H2Connection* c : impl_->state->h2_connections) n += c->busy() ? 1 : 0;
   return n;
 }
 

@@ -39,6 +39,8 @@ class HttpServer {
   std::size_t busy_connections() const;  // a request is being handled or written
 
  private:
+  template <typename F>
+  void for_each_h2(F f);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

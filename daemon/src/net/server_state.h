@@ -15,6 +15,7 @@
 namespace hearth::net {
 
 class HttpConnection;
+class H2Connection;
 
 struct ServerState {
   ServerState(boost::asio::io_context& io_, config::HttpLimits limits_, std::string temp_dir_,
@@ -34,6 +35,7 @@ struct ServerState {
   uint64_t next_connection_id = 1;
   bool draining = false;  // close_idle() was called: no more keep-alive
   std::unordered_set<HttpConnection*> connections;  // open ones
+  std::unordered_set<H2Connection*> h2_connections;  // open HTTP/2 ones
 };
 
 }  // namespace hearth::net

@@ -158,7 +158,7 @@ const BadCase kBadCases[] = {
     {"BadMethodToken", "G(T / HTTP/1.1\r\nHost: x\r\n\r\n"},
     {"BadVersion", "GET / HTTP/1.x\r\nHost: x\r\n\r\n"},
     {"Http09Style", "GET / HTTP/0.9\r\nHost: x\r\n\r\n"},
-    {"Http2Preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
+    {"BrokenHttp2Preface", "PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"},
     {"RelativeTarget", "GET foo HTTP/1.1\r\nHost: x\r\n\r\n"},
     {"MissingHostHttp11", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n"},
     {"DuplicateHost", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},

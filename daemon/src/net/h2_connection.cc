@@ -1,0 +1,460 @@
+#include "net/h2_connection.h"
+
+#include <strings.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "common/log.h"
+#include "http/status_text.h"
+
+namespace hearth::net {
+
+namespace asio = boost::asio;
+
+// Per-stream state: the request being received, then the response.
+struct H2Connection::Stream {
+  int32_t id = 0;
+  std::shared_ptr<http::Request> request = std::make_shared<http::Request>();
+  std::string authority, scheme, path;
+  uint64_t header_bytes = 0;
+  bool too_large = false;
+  bool dispatched = false;
+  std::shared_ptr<H2Sink> sink;
+  // Response.
+  bool submitted = false;
+  int status = 0;
+  std::vector<http::Header> headers;
+  std::string out;       // body bytes not yet taken by nghttp2
+  bool out_eof = false;  // finish() seen
+  bool failed = false;   // finish(false): RST_STREAM instead of a clean end
+  bool deferred = false;
+};
+
+// The ResponseSink for one stream.
+class H2Sink final : public http::ResponseSink {
+ public:
+  H2Sink(std::weak_ptr<H2Connection> conn, H2Connection::Stream* s, int32_t id) : conn_(std::move(conn)), s_(s), id_(id) {}
+  void start(int status, std::string_view, std::vector<http::Header> headers) override {
+    if (!s_ || s_->status) return;
+    s_->status = status;
+    s_->headers = std::move(headers);
+    notify();
+  }
+  void body(std::string_view data) override {
+    if (!s_ || s_->out_eof) return;
+    s_->out.append(data);
+    notify();
+  }
+  void finish(bool ok) override {
+    if (!s_ || s_->out_eof) return;
+    s_->out_eof = true;
+    s_->failed = !ok || s_->status == 0;
+    notify();
+  }
+  bool client_gone() const override { return s_ == nullptr; }
+  void detach() { s_ = nullptr; }
+
+ private:
+  void notify() {
+    if (auto c = conn_.lock()) c->on_stream_output(id_);
+  }
+  std::weak_ptr<H2Connection> conn_;
+  H2Connection::Stream* s_;
+  int32_t id_;
+};
+
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// Connection-specific headers that HTTP/2 forbids in responses.
+bool hop_by_hop(std::string_view n) {
+  return iequal(n, "connection") || iequal(n, "keep-alive") || iequal(n, "proxy-connection") ||
+         iequal(n, "transfer-encoding") || iequal(n, "upgrade") || iequal(n, "te") || iequal(n, "trailer");
+}
+
+}  // namespace
+
+H2Connection::H2Connection(Socket socket, std::shared_ptr<ServerState> state, std::string initial, bool tls)
+    : socket_(std::move(socket)), state_(std::move(state)), initial_(std::move(initial)), tls_(tls),
+      timer_(socket_.get_executor()) {
+  id_ = state_->next_connection_id++;
+  boost::system::error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec && (remote.protocol().family() == AF_INET || remote.protocol().family() == AF_INET6)) {
+    asio::ip::tcp::endpoint ep;
+    ep.resize(remote.size());
+    std::memcpy(ep.data(), remote.data(), remote.size());
+    peer_addr_ = ep.address().to_string();
+    peer_port_ = ep.port();
+  }
+  auto local = socket_.local_endpoint(ec);
+  if (!ec && (local.protocol().family() == AF_INET || local.protocol().family() == AF_INET6)) {
+    asio::ip::tcp::endpoint ep;
+    ep.resize(local.size());
+    std::memcpy(ep.data(), local.data(), local.size());
+    local_addr_ = ep.address().to_string();
+    local_port_ = ep.port();
+  }
+}
+
+H2Connection::~H2Connection() {
+  for (auto& [id, s] : streams_) {
+    if (s->sink) s->sink->detach();
+  }
+  if (session_) nghttp2_session_del(session_);
+}
+
+void H2Connection::start() {
+  state_->h2_connections.insert(this);
+  nghttp2_session_callbacks* cbs;
+  nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_send_callback(cbs, &H2Connection::send_cb);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &H2Connection::on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, &H2Connection::on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &H2Connection::on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &H2Connection::on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &H2Connection::on_stream_close);
+  nghttp2_option* opt;
+  nghttp2_option_new(&opt);
+  // Rapid reset (CVE-2023-44487): at most 1000 resets in a burst, 33/s after,
+  // as nghttpx does; beyond that the session ends with GOAWAY.
+  nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+  // CONTINUATION floods (CVE-2024-28182).
+  nghttp2_option_set_max_continuations(opt, 8);
+  nghttp2_option_set_max_settings(opt, 32);
+  nghttp2_option_set_max_outbound_ack(opt, 1000);
+  const auto& l = state_->limits;
+  nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+  nghttp2_session_server_new2(&session_, cbs, this, opt);
+  nghttp2_session_callbacks_del(cbs);
+  nghttp2_option_del(opt);
+
+  nghttp2_settings_entry iv[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, l.h2_max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, l.h2_initial_window_size},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(std::min<uint64_t>(l.max_header_size, UINT32_MAX))},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
+  // A larger connection window than the 64 KiB default, so uploads are not throttled.
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 16 * 1024 * 1024);
+  if (!initial_.empty()) {
+    std::string init = std::move(initial_);
+    feed(init.data(), init.size());
+  }
+  flush();
+  do_read();
+  arm_idle_timer();
+}
+
+void H2Connection::arm_idle_timer() {
+  // Idle connections (no open stream) close after keepalive_timeout.
+  timer_.expires_after(state_->limits.keepalive_timeout);
+  timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->phase_ == Phase::Closed) return;
+    if (self->streams_.empty()) {
+      self->drain();
+    } else {
+      self->arm_idle_timer();
+    }
+  });
+}
+
+void H2Connection::feed(const char* data, std::size_t n) {
+  if (phase_ == Phase::Closed) return;
+  ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), n);
+  if (rv < 0) {
+    HLOG_CTX(Debug, state_->name, "h2 connection " << id_ << ": " << nghttp2_strerror(static_cast<int>(rv)));
+    // nghttp2 queued a GOAWAY for protocol errors (incl. flood protections): send it, then close.
+    flush();
+    phase_ = Phase::Draining;
+    maybe_close();
+  }
+}
+
+void H2Connection::do_read() {
+  if (reading_ || phase_ == Phase::Closed) return;
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                           std::size_t n) {
+    self->reading_ = false;
+    if (ec) {
+      self->close_now();
+      return;
+    }
+    self->feed(self->rbuf_.data(), n);
+    self->flush();
+    if (self->phase_ != Phase::Closed) self->do_read();
+  });
+}
+
+ssize_t H2Connection::send_cb(nghttp2_session*, const uint8_t* data, size_t len, int, void* user) {
+  auto* self = static_cast<H2Connection*>(user);
+  self->wbuf_.append(reinterpret_cast<const char*>(data), len);
+  return static_cast<ssize_t>(len);
+}
+
+void H2Connection::flush() {
+  if (phase_ == Phase::Closed || !session_) return;
+  if (!writing_) {
+    // nghttp2 serialises frames into wbuf_ through send_cb.
+    while (nghttp2_session_want_write(session_) && wbuf_.size() < 256 * 1024) {
+      if (nghttp2_session_send(session_) != 0) break;
+      if (!nghttp2_session_want_write(session_)) break;
+    }
+    do_write();
+  }
+}
+
+void H2Connection::do_write() {
+  if (writing_ || wbuf_.empty() || phase_ == Phase::Closed) {
+    maybe_close();
+    return;
+  }
+  writing_ = true;
+  auto buf = std::make_shared<std::string>(std::move(wbuf_));
+  wbuf_.clear();
+  asio::async_write(socket_, asio::buffer(*buf), [self = shared_from_this(), buf](const boost::system::error_code& ec,
+                                                                                  std::size_t) {
+    self->writing_ = false;
+    if (ec) {
+      self->close_now();
+      return;
+    }
+    self->flush();
+  });
+}
+
+void H2Connection::maybe_close() {
+  if (phase_ == Phase::Closed || writing_ || !wbuf_.empty()) return;
+  bool done = phase_ == Phase::Draining ? streams_.empty()
+                                        : (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_));
+  if (done) close_now();
+}
+
+void H2Connection::close_now() {
+  if (phase_ == Phase::Closed) return;
+  phase_ = Phase::Closed;
+  timer_.cancel();
+  boost::system::error_code ec;
+  socket_.shutdown(asio::socket_base::shutdown_both, ec);
+  socket_.close(ec);
+  for (auto& [id, s] : streams_) {
+    if (s->sink) s->sink->detach();
+  }
+  state_->h2_connections.erase(this);
+}
+
+void H2Connection::drain() {
+  if (phase_ != Phase::Open) return;
+  phase_ = Phase::Draining;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+  flush();
+  maybe_close();
+}
+
+void H2Connection::abort() { close_now(); }
+
+int H2Connection::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto* self = static_cast<H2Connection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto s = std::make_unique<Stream>();
+  s->id = frame->hd.stream_id;
+  s->request->version = 20;
+  s->request->tls = self->tls_;
+  s->request->peer_addr = self->peer_addr_;
+  s->request->peer_port = self->peer_port_;
+  s->request->local_addr = self->local_addr_;
+  s->request->local_port = self->local_port_;
+  s->request->connection_id = self->id_;
+  s->request->body = http::Spool(self->state_->limits.body_buffer_size, self->state_->temp_dir);
+  self->streams_[s->id] = std::move(s);
+  return 0;
+}
+
+int H2Connection::on_header(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                            const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+  auto* self = static_cast<H2Connection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  auto it = self->streams_.find(frame->hd.stream_id);
+  if (it == self->streams_.end()) return 0;
+  Stream& s = *it->second;
+  s.header_bytes += namelen + valuelen + 32;
+  if (s.header_bytes > self->state_->limits.max_header_size ||
+      s.request->headers.size() >= self->state_->limits.max_headers) {
+    // HPACK bombs and oversized header lists: refuse the stream.
+    s.too_large = true;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  std::string_view n(reinterpret_cast<const char*>(name), namelen);
+  std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+  if (!n.empty() && n[0] == ':') {
+    if (n == ":method") s.request->method = std::string(v);
+    else if (n == ":path") s.path = std::string(v);
+    else if (n == ":authority") s.authority = std::string(v);
+    else if (n == ":scheme") s.scheme = std::string(v);
+    return 0;
+  }
+  s.request->headers.push_back(http::Header{std::string(n), std::string(v)});
+  return 0;
+}
+
+int H2Connection::on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data, size_t len,
+                                void* user) {
+  auto* self = static_cast<H2Connection*>(user);
+  auto it = self->streams_.find(stream_id);
+  if (it == self->streams_.end()) return 0;
+  Stream& s = *it->second;
+  if (s.request->body.size() + len > self->state_->limits.max_body_size) {
+    if (!s.dispatched) {
+      s.dispatched = true;
+      s.status = 413;
+      s.headers = {http::Header{"Content-Type", "text/plain"}};
+      s.out = "Payload Too Large\n";
+      s.out_eof = true;
+      self->submit_response(s);
+    }
+    return 0;
+  }
+  if (s.request->body.append(std::string_view(reinterpret_cast<const char*>(data), len))) {
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
+  }
+  return 0;
+}
+
+int H2Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto* self = static_cast<H2Connection*>(user);
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+    auto it = self->streams_.find(frame->hd.stream_id);
+    if (it != self->streams_.end() && !it->second->dispatched) self->dispatch(*it->second);
+  }
+  return 0;
+}
+
+int H2Connection::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
+  auto* self = static_cast<H2Connection*>(user);
+  auto it = self->streams_.find(stream_id);
+  if (it == self->streams_.end()) return 0;
+  if (it->second->sink) it->second->sink->detach();
+  self->streams_.erase(it);
+  if (self->phase_ == Phase::Draining) {
+    asio::post(self->socket_.get_executor(), [weak = self->weak_from_this()] {
+      if (auto s = weak.lock()) s->maybe_close();
+    });
+  }
+  return 0;
+}
+
+void H2Connection::dispatch(Stream& s) {
+  s.dispatched = true;
+  auto& r = *s.request;
+  r.is_head = r.method == "HEAD";
+  r.keep_alive = true;
+  r.received_at = Clock::now();
+  if (r.method.empty() || (s.path.empty() && r.method != "CONNECT")) {
+    s.status = 400;
+    s.headers = {http::Header{"Content-Type", "text/plain"}};
+    s.out = "Bad Request\n";
+    s.out_eof = true;
+    submit_response(s);
+    return;
+  }
+  r.target = s.path;
+  if (!s.authority.empty()) r.headers.insert(r.headers.begin(), http::Header{"Host", s.authority});
+  auto* handler = state_->handler;
+  if (!handler) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_REFUSED_STREAM);
+    return;
+  }
+  s.sink = std::make_shared<H2Sink>(weak_from_this(), &s, s.id);
+  handler->handle(s.request, s.sink);
+  flush();
+}
+
+void H2Connection::on_stream_output(int32_t stream_id) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end() || phase_ == Phase::Closed) return;
+  Stream& s = *it->second;
+  if (!s.submitted && s.status != 0) submit_response(s);
+  else if (s.submitted && s.deferred) {
+    s.deferred = false;
+    nghttp2_session_resume_data(session_, s.id);
+  }
+  if (s.out_eof && s.failed && s.submitted) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+  } else if (s.out_eof && s.failed && !s.submitted) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+  }
+  // Coalesce: write once this call chain is done.
+  asio::post(socket_.get_executor(), [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->flush();
+  });
+}
+
+ssize_t H2Connection::read_body(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length, uint32_t* flags,
+                                nghttp2_data_source*, void* user) {
+  auto* self = static_cast<H2Connection*>(user);
+  auto it = self->streams_.find(stream_id);
+  if (it == self->streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  Stream& s = *it->second;
+  std::size_t n = std::min(length, s.out.size());
+  std::memcpy(buf, s.out.data(), n);
+  s.out.erase(0, n);
+  if (s.out.empty() && s.out_eof) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+  if (n == 0) {
+    s.deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  return static_cast<ssize_t>(n);
+}
+
+void H2Connection::submit_response(Stream& s) {
+  s.submitted = true;
+  std::string status = std::to_string(s.status);
+  std::vector<std::string> lower;  // keeps lower-cased names alive
+  lower.reserve(s.headers.size() + 2);
+  std::vector<nghttp2_nv> nva;
+  auto add = [&](const std::string& n, const std::string& v) {
+    nva.push_back(nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                             reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                             NGHTTP2_NV_FLAG_NONE});
+  };
+  static const std::string kStatus = ":status";
+  add(kStatus, status);
+  bool has_server = false;
+  for (auto& h : s.headers) {
+    if (hop_by_hop(h.name)) continue;
+    std::string n = h.name;
+    for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (n == "server") has_server = true;
+    lower.push_back(std::move(n));
+    add(lower.back(), h.value);
+  }
+  static const std::string kServer = "server";
+  if (!has_server && !state_->limits.server_header.empty()) add(kServer, state_->limits.server_header);
+  static const std::string kDate = "date";
+  std::string date(state_->date.now());
+  add(kDate, date);
+  bool no_body = s.request->is_head || s.status == 204 || s.status == 304 || (s.status >= 100 && s.status < 200);
+  if (no_body) {
+    s.out.clear();
+    nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), nullptr);
+    return;
+  }
+  nghttp2_data_provider prd;
+  prd.source.ptr = nullptr;
+  prd.read_callback = &H2Connection::read_body;
+  nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), &prd);
+}
+
+}  // namespace hearth::net

@@ -1,0 +1,89 @@
+#pragma once
+// One HTTP/2 connection (h2c with prior knowledge, or h2 after TLS ALPN),
+// served with nghttp2. Streams become the same buffered http::Request a
+// HTTP/1 connection produces, go to the same RequestHandler (queue, workers),
+// and answer through an H2 ResponseSink. Protections: stream concurrency,
+// header-list size, rapid reset (stream reset rate limit, CVE-2023-44487),
+// CONTINUATION floods (max continuations), body limits per stream.
+//
+// Lifetime: shared_ptr held by pending Asio operations; registered in
+// ServerState::h2_connections while open. Stream sinks may outlive the
+// connection; they are detached when it closes.
+#include <nghttp2/nghttp2.h>
+
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <array>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "http/request.h"
+#include "net/server_state.h"
+
+namespace hearth::net {
+
+class H2Sink;
+
+class H2Connection final : public std::enable_shared_from_this<H2Connection> {
+ public:
+  using Socket = boost::asio::generic::stream_protocol::socket;
+  struct Stream;
+
+  // `initial`: bytes already read from the socket (the client preface).
+  H2Connection(Socket socket, std::shared_ptr<ServerState> state, std::string initial, bool tls);
+  ~H2Connection();
+  void start();
+  void drain();   // GOAWAY; close when the open streams are done
+  void abort();
+  bool busy() const { return !streams_.empty(); }
+
+  // For H2Sink.
+  void on_stream_output(int32_t stream_id);
+
+ private:
+  // The connection's life.
+  enum class Phase {
+    Open,      // serving streams
+    Draining,  // GOAWAY sent; finishing open streams
+    Closed,
+  };
+
+  static ssize_t send_cb(nghttp2_session*, const uint8_t*, size_t, int, void*);
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t, const uint8_t*, size_t,
+                       uint8_t, void*);
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
+  static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
+  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*, nghttp2_data_source*, void*);
+
+  void feed(const char* data, std::size_t n);
+  void do_read();
+  void flush();
+  void do_write();
+  void dispatch(Stream& s);
+  void submit_response(Stream& s);
+  void maybe_close();
+  void close_now();
+  void arm_idle_timer();
+
+  Socket socket_;
+  std::shared_ptr<ServerState> state_;
+  std::string initial_;
+  bool tls_;
+  nghttp2_session* session_ = nullptr;
+  Phase phase_ = Phase::Open;
+  std::map<int32_t, std::unique_ptr<Stream>> streams_;
+  std::array<char, 16384> rbuf_{};
+  std::string wbuf_;      // being written
+  bool writing_ = false;
+  bool reading_ = false;
+  boost::asio::steady_timer timer_;
+  uint64_t id_ = 0;
+  std::string peer_addr_, local_addr_;
+  uint16_t peer_port_ = 0, local_port_ = 0;
+};
+
+}  // namespace hearth::net
