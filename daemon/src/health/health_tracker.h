@@ -38,7 +38,5 @@ class HealthTracker {
   State state_ = State::Unknown;
 };
 
-// Passive ejection may take out at most half of the workers at once.
-inline bool may_eject(uint32_t already_ejecting, uint32_t workers) { return (already_ejecting + 1) * 2 <= workers; }
 
 }  // namespace hearth::health

@@ -27,6 +27,10 @@ std::optional<uint32_t> budget_cap(uint64_t budget, uint64_t zygote_rss, const s
   return static_cast<uint32_t>(std::clamp<uint64_t>(fit, 1, UINT32_MAX));
 }
 
+bool may_eject(uint32_t already_ejecting, uint32_t workers) {
+  return already_ejecting == 0 || (already_ejecting + 1) * 2 <= workers;
+}
+
 int scale_decision(const ScaleInput& in) {
   if (in.now - in.last_change < in.cooldown) return 0;
   if (in.queued > 0 && in.live < in.max && in.live <= in.desired) return +1;

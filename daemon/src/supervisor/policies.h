@@ -32,6 +32,11 @@ RecycleReason recycle_reason(uint64_t requests, uint64_t request_limit, std::opt
 // when budget is 0 (off). Never less than 1.
 std::optional<uint32_t> budget_cap(uint64_t budget, uint64_t zygote_rss, const std::vector<uint64_t>& worker_uss);
 
+// --- health ejection ---
+// Ejection may take out at most half of the workers at once, but one may
+// always go (as Envoy's outlier detection does).
+bool may_eject(uint32_t already_ejecting, uint32_t workers);
+
 // --- autoscaling ---
 struct ScaleInput {
   uint32_t live = 0;         // workers forking, booting or ready

@@ -513,9 +513,7 @@ bool Pool::eject(int worker_id, const std::string& why) {
     if (w->stop_reason() == Worker::StopReason::Health && w->state() != Worker::State::Dead) ++ejecting;
   }
   uint32_t ready = static_cast<uint32_t>(ready_workers());
-  // Never more than half of the workers at once.
-  // (at least one may always go, as Envoy does).
-  if (ejecting > 0 && (ejecting + 1) * 2 > std::max(ready + ejecting, target())) {
+  if (!may_eject(ejecting, std::max(ready + ejecting, target()))) {
     HLOG_CTX(Debug, "health", "worker " << worker_id << " is unhealthy (" << why << ") but " << ejecting
                                        << " worker(s) are already being ejected; keeping it");
     return false;
