@@ -28,6 +28,7 @@ std::optional<uint32_t> budget_cap(uint64_t budget, uint64_t zygote_rss, const s
 }
 
 bool may_eject(uint32_t already_ejecting, uint32_t workers) {
+  if (workers == 0) return false;
   return already_ejecting == 0 || (already_ejecting + 1) * 2 <= workers;
 }
 
