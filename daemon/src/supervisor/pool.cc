@@ -117,16 +117,13 @@ void Pool::start_zygote(uint32_t gen) {
         check_stopped();
       });
     }
-    if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) {
-      HLOG_CTX(Info, "zygote", "exited pid=" << z.pid() << " (" << st.describe() << ")");
-      for (auto& [id, w] : workers_) {
-        if (w->generation() == gen && w->state() == Worker::State::Forking) w->on_fork_failed("the zygote exited");
-      }
-      return;
-    }
     // Workers it had not forked yet never will be.
     for (auto& [id, w] : workers_) {
-      if (w->generation() == gen && w->state() == Worker::State::Forking) w->on_fork_failed("the zygote exited");
+      if (w->generation() == gen && w->pid() < 0 && w->state() != Worker::State::Dead) w->on_fork_failed("the zygote exited");
+    }
+    if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) {
+      HLOG_CTX(Info, "zygote", "exited pid=" << z.pid() << " (" << st.describe() << ")");
+      return;
     }
     if (!current) return;
     if (gen == reload_.gen && reload_.step != ReloadStep::None) {
