@@ -1,6 +1,6 @@
 # Hearth: the two commands a newcomer needs are `make run` and `make test`.
 BUILD_DIR ?= build
-BUILD_TYPE ?= RelWithDebInfo
+BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= /usr/bin/python3
 BIND ?= 127.0.0.1:8000
