@@ -13,7 +13,7 @@ build_pkgs=(
   python3 python3-dev
 )
 test_pkgs=(
-  python3-flask python3-django python3-pytest
+  python3-flask python3-django python3-pytest python3-h2
   curl nghttp2-client wrk procps prometheus
   postgresql python3-psycopg2
 )

@@ -166,13 +166,19 @@ void H2Connection::arm_idle_timer() {
 }
 
 void H2Connection::feed(const char* data, std::size_t n) {
-  if (phase_ == Phase::Closed) return;
+  if (phase_ == Phase::Closed || failed_) return;
   ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), n);
   if (rv < 0) {
     HLOG_CTX(Debug, state_->name, "h2 connection " << id_ << ": " << nghttp2_strerror(static_cast<int>(rv)));
-    // nghttp2 queued a GOAWAY for protocol errors (incl. flood protections): send it, then close.
-    flush();
+    // A fatal error (e.g. NGHTTP2_ERR_TOO_MANY_CONTINUATIONS, NGHTTP2_ERR_FLOODED) leaves the
+    // session unable to read on and queues no GOAWAY itself: queue one (a no-op when nghttp2
+    // already did), send it, then close even though streams are still open.
+    failed_ = true;
+    nghttp2_session_terminate_session(session_, rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
+                                                    ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                    : NGHTTP2_PROTOCOL_ERROR);
     phase_ = Phase::Draining;
+    flush();
     maybe_close();
   }
 }
@@ -232,7 +238,8 @@ void H2Connection::do_write() {
 
 void H2Connection::maybe_close() {
   if (phase_ == Phase::Closed || writing_ || !wbuf_.empty()) return;
-  bool done = phase_ == Phase::Draining ? streams_.empty()
+  bool done = failed_ ? !nghttp2_session_want_write(session_)
+              : phase_ == Phase::Draining ? streams_.empty()
                                         : (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_));
   if (done) close_now();
 }

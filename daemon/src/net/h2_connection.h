@@ -75,6 +75,7 @@ class H2Connection final : public std::enable_shared_from_this<H2Connection> {
   bool tls_;
   nghttp2_session* session_ = nullptr;
   Phase phase_ = Phase::Open;
+  bool failed_ = false;  // fatal protocol error: GOAWAY, then close whatever the open streams
   std::map<int32_t, std::unique_ptr<Stream>> streams_;
   std::array<char, 16384> rbuf_{};
   std::string wbuf_;      // being written
