@@ -33,12 +33,15 @@ run: deps build
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# Two runs: both suites have test modules of the same name (no packages).
 pytest: deps build
-	$(PYTHON) -m pytest -q plugins/python/tests tests/integration
+	$(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
-	$(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests tests/integration
+	$(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 bench: deps-bench build
 	$(PYTHON) bench/run.py
