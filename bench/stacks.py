@@ -130,7 +130,7 @@ def _uwsgi_argv(module, workdir, extra, plugins="python3"):
             "--die-on-term", "--disable-logging", "--pidfile", os.path.join(workdir, "uwsgi.pid")] + extra
 
 
-def _nginx_conf(port, location, extra_http="", worker_connections=1024, rlimit=None):
+def _nginx_conf(port, location, extra_http="", worker_connections=None, rlimit=None):
     head = ""
     if os.geteuid() == 0:
         # The bench runs as root: keep nginx's worker as root so it can reach the backend's
@@ -138,12 +138,13 @@ def _nginx_conf(port, location, extra_http="", worker_connections=1024, rlimit=N
         head += "user root root;\n"
     if rlimit:
         head += f"worker_rlimit_nofile {rlimit};\n"
+    events = f"worker_connections {worker_connections}; " if worker_connections else ""
     return f"""{head}daemon off;
 master_process on;
 worker_processes 1;
 pid nginx.pid;
 error_log nginx-error.log warn;
-events {{ worker_connections {worker_connections}; }}
+events {{ {events}}}
 http {{
     access_log off;
     client_body_temp_path tmp/body;
