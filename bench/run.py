@@ -382,7 +382,9 @@ def versions():
         return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else "not installed"
 
     v = {
-        "hearthd": first_line([stacks.HEARTHD, "--version"]),
+        "hearthd": first_line([stacks.HEARTHD, "--version"]) + " (repo at "
+                   + first_line(["git", "-C", stacks.REPO, "log", "-1", "--format=%h %cd", "--date=iso"])
+                   + f"; binary built {_mtime(stacks.HEARTHD)})",
         "uWSGI": first_line(["uwsgi", "--version"]) + f" (Debian uwsgi {deb('uwsgi')}, "
                  f"uwsgi-plugin-python3 {deb('uwsgi-plugin-python3')})",
         "gunicorn": first_line([stacks.PYTHON, "-m", "gunicorn", "--version"]).replace("__main__.py", "gunicorn")
@@ -395,6 +397,13 @@ def versions():
         "h2load": first_line(["h2load", "--version"]),
     }
     return v
+
+
+def _mtime(path):
+    try:
+        return datetime.datetime.fromtimestamp(os.stat(path).st_mtime, datetime.timezone.utc).strftime("%H:%M UTC")
+    except OSError:
+        return "?"
 
 
 def machine():
