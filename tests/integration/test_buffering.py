@@ -18,7 +18,9 @@ def test_slow_reader_does_not_hold_the_worker(hearthd, tmp_path):
     with Conn(srv.port, timeout=20, rcvbuf=4096) as slow:
         slow.send(request("GET", f"/stream?n={n}&closed={closed}"))
         # The client reads nothing, yet the app finishes and close() is called ...
-        poll(closed.exists, 15, what="the app to finish while the client is not reading")
+        # The app creates the file, then writes it: wait for the content, not just the file.
+            poll(lambda: closed.exists() and closed.read_text(), 15,
+                 what="the app to finish while the client is not reading")
         assert closed.read_text() == str(n)
         # ... and the only worker is free for someone else.
         t0 = time.monotonic()
@@ -54,7 +56,8 @@ def test_close_called_when_client_disconnects_mid_stream(hearthd, tmp_path):
         c.send(request("GET", f"/stream?n=3000&delay_ms=1&closed={closed}"))
         c.read_head()
         c.sock.recv(100)
-    poll(closed.exists, 15, what="close() of the app iterable after the client left")
+    poll(lambda: closed.exists() and closed.read_text(), 15,
+         what="close() of the app iterable after the client left")
     assert hhttp.get(srv.port, "/").status == 200
 
 
