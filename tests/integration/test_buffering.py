@@ -19,8 +19,8 @@ def test_slow_reader_does_not_hold_the_worker(hearthd, tmp_path):
         slow.send(request("GET", f"/stream?n={n}&closed={closed}"))
         # The client reads nothing, yet the app finishes and close() is called ...
         # The app creates the file, then writes it: wait for the content, not just the file.
-            poll(lambda: closed.exists() and closed.read_text(), 15,
-                 what="the app to finish while the client is not reading")
+        poll(lambda: closed.exists() and closed.read_text(), 15,
+             what="the app to finish while the client is not reading")
         assert closed.read_text() == str(n)
         # ... and the only worker is free for someone else.
         t0 = time.monotonic()
