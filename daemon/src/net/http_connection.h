@@ -93,7 +93,9 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   TimePoint head_done_at_{};
 
   std::shared_ptr<HttpConnection> keep_self_;  // held while Responding: the handler may be async
-  std::array<char, 4096> side_{};              // read-ahead target while Responding
+  static constexpr std::size_t kSideReadChunk = 4096;
+  // Read-ahead target while Responding; allocated then, released when idle.
+  std::unique_ptr<std::array<char, kSideReadChunk>> side_;
   bool side_read_ = false;
   bool read_in_flight_ = false;
   bool write_in_flight_ = false;
