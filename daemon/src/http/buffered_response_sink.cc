@@ -163,7 +163,8 @@ void BufferedResponseSink::body(std::string_view data) {
 
 void BufferedResponseSink::finish(bool ok) {
   if (state_ == State::Finished) return;
-  assert(!(ok && state_ == State::Fresh) && "finish(true) before start()");
+  // A detached sink ignored start() (the client left): any finish() is fine then.
+  assert(!(ok && state_ == State::Fresh && transport_ != nullptr) && "finish(true) before start()");
   const bool was_started = state_ == State::Started;
   state_ = State::Finished;
   if (transport_ == nullptr) return;
