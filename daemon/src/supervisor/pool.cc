@@ -295,6 +295,10 @@ void Pool::on_worker_booted(Worker& w) {
 void Pool::on_worker_ready(Worker& w) {
   worker_ever_ready_ = true;
   w.set_memory(read_memory(w.pid()));  // a first figure for status; the timer does the rest
+  if (w.generation() == active_gen_) {
+    // The zygote has finished importing by now: refresh its figure too.
+    if (auto z = zygote(active_gen_); z && z->pid() > 0) zygote_memory_ = read_memory(z->pid());
+  }
   if (ready_hook_) ready_hook_(w);
   if (w.generation() == active_gen_) worker_backoff_.reset();
   if (phase_ == Phase::Starting && ready_workers() >= target()) {
@@ -454,6 +458,7 @@ void Pool::reload_progress() {
 void Pool::finish_reload() {
   uint32_t old = active_gen_;
   active_gen_ = reload_.gen;
+  if (auto z = zygote(active_gen_); z && z->pid() > 0) zygote_memory_ = read_memory(z->pid());
   double secs = std::chrono::duration<double>(Clock::now() - reload_.started).count();
   for (auto& [gen, z] : zygotes_) {
     if (gen != active_gen_) z->shutdown();
@@ -555,9 +560,10 @@ void Pool::sample_memory() {
       }
     }
   }
+  auto z = zygote(active_gen_);
+  zygote_memory_ = z && z->pid() > 0 ? read_memory(z->pid()) : std::nullopt;
   if (opt_.memory_budget > 0) {
-    auto z = zygote(active_gen_);
-    std::optional<MemoryUsage> zm = z && z->pid() > 0 ? read_memory(z->pid()) : std::nullopt;
+    const std::optional<MemoryUsage>& zm = zygote_memory_;
     auto cap = budget_cap(opt_.memory_budget, zm ? zm->rss : 0, uss);
     if (cap != budget_cap_ && cap) {
       if (*cap < desired_) {
@@ -676,7 +682,8 @@ Pool::Status Pool::status() const {
   auto z = zygote(active_gen_);
   s.zygote_pid = z ? z->pid() : -1;
   s.zygote_state = z ? zygote_state_name(z->state()) : "none";
-  s.zygote_memory = z && z->pid() > 0 ? read_memory(z->pid()) : std::nullopt;
+  s.zygote_memory = zygote_memory_;  // sampled on the timer, like the workers'
+
   s.desired = desired_;
   s.effective = target();
   s.budget_cap = budget_cap_;

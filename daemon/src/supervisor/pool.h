@@ -185,6 +185,7 @@ class Pool : private Worker::Listener {
   int next_worker_id_ = 1;
   uint32_t desired_;
   std::optional<uint32_t> budget_cap_;
+  std::optional<MemoryUsage> zygote_memory_;  // the active zygote, sampled every memory_interval
   int recycle_victim_ = -1;  // the worker being replaced (serves until its replacement is ready)
   Backoff worker_backoff_;
   Backoff zygote_backoff_;
