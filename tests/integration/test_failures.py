@@ -115,3 +115,30 @@ def test_hanging_request_gets_504_stack_dump_and_replacement(hearthd, tmp_path):
     after = get_many(srv.port, "/", 10, concurrency=2)
     assert all(s == 200 for s, _ in after), after
     srv.wait_log(rf"exited pid={hung} .*reason timeout", timeout=5)
+
+
+@pytest.mark.parametrize("method,retry_methods,expect", [
+    pytest.param("GET", None, 200, id="get-retried-by-default"),
+    pytest.param("HEAD", None, 200, id="head-retried-by-default"),
+    pytest.param("POST", None, 502, id="post-not-retried"),
+    pytest.param("GET", "[]", 502, id="retry-off"),
+    pytest.param("POST", '["POST"]', 200, id="post-listed"),
+])
+def test_request_whose_worker_died_before_answering(hearthd, tmp_path, method, retry_methods, expect):
+    """retry_methods (issue 8): the worker dies before writing anything; a listed
+    method is answered by another worker, any other gets 502."""
+    import hhttp
+    toml = f"retry_methods = {retry_methods}\n" if retry_methods else None
+    srv = hearthd("basic:app", workers=2, ready_workers=2, toml=toml)
+    marker = tmp_path / "died"
+    r = hhttp.fetch(srv.port, method, f"/die-once?marker={marker}",
+                    body=b"x=1" if method == "POST" else b"", timeout=20)
+    assert marker.exists(), "the first worker did not run the request"
+    assert r.status == expect, r
+    if expect == 200 and method != "HEAD":
+        assert b"survived pid=" in r.body
+    srv.wait_log(r"exited pid=\d+", timeout=10)
+    if expect == 200:
+        srv.wait_log(r"died before answering " + method + r" /die-once.*retrying", timeout=5)
+    else:
+        assert "retrying on another worker" not in srv.log()

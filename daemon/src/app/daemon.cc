@@ -45,7 +45,9 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config)
       dispatcher_(io_, clock_, cfg_->max_queue, cfg_->queue_timeout),
       signals_(io_),
       drain_timer_(io_),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()) {
+  dispatcher_.set_retry_methods(cfg_->retry_methods);
+}
 
 Daemon::~Daemon() {
   if (death_pipe_[0] >= 0) ::close(death_pipe_[0]);

@@ -188,6 +188,12 @@ void Telemetry::register_callbacks() {
         emit({"timeout"}, static_cast<double>(src_.dispatcher->stats().rejected_timeout));
       },
       true);
+  reg_.callback("hearth_requests_retried_total",
+                "Requests sent to another worker because theirs died before answering (retry_methods).", {},
+                [this](const Emit& emit) {
+                  emit({}, src_.dispatcher ? static_cast<double>(src_.dispatcher->stats().retried) : 0);
+                },
+                true);
   reg_.callback("hearth_workers", "Workers by state.", {"state"}, [this](const Emit& emit) {
     if (!src_.pool) return;
     std::map<std::string, int> by_state{{"booting", 0}, {"warming", 0}, {"ready", 0}, {"draining", 0}, {"stopping", 0}};

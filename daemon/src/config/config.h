@@ -111,6 +111,9 @@ struct Config {
   Millis boot_timeout{120000};          // import + worker start; separate from `timeout`
   std::vector<std::string> forwarded_allow_ips{"127.0.0.1", "::1"};  // "*" = all
   std::string temp_dir;                 // request body spool dir; "" = $TMPDIR or /tmp
+  // A request whose worker died before any response byte reached the client
+  // is sent once more to another worker when its method is listed here.
+  std::vector<std::string> retry_methods{"GET", "HEAD"};
 
   // --- lifecycle (issue 3) ---
   uint64_t max_requests = 0;            // recycle a worker after this many requests; 0 = never

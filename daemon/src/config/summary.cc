@@ -64,6 +64,7 @@ std::string to_toml(const Config& c) {
   line("boot_timeout", dur(c.boot_timeout));
   line("forwarded_allow_ips", array(c.forwarded_allow_ips));
   line("temp_dir", quote(c.temp_dir));
+  line("retry_methods", array(c.retry_methods));
   line("max_requests", std::to_string(c.max_requests));
   line("max_requests_jitter", std::to_string(c.max_requests_jitter));
   line("max_worker_memory", size(c.max_worker_memory));

@@ -1,5 +1,6 @@
 #include "config/toml_source.h"
 
+#include <cctype>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -37,6 +38,7 @@ constexpr KeyName kKeys[] = {
     {"", "boot_timeout"},
     {"", "forwarded_allow_ips"},
     {"", "temp_dir"},
+    {"", "retry_methods"},
     {"", "max_requests"},
     {"", "max_requests_jitter"},
     {"", "max_worker_memory"},
@@ -408,6 +410,16 @@ class Reader {
       return std::string(s);
     };
     auto bind_of = [](std::string_view s) { return parse_bind(s); };
+    // An HTTP method token, upper-cased ("get" -> "GET").
+    auto http_method = [trimmed](std::string_view s) -> std::optional<std::string> {
+      auto t = trimmed(s);
+      if (!t || t->size() > 32) return std::nullopt;
+      for (char& ch : *t) {
+        if (!std::isalpha(static_cast<unsigned char>(ch))) return std::nullopt;
+        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      }
+      return t;
+    };
     auto allow_ip = [trimmed](std::string_view s) -> std::optional<std::string> {
       auto t = trimmed(s);
       if (!t || !is_allow_ip_entry(*t)) return std::nullopt;
@@ -442,6 +454,8 @@ class Reader {
          list<std::string>(&c.forwarded_allow_ips, true, allow_ip,
                            "IP addresses or CIDR ranges (\"127.0.0.1,10.0.0.0/8\"), or \"*\"")},
         {"temp_dir", string(&c.temp_dir)},
+        {"retry_methods", list<std::string>(&c.retry_methods, true, http_method,
+                                            "HTTP methods (\"GET,HEAD\"), or [] for none")},
         {"max_requests", count64(&c.max_requests)},
         {"max_requests_jitter", count64(&c.max_requests_jitter)},
         {"max_worker_memory", size(&c.max_worker_memory)},

@@ -1,5 +1,8 @@
 #include "proxy/dispatcher.h"
 
+#include <boost/asio/post.hpp>
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace hearth::proxy {
@@ -70,10 +73,45 @@ void Dispatcher::submit(PendingRequest p) {
   arm_timer();
 }
 
+bool Dispatcher::retryable(const PendingRequest& p) const {
+  if (p.attempts > 1) return false;
+  return std::find(retry_methods_.begin(), retry_methods_.end(), p.request->method) != retry_methods_.end();
+}
+
 void Dispatcher::assign(std::shared_ptr<WorkerSlot> slot, PendingRequest p) {
   ++stats_.dispatched;
+  ++p.attempts;
   p.sink->dispatched();
-  slot->send(std::move(p.request), std::move(p.env_block), std::move(p.sink));
+  WorkerSlot::RetryFn again;
+  if (retryable(p)) {
+    again = [this, alive = alive_, attempts = p.attempts](std::shared_ptr<http::Request> req, std::string env,
+                                                          std::shared_ptr<http::ResponseSink> sink, int lost) {
+      // Posted: the failing slot is still unwinding when this is called.
+      boost::asio::post(io_, [this, alive, attempts, lost,
+                              p = PendingRequest{std::move(req), std::move(sink), std::move(env), attempts}]() mutable {
+        if (*alive) retry(std::move(p), lost);
+        else p.sink->simple(502, "text/plain", "Bad Gateway\n");
+      });
+    };
+  }
+  slot->send(std::move(p.request), std::move(p.env_block), std::move(p.sink), false, std::move(again));
+}
+
+void Dispatcher::retry(PendingRequest p, int lost_worker_id) {
+  ++stats_.retried;
+  if (p.sink->client_gone()) {
+    ++stats_.abandoned;
+    p.sink->finish(false);
+    return;
+  }
+  // The lost worker's other channels are dead too: never pick them.
+  std::erase_if(free_, [lost_worker_id](const std::weak_ptr<WorkerSlot>& w) {
+    auto s = w.lock();
+    return !s || s->worker_id() == lost_worker_id;
+  });
+  HLOG(Info, "worker " << lost_worker_id << " died before answering " << p.request->method << " "
+                       << p.request->target << "; retrying on another worker");
+  submit(std::move(p));
 }
 
 void Dispatcher::on_slot_free(std::shared_ptr<WorkerSlot> slot) {

@@ -19,6 +19,7 @@ struct PendingRequest {
   std::shared_ptr<http::Request> request;
   std::shared_ptr<http::ResponseSink> sink;
   std::string env_block;
+  int attempts = 0;  // workers it was sent to so far
 };
 
 struct DispatchStats {
@@ -27,13 +28,18 @@ struct DispatchStats {
   uint64_t rejected_full = 0;
   uint64_t rejected_timeout = 0;
   uint64_t abandoned = 0;  // client left while queued
+  uint64_t retried = 0;    // sent again after their worker died before answering
 };
 
 class Dispatcher {
  public:
   Dispatcher(boost::asio::io_context& io, const ClockSource& clock, std::size_t max_queue,
              std::chrono::milliseconds queue_timeout);
+  ~Dispatcher() { *alive_ = false; }
   void submit(PendingRequest p);
+  // Methods retried once on another worker when theirs dies before the
+  // response starts (config `retry_methods`); empty = never.
+  void set_retry_methods(std::vector<std::string> methods) { retry_methods_ = std::move(methods); }
   void on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot);
   // Takes an idle slot of one worker out of the free list (for a health or
   // keep-warm request); null if it has none free. The slot comes back through
@@ -50,6 +56,8 @@ class Dispatcher {
   void assign(std::shared_ptr<supervisor::WorkerSlot> slot, PendingRequest p);
   void arm_timer();
   static void reject(PendingRequest& p, const char* why);
+  bool retryable(const PendingRequest& p) const;
+  void retry(PendingRequest p, int lost_worker_id);
 
   boost::asio::io_context& io_;
   const ClockSource& clock_;
@@ -58,6 +66,8 @@ class Dispatcher {
   boost::asio::steady_timer timer_;
   bool timer_armed_ = false;
   DispatchStats stats_;
+  std::vector<std::string> retry_methods_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted retries
 };
 
 }  // namespace hearth::proxy

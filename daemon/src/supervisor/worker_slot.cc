@@ -127,8 +127,9 @@ void WorkerSlot::handle_body(std::string_view chunk) {
 }
 
 void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_block,
-                      std::shared_ptr<http::ResponseSink> sink, bool internal) {
+                      std::shared_ptr<http::ResponseSink> sink, bool internal, RetryFn retry) {
   state_ = State::Busy;
+  retry_ = std::move(retry);
   internal_ = internal;
   last_status_ = 0;
   request_ = std::move(request);
@@ -212,7 +213,13 @@ void WorkerSlot::on_timeout() {
 
 void WorkerSlot::fail_exchange(Outcome outcome) {
   timer_.cancel();
-  if (sink_ && !response_done_) {
+  RetryFn retry = std::move(retry_);
+  retry_ = nullptr;
+  if (outcome == Outcome::WorkerLost && retry && sink_ && !response_started_ && !response_done_ &&
+      !sink_->client_gone() && request_ && wbuf_.size() >= kHeaderSize) {
+    // Nothing reached the client: hand the request back instead of a 502.
+    retry(std::move(request_), wbuf_.substr(kHeaderSize), std::move(sink_), worker_id_);
+  } else if (sink_ && !response_done_) {
     if (!response_started_) {
       if (outcome == Outcome::Timeout)
         sink_->simple(504, "text/plain", "Gateway Timeout\n");
@@ -232,6 +239,7 @@ void WorkerSlot::fail_exchange(Outcome outcome) {
 void WorkerSlot::maybe_idle() {
   if (state_ != State::Busy || !response_done_ || writing_) return;
   state_ = State::Idle;
+  retry_ = nullptr;
   request_.reset();
   sink_.reset();
   current_line_.clear();

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,6 +47,10 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   };
 
   using Socket = boost::asio::local::stream_protocol::socket;
+  // Takes back a request whose worker was lost before any response byte
+  // reached the client, so it can be tried on another worker.
+  using RetryFn = std::function<void(std::shared_ptr<http::Request>, std::string env_block,
+                                     std::shared_ptr<http::ResponseSink>, int lost_worker_id)>;
   WorkerSlot(boost::asio::io_context& io, Socket socket, Owner* owner, int worker_id, int index,
              std::chrono::milliseconds timeout);
   ~WorkerSlot();
@@ -53,8 +58,10 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   void start();  // begin reading frames
   // Precondition: state() == Idle. The response (or a 502/504) goes to `sink`.
   // internal: a warm-up/health/keep-warm request, not user traffic.
+  // retry: if set and the worker is lost before the response started, the
+  // request goes to `retry` instead of being answered 502.
   void send(std::shared_ptr<http::Request> request, std::string env_block,
-            std::shared_ptr<http::ResponseSink> sink, bool internal = false);
+            std::shared_ptr<http::ResponseSink> sink, bool internal = false, RetryFn retry = {});
   // Closes the socket; an exchange in flight is answered as WorkerLost.
   void close();
   // Stop calling the owner (it is going away).
@@ -98,6 +105,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   std::shared_ptr<http::Request> request_;
   std::shared_ptr<http::ResponseSink> sink_;
   std::string wbuf_;        // header + environ block
+  RetryFn retry_;
   std::string body_chunk_;  // for spooled bodies
   bool writing_ = false;
   bool response_started_ = false;

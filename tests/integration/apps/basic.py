@@ -22,6 +22,7 @@ Endpoints (GET unless noted):
   /p/<anything>        JSON {"path": PATH_INFO}
   /status?code=N       an empty response with that status (204/304: no Content-Type)
   /crash               the worker process dies (os._exit) in the middle of a request
+  /die-once?marker=F   dies like /crash if file F does not exist yet (creating it), else 200
   /raise?token=T[&rid_file=F]
                        raises RuntimeError("boom-secret-T"); first writes
                        environ["hearth.request_id"] to F if given
@@ -226,6 +227,16 @@ def app(environ, start_response):
 
     if path == "/crash":
         os._exit(7)
+
+    if path == "/die-once":
+        # The first request (per marker file) kills its worker before answering.
+        marker = q["marker"]
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return _respond(start_response, f"survived pid={os.getpid()}")
+        os.close(fd)
+        os._exit(9)
 
     if path == "/raise":
         if "rid_file" in q:

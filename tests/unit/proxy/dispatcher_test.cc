@@ -326,5 +326,111 @@ TEST_F(DispatcherTest, RejectAllAnswersEveryQueuedRequest) {
   EXPECT_EQ(d.queue_length(), 0u);
 }
 
+
+// Worker 1 dies (its end of the socket closes) with a GET in flight and no
+// response: the GET goes to worker 2 instead of a 502.
+TEST_F(DispatcherTest, GetWhoseWorkerDiedBeforeAnsweringIsRetriedElsewhere) {
+  Dispatcher& d = make(10, ms{1000});
+  d.set_retry_methods({"GET", "HEAD"});
+  auto dead = add_slot(1, 0);
+  auto dead_twin = add_slot(1, 1);  // the same worker's other thread
+  auto live = add_slot(2, 0);
+  d.on_slot_free(live);
+  d.on_slot_free(dead_twin);
+  d.on_slot_free(dead);
+  auto sink = new_sink();
+  d.submit(pending("/a", sink));
+  ASSERT_EQ(dead->state(), WorkerSlot::State::Busy);  // worker 1 had more free slots
+  ASSERT_TRUE(worker_of(dead).await_request(io_));
+  worker_of(dead).close();
+  worker_of(dead_twin).close();
+  auto req = worker_of(live).await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->environ, "PATH_INFO\0/a"s);
+  worker_of(live).respond("200 OK", "from 2");
+  ASSERT_TRUE(run_until(io_, [&] { return sink->finished(); }));
+  EXPECT_EQ(sink->status, 200);
+  EXPECT_EQ(sink->body_text, "from 2");
+  EXPECT_EQ(sink->starts, 1);
+  EXPECT_EQ(d.stats().retried, 1u);
+  EXPECT_EQ(d.stats().dispatched, 2u);
+}
+
+TEST_F(DispatcherTest, PostWhoseWorkerDiedIs502) {
+  Dispatcher& d = make(10, ms{1000});
+  d.set_retry_methods({"GET", "HEAD"});
+  auto dead = add_slot(1, 0);
+  auto live = add_slot(2, 0);
+  d.on_slot_free(live);
+  d.on_slot_free(dead);
+  auto sink = new_sink();
+  d.submit(PendingRequest{make_request("POST", "/p", "x=1"), sink, "PATH_INFO\0/p"s});
+  ASSERT_EQ(dead->state(), WorkerSlot::State::Busy);
+  ASSERT_TRUE(worker_of(dead).await_request(io_));
+  worker_of(dead).close();
+  ASSERT_TRUE(run_until(io_, [&] { return sink->finished(); }));
+  EXPECT_EQ(sink->status, 502);
+  EXPECT_EQ(d.stats().retried, 0u);
+  EXPECT_EQ(live->state(), WorkerSlot::State::Idle);
+}
+
+TEST_F(DispatcherTest, RetryIsOnceAndOffWhenNoMethodsAreListed) {
+  {
+    Dispatcher& d = make(10, ms{1000});
+    d.set_retry_methods({"GET"});
+    auto a = add_slot(1, 0);
+    auto b = add_slot(2, 0);
+    d.on_slot_free(a);
+    d.on_slot_free(b);
+    auto sink = new_sink();
+    d.submit(pending("/twice", sink));
+    auto first = b->state() == WorkerSlot::State::Busy ? b : a;
+    auto second = first == a ? b : a;
+    ASSERT_TRUE(worker_of(first).await_request(io_));
+    worker_of(first).close();
+    ASSERT_TRUE(worker_of(second).await_request(io_));
+    worker_of(second).close();  // the retry's worker dies too: now a 502
+    ASSERT_TRUE(run_until(io_, [&] { return sink->finished(); }));
+    EXPECT_EQ(sink->status, 502);
+    EXPECT_EQ(d.stats().retried, 1u);
+  }
+  {
+    Dispatcher& d = make(10, ms{1000});  // no retry methods set
+    auto a = add_slot(3, 0);
+    auto b = add_slot(4, 0);
+    d.on_slot_free(a);
+    d.on_slot_free(b);
+    auto sink = new_sink();
+    d.submit(pending("/once", sink));
+    auto first = b->state() == WorkerSlot::State::Busy ? b : a;
+    ASSERT_TRUE(worker_of(first).await_request(io_));
+    worker_of(first).close();
+    ASSERT_TRUE(run_until(io_, [&] { return sink->finished(); }));
+    EXPECT_EQ(sink->status, 502);
+    EXPECT_EQ(d.stats().retried, 0u);
+  }
+}
+
+// Once a response byte reached the client, a retry would duplicate it.
+TEST_F(DispatcherTest, NoRetryAfterTheResponseStarted) {
+  Dispatcher& d = make(10, ms{1000});
+  d.set_retry_methods({"GET"});
+  auto a = add_slot(1, 0);
+  auto b = add_slot(2, 0);
+  d.on_slot_free(a);
+  d.on_slot_free(b);
+  auto sink = new_sink();
+  d.submit(pending("/half", sink));
+  auto first = b->state() == WorkerSlot::State::Busy ? b : a;
+  ASSERT_TRUE(worker_of(first).await_request(io_));
+  worker_of(first).send(supervisor::FrameType::ResponseStart, "200 OK");
+  ASSERT_TRUE(run_until(io_, [&] { return sink->starts == 1; }));
+  worker_of(first).close();
+  ASSERT_TRUE(run_until(io_, [&] { return sink->finished(); }));
+  EXPECT_EQ(sink->status, 200);
+  EXPECT_EQ(sink->finished_ok, false);
+  EXPECT_EQ(d.stats().retried, 0u);
+}
+
 }  // namespace
 }  // namespace hearth::proxy
