@@ -27,8 +27,9 @@ build: deps-build configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Serves examples/hello on http://127.0.0.1:8000 (Ctrl-C stops it cleanly).
+# As root it passes --allow-root (docs/security.md); set `user` for production.
 run: deps build
-	$(BUILD_DIR)/bin/hearthd -c examples/hello/hearth.toml --chdir examples/hello --python $(PYTHON) -b $(BIND)
+	$(BUILD_DIR)/bin/hearthd -c examples/hello/hearth.toml --chdir examples/hello --python $(PYTHON) -b $(BIND) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

@@ -251,7 +251,8 @@ def start_hearthd(module, workdir, extra=()):
     conf = s.write("hearth.toml", '[log]\naccess_log = ""\n')
     s.spawn("hearthd", [HEARTHD, f"{module}:application", "--chdir", APPS_DIR, "--python", PYTHON,
                         "-b", f"127.0.0.1:{port}", "-w", str(WORKERS), "--preload", "-c", conf,
-                        "--control-socket", os.path.join(workdir, "ctl.sock"), *extra])
+                        "--control-socket", os.path.join(workdir, "ctl.sock"),
+                        *(["--allow-root"] if os.geteuid() == 0 else []), *extra])
     return s
 
 

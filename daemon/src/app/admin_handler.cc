@@ -1,6 +1,34 @@
 #include "app/admin_handler.h"
 
+#include <strings.h>
+
 namespace hearth::app {
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  // Every byte of the longer input is read, whatever the contents.
+  size_t n = a.size() > b.size() ? a.size() : b.size();
+  volatile unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff = diff | static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+bool AdminHandler::authorized(const http::Request& req) const {
+  if (metrics_token_.empty()) return true;
+  for (const auto& h : req.headers) {
+    if (::strcasecmp(h.name.c_str(), "Authorization") != 0) continue;
+    std::string_view v = h.value;
+    constexpr std::string_view kScheme = "bearer ";
+    if (v.size() <= kScheme.size() || ::strncasecmp(v.data(), kScheme.data(), kScheme.size()) != 0) return false;
+    v.remove_prefix(kScheme.size());
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    return constant_time_equal(v, metrics_token_);
+  }
+  return false;
+}
 
 void AdminHandler::handle(std::shared_ptr<http::Request> req, std::shared_ptr<http::ResponseSink> sink) {
   std::string_view path = req->target;
@@ -17,6 +45,11 @@ void AdminHandler::handle(std::shared_ptr<http::Request> req, std::shared_ptr<ht
     else
       sink->simple(503, "text/plain", "not ready\n");
   } else if (path == "/metrics" && probes_.metrics) {
+    if (!authorized(*req)) {
+      sink->simple(401, "text/plain", "Unauthorized\n",
+                   {http::Header{"WWW-Authenticate", "Bearer realm=\"hearth metrics\""}});
+      return;
+    }
     sink->simple(200, "text/plain; version=0.0.4; charset=utf-8", probes_.metrics());
   } else {
     sink->simple(404, "text/plain", "Not Found\n");

@@ -1,5 +1,7 @@
 #include "app/daemon.h"
 
+#include "app/privileges.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 
 #include "build_info.h"
 #include "common/log.h"
+#include "config/bind.h"
 #include "control/default_socket.h"
 #include "supervisor/protocol.h"
 
@@ -77,6 +80,14 @@ int Daemon::run() {
   if (log::parse_level(c.log.level, &level)) log::set_threshold(level);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Who the app will run as is settled before anything is bound.
+  PrivilegePlan privileges = plan_privileges(::geteuid(), ::getegid(), c, system_accounts());
+  if (privileges.kind == PrivilegePlan::Kind::Refuse) {
+    std::fprintf(stderr, "hearthd: %s; not starting\n", privileges.error.c_str());
+    return 2;
+  }
+  if (!privileges.warning.empty()) HLOG(Warn, privileges.warning);
+
   // The runtime and the interpreter must exist before anything listens.
   std::string python = resolve_program(c.python);
   if (::access(python.c_str(), X_OK) != 0) {
@@ -110,7 +121,7 @@ int Daemon::run() {
   AdminHandler::Probes probes;
   probes.ready = [this] { return ready(); };
   probes.metrics = [this] { return telemetry_->expose(); };
-  admin_handler_ = std::make_unique<AdminHandler>(probes);
+  admin_handler_ = std::make_unique<AdminHandler>(probes, c.metrics_token);
 
   std::string temp_dir = c.temp_dir;
   if (temp_dir.empty()) {
@@ -141,6 +152,26 @@ int Daemon::run() {
     std::fprintf(stderr, "hearthd: %s\n", e.what());
     return 1;
   }
+  if (c.admin_bind && c.metrics_token.empty() && !config::is_loopback(*c.admin_bind))
+    HLOG(Warn, "admin_bind " << config::to_string(*c.admin_bind)
+                             << " is reachable beyond this host and /metrics is open; set metrics_token");
+
+  // Everything that needs root is open: become `user` for good. The zygote and
+  // the workers are spawned after this, so they inherit the identity.
+  if (privileges.kind == PrivilegePlan::Kind::Drop) {
+    if (!control_->path().empty() &&
+        ::chown(control_->path().c_str(), privileges.uid, privileges.gid) != 0)
+      HLOG(Warn, "chown " << control_->path() << ": " << strerror(errno));
+    if (std::string err = drop_privileges(privileges); !err.empty()) {
+      std::fprintf(stderr, "hearthd: dropping privileges to user '%s': %s\n", c.user.c_str(), err.c_str());
+      return 1;
+    }
+    HLOG(Info, "running as user " << privileges.user << " (uid " << privileges.uid << ", gid " << privileges.gid
+                                  << ")");
+  }
+  if (::access(temp_dir.c_str(), W_OK | X_OK) != 0)
+    HLOG(Warn, "temp_dir " << temp_dir << " is not writable (" << strerror(errno)
+                           << "); request bodies over body_buffer_size will get 500");
 
   supervisor::Pool::Options po;
   po.zygote.python = python;

@@ -140,3 +140,12 @@ std::optional<std::vector<std::string>> parse_allow_ips(std::string_view text) {
 }
 
 }  // namespace hearth::config
+
+namespace hearth::config {
+
+bool is_loopback(const Bind& b) {
+  if (b.kind == Bind::Kind::Unix) return true;
+  return b.host.rfind("127.", 0) == 0 || b.host == "::1" || b.host == "localhost";
+}
+
+}  // namespace hearth::config

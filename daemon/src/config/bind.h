@@ -23,6 +23,9 @@ inline constexpr std::string_view kBindExpected =
 // "127.0.0.1:8000", "[::1]:8000", "unix:/run/hearth.sock": the canonical form.
 std::string to_string(const Bind& b);
 
+// True for a Unix socket or a TCP address only this host can reach (127.0.0.0/8, ::1).
+bool is_loopback(const Bind& b);
+
 // True when binding both would fail or be ambiguous: the same Unix path, or
 // the same non-zero port on the same address or a wildcard of the same family.
 bool binds_conflict(const Bind& a, const Bind& b);

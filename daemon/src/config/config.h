@@ -100,6 +100,13 @@ struct Config {
   std::vector<Bind> binds;              // default 127.0.0.1:8000
   std::optional<Bind> admin_bind;       // /healthz /readyz /metrics; unset = off
   std::string control_socket;           // hearthctl socket path; "" = off
+  // With it set, GET /metrics on the admin listener needs "Authorization: Bearer <token>".
+  std::string metrics_token;            // "" = /metrics open (a warning when admin_bind is not loopback)
+
+  // --- privileges (docs/security.md) ---
+  std::string user;                     // started as root: drop to this user after binding
+  std::string group;                    // "" = the user's primary group
+  bool allow_root = false;              // started as root with no `user`: refuse unless true
 
   // --- workers and dispatch ---
   uint32_t workers = 0;                 // 0 in input = default 2 x cores + 1 (resolved by the loader)

@@ -31,6 +31,19 @@ void apply_environment(const Environment& env, const CommandLine& cl, Config& cf
       errors.push_back("$WEB_CONCURRENCY: expected a non-negative integer, got '" + *wc + "'");
     }
   }
+  if (auto v = env_value(env, "HEARTH_ALLOW_ROOT")) {
+    bool on = *v == "1" || *v == "true" || *v == "yes";
+    if (on || *v == "0" || *v == "false" || *v == "no") {
+      cfg.allow_root = on;
+      prov.set("allow_root", "$HEARTH_ALLOW_ROOT");
+    } else {
+      errors.push_back("$HEARTH_ALLOW_ROOT: expected 1 or 0, got '" + *v + "'");
+    }
+  }
+  if (auto tok = env_value(env, "HEARTH_METRICS_TOKEN"); tok) {
+    cfg.metrics_token = *tok;
+    prov.set("metrics_token", "$HEARTH_METRICS_TOKEN");
+  }
   if (auto dir = env_value(env, "HEARTH_RUNTIME_DIR")) {
     cfg.runtime_dir = *dir;
     prov.set("runtime_dir", "$HEARTH_RUNTIME_DIR");

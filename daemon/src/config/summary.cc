@@ -55,6 +55,10 @@ std::string to_toml(const Config& c) {
   line("bind", array(binds));
   if (c.admin_bind) line("admin_bind", quote(to_string(*c.admin_bind)));
   line("control_socket", quote(c.control_socket));
+  line("metrics_token", quote(c.metrics_token.empty() ? "" : "(set)"));
+  line("user", quote(c.user));
+  line("group", quote(c.group));
+  line("allow_root", c.allow_root ? "true" : "false");
   line("workers", std::to_string(c.workers));
   line("threads", std::to_string(c.threads));
   line("max_queue", std::to_string(c.max_queue));

@@ -186,7 +186,7 @@ TEST(Cli, ParseCommandLineFindsConfigAndOverrides) {
 TEST(Cli, HelpListsEveryFlagWithDefaults) {
   std::string help = help_text();
   for (const auto& flag : long_flags()) EXPECT_THAT(help, HasSubstr(flag)) << flag;
-  EXPECT_EQ(long_flags().size(), 28u);
+  EXPECT_EQ(long_flags().size(), 32u);
   EXPECT_THAT(help, HasSubstr("-w, --workers N"));
   std::istringstream lines(help);
   for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 79u) << line;
@@ -195,7 +195,7 @@ TEST(Cli, HelpListsEveryFlagWithDefaults) {
   EXPECT_THAT(help, HasSubstr("[default: 127.0.0.1:8000"));
   EXPECT_THAT(help, HasSubstr("[default: 2 x cores + 1]"));
   EXPECT_THAT(help, HasSubstr("[default: /usr/bin/python3]"));
-  for (const char* group : {"General:", "Application:", "Listeners:", "Workers:", "Timeouts:", "HTTP:", "Logging:",
+  for (const char* group : {"General:", "Application:", "Listeners:", "Workers:", "Timeouts:", "HTTP:", "Logging:", "Privileges:",
                             "Environment:"}) {
     EXPECT_THAT(help, HasSubstr(group));
   }
