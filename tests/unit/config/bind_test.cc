@@ -100,3 +100,22 @@ TEST(AllowIps, ListsAndEntries) {
 
 }  // namespace
 }  // namespace hearth::config
+
+namespace hearth::config {
+namespace {
+
+TEST(Bind, LoopbackIsOnlyThisHost) {
+  auto lb = [](const char* t) { return is_loopback(*parse_bind(t)); };
+  EXPECT_TRUE(lb("127.0.0.1:9100"));
+  EXPECT_TRUE(lb("127.1.2.3:9100"));
+  EXPECT_TRUE(lb("localhost:9100"));
+  EXPECT_TRUE(lb("[::1]:9100"));
+  EXPECT_TRUE(lb("unix:/run/hearth-admin.sock"));
+  EXPECT_FALSE(lb(":9100"));
+  EXPECT_FALSE(lb("0.0.0.0:9100"));
+  EXPECT_FALSE(lb("[::]:9100"));
+  EXPECT_FALSE(lb("10.0.0.5:9100"));
+}
+
+}  // namespace
+}  // namespace hearth::config
