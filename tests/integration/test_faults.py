@@ -423,6 +423,14 @@ def test_user_nobody_binds_a_privileged_port_then_everything_runs_as_nobody(hear
                      and victim not in {w["pid"] for w in s["workers"]}, 15, "a replacement")
     for w in ready_workers(st):
         assert proc_ids(w["pid"])[0] == pw.pw_uid
+    # A rolling reload builds a new zygote and workers: still nobody, still serving.
+    r = ctl(sock, "--json", "reload")
+    assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout + r.stderr
+    st = wait_status(sock, lambda s: len(ready_workers(s, s["generation"])) == 2, 15, "generation 2")
+    assert st["generation"] == 2
+    for pid in [st["zygote"]["pid"]] + [w["pid"] for w in ready_workers(st)]:
+        assert proc_ids(pid)[0] == pw.pw_uid, pid
+    assert hhttp.get(port, "/").status == 200
     assert srv.stop() == 0, srv.log_tail()
     assert not sock.exists(), "the daemon (now nobody) could not remove its control socket"
 

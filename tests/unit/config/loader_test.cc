@@ -243,3 +243,52 @@ keepalive_timeout = "1m30s"
 
 }  // namespace
 }  // namespace hearth::config
+
+namespace hearth::config {
+namespace {
+
+TEST(Loader, PrivilegeAndTokenKeysFromFileEnvAndCli) {
+  TempDir dir;
+  std::string file = dir.write("h.toml", R"(
+app = "file:app"
+user = "www-data"
+group = "www"
+allow_root = true
+metrics_token = "from-file"
+)");
+  LoadResult f = run({"-c", file});
+  ASSERT_TRUE(f.config) << ::testing::PrintToString(f.errors);
+  EXPECT_EQ(f.config->user, "www-data");
+  EXPECT_EQ(f.config->group, "www");
+  EXPECT_TRUE(f.config->allow_root);
+  EXPECT_EQ(f.config->metrics_token, "from-file");
+
+  LoadResult e = run({"-c", file}, {{"HEARTH_ALLOW_ROOT", "0"}, {"HEARTH_METRICS_TOKEN", "from-env"}});
+  ASSERT_TRUE(e.config) << ::testing::PrintToString(e.errors);
+  EXPECT_FALSE(e.config->allow_root) << "env over file";
+  EXPECT_EQ(e.config->metrics_token, "from-env");
+
+  LoadResult c = run({"-c", file, "--allow-root", "-u", "nobody", "-g", "nogroup", "--metrics-token", "cli"},
+                     {{"HEARTH_ALLOW_ROOT", "0"}, {"HEARTH_METRICS_TOKEN", "from-env"}});
+  ASSERT_TRUE(c.config) << ::testing::PrintToString(c.errors);
+  EXPECT_TRUE(c.config->allow_root) << "CLI over env";
+  EXPECT_EQ(c.config->user, "nobody");
+  EXPECT_EQ(c.config->group, "nogroup");
+  EXPECT_EQ(c.config->metrics_token, "cli");
+
+  EXPECT_FALSE(run({"app:wsgi"}).config->allow_root) << "off by default";
+  EXPECT_TRUE(run({"app:wsgi"}, {{"HEARTH_ALLOW_ROOT", "1"}}).config->allow_root);
+  EXPECT_THAT(run({"app:wsgi"}, {{"HEARTH_ALLOW_ROOT", "maybe"}}).errors,
+              ElementsAre("$HEARTH_ALLOW_ROOT: expected 1 or 0, got 'maybe'"));
+}
+
+TEST(Loader, CheckConfigNeverPrintsTheMetricsToken) {
+  LoadResult r = run({"app:wsgi", "--metrics-token", "hunter2"});
+  ASSERT_TRUE(r.config);
+  std::string out = to_toml(*r.config);
+  EXPECT_EQ(out.find("hunter2"), std::string::npos);
+  EXPECT_NE(out.find("metrics_token = \"(set)\""), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace hearth::config
