@@ -1,7 +1,7 @@
 // hearthd: argv, exit codes and wiring only.
 //   0  clean shutdown / --check-config OK
-//   1  start-up failure (bind, missing interpreter or runtime)
-//   2  configuration errors
+//   1  start-up failure (bind, missing interpreter or runtime, privilege drop)
+//   2  configuration errors; refusing to run the app as root (docs/security.md)
 //   3  the app could not be loaded
 #include <unistd.h>
 
