@@ -416,6 +416,9 @@ def test_user_nobody_binds_a_privileged_port_then_everything_runs_as_nobody(hear
         assert set(uids) == {str(pw.pw_uid)}, (what, uids)
         assert set(gids) == {str(pw.pw_gid)}, (what, gids)
         assert 0 not in groups, (what, groups)
+    # The daemon, now nobody, still reads its workers' memory (same uid, dumpable).
+    st = wait_status(sock, lambda s: all(w.get("pss_bytes", 0) > 0 for w in ready_workers(s)),
+                     15, "worker memory sampled")
     # Spooled bodies go through temp_dir as nobody.
     r = hhttp.fetch(srv.port, "POST", "/echo-len", body=BIG, timeout=10)
     assert r.status == 200 and r.body == b"%d\n" % len(BIG), r
