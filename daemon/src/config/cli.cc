@@ -63,6 +63,8 @@ const FlagSpec kFlags[] = {
      "validate the configuration, print it, and exit (0 ok, 2 errors)", nullptr, nullptr},
     {"help", 'h', nullptr, "General", nullptr, "show this help and exit", nullptr, nullptr},
     {"version", 'v', nullptr, "General", nullptr, "show the version and exit", nullptr, nullptr},
+    {"print-config-reference", 0, nullptr, "General", nullptr,
+     "print every config key, flag and default as Markdown (docs/config.md) and exit", nullptr, nullptr},
     // --- Application ---
     {"python", 0, "PATH", "Application", "python", "Python interpreter (or a virtualenv's bin/python)",
      [](const Config& d) { return d.python; },
@@ -314,6 +316,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       set_action(Action::Version);
     } else if (name == "check-config") {
       set_action(Action::CheckConfig);
+    } else if (name == "print-config-reference") {
+      set_action(Action::PrintReference);
     } else if (name == "config") {
       cl.config_file = value;
     } else {
@@ -345,6 +349,21 @@ void apply_command_line(const CommandLine& cl, Config& cfg, Provenance& prov, st
 std::vector<std::string> long_flags() {
   std::vector<std::string> out;
   for (const auto& f : kFlags) out.push_back(std::string("--") + f.long_name);
+  return out;
+}
+
+std::vector<FlagInfo> flag_infos() {
+  std::vector<FlagInfo> out;
+  for (const auto& f : kFlags) {
+    FlagInfo i;
+    if (f.short_name) i.synopsis = std::string("-") + f.short_name + ", ";
+    i.synopsis += std::string("--") + f.long_name;
+    if (f.metavar) i.synopsis += std::string(" ") + f.metavar;
+    i.key = f.key ? f.key : "";
+    i.help = f.help;
+    i.group = f.group;
+    out.push_back(std::move(i));
+  }
   return out;
 }
 
