@@ -123,7 +123,7 @@ const FlagSpec kFlags[] = {
        return "";
      }},
     {"control-socket", 0, "PATH", "Listeners", "control_socket", "Unix socket for hearthctl",
-     [](const Config&) { return "off"s; },
+     [](const Config&) { return "$XDG_RUNTIME_DIR/hearthd.sock, else /tmp/hearthd-UID.sock"s; },
      [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.control_socket); }},
     {"forwarded-allow-ips", 0, "LIST", "Listeners", "forwarded_allow_ips",
      "peers trusted to set X-Forwarded-*: comma-separated IPs/CIDRs, or *",
@@ -421,7 +421,13 @@ std::string help_text() {
       "  WEB_CONCURRENCY               worker count unless -w is given\n"
       "  HEARTH_CONFIG                 config file when -c is not given\n"
       "  HEARTH_RUNTIME_DIR            where the Python worker runtime lives\n"
-      "\nSee docs/config.md for every config file key.\n";
+      "\nExamples:\n"
+      "  hearthd myproject.wsgi:application -b :8000 -w 4\n"
+      "  hearthd -c /etc/hearth/hearth.toml --check-config\n"
+      "  hearthd app:app --admin-bind 127.0.0.1:9000   (then curl :9000/metrics)\n"
+      "\nExit status: 0 clean stop, 1 start-up failure, 2 configuration errors,\n"
+      "3 the app could not be loaded. hearthctl controls a running hearthd.\n"
+      "See docs/config.md for every config file key, docs/cli.md for both commands.\n";
   return out;
 }
 
