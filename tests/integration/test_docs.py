@@ -189,9 +189,10 @@ def test_quickstart_runs_as_written(tmp_path):
 # ---------------------------------------------------------- names in the guides
 
 @pytest.mark.parametrize("guide", GUIDES)
-def test_every_hearthd_flag_a_guide_names_exists(guide):
+def test_every_flag_a_guide_names_exists(guide):
     text = doc(guide)
-    flags = hearthd_flags()
+    ctl_help = subprocess.run([str(HEARTHCTL), "--help"], capture_output=True, text=True, timeout=10).stdout
+    flags = hearthd_flags() | set(re.findall(r"(--[a-z][a-z0-9-]*)", ctl_help))
     # Flags in hearth's own commands and in the "hearth" column of the tables.
     named = set()
     for line in text.splitlines():
@@ -229,8 +230,13 @@ def test_every_config_key_a_guide_names_exists(guide):
 
 
 def _help_flags(cmd):
+    """Long options in a --help listing: the part of each option line before its description."""
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    return set(re.findall(r"^\s+(?:-[\w?], )?(?:-\w\|)?(--[a-z][a-z0-9_-]*)", r.stdout + r.stderr, re.M))
+    out = set()
+    for line in (r.stdout + r.stderr).splitlines():
+        if re.match(r"^\s+-", line):
+            out |= set(re.findall(r"(--[a-z][a-z0-9_-]*)", re.split(r"\s{2,}", line.strip())[0]))
+    return out
 
 
 @pytest.mark.skipif(shutil.which("gunicorn") is None, reason="gunicorn is not installed (packaging/install-deps.sh bench)")
@@ -238,18 +244,103 @@ def test_gunicorn_guide_maps_every_gunicorn_flag():
     flags = _help_flags(["gunicorn", "--help"])
     assert len(flags) > 50, flags
     text = doc("migrating-from-gunicorn.md")
-    rows = {m for m in re.findall(r"^\| [^|]*?`(--[a-z][a-z0-9_-]*)", text, re.M)}
+    rows = set()
+    for first_cell in re.findall(r"^\|([^|\n]*)\|", text, re.M):
+        rows |= set(re.findall(r"(--[a-z][a-z0-9_-]*)", first_cell))
     missing = sorted(flags - rows)
     assert not missing, f"gunicorn flags without a row in migrating-from-gunicorn.md: {missing}"
 
 
 @pytest.mark.skipif(shutil.which("uwsgi") is None, reason="uwsgi is not installed (packaging/install-deps.sh bench)")
 def test_uwsgi_guide_options_are_real_uwsgi_options():
-    r = subprocess.run(["uwsgi", "--plugin", "python3", "--help"], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(["uwsgi", "--plugin", "python3,http", "--help"], capture_output=True, text=True, timeout=30)
     real = set(re.findall(r"--([a-z][a-z0-9-]*)", r.stdout))
     assert len(real) > 300
     text = doc("migrating-from-uwsgi.md")
+    text = text[text.index("## Option by option"):text.index("## Operations")]
     rows = set(re.findall(r"^\| `([a-z][a-z0-9-]*)`", text, re.M))
     assert len(rows) >= 40, rows
     fake = sorted(rows - real)
     assert not fake, f"migrating-from-uwsgi.md lists options uwsgi does not have: {fake}"
+
+
+@pytest.mark.parametrize("guide", GUIDES)
+def test_toml_snippets_in_guides_pass_check_config(guide, tmp_path):
+    blocks = re.findall(r"```toml\n(.*?)```", doc(guide), re.S)
+    checked = 0
+    for i, block in enumerate(blocks):
+        if re.search(r"^\s*(\[\[static\]\]|certfile|keyfile)", block, re.M):
+            continue  # static files and TLS are documented ahead of their merge (docs/static.md)
+        f = tmp_path / f"snippet{i}.toml"
+        f.write_text(block)
+        args = [str(HEARTHD), "-c", str(f), "--check-config"]
+        if not re.search(r"^app\s*=", block, re.M):
+            args.append("app:app")
+        r = subprocess.run(args, capture_output=True, text=True, timeout=10, cwd=tmp_path,
+                           env={k: v for k, v in os.environ.items() if k not in ("PORT", "WEB_CONCURRENCY")})
+        assert r.returncode == 0, f"{guide}, TOML block {i + 1}:\n{block}\n{r.stderr}"
+        checked += 1
+    if not blocks:
+        pytest.skip(f"{guide} has no TOML")
+
+
+# ------------------------------------------------------------------ small hosts
+
+MIB = 1 << 20
+
+
+def _memory_status(hearthd, tmp_path, mode, *extra, workers=2, toml='memory_interval = "1s"\n'):
+    from lifecycle_util import start, wait_status
+    d = tmp_path / mode
+    d.mkdir()
+    srv, sock = start(hearthd, d, "hw_memory:app", "-e", "HW_PRE_MIB=64", "-e", "HW_POST_MIB=0", *extra,
+                      workers=workers, toml=toml, wait=False)
+    srv.wait_log(re.compile(r"control socket at"), timeout=30)
+    return srv, sock, wait_status
+
+
+def test_small_hosts_preload_shares_the_model_and_lazy_does_not(hearthd, tmp_path):
+    """The relations docs/small-hosts.md states, with a 64 MiB 'model' and 2 workers."""
+    st = {}
+    for mode, extra in (("preload", ()), ("lazy", ("--no-preload",))):
+        srv, sock, wait_status = _memory_status(hearthd, tmp_path, mode, *extra)
+        st[mode] = wait_status(sock, lambda s: len([w for w in s["workers"] if w["state"] == "ready"]) == 2
+                               and all(w.get("uss_bytes", 0) > 0 for w in s["workers"])
+                               and s.get("memory", {}).get("total_pss_bytes", 0) > 0, 60, "2 sampled workers")
+        assert srv.stop() == 0
+    pre, lazy = st["preload"], st["lazy"]
+    assert pre["preload"] is True and lazy["preload"] is False
+    for w in pre["workers"]:
+        assert w["uss_bytes"] < 24 * MIB, w       # the model is shared: a worker holds little of its own
+        assert w["rss_bytes"] > 64 * MIB, w       # ... though RSS counts the model in every worker
+    for w in lazy["workers"]:
+        assert w["uss_bytes"] > 60 * MIB, w       # every lazy worker has its own copy
+    assert pre["memory"]["total_pss_bytes"] + 40 * MIB < lazy["memory"]["total_pss_bytes"], (pre["memory"],
+                                                                                            lazy["memory"])
+    assert pre["memory"]["total_rss_bytes"] > 1.5 * pre["memory"]["total_pss_bytes"], pre["memory"]
+
+
+def test_small_hosts_memory_budget_caps_lazy_workers(hearthd, tmp_path):
+    srv, sock, wait_status = _memory_status(hearthd, tmp_path, "budget", "--no-preload", workers=4,
+                                            toml='memory_interval = "1s"\nmemory_budget = "200MiB"\n')
+    st = wait_status(sock, lambda s: s.get("effective_workers") == 2
+                     and len([w for w in s["workers"] if w["state"] == "ready"]) == 2, 60, "capped at 2 workers")
+    assert st["desired_workers"] == 4
+    srv.wait_log(re.compile(r"memory_budget 200 MiB fits 2 worker\(s\) .*capping from 4"), timeout=5)
+    out = subprocess.run([str(HEARTHCTL), "-s", str(sock), "status"], capture_output=True, text=True,
+                         timeout=10).stdout
+    assert "workers 2/4 ready" in out, out
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is missing")
+def test_small_hosts_unix_socket_bind_as_documented(hearthd, tmp_path):
+    text = doc("small-hosts.md")
+    assert "-b unix:$HOME/run/app.sock" in text and "curl --unix-socket $HOME/run/app.sock http://localhost/" in text
+    home = pathlib.Path(tempfile_dir())
+    (home / "run").mkdir()
+    sock = home / "run" / "app.sock"
+    srv = hearthd("basic:app", "-b", f"unix:{sock}", workers=1, wait=False)
+    srv.wait_log(re.compile(r"workers ready: 1/1"), timeout=30)
+    out = curl("--unix-socket", str(sock), "http://localhost/")
+    assert out, out
+    shutil.rmtree(home, ignore_errors=True)
