@@ -236,6 +236,10 @@ def test_completion_scripts_know_every_hearthctl_command_and_option():
 
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
-def test_zsh_completion_parses():
+def test_zsh_completion_parses_and_registers_for_hearthctl():
     r = run("zsh", "-n", COMPLETION / "_hearthctl")
     assert r.returncode == 0, r.stderr
+    # compinit finds it on $fpath through its #compdef line.
+    r = run("zsh", "-f", "-c", f"fpath=({COMPLETION} $fpath); autoload -U compinit; compinit -u -D; "
+            "print -r -- ${_comps[hearthctl]}")
+    assert r.returncode == 0 and r.stdout.strip() == "_hearthctl", (r.stdout, r.stderr)
