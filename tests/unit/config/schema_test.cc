@@ -15,6 +15,7 @@
 #include "config/bind.h"
 #include "config/cli.h"
 #include "config/defaults.h"
+#include "config/env.h"
 #include "config/reference.h"
 #include "config/summary.h"
 #include "config/toml_source.h"
@@ -90,6 +91,23 @@ TEST(Schema, EveryFlagSetsAKeyOfTheSchema) {
     if (f.key.empty()) continue;
     EXPECT_NE(find_key(f.key), nullptr) << f.synopsis << " sets '" << f.key << "', which schema.cc does not list";
   }
+}
+
+// The env column is true: setting the variable sets that key.
+TEST(Schema, EnvironmentVariablesSetTheirKeys) {
+  int rows = 0;
+  for (const auto& k : schema()) {
+    if (k.env.empty()) continue;
+    ++rows;
+    Environment env{{std::string(k.env), "3"}};
+    Config c = default_config();
+    Provenance prov;
+    std::vector<std::string> errors;
+    apply_environment(env, CommandLine{}, c, prov, errors);
+    EXPECT_TRUE(errors.empty()) << k.env;
+    EXPECT_EQ(prov.label(std::string(k.key)), "$" + std::string(k.env)) << k.key;
+  }
+  EXPECT_EQ(rows, 2) << "PORT and WEB_CONCURRENCY";
 }
 
 TEST(Schema, SectionsAreKnownAsSections) {
