@@ -45,10 +45,13 @@ std::string render(const toml::node& n, bool bare_strings) {
   return os.str();
 }
 
+// A table cell: '|' would end the cell; a '*' outside `code` would start emphasis.
 std::string cell(std::string s) {
   std::string out;
+  bool in_code = false;
   for (char c : s) {
-    if (c == '|') out += '\\';
+    if (c == '`') in_code = !in_code;
+    if (c == '|' || (c == '*' && !in_code)) out += '\\';
     out += c;
   }
   return out;
@@ -87,20 +90,23 @@ std::string config_reference_markdown() {
 
   // One table per section; the top level first.
   auto table = [&](std::string_view section) {
-    bool any_env = false;
+    // The CLI flag and env columns only where some key of the section has one.
+    bool any_env = false, any_flag = false;
     for (const auto& k : schema()) {
       std::string_view s = k.key.rfind('.') == std::string_view::npos ? "" : k.key.substr(0, k.key.rfind('.'));
-      if (s == section && k.type != "section" && !k.env.empty()) any_env = true;
+      if (s != section || k.type == "section") continue;
+      if (!k.env.empty()) any_env = true;
+      if (!flags_cell(k, flags).empty()) any_flag = true;
     }
-    out += any_env ? "| key | type | default | CLI flag | env | meaning |\n|---|---|---|---|---|---|\n"
-                   : "| key | type | default | CLI flag | meaning |\n|---|---|---|---|---|\n";
+    out += std::string("| key | type | default |") + (any_flag ? " CLI flag |" : "") + (any_env ? " env |" : "") +
+           " meaning |\n|---|---|---|" + (any_flag ? "---|" : "") + (any_env ? "---|" : "") + "---|\n";
     for (const auto& k : schema()) {
       size_t dot = k.key.rfind('.');
       std::string_view s = dot == std::string_view::npos ? "" : k.key.substr(0, dot);
       if (s != section || k.type == "section") continue;
       std::string_view leaf = dot == std::string_view::npos ? k.key : k.key.substr(dot + 1);
-      out += "| `" + std::string(leaf) + "` | " + std::string(k.type) + " | " + default_cell(k, defaults) + " | " +
-             flags_cell(k, flags) + " | ";
+      out += "| `" + std::string(leaf) + "` | " + std::string(k.type) + " | " + default_cell(k, defaults) + " | ";
+      if (any_flag) out += flags_cell(k, flags) + " | ";
       if (any_env) out += (k.env.empty() ? "" : "`" + std::string(k.env) + "`") + " | ";
       out += cell(std::string(k.description)) + " |\n";
     }
