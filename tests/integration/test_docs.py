@@ -22,6 +22,13 @@ GUIDES = ["quickstart.md", "cli.md", "migrating-from-gunicorn.md", "migrating-fr
           "migrating-from-uwsgi.md", "small-hosts.md"]
 
 
+# Flags and keys the guides describe as "being merged" (static files, TLS, privileges, the
+# metrics token are written on other branches at the same time). Once those are merged the
+# names exist and these lists can be dropped.
+PENDING_FLAGS = {"--certfile", "--keyfile", "--user", "--group", "--metrics-token"}
+PENDING_KEYS = {"static", "certfile", "keyfile", "tls", "user", "group", "metrics_token"}
+
+
 def doc(name):
     return (DOCS / name).read_text()
 
@@ -203,7 +210,8 @@ def test_every_flag_a_guide_names_exists(guide):
             if len(cells) >= 2:
                 for cell in cells[1:2]:
                     named |= set(re.findall(r"`(--[a-z][a-z0-9-]*)", cell))
-    unknown = sorted(f for f in named - flags if f not in ("--http2-prior-knowledge", "--wrokers"))
+    # --wrokers is cli.md's example of a typo; curl's flag is not ours.
+    unknown = sorted(f for f in named - flags - PENDING_FLAGS if f not in ("--http2-prior-knowledge", "--wrokers"))
     assert not unknown, f"{guide} names hearthd flags that do not exist: {unknown}"
 
 
@@ -211,7 +219,7 @@ def test_every_flag_a_guide_names_exists(guide):
 def test_every_config_key_a_guide_names_exists(guide):
     text = doc(guide)
     keys = config_keys()
-    named = set(re.findall(r"`((?:http|log|health|warmup|keepwarm|hooks)\.[a-z0-9_]+)", text))
+    named = set(re.findall(r"`((?:http|log|health|warmup|keepwarm|hooks|tls)\.[a-z0-9_]+)", text))
     # Keys in TOML snippets: `key = value` inside ```toml blocks, with their [section].
     for block in re.findall(r"```toml\n(.*?)```", text, re.S):
         section = ""
@@ -224,8 +232,7 @@ def test_every_config_key_a_guide_names_exists(guide):
             m = re.match(r"([a-z_0-9]+)\s*=", line)
             if m and not section.startswith(("env", "warmup.requests")):
                 named.add(f"{section}.{m.group(1)}" if section else m.group(1))
-    pending = {"static", "certfile", "keyfile"}  # described as being added in parallel (docs/static.md)
-    unknown = sorted(k for k in named - keys if k.split(".")[0] not in pending and not k.startswith("static"))
+    unknown = sorted(k for k in named - keys if k.split(".")[0] not in PENDING_KEYS)
     assert not unknown, f"{guide} names config keys that do not exist: {unknown}"
 
 

@@ -99,7 +99,8 @@ TEST(Schema, EnvironmentVariablesSetTheirKeys) {
   for (const auto& k : schema()) {
     if (k.env.empty()) continue;
     ++rows;
-    Environment env{{std::string(k.env), "3"}};
+    // A value every kind of key accepts: a port, a count, a boolean ("1"), a string.
+    Environment env{{std::string(k.env), k.type == "bool" ? "1" : "3"}};
     Config c = default_config();
     Provenance prov;
     std::vector<std::string> errors;
@@ -107,7 +108,7 @@ TEST(Schema, EnvironmentVariablesSetTheirKeys) {
     EXPECT_TRUE(errors.empty()) << k.env;
     EXPECT_EQ(prov.label(std::string(k.key)), "$" + std::string(k.env)) << k.key;
   }
-  EXPECT_EQ(rows, 2) << "PORT and WEB_CONCURRENCY";
+  EXPECT_GE(rows, 2) << "at least PORT and WEB_CONCURRENCY";
 }
 
 TEST(Schema, SectionsAreKnownAsSections) {
