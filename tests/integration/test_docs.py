@@ -25,8 +25,8 @@ GUIDES = ["quickstart.md", "cli.md", "migrating-from-gunicorn.md", "migrating-fr
 # Flags and keys the guides describe as "being merged" (static files, TLS, privileges, the
 # metrics token are written on other branches at the same time). Once those are merged the
 # names exist and these lists can be dropped.
-PENDING_FLAGS = {"--certfile", "--keyfile", "--user", "--group", "--metrics-token"}
-PENDING_KEYS = {"static", "certfile", "keyfile", "tls", "user", "group", "metrics_token"}
+PENDING_FLAGS = {"--certfile", "--keyfile", "--user", "--group", "--metrics-token", "--allow-root"}
+PENDING_KEYS = {"static", "certfile", "keyfile", "tls", "user", "group", "metrics_token", "allow_root"}
 
 
 def doc(name):
