@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= /usr/bin/python3
 BIND ?= 127.0.0.1:8000
 
-.PHONY: all deps deps-build deps-bench configure build run test unit-test pytest integration-test bench clean
+.PHONY: all deps deps-build deps-bench configure build run test unit-test pytest integration-test bench docs docs-check clean
 
 all: build
 
@@ -46,6 +46,16 @@ test: deps build
 
 bench: deps-bench build
 	$(PYTHON) bench/run.py
+
+# Rewrites the generated parts of docs/ (the config reference in docs/config.md)
+# from the schema compiled into hearthd. docs-check only reports.
+docs: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target hearthd
+	$(PYTHON) docs/tools/update_generated.py $(BUILD_DIR)/bin/hearthd
+
+docs-check: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target hearthd
+	$(PYTHON) docs/tools/update_generated.py $(BUILD_DIR)/bin/hearthd --check
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,5 +1,5 @@
 // hearthctl: talks to a running hearthd over its control socket.
-//   hearthctl [--socket PATH] [--json] status | stop | reload | scale N
+//   hearthctl [--socket PATH] [--json] [--color=WHEN] status | stop | reload | scale N
 // Exit codes: 0 ok, 1 the daemon refused or reported a failure, 2 usage,
 // 3 the daemon could not be reached.
 #include <sys/socket.h>
@@ -7,29 +7,49 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "build_version.h"
 #include "control/default_socket.h"
+#include "ctl/color.h"
 #include "ctl/status_format.h"
 
 namespace {
 
 const char* kUsage =
-    "usage: hearthctl [--socket PATH] [--json] COMMAND\n"
+    "usage: hearthctl [OPTIONS] COMMAND\n"
     "\n"
-    "commands:\n"
-    "  status        workers, their state, requests, memory and the queue\n"
-    "  stop          graceful shutdown (finish in-flight requests, then exit)\n"
-    "  reload        rolling reload of the app's code (waits for the outcome)\n"
-    "  scale N       set the number of workers\n"
+    "Control a running hearthd over its Unix control socket.\n"
     "\n"
-    "options:\n"
-    "  --socket PATH  the daemon's control socket (default: hearthd's default,\n"
-    "                 $XDG_RUNTIME_DIR/hearthd.sock or /tmp/hearthd-UID.sock)\n"
-    "  --json         print the daemon's JSON answer as is\n"
-    "  --version      print the version\n";
+    "Commands:\n"
+    "  status        workers, their state, requests, memory (RSS/PSS/USS) and the queue\n"
+    "  reload        rolling reload of the app's code; waits for the outcome\n"
+    "  scale N       set the number of workers (N >= 1)\n"
+    "  stop          graceful shutdown: finish in-flight requests, then exit\n"
+    "\n"
+    "Options:\n"
+    "  -s, --socket PATH   the daemon's control socket (hearthd's control_socket;\n"
+    "                      default $XDG_RUNTIME_DIR/hearthd.sock, else\n"
+    "                      /tmp/hearthd-UID.sock)\n"
+    "  -j, --json          print the daemon's answer as JSON, one line\n"
+    "      --color[=WHEN]  colour the output: auto (on a terminal, unless $NO_COLOR\n"
+    "                      is set), always or never [default: auto]\n"
+    "      --no-color      same as --color=never\n"
+    "  -h, --help          show this help and exit\n"
+    "  -V, --version       show the version and exit\n"
+    "\n"
+    "Exit status: 0 ok, 1 the daemon refused or the command failed, 2 usage error,\n"
+    "3 hearthd could not be reached.\n"
+    "\n"
+    "Examples:\n"
+    "  hearthctl status\n"
+    "  hearthctl --socket /run/hearth/ctl.sock reload\n"
+    "  hearthctl --json status | python3 -m json.tool\n"
+    "\n"
+    "Shell completion: packaging/completion/hearthctl.bash (bash), _hearthctl (zsh).\n";
 
 int connect_unix(const std::string& path, std::string* err) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -53,60 +73,79 @@ int connect_unix(const std::string& path, std::string* err) {
   return fd;
 }
 
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "hearthctl: %s\nTry 'hearthctl --help' for more information.\n", msg.c_str());
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string socket_path = hearth::control::default_socket_path();
   bool json = false;
+  hearth::ctl::ColorMode color = hearth::ctl::ColorMode::Auto;
   std::vector<std::string> words;
+  bool only_words = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--socket" || a == "-s") {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "hearthctl: --socket needs a path\n");
-        return 2;
-      }
+    if (only_words || a.empty() || a[0] != '-') {
+      words.push_back(a);
+    } else if (a == "--") {
+      only_words = true;
+    } else if (a == "--socket" || a == "-s") {
+      if (i + 1 >= argc) return usage_error(a + " needs a path");
       socket_path = argv[++i];
     } else if (a.rfind("--socket=", 0) == 0) {
       socket_path = a.substr(9);
-    } else if (a == "--json") {
+    } else if (a == "--json" || a == "-j") {
       json = true;
+    } else if (a == "--color" || a == "--colour") {
+      color = hearth::ctl::ColorMode::Always;
+    } else if (a.rfind("--color=", 0) == 0 || a.rfind("--colour=", 0) == 0) {
+      auto m = hearth::ctl::parse_color_mode(a.substr(a.find('=') + 1));
+      if (!m) return usage_error(a.substr(0, a.find('=')) + ": expected auto, always or never, got '" +
+                                 a.substr(a.find('=') + 1) + "'");
+      color = *m;
+    } else if (a == "--no-color" || a == "--no-colour") {
+      color = hearth::ctl::ColorMode::Never;
     } else if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
-    } else if (a == "--version") {
-      std::printf("hearthctl 0.1.0\n");
+    } else if (a == "--version" || a == "-V") {
+      std::fputs(hearth::build::version_text("hearthctl").c_str(), stdout);
       return 0;
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "hearthctl: unknown option %s\n%s", a.c_str(), kUsage);
-      return 2;
     } else {
-      words.push_back(a);
+      return usage_error("unknown option " + a);
     }
   }
-  if (words.empty()) {
-    std::fputs(kUsage, stderr);
-    return 2;
+  const hearth::ctl::Paint paint(
+      hearth::ctl::use_color(color, ::isatty(STDOUT_FILENO) == 1, std::getenv("NO_COLOR"), std::getenv("TERM")));
+  const hearth::ctl::Paint paint_err(
+      hearth::ctl::use_color(color, ::isatty(STDERR_FILENO) == 1, std::getenv("NO_COLOR"), std::getenv("TERM")));
+  if (!words.empty() && words[0] == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
+  if (words.empty()) return usage_error("no command given (status, reload, scale N or stop)");
   std::string cmd = words[0];
   if (cmd == "scale") {
     if (words.size() != 2 || words[1].find_first_not_of("0123456789") != std::string::npos) {
-      std::fprintf(stderr, "hearthctl: usage: hearthctl scale N\n");
-      return 2;
+      return usage_error("usage: hearthctl scale N (N a number of workers)");
     }
     cmd += " " + words[1];
   } else if (cmd != "status" && cmd != "stop" && cmd != "reload") {
-    std::fprintf(stderr, "hearthctl: unknown command '%s'\n%s", cmd.c_str(), kUsage);
-    return 2;
+    return usage_error("unknown command '" + cmd + "' (status, reload, scale N or stop)");
   } else if (words.size() != 1) {
-    std::fprintf(stderr, "hearthctl: '%s' takes no arguments\n", cmd.c_str());
-    return 2;
+    return usage_error("'" + cmd + "' takes no arguments");
   }
 
   std::string err;
   int fd = connect_unix(socket_path, &err);
   if (fd < 0) {
-    std::fprintf(stderr, "hearthctl: cannot reach hearthd at %s: %s\n", socket_path.c_str(), err.c_str());
+    std::fprintf(stderr,
+                 "hearthctl: cannot reach hearthd at %s: %s\n"
+                 "(is hearthd running? give its control socket with --socket PATH)\n",
+                 socket_path.c_str(), err.c_str());
     return 3;
   }
   std::string line = cmd + "\n";
@@ -131,10 +170,11 @@ int main(int argc, char** argv) {
   bool ok = answer.find("\"ok\":true") != std::string::npos;
   if (json) {
     std::fputs(answer.c_str(), stdout);
+    if (answer.back() != '\n') std::fputc('\n', stdout);
   } else if (words[0] == "status" && ok) {
-    std::fputs(hearth::ctl::format_status(answer).c_str(), stdout);
+    std::fputs(hearth::ctl::format_status(answer, paint).c_str(), stdout);
   } else {
-    std::fputs(hearth::ctl::format_message(answer).c_str(), ok ? stdout : stderr);
+    std::fputs(hearth::ctl::format_message(answer, ok ? paint : paint_err).c_str(), ok ? stdout : stderr);
   }
   return ok ? 0 : 1;
 }

@@ -25,28 +25,34 @@ std::string mib(double bytes) {
 
 }  // namespace
 
-std::string format_status(std::string_view json) {
+std::string format_status(std::string_view json, const Paint& paint) {
   auto v = control::parse_json(json);
   if (!v) return std::string("unreadable answer from hearthd: ") + std::string(json) + "\n";
   std::string out;
+  std::string phase = v->str("phase");
   out += fmt("hearthd %s  pid %d  app %s  phase %s  uptime %.0fs\n", v->str("version").c_str(),
-             static_cast<int>(v->num("pid")), v->str("app").c_str(), v->str("phase").c_str(), v->num("uptime_s"));
+             static_cast<int>(v->num("pid")), paint.bold(v->str("app")).c_str(),
+             (phase == "running" ? paint.green(phase) : paint.yellow(phase)).c_str(), v->num("uptime_s"));
   const control::JsonValue* z = v->get("zygote");
   out += fmt("generation %d  zygote pid %d (%s)  %s  workers %d/%d ready  queue %d  restarts %d%s\n",
              static_cast<int>(v->num("generation")), z ? static_cast<int>(z->num("pid")) : -1,
              z ? z->str("state").c_str() : "?", v->flag("preload") ? "preload" : "lazy",
              static_cast<int>(v->num("ready_workers")), static_cast<int>(v->num("desired_workers")),
              static_cast<int>(v->num("queue_length")), static_cast<int>(v->num("restarts")),
-             v->flag("crash_loop") ? "  CRASH LOOP" : "");
+             v->flag("crash_loop") ? paint.red("  CRASH LOOP").c_str() : "");
   out += "\n";
-  out += fmt("%-4s %-8s %-4s %-9s %9s %8s %8s %8s %8s  %s\n", "ID", "PID", "GEN", "STATE", "REQUESTS", "AGE",
-             "RSS_MiB", "PSS_MiB", "USS_MiB", "CURRENT");
+  out += paint.bold(fmt("%-4s %-8s %-4s %-9s %9s %8s %8s %8s %8s  %s", "ID", "PID", "GEN", "STATE", "REQUESTS",
+                        "AGE", "RSS_MiB", "PSS_MiB", "USS_MiB", "CURRENT")) +
+         "\n";
   if (auto ws = v->get("workers")) {
     for (auto& w : ws->array) {
       std::string current = w.str("current_request");
       if (!current.empty()) current += fmt(" (%.1fs)", w.num("current_ms") / 1000.0);
-      out += fmt("%-4d %-8d %-4d %-9s %9.0f %7.0fs %8s %8s %8s  %s\n", static_cast<int>(w.num("id")),
-                 static_cast<int>(w.num("pid")), static_cast<int>(w.num("generation")), w.str("state").c_str(),
+      // Padded before it is coloured, so that the escape codes do not shift the columns.
+      std::string name = w.str("state");
+      std::string state = paint.state(name) + std::string(name.size() < 9 ? 9 - name.size() : 0, ' ');
+      out += fmt("%-4d %-8d %-4d %s %9.0f %7.0fs %8s %8s %8s  %s\n", static_cast<int>(w.num("id")),
+                 static_cast<int>(w.num("pid")), static_cast<int>(w.num("generation")), state.c_str(),
                  w.num("requests"), w.num("age_s"), mib(w.num("rss_bytes", -1)).c_str(),
                  mib(w.num("pss_bytes", -1)).c_str(), mib(w.num("uss_bytes", -1)).c_str(), current.c_str());
     }
@@ -67,14 +73,14 @@ std::string format_status(std::string_view json) {
   return out;
 }
 
-std::string format_message(std::string_view json) {
+std::string format_message(std::string_view json, const Paint& paint) {
   auto v = control::parse_json(json);
   if (!v) return std::string(json);
   if (v->flag("ok")) {
     std::string m = v->str("message", "ok");
     return m + "\n";
   }
-  std::string out = "error: " + v->str("error", std::string(json)) + "\n";
+  std::string out = paint.red("error:") + " " + v->str("error", std::string(json)) + "\n";
   std::string tb = v->str("traceback");
   if (!tb.empty()) out += tb + (tb.back() == '\n' ? "" : "\n");
   return out;

@@ -13,6 +13,7 @@
 
 #include "app/daemon.h"
 #include "build_info.h"
+#include "build_version.h"
 #include "config/loader.h"
 #include "config/summary.h"
 
@@ -51,10 +52,11 @@ int main(int argc, char** argv) {
   hearth::config::LoadResult r = hearth::config::load(in);
   switch (r.action) {
     case hearth::config::Action::Help:
+    case hearth::config::Action::PrintReference:
       std::fputs(r.help_text.c_str(), stdout);
       return 0;
     case hearth::config::Action::Version:
-      std::printf("hearthd %s\n", hearth::build::kVersion);
+      std::fputs(hearth::build::version_text("hearthd").c_str(), stdout);
       return 0;
     default:
       break;

@@ -134,6 +134,12 @@ int Daemon::run() {
     if (c.admin_bind) {
       admin_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *admin_handler_, "admin");
       admin_->listen(*c.admin_bind);
+      for (const auto& u : admin_->bound_urls()) {
+        // "unix:/run/a.sock" -> curl --unix-socket /run/a.sock http://localhost/metrics
+        std::string base = u.rfind("unix:", 0) == 0 ? "http://localhost" : u;
+        HLOG(Info, "metrics at " << base << "/metrics, health at " << base << "/healthz and " << base << "/readyz"
+                                 << (base == u ? "" : " (through " + u + ")"));
+      }
     }
     control_ = std::make_unique<control::ControlServer>(
         io_, [this](std::string_view cmd, control::ControlServer::Reply reply) { handle_control(cmd, reply); });

@@ -63,6 +63,8 @@ const FlagSpec kFlags[] = {
      "validate the configuration, print it, and exit (0 ok, 2 errors)", nullptr, nullptr},
     {"help", 'h', nullptr, "General", nullptr, "show this help and exit", nullptr, nullptr},
     {"version", 'v', nullptr, "General", nullptr, "show the version and exit", nullptr, nullptr},
+    {"print-config-reference", 0, nullptr, "General", nullptr,
+     "print every config key, flag and default as Markdown (docs/config.md) and exit", nullptr, nullptr},
     // --- Application ---
     {"python", 0, "PATH", "Application", "python", "Python interpreter (or a virtualenv's bin/python)",
      [](const Config& d) { return d.python; },
@@ -121,7 +123,7 @@ const FlagSpec kFlags[] = {
        return "";
      }},
     {"control-socket", 0, "PATH", "Listeners", "control_socket", "Unix socket for hearthctl",
-     [](const Config&) { return "off"s; },
+     [](const Config&) { return "$XDG_RUNTIME_DIR/hearthd.sock, else /tmp/hearthd-UID.sock"s; },
      [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.control_socket); }},
     {"metrics-token", 0, "TOKEN", "Listeners", "metrics_token",
      "require \"Authorization: Bearer TOKEN\" for /metrics (also $HEARTH_METRICS_TOKEN)",
@@ -329,6 +331,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       set_action(Action::Version);
     } else if (name == "check-config") {
       set_action(Action::CheckConfig);
+    } else if (name == "print-config-reference") {
+      set_action(Action::PrintReference);
     } else if (name == "config") {
       cl.config_file = value;
     } else {
@@ -360,6 +364,21 @@ void apply_command_line(const CommandLine& cl, Config& cfg, Provenance& prov, st
 std::vector<std::string> long_flags() {
   std::vector<std::string> out;
   for (const auto& f : kFlags) out.push_back(std::string("--") + f.long_name);
+  return out;
+}
+
+std::vector<FlagInfo> flag_infos() {
+  std::vector<FlagInfo> out;
+  for (const auto& f : kFlags) {
+    FlagInfo i;
+    if (f.short_name) i.synopsis = std::string("-") + f.short_name + ", ";
+    i.synopsis += std::string("--") + f.long_name;
+    if (f.metavar) i.synopsis += std::string(" ") + f.metavar;
+    i.key = f.key ? f.key : "";
+    i.help = f.help;
+    i.group = f.group;
+    out.push_back(std::move(i));
+  }
   return out;
 }
 
@@ -417,7 +436,13 @@ std::string help_text() {
       "  WEB_CONCURRENCY               worker count unless -w is given\n"
       "  HEARTH_CONFIG                 config file when -c is not given\n"
       "  HEARTH_RUNTIME_DIR            where the Python worker runtime lives\n"
-      "\nSee docs/config.md for every config file key.\n";
+      "\nExamples:\n"
+      "  hearthd myproject.wsgi:application -b :8000 -w 4\n"
+      "  hearthd -c /etc/hearth/hearth.toml --check-config\n"
+      "  hearthd app:app --admin-bind 127.0.0.1:9000   (then curl :9000/metrics)\n"
+      "\nExit status: 0 clean stop, 1 start-up failure, 2 configuration errors,\n"
+      "3 the app could not be loaded. hearthctl controls a running hearthd.\n"
+      "See docs/config.md for every config file key, docs/cli.md for both commands.\n";
   return out;
 }
 

@@ -48,4 +48,14 @@ std::string help_text();
 // Every long flag name ("--workers"), for tests and shell completion.
 std::vector<std::string> long_flags();
 
+// One flag as the reference shows it.
+struct FlagInfo {
+  std::string synopsis;  // "-w, --workers N"
+  std::string key;       // the config key it sets ("workers"), "" for none
+  std::string help;
+  std::string group;     // heading in --help
+};
+// Every flag, in --help order.
+std::vector<FlagInfo> flag_infos();
+
 }  // namespace hearth::config

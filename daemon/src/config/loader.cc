@@ -11,6 +11,7 @@
 #include "config/cli.h"
 #include "config/defaults.h"
 #include "config/env.h"
+#include "config/reference.h"
 #include "config/toml_source.h"
 #include "config/validate.h"
 
@@ -70,6 +71,12 @@ LoadResult load(const LoadInputs& in) {
     LoadResult r;
     r.action = Action::Help;
     r.help_text = help_text();
+    return r;
+  }
+  if (cl.action == Action::PrintReference) {
+    LoadResult r;
+    r.action = Action::PrintReference;
+    r.help_text = config_reference_markdown();
     return r;
   }
   if (cl.action == Action::Version) {

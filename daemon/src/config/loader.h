@@ -17,13 +17,14 @@ enum class Action {
   CheckConfig,  // --check-config: validate, print a summary, exit 0 (or 2 with errors)
   Help,         // --help / -h
   Version,      // --version / -v
+  PrintReference,  // --print-config-reference: the generated docs/config.md reference
 };
 
 struct LoadResult {
   Action action = Action::Run;
   std::shared_ptr<const Config> config;  // set when errors is empty
   std::vector<std::string> errors;       // each a full, printable message
-  std::string help_text;                 // for Action::Help
+  std::string help_text;                 // for Action::Help and Action::PrintReference
 };
 
 struct LoadInputs {

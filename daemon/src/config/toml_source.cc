@@ -9,92 +9,21 @@
 
 #include "config/bind.h"
 #include "config/edit_distance.h"
+#include "config/schema.h"
 #include "config/units.h"
 
 namespace hearth::config {
 namespace {
 
-// Sections and the keys each accepts; "" is the top level.
-struct KeyName {
-  std::string_view section;
-  std::string_view name;
-};
-constexpr KeyName kKeys[] = {
-    {"", "app"},
-    {"", "python"},
-    {"", "chdir"},
-    {"", "pythonpath"},
-    {"", "preload"},
-    {"", "env"},
-    {"", "bind"},
-    {"", "admin_bind"},
-    {"", "control_socket"},
-    {"", "metrics_token"},
-    {"", "user"},
-    {"", "group"},
-    {"", "allow_root"},
-    {"", "workers"},
-    {"", "threads"},
-    {"", "max_queue"},
-    {"", "queue_timeout"},
-    {"", "timeout"},
-    {"", "graceful_timeout"},
-    {"", "boot_timeout"},
-    {"", "forwarded_allow_ips"},
-    {"", "temp_dir"},
-    {"", "retry_methods"},
-    {"", "max_requests"},
-    {"", "max_requests_jitter"},
-    {"", "max_worker_memory"},
-    {"", "memory_budget"},
-    {"", "min_workers"},
-    {"", "max_workers"},
-    {"", "idle_timeout"},
-    {"", "memory_interval"},
-    {"", "ready_min"},
-    {"", "http"},
-    {"", "log"},
-    {"", "health"},
-    {"", "warmup"},
-    {"", "keepwarm"},
-    {"", "hooks"},
-    {"http", "keepalive_timeout"},
-    {"http", "header_timeout"},
-    {"http", "body_timeout"},
-    {"http", "send_timeout"},
-    {"http", "max_header_size"},
-    {"http", "max_headers"},
-    {"http", "max_body_size"},
-    {"http", "body_buffer_size"},
-    {"http", "response_buffer_size"},
-    {"http", "server_header"},
-    {"http", "http2"},
-    {"http", "http2_max_concurrent_streams"},
-    {"http", "http2_initial_window_size"},
-    {"log", "level"},
-    {"log", "access_log"},
-    {"log", "access_log_format"},
-    {"health", "path"},
-    {"health", "interval"},
-    {"health", "timeout"},
-    {"health", "unhealthy_threshold"},
-    {"health", "healthy_threshold"},
-    {"health", "max_consecutive_failures"},
-    {"warmup", "requests"},
-    {"keepwarm", "internal_interval"},
-    {"keepwarm", "url"},
-    {"keepwarm", "interval"},
-    {"keepwarm", "jitter"},
-    {"keepwarm", "timeout"},
-    {"hooks", "pre_fork"},
-    {"hooks", "post_fork"},
-    {"hooks", "worker_exit"},
-};
+// The keys themselves are listed in schema.cc; a key is accepted when it is
+// both in the schema and in the handler table below (a unit test checks that
+// the two lists agree).
 
-// Sections: their keys are checked like the top level's.
-bool is_section(std::string_view name) {
-  return name == "http" || name == "log" || name == "health" || name == "warmup" || name == "keepwarm" ||
-         name == "hooks";
+// "http.max_body_size" -> {"http", "max_body_size"}; {"", "workers"} at the top level.
+std::pair<std::string_view, std::string_view> split_key(std::string_view key) {
+  size_t dot = key.rfind('.');
+  if (dot == std::string_view::npos) return {std::string_view(), key};
+  return {key.substr(0, dot), key.substr(dot + 1)};
 }
 
 std::string where(const std::string& path, const toml::source_position& pos) {
@@ -129,6 +58,13 @@ class Reader {
 
   void read(const toml::table& root) { read_table(root, ""); }
 
+  // Every key with a handler, dotted.
+  std::vector<std::string> keys() const {
+    std::vector<std::string> out;
+    for (const auto& [k, h] : handlers_) out.push_back(k);
+    return out;
+  }
+
   std::vector<std::string> take_errors() {
     std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) {
       return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
@@ -160,7 +96,7 @@ class Reader {
     for (auto&& [k, node] : table) {
       std::string key = section.empty() ? std::string(k.str()) : section + "." + std::string(k.str());
       auto h = handlers_.find(key);
-      if (h == handlers_.end()) {
+      if (h == handlers_.end() || !find_key(key)) {
         std::string msg = "unknown key '" + key + "'";
         std::string hint = suggest_key(key);
         if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
@@ -525,21 +461,22 @@ class Reader {
 const std::vector<std::string>& known_keys() {
   static const std::vector<std::string> keys = [] {
     std::vector<std::string> out;
-    for (const auto& k : kKeys) {
-      out.push_back(k.section.empty() ? std::string(k.name) : std::string(k.section) + "." + std::string(k.name));
-    }
+    for (const auto& k : schema()) out.emplace_back(k.key);
     return out;
   }();
   return keys;
 }
 
+std::vector<std::string> handled_keys() {
+  Config cfg;
+  Provenance prov;
+  const std::string path;
+  Reader reader(path, cfg, prov);
+  return reader.keys();
+}
+
 std::string suggest_key(std::string_view unknown) {
-  auto dotted = [](const KeyName& k) {
-    return k.section.empty() ? std::string(k.name) : std::string(k.section) + "." + std::string(k.name);
-  };
-  size_t dot = unknown.rfind('.');
-  std::string_view section = dot == std::string_view::npos ? std::string_view() : unknown.substr(0, dot);
-  std::string_view leaf = dot == std::string_view::npos ? unknown : unknown.substr(dot + 1);
+  auto [section, leaf] = split_key(unknown);
 
   // 1. A typo: edit distance <= 2 from a known key.
   std::string best;
@@ -553,15 +490,17 @@ std::string suggest_key(std::string_view unknown) {
   }
   if (!best.empty()) return best;
   // 2. The right name in the wrong section ("max_body_size" at the top level).
-  for (const auto& k : kKeys) {
-    if (k.name == leaf && k.section != section && !is_section(k.name)) return dotted(k);
+  for (const auto& k : schema()) {
+    auto [ks, kn] = split_key(k.key);
+    if (kn == leaf && ks != section && k.type != "section") return std::string(k.key);
   }
   // 3. A longer or shorter spelling in the same section ("log.access_logfile").
-  for (const auto& k : kKeys) {
-    if (k.section != section) continue;
-    std::string_view a = k.name, b = leaf;
+  for (const auto& k : schema()) {
+    auto [ks, kn] = split_key(k.key);
+    if (ks != section) continue;
+    std::string_view a = kn, b = leaf;
     if (a.size() > b.size()) std::swap(a, b);
-    if (a.size() >= 4 && b.substr(0, a.size()) == a) return dotted(k);
+    if (a.size() >= 4 && b.substr(0, a.size()) == a) return std::string(k.key);
   }
   return "";
 }

@@ -18,8 +18,13 @@ namespace hearth::config {
 bool read_toml(std::string_view text, const std::string& path, Config& cfg, Provenance& prov,
                std::vector<std::string>& errors);
 
-// Every key the file accepts, dotted ("workers", "http.max_body_size").
+// Every key the file accepts, dotted ("workers", "http.max_body_size"):
+// the rows of the schema (schema.h).
 const std::vector<std::string>& known_keys();
+
+// Every key the reader has a handler for; a unit test checks that this is
+// exactly known_keys().
+std::vector<std::string> handled_keys();
 
 // The closest known key for an unknown one, or "" when nothing is close:
 // edit distance <= 2, or the same name in another section ("max_body_size"

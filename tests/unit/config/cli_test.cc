@@ -120,6 +120,10 @@ TEST(Cli, Actions) {
   EXPECT_EQ(run({"--help"}).action, Action::Help);
   EXPECT_EQ(run({"-v"}).action, Action::Version);
   EXPECT_EQ(run({"--version"}).action, Action::Version);
+  LoadResult ref = run({"--print-config-reference"});
+  EXPECT_EQ(ref.action, Action::PrintReference);
+  EXPECT_TRUE(ref.errors.empty());
+  EXPECT_THAT(ref.help_text, HasSubstr("| `max_body_size` | size |"));
   LoadResult c = run({"--check-config", "app:wsgi"});
   EXPECT_EQ(c.action, Action::CheckConfig);
   EXPECT_TRUE(c.config);
@@ -186,7 +190,7 @@ TEST(Cli, ParseCommandLineFindsConfigAndOverrides) {
 TEST(Cli, HelpListsEveryFlagWithDefaults) {
   std::string help = help_text();
   for (const auto& flag : long_flags()) EXPECT_THAT(help, HasSubstr(flag)) << flag;
-  EXPECT_EQ(long_flags().size(), 32u);
+  EXPECT_EQ(long_flags().size(), 33u);
   EXPECT_THAT(help, HasSubstr("-w, --workers N"));
   std::istringstream lines(help);
   for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 79u) << line;

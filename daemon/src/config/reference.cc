@@ -1,0 +1,133 @@
+#include "config/reference.h"
+
+#include <toml++/toml.h>
+
+#include <sstream>
+
+#include "config/cli.h"
+#include "config/defaults.h"
+#include "config/schema.h"
+#include "config/summary.h"
+
+namespace hearth::config {
+namespace {
+
+std::string toml_quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// A default as the reader would write it in TOML; durations and sizes bare
+// ("30s", "10MiB"), since either form is accepted.
+std::string render(const toml::node& n, bool bare_strings) {
+  if (auto s = n.as_string()) return bare_strings ? s->get() : toml_quote(s->get());
+  if (auto a = n.as_array()) {
+    std::string out = "[";
+    for (size_t i = 0; i < a->size(); ++i) out += (i ? ", " : "") + render(*a->get(i), false);
+    return out + "]";
+  }
+  if (auto t = n.as_table()) {
+    if (t->empty()) return "{}";
+    std::string out = "{ ";
+    bool first = true;
+    for (auto&& [k, v] : *t) {
+      out += (first ? "" : ", ") + std::string(k.str()) + " = " + render(v, false);
+      first = false;
+    }
+    return out + " }";
+  }
+  std::ostringstream os;
+  n.visit([&os](const auto& v) { os << v; });
+  return os.str();
+}
+
+// A table cell: '|' would end the cell; a '*' outside `code` would start emphasis.
+std::string cell(std::string s) {
+  std::string out;
+  bool in_code = false;
+  for (char c : s) {
+    if (c == '`') in_code = !in_code;
+    if (c == '|' || (c == '*' && !in_code)) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string default_cell(const KeySpec& k, const toml::table& defaults) {
+  auto node = defaults.at_path(k.key);
+  std::string out;
+  // An empty string with a note says it better alone: "(the daemon's cwd)".
+  bool empty_string = node && node.is_string() && node.as_string()->get().empty();
+  if (node && !(empty_string && !k.default_note.empty())) {
+    out = "`" + render(*node.node(), k.type == "duration" || k.type == "size") + "`";
+    if (!k.default_note.empty()) out += " " + std::string(k.default_note);
+  } else {
+    out = std::string(k.default_note);
+  }
+  return cell(out);
+}
+
+std::string flags_cell(const KeySpec& k, const std::vector<FlagInfo>& flags) {
+  // The app is the one positional argument rather than a flag.
+  if (k.key == "app") return "positional `APP`";
+  std::string out;
+  for (const auto& f : flags) {
+    if (f.key == k.key) out += (out.empty() ? "`" : " / `") + f.synopsis + "`";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string config_reference_markdown() {
+  toml::table defaults = toml::parse(to_toml(default_config()));
+  std::vector<FlagInfo> flags = flag_infos();
+  std::string out;
+
+  // One table per section; the top level first.
+  auto table = [&](std::string_view section) {
+    // The CLI flag and env columns only where some key of the section has one.
+    bool any_env = false, any_flag = false;
+    for (const auto& k : schema()) {
+      std::string_view s = k.key.rfind('.') == std::string_view::npos ? "" : k.key.substr(0, k.key.rfind('.'));
+      if (s != section || k.type == "section") continue;
+      if (!k.env.empty()) any_env = true;
+      if (!flags_cell(k, flags).empty()) any_flag = true;
+    }
+    out += std::string("| key | type | default |") + (any_flag ? " CLI flag |" : "") + (any_env ? " env |" : "") +
+           " meaning |\n|---|---|---|" + (any_flag ? "---|" : "") + (any_env ? "---|" : "") + "---|\n";
+    for (const auto& k : schema()) {
+      size_t dot = k.key.rfind('.');
+      std::string_view s = dot == std::string_view::npos ? "" : k.key.substr(0, dot);
+      if (s != section || k.type == "section") continue;
+      std::string_view leaf = dot == std::string_view::npos ? k.key : k.key.substr(dot + 1);
+      out += "| `" + std::string(leaf) + "` | " + std::string(k.type) + " | " + default_cell(k, defaults) + " | ";
+      if (any_flag) out += flags_cell(k, flags) + " | ";
+      if (any_env) out += (k.env.empty() ? "" : "`" + std::string(k.env) + "`") + " | ";
+      out += cell(std::string(k.description)) + " |\n";
+    }
+  };
+
+  out += "## Top-level keys\n\n";
+  table("");
+  for (const auto& k : schema()) {
+    if (k.type != "section") continue;
+    out += "\n## `[" + std::string(k.key) + "]`\n\n" + std::string(k.description) + "\n\n";
+    table(k.key);
+  }
+
+  out += "\n## Command-line flags\n\n";
+  out += "Every flag that sets a key overrides the config file and the environment.\n\n";
+  out += "| flag | sets | meaning |\n|---|---|---|\n";
+  for (const auto& f : flags) {
+    out += "| `" + f.synopsis + "` | " + (f.key.empty() ? std::string() : "`" + f.key + "`") + " | " + cell(f.help) +
+           " |\n";
+  }
+  return out;
+}
+
+}  // namespace hearth::config

@@ -1,0 +1,144 @@
+#include "config/schema.h"
+
+namespace hearth::config {
+namespace {
+
+// {key, type, default_note, env, description}. One row per key; a section's
+// row comes before its keys. Order is the order of the generated reference.
+constexpr KeySpec kSchema[] = {
+    // ---------------------------------------------------------------- top level
+    {"app", "string", "(required)", "",
+     "`module:callable` or `module:factory()`; the module a dotted path of identifiers (`myproject.wsgi:application`)"},
+    {"python", "string", "", "",
+     "interpreter for the zygote and workers; a virtualenv's `bin/python` selects it"},
+    {"chdir", "string", "(the daemon's cwd)", "", "directory the workers change into before importing the app"},
+    {"pythonpath", "string or array", "", "", "prepended to `sys.path`; a string is split on commas"},
+    {"preload", "bool", "", "", "import the app once in the zygote and fork workers from it; `false`: each worker imports it"},
+    {"env", "table of strings", "", "", "extra environment for the zygote and workers"},
+    {"bind", "address or array", "", "PORT",
+     "where the app is served; `$PORT` makes it exactly `0.0.0.0:$PORT` (unless `-b` is given)"},
+    {"admin_bind", "address", "unset (off)", "", "listener for `/healthz`, `/readyz`, `/metrics`"},
+    {"control_socket", "string", "(`$XDG_RUNTIME_DIR/hearthd.sock` or `/tmp/hearthd-UID.sock`)", "",
+     "Unix socket for `hearthctl`"},
+    {"metrics_token", "string", "(none)", "HEARTH_METRICS_TOKEN",
+     "`/metrics` answers 401 unless the request has `Authorization: Bearer TOKEN`; `/healthz` and `/readyz` stay open. "
+     "Unset with a non-loopback `admin_bind`: a start-up warning ([security](security.md))"},
+    {"user", "string", "(none)", "",
+     "started as root: bind, open files, then run the daemon, zygote and workers as this user (name or uid). "
+     "Not root: may only name the current user"},
+    {"group", "string", "(the user's group)", "", "with `user`: run as this group (name or gid)"},
+    {"allow_root", "bool", "", "HEARTH_ALLOW_ROOT",
+     "started as root without `user` (or with `user = \"root\"`), hearthd refuses to start (exit 2) unless this is true"},
+    {"workers", "count", "(2 × cores + 1)", "WEB_CONCURRENCY", "worker processes; 0 = 2 × cores + 1"},
+    {"threads", "count", "", "", "concurrent requests per worker"},
+    {"max_queue", "count", "", "", "requests that may wait for a worker; beyond it, 503"},
+    {"queue_timeout", "duration", "", "", "longest wait for a worker; then 503"},
+    {"timeout", "duration", "", "", "longest a worker may spend on one request; then 504 and the worker is replaced"},
+    {"graceful_timeout", "duration", "", "",
+     "on stop/reload, time for in-flight requests before workers are killed"},
+    {"boot_timeout", "duration", "", "", "time to import the app and start a worker"},
+    {"forwarded_allow_ips", "address list", "", "", "peers trusted to send `X-Forwarded-*`; `\"*\"` = any"},
+    {"temp_dir", "string", "(`$TMPDIR` or `/tmp`)", "", "where large request and response bodies are spooled"},
+    {"retry_methods", "method list", "", "",
+     "a request whose worker died before any response byte reached the client is sent once more to another "
+     "worker if its method is listed; otherwise 502. `[]` = never"},
+    {"max_requests", "count", "(never)", "", "recycle a worker after this many requests"},
+    {"max_requests_jitter", "count", "", "",
+     "add a random 0..N per worker, so that workers do not recycle together"},
+    {"max_worker_memory", "size", "(off)", "", "recycle a worker whose private memory (USS) exceeds this"},
+    {"memory_budget", "size", "(off)", "",
+     "cap the worker count so that the zygote and all workers fit (see [small-hosts.md](small-hosts.md))"},
+    {"min_workers", "count", "(= `workers`)", "", "autoscaling floor"},
+    {"max_workers", "count", "(= `workers`)", "", "autoscaling ceiling (both 0: no autoscaling)"},
+    {"idle_timeout", "duration", "", "", "retire a worker idle this long, never below `min_workers`"},
+    {"memory_interval", "duration", "", "", "how often worker memory is sampled"},
+    {"ready_min", "count", "", "", "`/readyz` is 200 once at least this many workers are ready"},
+
+    // ---------------------------------------------------------------- [http]
+    {"http", "section", "", "", "The front door: client timeouts, request limits, buffering and HTTP/2."},
+    {"http.keepalive_timeout", "duration", "", "", "idle time between requests on a kept-alive connection"},
+    {"http.header_timeout", "duration", "", "", "the whole request head must arrive within this; else 408"},
+    {"http.body_timeout", "duration", "", "", "longest gap between body reads; else 408"},
+    {"http.send_timeout", "duration", "", "", "longest a write to the client may make no progress"},
+    {"http.max_header_size", "size", "", "", "request line + headers; else 431"},
+    {"http.max_headers", "count", "", "", "header fields per request; else 431"},
+    {"http.max_body_size", "size", "", "", "request body; else 413"},
+    {"http.body_buffer_size", "size", "", "",
+     "request bodies up to this stay in memory, larger ones go to `temp_dir`"},
+    {"http.response_buffer_size", "size", "", "",
+     "responses are buffered in memory up to this, then in a temp file"},
+    {"http.server_header", "string", "", "", "the `Server` header; `\"\"` sends none"},
+    {"http.http2", "bool", "", "", "serve HTTP/2 to clients that open with the h2c prior-knowledge preface"},
+    {"http.http2_max_concurrent_streams", "count", "", "", "SETTINGS_MAX_CONCURRENT_STREAMS per HTTP/2 connection"},
+    {"http.http2_initial_window_size", "count", "", "", "per-stream flow-control window (bytes)"},
+
+    // ---------------------------------------------------------------- [log]
+    {"log", "section", "", "", "The daemon's log (stderr) and the access log."},
+    {"log.level", "string", "", "",
+     "`error`, `warn`, `info` or `debug` (case-insensitive; gunicorn's `warning` and `critical` mean `warn` and "
+     "`error`)"},
+    {"log.access_log", "string", "", "", "a file path, `-` for stdout, `\"\"` for none"},
+    {"log.access_log_format", "string", "", "", "`combined` or `json`"},
+
+    // ---------------------------------------------------------------- [health]
+    {"health", "section", "", "",
+     "Active checks of each worker (a GET to `path`) and passive ejection on consecutive failures. "
+     "See [architecture.md](architecture.md)."},
+    {"health.path", "string", "(no active checks)", "",
+     "active checks: a GET to this path (must start with `/`) on each worker"},
+    {"health.interval", "duration", "", "", "between two checks of one worker"},
+    {"health.timeout", "duration", "", "", "a slower check counts as failed"},
+    {"health.unhealthy_threshold", "count", "", "",
+     "consecutive failed checks that take a worker out of rotation (at least 1 when `path` is set)"},
+    {"health.healthy_threshold", "count", "", "",
+     "consecutive good checks that put it back (at least 1 when `path` is set)"},
+    {"health.max_consecutive_failures", "count", "", "",
+     "passive: consecutive 5xx responses or timeouts from real traffic that take a worker out"},
+
+    // ---------------------------------------------------------------- [warmup]
+    {"warmup", "section", "", "",
+     "Requests sent in order to every new worker before it takes traffic; a response other than 2xx/3xx is a "
+     "boot failure. Each `[[warmup.requests]]` entry has `method` (default `\"GET\"`), `path` (default `\"/\"`), "
+     "`headers` (a table of strings, or `[[\"Name\", \"value\"], ...]` to keep order) and `body`; unknown keys in "
+     "an entry are errors (`warmup.requests[0].metod`)."},
+    {"warmup.requests", "array of tables", "none", "", "the warm-up requests, in order"},
+
+    // ---------------------------------------------------------------- [keepwarm]
+    {"keepwarm", "section", "", "",
+     "Keeping a rarely used app warm, inside (idle workers) and outside (hosts that spin down idle apps). "
+     "See [keepwarm.md](keepwarm.md)."},
+    {"keepwarm.internal_interval", "duration", "(off)", "",
+     "when a worker has seen no request this long, send it the warm-up requests"},
+    {"keepwarm.url", "string", "(off)", "",
+     "the app's public `http://` or `https://` URL, requested now and then so the host sees traffic"},
+    {"keepwarm.interval", "duration", "", "", "between two requests to `url`"},
+    {"keepwarm.jitter", "duration", "", "", "random spread (±) on `interval`; at most `interval`"},
+    {"keepwarm.timeout", "duration", "", "", "for one request to `url`"},
+
+    // ---------------------------------------------------------------- [hooks]
+    {"hooks", "section", "", "",
+     "Python functions given as `module:function` (no parentheses), each called with the worker id (an int); "
+     "`\"\"` = none. See [hooks.md](hooks.md)."},
+    {"hooks.pre_fork", "string", "", "", "in the zygote, before each fork"},
+    {"hooks.post_fork", "string", "", "", "in each worker, right after the fork"},
+    {"hooks.worker_exit", "string", "", "",
+     "in a worker, as it exits gracefully (SIGTERM); not on a crash, SIGKILL or daemon loss"},
+};
+
+}  // namespace
+
+std::span<const KeySpec> schema() { return kSchema; }
+
+const KeySpec* find_key(std::string_view key) {
+  for (const auto& k : kSchema) {
+    if (k.key == key) return &k;
+  }
+  return nullptr;
+}
+
+bool is_section_key(std::string_view key) {
+  const KeySpec* k = find_key(key);
+  return k && k->type == "section";
+}
+
+}  // namespace hearth::config
