@@ -1,5 +1,5 @@
 // hearthctl: talks to a running hearthd over its control socket.
-//   hearthctl [--socket PATH] [--json] status | stop | reload | scale N
+//   hearthctl [--socket PATH] [--json] status | stop | reload | upgrade | scale N
 // Exit codes: 0 ok, 1 the daemon refused or reported a failure, 2 usage,
 // 3 the daemon could not be reached.
 #include <sys/socket.h>
@@ -24,6 +24,9 @@ const char* kUsage =
     "  stop          graceful shutdown (finish in-flight requests, then exit)\n"
     "  reload        rolling reload of the app's code (waits for the outcome)\n"
     "  scale N       set the number of workers\n"
+    "  upgrade       start the hearthd binary on disk with the same arguments, hand it\n"
+    "                the listening sockets, and drain this one once the new one serves\n"
+    "                (no connection is refused; waits for the outcome)\n"
     "\n"
     "options:\n"
     "  --socket PATH  the daemon's control socket (default: hearthd's default,\n"
@@ -95,7 +98,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     cmd += " " + words[1];
-  } else if (cmd != "status" && cmd != "stop" && cmd != "reload") {
+  } else if (cmd != "status" && cmd != "stop" && cmd != "reload" && cmd != "upgrade") {
     std::fprintf(stderr, "hearthctl: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } else if (words.size() != 1) {
