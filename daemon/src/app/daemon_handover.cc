@@ -101,6 +101,9 @@ void Daemon::on_worker_ready_event() {
     if (notifier_) notifier_->refresh_status();
     return;
   }
+  // A new daemon of an upgrade takes over only at full strength (every desired
+  // worker ready), so the hand-over never lowers capacity.
+  if (upgrading_from_parent_ && pool_->phase() != supervisor::Pool::Phase::Running) return;
   if (upgrading_from_parent_) {
     upgrading_from_parent_ = false;
     http_->start();
