@@ -30,7 +30,8 @@ const char* kUsage =
     "\n"
     "options:\n"
     "  --socket PATH  the daemon's control socket (default: hearthd's default,\n"
-    "                 $XDG_RUNTIME_DIR/hearthd.sock or /tmp/hearthd-UID.sock)\n"
+    "                 $XDG_RUNTIME_DIR/hearthd.sock or /tmp/hearthd-UID.sock,\n"
+    "                 else the packaged service's /run/hearth/hearthd.sock)\n"
     "  --json         print the daemon's JSON answer as is\n"
     "  --version      print the version\n";
 
@@ -60,6 +61,9 @@ int connect_unix(const std::string& path, std::string* err) {
 
 int main(int argc, char** argv) {
   std::string socket_path = hearth::control::default_socket_path();
+  // The packaged service's socket (hearthd.service), when the per-user default is absent.
+  const char* kServiceSocket = "/run/hearth/hearthd.sock";
+  if (::access(socket_path.c_str(), F_OK) != 0 && ::access(kServiceSocket, F_OK) == 0) socket_path = kServiceSocket;
   bool json = false;
   std::vector<std::string> words;
   for (int i = 1; i < argc; ++i) {
