@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= /usr/bin/python3
 BIND ?= 127.0.0.1:8000
 
-.PHONY: all deps deps-build deps-bench configure build run test unit-test pytest integration-test bench clean deb test-deb
+.PHONY: all deps deps-build deps-bench configure build run test unit-test pytest integration-test bench clean deb test-deb test-packaging
 
 all: build
 
@@ -37,11 +37,17 @@ unit-test: build
 pytest: deps build
 	$(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
+
+# packaging/: the k8s manifests, Dockerfile and systemd units (no docker or cluster needed; ~5 s).
+test-packaging: deps build
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
 
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
 
 bench: deps-bench build
 	$(PYTHON) bench/run.py
