@@ -195,3 +195,52 @@ def test_upgrade_refused_while_stopping_and_usage(hearthd, tmp_path):
     srv, sock = start_with_ctl(hearthd, tmp_path, "basic:app", workers=1, ready_workers=1)
     r = ctl(sock, "upgrade", "now")
     assert r.returncode == 2 and "takes no arguments" in r.stderr
+
+
+def _unix_get(path, target="/"):
+    import socket as s
+    c = s.socket(s.AF_UNIX, s.SOCK_STREAM)
+    c.settimeout(10)
+    c.connect(str(path))
+    c.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    c.close()
+    return data
+
+
+def test_upgrade_twice_keeps_a_unix_listener_and_the_port(hearthd, tmp_path, strays):
+    import tempfile
+    d = pathlib.Path(tempfile.mkdtemp(prefix="hup", dir="/tmp"))
+    app_sock = d / "app.sock"
+    try:
+        srv, sock = start_with_ctl(hearthd, tmp_path, "basic:app", "-b", f"unix:{app_sock}", workers=1,
+                                   ready_workers=1)
+        port = srv.port
+        assert _unix_get(app_sock).startswith(b"HTTP/1.1 200")
+        r = ctl(sock, "--json", "upgrade", timeout=60)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        pid1 = json.loads(r.stdout)["new_pid"]
+        strays.daemons.append(pid1)
+        assert srv.wait_exit(30) == 0
+        strays.learn(sock)
+        # The upgraded daemon upgrades again (its parent is gone: it was re-parented).
+        r = ctl(sock, "--json", "upgrade", timeout=60)
+        assert r.returncode == 0, (r.stdout, r.stderr, srv.log_tail())
+        pid2 = json.loads(r.stdout)["new_pid"]
+        strays.daemons.append(pid2)
+        assert json.loads(r.stdout)["old_pid"] == pid1
+        assert wait_exited([pid1], 30) == []
+        strays.learn(sock)
+        assert status(sock)["pid"] == pid2
+        assert _unix_get(app_sock).startswith(b"HTTP/1.1 200")
+        with hhttp.Conn(port) as c:
+            c.send(hhttp.request("GET", "/"))
+            assert c.read_response().status == 200
+        assert srv.log().count("(inherited fd 4)") >= 2  # the unix listener, twice
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
