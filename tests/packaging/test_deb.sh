@@ -45,7 +45,7 @@ contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/hearthd ./usr/bin/hearthctl ./usr/share/hearth/python/hearth_zygote.py \
          ./usr/share/hearth/python/hearth_worker/worker.py ./etc/hearth/hearth.toml \
          ./lib/systemd/system/hearthd.service ./lib/systemd/system/hearthd.socket \
-         ./usr/share/man/man1/hearthd.1 ./usr/share/man/man1/hearthctl.1 \
+         ./usr/share/man/man1/hearthd.1.gz ./usr/share/man/man1/hearthctl.1.gz \
          ./usr/share/hearth/examples/hello/app.py ./usr/share/doc/hearth/deploy.md; do
   grep -qx "$f" <<<"$contents" || fail "the package lacks $f"
 done
