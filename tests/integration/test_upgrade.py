@@ -77,14 +77,24 @@ def strays():
 
 
 class Hammer:
-    """New connection per request (Connection: close), bounded, from one thread."""
+    """New connection per request (Connection: close) from `threads` client threads,
+    bounded to `limit` requests in all."""
 
-    def __init__(self, port, limit=20000):
+    def __init__(self, port, limit=20000, threads=3):
         self.port = port
         self.limit = limit
-        self.results = []  # (status or exception text)
+        self.results = []  # status, or the exception's text
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(threads)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def join(self, timeout):
+        for t in self.threads:
+            t.join(timeout)
+        return not any(t.is_alive() for t in self.threads)
 
     def run(self):
         req = hhttp.request("GET", "/", headers=[("Connection", "close")])
@@ -105,7 +115,7 @@ def test_upgrade_hands_over_without_refusing_a_connection(hearthd, tmp_path, str
     old_pid = srv.pid
     port, admin = srv.port, srv.admin_url
     hammer = Hammer(port)
-    hammer.thread.start()
+    hammer.start()
     poll(lambda: len(hammer.results) >= 20, 10, what="the client loop to run")
 
     r = ctl(sock, "--json", "upgrade", timeout=60)
@@ -120,8 +130,7 @@ def test_upgrade_hands_over_without_refusing_a_connection(hearthd, tmp_path, str
     n = len(hammer.results)
     poll(lambda: len(hammer.results) >= n + 50, 15, what="requests served by the new daemon")
     hammer.stop.set()
-    hammer.thread.join(30)
-    assert not hammer.thread.is_alive()
+    assert hammer.join(30)
     errors = hammer.errors()
     assert errors == [], f"{len(errors)} failed of {len(hammer.results)}: {errors[:5]}"
     assert len(hammer.results) > 100, len(hammer.results)
