@@ -11,7 +11,6 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "app/socket_activation.h"
 #include "build_info.h"
 #include "common/log.h"
 #include "control/default_socket.h"
