@@ -110,7 +110,10 @@ class Hammer:
         return [r for r in self.results if r != 200]
 
 
-def test_upgrade_hands_over_without_refusing_a_connection(hearthd, tmp_path, strays):
+def test_upgrade_hands_over_without_refusing_a_connection(hearthd, tmp_path, strays, monkeypatch):
+    from test_systemd import NotifySocket
+    notify = NotifySocket(tmp_path / "notify.sock")  # plays systemd: who is the main pid now
+    monkeypatch.setenv("NOTIFY_SOCKET", notify.path)
     srv, sock = start_with_ctl(hearthd, tmp_path, "basic:app", workers=2, ready_workers=2)
     old_pid = srv.pid
     port, admin = srv.port, srv.admin_url
@@ -134,6 +137,13 @@ def test_upgrade_hands_over_without_refusing_a_connection(hearthd, tmp_path, str
     errors = hammer.errors()
     assert errors == [], f"{len(errors)} failed of {len(hammer.results)}: {errors[:5]}"
     assert len(hammer.results) > 100, len(hammer.results)
+
+    # The old process told systemd the service's main pid is the new one, and did
+    # not say STOPPING: the service keeps running.
+    n = notify.wait_for("MAINPID", str(new_pid))
+    assert notify.messages[n - 1].get("READY") == "1", notify.messages
+    assert not any("STOPPING" in m for m in notify.messages), notify.messages
+    notify.close()
 
     # The control socket moved: hearthctl now talks to the new pid.
     st = status(sock)
