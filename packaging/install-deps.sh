@@ -11,11 +11,13 @@ build_pkgs=(
   libnghttp2-dev libtomlplusplus-dev libssl-dev
   libgtest-dev libgmock-dev
   python3 python3-dev
+  libsystemd-dev  # sd_notify, watchdog (packaging)
 )
 test_pkgs=(
   python3-flask python3-django python3-pytest python3-h2
   curl nghttp2-client wrk procps prometheus zsh
   postgresql python3-psycopg2
+  python3-yaml  # tests/packaging: the Kubernetes manifests
 )
 bench_pkgs=(
   gunicorn uwsgi uwsgi-plugin-python3 nginx-light wrk nghttp2-client

@@ -1,5 +1,5 @@
 // hearthctl: talks to a running hearthd over its control socket.
-//   hearthctl [--socket PATH] [--json] [--color=WHEN] status | stop | reload | scale N
+//   hearthctl [--socket PATH] [--json] [--color=WHEN] status | stop | reload | upgrade | scale N
 // Exit codes: 0 ok, 1 the daemon refused or reported a failure, 2 usage,
 // 3 the daemon could not be reached.
 #include <sys/socket.h>
@@ -29,11 +29,15 @@ const char* kUsage =
     "  reload        rolling reload of the app's code; waits for the outcome\n"
     "  scale N       set the number of workers (N >= 1)\n"
     "  stop          graceful shutdown: finish in-flight requests, then exit\n"
+    "  upgrade       start the hearthd binary on disk with the same arguments, hand it\n"
+    "                the listening sockets, and drain this one once the new one serves\n"
+    "                (no connection is refused; waits for the outcome)\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH   the daemon's control socket (hearthd's control_socket;\n"
     "                      default $XDG_RUNTIME_DIR/hearthd.sock, else\n"
-    "                      /tmp/hearthd-UID.sock)\n"
+    "                      /tmp/hearthd-UID.sock, else the packaged service's\n"
+    "                      /run/hearth/hearthd.sock)\n"
     "  -j, --json          print the daemon's answer as JSON, one line\n"
     "      --color[=WHEN]  colour the output: auto (on a terminal, unless $NO_COLOR\n"
     "                      is set), always or never [default: auto]\n"
@@ -82,6 +86,9 @@ int usage_error(const std::string& msg) {
 
 int main(int argc, char** argv) {
   std::string socket_path = hearth::control::default_socket_path();
+  // The packaged service's socket (hearthd.service), when the per-user default is absent.
+  const char* kServiceSocket = "/run/hearth/hearthd.sock";
+  if (::access(socket_path.c_str(), F_OK) != 0 && ::access(kServiceSocket, F_OK) == 0) socket_path = kServiceSocket;
   bool json = false;
   hearth::ctl::ColorMode color = hearth::ctl::ColorMode::Auto;
   std::vector<std::string> words;
@@ -133,8 +140,8 @@ int main(int argc, char** argv) {
       return usage_error("usage: hearthctl scale N (N a number of workers)");
     }
     cmd += " " + words[1];
-  } else if (cmd != "status" && cmd != "stop" && cmd != "reload") {
-    return usage_error("unknown command '" + cmd + "' (status, reload, scale N or stop)");
+  } else if (cmd != "status" && cmd != "stop" && cmd != "reload" && cmd != "upgrade") {
+    return usage_error("unknown command '" + cmd + "' (status, reload, upgrade, scale N or stop)");
   } else if (words.size() != 1) {
     return usage_error("'" + cmd + "' takes no arguments");
   }

@@ -47,7 +47,7 @@ _hearthctl() {
         return 0
     fi
     case $command in
-        "") COMPREPLY=($(compgen -W "status reload scale stop help" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "status reload upgrade scale stop help" -- "$cur")) ;;
         scale) ;;  # a number of workers: nothing to offer
         *) ;;      # the other commands take no arguments
     esac

@@ -55,6 +55,8 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config)
 Daemon::~Daemon() {
   if (death_pipe_[0] >= 0) ::close(death_pipe_[0]);
   if (death_pipe_[1] >= 0) ::close(death_pipe_[1]);
+  if (upgrade_ready_fd_ >= 0) ::close(upgrade_ready_fd_);
+  if (pending_control_fd_ >= 0) ::close(pending_control_fd_);
 }
 
 std::string Daemon::build_environment(std::vector<std::string>* env) const {
@@ -65,6 +67,8 @@ std::string Daemon::build_environment(std::vector<std::string>* env) const {
     if (eq == std::string::npos) continue;
     vars[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  // The service manager talks to hearthd, not to the app.
+  for (const char* k : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) vars.erase(k);
   for (auto& [k, v] : cfg_->env) vars[k] = v;
   vars["HEARTH_PRELOAD"] = cfg_->preload ? "1" : "0";
   vars["HEARTH_WORKER_ID"] = "zygote";
@@ -79,6 +83,8 @@ int Daemon::run() {
   log::Level level;
   if (log::parse_level(c.log.level, &level)) log::set_threshold(level);
   ::signal(SIGPIPE, SIG_IGN);
+  self_exe_ = self_exe_path();  // before anything replaces the file: `hearthctl upgrade` execs it
+  self_argv_ = self_argv();
 
   // Who the app will run as is settled before anything is bound.
   PrivilegePlan privileges = plan_privileges(::geteuid(), ::getegid(), c, system_accounts());
@@ -130,30 +136,11 @@ int Daemon::run() {
   }
   try {
     http_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *proxy_, "http");
-    for (auto& b : c.binds) http_->listen(b);
-    if (c.admin_bind) {
+    if (c.admin_bind)
       admin_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *admin_handler_, "admin");
-      admin_->listen(*c.admin_bind);
-      for (const auto& u : admin_->bound_urls()) {
-        // "unix:/run/a.sock" -> curl --unix-socket /run/a.sock http://localhost/metrics
-        std::string base = u.rfind("unix:", 0) == 0 ? "http://localhost" : u;
-        HLOG(Info, "metrics at " << base << "/metrics, health at " << base << "/healthz and " << base << "/readyz"
-                                 << (base == u ? "" : " (through " + u + ")"));
-      }
-    }
     control_ = std::make_unique<control::ControlServer>(
         io_, [this](std::string_view cmd, control::ControlServer::Reply reply) { handle_control(cmd, reply); });
-    if (!c.control_socket.empty()) {
-      control_->listen(c.control_socket);
-    } else {
-      // The default path is shared by every hearthd of this user: a second
-      // daemon runs without a control socket rather than not at all.
-      try {
-        control_->listen(control::default_socket_path());
-      } catch (const std::exception& e) {
-        HLOG(Warn, e.what() << "; hearthctl is unavailable for this daemon (set control_socket)");
-      }
-    }
+    open_listeners();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hearthd: %s\n", e.what());
     return 1;
@@ -226,7 +213,10 @@ int Daemon::run() {
   }
   keepwarm_public_ = std::make_unique<health::PublicPinger>(io_, c.keepwarm.url, c.keepwarm.interval,
                                                             c.keepwarm.jitter, c.keepwarm.timeout);
-  pool_->set_ready_hook([this](const supervisor::Worker& w) { telemetry_->on_worker_ready(w); });
+  pool_->set_ready_hook([this](const supervisor::Worker& w) {
+    telemetry_->on_worker_ready(w);
+    asio::post(io_, [this] { on_worker_ready_event(); });
+  });
   telemetry_->set_sources(Telemetry::Sources{pool_.get(), &dispatcher_, admission_.get(), health_.get(),
                                              keepwarm_internal_.get(), keepwarm_public_.get()});
 
@@ -244,8 +234,15 @@ int Daemon::run() {
   health_->start();
   keepwarm_internal_->start();
   keepwarm_public_->start();
-  http_->start();
-  if (admin_) admin_->start();
+  notifier_ = std::make_unique<ServiceNotifier>(io_, notify_transport_, [this] { return service_status(); });
+  notifier_->start();
+  upgrade_ = std::make_unique<BinaryUpgrade>(io_, spawner_, *reaper_);
+  if (!upgrading_from_parent_) {
+    // A new daemon started by `hearthctl upgrade` accepts only once its
+    // workers are ready: until then the old one serves the shared sockets.
+    http_->start();
+    if (admin_) admin_->start();
+  }
 
   io_.run();
   // Whatever survived (only after an emergency) is killed; the death pipe closes with us.
@@ -264,7 +261,7 @@ void Daemon::do_wait_signals() {
     } else if (sig == SIGHUP) {
       if (phase_ == Phase::Running) {
         HLOG(Info, "SIGHUP: rolling reload");
-        pool_->reload([](const supervisor::Pool::ReloadResult&) {});  // the pool logs the outcome
+        start_reload([](const supervisor::Pool::ReloadResult&) {});  // the pool logs the outcome
       }
     } else if (phase_ == Phase::Running) {
       HLOG(Info, "received " << sigabbrev_np(sig) << ": graceful shutdown (graceful_timeout "
@@ -287,6 +284,7 @@ void Daemon::begin_shutdown(int exit_code, bool graceful) {
   if (phase_ != Phase::Running) return;
   exit_code_ = exit_code;
   phase_ = Phase::Draining;
+  if (notifier_) notifier_->stopping();
   stop_background();
   if (http_) {
     http_->stop_accepting();
@@ -342,6 +340,7 @@ void Daemon::on_fatal(const std::string& message) {
   if (phase_ == Phase::Running) {
     exit_code_ = 3;
     phase_ = Phase::Stopping;
+    if (notifier_) notifier_->stopping();
     stop_background();
     if (http_) http_->stop_accepting();
     if (control_) control_->close();
@@ -411,7 +410,7 @@ void Daemon::handle_control(std::string_view command, control::ControlServer::Re
       reply("{\"ok\":false,\"error\":\"the daemon is shutting down\"}");
       return;
     }
-    pool_->reload([reply](const supervisor::Pool::ReloadResult& r) {
+    start_reload([reply](const supervisor::Pool::ReloadResult& r) {
       using supervisor::json_escape;
       std::string out = std::string("{\"ok\":") + (r.ok ? "true" : "false") + ",\"generation\":" +
                         std::to_string(r.generation) + ",\"seconds\":" + std::to_string(r.seconds) +
@@ -432,6 +431,8 @@ void Daemon::handle_control(std::string_view command, control::ControlServer::Re
       reply("{\"ok\":true,\"message\":\"scaling to " + std::to_string(n) + " worker(s)\"}");
     else
       reply("{\"ok\":false,\"error\":\"" + supervisor::json_escape(err) + "\"}");
+  } else if (cmd == "upgrade") {
+    begin_upgrade(reply);
   } else if (cmd == "stop") {
     reply("{\"ok\":true,\"message\":\"graceful shutdown started\"}");
     asio::post(io_, [this] { begin_shutdown(0, true); });

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "app/admin_handler.h"
+#include "app/systemd_notify.h"
+#include "app/upgrade.h"
 #include "app/telemetry.h"
 #include "common/clock.h"
 #include "config/config.h"
@@ -51,6 +53,13 @@ class Daemon final : private supervisor::Pool::Listener {
   std::string status_json() const;
   bool ready() const;
   std::string build_environment(std::vector<std::string>* env) const;
+  // Binds the listeners, or adopts inherited ones (socket activation, upgrade).
+  void open_listeners();
+  void on_worker_ready_event();
+  void start_reload(supervisor::Pool::ReloadCallback cb);
+  void begin_upgrade(control::ControlServer::Reply reply);
+  void hand_over(pid_t new_pid);
+  std::string service_status() const;
 
   std::shared_ptr<const config::Config> cfg_;
   boost::asio::io_context io_;
@@ -69,6 +78,16 @@ class Daemon final : private supervisor::Pool::Listener {
   std::unique_ptr<health::HealthChecker> health_;
   std::unique_ptr<health::InternalKeepwarm> keepwarm_internal_;
   std::unique_ptr<health::PublicPinger> keepwarm_public_;
+  SdNotifyTransport notify_transport_;
+  std::unique_ptr<ServiceNotifier> notifier_;
+  std::unique_ptr<BinaryUpgrade> upgrade_;
+  std::string self_exe_;                 // for `hearthctl upgrade`
+  std::vector<std::string> self_argv_;
+  bool upgrading_from_parent_ = false;   // started by `hearthctl upgrade`: accept once ready
+  int upgrade_ready_fd_ = -1;            // tell the old hearthd we serve (then closed)
+  int pending_control_fd_ = -1;          // inherited control socket, served once ready
+  std::string pending_control_path_;
+  bool handed_over_ = false;             // this (old) daemon gave its sockets to a new one
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_{};

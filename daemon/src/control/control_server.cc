@@ -53,6 +53,20 @@ void ControlServer::listen(const std::string& path) {
   do_accept();
 }
 
+void ControlServer::adopt(int fd, const std::string& path) {
+  boost::system::error_code ec;
+  acceptor_.assign(stream_protocol(), fd, ec);
+  if (ec) throw std::runtime_error("control socket " + path + " (inherited fd " + std::to_string(fd) + "): " + ec.message());
+  path_ = path;
+  HLOG_CTX(Info, "control", "control socket at " << path << " (inherited fd " << fd << ")");
+  do_accept();
+}
+
+void ControlServer::release() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
 void ControlServer::close() {
   if (!acceptor_.is_open()) return;
   boost::system::error_code ec;

@@ -21,7 +21,14 @@ class ControlServer {
   ~ControlServer();
   // Start-up regime: throws std::runtime_error with a clear message.
   void listen(const std::string& path);
+  // Serves an inherited listening socket bound at `path` (binary upgrade).
+  void adopt(int fd, const std::string& path);
+  // Closes and removes the socket file.
   void close();
+  // Closes without removing the socket file: a new hearthd serves it now.
+  void release();
+  // The listening socket, or -1.
+  int native_handle() { return acceptor_.is_open() ? acceptor_.native_handle() : -1; }
   const std::string& path() const { return path_; }
 
  private:

@@ -53,6 +53,24 @@ void HttpServer::listen(const config::Bind& bind) {
   }
 }
 
+void HttpServer::adopt(int fd) {
+  auto listener = std::make_unique<Listener>(impl_->state->io, fd);
+  HLOG_CTX(Info, impl_->state->name, "listening on " << listener->url() << " (inherited fd " << fd << ")");
+  Listener* raw = listener.get();
+  impl_->listeners.push_back(std::move(listener));
+  if (impl_->started) {
+    raw->start([impl = impl_.get()](Listener::Socket s) { impl->accept(std::move(s)); });
+  }
+}
+
+std::vector<int> HttpServer::listener_fds() const {
+  std::vector<int> fds;
+  for (const auto& l : impl_->listeners) {
+    if (int fd = l->native_handle(); fd >= 0) fds.push_back(fd);
+  }
+  return fds;
+}
+
 std::vector<std::string> HttpServer::bound_urls() const {
   std::vector<std::string> urls;
   for (const auto& l : impl_->listeners) urls.push_back(l->url());

@@ -24,6 +24,11 @@ class HttpServer {
   // Binds and listens (start-up regime: throws std::runtime_error with a clear
   // message such as "bind 127.0.0.1:8000: Address already in use").
   void listen(const config::Bind& bind);
+  // Serves a socket that is already bound (socket activation, binary upgrade).
+  // Throws std::runtime_error when fd is not a stream socket.
+  void adopt(int fd);
+  // The open listening sockets, for handing them to a new hearthd.
+  std::vector<int> listener_fds() const;
   // "http://127.0.0.1:34567" or "unix:/path" for every listener, after listen().
   std::vector<std::string> bound_urls() const;
   // Begin accepting on every listener.

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -88,8 +89,44 @@ Listener::Listener(asio::io_context& io, const config::Bind& bind)
   acceptor_.listen(kBacklog, ec);
   if (ec) fail("listen", bind, ec);
 
+  describe(bind);
+}
+
+Listener::Listener(asio::io_context& io, int fd) : acceptor_(io), retry_timer_(io) {
+  config::Bind what;
+  what.text = "fd " + std::to_string(fd);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    fail("getsockname", what, error_code(errno, boost::system::system_category()));
+  int type = 0;
+  socklen_t tlen = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM)
+    fail("adopt", what, asio::error::invalid_argument);
+  int family = ss.ss_family;
+  if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
+    fail("adopt", what, asio::error::address_family_not_supported);
+  int listening = 0;
+  socklen_t llen = sizeof listening;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) == 0 && !listening &&
+      ::listen(fd, kBacklog) != 0)
+    fail("listen", what, error_code(errno, boost::system::system_category()));
+  error_code ec;
+  acceptor_.assign(asio::generic::stream_protocol(family, family == AF_UNIX ? 0 : IPPROTO_TCP), fd, ec);
+  if (ec) fail("adopt", what, ec);
+  if (family == AF_UNIX) {
+    unix_ = true;
+    auto* sun = reinterpret_cast<sockaddr_un*>(&ss);
+    unix_path_ = std::string(sun->sun_path, strnlen(sun->sun_path, sizeof sun->sun_path));
+    what.path = unix_path_;
+  }
+  describe(what);
+}
+
+void Listener::describe(const config::Bind& bind) {
+  error_code ec;
   if (unix_) {
-    url_ = "unix:" + bind.path;
+    url_ = "unix:" + unix_path_;
   } else {
     auto local = to_tcp(acceptor_.local_endpoint(ec));
     if (ec) fail("getsockname", bind, ec);

@@ -21,6 +21,9 @@ class Listener {
 
   // Binds and listens; throws std::runtime_error with a clear message.
   Listener(boost::asio::io_context& io, const config::Bind& bind);
+  // Adopts a socket that is already bound (socket activation, a binary
+  // upgrade's hand-over); listens on it if it is not yet. Throws like the above.
+  Listener(boost::asio::io_context& io, int fd);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -30,8 +33,11 @@ class Listener {
   bool is_unix() const { return unix_; }
   void start(AcceptFn on_accept);
   void close();
+  // The listening socket (handed to a new hearthd by `hearthctl upgrade`); -1 once closed.
+  int native_handle() { return closed_ ? -1 : acceptor_.native_handle(); }
 
  private:
+  void describe(const config::Bind& bind);
   void do_accept();
   void on_accept(const boost::system::error_code& ec, Socket socket);
 

@@ -1,0 +1,199 @@
+// Daemon: the parts that deal with the outside process manager and with other
+// hearthd processes: listeners bound or inherited (socket activation, binary
+// upgrade), readiness reported to systemd and to an upgrading parent, and the
+// hand-over to a new binary (`hearthctl upgrade`). See app/upgrade.h.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <map>
+#include <stdexcept>
+
+#include "app/daemon.h"
+#include "app/socket_activation.h"
+#include "common/log.h"
+#include "config/bind.h"
+#include "control/default_socket.h"
+#include "supervisor/protocol.h"
+
+extern char** environ;
+
+namespace hearth::app {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+// After the old daemon stops accepting, connections it accepted a moment ago
+// get this long to send their request before idle connections are closed.
+constexpr milliseconds kHandoverSettle{200};
+// How long the new daemon may take beyond boot_timeout.
+constexpr milliseconds kUpgradeSlack{30000};
+
+}  // namespace
+
+void Daemon::open_listeners() {
+  const config::Config& c = *cfg_;
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  std::string err;
+  auto lenv = parse_listen_env(env, ::getpid(), ::getppid(), &err);
+  unset_listen_env();  // the zygote and workers must not see them
+  if (!err.empty()) throw std::runtime_error(err);
+  std::vector<InheritedSocket> inherited;
+  if (lenv) {
+    inherited = inspect_inherited(*lenv, &err);
+    if (!err.empty()) throw std::runtime_error(err);
+    upgrading_from_parent_ = lenv->upgrade;
+    upgrade_ready_fd_ = lenv->upgrade_ready_fd;
+    if (upgrade_ready_fd_ >= 0) ::fcntl(upgrade_ready_fd_, F_SETFD, FD_CLOEXEC);
+    HLOG(Info, (lenv->upgrade ? "upgrade: " : "socket activation: ")
+                   << inherited.size() << " inherited listening socket(s)");
+  }
+  std::string control_path = c.control_socket.empty() ? control::default_socket_path() : c.control_socket;
+  ActivationPlan plan = plan_activation(c.binds, c.admin_bind, control_path, inherited);
+  for (int i : plan.unused) {
+    HLOG(Warn, "inherited socket " << inherited[i].address.text << " (fd " << inherited[i].fd
+                                   << (inherited[i].name.empty() ? "" : ", " + inherited[i].name)
+                                   << ") matches nothing configured; closing it");
+    ::close(inherited[i].fd);
+  }
+  for (std::size_t b = 0; b < c.binds.size(); ++b) {
+    if (plan.app[b] >= 0) http_->adopt(inherited[plan.app[b]].fd);
+    else http_->listen(c.binds[b]);
+  }
+  for (int i : plan.extra_app) {
+    HLOG(Info, "serving the app on inherited socket " << inherited[i].address.text
+                                                      << " too (no configured bind names it)");
+    http_->adopt(inherited[i].fd);
+  }
+  if (admin_) {
+    if (plan.admin >= 0) admin_->adopt(inherited[plan.admin].fd);
+    else admin_->listen(*c.admin_bind);
+    for (const auto& u : admin_->bound_urls()) {
+      // "unix:/run/a.sock" -> curl --unix-socket /run/a.sock http://localhost/metrics
+      std::string base = u.rfind("unix:", 0) == 0 ? "http://localhost" : u;
+      HLOG(Info, "metrics at " << base << "/metrics, health at " << base << "/healthz and " << base << "/readyz"
+                               << (base == u ? "" : " (through " + u + ")"));
+    }
+  }
+  if (plan.control >= 0) {
+    if (upgrading_from_parent_) {
+      pending_control_fd_ = inherited[plan.control].fd;  // the old daemon answers until we serve
+      pending_control_path_ = control_path;
+    } else {
+      control_->adopt(inherited[plan.control].fd, control_path);
+    }
+  } else if (!c.control_socket.empty()) {
+    control_->listen(c.control_socket);
+  } else {
+    // The default path is shared by every hearthd of this user: a second
+    // daemon runs without a control socket rather than not at all.
+    try {
+      control_->listen(control_path);
+    } catch (const std::exception& e) {
+      HLOG(Warn, e.what() << "; hearthctl is unavailable for this daemon (set control_socket)");
+    }
+  }
+}
+
+void Daemon::on_worker_ready_event() {
+  if (!ready()) {
+    if (notifier_) notifier_->refresh_status();
+    return;
+  }
+  // A new daemon of an upgrade takes over only at full strength (every desired
+  // worker ready), so the hand-over never lowers capacity.
+  if (upgrading_from_parent_ && pool_->phase() != supervisor::Pool::Phase::Running) return;
+  if (upgrading_from_parent_) {
+    upgrading_from_parent_ = false;
+    http_->start();
+    if (admin_) admin_->start();
+    if (pending_control_fd_ >= 0) {
+      int fd = pending_control_fd_;
+      pending_control_fd_ = -1;
+      try {
+        control_->adopt(fd, pending_control_path_);
+      } catch (const std::exception& e) {
+        HLOG(Warn, e.what() << "; hearthctl is unavailable for this daemon");
+      }
+    }
+    HLOG(Info, "upgrade: serving; telling the old hearthd (pid " << ::getppid() << ") to drain");
+    report_upgrade_ready(upgrade_ready_fd_);
+    upgrade_ready_fd_ = -1;
+  }
+  if (notifier_) notifier_->ready();
+}
+
+void Daemon::start_reload(supervisor::Pool::ReloadCallback cb) {
+  if (notifier_) notifier_->reloading();
+  pool_->reload([this, cb = std::move(cb)](const supervisor::Pool::ReloadResult& r) {
+    if (notifier_) notifier_->reloaded();
+    cb(r);
+  });
+}
+
+std::string Daemon::service_status() const {
+  if (!pool_) return "starting";
+  auto st = pool_->status();
+  std::string s = std::string(phase_ == Phase::Running ? (ready() ? "serving" : "starting") : "stopping") + ": " +
+                  std::to_string(st.ready) + "/" + std::to_string(st.effective) + " workers ready, generation " +
+                  std::to_string(st.generation) + ", queue " + std::to_string(dispatcher_.queue_length());
+  if (std::string_view(st.reload) != "none" && *st.reload) s += ", reload " + std::string(st.reload);
+  return s;
+}
+
+void Daemon::begin_upgrade(control::ControlServer::Reply reply) {
+  using supervisor::json_escape;
+  auto refuse = [&reply](const std::string& why) {
+    reply("{\"ok\":false,\"error\":\"" + json_escape(why) + "\"}");
+  };
+  if (phase_ != Phase::Running) return refuse("the daemon is shutting down");
+  if (!ready()) return refuse("not ready yet (no worker serves): nothing to hand over");
+  std::vector<HandoffSocket> sockets;
+  for (int fd : http_->listener_fds()) sockets.push_back({fd, "http"});
+  if (admin_) {
+    for (int fd : admin_->listener_fds()) sockets.push_back({fd, "admin"});
+  }
+  if (control_ && control_->native_handle() >= 0) sockets.push_back({control_->native_handle(), "control"});
+  std::vector<std::string> argv = self_argv_;
+  if (argv.empty()) argv.push_back(self_exe_);
+  else argv[0] = self_exe_;
+  auto timeout = cfg_->boot_timeout + kUpgradeSlack;
+  std::string err = upgrade_->start(argv, sockets, timeout, [this, reply](const BinaryUpgrade::Result& r) {
+    std::string out = std::string("{\"ok\":") + (r.ok ? "true" : "false") + ",\"old_pid\":" +
+                      std::to_string(::getpid()) + ",\"new_pid\":" + std::to_string(r.new_pid) +
+                      (r.ok ? ",\"message\":\"" : ",\"error\":\"") + json_escape(r.message) + "\"}";
+    reply(out);
+    if (r.ok) hand_over(r.new_pid);
+  });
+  if (!err.empty()) refuse("upgrade: " + err);
+}
+
+void Daemon::hand_over(pid_t new_pid) {
+  if (phase_ != Phase::Running) return;
+  HLOG(Info, "upgrade: pid " << new_pid << " serves now; this one stops accepting and drains (graceful_timeout "
+                             << cfg_->graceful_timeout.count() << " ms)");
+  handed_over_ = true;
+  if (notifier_) notifier_->handed_over(new_pid);
+  phase_ = Phase::Draining;
+  exit_code_ = 0;
+  stop_background();
+  http_->stop_accepting();
+  if (admin_) admin_->stop_accepting();
+  if (control_) control_->release();  // the file stays: the new daemon serves it
+  drain_deadline_ = std::chrono::steady_clock::now() + cfg_->graceful_timeout;
+  drain_timer_.expires_after(kHandoverSettle);
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    http_->close_idle();
+    poll_drain();
+  });
+}
+
+}  // namespace hearth::app
