@@ -208,7 +208,7 @@ def complete(*words, cword=None):
 
 
 def test_bash_completion_commands_options_and_values(tmp_path):
-    assert complete("hearthctl", "") == ["status", "reload", "scale", "stop", "help"]
+    assert complete("hearthctl", "") == ["status", "reload", "upgrade", "scale", "stop", "help"]
     assert complete("hearthctl", "st") == ["status", "stop"]
     assert complete("hearthctl", "--json", "re") == ["reload"]
     assert set(complete("hearthctl", "--")) >= {"--socket", "--json", "--color=", "--no-color", "--help",
