@@ -65,8 +65,8 @@ void remove_stale_socket(const std::string& path, const config::Bind& bind) {
 
 }  // namespace
 
-Listener::Listener(asio::io_context& io, const config::Bind& bind)
-    : acceptor_(io), retry_timer_(io) {
+Listener::Listener(asio::io_context& io, const config::Bind& bind, bool tls)
+    : acceptor_(io), retry_timer_(io), tls_(tls) {
   error_code ec;
   asio::generic::stream_protocol::endpoint ep;
   if (bind.kind == config::Bind::Kind::Unix) {
@@ -89,13 +89,15 @@ Listener::Listener(asio::io_context& io, const config::Bind& bind)
   if (ec) fail("listen", bind, ec);
 
   if (unix_) {
-    url_ = "unix:" + bind.path;
+    url_ = (tls ? "https+unix:" : "unix:") + bind.path;
   } else {
     auto local = to_tcp(acceptor_.local_endpoint(ec));
     if (ec) fail("getsockname", bind, ec);
     auto addr = local.address();
-    url_ = addr.is_v6() ? "http://[" + addr.to_string() + "]:" + std::to_string(local.port())
-                        : "http://" + addr.to_string() + ":" + std::to_string(local.port());
+    port_ = local.port();
+    const std::string scheme = tls ? "https://" : "http://";
+    url_ = addr.is_v6() ? scheme + "[" + addr.to_string() + "]:" + std::to_string(local.port())
+                        : scheme + addr.to_string() + ":" + std::to_string(local.port());
   }
 }
 
