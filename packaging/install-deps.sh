@@ -14,7 +14,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3-flask python3-django python3-pytest python3-h2
-  curl nghttp2-client wrk procps prometheus
+  curl nghttp2-client wrk procps prometheus openssl
   postgresql python3-psycopg2
 )
 bench_pkgs=(
