@@ -112,9 +112,9 @@ def client_context(pki, version=None, alpn=None):
     return ctx
 
 
-def tls_connect(port, ctx, timeout=5.0):
+def tls_connect(port, ctx, timeout=5.0, ragged_eof_ok=True):
     raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    return ctx.wrap_socket(raw, server_hostname="localhost")
+    return ctx.wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=ragged_eof_ok)
 
 
 def read_response(sock):
@@ -262,6 +262,44 @@ def test_min_version_13(hearthd, tmp_path, pki):
         tls_connect(port, client_context(pki, ssl.TLSVersion.TLSv1_2)).close()
     with tls_connect(port, client_context(pki, ssl.TLSVersion.TLSv1_3)) as s:
         assert get(s, "/")[0] == 200
+
+
+def test_pipelining_and_slow_reader_over_tls(hearthd, tmp_path, pki):
+    srv, url = start_tls(hearthd, tmp_path, pki, workers=2)
+    port = port_of(url)
+    with tls_connect(port, client_context(pki, alpn=["http/1.1"])) as s:
+        # Three requests in one TLS record: answered in order on one connection.
+        s.sendall(b"".join(f"GET /p/{i} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode() for i in range(3)))
+        for i in range(3):
+            status, _, body = read_response(s)
+            assert status == 200 and json.loads(body) == {"path": f"/p/{i}"}
+        # A client that reads a large response slowly: the server waits for the socket
+        # (OpenSSL's want-write) instead of failing or spinning.
+        size = 4 * 1024 * 1024
+        s.sendall(b"GET /big?size=%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % size)
+        time.sleep(0.5)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            got += s.recv(65536)
+        head, _, body = got.partition(b"\r\n\r\n")
+        assert b" 200 " in head.split(b"\r\n")[0]
+        n = len(body)
+        while n < size:
+            chunk = s.recv(65536)
+            assert chunk
+            n += len(chunk)
+            if n < size // 2:
+                time.sleep(0.002)
+        assert n == size
+        # Still usable afterwards.
+        assert get(s, "/")[0] == 200
+    # A response with Connection: close ends with close_notify: the client sees a clean EOF.
+    strict = client_context(pki)
+    strict.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+    with tls_connect(port, strict, ragged_eof_ok=False) as s:
+        status, headers, body = get(s, "/", extra="Connection: close\r\n")
+        assert status == 200 and headers.get("connection") == "close"
+        assert s.recv(100) == b""  # without close_notify this raises SSLEOFError
 
 
 # --- bad clients -------------------------------------------------------------------------------

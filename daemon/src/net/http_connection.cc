@@ -225,7 +225,6 @@ void HttpConnection::on_read(const error_code& ec, std::size_t n) {
   switch (phase_) {
     case Phase::Lingering:
       buffer_.consume(buffer_.size());
-      if (stream_.is_tls()) return tls_shutdown();
       return do_read();
     case Phase::Responding:
       if (!error_response_ && buffer_.size() < kReadAheadCap) do_read();
@@ -366,13 +365,7 @@ void HttpConnection::begin_linger() {
   // Shut down our side and read until the client closes, so unread request
   // bytes do not turn our last response into a reset.
   phase_ = Phase::Lingering;
-  if (stream_.is_tls()) {
-    // TLS: send close_notify and wait (bounded by kLinger) for the client's.
-    // A read still pending (read-ahead) starts the shutdown when it completes.
-    set_deadline(Clock::now() + kLinger);
-    if (!read_in_flight_) tls_shutdown();
-    return;
-  }
+  if (stream_.is_tls()) return tls_shutdown();
   error_code ec;
   stream_.socket().shutdown(asio::socket_base::shutdown_send, ec);
   if (ec) return close_now();
@@ -381,12 +374,17 @@ void HttpConnection::begin_linger() {
 }
 
 void HttpConnection::tls_shutdown() {
-  // The shutdown both writes and reads: mark the read side busy so nothing
-  // else starts a read on the stream meanwhile.
-  read_in_flight_ = true;
-  stream_.tls()->async_shutdown([self = shared_from_this()](const error_code&) {
-    self->read_in_flight_ = false;
-    self->close_now();
+  // close_notify first (a write; a pending read-ahead may stay pending), then
+  // the same TCP half-close and drain as a plain connection.
+  set_deadline(Clock::now() + kLinger);
+  write_in_flight_ = true;
+  stream_.tls()->async_shutdown([self = shared_from_this()](const error_code& ec) {
+    self->write_in_flight_ = false;
+    if (self->phase_ == Phase::Closed) return;
+    if (ec) return self->close_now();
+    error_code ignored;
+    self->stream_.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+    self->ensure_read();
   });
 }
 

@@ -9,17 +9,17 @@
 // (shared_ptr), so a certificate reload never frees a context in use.
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <memory>
 #include <string_view>
 #include <utility>
+
+#include "net/tls_socket.h"
 
 namespace hearth::net {
 
 class Stream {
  public:
   using Socket = boost::asio::generic::stream_protocol::socket;
-  using TlsStream = boost::asio::ssl::stream<Socket>;
   using executor_type = Socket::executor_type;
 
   // Plain.
@@ -28,14 +28,14 @@ class Stream {
   Stream(Socket socket, std::shared_ptr<boost::asio::ssl::context> ctx)
       : socket_(socket.get_executor()),
         ctx_(std::move(ctx)),
-        tls_(std::make_unique<TlsStream>(std::move(socket), *ctx_)) {}
+        tls_(std::make_unique<TlsSocket>(std::move(socket), ctx_->native_handle())) {}
   Stream(Stream&&) noexcept = default;
   Stream& operator=(Stream&&) noexcept = default;
 
   bool is_tls() const { return tls_ != nullptr; }
   // The transport socket (endpoints, options, shutdown, close).
-  Socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
-  TlsStream* tls() { return tls_.get(); }
+  Socket& socket() { return tls_ ? tls_->socket() : socket_; }
+  TlsSocket* tls() { return tls_.get(); }
   executor_type get_executor() { return socket_.get_executor(); }
 
   // The protocol chosen by ALPN ("h2", "http/1.1"), or "" (plain, or none).
@@ -67,7 +67,7 @@ class Stream {
  private:
   Socket socket_;  // the transport when plain; unused (closed) when TLS
   std::shared_ptr<boost::asio::ssl::context> ctx_;
-  std::unique_ptr<TlsStream> tls_;
+  std::unique_ptr<TlsSocket> tls_;
 };
 
 }  // namespace hearth::net

@@ -21,8 +21,11 @@ void TlsHandshake::start() {
     if (ec || !self || self->phase_ != Phase::Handshaking) return;
     self->fail("handshake timed out (header_timeout)");
   });
-  stream_.tls()->async_handshake(boost::asio::ssl::stream_base::server,
-                                 [self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
+  if (!stream_.tls()->ok()) {
+    HLOG_CTX(Warn, state_->name, "TLS: OpenSSL could not set up a connection");
+    return fail(nullptr);
+  }
+  stream_.tls()->async_handshake([self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
 }
 
 void TlsHandshake::on_handshake(const error_code& ec) {
