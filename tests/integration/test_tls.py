@@ -176,9 +176,9 @@ def test_curl_http11_and_http2_by_alpn(hearthd, tmp_path, pki):
         r = curl(pki, proto, base + "/big?size=5000000")
         assert r.returncode == 0, r.stderr
         assert r.stdout == b"b" * 5000000
-    # Plain HTTP to the HTTPS port is not served.
-    r = run([_tool("curl"), "-sS", "--max-time", "5", f"http://127.0.0.1:{port}/"])
-    assert r.returncode != 0
+    # Plain HTTP to the HTTPS port is not served: a 400 that says to use https://.
+    r = run([_tool("curl"), "-sS", "--max-time", "5", "-w", "\n%{http_code}", f"http://127.0.0.1:{port}/"])
+    assert r.stdout.decode().endswith("use an https:// URL\n\n400"), r.stdout
 
 
 def test_nghttp_over_tls(hearthd, tmp_path, pki):
@@ -324,14 +324,23 @@ def test_garbage_and_silent_clients_do_not_hurt_others(hearthd, tmp_path, pki):
         assert time.monotonic() - t0 < 2.0
     # Every bad connection is closed by the server within header_timeout (+ slack).
     t0 = time.monotonic()
+    answers = []
     for s in bad:
         s.settimeout(5)
+        got = b""
         try:
-            while s.recv(4096):
-                pass  # a TLS alert, then EOF
+            while True:
+                chunk = s.recv(4096)  # a TLS alert or a plain 400, then EOF
+                if not chunk:
+                    break
+                got += chunk
         except ConnectionResetError:
             pass
+        answers.append(got)
         s.close()
+    # The plain-HTTP client was told what is wrong.
+    assert answers[0].startswith(b"HTTP/1.1 400 Bad Request\r\n"), answers[0]
+    assert b"use an https:// URL" in answers[0]
     assert time.monotonic() - t0 < 4.0
     assert srv.proc.poll() is None
     with tls_connect(port, ctx) as s:

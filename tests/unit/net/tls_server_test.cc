@@ -179,18 +179,30 @@ TEST_F(TlsServerTest, SilentClientIsClosedAfterHeaderTimeoutAndCounted) {
   EXPECT_TRUE(run_until(io_, [&] { return server_->open_connections() == 0; }));
 }
 
-TEST_F(TlsServerTest, PlainHttpOnTheTlsPortIsClosedNotServed) {
+TEST_F(TlsServerTest, PlainHttpOnTheTlsPortGets400NotServed) {
   start_tls();
   auto c = connect();
   ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
   EXPECT_TRUE(c->wait_closed());
-  EXPECT_EQ(c->received().find("HTTP/1.1 200"), std::string::npos);
+  // A plain-text 400 that says what is wrong (as nginx does), then the close.
+  EXPECT_EQ(c->received().rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << c->received();
+  EXPECT_NE(c->received().find("use an https:// URL"), std::string::npos);
   EXPECT_TRUE(handler_.requests.empty());
   EXPECT_EQ(server_->tls_handshake_failures(), 1u);
   // Others are still served.
   TlsClient good(io_, port_);
   ASSERT_TRUE(good.handshake(io_));
   EXPECT_TRUE(good.exchange(io_, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+}
+
+TEST_F(TlsServerTest, BinaryGarbageIsClosedWithoutAnAnswer) {
+  start_tls();
+  auto c = connect();
+  ASSERT_TRUE(c->send(std::string("\x16\x03\x01\x00\x05hello", 10) + std::string(3000, '\xff')));
+  EXPECT_TRUE(c->wait_closed());
+  EXPECT_EQ(c->received().find("HTTP/1.1"), std::string::npos);
+  EXPECT_EQ(server_->tls_handshake_failures(), 1u);
+  EXPECT_TRUE(run_until(io_, [&] { return server_->open_connections() == 0; }));
 }
 
 TEST_F(TlsServerTest, CloseAllAbortsHandshakesInProgress) {
