@@ -100,6 +100,7 @@ class TlsSocket {
   void run(Attempt attempt, Done&& done, bool initiating) {
     if (!ssl_) return complete(std::forward<Done>(done), boost::asio::error::bad_descriptor, 0, initiating);
     ERR_clear_error();
+    errno = 0;  // SSL_ERROR_SYSCALL is read from errno, which must be this call's
     int r = attempt();
     if (r > 0) return complete(std::forward<Done>(done), error_code(), static_cast<std::size_t>(r), initiating);
     int err = SSL_get_error(ssl_, r);
