@@ -124,7 +124,7 @@ const FlagSpec kFlags[] = {
      [](const Config&) { return "off"s; },
      [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.control_socket); }},
     {"certfile", 0, "FILE", "Listeners", "certfile",
-     "serve HTTPS on every --bind with this PEM certificate chain (as gunicorn does)",
+     "serve HTTPS on every bind with this PEM certificate chain (as gunicorn does)",
      [](const Config&) { return "off"s; },
      [](std::string_view v, Config& c, CliState&) -> std::string {
        if (v.empty()) return "a file path";
