@@ -348,6 +348,11 @@ def test_garbage_and_silent_clients_do_not_hurt_others(hearthd, tmp_path, pki):
     assert srv.proc.poll() is None
     with tls_connect(port, ctx) as s:
         assert get(s, "/")[0] == 200
+    # All five were counted.
+    import urllib.request
+    metrics = urllib.request.urlopen(srv.admin_url + "/metrics", timeout=5).read().decode()
+    assert re.search(r"^hearth_tls_handshake_failures_total 5$", metrics, re.M), \
+        [line for line in metrics.splitlines() if "tls" in line]
 
 
 # --- certificate reload ------------------------------------------------------------------------

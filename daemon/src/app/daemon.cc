@@ -213,7 +213,7 @@ int Daemon::run() {
                                                             c.keepwarm.jitter, c.keepwarm.timeout);
   pool_->set_ready_hook([this](const supervisor::Worker& w) { telemetry_->on_worker_ready(w); });
   telemetry_->set_sources(Telemetry::Sources{pool_.get(), &dispatcher_, admission_.get(), health_.get(),
-                                             keepwarm_internal_.get(), keepwarm_public_.get()});
+                                             keepwarm_internal_.get(), keepwarm_public_.get(), http_.get()});
 
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
