@@ -16,6 +16,7 @@
 #include "build_version.h"
 #include "config/loader.h"
 #include "config/summary.h"
+#include "tls/server_context.h"
 
 extern char** environ;
 
@@ -66,6 +67,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hearthd: %zu configuration error(s)%s\n", r.errors.size(),
                  r.action == hearth::config::Action::Run ? "; not starting" : "");
     return 2;
+  }
+  if (r.config->tls.enabled()) {
+    // The certificate and key are loaded like the daemon will (readable, PEM,
+    // matching each other, cipher list usable): a configuration error.
+    auto t = hearth::tls::make_server_context(r.config->tls, r.config->http.h2_enabled);
+    if (!t.context) {
+      std::fprintf(stderr, "hearthd: %s\n", t.error.c_str());
+      std::fprintf(stderr, "hearthd: 1 configuration error(s)%s\n",
+                   r.action == hearth::config::Action::Run ? "; not starting" : "");
+      return 2;
+    }
   }
   if (r.action == hearth::config::Action::CheckConfig) {
     std::fputs(hearth::config::to_toml(*r.config).c_str(), stdout);

@@ -25,8 +25,8 @@ GUIDES = ["quickstart.md", "cli.md", "migrating-from-gunicorn.md", "migrating-fr
 # Flags and keys the guides describe as "being merged" (static files, TLS, privileges, the
 # metrics token are written on other branches at the same time). Once those are merged the
 # names exist and these lists can be dropped.
-PENDING_FLAGS = {"--certfile", "--keyfile"}
-PENDING_KEYS = {"static", "certfile", "keyfile", "tls"}
+PENDING_FLAGS = set()
+PENDING_KEYS = {"static"}
 
 
 def doc(name):

@@ -18,6 +18,7 @@
 #include "config/bind.h"
 #include "control/default_socket.h"
 #include "supervisor/protocol.h"
+#include "tls/server_context.h"
 
 extern char** environ;
 
@@ -135,12 +136,33 @@ int Daemon::run() {
     temp_dir = (t && *t) ? t : "/tmp";
   }
   try {
-    http_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *proxy_, "http");
+    http::RequestHandler* front = proxy_.get();
+    if (c.tls.enabled() && c.tls.hsts_max_age.count() > 0) {
+      hsts_ = std::make_unique<tls::HstsHandler>(*proxy_, c.tls.hsts_max_age);
+      front = hsts_.get();
+    }
+    http_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *front, "http");
+    if (c.tls.enabled()) {
+      auto t = tls::make_server_context(c.tls, c.http.h2_enabled);
+      if (!t.context) {
+        std::fprintf(stderr, "hearthd: %s\n", t.error.c_str());
+        return 2;
+      }
+      HLOG(Info, "TLS certificate: " << t.description);
+      if (t.expired) HLOG(Warn, "the TLS certificate has expired; clients will refuse it");
+      http_->set_tls_context(std::move(t.context));
+    }
     if (c.admin_bind)
       admin_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *admin_handler_, "admin");
     control_ = std::make_unique<control::ControlServer>(
         io_, [this](std::string_view cmd, control::ControlServer::Reply reply) { handle_control(cmd, reply); });
     open_listeners();
+    if (!c.tls.redirect_http_from.empty()) {
+      redirect_handler_ = std::make_unique<tls::RedirectHandler>();
+      redirect_handler_->set_https_port(http_->first_tls_port());
+      redirect_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *redirect_handler_, "redirect");
+      for (auto& b : c.tls.redirect_http_from) redirect_->listen(b);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hearthd: %s\n", e.what());
     return 1;
@@ -218,7 +240,7 @@ int Daemon::run() {
     asio::post(io_, [this] { on_worker_ready_event(); });
   });
   telemetry_->set_sources(Telemetry::Sources{pool_.get(), &dispatcher_, admission_.get(), health_.get(),
-                                             keepwarm_internal_.get(), keepwarm_public_.get()});
+                                             keepwarm_internal_.get(), keepwarm_public_.get(), http_.get()});
 
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -241,6 +263,7 @@ int Daemon::run() {
     // A new daemon started by `hearthctl upgrade` accepts only once its
     // workers are ready: until then the old one serves the shared sockets.
     http_->start();
+    if (redirect_) redirect_->start();
     if (admin_) admin_->start();
   }
 
@@ -261,6 +284,7 @@ void Daemon::do_wait_signals() {
     } else if (sig == SIGHUP) {
       if (phase_ == Phase::Running) {
         HLOG(Info, "SIGHUP: rolling reload");
+        reload_tls();  // logs the outcome
         start_reload([](const supervisor::Pool::ReloadResult&) {});  // the pool logs the outcome
       }
     } else if (phase_ == Phase::Running) {
@@ -271,6 +295,7 @@ void Daemon::do_wait_signals() {
       HLOG(Warn, "received " << sigabbrev_np(sig) << " again: stopping now");
       for (pid_t p : pool_->pids()) ::kill(p, SIGKILL);
       if (http_) http_->close_all();
+      if (redirect_) redirect_->close_all();
       if (admin_) admin_->close_all();
       exit_code_ = exit_code_ ? exit_code_ : 1;
       io_.stop();
@@ -289,6 +314,10 @@ void Daemon::begin_shutdown(int exit_code, bool graceful) {
   if (http_) {
     http_->stop_accepting();
     http_->close_idle();
+  }
+  if (redirect_) {
+    redirect_->stop_accepting();
+    redirect_->close_idle();
   }
   if (control_) control_->close();
   drain_deadline_ = std::chrono::steady_clock::now() + (graceful ? cfg_->graceful_timeout : milliseconds(0));
@@ -320,6 +349,7 @@ void Daemon::finish_shutdown() {
   phase_ = Phase::Done;
   if (telemetry_) telemetry_->flush();
   if (http_) http_->close_all();
+  if (redirect_) redirect_->close_all();
   if (admin_) admin_->close_all();
   signals_.cancel();
   HLOG(Info, "stopped");
@@ -343,10 +373,24 @@ void Daemon::on_fatal(const std::string& message) {
     if (notifier_) notifier_->stopping();
     stop_background();
     if (http_) http_->stop_accepting();
+    if (redirect_) redirect_->stop_accepting();
     if (control_) control_->close();
     dispatcher_.reject_all("the app failed to load");
     pool_->shutdown([this] { finish_shutdown(); });
   }
+}
+
+std::string Daemon::reload_tls() {
+  if (!cfg_->tls.enabled() || !http_) return "";
+  auto t = tls::make_server_context(cfg_->tls, cfg_->http.h2_enabled);
+  if (!t.context) {
+    HLOG(Error, "TLS certificate reload failed, still serving the previous certificate: " << t.error);
+    return t.error;
+  }
+  HLOG(Info, "TLS certificate reloaded for new connections: " << t.description);
+  if (t.expired) HLOG(Warn, "the reloaded TLS certificate has expired; clients will refuse it");
+  http_->set_tls_context(std::move(t.context));
+  return "";
 }
 
 bool Daemon::ready() const {
@@ -410,11 +454,21 @@ void Daemon::handle_control(std::string_view command, control::ControlServer::Re
       reply("{\"ok\":false,\"error\":\"the daemon is shutting down\"}");
       return;
     }
-    start_reload([reply](const supervisor::Pool::ReloadResult& r) {
+    // The certificate first (synchronous): a renewed certificate is in use
+    // for new connections before the workers are replaced.
+    std::string tls_error = reload_tls();
+    start_reload([reply, tls_error](const supervisor::Pool::ReloadResult& r) {
       using supervisor::json_escape;
-      std::string out = std::string("{\"ok\":") + (r.ok ? "true" : "false") + ",\"generation\":" +
+      const bool ok = r.ok && tls_error.empty();
+      std::string message = r.message;
+      if (!tls_error.empty()) {
+        message = "TLS certificate reload failed, still serving the previous certificate: " + tls_error +
+                  "; app reload: " + r.message;
+      }
+      std::string out = std::string("{\"ok\":") + (ok ? "true" : "false") + ",\"generation\":" +
                         std::to_string(r.generation) + ",\"seconds\":" + std::to_string(r.seconds) +
-                        (r.ok ? ",\"message\":\"" : ",\"error\":\"") + json_escape(r.message) + "\"";
+                        (ok ? ",\"message\":\"" : ",\"error\":\"") + json_escape(message) + "\"";
+      if (!tls_error.empty()) out += ",\"tls_error\":\"" + json_escape(tls_error) + "\"";
       if (!r.detail.empty()) out += ",\"traceback\":\"" + json_escape(r.detail) + "\"";
       out += "}";
       reply(out);

@@ -24,6 +24,8 @@
 #include "supervisor/pool.h"
 #include "supervisor/reaper.h"
 #include "supervisor/spawner.h"
+#include "tls/hsts_handler.h"
+#include "tls/redirect_handler.h"
 
 namespace hearth::app {
 
@@ -60,6 +62,9 @@ class Daemon final : private supervisor::Pool::Listener {
   void begin_upgrade(control::ControlServer::Reply reply);
   void hand_over(pid_t new_pid);
   std::string service_status() const;
+  // Re-reads certfile/keyfile into a new TLS context for new connections;
+  // "" on success (or without TLS), else the error (the old context stays).
+  std::string reload_tls();
 
   std::shared_ptr<const config::Config> cfg_;
   boost::asio::io_context io_;
@@ -72,6 +77,9 @@ class Daemon final : private supervisor::Pool::Listener {
   std::unique_ptr<AdminHandler> admin_handler_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::HttpServer> admin_;
+  std::unique_ptr<tls::HstsHandler> hsts_;                  // tls.hsts_max_age > 0
+  std::unique_ptr<tls::RedirectHandler> redirect_handler_;  // tls.redirect_http_from
+  std::unique_ptr<net::HttpServer> redirect_;
   std::unique_ptr<control::ControlServer> control_;
   std::unique_ptr<supervisor::Pool> pool_;
   std::unique_ptr<health::Admission> admission_;

@@ -64,13 +64,13 @@ void Daemon::open_listeners() {
     ::close(inherited[i].fd);
   }
   for (std::size_t b = 0; b < c.binds.size(); ++b) {
-    if (plan.app[b] >= 0) http_->adopt(inherited[plan.app[b]].fd);
-    else http_->listen(c.binds[b]);
+    if (plan.app[b] >= 0) http_->adopt(inherited[plan.app[b]].fd, c.tls.enabled());
+    else http_->listen(c.binds[b], c.tls.enabled());
   }
   for (int i : plan.extra_app) {
     HLOG(Info, "serving the app on inherited socket " << inherited[i].address.text
                                                       << " too (no configured bind names it)");
-    http_->adopt(inherited[i].fd);
+    http_->adopt(inherited[i].fd, c.tls.enabled());
   }
   if (admin_) {
     if (plan.admin >= 0) admin_->adopt(inherited[plan.admin].fd);
@@ -113,6 +113,7 @@ void Daemon::on_worker_ready_event() {
   if (upgrading_from_parent_) {
     upgrading_from_parent_ = false;
     http_->start();
+    if (redirect_) redirect_->start();
     if (admin_) admin_->start();
     if (pending_control_fd_ >= 0) {
       int fd = pending_control_fd_;
@@ -185,6 +186,7 @@ void Daemon::hand_over(pid_t new_pid) {
   exit_code_ = 0;
   stop_background();
   http_->stop_accepting();
+  if (redirect_) redirect_->stop_accepting();
   if (admin_) admin_->stop_accepting();
   if (control_) control_->release();  // the file stays: the new daemon serves it
   drain_deadline_ = std::chrono::steady_clock::now() + cfg_->graceful_timeout;

@@ -8,6 +8,7 @@
 
 #include "build_info.h"
 #include "health/admission.h"
+#include "net/http_server.h"
 #include "health/health_checker.h"
 #include "health/internal_keepwarm.h"
 #include "health/public_pinger.h"
@@ -194,6 +195,11 @@ void Telemetry::register_callbacks() {
                   emit({}, src_.dispatcher ? static_cast<double>(src_.dispatcher->stats().retried) : 0);
                 },
                 true);
+  reg_.callback(
+      "hearth_tls_handshake_failures_total",
+      "HTTPS connections closed because the TLS handshake failed or timed out (header_timeout).", {},
+      [this](const Emit& emit) { emit({}, src_.http ? static_cast<double>(src_.http->tls_handshake_failures()) : 0); },
+      true);
   reg_.callback("hearth_workers", "Workers by state.", {"state"}, [this](const Emit& emit) {
     if (!src_.pool) return;
     std::map<std::string, int> by_state{{"booting", 0}, {"warming", 0}, {"ready", 0}, {"draining", 0}, {"stopping", 0}};

@@ -19,6 +19,9 @@ class Worker;
 namespace hearth::proxy {
 class Dispatcher;
 }
+namespace hearth::net {
+class HttpServer;
+}
 namespace hearth::health {
 class Admission;
 class HealthChecker;
@@ -37,6 +40,7 @@ class Telemetry final : public proxy::RequestObserver {
     const health::HealthChecker* health = nullptr;
     const health::InternalKeepwarm* keepwarm_internal = nullptr;
     const health::PublicPinger* keepwarm_public = nullptr;
+    const net::HttpServer* http = nullptr;  // the app listeners (TLS handshake failures)
   };
   Telemetry(boost::asio::io_context& io, const config::Config& cfg);
   // Start-up regime: "" or an error (the access log file cannot be opened).

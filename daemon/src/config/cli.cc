@@ -125,6 +125,19 @@ const FlagSpec kFlags[] = {
     {"control-socket", 0, "PATH", "Listeners", "control_socket", "Unix socket for hearthctl",
      [](const Config&) { return "$XDG_RUNTIME_DIR/hearthd.sock, else /tmp/hearthd-UID.sock"s; },
      [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.control_socket); }},
+    {"certfile", 0, "FILE", "Listeners", "certfile",
+     "serve HTTPS on every bind with this PEM certificate chain (as gunicorn does)",
+     [](const Config&) { return "off"s; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       if (v.empty()) return "a file path";
+       return set_string(v, &c.tls.certfile);
+     }},
+    {"keyfile", 0, "FILE", "Listeners", "keyfile", "PEM private key for --certfile",
+     [](const Config&) { return "in the certfile"s; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       if (v.empty()) return "a file path";
+       return set_string(v, &c.tls.keyfile);
+     }},
     {"metrics-token", 0, "TOKEN", "Listeners", "metrics_token",
      "require \"Authorization: Bearer TOKEN\" for /metrics (also $HEARTH_METRICS_TOKEN)",
      [](const Config&) { return "none"s; },

@@ -78,6 +78,18 @@ struct KeepwarmConfig {
   Millis timeout{10000};               // for one public ping
 };
 
+// TLS for the application listeners (issue 6). When certfile is set every
+// `bind` serves HTTPS (as with gunicorn's --certfile); the admin listener stays plain.
+struct TlsConfig {
+  std::string certfile;                 // PEM certificate chain (leaf first); "" = TLS off
+  std::string keyfile;                  // PEM private key; "" = the key is in certfile
+  std::string min_version = "1.2";      // lowest protocol accepted: "1.2" or "1.3"
+  std::string ciphers;                  // TLS 1.2 cipher list (OpenSSL syntax); "" = Mozilla intermediate
+  Millis hsts_max_age{0};               // Strict-Transport-Security max-age on HTTPS responses; 0 = no header
+  std::vector<Bind> redirect_http_from;  // plain listeners that answer 308 to https://host/...
+  bool enabled() const { return !certfile.empty(); }
+};
+
 struct HooksConfig {
   std::string pre_fork;     // "module:function", run in the zygote before each fork
   std::string post_fork;    // run in each worker right after the fork
@@ -139,6 +151,7 @@ struct Config {
   WarmupConfig warmup;
   KeepwarmConfig keepwarm;
   HooksConfig hooks;
+  TlsConfig tls;
 
   // Resolved at load time: where the Python runtime (plugins/python) lives.
   std::string runtime_dir;

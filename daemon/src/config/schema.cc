@@ -20,6 +20,11 @@ constexpr KeySpec kSchema[] = {
     {"admin_bind", "address", "unset (off)", "", "listener for `/healthz`, `/readyz`, `/metrics`"},
     {"control_socket", "string", "(`$XDG_RUNTIME_DIR/hearthd.sock` or `/tmp/hearthd-UID.sock`)", "",
      "Unix socket for `hearthctl`"},
+    {"certfile", "string", "(off)", "",
+     "PEM certificate chain (leaf first, then intermediates, e.g. certbot's `fullchain.pem`); when set, "
+     "**every `bind` serves HTTPS** (as with gunicorn). See [`[tls]`](#tls)"},
+    {"keyfile", "string", "(the key is in `certfile`)", "",
+     "unencrypted PEM private key for `certfile` (certbot's `privkey.pem`)"},
     {"metrics_token", "string", "(none)", "HEARTH_METRICS_TOKEN",
      "`/metrics` answers 401 unless the request has `Authorization: Bearer TOKEN`; `/healthz` and `/readyz` stay open. "
      "Unset with a non-loopback `admin_bind`: a start-up warning ([security](security.md))"},
@@ -68,7 +73,9 @@ constexpr KeySpec kSchema[] = {
     {"http.response_buffer_size", "size", "", "",
      "responses are buffered in memory up to this, then in a temp file"},
     {"http.server_header", "string", "", "", "the `Server` header; `\"\"` sends none"},
-    {"http.http2", "bool", "", "", "serve HTTP/2 to clients that open with the h2c prior-knowledge preface"},
+    {"http.http2", "bool", "", "",
+     "serve HTTP/2: to clients that open with the h2c prior-knowledge preface, and over TLS to clients that "
+     "choose `h2` by ALPN"},
     {"http.http2_max_concurrent_streams", "count", "", "", "SETTINGS_MAX_CONCURRENT_STREAMS per HTTP/2 connection"},
     {"http.http2_initial_window_size", "count", "", "", "per-stream flow-control window (bytes)"},
 
@@ -123,6 +130,20 @@ constexpr KeySpec kSchema[] = {
     {"hooks.post_fork", "string", "", "", "in each worker, right after the fork"},
     {"hooks.worker_exit", "string", "", "",
      "in a worker, as it exits gracefully (SIGTERM); not on a crash, SIGKILL or daemon loss"},
+
+    // ---------------------------------------------------------------- [tls]
+    {"tls", "section", "", "",
+     "HTTPS settings; HTTPS itself is on when `certfile` is set. `hearthctl reload` (or SIGHUP) re-reads the "
+     "certificate and key for new connections. See [TLS](#https-tls) below."},
+    {"tls.min_version", "string", "", "",
+     "oldest protocol accepted: `\"1.2\"` or `\"1.3\"` (`\"TLSv1.3\"` and the bare float `1.3` also work)"},
+    {"tls.ciphers", "string", "(Mozilla intermediate)", "", "TLS 1.2 cipher list in OpenSSL syntax"},
+    {"tls.hsts_max_age", "duration", "(off)", "",
+     "send `Strict-Transport-Security: max-age=N` on every HTTPS response, unless the app set the header itself; "
+     "never on plain HTTP"},
+    {"tls.redirect_http_from", "address or array", "", "",
+     "plain-HTTP listeners that answer every request with `308 Permanent Redirect` to "
+     "`https://HOST[:PORT]/same/path?query`; they never reach the app"},
 };
 
 }  // namespace

@@ -78,6 +78,8 @@ std::string to_toml(const Config& c) {
   line("idle_timeout", dur(c.idle_timeout));
   line("memory_interval", dur(c.memory_interval));
   line("ready_min", std::to_string(c.ready_min));
+  line("certfile", quote(c.tls.certfile));
+  line("keyfile", quote(c.tls.keyfile));
   o += "\n[env]\n";
   for (const auto& [k, v] : c.env) line(quote(k), quote(v));
   o += "\n[http]\n";
@@ -111,6 +113,13 @@ std::string to_toml(const Config& c) {
   line("interval", dur(c.keepwarm.interval));
   line("jitter", dur(c.keepwarm.jitter));
   line("timeout", dur(c.keepwarm.timeout));
+  o += "\n[tls]\n";
+  line("min_version", quote(c.tls.min_version));
+  line("ciphers", quote(c.tls.ciphers));
+  line("hsts_max_age", dur(c.tls.hsts_max_age));
+  std::vector<std::string> redirects;
+  for (const auto& b : c.tls.redirect_http_from) redirects.push_back(to_string(b));
+  line("redirect_http_from", array(redirects));
   o += "\n[hooks]\n";
   line("pre_fork", quote(c.hooks.pre_fork));
   line("post_fork", quote(c.hooks.post_fork));

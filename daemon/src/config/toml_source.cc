@@ -4,6 +4,8 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <functional>
 #include <sstream>
 
@@ -415,6 +417,27 @@ class Reader {
         {"warmup", section()},
         {"keepwarm", section()},
         {"hooks", section()},
+        {"certfile", string(&c.tls.certfile)},
+        {"keyfile", string(&c.tls.keyfile)},
+        {"tls", section()},
+        {"tls.min_version",
+         [this](const std::string& key, const toml::node& n) {
+           // min_version = "1.2", or the bare TOML float 1.2.
+           std::optional<std::string> v;
+           if (auto s = n.as_string()) {
+             v = parse_tls_version(s->get());
+           } else if (auto f = n.as_floating_point()) {
+             char buf[32];
+             std::snprintf(buf, sizeof buf, "%.1f", f->get());
+             if (std::abs(f->get() * 10 - std::round(f->get() * 10)) < 1e-9) v = parse_tls_version(buf);
+           }
+           if (!v) return bad(key, n, "\"1.2\" or \"1.3\"");
+           cfg_.tls.min_version = *v;
+           ok(key, n);
+         }},
+        {"tls.ciphers", string(&c.tls.ciphers)},
+        {"tls.hsts_max_age", duration(&c.tls.hsts_max_age)},
+        {"tls.redirect_http_from", list<Bind>(&c.tls.redirect_http_from, false, bind_of, std::string(kBindExpected))},
         {"health.path", string(&c.health.path)},
         {"health.interval", duration(&c.health.interval)},
         {"health.timeout", duration(&c.health.timeout)},

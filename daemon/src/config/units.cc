@@ -208,4 +208,11 @@ std::optional<std::string> parse_access_log_format(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<std::string> parse_tls_version(std::string_view text) {
+  std::string l = lower(text);
+  if (l.rfind("tlsv", 0) == 0) l = l.substr(4);
+  if (l == "1.2" || l == "1.3") return l;
+  return std::nullopt;
+}
+
 }  // namespace hearth::config

@@ -46,4 +46,7 @@ std::optional<std::string> parse_log_level(std::string_view text);
 // log.access_log_format: combined|json (case-insensitive), canonical name.
 std::optional<std::string> parse_access_log_format(std::string_view text);
 
+// tls.min_version: "1.2" or "1.3" (also "TLSv1.2", any case). Returns "1.2" or "1.3".
+std::optional<std::string> parse_tls_version(std::string_view text);
+
 }  // namespace hearth::config

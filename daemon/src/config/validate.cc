@@ -102,6 +102,32 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
     }
   }
 
+  // --- TLS (the files themselves are checked by tls::check_files at start-up) ---
+  if (!cfg.tls.enabled()) {
+    if (!cfg.tls.keyfile.empty()) fail("keyfile", "is set but certfile is not");
+    if (cfg.tls.hsts_max_age.count() > 0) fail("tls.hsts_max_age", "needs certfile (HSTS is only sent over HTTPS)");
+    if (!cfg.tls.redirect_http_from.empty()) fail("tls.redirect_http_from", "needs certfile (there is no HTTPS to redirect to)");
+  }
+  for (size_t i = 0; i < cfg.tls.redirect_http_from.size(); ++i) {
+    const Bind& r = cfg.tls.redirect_http_from[i];
+    auto clash = [&](const Bind& other, const std::string& what) {
+      if (!binds_conflict(r, other)) return false;
+      fail("tls.redirect_http_from", "'" + r.text + "' is also " + what + " ('" + other.text + "')");
+      return true;
+    };
+    bool done = false;
+    for (const auto& b : cfg.binds) {
+      if ((done = clash(b, "an application bind"))) break;
+    }
+    if (!done && cfg.admin_bind) done = clash(*cfg.admin_bind, "the admin bind");
+    for (size_t j = 0; !done && j < i; ++j) done = clash(cfg.tls.redirect_http_from[j], "listed before");
+  }
+  if (cfg.tls.enabled() && !cfg.tls.redirect_http_from.empty()) {
+    bool tcp = false;
+    for (const auto& b : cfg.binds) tcp = tcp || b.kind == Bind::Kind::Tcp;
+    if (!tcp) fail("tls.redirect_http_from", "needs a TCP bind to redirect to (every bind is a Unix socket)");
+  }
+
   // --- worker count bounds (0 = `workers`) ---
   uint32_t lo = cfg.min_workers ? cfg.min_workers : cfg.workers;
   uint32_t hi = cfg.max_workers ? cfg.max_workers : cfg.workers;

@@ -79,12 +79,12 @@ bool hop_by_hop(std::string_view n) {
 
 }  // namespace
 
-H2Connection::H2Connection(Socket socket, std::shared_ptr<ServerState> state, std::string initial, bool tls)
-    : socket_(std::move(socket)), state_(std::move(state)), initial_(std::move(initial)), tls_(tls),
-      timer_(socket_.get_executor()) {
+H2Connection::H2Connection(net::Stream stream, std::shared_ptr<ServerState> state, std::string initial, bool tls)
+    : stream_(std::move(stream)), state_(std::move(state)), initial_(std::move(initial)), tls_(tls),
+      timer_(stream_.get_executor()) {
   id_ = state_->next_connection_id++;
   boost::system::error_code ec;
-  auto remote = socket_.remote_endpoint(ec);
+  auto remote = stream_.socket().remote_endpoint(ec);
   if (!ec && (remote.protocol().family() == AF_INET || remote.protocol().family() == AF_INET6)) {
     asio::ip::tcp::endpoint ep;
     ep.resize(remote.size());
@@ -92,7 +92,7 @@ H2Connection::H2Connection(Socket socket, std::shared_ptr<ServerState> state, st
     peer_addr_ = ep.address().to_string();
     peer_port_ = ep.port();
   }
-  auto local = socket_.local_endpoint(ec);
+  auto local = stream_.socket().local_endpoint(ec);
   if (!ec && (local.protocol().family() == AF_INET || local.protocol().family() == AF_INET6)) {
     asio::ip::tcp::endpoint ep;
     ep.resize(local.size());
@@ -186,7 +186,7 @@ void H2Connection::feed(const char* data, std::size_t n) {
 void H2Connection::do_read() {
   if (reading_ || phase_ == Phase::Closed) return;
   reading_ = true;
-  socket_.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](const boost::system::error_code& ec,
+  stream_.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](const boost::system::error_code& ec,
                                                                            std::size_t n) {
     self->reading_ = false;
     if (ec) {
@@ -225,7 +225,7 @@ void H2Connection::do_write() {
   writing_ = true;
   auto buf = std::make_shared<std::string>(std::move(wbuf_));
   wbuf_.clear();
-  asio::async_write(socket_, asio::buffer(*buf), [self = shared_from_this(), buf](const boost::system::error_code& ec,
+  asio::async_write(stream_, asio::buffer(*buf), [self = shared_from_this(), buf](const boost::system::error_code& ec,
                                                                                   std::size_t) {
     self->writing_ = false;
     if (ec) {
@@ -249,8 +249,8 @@ void H2Connection::close_now() {
   phase_ = Phase::Closed;
   timer_.cancel();
   boost::system::error_code ec;
-  socket_.shutdown(asio::socket_base::shutdown_both, ec);
-  socket_.close(ec);
+  stream_.socket().shutdown(asio::socket_base::shutdown_both, ec);
+  stream_.socket().close(ec);
   for (auto& [id, s] : streams_) {
     if (s->sink) s->sink->detach();
   }
@@ -352,7 +352,7 @@ int H2Connection::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t,
   if (it->second->sink) it->second->sink->detach();
   self->streams_.erase(it);
   if (self->phase_ == Phase::Draining) {
-    asio::post(self->socket_.get_executor(), [weak = self->weak_from_this()] {
+    asio::post(self->stream_.get_executor(), [weak = self->weak_from_this()] {
       if (auto s = weak.lock()) s->maybe_close();
     });
   }
@@ -400,7 +400,7 @@ void H2Connection::on_stream_output(int32_t stream_id) {
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
   }
   // Coalesce: write once this call chain is done.
-  asio::post(socket_.get_executor(), [weak = weak_from_this()] {
+  asio::post(stream_.get_executor(), [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->flush();
   });
 }

@@ -21,6 +21,7 @@
 
 #include "http/request.h"
 #include "net/server_state.h"
+#include "net/stream.h"
 
 namespace hearth::net {
 
@@ -28,11 +29,10 @@ class H2Sink;
 
 class H2Connection final : public std::enable_shared_from_this<H2Connection> {
  public:
-  using Socket = boost::asio::generic::stream_protocol::socket;
   struct Stream;
 
-  // `initial`: bytes already read from the socket (the client preface).
-  H2Connection(Socket socket, std::shared_ptr<ServerState> state, std::string initial, bool tls);
+  // `initial`: bytes already read from the stream (the client preface).
+  H2Connection(net::Stream stream, std::shared_ptr<ServerState> state, std::string initial, bool tls);
   ~H2Connection();
   void start();
   void drain();   // GOAWAY; close when the open streams are done
@@ -69,7 +69,7 @@ class H2Connection final : public std::enable_shared_from_this<H2Connection> {
   void close_now();
   void arm_idle_timer();
 
-  Socket socket_;
+  net::Stream stream_;
   std::shared_ptr<ServerState> state_;
   std::string initial_;
   bool tls_;

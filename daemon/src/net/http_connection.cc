@@ -33,9 +33,9 @@ constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
 
-HttpConnection::HttpConnection(Socket socket, std::shared_ptr<ServerState> state)
-    : socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
+HttpConnection::HttpConnection(Stream stream, std::shared_ptr<ServerState> state)
+    : stream_(std::move(stream)),
+      timer_(stream_.get_executor()),
       state_(std::move(state)),
       id_(state_->next_connection_id++),
       scanner_(state_->limits.max_header_size) {}
@@ -57,7 +57,7 @@ void HttpConnection::start() {
 
 void HttpConnection::fill_addresses() {
   error_code ec;
-  auto to_tcp = [](const Socket::endpoint_type& g, std::string* addr, uint16_t* port) {
+  auto to_tcp = [](const Stream::Socket::endpoint_type& g, std::string* addr, uint16_t* port) {
     int family = g.data()->sa_family;
     if (family != AF_INET && family != AF_INET6) return false;
     asio::ip::tcp::endpoint t;
@@ -72,13 +72,13 @@ void HttpConnection::fill_addresses() {
     *port = t.port();
     return true;
   };
-  auto remote = socket_.remote_endpoint(ec);
+  auto remote = stream_.socket().remote_endpoint(ec);
   bool tcp = !ec && to_tcp(remote, &peer_addr_, &peer_port_);
-  auto local = socket_.local_endpoint(ec);
+  auto local = stream_.socket().local_endpoint(ec);
   if (!ec) to_tcp(local, &local_addr_, &local_port_);
   if (tcp) {
     int one = 1;
-    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::setsockopt(stream_.socket().native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
 }
 
@@ -164,7 +164,7 @@ bool HttpConnection::on_head_complete() {
 
 void HttpConnection::send_continue() {
   write_in_flight_ = true;
-  asio::async_write(socket_, asio::const_buffer(kContinue, sizeof kContinue - 1),
+  asio::async_write(stream_, asio::const_buffer(kContinue, sizeof kContinue - 1),
                     [self = shared_from_this()](const error_code& ec, std::size_t) {
                       self->write_in_flight_ = false;
                       if (self->phase_ == Phase::Closed) return;
@@ -187,7 +187,7 @@ void HttpConnection::do_read() {
     // possibly while this read is still pending.
     side_read_ = true;
     if (!side_) side_ = std::make_unique<std::array<char, kSideReadChunk>>();
-    socket_.async_read_some(asio::buffer(*side_),
+    stream_.async_read_some(asio::buffer(*side_),
                             [self = shared_from_this()](const error_code& ec, std::size_t n) {
                               self->on_read(ec, n);
                             });
@@ -202,7 +202,7 @@ void HttpConnection::do_read() {
     if (buffer_.size() == 0) buffer_.shrink_to_fit();
     side_.reset();
   }
-  socket_.async_read_some(buffer_.prepare(chunk),
+  stream_.async_read_some(buffer_.prepare(chunk),
                           [self = shared_from_this()](const error_code& ec, std::size_t n) {
                             self->on_read(ec, n);
                           });
@@ -249,6 +249,7 @@ void HttpConnection::dispatch() {
   req->local_addr = local_addr_;
   req->local_port = local_port_;
   req->connection_id = id_;
+  req->tls = stream_.is_tls();
   req->received_at = head_done_at_;
   const bool body_failed = parser_->body_failed();
   begin_response(keep_alive_, req->version, req->is_head);
@@ -307,7 +308,7 @@ void HttpConnection::begin_response(bool keep_alive, int version, bool is_head) 
 void HttpConnection::on_sink_output() {
   if (phase_ != Phase::Responding || write_in_flight_ || flush_posted_ || in_handler_) return;
   flush_posted_ = true;
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
     self->flush_posted_ = false;
     self->do_write();
   });
@@ -319,7 +320,7 @@ void HttpConnection::do_write() {
   if (!out.empty()) {
     write_in_flight_ = true;
     set_deadline(Clock::now() + state_->limits.send_timeout);
-    socket_.async_write_some(asio::const_buffer(out.data(), out.size()),
+    stream_.async_write_some(asio::const_buffer(out.data(), out.size()),
                              [self = shared_from_this()](const error_code& ec, std::size_t n) {
                                self->on_write(ec, n);
                              });
@@ -364,11 +365,27 @@ void HttpConnection::begin_linger() {
   // Shut down our side and read until the client closes, so unread request
   // bytes do not turn our last response into a reset.
   phase_ = Phase::Lingering;
+  if (stream_.is_tls()) return tls_shutdown();
   error_code ec;
-  socket_.shutdown(asio::socket_base::shutdown_send, ec);
+  stream_.socket().shutdown(asio::socket_base::shutdown_send, ec);
   if (ec) return close_now();
   set_deadline(Clock::now() + kLinger);
   ensure_read();
+}
+
+void HttpConnection::tls_shutdown() {
+  // close_notify first (a write; a pending read-ahead may stay pending), then
+  // the same TCP half-close and drain as a plain connection.
+  set_deadline(Clock::now() + kLinger);
+  write_in_flight_ = true;
+  stream_.tls()->async_shutdown([self = shared_from_this()](const error_code& ec) {
+    self->write_in_flight_ = false;
+    if (self->phase_ == Phase::Closed) return;
+    if (ec) return self->close_now();
+    error_code ignored;
+    self->stream_.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+    self->ensure_read();
+  });
 }
 
 void HttpConnection::drain() {
@@ -396,7 +413,8 @@ void HttpConnection::upgrade_to_h2(std::string initial) {
   phase_ = Phase::Closed;
   timer_.cancel();
   state_->connections.erase(this);
-  auto h2 = std::make_shared<H2Connection>(std::move(socket_), state_, std::move(initial), /*tls=*/false);
+  const bool tls = stream_.is_tls();
+  auto h2 = std::make_shared<H2Connection>(std::move(stream_), state_, std::move(initial), tls);
   h2->start();
 }
 
@@ -405,7 +423,7 @@ void HttpConnection::close_now() {
   auto self = std::move(keep_self_);  // released when this function returns
   phase_ = Phase::Closed;
   error_code ec;
-  socket_.close(ec);
+  stream_.socket().close(ec);
   timer_.cancel();
   if (sink_) {
     sink_->detach();

@@ -22,15 +22,15 @@
 #include "http/request_parser.h"
 #include "http/sink_transport.h"
 #include "net/server_state.h"
+#include "net/stream.h"
 
 namespace hearth::net {
 
 class HttpConnection final : public std::enable_shared_from_this<HttpConnection>,
                              private http::SinkTransport {
  public:
-  using Socket = boost::asio::generic::stream_protocol::socket;
-
-  HttpConnection(Socket socket, std::shared_ptr<ServerState> state);
+  // `stream`: plain, or TLS with the handshake done.
+  HttpConnection(Stream stream, std::shared_ptr<ServerState> state);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -51,7 +51,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
     Head,        // part of a request head received (header_timeout)
     Body,        // head accepted, reading the body (body_timeout per read)
     Responding,  // handler running and/or response being written (send_timeout per write)
-    Lingering,   // response done, send side shut down, draining input before close
+    Lingering,   // response done, send side shut down (TLS: close_notify sent), draining input before close
     Closed,      // socket closed
   };
 
@@ -71,6 +71,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void on_response_done();
   void next_request();
   void begin_linger();
+  void tls_shutdown();
   void close_now();
   void upgrade_to_h2(std::string initial);
 
@@ -79,7 +80,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void on_timer(const boost::system::error_code& ec);
   void on_timeout();
 
-  Socket socket_;
+  Stream stream_;
   bool h2_checked_ = false;  // the first bytes were checked for the HTTP/2 preface
   boost::asio::steady_timer timer_;
   std::shared_ptr<ServerState> state_;

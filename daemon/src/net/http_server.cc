@@ -1,5 +1,6 @@
 #include "net/http_server.h"
 
+#include <stdexcept>
 #include <vector>
 
 #include "common/log.h"
@@ -7,6 +8,8 @@
 #include "net/http_connection.h"
 #include "net/listener.h"
 #include "net/server_state.h"
+#include "net/stream.h"
+#include "net/tls_handshake.h"
 
 namespace hearth::net {
 
@@ -24,9 +27,18 @@ struct HttpServer::Impl {
     for (auto& c : snapshot) fn(*c);
   }
 
-  void accept(Listener::Socket socket) {
-    auto conn = std::make_shared<HttpConnection>(std::move(socket), state);
+  void accept(Listener::Socket socket, bool tls) {
+    if (tls) {
+      auto hs = std::make_shared<TlsHandshake>(Stream(std::move(socket), state->tls_context), state);
+      hs->start();
+      return;
+    }
+    auto conn = std::make_shared<HttpConnection>(Stream(std::move(socket)), state);
     conn->start();
+  }
+
+  void start_listener(Listener& l) {
+    l.start([this, tls = l.is_tls()](Listener::Socket s) { accept(std::move(s), tls); });
   }
 };
 
@@ -43,24 +55,26 @@ HttpServer::~HttpServer() {
   impl_->state->handler = nullptr;
 }
 
-void HttpServer::listen(const config::Bind& bind) {
-  auto listener = std::make_unique<Listener>(impl_->state->io, bind);
+void HttpServer::listen(const config::Bind& bind, bool tls) {
+  if (tls && !impl_->state->tls_context) {
+    throw std::runtime_error("listen " + bind.text + ": HTTPS without a TLS context");
+  }
+  auto listener = std::make_unique<Listener>(impl_->state->io, bind, tls);
   HLOG_CTX(Info, impl_->state->name, "listening on " << listener->url());
   Listener* raw = listener.get();
   impl_->listeners.push_back(std::move(listener));
-  if (impl_->started) {
-    raw->start([impl = impl_.get()](Listener::Socket s) { impl->accept(std::move(s)); });
-  }
+  if (impl_->started) impl_->start_listener(*raw);
 }
 
-void HttpServer::adopt(int fd) {
-  auto listener = std::make_unique<Listener>(impl_->state->io, fd);
+void HttpServer::adopt(int fd, bool tls) {
+  if (tls && !impl_->state->tls_context) {
+    throw std::runtime_error("adopt fd " + std::to_string(fd) + ": HTTPS without a TLS context");
+  }
+  auto listener = std::make_unique<Listener>(impl_->state->io, fd, tls);
   HLOG_CTX(Info, impl_->state->name, "listening on " << listener->url() << " (inherited fd " << fd << ")");
   Listener* raw = listener.get();
   impl_->listeners.push_back(std::move(listener));
-  if (impl_->started) {
-    raw->start([impl = impl_.get()](Listener::Socket s) { impl->accept(std::move(s)); });
-  }
+  if (impl_->started) impl_->start_listener(*raw);
 }
 
 std::vector<int> HttpServer::listener_fds() const {
@@ -71,6 +85,19 @@ std::vector<int> HttpServer::listener_fds() const {
   return fds;
 }
 
+void HttpServer::set_tls_context(std::shared_ptr<boost::asio::ssl::context> ctx) {
+  impl_->state->tls_context = std::move(ctx);
+}
+
+uint16_t HttpServer::first_tls_port() const {
+  for (const auto& l : impl_->listeners) {
+    if (l->is_tls() && !l->is_unix()) return l->port();
+  }
+  return 0;
+}
+
+uint64_t HttpServer::tls_handshake_failures() const { return impl_->state->tls_handshake_failures; }
+
 std::vector<std::string> HttpServer::bound_urls() const {
   std::vector<std::string> urls;
   for (const auto& l : impl_->listeners) urls.push_back(l->url());
@@ -80,14 +107,23 @@ std::vector<std::string> HttpServer::bound_urls() const {
 void HttpServer::start() {
   if (impl_->started) return;
   impl_->started = true;
-  for (auto& l : impl_->listeners) {
-    l->start([impl = impl_.get()](Listener::Socket s) { impl->accept(std::move(s)); });
-  }
+  for (auto& l : impl_->listeners) impl_->start_listener(*l);
 }
 
 void HttpServer::stop_accepting() {
   for (auto& l : impl_->listeners) l->close();
 }
+
+namespace {
+
+// Handshakes are aborted from a copy: abort() removes them from the set.
+void abort_handshakes(ServerState& state) {
+  std::vector<std::shared_ptr<TlsHandshake>> all;
+  for (TlsHandshake* h : state.handshakes) all.push_back(h->shared_from_this());
+  for (auto& h : all) h->abort();
+}
+
+}  // namespace
 
 template <typename F>
 void HttpServer::for_each_h2(F f) {
@@ -101,15 +137,18 @@ void HttpServer::close_idle() {
   impl_->state->draining = true;
   impl_->for_each_connection([](HttpConnection& c) { c.drain(); });
   for_each_h2([](H2Connection& c) { c.drain(); });
+  abort_handshakes(*impl_->state);
 }
 
 void HttpServer::close_all() {
   impl_->for_each_connection([](HttpConnection& c) { c.abort(); });
   for_each_h2([](H2Connection& c) { c.abort(); });
+  abort_handshakes(*impl_->state);
 }
 
 std::size_t HttpServer::open_connections() const {
-  return impl_->state->connections.size() + impl_->state->h2_connections.size();
+  return impl_->state->connections.size() + impl_->state->h2_connections.size() +
+         impl_->state->handshakes.size();
 }
 
 std::size_t HttpServer::busy_connections() const {

@@ -10,6 +10,10 @@
 #include "config/config.h"
 #include "http/handler.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace hearth::net {
 
 class HttpServer {
@@ -23,14 +27,22 @@ class HttpServer {
 
   // Binds and listens (start-up regime: throws std::runtime_error with a clear
   // message such as "bind 127.0.0.1:8000: Address already in use").
-  void listen(const config::Bind& bind);
+  // `tls`: serve HTTPS here (set_tls_context() first; else runtime_error).
+  void listen(const config::Bind& bind, bool tls = false);
   // Serves a socket that is already bound (socket activation, binary upgrade).
   // Throws std::runtime_error when fd is not a stream socket.
-  void adopt(int fd);
+  void adopt(int fd, bool tls = false);
   // The open listening sockets, for handing them to a new hearthd.
   std::vector<int> listener_fds() const;
-  // "http://127.0.0.1:34567" or "unix:/path" for every listener, after listen().
+  // The SSL context for connections accepted from now on by the HTTPS
+  // listeners. Connections already open keep the context they started with.
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> ctx);
+  // "http://127.0.0.1:34567", "https://127.0.0.1:8443" or "unix:/path" for every listener, after listen().
   std::vector<std::string> bound_urls() const;
+  // The port of the first HTTPS TCP listener, 0 if there is none.
+  uint16_t first_tls_port() const;
+  // TLS handshakes that failed or timed out since start.
+  uint64_t tls_handshake_failures() const;
   // Begin accepting on every listener.
   void start();
   // Graceful shutdown, step 1: close the listeners.

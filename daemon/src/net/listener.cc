@@ -66,8 +66,8 @@ void remove_stale_socket(const std::string& path, const config::Bind& bind) {
 
 }  // namespace
 
-Listener::Listener(asio::io_context& io, const config::Bind& bind)
-    : acceptor_(io), retry_timer_(io) {
+Listener::Listener(asio::io_context& io, const config::Bind& bind, bool tls)
+    : acceptor_(io), retry_timer_(io), tls_(tls) {
   error_code ec;
   asio::generic::stream_protocol::endpoint ep;
   if (bind.kind == config::Bind::Kind::Unix) {
@@ -92,7 +92,7 @@ Listener::Listener(asio::io_context& io, const config::Bind& bind)
   describe(bind);
 }
 
-Listener::Listener(asio::io_context& io, int fd) : acceptor_(io), retry_timer_(io) {
+Listener::Listener(asio::io_context& io, int fd, bool tls) : acceptor_(io), retry_timer_(io), tls_(tls) {
   config::Bind what;
   what.text = "fd " + std::to_string(fd);
   sockaddr_storage ss{};
@@ -126,13 +126,15 @@ Listener::Listener(asio::io_context& io, int fd) : acceptor_(io), retry_timer_(i
 void Listener::describe(const config::Bind& bind) {
   error_code ec;
   if (unix_) {
-    url_ = "unix:" + unix_path_;
+    url_ = (tls_ ? "https+unix:" : "unix:") + unix_path_;
   } else {
     auto local = to_tcp(acceptor_.local_endpoint(ec));
     if (ec) fail("getsockname", bind, ec);
     auto addr = local.address();
-    url_ = addr.is_v6() ? "http://[" + addr.to_string() + "]:" + std::to_string(local.port())
-                        : "http://" + addr.to_string() + ":" + std::to_string(local.port());
+    port_ = local.port();
+    const std::string scheme = tls_ ? "https://" : "http://";
+    url_ = addr.is_v6() ? scheme + "[" + addr.to_string() + "]:" + std::to_string(local.port())
+                        : scheme + addr.to_string() + ":" + std::to_string(local.port());
   }
 }
 

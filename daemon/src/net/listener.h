@@ -20,17 +20,20 @@ class Listener {
   using AcceptFn = std::function<void(Socket)>;
 
   // Binds and listens; throws std::runtime_error with a clear message.
-  Listener(boost::asio::io_context& io, const config::Bind& bind);
+  // `tls` only changes the URL's scheme (https://); the server does the TLS.
+  Listener(boost::asio::io_context& io, const config::Bind& bind, bool tls = false);
   // Adopts a socket that is already bound (socket activation, a binary
   // upgrade's hand-over); listens on it if it is not yet. Throws like the above.
-  Listener(boost::asio::io_context& io, int fd);
+  Listener(boost::asio::io_context& io, int fd, bool tls = false);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  // "http://127.0.0.1:34567", "http://[::1]:80" or "unix:/path".
+  // "http://127.0.0.1:34567", "https://[::1]:443" or "unix:/path".
   const std::string& url() const { return url_; }
   bool is_unix() const { return unix_; }
+  bool is_tls() const { return tls_; }
+  uint16_t port() const { return port_; }  // the bound TCP port; 0 for Unix
   void start(AcceptFn on_accept);
   void close();
   // The listening socket (handed to a new hearthd by `hearthctl upgrade`); -1 once closed.
@@ -47,6 +50,8 @@ class Listener {
   std::string url_;
   std::string unix_path_;
   bool unix_ = false;
+  bool tls_ = false;
+  uint16_t port_ = 0;
   bool closed_ = false;
   // Outstanding async operations hold this, so a closed listener's handlers
   // can tell the listener is gone.

@@ -5,6 +5,7 @@
 // server goes away.
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_set>
 
@@ -12,10 +13,15 @@
 #include "http/date_cache.h"
 #include "http/handler.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace hearth::net {
 
 class HttpConnection;
 class H2Connection;
+class TlsHandshake;
 
 struct ServerState {
   ServerState(boost::asio::io_context& io_, config::HttpLimits limits_, std::string temp_dir_,
@@ -36,6 +42,11 @@ struct ServerState {
   bool draining = false;  // close_idle() was called: no more keep-alive
   std::unordered_set<HttpConnection*> connections;  // open ones
   std::unordered_set<H2Connection*> h2_connections;  // open HTTP/2 ones
+  std::unordered_set<TlsHandshake*> handshakes;      // HTTPS connections still in their handshake
+  // The context new HTTPS connections get; replaced by a certificate reload
+  // (connections already open keep theirs). Null: no HTTPS listener.
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
+  uint64_t tls_handshake_failures = 0;  // failed or timed-out handshakes (bad clients, scanners)
 };
 
 }  // namespace hearth::net

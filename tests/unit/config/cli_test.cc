@@ -190,7 +190,8 @@ TEST(Cli, ParseCommandLineFindsConfigAndOverrides) {
 TEST(Cli, HelpListsEveryFlagWithDefaults) {
   std::string help = help_text();
   for (const auto& flag : long_flags()) EXPECT_THAT(help, HasSubstr(flag)) << flag;
-  EXPECT_EQ(long_flags().size(), 33u);
+  EXPECT_EQ(long_flags().size(), 35u);
+  EXPECT_THAT(help, HasSubstr("--certfile FILE"));
   EXPECT_THAT(help, HasSubstr("-w, --workers N"));
   std::istringstream lines(help);
   for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 79u) << line;

@@ -1,0 +1,51 @@
+#include "tls/hsts_handler.h"
+
+#include <strings.h>
+
+namespace hearth::tls {
+
+namespace {
+
+constexpr std::string_view kName = "Strict-Transport-Security";
+
+// Forwards everything to the connection's sink, adding the header in start().
+class HstsSink final : public http::ResponseSink {
+ public:
+  HstsSink(std::shared_ptr<http::ResponseSink> inner, std::shared_ptr<const std::string> value)
+      : inner_(std::move(inner)), value_(std::move(value)) {}
+  void start(int status, std::string_view reason, std::vector<http::Header> headers) override {
+    bool present = false;
+    for (const auto& h : headers) {
+      if (h.name.size() == kName.size() && strncasecmp(h.name.data(), kName.data(), kName.size()) == 0) {
+        present = true;
+        break;
+      }
+    }
+    if (!present) headers.push_back(http::Header{std::string(kName), *value_});
+    inner_->start(status, reason, std::move(headers));
+  }
+  void body(std::string_view data) override { inner_->body(data); }
+  void finish(bool ok) override { inner_->finish(ok); }
+  bool client_gone() const override { return inner_->client_gone(); }
+  void dispatched() override { inner_->dispatched(); }
+
+ private:
+  std::shared_ptr<http::ResponseSink> inner_;
+  std::shared_ptr<const std::string> value_;  // shared: a sink may outlive the handler
+};
+
+}  // namespace
+
+std::string hsts_value(config::Millis max_age) {
+  return "max-age=" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(max_age).count());
+}
+
+HstsHandler::HstsHandler(http::RequestHandler& inner, config::Millis max_age)
+    : inner_(inner), value_(std::make_shared<const std::string>(hsts_value(max_age))) {}
+
+void HstsHandler::handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) {
+  if (!request->tls) return inner_.handle(std::move(request), std::move(sink));
+  inner_.handle(std::move(request), std::make_shared<HstsSink>(std::move(sink), value_));
+}
+
+}  // namespace hearth::tls
