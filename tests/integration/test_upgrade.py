@@ -13,6 +13,7 @@ import os
 import pathlib
 import shutil
 import signal
+import socket
 import threading
 import time
 
@@ -263,3 +264,42 @@ def test_upgrade_twice_keeps_a_unix_listener_and_the_port(hearthd, tmp_path, str
         assert srv.log().count("(inherited fd 4)") >= 2  # the unix listener, twice
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_upgrade_of_an_https_daemon_keeps_serving_https(hearthd, tmp_path, strays):
+    """The inherited listeners stay HTTPS in the new daemon (the sockets carry no TLS
+    state: the new process must know they are TLS from its config)."""
+    from test_tls import client_context, start_tls
+    pki = _pki(tmp_path)
+    srv, url = start_tls(hearthd, tmp_path, pki, ctl=True)
+    sock = tmp_path / "ctl.sock"
+    port = int(url.rsplit(":", 1)[1])
+    r = ctl(sock, "--json", "upgrade", timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log_tail())
+    new_pid = json.loads(r.stdout)["new_pid"]
+    strays.daemons.append(new_pid)
+    assert srv.wait_exit(30) == 0, srv.log_tail()
+    strays.learn(sock)
+    assert status(sock)["pid"] == new_pid
+    ctx = client_context(pki)
+    for _ in range(3):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200"), data[:200]
+
+
+def _pki(tmp_path):
+    """A CA and a server certificate made with openssl (as test_tls's pki fixture)."""
+    from test_tls import make_server_cert, openssl
+    d = tmp_path / "pki"
+    d.mkdir()
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Hearth Test CA", cwd=d)
+    return {"dir": d, "ca": d / "ca.pem", "a": make_server_cert(d, "a", "hearth-a.test", 4097)}
