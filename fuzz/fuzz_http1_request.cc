@@ -4,7 +4,9 @@
 // exercised. The steps mirror HttpConnection::process_input exactly: skip CR/LF
 // between requests, HeadScanner over the head, RequestParser::put of the whole
 // head, then eager body parsing with the chunk-line cap; pipelined requests
-// follow on the same stream until one is rejected.
+// follow on the same stream until one is rejected. Not modelled: the h2c
+// preface check (a stream starting with "PRI * HTTP/2.0" goes to nghttp2) and
+// timeouts. Keep this in step with http_connection.cc when that changes.
 //
 // Crashes and sanitizer reports are findings, and so is a violated invariant of
 // an accepted request (abort()): one framing (never Content-Length and
