@@ -22,7 +22,7 @@ if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=cc
 if [ ! -f "$dir/CMakeCache.txt" ]; then
   cmake -S fuzz -B "$dir" -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" >/dev/null
 fi
-cmake --build "$dir" -j "${JOBS:-$(nproc)}"
+cmake --build "$dir" -j "${JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}"
 
 declare -A max_len=([http1_request]=10000 [worker_protocol]=4096 [config_toml]=16384)
 failed=()
@@ -36,7 +36,7 @@ for t in "${targets[@]}"; do
     grep -E "^stat::number_of_executed_units|^Done" "$log" | sed "s/^/fuzz: $t: /" >&2
   else
     echo "fuzz: $t FAILED (log: $log)" >&2
-    grep -E "ERROR|SUMMARY|runtime error|Test unit written" "$log" | head -20 >&2 || true
+    grep -E "ERROR|SUMMARY|runtime error|Assertion|Test unit written" "$log" | head -20 >&2 || true
     failed+=("$t")
   fi
 done
