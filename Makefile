@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= /usr/bin/python3
 BIND ?= 127.0.0.1:8000
 
-.PHONY: all deps deps-build deps-bench configure build run test unit-test pytest integration-test bench docs docs-check clean deb test-deb test-packaging
+.PHONY: all deps deps-build deps-bench deps-fuzz configure build run test unit-test pytest integration-test bench docs docs-check clean deb test-deb test-packaging fuzz test-sanitize
 
 all: build
 
@@ -17,6 +17,9 @@ deps-build:
 
 deps-bench:
 	packaging/install-deps.sh bench
+
+deps-fuzz:
+	packaging/install-deps.sh fuzz
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
@@ -79,6 +82,31 @@ deb: deps-build
 # against the example app (HEARTH_DEB_INSTALL=1: also dpkg -i on this machine).
 test-deb: deb
 	tests/packaging/test_deb.sh $(BUILD_DIR)/hearth_*.deb
+
+# libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each run FUZZ_SECONDS; fails on
+# any finding. See docs/testing.md.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 20
+fuzz: deps-fuzz
+	JOBS=$(JOBS) fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# ctest and the integration suite against a Debug ASan+UBSan hearthd in build-asan/
+# (HEARTHD= points tests/integration/conftest.py at it). Sanitizer reports of any
+# process (daemon, unit tests) go to build-asan/sanitizer-logs/; any report fails.
+ASAN_DIR ?= build-asan
+SAN_LOGS = $(CURDIR)/$(ASAN_DIR)/sanitizer-logs
+SAN_ENV = ASAN_OPTIONS=log_path=$(SAN_LOGS)/asan:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=log_path=$(SAN_LOGS)/ubsan:print_stacktrace=1:halt_on_error=0
+SAN_CHECK = if ls $(SAN_LOGS)/* >/dev/null 2>&1; then cat $(SAN_LOGS)/*; echo "test-sanitize: sanitizer reports above" >&2; exit 1; fi
+test-sanitize: deps
+	@[ -f $(ASAN_DIR)/CMakeCache.txt ] || cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DHEARTH_SANITIZE=ON \
+	  $$(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+	cd $(ASAN_DIR) && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) || { $(SAN_CHECK); exit 1; }
+	$(SAN_ENV) HEARTHD=$(CURDIR)/$(ASAN_DIR)/bin/hearthd $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration \
+	  || { $(SAN_CHECK); exit 1; }
+	@$(SAN_CHECK)
 
 clean:
 	rm -rf $(BUILD_DIR) $(DEB_BUILD_DIR)

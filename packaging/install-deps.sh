@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent: apt-installs only the Debian packages Hearth needs that are missing.
-# Usage: packaging/install-deps.sh [build|test|bench]   (default: test)
+# Usage: packaging/install-deps.sh [build|test|bench|fuzz]   (default: test)
 set -euo pipefail
 
 profile="${1:-test}"
@@ -24,12 +24,18 @@ bench_pkgs=(
   $(apt-cache show passenger >/dev/null 2>&1 && echo passenger || true)  # only where the distro has it
 )
 
+# make fuzz: clang 14 with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer*.a).
+fuzz_pkgs=(
+  clang libclang-rt-14-dev
+)
+
 want=("${build_pkgs[@]}")
 case "$profile" in
   build) ;;
   test) want+=("${test_pkgs[@]}") ;;
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "install-deps.sh: unknown profile '$profile' (build|test|bench)" >&2; exit 2 ;;
+  fuzz) want+=("${fuzz_pkgs[@]}") ;;
+  *) echo "install-deps.sh: unknown profile '$profile' (build|test|bench|fuzz)" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -347,6 +347,11 @@ void Daemon::poll_drain() {
 
 void Daemon::finish_shutdown() {
   phase_ = Phase::Done;
+  // A GET whose worker was stopped at graceful_timeout is retried into the
+  // queue while the pool shuts down; answer it now, while telemetry_ (which
+  // its sink reports to) is alive. Left queued, it was destroyed after
+  // telemetry_ in ~Daemon: a heap-use-after-free found by make test-sanitize.
+  dispatcher_.reject_all("shutting down");
   if (telemetry_) telemetry_->flush();
   if (http_) http_->close_all();
   if (redirect_) redirect_->close_all();

@@ -65,7 +65,9 @@ constexpr KeySpec kSchema[] = {
     {"http.header_timeout", "duration", "", "", "the whole request head must arrive within this; else 408"},
     {"http.body_timeout", "duration", "", "", "longest gap between body reads; else 408"},
     {"http.send_timeout", "duration", "", "", "longest a write to the client may make no progress"},
-    {"http.max_header_size", "size", "", "", "request line + headers; else 431"},
+    {"http.max_header_size", "size", "", "",
+     "request line + headers; else 431. Also the most a chunked body's chunk-size line (with extensions) or "
+     "trailer section may take; else 400"},
     {"http.max_headers", "count", "", "", "header fields per request; else 431"},
     {"http.max_body_size", "size", "", "", "request body; else 413"},
     {"http.body_buffer_size", "size", "", "",

@@ -58,6 +58,10 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_string, st
       te_chunked_ = is_plain_chunked(v);
       break;
     case bhttp::field::content_length:
+      // Beast accepts identical duplicates ("5" twice, "5, 5"); a front door
+      // answers 400 to any repeated or list-valued Content-Length instead, so
+      // no peer in front of it can read the framing differently.
+      if (has_content_length_ || !parse_content_length(v)) return reject(400, ec);
       has_content_length_ = true;
       break;
     case bhttp::field::host:
@@ -78,6 +82,8 @@ void RequestParser::on_header_impl(error_code& ec) {
   // and Content-Length next to it is a smuggling attempt.
   if (te_count_ > 1) return reject(400, ec);
   if (te_count_ == 1 && (!te_chunked_ || has_content_length_)) return reject(400, ec);
+  // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 request means faulty framing.
+  if (te_count_ > 0 && req_->version < 11) return reject(400, ec);
   // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host.
   if (host_count_ > 1 || (req_->version >= 11 && host_count_ == 0)) return reject(400, ec);
 }

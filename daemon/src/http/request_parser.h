@@ -7,7 +7,8 @@
 // On top of Beast's own checks it enforces the front door's policy: header
 // count, HTTP/1.0 or 1.1 only, request-target form, and unambiguous framing
 // (no Content-Length with Transfer-Encoding, Transfer-Encoding only as a
-// single "chunked"), and exactly one Host in HTTP/1.1. A rejection leaves reject_status() set (400/431).
+// single "chunked", never in HTTP/1.0; one plain decimal Content-Length), and
+// exactly one Host in HTTP/1.1. A rejection leaves reject_status() set (400/431).
 #include <boost/beast/http/basic_parser.hpp>
 #include <memory>
 #include <string>

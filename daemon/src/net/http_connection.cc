@@ -144,7 +144,12 @@ void HttpConnection::process_input() {
         boost::beast::error_code ec;
         std::size_t n = parser_->put(buffer_.data(), ec);
         buffer_.consume(n);
-        if (ec == bhttp::error::need_more) return ensure_read();
+        if (ec == bhttp::error::need_more) {
+          // Beast bounds neither a chunk-size line (with its extensions) nor the
+          // trailer section: what it keeps unparsed may not outgrow a head.
+          if (buffer_.size() >= state_->limits.max_header_size) return respond_error(400);
+          return ensure_read();
+        }
         if (ec) return respond_error(parser_->status_for(ec));
         if (parser_->is_done()) return dispatch();
         if (n == 0) return ensure_read();

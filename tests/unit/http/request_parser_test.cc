@@ -63,6 +63,13 @@ TEST(RequestParser, FramingPolicy) {
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n").status, 400);
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nContent-Length: 1\r\n\r\n").status, 400);
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").status, 400);
+  // Identical duplicates and lists are legal for Beast, not for the front door.
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1,1\r\n\r\na").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 01\r\n\r\na").status, 0);
+  // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing.
+  EXPECT_EQ(parse("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n").status, 0);
 }
 
 TEST(RequestParser, VersionAndTarget) {

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Regenerates the small seed corpora under fuzz/corpus/ (checked in; run again after
+the smuggling corpus or the worker protocol changes). libFuzzer adds what it finds to
+build-fuzz/corpus/<target>/, not here: seeds stay small and reviewable.
+
+    /usr/bin/python3 fuzz/make_seeds.py
+"""
+import hashlib
+import pathlib
+import struct
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+OUT = ROOT / "fuzz" / "corpus"
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from test_smuggling import CASES, load  # noqa: E402  (the corpus decoder)
+
+
+def write(target, data):
+    d = OUT / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha1(data).hexdigest()[:16]).write_bytes(data)
+
+
+def http1():
+    # First byte: read size - 1 (0xff = 256-byte reads, 0x00 = byte by byte).
+    for path in CASES:
+        _, raw = load(path)
+        if len(raw) <= 4096:
+            write("http1_request", b"\xff" + raw)
+    valid = [
+        b"GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET /a?b=c HTTP/1.0\r\n\r\n",
+        b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello",
+        b"POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: v\r\n\r\n",
+        b"\r\nGET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+        b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET http://h/x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n",
+    ]
+    for raw in valid:
+        write("http1_request", b"\x00" + raw)
+        write("http1_request", b"\x06" + raw)
+
+
+def frame(t, payload, flags=0, aux=0):
+    return struct.pack("<BBHIQ", t, flags, 0, len(payload), aux) + payload
+
+
+def protocol():
+    # First byte: piece size for the split feed; the rest is one byte stream.
+    write("worker_protocol", b"\x00" + frame(0x30, b'{"pid": 12, "worker_id": 1, "boot_ms": 3}'))
+    write("worker_protocol", b"\x03" + frame(0x32, b"200 OK\0Content-Type\0text/plain\0X-A\0b")
+          + frame(0x33, b"hello") + frame(0x33, b"") + frame(0x34, b"", flags=1))
+    write("worker_protocol", b"\x07" + frame(0x10, b'{"pid": 9, "python": "3.11", "preload": true}')
+          + frame(0x12, b'{"worker_id": 2, "pid": 10}') + frame(0x13, b'{"worker_id": 3, "error": "x\\"y"}'))
+    write("worker_protocol", b"\x01" + frame(0x20, b"REQUEST_METHOD\0GET\0PATH_INFO\0/", aux=4) + b"body")
+    write("worker_protocol", b"\x00" + frame(0x31, b"Traceback ...") + b"\x99" + b"\0" * 15)
+    write("worker_protocol", b"\x02" + struct.pack("<BBHIQ", 0x32, 0, 0, 0xffffffff, 0))
+
+
+def config():
+    write("config_toml", (ROOT / "conf" / "hearth.toml").read_bytes())
+    for text in [
+        'app = "m:app"\nworkers = 3\n[http]\nmax_body_size = "1MiB"\nheader_timeout = "2s"\n',
+        'binds = ["127.0.0.1:0", "unix:/tmp/x.sock"]\n[env]\nA = "b"\n',
+        'workers = "x"\n[http]\nmax_body_sise = 1\n',
+        '[health]\nwarmup = [{ path = "/", method = "GET" }]\n',
+        'a = [1, [2, {b = 3}]]\nc = 1979-05-27T07:32:00Z\nd = """x\ny"""\ne = 0x1f\n',
+    ]:
+        write("config_toml", text.encode())
+
+
+if __name__ == "__main__":
+    http1()
+    protocol()
+    config()
