@@ -5,7 +5,28 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= /usr/bin/python3
 BIND ?= 127.0.0.1:8000
 
-.PHONY: all deps deps-build deps-bench deps-fuzz configure build run test unit-test pytest integration-test bench docs docs-check clean deb test-deb test-packaging fuzz test-sanitize
+ASAN_DIR ?= build-asan
+SAN_LOGS = $(CURDIR)/$(ASAN_DIR)/sanitizer-logs
+SAN_ENV = ASAN_OPTIONS=log_path=$(SAN_LOGS)/asan:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=log_path=$(SAN_LOGS)/ubsan:print_stacktrace=1:halt_on_error=0
+SAN_CHECK = if ls $(SAN_LOGS)/* >/dev/null 2>&1; then cat $(SAN_LOGS)/*; echo "sanitizer reports above" >&2; exit 1; fi
+ifeq ($(SANITIZE),1)
+TEST_BUILD := build-asan
+TEST_DIR := $(ASAN_DIR)
+TEST_ENV = $(SAN_ENV) HEARTHD=$(CURDIR)/$(ASAN_DIR)/bin/hearthd
+TEST_PREP = rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+TEST_FAIL = { $(SAN_CHECK); exit 1; }
+TEST_DONE = @$(SAN_CHECK)
+else
+TEST_BUILD := build
+TEST_DIR := $(BUILD_DIR)
+TEST_ENV =
+TEST_PREP = @true
+TEST_FAIL = exit 1
+TEST_DONE = @true
+endif
+
+.PHONY: all deps deps-build deps-bench deps-fuzz configure build run test unit-test pytest integration-test bench docs docs-check clean deb test-deb test-packaging fuzz test-sanitize build-asan
 
 all: build
 
@@ -47,11 +68,16 @@ pytest: deps build
 test-packaging: deps build
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
 
-test: deps build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
-	$(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
+# `make test SANITIZE=1` (what .ci/run does): the same suites against a Debug
+# ASan+UBSan build in $(ASAN_DIR)/ instead of $(BUILD_DIR)/ (HEARTHD points the
+# Python suites at it); a report from any process fails the run. See docs/testing.md.
+test: deps $(TEST_BUILD)
+	$(TEST_PREP)
+	cd $(TEST_DIR) && $(TEST_ENV) ctest --output-on-failure -j $(JOBS) || $(TEST_FAIL)
+	$(TEST_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests || $(TEST_FAIL)
+	$(TEST_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration || $(TEST_FAIL)
+	$(TEST_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging || $(TEST_FAIL)
+	$(TEST_DONE)
 
 bench: deps-bench build
 	$(PYTHON) bench/run.py
@@ -90,23 +116,16 @@ FUZZ_SECONDS ?= 20
 fuzz: deps-fuzz
 	JOBS=$(JOBS) fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
-# ctest and the integration suite against a Debug ASan+UBSan hearthd in build-asan/
-# (HEARTHD= points tests/integration/conftest.py at it). Sanitizer reports of any
-# process (daemon, unit tests) go to build-asan/sanitizer-logs/; any report fails.
-ASAN_DIR ?= build-asan
-SAN_LOGS = $(CURDIR)/$(ASAN_DIR)/sanitizer-logs
-SAN_ENV = ASAN_OPTIONS=log_path=$(SAN_LOGS)/asan:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1 \
-	UBSAN_OPTIONS=log_path=$(SAN_LOGS)/ubsan:print_stacktrace=1:halt_on_error=0
-SAN_CHECK = if ls $(SAN_LOGS)/* >/dev/null 2>&1; then cat $(SAN_LOGS)/*; echo "test-sanitize: sanitizer reports above" >&2; exit 1; fi
-test-sanitize: deps
+# Every suite of `make test` against a Debug ASan+UBSan build in build-asan/
+# (HEARTHD= points the Python suites at it). Sanitizer reports of any process
+# (daemon, unit tests) go to build-asan/sanitizer-logs/; any report fails.
+test-sanitize:
+	$(MAKE) test SANITIZE=1
+
+build-asan: deps-build
 	@[ -f $(ASAN_DIR)/CMakeCache.txt ] || cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DHEARTH_SANITIZE=ON \
 	  $$(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 	cmake --build $(ASAN_DIR) -j $(JOBS)
-	rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
-	cd $(ASAN_DIR) && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) || { $(SAN_CHECK); exit 1; }
-	$(SAN_ENV) HEARTHD=$(CURDIR)/$(ASAN_DIR)/bin/hearthd $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration \
-	  || { $(SAN_CHECK); exit 1; }
-	@$(SAN_CHECK)
 
 clean:
 	rm -rf $(BUILD_DIR) $(DEB_BUILD_DIR)
