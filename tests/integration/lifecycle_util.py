@@ -11,9 +11,10 @@ import tempfile
 import time
 
 import hhttp
-from conftest import APPS, ROOT, poll
+from conftest import APPS, HEARTHD, ROOT, poll
 
-HEARTHCTL = pathlib.Path(os.environ.get("HEARTHCTL", ROOT / "build" / "bin" / "hearthctl"))
+# Next to the hearthd under test (build/bin, or build-asan/bin under `make test SANITIZE=1`).
+HEARTHCTL = pathlib.Path(os.environ.get("HEARTHCTL", HEARTHD.parent / "hearthctl"))
 CTL_TIMEOUT = 30.0
 
 

@@ -24,7 +24,7 @@ from conftest import HEARTHD, ROOT, poll
 
 HTTPS_RE = re.compile(r"\[http\] listening on (https://\S+)")
 REDIRECT_RE = re.compile(r"\[redirect\] listening on (http://\S+)")
-HEARTHCTL = ROOT / "build" / "bin" / "hearthctl"
+HEARTHCTL = HEARTHD.parent / "hearthctl"
 
 
 def _tool(name):
