@@ -17,7 +17,8 @@ PYTHON = "/usr/bin/python3"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 APPS_DIR = os.path.join(HERE, "apps")
-HEARTHD = os.path.join(REPO, "build", "bin", "hearthd")
+# $HEARTHD: the binary under test (the Makefile sets it for `make test SANITIZE=1`).
+HEARTHD = os.environ.get("HEARTHD") or os.path.join(REPO, "build", "bin", "hearthd")
 WORKERS = 2
 
 
