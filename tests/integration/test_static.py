@@ -101,6 +101,8 @@ def make_tree(base):
     (root / "ft" / "there.txt").write_text("static in a fallthrough mount\n")
     (base / "secret.txt").write_text("TOP SECRET outside the root\n")
     (root / "escape.txt").symlink_to(base / "secret.txt")
+    (root / "rel-escape.txt").symlink_to("../secret.txt")
+    (root / "sub" / "up.txt").symlink_to("../hello.txt")  # relative, stays inside
     (root / "big.bin").write_bytes(os.urandom(BIG))
     cli = base / "cli-root"
     cli.mkdir()
@@ -311,6 +313,7 @@ TRAVERSALS = [
     "/static/..%5csecret.txt",
     "/static/sub/%2e%2e/%2e%2e/secret.txt",
     "/static/escape.txt",
+    "/static/rel-escape.txt",
     "/static/.env",
     "/static/sub/../.env",
     "/static/%2eenv",
@@ -344,6 +347,7 @@ def test_dotfiles_served_where_allowed(site, get):
     r = get("/dots/.env")
     assert r.status == 200 and r.body == b"SECRET=dotfile\n"
     assert get("/dots/escape.txt").status == 404  # the symlink still leaves the root
+    assert get("/static/sub/up.txt").body == b"hello, static world\n"  # a link inside the root is fine
 
 
 # ------------------------------------------------------------------ directories, fallthrough, --static

@@ -18,6 +18,8 @@ namespace hearth::http {
 namespace {
 
 constexpr std::size_t kSpillReadChunk = 64 * 1024;
+// body_file() regions up to this size are copied into the output buffer.
+constexpr uint64_t kInlineFileMax = 32 * 1024;
 
 bool is_hop_by_hop(std::string_view name) {
   if (name.size() >= 6 && iequals(name.substr(0, 6), "proxy-")) return true;
@@ -185,8 +187,12 @@ bool BufferedResponseSink::body_file(int fd, uint64_t offset, uint64_t length) {
     return true;
   }
   // Only a declared length lets the file follow the head unframed; chunked
-  // and close-delimited bodies take the copying path.
-  if (framing_ != Framing::Length) return ResponseSink::body_file(fd, offset, length);
+  // and close-delimited bodies take the copying path. So does a small file:
+  // copied behind the head it leaves in one write instead of a write, a
+  // sendfile and a loop turn.
+  if (framing_ != Framing::Length || (length <= kInlineFileMax && file_fd_ < 0)) {
+    return ResponseSink::body_file(fd, offset, length);
+  }
   if (file_fd_ >= 0) return false;  // one region per response
   const uint64_t room = declared_ - body_sent_;
   if (length > room) {

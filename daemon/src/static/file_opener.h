@@ -39,7 +39,14 @@ struct OpenedFile {
 
 // `root_real` is the realpath of the mount's directory; `rel` a path below
 // it made of checked segments ("css/site.css", "" for the root itself).
-OpenedFile open_under(const std::string& root_real, const std::string& rel);
+// With `root_fd` (an O_PATH descriptor of the root, or -1) the file is opened
+// in one openat2(RESOLVE_BENEATH) call; only when that is unavailable or the
+// path crosses a symlink the kernel will not follow beneath the root (an
+// absolute one) does it fall back to realpath() and a prefix check.
+OpenedFile open_under(const std::string& root_real, const std::string& rel, int root_fd = -1);
+
+// An O_PATH descriptor of a directory, for open_under(); -1 on failure.
+int open_root(const std::string& dir);
 
 // realpath(3) as a string; "" when it fails.
 std::string real_path(const std::string& path);

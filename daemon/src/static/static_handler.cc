@@ -49,7 +49,9 @@ std::string StaticHandler::prepare(const config::Config& cfg, std::vector<Mount>
     if (real.empty()) {
       return "static[" + std::to_string(i) + "].dir: cannot use '" + dir + "': " + std::strerror(errno);
     }
-    out->push_back(Mount{m, real});
+    auto fd = std::make_shared<const UniqueFd>(open_root(real));
+    if (!*fd) return "static[" + std::to_string(i) + "].dir: cannot open '" + real + "': " + std::strerror(errno);
+    out->push_back(Mount{m, real, std::move(fd)});
   }
   return "";
 }
@@ -93,14 +95,14 @@ void StaticHandler::handle(std::shared_ptr<http::Request> request, std::shared_p
   std::string rel;
   if (decoded && rp.verdict == RelativePath::Verdict::Ok && get_or_head) {
     rel = join(rp.segments);
-    file = open_under(m.root, rel);
+    file = open_under(m.root, rel, m.root_fd->get());
     if (file.status == OpenedFile::Status::Directory && raw.back() == '/') {
       // A directory asked for with its slash: its index file, if any.
       if (m.config.index.empty()) {
         file = OpenedFile{};
       } else {
         rel = rel.empty() ? m.config.index : rel + "/" + m.config.index;
-        file = open_under(m.root, rel);
+        file = open_under(m.root, rel, m.root_fd->get());
         if (file.status == OpenedFile::Status::Directory) file = OpenedFile{};
       }
     }
@@ -141,8 +143,8 @@ void StaticHandler::serve_file(const Mount& m, const std::string& rel, OpenedFil
   std::vector<http::Header> headers;
   headers.push_back({"Content-Type", mime_type(rel)});
   if (m.config.precompressed) {
-    OpenedFile br = open_under(m.root, rel + ".br");
-    OpenedFile gz = open_under(m.root, rel + ".gz");
+    OpenedFile br = open_under(m.root, rel + ".br", m.root_fd->get());
+    OpenedFile gz = open_under(m.root, rel + ".gz", m.root_fd->get());
     const bool have_br = br.status == OpenedFile::Status::Ok;
     const bool have_gz = gz.status == OpenedFile::Status::Ok;
     if (have_br || have_gz) {

@@ -15,16 +15,19 @@
 #include "config/config.h"
 #include "http/handler.h"
 #include "proxy/observed_sink.h"
+#include "static/file_opener.h"
 
 namespace hearth::statics {
 
 struct OpenedFile;
+class UniqueFd;
 
 class StaticHandler final : public http::RequestHandler {
  public:
   struct Mount {
     config::StaticMount config;
-    std::string root;  // realpath of the mount's directory
+    std::string root;                        // realpath of the mount's directory
+    std::shared_ptr<const UniqueFd> root_fd;  // O_PATH descriptor of `root`, for openat2
   };
 
   // Start-up: resolves every mount's directory (static_root, then realpath).

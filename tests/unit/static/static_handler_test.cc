@@ -66,7 +66,9 @@ class StaticHandlerTest : public ::testing::Test {
     write(root_ / "app.js.br", "BR");
     write(base_ / "secret.txt", "outside");
     fs::create_symlink(base_ / "secret.txt", root_ / "escape.txt");
-    fs::create_symlink(root_ / "hello.txt", root_ / "inside-link.txt");
+    fs::create_symlink(root_ / "hello.txt", root_ / "inside-link.txt");  // absolute: realpath path
+    fs::create_symlink("../secret.txt", root_ / "rel-escape.txt");       // relative: openat2 refuses
+    fs::create_symlink("sub/index.html", root_ / "rel-inside.html");
   }
   void TearDown() override { fs::remove_all(base_); }
   static void write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
@@ -146,7 +148,9 @@ TEST_F(StaticHandlerTest, TraversalDotfilesAndSymlinksOutOfTheRootFail) {
   EXPECT_EQ(get(*h, "/static/.env")->status, 404);
   EXPECT_EQ(get(*h, "/static/escape.txt")->status, 404);
   EXPECT_EQ(get(*h, "/static/missing.txt")->status, 404);
+  EXPECT_EQ(get(*h, "/static/rel-escape.txt")->status, 404);
   EXPECT_EQ(get(*h, "/static/inside-link.txt")->data, "hello world\n");
+  EXPECT_EQ(get(*h, "/static/rel-inside.html")->data, "<p>index</p>");
   EXPECT_EQ(app_.calls, 0);
   config::StaticMount dots;
   dots.allow_dotfiles = true;
@@ -207,6 +211,11 @@ TEST_F(StaticHandlerTest, MethodsFallthroughAndOtherPaths) {
 
 TEST(FileOpener, RefusesRealPathsOutsideTheRoot) {
   EXPECT_EQ(open_under("/usr", "../etc/passwd").status, OpenedFile::Status::OutsideRoot);
+  UniqueFd usr(open_root("/usr"));
+  ASSERT_TRUE(usr);
+  EXPECT_EQ(open_under("/usr", "../etc/passwd", usr.get()).status, OpenedFile::Status::OutsideRoot);
+  EXPECT_EQ(open_under("/usr", "", usr.get()).status, OpenedFile::Status::Directory);
+  EXPECT_EQ(open_under("/usr", "no/such/file", usr.get()).status, OpenedFile::Status::NotFound);
   EXPECT_EQ(open_under("/usr/share", "").status, OpenedFile::Status::Directory);
   EXPECT_EQ(open_under("/usr", "no/such/file").status, OpenedFile::Status::NotFound);
 }
