@@ -190,6 +190,19 @@ def test_head_has_the_headers_and_no_body_and_pipelining_keeps_order(site):
     assert b"body { color: red }\n" in data
 
 
+def test_absolute_form_target_is_served_too(site):
+    with socket.create_connection(("127.0.0.1", site["srv"].port), timeout=10) as s:
+        s.sendall(b"GET http://example.com/static/hello.txt HTTP/1.1\r\nHost: example.com\r\n"
+                  b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n\r\nhello, static world\n"), data
+
+
 def test_other_methods_get_405_with_allow(site, get):
     r = get("/static/hello.txt", "-X", "POST", "-d", "x=1")
     assert r.status == 405 and r.header("allow") == "GET, HEAD"

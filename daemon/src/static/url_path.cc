@@ -37,6 +37,12 @@ std::optional<std::string> percent_decode(std::string_view s) {
 }
 
 std::string_view target_path(std::string_view target) {
+  // Absolute form, as proxy::build_environ reads it: "http://host/p?q" -> "/p".
+  if (target.substr(0, 7) == "http://" || target.substr(0, 8) == "https://") {
+    size_t slash = target.find_first_of("/?#", target.find("://") + 3);
+    if (slash == std::string_view::npos || target[slash] != '/') return "/";
+    target.remove_prefix(slash);
+  }
   size_t q = target.find_first_of("?#");
   return q == std::string_view::npos ? target : target.substr(0, q);
 }

@@ -13,7 +13,8 @@ namespace hearth::statics {
 // NUL. '+' stays '+' (it is not a space in a path).
 std::optional<std::string> percent_decode(std::string_view s);
 
-// The path part of a request-target: "/a/b?x=1" -> "/a/b".
+// The path part of a request-target: "/a/b?x=1" -> "/a/b"; absolute form
+// "http://host/a?x" -> "/a" ("http://host" -> "/").
 std::string_view target_path(std::string_view target);
 
 // A path below a mount, split into segments.

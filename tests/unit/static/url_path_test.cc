@@ -24,6 +24,9 @@ TEST(TargetPath, DropsTheQuery) {
   EXPECT_EQ(target_path("/a/b?x=1"), "/a/b");
   EXPECT_EQ(target_path("/a"), "/a");
   EXPECT_EQ(target_path("/a#f"), "/a");
+  EXPECT_EQ(target_path("http://example.com/static/a.css?v=1"), "/static/a.css");
+  EXPECT_EQ(target_path("https://example.com"), "/");
+  EXPECT_EQ(target_path("http://example.com?x"), "/");
 }
 
 TEST(SplitRelative, NormalisesEmptyAndDotSegments) {
