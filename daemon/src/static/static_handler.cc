@@ -96,6 +96,7 @@ void StaticHandler::handle(std::shared_ptr<http::Request> request, std::shared_p
   if (decoded && rp.verdict == RelativePath::Verdict::Ok && get_or_head) {
     rel = join(rp.segments);
     file = open_under(m.root, rel, m.root_fd->get());
+    if (file.status == OpenedFile::Status::Ok && raw.back() == '/') file = OpenedFile{};  // "a.txt/" is no file
     if (file.status == OpenedFile::Status::Directory && raw.back() == '/') {
       // A directory asked for with its slash: its index file, if any.
       if (m.config.index.empty()) {

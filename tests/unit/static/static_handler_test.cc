@@ -167,6 +167,7 @@ TEST_F(StaticHandlerTest, DirectoriesIndexAndRedirect) {
   EXPECT_EQ(r->status, 301);
   EXPECT_EQ(r->header("Location"), "/static/sub/?x=1");
   EXPECT_EQ(get(*h, "/static/")->status, 404);  // the root has no index.html: no listing
+  EXPECT_EQ(get(*h, "/static/hello.txt/")->status, 404);  // a file is not a directory
   config::StaticMount none;
   none.index = "";
   EXPECT_EQ(get(*make(none), "/static/sub/")->status, 404);
