@@ -44,7 +44,7 @@ bool parse_time(std::string_view s, std::tm* tm) {
 }
 
 std::optional<std::time_t> finish(std::tm tm) {
-  if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_mon < 0 || tm.tm_year < 70 - 0) return std::nullopt;
+  if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_mon < 0 || tm.tm_year < 70) return std::nullopt;  // before 1970: not a file date
   std::time_t t = ::timegm(&tm);
   if (t == static_cast<std::time_t>(-1)) return std::nullopt;
   return t;
