@@ -82,7 +82,14 @@ def extras_table(results):
         lines.append(f"| static 4 KB file (wrk) | nginx 1 worker | {_fmt(st['rps'])} | 1.00x "
                      f"| {_fmt(st['p50'], 2)} | {_fmt(st['p99'], 2)} | - | {_errors(st)} "
                      f"| {_fmt(st['cpu_us_per_req'], 1)} |")
-    lines.append(f"| static 4 KB file (wrk) | **hearthd** | {NA} | - | - | - | - | - | - |")
+    hs = sh.get("hearthd-static")
+    if hs:
+        lines.append(f"| static 4 KB file (wrk) | **hearthd** `--static` | {_fmt(hs['rps'])} "
+                     f"| {_ratio(hs['rps'], st['rps'] if st else None)} "
+                     f"| {_fmt(hs['p50'], 2)} | {_fmt(hs['p99'], 2)} | - | {_errors(hs)} "
+                     f"| {_fmt(hs['cpu_us_per_req'], 1)} |")
+    else:
+        lines.append(f"| static 4 KB file (wrk) | **hearthd** | {NA} | - | - | - | - | - | - |")
     h2 = sh.get("nginx-h2-uwsgi")
     if h2:
         lines.append(f"| HTTP/2 h2c, hello app (h2load) | nginx `http2` -> `uwsgi_pass` -> uWSGI "
@@ -174,7 +181,12 @@ def targets_table(results):
     d = r("hello", "hearthd", "daemon_rss_kib")
     if d:
         out.append(f"| hearthd daemon alone < 8 MiB RSS idle | {d / 1024:.1f} MiB | {'yes' if d < 8 * 1024 else 'no'} |")
-    out.append(f"| static 4 KB >= 0.9x nginx | {NA} | no |")
+    sh = results.get("static_h2", {})
+    hs, ng = sh.get("hearthd-static"), sh.get("nginx-static")
+    if hs and ng:
+        line("static 4 KB >= 0.9x nginx", hs["rps"], ng["rps"], 0.9)
+    else:
+        out.append(f"| static 4 KB >= 0.9x nginx | {NA} | no |")
     return "\n".join(out)
 
 
@@ -208,10 +220,11 @@ def _configs_section(results):
         for fname, text in r.get("configs", {}).items():
             lines.append(f"`{fname}`:\n\n```\n{text.rstrip()}\n```")
         lines.append("")
-    for key, label in (("nginx-static", "static 4 KB file"), ("nginx-h2-uwsgi", "HTTP/2 row")):
+    for key, label in (("nginx-static", "nginx, static 4 KB file"), ("hearthd-static", "hearthd, static 4 KB file"),
+                       ("nginx-h2-uwsgi", "nginx, HTTP/2 row")):
         d = results.get("static_h2", {}).get(key)
         if d:
-            lines.append(f"**nginx, {label}**\n\n```\n" + "\n".join(d["commands"]) + "\n```")
+            lines.append(f"**{label}**\n\n```\n" + "\n".join(d["commands"]) + "\n```")
             for fname, text in d.get("configs", {}).items():
                 lines.append(f"`{fname}`:\n\n```\n{text.rstrip()}\n```")
             lines.append("")
@@ -320,8 +333,10 @@ user gets, and it is reported rather than changed.
 
 ### What is n/a and why
 
-- **Static files**: hearthd does not serve static files yet, so it has no figure in the 4 KB row;
-  nginx's figure is printed alone.
+- **Static files**: the 4 KB row is the same file from nginx (`root`, one worker, sendfile on by
+  Debian's default) and from a hearthd `--static` mount (sendfile, no worker involved), both
+  with wrk's keep-alive connections. A row without a figure means that server was not installed
+  (or, for hearthd before static mounts existed, not implemented).
 - **HTTP/2**: {h2_text} The peer row is nginx terminating h2c (prior knowledge,
   `h2load -t2 -c64 -m1 -D {a['duration']}`) in front of uWSGI with the hello app. For this row
   only, nginx gets `keepalive_requests 100000000`: with the default (1000) nginx ends each HTTP/2

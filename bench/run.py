@@ -233,7 +233,8 @@ def bench_app(app_key, names, args, root, results):
 
 
 def bench_static_and_h2(args, root, results):
-    """Static 4 KB file (nginx) and HTTP/2 (h2load -> nginx h2c -> uWSGI); hearthd has neither yet."""
+    """Static 4 KB file (nginx `root` vs hearthd `--static`, wrk) and HTTP/2 (h2load -> nginx h2c
+    -> uWSGI, and hearthd h2c)."""
     workdir = os.path.join(root, "extras")
     os.makedirs(os.path.join(workdir, "www"), exist_ok=True)
     with open(os.path.join(workdir, "www", "4k.bin"), "wb") as f:
@@ -241,14 +242,23 @@ def bench_static_and_h2(args, root, results):
     out = {}
     servers = []
     try:
-        port = stacks.free_port()
-        s = stacks.Server("nginx-static", f"http://127.0.0.1:{port}/4k.bin", os.path.join(workdir, "static"))
-        loc = f"""        location / {{
+        if shutil.which("nginx"):
+            port = stacks.free_port()
+            s = stacks.Server("nginx-static", f"http://127.0.0.1:{port}/4k.bin", os.path.join(workdir, "static"))
+            loc = f"""        location / {{
             root {os.path.join(workdir, 'www')};
         }}"""
-        stacks._start_nginx(s, stacks._nginx_conf(f"127.0.0.1:{port}", loc))
-        servers.append(s)
-        s.wait_ready(path="")
+            stacks._start_nginx(s, stacks._nginx_conf(f"127.0.0.1:{port}", loc))
+            servers.append(s)
+            s.wait_ready(path="")
+        if os.access(stacks.HEARTHD, os.X_OK):
+            # The same file from a [[static]] mount: served by the daemon, sendfile, no worker involved.
+            d = stacks.start_hearthd("hello", os.path.join(workdir, "hearthd-static"),
+                                     extra=["--static", f"/static/={os.path.join(workdir, 'www')}"])
+            d.name = "hearthd-static"
+            d.url += "static/4k.bin"
+            servers.append(d)
+            d.wait_ready(path="")
         if shutil.which("uwsgi"):
             port = stacks.free_port()
             h = stacks.Server("nginx-h2-uwsgi", f"http://127.0.0.1:{port}/", os.path.join(workdir, "h2"))

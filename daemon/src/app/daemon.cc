@@ -125,6 +125,7 @@ int Daemon::run() {
     return 1;
   }
   proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, eo, telemetry_.get(), &clock_);
+  proxy_->set_via(c.http.via);
   AdminHandler::Probes probes;
   probes.ready = [this] { return ready(); };
   probes.metrics = [this] { return telemetry_->expose(); };
@@ -137,8 +138,18 @@ int Daemon::run() {
   }
   try {
     http::RequestHandler* front = proxy_.get();
+    if (!c.statics.empty()) {
+      std::vector<statics::StaticHandler::Mount> mounts;
+      if (std::string err = statics::StaticHandler::prepare(c, &mounts); !err.empty()) {
+        std::fprintf(stderr, "hearthd: %s\n", err.c_str());
+        return 2;
+      }
+      for (const auto& m : mounts) HLOG(Info, "static: " << m.config.prefix << " -> " << m.root);
+      static_ = std::make_unique<statics::StaticHandler>(std::move(mounts), *front, telemetry_.get(), clock_);
+      front = static_.get();
+    }
     if (c.tls.enabled() && c.tls.hsts_max_age.count() > 0) {
-      hsts_ = std::make_unique<tls::HstsHandler>(*proxy_, c.tls.hsts_max_age);
+      hsts_ = std::make_unique<tls::HstsHandler>(*front, c.tls.hsts_max_age);
       front = hsts_.get();
     }
     http_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *front, "http");

@@ -21,6 +21,7 @@
 #include "net/http_server.h"
 #include "proxy/dispatcher.h"
 #include "proxy/proxy_handler.h"
+#include "static/static_handler.h"
 #include "supervisor/pool.h"
 #include "supervisor/reaper.h"
 #include "supervisor/spawner.h"
@@ -77,6 +78,7 @@ class Daemon final : private supervisor::Pool::Listener {
   std::unique_ptr<AdminHandler> admin_handler_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::HttpServer> admin_;
+  std::unique_ptr<statics::StaticHandler> static_;         // [[static]] mounts, in front of the proxy
   std::unique_ptr<tls::HstsHandler> hsts_;                  // tls.hsts_max_age > 0
   std::unique_ptr<tls::RedirectHandler> redirect_handler_;  // tls.redirect_http_from
   std::unique_ptr<net::HttpServer> redirect_;

@@ -40,6 +40,24 @@ const char* status_class(int status) {
   }
 }
 
+// The static handler answers with a small fixed set of codes; anything else
+// (none expected) is "other", so the label stays bounded.
+const char* static_status(int status) {
+  switch (status) {
+    case 200: return "200";
+    case 206: return "206";
+    case 301: return "301";
+    case 304: return "304";
+    case 400: return "400";
+    case 404: return "404";
+    case 405: return "405";
+    case 412: return "412";
+    case 416: return "416";
+    case 500: return "500";
+    default: return "other";
+  }
+}
+
 double seconds(TimePoint a, TimePoint b) { return std::chrono::duration<double>(b - a).count(); }
 
 std::string_view header(const http::Request& r, std::string_view name) {
@@ -97,8 +115,12 @@ Telemetry::Telemetry(boost::asio::io_context& io, const config::Config& cfg)
     : access_log_(io, cfg.log.access_log,
                   cfg.log.access_log_format == "json" ? metrics::AccessLog::Format::Json
                                                       : metrics::AccessLog::Format::Combined),
-      requests_(reg_.counter("hearth_requests_total", "Requests answered through the proxy, by method and status class.",
+      requests_(reg_.counter("hearth_requests_total",
+                             "Requests answered (by the app or a static mount), by method and status class.",
                              {"method", "status"})),
+      static_requests_(reg_.counter("hearth_static_requests_total",
+                                    "Requests answered by a [[static]] mount, by status code (200, 206, 304, 404, ...).",
+                                    {"status"})),
       duration_(reg_.histogram("hearth_request_duration_seconds",
                                "Time from a complete request to the end of its response, measured at the proxy.",
                                {"method", "status"}, metrics::latency_buckets())),
@@ -139,6 +161,7 @@ void Telemetry::on_request_done(const proxy::RequestRecord& r) {
   const std::string& m = method_class(req.method);
   const char* sc = status_class(r.status);
   requests_.with({m, sc}).inc();
+  if (r.is_static) static_requests_.with({static_status(r.status)}).inc();
   duration_.with({m, sc}).observe(seconds(r.received_at, r.finished_at));
   if (r.dispatched) {
     queued_.with({m}).observe(seconds(r.received_at, r.dispatched_at));

@@ -60,6 +60,7 @@ class Telemetry final : public proxy::RequestObserver {
   metrics::AccessLog access_log_;
   metrics::Registry reg_;
   metrics::Family<metrics::Counter>& requests_;
+  metrics::Family<metrics::Counter>& static_requests_;
   metrics::Family<metrics::Histogram>& duration_;
   metrics::Family<metrics::Histogram>& queued_;
   metrics::Family<metrics::Histogram>& in_worker_;

@@ -102,6 +102,17 @@ const FlagSpec kFlags[] = {
        c.env[std::string(v.substr(0, eq))] = std::string(v.substr(eq + 1));
        return "";
      }},
+    {"static", 0, "PREFIX=DIR", "Application", "static",
+     "serve the files in DIR at URL PREFIX without the app (repeatable; adds to [[static]])", nullptr,
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       size_t eq = v.find('=');
+       if (eq == 0 || eq == std::string_view::npos || eq + 1 == v.size()) return "PREFIX=DIR such as /static=./static";
+       StaticMount m;
+       m.prefix = std::string(v.substr(0, eq));
+       m.dir = std::string(v.substr(eq + 1));
+       c.statics.push_back(std::move(m));
+       return "";
+     }},
     // --- Listeners ---
     {"bind", 'b', "ADDR", "Listeners", "bind",
      "listen on HOST:PORT, [V6]:PORT, :PORT or unix:/path (repeatable; replaces the file's bind)",

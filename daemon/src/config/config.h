@@ -41,6 +41,7 @@ struct HttpLimits {
   bool h2_enabled = true;                       // HTTP/2: h2c prior knowledge (and h2 over TLS)
   uint32_t h2_max_concurrent_streams = 100;     // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
   uint32_t h2_initial_window_size = 1 << 20;    // HTTP/2 per-stream flow-control window, bytes
+  bool via = false;                             // add "Via: 1.1 hearth" to responses proxied from the app
 };
 
 struct LogConfig {
@@ -88,6 +89,19 @@ struct TlsConfig {
   Millis hsts_max_age{0};               // Strict-Transport-Security max-age on HTTPS responses; 0 = no header
   std::vector<Bind> redirect_http_from;  // plain listeners that answer 308 to https://host/...
   bool enabled() const { return !certfile.empty(); }
+};
+
+// One [[static]] mount: files under `dir` served at `prefix` by the daemon
+// itself, without the app (docs/static.md). `--static PREFIX=DIR` adds one
+// with the defaults below.
+struct StaticMount {
+  std::string prefix;                 // URL prefix, starts with '/': "/static/"
+  std::string dir;                    // as written; relative = against `chdir` (else the daemon's cwd)
+  std::string cache_control;          // Cache-Control on 200/206/304; "" = none
+  bool allow_dotfiles = false;        // false: any path segment starting with '.' is 404
+  std::string index = "index.html";   // served for a directory request; "" = directories are 404
+  bool precompressed = true;          // serve x.br / x.gz next to x when Accept-Encoding allows
+  bool fallthrough = false;           // a missing file goes to the app instead of 404
 };
 
 struct HooksConfig {
@@ -152,6 +166,7 @@ struct Config {
   KeepwarmConfig keepwarm;
   HooksConfig hooks;
   TlsConfig tls;
+  std::vector<StaticMount> statics;     // [[static]] mounts, matched before the app (longest prefix wins)
 
   // Resolved at load time: where the Python runtime (plugins/python) lives.
   std::string runtime_dir;

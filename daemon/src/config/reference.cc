@@ -120,6 +120,17 @@ std::string config_reference_markdown() {
     table(k.key);
   }
 
+  out += "\n## `[[static]]`\n\n";
+  out += "Each `[[static]]` entry mounts a directory at a URL prefix; the files are served by the daemon, never by "
+         "the app (sendfile, ETag/Last-Modified with 304, single ranges, precompressed variants). Unknown keys in an "
+         "entry are errors (`static[0].dri`). `--static PREFIX=DIR` adds a mount with these defaults. "
+         "See [static.md](static.md).\n\n";
+  out += "| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& k : static_entry_schema()) {
+    out += "| `" + std::string(k.key) + "` | " + std::string(k.type) + " | " + cell(std::string(k.default_note)) +
+           " | " + cell(std::string(k.description)) + " |\n";
+  }
+
   out += "\n## Command-line flags\n\n";
   out += "Every flag that sets a key overrides the config file and the environment.\n\n";
   out += "| flag | sets | meaning |\n|---|---|---|\n";

@@ -58,6 +58,9 @@ constexpr KeySpec kSchema[] = {
     {"idle_timeout", "duration", "", "", "retire a worker idle this long, never below `min_workers`"},
     {"memory_interval", "duration", "", "", "how often worker memory is sampled"},
     {"ready_min", "count", "", "", "`/readyz` is 200 once at least this many workers are ready"},
+    {"static", "array of tables", "none", "",
+     "static-file mounts (`[[static]]`, or `--static PREFIX=DIR`) served by the daemon without the app; keys in "
+     "[`[[static]]`](#static) below, behaviour in [static.md](static.md)"},
 
     // ---------------------------------------------------------------- [http]
     {"http", "section", "", "", "The front door: client timeouts, request limits, buffering and HTTP/2."},
@@ -80,6 +83,7 @@ constexpr KeySpec kSchema[] = {
      "choose `h2` by ALPN"},
     {"http.http2_max_concurrent_streams", "count", "", "", "SETTINGS_MAX_CONCURRENT_STREAMS per HTTP/2 connection"},
     {"http.http2_initial_window_size", "count", "", "", "per-stream flow-control window (bytes)"},
+    {"http.via", "bool", "", "", "add `Via: 1.1 hearth` to responses proxied from the app (not to static files)"},
 
     // ---------------------------------------------------------------- [log]
     {"log", "section", "", "", "The daemon's log (stderr) and the access log."},
@@ -148,7 +152,25 @@ constexpr KeySpec kSchema[] = {
      "`https://HOST[:PORT]/same/path?query`; they never reach the app"},
 };
 
+// The keys of one [[static]] entry; the default is written in default_note.
+constexpr KeySpec kStaticEntry[] = {
+    {"prefix", "string", "(required)", "",
+     "URL prefix starting with `/`, such as `\"/static/\"`; the longest matching prefix wins"},
+    {"dir", "string", "(required)", "",
+     "the directory served; a relative path is taken from `chdir` (else the daemon's cwd). Must exist"},
+    {"cache_control", "string", "`\"\"` (none)", "",
+     "`Cache-Control` on 200, 206 and 304 answers, such as `\"public, max-age=604800\"`"},
+    {"allow_dotfiles", "bool", "`false`", "", "`false`: a path with a segment starting with `.` is 404"},
+    {"index", "string", "`\"index.html\"`", "",
+     "file served for a directory request; `\"\"` = none. There are no directory listings"},
+    {"precompressed", "bool", "`true`", "",
+     "serve `FILE.br` or `FILE.gz` (next to `FILE`) when `Accept-Encoding` allows it, with `Vary: Accept-Encoding`"},
+    {"fallthrough", "bool", "`false`", "", "a missing file goes to the app instead of a 404"},
+};
+
 }  // namespace
+
+std::span<const KeySpec> static_entry_schema() { return kStaticEntry; }
 
 std::span<const KeySpec> schema() { return kSchema; }
 

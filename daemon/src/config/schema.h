@@ -43,4 +43,9 @@ const KeySpec* find_key(std::string_view key);
 // True for a row of type "section".
 bool is_section_key(std::string_view key);
 
+// The keys of one [[static]] entry (the top-level row "static" is the array):
+// `key` is the leaf ("prefix"), `default_note` the default as shown. The
+// reader checks entry keys against this list; the reference prints it.
+std::span<const KeySpec> static_entry_schema();
+
 }  // namespace hearth::config

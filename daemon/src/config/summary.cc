@@ -96,6 +96,7 @@ std::string to_toml(const Config& c) {
   line("http2", c.http.h2_enabled ? "true" : "false");
   line("http2_max_concurrent_streams", std::to_string(c.http.h2_max_concurrent_streams));
   line("http2_initial_window_size", std::to_string(c.http.h2_initial_window_size));
+  line("via", c.http.via ? "true" : "false");
   o += "\n[log]\n";
   line("level", quote(c.log.level));
   line("access_log", quote(c.log.access_log));
@@ -134,6 +135,16 @@ std::string to_toml(const Config& c) {
     }
     line("headers", headers + "]");
     line("body", quote(r.body));
+  }
+  for (const auto& m : c.statics) {
+    o += "\n[[static]]\n";
+    line("prefix", quote(m.prefix));
+    line("dir", quote(m.dir));
+    line("cache_control", quote(m.cache_control));
+    line("allow_dotfiles", m.allow_dotfiles ? "true" : "false");
+    line("index", quote(m.index));
+    line("precompressed", m.precompressed ? "true" : "false");
+    line("fallthrough", m.fallthrough ? "true" : "false");
   }
   return o;
 }

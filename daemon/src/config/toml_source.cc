@@ -315,6 +315,77 @@ class Reader {
       ok(key, n);
     };
   }
+  // [[static]]: an array of tables whose keys are listed in static_entry_schema().
+  Handler static_mounts(std::vector<StaticMount>* out) {
+    return [this, out](const std::string& key, const toml::node& n) {
+      auto arr = n.as_array();
+      if (!arr) return bad(key, n, "an array of tables ([[static]])");
+      std::vector<StaticMount> mounts;
+      bool good = true;
+      for (size_t i = 0; i < arr->size(); ++i) {
+        const toml::node& item = *arr->get(i);
+        std::string item_key = key + "[" + std::to_string(i) + "]";
+        auto t = item.as_table();
+        if (!t) {
+          bad(item_key, item, "a table with prefix and dir");
+          good = false;
+          continue;
+        }
+        StaticMount m;
+        bool has_prefix = false, has_dir = false;
+        for (auto&& [k, v] : *t) {
+          std::string name(k.str());
+          std::string field = item_key + "." + name;
+          std::string* str_out = name == "prefix" ? &m.prefix
+                                 : name == "dir" ? &m.dir
+                                 : name == "cache_control" ? &m.cache_control
+                                 : name == "index" ? &m.index
+                                                   : nullptr;
+          bool* bool_out = name == "allow_dotfiles" ? &m.allow_dotfiles
+                           : name == "precompressed" ? &m.precompressed
+                           : name == "fallthrough" ? &m.fallthrough
+                                                   : nullptr;
+          if (str_out) {
+            auto s = v.as_string();
+            if (!s) {
+              bad(field, v, "a string");
+              good = false;
+              continue;
+            }
+            *str_out = s->get();
+            has_prefix = has_prefix || name == "prefix";
+            has_dir = has_dir || name == "dir";
+          } else if (bool_out) {
+            auto b = v.as_boolean();
+            if (!b) {
+              bad(field, v, "true or false");
+              good = false;
+              continue;
+            }
+            *bool_out = b->get();
+          } else {
+            std::string msg = "unknown key '" + field + "'";
+            for (const auto& known : static_entry_schema()) {
+              if (edit_distance(name, known.key) <= 2) {
+                msg += " (did you mean '" + std::string(known.key) + "'?)";
+                break;
+              }
+            }
+            error(k.source().begin, std::move(msg));
+            good = false;
+          }
+        }
+        if (!has_prefix || !has_dir) {
+          error(item.source().begin, item_key + ": needs both prefix and dir");
+          good = false;
+        }
+        mounts.push_back(std::move(m));
+      }
+      if (!good) return;
+      *out = std::move(mounts);
+      ok(key, n);
+    };
+  }
   bool read_headers(const std::string& key, const toml::node& n,
                     std::vector<std::pair<std::string, std::string>>& out) {
     bool good = true;
@@ -445,6 +516,7 @@ class Reader {
         {"health.healthy_threshold", count(&c.health.healthy_threshold)},
         {"health.max_consecutive_failures", count(&c.health.max_consecutive_failures)},
         {"warmup.requests", warmup_requests(&c.warmup.requests)},
+        {"static", static_mounts(&c.statics)},
         {"keepwarm.internal_interval", duration(&c.keepwarm.internal_interval)},
         {"keepwarm.url", string(&c.keepwarm.url)},
         {"keepwarm.interval", duration(&c.keepwarm.interval)},
@@ -466,6 +538,7 @@ class Reader {
         {"http.http2", boolean(&c.http.h2_enabled)},
         {"http.http2_max_concurrent_streams", count(&c.http.h2_max_concurrent_streams)},
         {"http.http2_initial_window_size", count(&c.http.h2_initial_window_size)},
+        {"http.via", boolean(&c.http.via)},
         {"log.level", choice(&c.log.level, parse_log_level, "one of error, warn, info, debug")},
         {"log.access_log", string(&c.log.access_log)},
         {"log.access_log_format", choice(&c.log.access_log_format, parse_access_log_format, "combined or json")},

@@ -1,6 +1,10 @@
 #include "config/validate.h"
 
+#include <sys/stat.h>
+
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 
 #include "config/bind.h"
 
@@ -29,6 +33,13 @@ bool is_http_token(std::string_view s) {
 }
 
 }  // namespace
+
+std::string static_root(const Config& cfg, const StaticMount& m) {
+  if (m.dir.empty() || m.dir.front() == '/' || cfg.chdir.empty()) return m.dir;
+  std::string base = cfg.chdir;
+  if (base.back() != '/') base.push_back('/');
+  return base + m.dir;
+}
 
 bool is_app_spec(std::string_view app) {
   size_t colon = app.find(':');
@@ -172,6 +183,48 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
     if (!value->empty() && (!is_app_spec(*value) || value->back() == ')')) {
       fail(key, "expected MODULE:FUNCTION such as myproject.hooks:post_fork, got '" + *value + "'");
     }
+  }
+  // --- static mounts ---
+  for (size_t i = 0; i < cfg.statics.size(); ++i) {
+    const StaticMount& m = cfg.statics[i];
+    std::string at = "static[" + std::to_string(i) + "]";
+    auto has_ctl = [](const std::string& s) {
+      for (unsigned char c : s) {
+        if (c < 0x20 || c == 0x7f) return true;
+      }
+      return false;
+    };
+    if (m.prefix.empty() || m.prefix.front() != '/') {
+      fail("static", at + ".prefix: must start with '/', got '" + m.prefix + "'");
+    } else if (m.prefix.find_first_of("?#%\\") != std::string::npos || has_ctl(m.prefix) ||
+               m.prefix.find("/./") != std::string::npos || m.prefix.find("/../") != std::string::npos) {
+      fail("static", at + ".prefix: a plain URL path is expected (no '?', '#', '%', '\\', '.' or '..' segments), got '" +
+                         m.prefix + "'");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      auto norm = [](std::string p) {
+        if (p.empty() || p.back() != '/') p.push_back('/');
+        return p;
+      };
+      if (norm(cfg.statics[j].prefix) == norm(m.prefix)) {
+        fail("static", at + ".prefix: '" + m.prefix + "' is already mounted by static[" + std::to_string(j) + "]");
+      }
+    }
+    if (m.dir.empty()) {
+      fail("static", at + ".dir: must not be empty");
+    } else {
+      std::string root = static_root(cfg, m);
+      struct stat st;
+      if (::stat(root.c_str(), &st) != 0) {
+        fail("static", at + ".dir: cannot use '" + root + "': " + std::strerror(errno));
+      } else if (!S_ISDIR(st.st_mode)) {
+        fail("static", at + ".dir: '" + root + "' is not a directory");
+      }
+    }
+    if (m.index.find('/') != std::string::npos || m.index == "." || m.index == ".." || has_ctl(m.index)) {
+      fail("static", at + ".index: a file name without '/' is expected, got '" + m.index + "'");
+    }
+    if (has_ctl(m.cache_control)) fail("static", at + ".cache_control: contains a control character");
   }
   return errors;
 }

@@ -18,4 +18,8 @@ bool is_app_spec(std::string_view app);
 
 std::vector<std::string> validate(const Config& cfg, Action action, const Provenance& prov);
 
+// Where a [[static]] mount's files are: `dir` as written when absolute, else
+// relative to `chdir` (when set), else to the daemon's cwd.
+std::string static_root(const Config& cfg, const StaticMount& m);
+
 }  // namespace hearth::config

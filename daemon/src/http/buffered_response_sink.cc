@@ -1,7 +1,14 @@
 #include "http/buffered_response_sink.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cassert>
+#include <cerrno>
 #include <charconv>
+
+#include <algorithm>
+#include <cstring>
 
 #include "common/log.h"
 #include "http/request_checks.h"
@@ -11,6 +18,8 @@ namespace hearth::http {
 namespace {
 
 constexpr std::size_t kSpillReadChunk = 64 * 1024;
+// body_file() regions up to this size are copied into the output buffer.
+constexpr uint64_t kInlineFileMax = 32 * 1024;
 
 bool is_hop_by_hop(std::string_view name) {
   if (name.size() >= 6 && iequals(name.substr(0, 6), "proxy-")) return true;
@@ -126,6 +135,12 @@ void BufferedResponseSink::start(int status, std::string_view reason, std::vecto
 
 void BufferedResponseSink::body(std::string_view data) {
   if (transport_ == nullptr || state_ != State::Started || data.empty()) return;
+  if (file_fd_ >= 0) {
+    // body_file() must be the last body call: these bytes would overtake it.
+    assert(false && "body() after body_file()");
+    must_close_ = true;
+    return;
+  }
   if (options_.is_head || framing_ == Framing::None) {
     body_sent_ += data.size();
     return;
@@ -159,6 +174,57 @@ void BufferedResponseSink::body(std::string_view data) {
   }
   body_sent_ += data.size();
   notify();
+}
+
+BufferedResponseSink::~BufferedResponseSink() {
+  if (file_fd_ >= 0) ::close(file_fd_);
+}
+
+bool BufferedResponseSink::body_file(int fd, uint64_t offset, uint64_t length) {
+  if (transport_ == nullptr || state_ != State::Started || length == 0) return true;
+  if (options_.is_head || framing_ == Framing::None) {
+    body_sent_ += length;
+    return true;
+  }
+  // Only a declared length lets the file follow the head unframed; chunked
+  // and close-delimited bodies take the copying path. So does a small file:
+  // copied behind the head it leaves in one write instead of a write, a
+  // sendfile and a loop turn.
+  if (framing_ != Framing::Length || (length <= kInlineFileMax && file_fd_ < 0)) {
+    return ResponseSink::body_file(fd, offset, length);
+  }
+  if (file_fd_ >= 0) return false;  // one region per response
+  const uint64_t room = declared_ - body_sent_;
+  if (length > room) {
+    length = room;
+    must_close_ = true;
+    if (length == 0) return true;
+  }
+  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return false;
+  file_fd_ = dup;
+  file_offset_ = offset;
+  file_left_ = length;
+  body_sent_ += length;
+  notify();
+  return true;
+}
+
+void BufferedResponseSink::consume_file(uint64_t n) {
+  n = std::min(n, file_left_);
+  file_offset_ += n;
+  file_left_ -= n;
+  if (file_left_ == 0 && file_fd_ >= 0) {
+    ::close(file_fd_);
+    file_fd_ = -1;
+  }
+}
+
+void BufferedResponseSink::file_failed() {
+  must_close_ = true;
+  if (file_fd_ >= 0) ::close(file_fd_);
+  file_fd_ = -1;
+  file_left_ = 0;
 }
 
 void BufferedResponseSink::finish(bool ok) {
@@ -226,6 +292,23 @@ std::string_view BufferedResponseSink::next_output() {
     }
     return writing_;
   }
+  if (file_left_ > 0 && !options_.sendfile) {
+    // TLS (or no sendfile): the file goes through the stream in chunks.
+    writing_.resize(static_cast<std::size_t>(std::min<uint64_t>(file_left_, kSpillReadChunk)));
+    ssize_t n;
+    do {
+      n = ::pread(file_fd_, writing_.data(), writing_.size(), static_cast<off_t>(file_offset_));
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+      HLOG(Warn, "static file read failed: " << (n < 0 ? std::strerror(errno) : "the file shrank"));
+      writing_.clear();
+      file_failed();
+      return {};
+    }
+    writing_.resize(static_cast<std::size_t>(n));
+    consume_file(static_cast<uint64_t>(n));
+    return writing_;
+  }
   return {};
 }
 
@@ -233,7 +316,7 @@ void BufferedResponseSink::consume(std::size_t n) { written_ += n; }
 
 bool BufferedResponseSink::complete() const {
   return state_ == State::Finished && written_ >= writing_.size() && out_.empty() &&
-         (!spilling_ || spill_read_ >= spill_.size());
+         (!spilling_ || spill_read_ >= spill_.size()) && file_left_ == 0;
 }
 
 void BufferedResponseSink::disable_keep_alive() {
@@ -249,6 +332,9 @@ void BufferedResponseSink::detach() {
   spill_.clear();
   spill_read_ = 0;
   spilling_ = false;
+  if (file_fd_ >= 0) ::close(file_fd_);
+  file_fd_ = -1;
+  file_left_ = 0;
 }
 
 }  // namespace hearth::http

@@ -28,6 +28,9 @@ class BufferedResponseSink final : public ResponseSink {
     int version = 11;         // request version: 10 or 11
     bool is_head = false;     // request method was HEAD: no body bytes
     bool keep_alive = true;   // the connection intends to stay open
+    // A body_file() region is handed to the transport (file_region()) for
+    // sendfile(2) instead of being read into next_output(). Plain TCP only.
+    bool sendfile = false;
   };
 
   // `limits`, `date` and `transport` must outlive the sink or be detached first.
@@ -37,14 +40,28 @@ class BufferedResponseSink final : public ResponseSink {
   // --- ResponseSink (handler side) ---
   void start(int status, std::string_view reason, std::vector<Header> headers) override;
   void body(std::string_view data) override;
+  [[nodiscard]] bool body_file(int fd, uint64_t offset, uint64_t length) override;
   void finish(bool ok) override;
   bool client_gone() const override { return transport_ == nullptr; }
+  ~BufferedResponseSink() override;
 
   // --- transport side ---
   // The next bytes to write (empty when nothing is queued right now). Stays
   // valid until consume() or detach().
   std::string_view next_output();
   void consume(std::size_t n);
+  // With Options::sendfile: once next_output() is empty, the file region
+  // still to send (length 0 when none); consume_file() after sending.
+  struct FileRegion {
+    int fd = -1;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  FileRegion file_region() const { return {file_fd_, file_offset_, file_left_}; }
+  void consume_file(uint64_t n);
+  // The file region cannot be sent (it shrank, or a read failed): the
+  // connection must close, the framing cannot be completed.
+  void file_failed();
   // finish() was called and every byte was handed out and consumed.
   bool complete() const;
   // The connection must close after this response (framing, mismatch, failure).
@@ -97,6 +114,11 @@ class BufferedResponseSink final : public ResponseSink {
   uint64_t spill_read_ = 0;
   bool spilling_ = false;
   bool spill_failed_ = false;
+
+  // The body_file() region, sent after everything above.
+  int file_fd_ = -1;
+  uint64_t file_offset_ = 0;
+  uint64_t file_left_ = 0;
 };
 
 }  // namespace hearth::http

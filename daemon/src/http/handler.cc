@@ -1,6 +1,12 @@
 #include "http/handler.h"
 
+#include <algorithm>
+
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
+#include <string>
 
 namespace hearth::http {
 
@@ -14,6 +20,20 @@ void ResponseSink::simple(int status, std::string_view content_type, std::string
   start(status, {}, std::move(extra));
   body(text);
   finish(true);
+}
+
+bool ResponseSink::body_file(int fd, uint64_t offset, uint64_t length) {
+  std::string buf(std::min<uint64_t>(length, 64 * 1024), '\0');
+  while (length > 0 && !client_gone()) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(length, buf.size()));
+    ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;  // an error, or the file shrank under us
+    body(std::string_view(buf.data(), static_cast<size_t>(n)));
+    offset += static_cast<uint64_t>(n);
+    length -= static_cast<uint64_t>(n);
+  }
+  return true;
 }
 
 }  // namespace hearth::http

@@ -1,6 +1,7 @@
 #pragma once
 // The seam between the front door (which owns sockets) and whoever answers
 // requests (the proxy, the admin endpoints). A handler never touches a socket.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +25,15 @@ class ResponseSink {
   // for HTTP/1.1, else close-delimited). Adds Date and Server.
   virtual void start(int status, std::string_view reason, std::vector<Header> headers) = 0;
   virtual void body(std::string_view data) = 0;
+  // A file region as (the rest of) the body: `length` bytes of `fd` from
+  // `offset`. The sink dup()s `fd`, so the caller may close its own right
+  // after. It must be the last body call before finish(). The default reads
+  // the region in 64 KiB pieces into body(); connections override it so that
+  // a large file is never held in memory (HTTP/1.1 over plain TCP: sendfile;
+  // TLS: read and written in chunks; h2: copied chunk by chunk through the
+  // DATA frames). false: the file could not be read (the caller then calls
+  // finish(false)).
+  [[nodiscard]] virtual bool body_file(int fd, uint64_t offset, uint64_t length);
   // ok=false: the response is broken mid-way (worker died, app raised after
   // start): the connection is closed without completing the framing so the
   // client can tell. finish(true) before start() is a bug (asserted).

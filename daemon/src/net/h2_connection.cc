@@ -1,6 +1,10 @@
 #include "net/h2_connection.h"
 
+#include <fcntl.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -12,6 +16,10 @@
 namespace hearth::net {
 
 namespace asio = boost::asio;
+
+namespace {
+constexpr std::size_t kMaxPendingOutput = 256 * 1024;
+}  // namespace
 
 // Per-stream state: the request being received, then the response.
 struct H2Connection::Stream {
@@ -30,6 +38,14 @@ struct H2Connection::Stream {
   bool out_eof = false;  // finish() seen
   bool failed = false;   // finish(false): RST_STREAM instead of a clean end
   bool deferred = false;
+  // A body_file() region, copied into DATA frames after `out` in chunks
+  // nghttp2 asks for (never the whole file in memory).
+  int file_fd = -1;
+  uint64_t file_offset = 0;
+  uint64_t file_left = 0;
+  ~Stream() {
+    if (file_fd >= 0) ::close(file_fd);
+  }
 };
 
 // The ResponseSink for one stream.
@@ -46,6 +62,17 @@ class H2Sink final : public http::ResponseSink {
     if (!s_ || s_->out_eof) return;
     s_->out.append(data);
     notify();
+  }
+  bool body_file(int fd, uint64_t offset, uint64_t length) override {
+    if (!s_ || s_->out_eof || length == 0) return true;
+    if (s_->file_fd >= 0) return false;  // one region per response
+    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return false;
+    s_->file_fd = dup;
+    s_->file_offset = offset;
+    s_->file_left = length;
+    notify();
+    return true;
   }
   void finish(bool ok) override {
     if (!s_ || s_->out_eof) return;
@@ -201,6 +228,10 @@ void H2Connection::do_read() {
 
 ssize_t H2Connection::send_cb(nghttp2_session*, const uint8_t* data, size_t len, int, void* user) {
   auto* self = static_cast<H2Connection*>(user);
+  // Bounded output: nghttp2 keeps the frame and offers it again after the
+  // write completes, so a large body (a static file) is never serialised
+  // into memory beyond this much at once, whatever the client's window.
+  if (self->wbuf_.size() >= kMaxPendingOutput) return NGHTTP2_ERR_WOULDBLOCK;
   self->wbuf_.append(reinterpret_cast<const char*>(data), len);
   return static_cast<ssize_t>(len);
 }
@@ -209,7 +240,7 @@ void H2Connection::flush() {
   if (phase_ == Phase::Closed || !session_) return;
   if (!writing_) {
     // nghttp2 serialises frames into wbuf_ through send_cb.
-    while (nghttp2_session_want_write(session_) && wbuf_.size() < 256 * 1024) {
+    while (nghttp2_session_want_write(session_) && wbuf_.size() < kMaxPendingOutput) {
       if (nghttp2_session_send(session_) != 0) break;
       if (!nghttp2_session_want_write(session_)) break;
     }
@@ -414,7 +445,25 @@ ssize_t H2Connection::read_body(nghttp2_session*, int32_t stream_id, uint8_t* bu
   std::size_t n = std::min(length, s.out.size());
   std::memcpy(buf, s.out.data(), n);
   s.out.erase(0, n);
-  if (s.out.empty() && s.out_eof) {
+  if (n == 0 && s.file_left > 0) {
+    std::size_t want = static_cast<std::size_t>(std::min<uint64_t>(length, s.file_left));
+    ssize_t r;
+    do {
+      r = ::pread(s.file_fd, buf, want, static_cast<off_t>(s.file_offset));
+    } while (r < 0 && errno == EINTR);
+    if (r <= 0) {
+      HLOG_CTX(Warn, self->state_->name, "h2 stream " << stream_id << ": static file read failed");
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
+    }
+    n = static_cast<std::size_t>(r);
+    s.file_offset += n;
+    s.file_left -= n;
+    if (s.file_left == 0) {
+      ::close(s.file_fd);
+      s.file_fd = -1;
+    }
+  }
+  if (s.out.empty() && s.file_left == 0 && s.out_eof) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
   }

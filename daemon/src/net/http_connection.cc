@@ -4,12 +4,15 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <exception>
 
@@ -29,6 +32,9 @@ constexpr std::size_t kHeadReadChunk = 2 * 1024;  // idle and request heads
 // While a response is in progress, pipelined bytes are read ahead only up to this.
 constexpr std::size_t kReadAheadCap = 64 * 1024;
 constexpr Duration kLinger{2000};
+// One sendfile(2) call sends at most this much; a larger file is continued
+// from a posted handler so that other connections get their turn.
+constexpr std::size_t kSendfileChunk = 1024 * 1024;
 constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
@@ -307,7 +313,7 @@ void HttpConnection::begin_response(bool keep_alive, int version, bool is_head) 
   set_deadline(TimePoint::max());
   sink_ = std::make_shared<http::BufferedResponseSink>(
       state_->limits, state_->temp_dir, &state_->date, static_cast<http::SinkTransport*>(this),
-      http::BufferedResponseSink::Options{version, is_head, keep_alive});
+      http::BufferedResponseSink::Options{version, is_head, keep_alive, /*sendfile=*/!stream_.is_tls()});
 }
 
 void HttpConnection::on_sink_output() {
@@ -331,8 +337,56 @@ void HttpConnection::do_write() {
                              });
     return;
   }
+  if (sink_->file_region().length > 0) return do_sendfile();
   set_deadline(TimePoint::max());
   if (sink_->complete()) on_response_done();
+}
+
+// Plain TCP (or Unix) only: TLS connections never get a file region (the sink
+// reads the file into next_output() instead). The socket is non-blocking;
+// EAGAIN waits for writability, which is the backpressure.
+void HttpConnection::do_sendfile() {
+  auto region = sink_->file_region();
+  auto& sock = stream_.socket();
+  error_code ec;
+  if (!sock.native_non_blocking()) sock.native_non_blocking(true, ec);
+  off_t off = static_cast<off_t>(region.offset);
+  std::size_t count = static_cast<std::size_t>(std::min<uint64_t>(region.length, kSendfileChunk));
+  ssize_t n;
+  do {
+    n = ::sendfile(sock.native_handle(), region.fd, &off, count);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    write_in_flight_ = true;
+    set_deadline(Clock::now() + state_->limits.send_timeout);
+    sock.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](const error_code& ec) {
+      self->write_in_flight_ = false;
+      if (self->phase_ == Phase::Closed) return;
+      if (ec) return self->close_now();
+      self->do_write();
+    });
+    return;
+  }
+  if (n <= 0) {
+    // 0: the file is shorter than when it was opened; the promised length
+    // cannot be delivered, so the client must see the connection end.
+    if (n < 0) {
+      HLOG_CTX(Debug, state_->name, "connection " << id_ << ": sendfile failed: " << std::strerror(errno));
+    } else {
+      HLOG_CTX(Warn, state_->name, "connection " << id_ << ": a static file shrank while being sent");
+    }
+    sink_->file_failed();
+    return close_now();
+  }
+  sink_->consume_file(static_cast<uint64_t>(n));
+  set_deadline(Clock::now() + state_->limits.send_timeout);
+  // Continue from the loop rather than recursing: other connections get a turn.
+  write_in_flight_ = true;
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->write_in_flight_ = false;
+    if (self->phase_ == Phase::Closed) return;
+    self->do_write();
+  });
 }
 
 void HttpConnection::on_write(const error_code& ec, std::size_t n) {

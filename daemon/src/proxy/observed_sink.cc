@@ -6,8 +6,18 @@ namespace hearth::proxy {
 
 ObservedSink::ObservedSink(std::shared_ptr<http::ResponseSink> inner, std::shared_ptr<http::Request> request,
                            std::string request_id, RequestObserver* observer, const ClockSource& clock)
-    : inner_(std::move(inner)), request_(std::move(request)), observer_(observer), clock_(clock) {
+    : ObservedSink(std::move(inner), std::move(request), std::move(request_id), observer, clock, Options{}) {}
+
+ObservedSink::ObservedSink(std::shared_ptr<http::ResponseSink> inner, std::shared_ptr<http::Request> request,
+                           std::string request_id, RequestObserver* observer, const ClockSource& clock,
+                           Options options)
+    : inner_(std::move(inner)),
+      request_(std::move(request)),
+      observer_(observer),
+      clock_(clock),
+      options_(std::move(options)) {
   rec_.request_id = std::move(request_id);
+  rec_.is_static = options_.is_static;
   rec_.received_at = request_->received_at != TimePoint{} ? request_->received_at : clock_.now();
   if (observer_) observer_->on_request_start();
 }
@@ -19,17 +29,28 @@ ObservedSink::~ObservedSink() {
 
 void ObservedSink::start(int status, std::string_view reason, std::vector<http::Header> headers) {
   rec_.status = status;
-  bool has_id = false;
+  bool has_id = !options_.add_request_id;
+  bool has_via = options_.via.empty();
   for (auto& h : headers) {
     if (h.name.size() == 12 && strncasecmp(h.name.c_str(), "X-Request-ID", 12) == 0) has_id = true;
+    if (!has_via && h.name.size() == 3 && strncasecmp(h.name.c_str(), "Via", 3) == 0) {
+      h.value += ", " + options_.via;  // the app's own Via (it proxied too): ours comes last
+      has_via = true;
+    }
   }
   if (!has_id) headers.push_back(http::Header{"X-Request-ID", rec_.request_id});
+  if (!has_via) headers.push_back(http::Header{"Via", options_.via});
   inner_->start(status, reason, std::move(headers));
 }
 
 void ObservedSink::body(std::string_view data) {
   rec_.bytes_out += data.size();
   inner_->body(data);
+}
+
+bool ObservedSink::body_file(int fd, uint64_t offset, uint64_t length) {
+  rec_.bytes_out += length;
+  return inner_->body_file(fd, offset, length);
 }
 
 void ObservedSink::dispatched() {

@@ -18,6 +18,7 @@ struct RequestRecord {
   bool complete = false;      // finish(true)
   bool client_gone = false;   // the client left before the end
   bool dispatched = false;    // reached a worker
+  bool is_static = false;     // answered by a [[static]] mount, not the app
   TimePoint received_at{};
   TimePoint dispatched_at{};
   TimePoint finished_at{};
@@ -32,11 +33,19 @@ class RequestObserver {
 
 class ObservedSink final : public http::ResponseSink {
  public:
+  struct Options {
+    bool add_request_id = true;  // X-Request-ID on the response (app responses)
+    bool is_static = false;      // the record says a static mount answered
+    std::string via;             // "" = none; else appended to (or set as) the Via header
+  };
   ObservedSink(std::shared_ptr<http::ResponseSink> inner, std::shared_ptr<http::Request> request,
                std::string request_id, RequestObserver* observer, const ClockSource& clock);
+  ObservedSink(std::shared_ptr<http::ResponseSink> inner, std::shared_ptr<http::Request> request,
+               std::string request_id, RequestObserver* observer, const ClockSource& clock, Options options);
   ~ObservedSink() override;
   void start(int status, std::string_view reason, std::vector<http::Header> headers) override;
   void body(std::string_view data) override;
+  [[nodiscard]] bool body_file(int fd, uint64_t offset, uint64_t length) override;
   void finish(bool ok) override;
   bool client_gone() const override { return inner_->client_gone(); }
   void dispatched() override;
@@ -46,6 +55,7 @@ class ObservedSink final : public http::ResponseSink {
   std::shared_ptr<http::Request> request_;
   RequestObserver* observer_;
   const ClockSource& clock_;
+  Options options_;
   RequestRecord rec_;
   bool done_ = false;
 };

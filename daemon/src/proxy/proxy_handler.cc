@@ -24,7 +24,11 @@ void ProxyHandler::handle(std::shared_ptr<http::Request> request, std::shared_pt
   ++counter_;
   last_request_ = request->received_at != TimePoint{} ? request->received_at : Clock::now();
   EnvironResult env = build_environ(*request, options_, next_request_id());
-  if (observer_) sink = std::make_shared<ObservedSink>(std::move(sink), request, env.request_id, observer_, clock_);
+  if (observer_ || via_) {
+    ObservedSink::Options o;
+    if (via_) o.via = "1.1 hearth";
+    sink = std::make_shared<ObservedSink>(std::move(sink), request, env.request_id, observer_, clock_, std::move(o));
+  }
   if (!env.error.empty()) {
     sink->simple(400, "text/plain", "Bad Request: " + env.error + "\n");
     return;

@@ -20,6 +20,8 @@ class ProxyHandler final : public http::RequestHandler {
                const ClockSource* clock = nullptr);
   void handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) override;
   uint64_t requests() const { return counter_; }
+  // http.via: add "Via: 1.1 hearth" to every response from the app.
+  void set_via(bool on) { via_ = on; }
   // When the last user request arrived (start-up time before the first).
   TimePoint last_request() const { return last_request_; }
 
@@ -32,6 +34,7 @@ class ProxyHandler final : public http::RequestHandler {
   SteadyClock steady_;
   const ClockSource& clock_;
   uint64_t counter_ = 0;
+  bool via_ = false;
   std::string id_prefix_;
   TimePoint last_request_ = Clock::now();
 };

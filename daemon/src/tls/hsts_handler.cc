@@ -25,6 +25,7 @@ class HstsSink final : public http::ResponseSink {
     inner_->start(status, reason, std::move(headers));
   }
   void body(std::string_view data) override { inner_->body(data); }
+  bool body_file(int fd, uint64_t offset, uint64_t length) override { return inner_->body_file(fd, offset, length); }
   void finish(bool ok) override { inner_->finish(ok); }
   bool client_gone() const override { return inner_->client_gone(); }
   void dispatched() override { inner_->dispatched(); }

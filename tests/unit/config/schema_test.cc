@@ -71,6 +71,10 @@ TEST(Schema, EveryKeyIsWrittenBySummaryAndAcceptedByTheReader) {
   c.admin_bind = *parse_bind("127.0.0.1:9000");
   c.env["A"] = "b";
   c.warmup.requests.push_back(WarmupRequest{});
+  StaticMount mount;
+  mount.prefix = "/static/";
+  mount.dir = "/srv/static";
+  c.statics.push_back(mount);
   std::string text = to_toml(c);
   Config back = default_config();
   Provenance prov;

@@ -87,3 +87,38 @@ TEST(Hsts, ClientGoneIsForwarded) {
 
 }  // namespace
 }  // namespace hearth::tls
+
+namespace hearth::tls {
+namespace {
+
+// The wrapper hands a file body on as a region (so the connection can still
+// sendfile it or copy it in chunks) instead of reading it into body().
+TEST(Hsts, ForwardsFileBodiesAsRegions) {
+  struct RegionSink : RecordingSink {
+    bool body_file(int fd, uint64_t offset, uint64_t length) override {
+      region = {fd, offset, length};
+      return true;
+    }
+    std::tuple<int, uint64_t, uint64_t> region{-1, 0, 0};
+  };
+  struct FileApp : http::RequestHandler {
+    void handle(std::shared_ptr<http::Request>, std::shared_ptr<http::ResponseSink> sink) override {
+      sink->start(200, "", {});
+      ok = sink->body_file(42, 7, 1000);
+      sink->finish(true);
+    }
+    bool ok = false;
+  };
+  FileApp app;
+  HstsHandler h(app, seconds(60));
+  auto req = std::make_shared<http::Request>();
+  req->tls = true;
+  auto sink = std::make_shared<RegionSink>();
+  h.handle(req, sink);
+  EXPECT_TRUE(app.ok);
+  EXPECT_EQ(sink->region, std::make_tuple(42, uint64_t{7}, uint64_t{1000}));
+  EXPECT_EQ(sink->out, "");
+}
+
+}  // namespace
+}  // namespace hearth::tls

@@ -1,0 +1,72 @@
+#include "static/range.h"
+
+#include <optional>
+
+namespace hearth::statics {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::optional<uint64_t> number(std::string_view s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;  // up to 10^19 - 1 fits in uint64_t
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ByteRange parse_range(std::string_view header, uint64_t size) {
+  ByteRange full;
+  header = trim(header);
+  size_t eq = header.find('=');
+  if (eq == std::string_view::npos || !iequals(trim(header.substr(0, eq)), "bytes")) return full;
+  std::string_view spec = trim(header.substr(eq + 1));
+  if (spec.find(',') != std::string_view::npos) return full;  // multiple ranges: the whole file
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return full;
+  std::string_view a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
+  ByteRange r;
+  r.kind = ByteRange::Kind::Partial;
+  if (a.empty()) {
+    // Suffix: the last n bytes.
+    auto n = number(b);
+    if (!n) return full;
+    if (*n == 0 || size == 0) return ByteRange{ByteRange::Kind::Unsatisfiable};
+    r.first = *n >= size ? 0 : size - *n;
+    r.last = size - 1;
+    return r;
+  }
+  auto first = number(a);
+  if (!first) return full;
+  uint64_t last = UINT64_MAX;
+  if (!b.empty()) {
+    auto l = number(b);
+    if (!l || *l < *first) return full;  // "5-3" is invalid, so ignored
+    last = *l;
+  }
+  if (*first >= size) return ByteRange{ByteRange::Kind::Unsatisfiable};
+  r.first = *first;
+  r.last = last >= size ? size - 1 : last;
+  return r;
+}
+
+}  // namespace hearth::statics
