@@ -22,11 +22,6 @@ GUIDES = ["quickstart.md", "cli.md", "migrating-from-gunicorn.md", "migrating-fr
           "migrating-from-uwsgi.md", "small-hosts.md"]
 
 
-# Flags and keys the guides describe as "being merged" (static files, TLS, privileges, the
-# metrics token are written on other branches at the same time). Once those are merged the
-# names exist and these lists can be dropped.
-PENDING_FLAGS = set()
-PENDING_KEYS = set()
 
 
 def doc(name):
@@ -211,7 +206,7 @@ def test_every_flag_a_guide_names_exists(guide):
                 for cell in cells[1:2]:
                     named |= set(re.findall(r"`(--[a-z][a-z0-9-]*)", cell))
     # --wrokers is cli.md's example of a typo; curl's flag is not ours.
-    unknown = sorted(f for f in named - flags - PENDING_FLAGS if f not in ("--http2-prior-knowledge", "--wrokers"))
+    unknown = sorted(f for f in named - flags if f not in ("--http2-prior-knowledge", "--wrokers"))
     assert not unknown, f"{guide} names hearthd flags that do not exist: {unknown}"
 
 
@@ -232,7 +227,7 @@ def test_every_config_key_a_guide_names_exists(guide):
             m = re.match(r"([a-z_0-9]+)\s*=", line)
             if m and not section.startswith(("env", "warmup.requests")):
                 named.add(f"{section}.{m.group(1)}" if section else m.group(1))
-    unknown = sorted(k for k in named - keys if k.split(".")[0] not in PENDING_KEYS)
+    unknown = sorted(named - keys)
     assert not unknown, f"{guide} names config keys that do not exist: {unknown}"
 
 
