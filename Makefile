@@ -106,8 +106,10 @@ deb: deps-build
 
 # Builds the package, unpacks it into a scratch root, runs the unpacked hearthd
 # against the example app (HEARTH_DEB_INSTALL=1: also dpkg -i on this machine).
+# Then the packaging suite against that Release hearthd (what the Dockerfile builds).
 test-deb: deb
 	tests/packaging/test_deb.sh $(BUILD_DIR)/hearth_*.deb
+	HEARTHD=$(CURDIR)/$(DEB_BUILD_DIR)/bin/hearthd $(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
 
 # libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each run FUZZ_SECONDS; fails on
 # any finding. See docs/testing.md.

@@ -245,6 +245,10 @@ def test_docker_runtime_stage_installs_every_library_hearthd_links():
     # The libraries hearthd names itself (DT_NEEDED); apt brings their own dependencies.
     dyn = subprocess.run(["readelf", "-d", str(HEARTHD)], capture_output=True, text=True, check=True).stdout
     needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[(\S+)\]", dyn))
+    if any(n.startswith(("libasan.", "libubsan.")) for n in needed):
+        # make test SANITIZE=1: a Debug ASan+UBSan binary links other libraries than the
+        # Release build the Dockerfile ships; `make test-deb` runs this suite on that one.
+        pytest.skip(f"{HEARTHD} is a sanitizer build, not what the Dockerfile builds")
     ldd = subprocess.run(["ldd", str(HEARTHD)], capture_output=True, text=True, check=True).stdout
     paths = dict(re.findall(r"^\s*(\S+) => (/\S+)", ldd, re.M))
     assert needed and needed <= paths.keys(), (needed, paths)
