@@ -62,6 +62,10 @@ void Dispatcher::submit(PendingRequest p) {
     }
   }
   TimePoint now = clock_.now();
+  // A full queue first drops the requests whose clients already left (an h2
+  // rapid-reset flood queues a request per stream and resets it at once):
+  // departed clients never take a place a live one is refused for.
+  if (queue_.size() >= queue_.capacity()) purge_gone();
   if (!queue_.push(std::move(p), now)) {
     // push() leaves `p` untouched when the queue is full.
     ++stats_.rejected_full;
@@ -143,13 +147,17 @@ void Dispatcher::arm_timer() {
       ++stats_.rejected_timeout;
       reject(p, "timed out waiting for a worker");
     }
-    queue_.remove_if([this](PendingRequest& p) {
-      if (!p.sink->client_gone()) return false;
-      ++stats_.abandoned;
-      p.sink->finish(false);
-      return true;
-    });
+    purge_gone();
     arm_timer();
+  });
+}
+
+void Dispatcher::purge_gone() {
+  queue_.remove_if([this](PendingRequest& p) {
+    if (!p.sink->client_gone()) return false;
+    ++stats_.abandoned;
+    p.sink->finish(false);
+    return true;
   });
 }
 

@@ -55,6 +55,8 @@ class Dispatcher {
   std::shared_ptr<supervisor::WorkerSlot> take_slot();
   void assign(std::shared_ptr<supervisor::WorkerSlot> slot, PendingRequest p);
   void arm_timer();
+  // Drops queued requests whose client went away (counted as abandoned).
+  void purge_gone();
   static void reject(PendingRequest& p, const char* why);
   bool retryable(const PendingRequest& p) const;
   void retry(PendingRequest p, int lost_worker_id);

@@ -178,6 +178,36 @@ TEST_F(DispatcherTest, QueueFullIs503WithRetryAfter) {
   expect_503(*s3, "too many requests waiting for a worker");
 }
 
+TEST_F(DispatcherTest, FullQueueOfGoneClientsMakesRoomInsteadOf503) {
+  // An h2 rapid-reset flood: every reset stream left a request in the queue.
+  Dispatcher& d = make(2, ms{1000});
+  auto g1 = new_sink(), g2 = new_sink(), live = new_sink(), extra = new_sink();
+  d.submit(pending("/g1", g1));
+  d.submit(pending("/g2", g2));
+  g1->gone = true;
+  g2->gone = true;
+  d.submit(pending("/live", live));
+  EXPECT_EQ(live->starts, 0);  // queued, not refused
+  EXPECT_EQ(d.queue_length(), 1u);
+  EXPECT_EQ(d.stats().rejected_full, 0u);
+  EXPECT_EQ(d.stats().abandoned, 2u);
+  EXPECT_EQ(g1->finishes, 1);
+  EXPECT_EQ(g1->finished_ok, false);
+  EXPECT_EQ(g2->starts, 0);
+  // Live clients still fill the queue and the next one is refused.
+  d.submit(pending("/extra", extra));
+  auto refused = new_sink();
+  d.submit(pending("/refused", refused));
+  EXPECT_EQ(d.queue_length(), 2u);
+  EXPECT_EQ(extra->starts, 0);
+  expect_503(*refused, "too many requests waiting for a worker");
+  auto slot = add_slot();
+  d.on_slot_free(slot);
+  auto req = worker_of(slot).await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->environ, "PATH_INFO\0/live"s);
+}
+
 TEST_F(DispatcherTest, ZeroQueueRejectsWhenNoSlot) {
   Dispatcher& d = make(0, ms{1000});
   auto s = new_sink();
