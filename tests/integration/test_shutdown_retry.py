@@ -9,6 +9,7 @@ finish_shutdown() answers it with 503 first.
 """
 import concurrent.futures as cf
 import signal
+import time
 
 import hhttp
 from conftest import poll
@@ -32,3 +33,21 @@ def test_request_retried_during_shutdown_is_answered(hearthd, tmp_path):
     lines = poll(lambda: [l for l in srv.stdout().splitlines() if '"GET /block?' in l], 5,
                  what="the access-log line of the retried request")
     assert len(lines) == 1 and '" 503 ' in lines[0], lines
+
+
+def test_connection_accepted_just_before_sigterm_gets_its_answer(hearthd):
+    """A client that connected a moment before the drain began has not sent its request
+    yet and cannot know; closing it as idle failed that request with no response (seen
+    as a rare error in test_upgrade under load). It gets a short grace and is answered,
+    with Connection: close."""
+    srv = hearthd("basic:app", workers=1, ready_workers=1)
+    with hhttp.Conn(srv.port, timeout=10) as c:
+        assert hhttp.get(srv.port, "/").status == 200  # the daemon is accepting
+        time.sleep(0.2)  # accepted, nothing sent
+        srv.send_signal(signal.SIGTERM)
+        time.sleep(0.3)  # the drain has begun
+        c.send(hhttp.request("GET", "/"))
+        r = c.read_response()
+    assert r.status == 200, r
+    assert r.header("connection") == "close", r.headers
+    assert srv.wait_exit(10) == 0, srv.log_tail()

@@ -32,6 +32,10 @@ constexpr std::size_t kHeadReadChunk = 2 * 1024;  // idle and request heads
 // While a response is in progress, pipelined bytes are read ahead only up to this.
 constexpr std::size_t kReadAheadCap = 64 * 1024;
 constexpr Duration kLinger{2000};
+// drain() on a connection accepted a moment ago that has sent nothing yet: its
+// client cannot know we are draining and is about to send a request; closing at
+// once would fail it with no response (seen in `hearthctl upgrade` under load).
+constexpr Duration kFirstRequestGrace{1000};
 // One sendfile(2) call sends at most this much; a larger file is continued
 // from a posted handler so that other connections get their turn.
 constexpr std::size_t kSendfileChunk = 1024 * 1024;
@@ -233,6 +237,7 @@ void HttpConnection::on_read(const error_code& ec, std::size_t n) {
     std::memcpy(mb.data(), side_->data(), n);
   }
   buffer_.commit(n);
+  if (n > 0) received_any_ = true;
   switch (phase_) {
     case Phase::Lingering:
       buffer_.consume(buffer_.size());
@@ -450,6 +455,13 @@ void HttpConnection::tls_shutdown() {
 void HttpConnection::drain() {
   switch (phase_) {
     case Phase::Idle:
+      if (!received_any_ && buffer_.size() == 0) {
+        // Served after all (with Connection: close: state_->draining), or closed
+        // silently when the grace runs out; busy() holds the drain meanwhile.
+        first_request_grace_ = true;
+        set_deadline(std::min(deadline_, Clock::now() + kFirstRequestGrace));
+        break;
+      }
       close_now();
       break;
     case Phase::Head:

@@ -40,8 +40,9 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void drain();
   // close_all(): close now.
   void abort();
-  // A request is being handled or its response written.
-  bool busy() const { return phase_ == Phase::Responding; }
+  // A request is being handled or its response written; or, while draining, a
+  // just-accepted connection may still send its first request (drain()).
+  bool busy() const { return phase_ == Phase::Responding || (phase_ == Phase::Idle && first_request_grace_); }
   uint64_t id() const { return id_; }
 
  private:
@@ -105,7 +106,8 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   bool in_handler_ = false;  // inside handler->handle(): output is flushed after it returns
   bool keep_alive_ = true;     // for the request in progress
   bool error_response_ = false;  // the current response is our own 4xx/5xx
-  bool first_request_ = true;
+  bool received_any_ = false;        // a byte of a request arrived on this connection
+  bool first_request_grace_ = false;  // drain() gave a fresh connection kFirstRequestGrace
 
   TimePoint deadline_ = TimePoint::max();
   TimePoint armed_at_ = TimePoint::max();
