@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <span>
 #include <sstream>
 
 #include "config/bind.h"
@@ -265,126 +266,129 @@ class Reader {
     };
   }
 
-  // [[warmup.requests]]: an array of tables with method, path, headers
-  // (a table of strings, or an array of [name, value] pairs) and body.
-  Handler warmup_requests(std::vector<WarmupRequest>* out) {
-    return [this, out](const std::string& key, const toml::node& n) {
+  // An array of tables ([[warmup.requests]], [[static]]): read_entry(item_key,
+  // item, table, entry) reads one table into `entry` and says whether it was
+  // good. Nothing is stored unless every entry is.
+  template <typename T, typename ReadEntry>
+  Handler array_of_tables(std::vector<T>* out, std::string_view array_kind, std::string_view table_kind,
+                          ReadEntry read_entry) {
+    return [this, out, array_kind, table_kind, read_entry](const std::string& key, const toml::node& n) {
       auto arr = n.as_array();
-      if (!arr) return bad(key, n, "an array of tables ([[warmup.requests]])");
-      std::vector<WarmupRequest> reqs;
+      if (!arr) return bad(key, n, array_kind);
+      std::vector<T> entries;
       bool good = true;
       for (size_t i = 0; i < arr->size(); ++i) {
         const toml::node& item = *arr->get(i);
         std::string item_key = key + "[" + std::to_string(i) + "]";
         auto t = item.as_table();
         if (!t) {
-          bad(item_key, item, "a table with method, path, headers and body");
+          bad(item_key, item, table_kind);
           good = false;
           continue;
         }
-        WarmupRequest req;
-        for (auto&& [k, v] : *t) {
-          std::string name(k.str());
-          std::string field = item_key + "." + name;
-          auto str = v.as_string();
-          if (name == "method" || name == "path" || name == "body") {
-            if (!str) {
-              bad(field, v, "a string");
-              good = false;
-              continue;
-            }
-            (name == "method" ? req.method : name == "path" ? req.path : req.body) = str->get();
-          } else if (name == "headers") {
-            if (!read_headers(field, v, req.headers)) good = false;
-          } else {
-            std::string msg = "unknown key '" + field + "'";
-            for (const char* known : {"method", "path", "headers", "body"}) {
-              if (edit_distance(name, known) <= 2) {
-                msg += std::string(" (did you mean '") + known + "'?)";
-                break;
-              }
-            }
-            error(k.source().begin, std::move(msg));
-            good = false;
-          }
-        }
-        reqs.push_back(std::move(req));
+        T entry;
+        if (!read_entry(item_key, item, *t, entry)) good = false;
+        entries.push_back(std::move(entry));
       }
       if (!good) return;
-      *out = std::move(reqs);
+      *out = std::move(entries);
       ok(key, n);
     };
   }
+  // "unknown key 'static[0].falltrough' (did you mean 'fallthrough'?)" for a key
+  // inside an entry of an array of tables; `known` are the entry's keys.
+  void unknown_entry_key(const toml::key& k, const std::string& field, std::string_view name,
+                         std::span<const std::string_view> known) {
+    std::string msg = "unknown key '" + field + "'";
+    for (std::string_view candidate : known) {
+      if (edit_distance(name, candidate) <= 2) {
+        msg += " (did you mean '" + std::string(candidate) + "'?)";
+        break;
+      }
+    }
+    error(k.source().begin, std::move(msg));
+  }
+
+  // [[warmup.requests]]: an array of tables with method, path, headers
+  // (a table of strings, or an array of [name, value] pairs) and body.
+  Handler warmup_requests(std::vector<WarmupRequest>* out) {
+    return array_of_tables(out, "an array of tables ([[warmup.requests]])",
+                           "a table with method, path, headers and body",
+                           [this](const std::string& item_key, const toml::node&, const toml::table& t,
+                                  WarmupRequest& req) {
+      bool good = true;
+      for (auto&& [k, v] : t) {
+        std::string name(k.str());
+        std::string field = item_key + "." + name;
+        auto str = v.as_string();
+        if (name == "method" || name == "path" || name == "body") {
+          if (!str) {
+            bad(field, v, "a string");
+            good = false;
+            continue;
+          }
+          (name == "method" ? req.method : name == "path" ? req.path : req.body) = str->get();
+        } else if (name == "headers") {
+          if (!read_headers(field, v, req.headers)) good = false;
+        } else {
+          static constexpr std::string_view kKeys[] = {"method", "path", "headers", "body"};
+          unknown_entry_key(k, field, name, kKeys);
+          good = false;
+        }
+      }
+      return good;
+    });
+  }
   // [[static]]: an array of tables whose keys are listed in static_entry_schema().
   Handler static_mounts(std::vector<StaticMount>* out) {
-    return [this, out](const std::string& key, const toml::node& n) {
-      auto arr = n.as_array();
-      if (!arr) return bad(key, n, "an array of tables ([[static]])");
-      std::vector<StaticMount> mounts;
+    return array_of_tables(out, "an array of tables ([[static]])", "a table with prefix and dir",
+                           [this](const std::string& item_key, const toml::node& item, const toml::table& t,
+                                  StaticMount& m) {
       bool good = true;
-      for (size_t i = 0; i < arr->size(); ++i) {
-        const toml::node& item = *arr->get(i);
-        std::string item_key = key + "[" + std::to_string(i) + "]";
-        auto t = item.as_table();
-        if (!t) {
-          bad(item_key, item, "a table with prefix and dir");
-          good = false;
-          continue;
-        }
-        StaticMount m;
-        bool has_prefix = false, has_dir = false;
-        for (auto&& [k, v] : *t) {
-          std::string name(k.str());
-          std::string field = item_key + "." + name;
-          std::string* str_out = name == "prefix" ? &m.prefix
-                                 : name == "dir" ? &m.dir
-                                 : name == "cache_control" ? &m.cache_control
-                                 : name == "index" ? &m.index
-                                                   : nullptr;
-          bool* bool_out = name == "allow_dotfiles" ? &m.allow_dotfiles
-                           : name == "precompressed" ? &m.precompressed
-                           : name == "fallthrough" ? &m.fallthrough
-                                                   : nullptr;
-          if (str_out) {
-            auto s = v.as_string();
-            if (!s) {
-              bad(field, v, "a string");
-              good = false;
-              continue;
-            }
-            *str_out = s->get();
-            has_prefix = has_prefix || name == "prefix";
-            has_dir = has_dir || name == "dir";
-          } else if (bool_out) {
-            auto b = v.as_boolean();
-            if (!b) {
-              bad(field, v, "true or false");
-              good = false;
-              continue;
-            }
-            *bool_out = b->get();
-          } else {
-            std::string msg = "unknown key '" + field + "'";
-            for (const auto& known : static_entry_schema()) {
-              if (edit_distance(name, known.key) <= 2) {
-                msg += " (did you mean '" + std::string(known.key) + "'?)";
-                break;
-              }
-            }
-            error(k.source().begin, std::move(msg));
+      bool has_prefix = false, has_dir = false;
+      for (auto&& [k, v] : t) {
+        std::string name(k.str());
+        std::string field = item_key + "." + name;
+        std::string* str_out = name == "prefix" ? &m.prefix
+                               : name == "dir" ? &m.dir
+                               : name == "cache_control" ? &m.cache_control
+                               : name == "index" ? &m.index
+                                                 : nullptr;
+        bool* bool_out = name == "allow_dotfiles" ? &m.allow_dotfiles
+                         : name == "precompressed" ? &m.precompressed
+                         : name == "fallthrough" ? &m.fallthrough
+                                                 : nullptr;
+        if (str_out) {
+          auto s = v.as_string();
+          if (!s) {
+            bad(field, v, "a string");
             good = false;
+            continue;
           }
-        }
-        if (!has_prefix || !has_dir) {
-          error(item.source().begin, item_key + ": needs both prefix and dir");
+          *str_out = s->get();
+          has_prefix = has_prefix || name == "prefix";
+          has_dir = has_dir || name == "dir";
+        } else if (bool_out) {
+          auto b = v.as_boolean();
+          if (!b) {
+            bad(field, v, "true or false");
+            good = false;
+            continue;
+          }
+          *bool_out = b->get();
+        } else {
+          std::vector<std::string_view> known;
+          for (const auto& spec : static_entry_schema()) known.push_back(spec.key);
+          unknown_entry_key(k, field, name, known);
           good = false;
         }
-        mounts.push_back(std::move(m));
       }
-      if (!good) return;
-      *out = std::move(mounts);
-      ok(key, n);
-    };
+      if (!has_prefix || !has_dir) {
+        error(item.source().begin, item_key + ": needs both prefix and dir");
+        good = false;
+      }
+      return good;
+    });
   }
   bool read_headers(const std::string& key, const toml::node& n,
                     std::vector<std::pair<std::string, std::string>>& out) {
