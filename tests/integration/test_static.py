@@ -22,6 +22,7 @@ import time
 
 import pytest
 
+import hhttp
 from conftest import HEARTHD, http_status, poll
 from hw_helpers import metric, scrape
 
@@ -179,17 +180,11 @@ def test_file_is_served_with_type_length_validators_and_cache_control(site, get)
 
 def test_head_has_the_headers_and_no_body_and_pipelining_keeps_order(site):
     size = (site["root"] / "hello.txt").stat().st_size
-    with socket.create_connection(("127.0.0.1", site["srv"].port), timeout=10) as s:
-        s.sendall(b"HEAD /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-                  b"GET /static/style.css HTTP/1.1\r\nHost: x\r\n\r\n"
-                  b"GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+    with hhttp.Conn(site["srv"].port, timeout=10) as c:
+        c.send(b"HEAD /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+               b"GET /static/style.css HTTP/1.1\r\nHost: x\r\n\r\n"
+               b"GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = c.read_until_close()
     heads = re.findall(rb"HTTP/1.1 (\d+) [^\r]*\r\n(.*?)\r\n\r\n", data, re.S)
     assert [h[0] for h in heads] == [b"200", b"200", b"200"], data
     assert f"Content-Length: {size}".encode() in heads[0][1]
@@ -201,15 +196,10 @@ def test_head_has_the_headers_and_no_body_and_pipelining_keeps_order(site):
 
 
 def test_absolute_form_target_is_served_too(site):
-    with socket.create_connection(("127.0.0.1", site["srv"].port), timeout=10) as s:
-        s.sendall(b"GET http://example.com/static/hello.txt HTTP/1.1\r\nHost: example.com\r\n"
-                  b"Connection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+    with hhttp.Conn(site["srv"].port, timeout=10) as c:
+        c.send(b"GET http://example.com/static/hello.txt HTTP/1.1\r\nHost: example.com\r\n"
+               b"Connection: close\r\n\r\n")
+        data = c.read_until_close()
     assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n\r\nhello, static world\n"), data
 
 
@@ -354,14 +344,9 @@ def test_traversal_attempts_are_refused(site, get, path):
 
 def test_raw_backslash_and_nul_targets(site):
     for target in (b"/static/..\\secret.txt", b"/static/hello.txt\x00"):
-        with socket.create_connection(("127.0.0.1", site["srv"].port), timeout=10) as s:
-            s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+        with hhttp.Conn(site["srv"].port, timeout=10) as c:
+            c.send(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = c.read_until_close()
         assert re.match(rb"HTTP/1.1 4\d\d ", data), data
         assert b"SECRET" not in data
 
