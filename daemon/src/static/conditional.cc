@@ -3,14 +3,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "http/request_checks.h"
+
 namespace hearth::statics {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool is_weak(std::string_view tag) { return tag.size() >= 2 && tag[0] == 'W' && tag[1] == '/'; }
 std::string_view opaque(std::string_view tag) { return is_weak(tag) ? tag.substr(2) : tag; }
@@ -69,7 +65,7 @@ std::string format_http_date(std::time_t t) {
 }
 
 std::optional<std::time_t> parse_http_date(std::string_view s) {
-  s = trim(s);
+  s = http::trim_ows(s);
   std::tm tm{};
   size_t comma = s.find(',');
   if (comma == 3) {
@@ -111,10 +107,10 @@ std::optional<std::time_t> parse_http_date(std::string_view s) {
 }
 
 bool etag_list_matches(std::string_view header, std::string_view etag, bool weak) {
-  header = trim(header);
+  header = http::trim_ows(header);
   if (header == "*") return true;
   while (!header.empty()) {
-    header = trim(header);
+    header = http::trim_ows(header);
     // One entity-tag: [W/]"opaque"; commas may not appear inside the quotes' content.
     size_t start = is_weak(header) ? 2 : 0;
     if (start >= header.size() || header[start] != '"') {
@@ -127,7 +123,7 @@ bool etag_list_matches(std::string_view header, std::string_view etag, bool weak
     if (close == std::string_view::npos) break;
     std::string_view tag = header.substr(0, close + 1);
     header.remove_prefix(close + 1);
-    header = trim(header);
+    header = http::trim_ows(header);
     if (!header.empty() && header.front() == ',') header.remove_prefix(1);
     if (weak) {
       if (opaque(tag) == opaque(etag)) return true;
@@ -156,7 +152,7 @@ Precondition evaluate(const Conditionals& c, std::string_view etag, std::time_t 
 }
 
 bool if_range_allows(std::string_view if_range, std::string_view etag, std::time_t mtime) {
-  if_range = trim(if_range);
+  if_range = http::trim_ows(if_range);
   if (if_range.empty()) return true;
   if (if_range.front() == '"' || is_weak(if_range)) return etag_list_matches(if_range, etag, false) &&
                                                              if_range.find(',') == std::string_view::npos;

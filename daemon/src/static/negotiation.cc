@@ -2,14 +2,10 @@
 
 #include <cstdlib>
 
+#include "http/request_checks.h"
+
 namespace hearth::statics {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -69,22 +65,22 @@ double accept_q(std::string_view header, std::string_view coding) {
   double own = -1, star = -1;
   while (!header.empty()) {
     size_t comma = header.find(',');
-    std::string_view item = trim(header.substr(0, comma));
+    std::string_view item = http::trim_ows(header.substr(0, comma));
     header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
     if (item.empty()) continue;
     size_t semi = item.find(';');
-    std::string name = lower(trim(item.substr(0, semi)));
+    std::string name = lower(http::trim_ows(item.substr(0, semi)));
     double q = 1;
     if (semi != std::string_view::npos) {
       std::string_view params = item.substr(semi + 1);
       // Only q matters: "q=0.5" (OWS around '=' tolerated).
       while (!params.empty()) {
         size_t next = params.find(';');
-        std::string_view p = trim(params.substr(0, next));
+        std::string_view p = http::trim_ows(params.substr(0, next));
         params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
         size_t eq = p.find('=');
-        if (eq == std::string_view::npos || lower(trim(p.substr(0, eq))) != "q") continue;
-        std::string v(trim(p.substr(eq + 1)));
+        if (eq == std::string_view::npos || lower(http::trim_ows(p.substr(0, eq))) != "q") continue;
+        std::string v(http::trim_ows(p.substr(eq + 1)));
         char* end = nullptr;
         double parsed = std::strtod(v.c_str(), &end);
         if (v.empty() || end != v.c_str() + v.size() || !(parsed >= 0) || parsed > 1) {

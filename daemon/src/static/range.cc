@@ -2,14 +2,10 @@
 
 #include <optional>
 
+#include "http/request_checks.h"
+
 namespace hearth::statics {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::optional<uint64_t> number(std::string_view s) {
   if (s.empty() || s.size() > 19) return std::nullopt;  // up to 10^19 - 1 fits in uint64_t
@@ -36,14 +32,14 @@ bool iequals(std::string_view a, std::string_view b) {
 
 ByteRange parse_range(std::string_view header, uint64_t size) {
   ByteRange full;
-  header = trim(header);
+  header = http::trim_ows(header);
   size_t eq = header.find('=');
-  if (eq == std::string_view::npos || !iequals(trim(header.substr(0, eq)), "bytes")) return full;
-  std::string_view spec = trim(header.substr(eq + 1));
+  if (eq == std::string_view::npos || !iequals(http::trim_ows(header.substr(0, eq)), "bytes")) return full;
+  std::string_view spec = http::trim_ows(header.substr(eq + 1));
   if (spec.find(',') != std::string_view::npos) return full;  // multiple ranges: the whole file
   size_t dash = spec.find('-');
   if (dash == std::string_view::npos) return full;
-  std::string_view a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
+  std::string_view a = http::trim_ows(spec.substr(0, dash)), b = http::trim_ows(spec.substr(dash + 1));
   ByteRange r;
   r.kind = ByteRange::Kind::Partial;
   if (a.empty()) {
