@@ -57,11 +57,14 @@ std::optional<ParsedUrl> parse_url(const std::string& url) {
 
 // One request; owns its sockets. Plain and TLS share the flow through templates.
 struct PublicPinger::Attempt : std::enable_shared_from_this<PublicPinger::Attempt> {
-  Attempt(asio::io_context& io, asio::ssl::context& ssl, ParsedUrl u)
-      : resolver(io), plain(io), tls(io, ssl), url(std::move(u)), started(std::chrono::steady_clock::now()) {}
+  // ssl is null for an http:// URL (no TLS stream is made then).
+  Attempt(asio::io_context& io, asio::ssl::context* ssl, ParsedUrl u)
+      : resolver(io), plain(io), url(std::move(u)), started(std::chrono::steady_clock::now()) {
+    if (ssl) tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io, *ssl);
+  }
   tcp::resolver resolver;
   beast::tcp_stream plain;
-  beast::ssl_stream<beast::tcp_stream> tls;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   ParsedUrl url;
   bhttp::request<bhttp::empty_body> req;
   bhttp::response<bhttp::string_body> res;
@@ -78,26 +81,26 @@ struct PublicPinger::Attempt : std::enable_shared_from_this<PublicPinger::Attemp
     req.set(bhttp::field::user_agent, std::string("hearth-keepwarm/") + build::kVersion);
     req.set(bhttp::field::connection, "close");
     plain.expires_after(timeout);
-    beast::get_lowest_layer(tls).expires_after(timeout);
+    if (tls) beast::get_lowest_layer(*tls).expires_after(timeout);
     auto self = shared_from_this();
     resolver.async_resolve(url.host, url.port, [self](beast::error_code ec, tcp::resolver::results_type r) {
       if (ec) return self->finish(false, 0, "resolve " + self->url.host + ": " + ec.message());
-      auto& sock = self->url.https ? beast::get_lowest_layer(self->tls) : self->plain;
+      auto& sock = self->tls ? beast::get_lowest_layer(*self->tls) : self->plain;
       sock.async_connect(r, [self](beast::error_code ec, const tcp::endpoint&) {
         if (ec) return self->finish(false, 0, "connect: " + ec.message());
-        if (self->url.https) self->handshake();
+        if (self->tls) self->handshake();
         else self->exchange(self->plain);
       });
     });
   }
   void handshake() {
-    if (!SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str()))
+    if (!SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str()))
       return finish(false, 0, "TLS SNI setup failed");
-    tls.set_verify_callback(asio::ssl::host_name_verification(url.host));
+    tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
     auto self = shared_from_this();
-    tls.async_handshake(asio::ssl::stream_base::client, [self](beast::error_code ec) {
+    tls->async_handshake(asio::ssl::stream_base::client, [self](beast::error_code ec) {
       if (ec) return self->finish(false, 0, "TLS handshake: " + ec.message());
-      self->exchange(self->tls);
+      self->exchange(*self->tls);
     });
   }
   template <typename Stream>
@@ -117,9 +120,12 @@ struct PublicPinger::Attempt : std::enable_shared_from_this<PublicPinger::Attemp
 PublicPinger::PublicPinger(asio::io_context& io, std::string url, std::chrono::milliseconds interval,
                            std::chrono::milliseconds jitter, std::chrono::milliseconds timeout)
     : io_(io), url_(std::move(url)), parsed_(parse_url(url_)), interval_(interval), jitter_(jitter),
-      timeout_(timeout), timer_(io), ssl_(asio::ssl::context::tls_client), rng_(std::random_device{}()) {
-  ssl_.set_default_verify_paths();
-  ssl_.set_verify_mode(asio::ssl::verify_peer);
+      timeout_(timeout), timer_(io), rng_(std::random_device{}()) {
+  if (parsed_ && parsed_->https) {
+    ssl_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    ssl_->set_default_verify_paths();
+    ssl_->set_verify_mode(asio::ssl::verify_peer);
+  }
 }
 
 PublicPinger::~PublicPinger() { stop(); }
@@ -158,7 +164,7 @@ void PublicPinger::ping() {
     return;
   }
   in_flight_ = true;
-  auto a = std::make_shared<Attempt>(io_, ssl_, *parsed_);
+  auto a = std::make_shared<Attempt>(io_, ssl_.get(), *parsed_);
   auto started = a->started;
   a->finish = [this, started](bool ok, int status, std::string error) {
     done(ok, status, error,
