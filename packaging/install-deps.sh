@@ -11,7 +11,6 @@ build_pkgs=(
   libnghttp2-dev libtomlplusplus-dev libssl-dev
   libgtest-dev libgmock-dev
   python3 python3-dev
-  libsystemd-dev  # sd_notify, watchdog (packaging)
 )
 test_pkgs=(
   python3-flask python3-django python3-pytest python3-h2
