@@ -58,7 +58,6 @@ HttpConnection::~HttpConnection() {
 void HttpConnection::start() {
   state_->connections.insert(this);
   fill_addresses();
-  parser_.emplace(state_->limits, state_->temp_dir);
   phase_ = Phase::Idle;
   // A fresh connection gets header_timeout to send its first byte.
   set_deadline(Clock::now() + state_->limits.header_timeout);
@@ -107,6 +106,8 @@ void HttpConnection::process_input() {
         buffer_.consume(skip);
         if (buffer_.size() == 0) return ensure_read();
         phase_ = Phase::Head;
+        // Made when a request starts, not while idle (10,000 idle connections).
+        if (!parser_) parser_.emplace(state_->limits, state_->temp_dir);
         set_deadline(Clock::now() + state_->limits.header_timeout);
         continue;
       }
@@ -196,6 +197,17 @@ void HttpConnection::ensure_read() {
 
 void HttpConnection::do_read() {
   read_in_flight_ = true;
+  if (!stream_.is_tls() && (phase_ == Phase::Idle || phase_ == Phase::Responding)) {
+    // Plain socket, between requests or while a response is in progress: wait
+    // for readability holding no buffer, then read (on_readable). An idle
+    // keep-alive connection then costs its object and the kernel's socket, not
+    // a pending 2-4 KiB read buffer (docs/benchmarks.md, idle connections).
+    if (phase_ == Phase::Idle && buffer_.size() == 0) buffer_.shrink_to_fit();
+    side_.reset();
+    stream_.socket().async_wait(asio::socket_base::wait_read,
+                                [self = shared_from_this()](const error_code& ec) { self->on_readable(ec); });
+    return;
+  }
   if (phase_ == Phase::Responding) {
     // Read-ahead while a response is in progress goes to a side buffer: the
     // main buffer is parsed (and compacted) when the response completes,
@@ -221,6 +233,30 @@ void HttpConnection::do_read() {
                           [self = shared_from_this()](const error_code& ec, std::size_t n) {
                             self->on_read(ec, n);
                           });
+}
+
+void HttpConnection::on_readable(const error_code& ec) {
+  if (ec || phase_ == Phase::Closed) {
+    read_in_flight_ = false;
+    if (phase_ == Phase::Closed) return;
+    return close_now();
+  }
+  // Head-sized reads between requests, larger ones while a response is in
+  // progress (pipelined requests, or a body that arrives ahead of time).
+  const std::size_t chunk = phase_ == Phase::Idle ? kHeadReadChunk : kSideReadChunk;
+  auto mb = buffer_.prepare(chunk);
+  ssize_t n;
+  do {
+    n = ::recv(stream_.socket().native_handle(), mb.data(), mb.size(), MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  side_read_ = false;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    read_in_flight_ = false;
+    return do_read();  // readiness without data (e.g. already taken): wait again
+  }
+  if (n < 0) return on_read(error_code(errno, boost::system::system_category()), 0);
+  if (n == 0) return on_read(asio::error::eof, 0);
+  on_read(error_code(), static_cast<std::size_t>(n));
 }
 
 void HttpConnection::on_read(const error_code& ec, std::size_t n) {
@@ -415,7 +451,9 @@ void HttpConnection::on_response_done() {
 }
 
 void HttpConnection::next_request() {
-  parser_.emplace(state_->limits, state_->temp_dir);
+  parser_.reset();
+  // No read targets buffer_ now (a pending read-ahead uses side_ or no buffer).
+  if (buffer_.size() == 0) buffer_.shrink_to_fit();
   scanner_.reset();
   error_response_ = false;
   phase_ = Phase::Idle;

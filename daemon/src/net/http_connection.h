@@ -61,6 +61,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void ensure_read();
   void do_read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
+  void on_readable(const boost::system::error_code& ec);
   bool on_head_complete();
   void send_continue();
   void dispatch();
