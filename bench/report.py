@@ -331,6 +331,10 @@ user gets, and it is reported rather than changed.
 
 {targets_table(results)}
 
+Where hearthd's CPU time and memory go, and so why the unmet targets are unmet, is in
+[profile.md](profile.md) (`make profile`: CPU per request by process, system calls per
+request, the idle daemon's RSS by mapping, bytes per idle connection).
+
 ### What is n/a and why
 
 - **Static files**: the 4 KB row is the same file from nginx (`root`, one worker, sendfile on by
