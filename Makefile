@@ -26,7 +26,7 @@ TEST_FAIL = exit 1
 TEST_DONE = @true
 endif
 
-.PHONY: all deps deps-build deps-bench deps-fuzz configure build run test unit-test pytest integration-test bench docs docs-check clean deb test-deb test-packaging fuzz test-sanitize build-asan
+.PHONY: all deps deps-build deps-bench deps-fuzz configure build run test unit-test pytest integration-test bench profile docs docs-check clean deb test-deb test-packaging fuzz test-sanitize build-asan
 
 all: build
 
@@ -81,6 +81,11 @@ test: deps $(TEST_BUILD)
 
 bench: deps-bench build
 	$(PYTHON) bench/run.py
+
+# Where hearthd's CPU and memory go (docs/profile.md): CPU per request by process,
+# system calls per request, idle RSS by mapping, bytes per idle connection.
+profile: deps-bench build
+	$(PYTHON) bench/profile.py
 
 # Rewrites the generated parts of docs/ (the config reference in docs/config.md)
 # from the schema compiled into hearthd. docs-check only reports.

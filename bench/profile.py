@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Where hearthd's time and memory go, for docs/profile.md: one hearthd, the hello app.
+
+Prints, for `wrk -t2 -c64` against hearthd (2 workers, preload, access log off):
+  1. user and system CPU per request of the daemon and of the Python workers;
+  2. the daemon's system calls per request (strace -c -f, a separate shorter run: strace
+     slows the daemon, so its req/s is not reported);
+  3. the idle daemon's resident memory by mapping (smaps), largest first;
+  4. RSS growth per idle keep-alive connection (--idle N connections, default 2,000).
+
+Usage: /usr/bin/python3 bench/profile.py [--duration 8] [--idle 2000] [--no-strace]
+Everything talks to 127.0.0.1; every process started is stopped by its PID.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import idleconns  # noqa: E402
+import procs  # noqa: E402
+import stacks  # noqa: E402
+
+TCK = os.sysconf("SC_CLK_TCK")
+
+
+def start_hearthd(tmp, port, extra=()):
+    with open(os.path.join(tmp, "hearth.toml"), "w") as f:
+        f.write('[log]\naccess_log = ""\n')
+    env = dict(os.environ, HEARTH_ALLOW_ROOT="1")
+    argv = [stacks.HEARTHD, "hello:application", "--chdir", stacks.APPS_DIR, "--python", stacks.PYTHON,
+            "-b", f"127.0.0.1:{port}", "-w", str(stacks.WORKERS), "--preload",
+            "-c", os.path.join(tmp, "hearth.toml"), "--control-socket", os.path.join(tmp, "ctl.sock"), *extra]
+    log = open(os.path.join(tmp, "hearthd.log"), "wb")
+    p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True)
+    log.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+            return p
+        except Exception:
+            if p.poll() is not None:
+                break
+            time.sleep(0.2)
+    stop(p)
+    raise SystemExit(f"hearthd did not serve on port {port}; see {tmp}/hearthd.log")
+
+
+def stop(p):
+    left = procs.stop_tree(p)
+    if left:
+        print(f"warning: still alive after stopping hearthd: {left}", file=sys.stderr)
+
+
+def cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])
+
+
+def wrk(url, seconds):
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    n = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
+    return n, rps
+
+
+def cpu_split(p, url, seconds):
+    wrk(url, 2)  # warm-up
+    pids = procs.tree([p.pid])
+    before = {q: cpu(q) for q in pids}
+    n, rps = wrk(url, seconds)
+    print(f"## CPU per request (wrk -t2 -c64 -d{seconds}s: {n:,} requests, {rps:,.0f} req/s)\n")
+    print("| process | user us/req | system us/req |")
+    print("|---|--:|--:|")
+    total_u = total_s = 0.0
+    for q in pids:
+        if q not in before or not procs.is_alive(q):
+            continue
+        u, s = cpu(q)
+        du = (u - before[q][0]) * 1e6 / TCK / n
+        ds = (s - before[q][1]) * 1e6 / TCK / n
+        if du == 0 and ds == 0:
+            continue  # the zygote, idle
+        total_u += du
+        total_s += ds
+        name = "hearthd daemon" if q == p.pid else f"Python worker (pid {q})"
+        print(f"| {name} | {du:.1f} | {ds:.1f} |")
+    print(f"| **server tree** | {total_u:.1f} | {total_s:.1f} |\n")
+
+
+def syscalls(p, url, seconds):
+    if not shutil.which("strace"):
+        print("## System calls per request\n\nstrace is not installed; skipped.\n")
+        return
+    tmp = tempfile.mktemp(prefix="hearth-strace-")
+    tracer = subprocess.Popen(["strace", "-c", "-f", "-p", str(p.pid), "-o", tmp],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        n, _ = wrk(url, seconds)
+    finally:
+        tracer.terminate()
+        tracer.wait(20)
+    text = open(tmp).read()
+    os.unlink(tmp)
+    print(f"## Daemon system calls per request (strace -c -f, {n:,} requests under strace)\n")
+    print("| syscall | calls/req | errors/req |")
+    print("|---|--:|--:|")
+    total = 0.0
+    for line in text.splitlines():
+        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+)?\s*(\w+)$", line)
+        if not m or m.group(3) == "total":
+            continue
+        calls, errors = int(m.group(1)), int(m.group(2) or 0)
+        if calls / n < 0.05:
+            continue
+        total += calls / n
+        print(f"| {m.group(3)} | {calls / n:.2f} | {errors / n:.2f} |")
+    print(f"| **total (>= 0.05/req)** | {total:.2f} | |\n")
+
+
+def smaps(pid):
+    rss, name = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                parts = line.split()
+                name = parts[5] if len(parts) > 5 else "[anonymous]"
+            elif line.startswith("Rss:"):
+                rss[name] = rss.get(name, 0) + int(line.split()[1])
+    return rss
+
+
+def memory(p):
+    time.sleep(1.0)
+    rss = smaps(p.pid)
+    total = sum(rss.values())
+    print(f"## Idle daemon RSS by mapping (after the load above; total {total:,} KiB = {total / 1024:.2f} MiB)\n")
+    print("| mapping | RSS KiB |")
+    print("|---|--:|")
+    for name, kib in sorted(rss.items(), key=lambda kv: -kv[1]):
+        if kib >= 64:
+            print(f"| {os.path.basename(name) if name.startswith('/') else name} | {kib:,} |")
+    print()
+
+
+def idle_connections(tmp, count):
+    port = stacks.free_port()
+    idleconns.ensure_nofile(count + 1000)
+    p = start_hearthd(tmp, port, ["--keep-alive", "75s"])
+    try:
+        def rss():
+            with open(f"/proc/{p.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        wrk(f"http://127.0.0.1:{port}/", 2)
+        time.sleep(1.0)
+        base = rss()
+        held, still_open, failed = idleconns.hold_idle(port, count, rss)
+        per = (held - base) * 1024 / max(still_open, 1)
+        print(f"## Idle keep-alive connections\n\n{still_open:,} held open ({failed} failed): daemon RSS "
+              f"{base:,} -> {held:,} KiB, {per:,.0f} B per connection.\n")
+    finally:
+        stop(p)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=8)
+    ap.add_argument("--idle", type=int, default=2000)
+    ap.add_argument("--no-strace", action="store_true")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="hearth-profile-")
+    port = stacks.free_port()
+    p = start_hearthd(tmp, port)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        print(f"# hearthd profile, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"{os.cpu_count()} cores, binary {stacks.HEARTHD}\n")
+        cpu_split(p, url, args.duration)
+        memory(p)
+        if not args.no_strace:
+            syscalls(p, url, 3)
+    finally:
+        stop(p)
+    if args.idle:
+        idle_connections(tmp, args.idle)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
