@@ -11,7 +11,6 @@ import faulthandler
 import gc
 import json
 import os
-import platform
 import select
 import signal
 import socket
@@ -162,7 +161,7 @@ class Zygote:
             sys.stderr.flush()
         self.send(json_frame(ZYGOTE_READY, {
             "pid": os.getpid(),
-            "python": platform.python_version(),
+            "python": "%d.%d.%d" % sys.version_info[:3],
             "preload": bool(self.args.preload),
             "import_ms": import_ms,
             "threads_after_import": threads,
