@@ -108,6 +108,9 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   bool keep_alive_ = true;     // for the request in progress
   bool error_response_ = false;  // the current response is our own 4xx/5xx
   bool received_any_ = false;        // a byte of a request arrived on this connection
+  // do_write() calls nested in one another through inline (immediate) writes.
+  static constexpr int kMaxInlineWrites = 4;
+  int inline_writes_ = 0;
   bool first_request_grace_ = false;  // drain() gave a fresh connection kFirstRequestGrace
 
   TimePoint deadline_ = TimePoint::max();
