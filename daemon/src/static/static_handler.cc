@@ -60,6 +60,7 @@ StaticHandler::StaticHandler(std::vector<Mount> mounts, http::RequestHandler& ne
                              const ClockSource& clock)
     : mounts_(std::move(mounts)), next_(next), observer_(observer), clock_(clock) {
   for (const auto& m : mounts_) prefixes_.push_back(m.config.prefix);
+  memos_.resize(mounts_.size());
   std::random_device rd;
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
@@ -121,7 +122,7 @@ void StaticHandler::handle(std::shared_ptr<http::Request> request, std::shared_p
   if (rp.verdict == RelativePath::Verdict::Dotfile) return plain(*out, 404, "404 Not Found\n");
   switch (file.status) {
     case OpenedFile::Status::Ok:
-      return serve_file(m, rel, std::move(file), *request, *out);
+      return serve_file(m, memos_[static_cast<size_t>(index)], rel, std::move(file), *request, *out);
     case OpenedFile::Status::Directory: {
       // "/static/docs" names a directory: send the client to "/static/docs/",
       // so relative links in its index work (never to "//host": no open redirect).
@@ -139,15 +140,18 @@ void StaticHandler::handle(std::shared_ptr<http::Request> request, std::shared_p
   }
 }
 
-void StaticHandler::serve_file(const Mount& m, const std::string& rel, OpenedFile file, const http::Request& req,
-                               http::ResponseSink& sink) {
+void StaticHandler::serve_file(const Mount& m, VariantMemo& memo, const std::string& rel, OpenedFile file,
+                               const http::Request& req, http::ResponseSink& sink) {
   std::vector<http::Header> headers;
   headers.push_back({"Content-Type", mime_type(rel)});
-  if (m.config.precompressed) {
+  const TimePoint now = clock_.now();
+  if (m.config.precompressed && !memo.known_absent(rel, now)) {
     OpenedFile br = open_under(m.root, rel + ".br", m.root_fd->get());
     OpenedFile gz = open_under(m.root, rel + ".gz", m.root_fd->get());
     const bool have_br = br.status == OpenedFile::Status::Ok;
     const bool have_gz = gz.status == OpenedFile::Status::Ok;
+    if (!have_br && !have_gz) memo.remember_absent(rel, now);
+    else memo.forget(rel);
     if (have_br || have_gz) {
       headers.push_back({"Vary", "Accept-Encoding"});
       switch (choose_encoding(header(req, "Accept-Encoding"), have_br, have_gz)) {

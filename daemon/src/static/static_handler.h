@@ -16,6 +16,7 @@
 #include "http/handler.h"
 #include "proxy/observed_sink.h"
 #include "static/file_opener.h"
+#include "static/variant_memo.h"
 
 namespace hearth::statics {
 
@@ -45,11 +46,12 @@ class StaticHandler final : public http::RequestHandler {
   struct Target;
   std::shared_ptr<http::ResponseSink> observe(const std::shared_ptr<http::Request>& request,
                                               std::shared_ptr<http::ResponseSink> sink);
-  void serve_file(const Mount& m, const std::string& rel, OpenedFile file, const http::Request& req,
-                  http::ResponseSink& sink);
+  void serve_file(const Mount& m, VariantMemo& memo, const std::string& rel, OpenedFile file,
+                  const http::Request& req, http::ResponseSink& sink);
 
   std::vector<Mount> mounts_;
   std::vector<std::string> prefixes_;
+  std::vector<VariantMemo> memos_;  // per mount: files recently found without .br/.gz
   http::RequestHandler& next_;
   proxy::RequestObserver* observer_;
   const ClockSource& clock_;

@@ -98,7 +98,7 @@ class StaticHandlerTest : public ::testing::Test {
 
   fs::path base_, root_;
   App app_;
-  SteadyClock clock_;
+  ManualClock clock_;
 };
 
 TEST_F(StaticHandlerTest, ServesAFileWithValidatorsAndNeverCallsTheApp) {
@@ -171,6 +171,32 @@ TEST_F(StaticHandlerTest, DirectoriesIndexAndRedirect) {
   config::StaticMount none;
   none.index = "";
   EXPECT_EQ(get(*make(none), "/static/sub/")->status, 404);
+}
+
+TEST_F(StaticHandlerTest, AbsentVariantsAreRememberedForOneSecondOnly) {
+  auto h = make();
+  const http::Header br{"Accept-Encoding", "br"};
+  auto r = get(*h, "/static/hello.txt", {br});
+  EXPECT_EQ(r->data, "hello world\n");
+  EXPECT_EQ(r->header("Vary"), "");
+  // A variant appears: within the memo's second the plain file still goes out
+  // (no Vary), as before the variant existed.
+  write(root_ / "hello.txt.br", "BR-HELLO");
+  clock_.advance(std::chrono::milliseconds(999));
+  r = get(*h, "/static/hello.txt", {br});
+  EXPECT_EQ(r->data, "hello world\n");
+  EXPECT_EQ(r->header("Content-Encoding"), "");
+  // After it, the file is probed again and the variant served.
+  clock_.advance(std::chrono::milliseconds(1));
+  r = get(*h, "/static/hello.txt", {br});
+  EXPECT_EQ(r->data, "BR-HELLO");
+  EXPECT_EQ(r->header("Content-Encoding"), "br");
+  EXPECT_EQ(r->header("Vary"), "Accept-Encoding");
+  // A file with a variant is probed every time: a removed variant is never served.
+  fs::remove(root_ / "hello.txt.br");
+  r = get(*h, "/static/hello.txt", {br});
+  EXPECT_EQ(r->data, "hello world\n");
+  EXPECT_EQ(r->header("Vary"), "");
 }
 
 TEST_F(StaticHandlerTest, PrecompressedVariants) {
