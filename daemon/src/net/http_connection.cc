@@ -383,6 +383,9 @@ void HttpConnection::do_write() {
       return close_now();
     }
     if (n > 0) {
+      // The nested call may finish the response and release keep_self_; every
+      // caller holds a reference today, this keeps it so if one stops doing so.
+      auto self = shared_from_this();
       ++inline_writes_;
       sink_->consume(static_cast<std::size_t>(n));
       do_write();
