@@ -112,8 +112,15 @@ def syscalls(p, url, seconds):
     finally:
         tracer.terminate()
         tracer.wait(20)
-    text = open(tmp).read()
-    os.unlink(tmp)
+    try:
+        with open(tmp) as f:
+            text = f.read()
+        os.unlink(tmp)
+    except OSError:
+        text = ""
+    if "total" not in text:
+        print("## Daemon system calls per request\n\nstrace could not attach (ptrace not permitted?); skipped.\n")
+        return
     print(f"## Daemon system calls per request (strace -c -f, {n:,} requests under strace)\n")
     print("| syscall | calls/req | errors/req |")
     print("|---|--:|--:|")

@@ -34,3 +34,26 @@ def test_bench_quick_prints_numbers():
     # Every process the bench started is gone: nothing is left listening from it.
     assert "still alive after stop" not in r.stderr, r.stderr[-2000:]
     sys.stdout.write(r.stdout)
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk not installed (make deps-bench)")
+@pytest.mark.skipif(not HEARTHD.exists(), reason="hearthd not built")
+def test_profile_prints_cpu_memory_and_idle_connection_figures():
+    argv = [PYTHON, str(ROOT / "bench" / "profile.py"), "--duration", "1", "--idle", "100"]
+    if shutil.which("strace") is None:
+        argv.append("--no-strace")
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.stdout
+    row = next((l for l in out.splitlines() if l.startswith("| hearthd daemon |")), None)
+    assert row is not None, out
+    user, system = (float(c) for c in row.strip("|").split("|")[1:3])
+    assert user + system > 0, row
+    m = re.search(r"Idle daemon RSS by mapping .*total ([\d,]+) KiB", out)
+    assert m and int(m.group(1).replace(",", "")) > 1024, out
+    m = re.search(r"(\d[\d,]*) held open \((\d+) failed\).* ([\d,]+) B per connection", out)
+    assert m and int(m.group(1).replace(",", "")) == 100 and m.group(2) == "0", out
+    if "--no-strace" not in argv:
+        m = re.search(r"\| \*\*total \(>= 0.05/req\)\*\* \| ([\d.]+) \|", out)
+        assert m and float(m.group(1)) >= 2, out  # at least a read and a write per request
+    assert "still alive after stopping" not in r.stderr, r.stderr[-2000:]
