@@ -53,7 +53,7 @@ def test_profile_prints_cpu_memory_and_idle_connection_figures():
     assert m and int(m.group(1).replace(",", "")) > 1024, out
     m = re.search(r"(\d[\d,]*) held open \((\d+) failed\).* ([\d,]+) B per connection", out)
     assert m and int(m.group(1).replace(",", "")) == 100 and m.group(2) == "0", out
-    if "--no-strace" not in argv:
+    if "--no-strace" not in argv and "strace could not attach" not in out:
         m = re.search(r"\| \*\*total \(>= 0.05/req\)\*\* \| ([\d.]+) \|", out)
         assert m and float(m.group(1)) >= 2, out  # at least a read and a write per request
     assert "still alive after stopping" not in r.stderr, r.stderr[-2000:]
