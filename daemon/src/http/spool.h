@@ -29,6 +29,8 @@ class Spool {
   std::string_view memory() const { return mem_; }
   // Reads up to `len` bytes at `offset` into `out`; returns bytes read (0 at end) or -1 with errno.
   long read_at(uint64_t offset, char* out, uint64_t len) const;
+  // The temp file (for sendfile(2)); -1 while in_memory().
+  int fd() const { return fd_; }
   void clear();
 
  private:

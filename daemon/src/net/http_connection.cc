@@ -27,7 +27,7 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t kReadChunk = 16 * 1024;     // bodies
+constexpr std::size_t kReadChunk = 64 * 1024;     // bodies (a 1 MiB upload: ~16 reads, not 64)
 constexpr std::size_t kHeadReadChunk = 2 * 1024;  // idle and request heads
 // While a response is in progress, pipelined bytes are read ahead only up to this.
 constexpr std::size_t kReadAheadCap = 64 * 1024;

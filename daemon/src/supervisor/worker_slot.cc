@@ -1,5 +1,10 @@
 #include "supervisor/worker_slot.h"
 
+#include <sys/sendfile.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -178,30 +183,51 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
 }
 
 void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offset) {
+  // A spooled body goes from its temp file to the worker's socket with
+  // sendfile(2): no read into a buffer and no copy through user space. The
+  // socket is non-blocking; EAGAIN waits for writability (the worker reads
+  // the body as the app asks for it).
   const http::Spool& body = req->body;
-  if (offset >= body.size()) {
-    writing_ = false;
-    maybe_idle();
-    return;
-  }
-  body_chunk_.resize(64 * 1024);
-  long n = body.read_at(offset, body_chunk_.data(), body_chunk_.size());
-  if (n <= 0) {
-    HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "reading the spooled request body failed");
+  boost::system::error_code ignored;
+  if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ignored);
+  while (offset < body.size()) {
+    off_t off = static_cast<off_t>(offset);
+    std::size_t count = static_cast<std::size_t>(std::min<uint64_t>(body.size() - offset, kBodySendChunk));
+    ssize_t n;
+    do {
+      n = ::sendfile(socket_.native_handle(), body.fd(), &off, count);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      offset += static_cast<uint64_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      socket_.async_wait(asio::socket_base::wait_write,
+                         [self = shared_from_this(), req, offset](const boost::system::error_code& ec) {
+                           if (ec || self->state_ != State::Busy) {
+                             self->writing_ = false;
+                             self->maybe_idle();
+                             return;
+                           }
+                           self->do_write_body(req, offset);
+                         });
+      return;
+    }
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+      // The worker is gone; the read side reports it (as after a failed async_write).
+      writing_ = false;
+      maybe_idle();
+      return;
+    }
+    // 0 (the temp file is shorter than recorded) or a read error.
+    HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
+             "sending the spooled request body failed: " << (n < 0 ? std::strerror(errno) : "short file"));
     writing_ = false;
     fail_exchange(Outcome::ProtocolError);
     return;
   }
-  body_chunk_.resize(static_cast<std::size_t>(n));
-  asio::async_write(socket_, asio::buffer(body_chunk_),
-                    [self = shared_from_this(), req, offset, n](const boost::system::error_code& ec, std::size_t) {
-                      if (ec || self->state_ != State::Busy) {
-                        self->writing_ = false;
-                        self->maybe_idle();
-                        return;
-                      }
-                      self->do_write_body(req, offset + static_cast<uint64_t>(n));
-                    });
+  writing_ = false;
+  maybe_idle();
 }
 
 void WorkerSlot::on_timeout() {

@@ -106,7 +106,8 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   std::shared_ptr<http::ResponseSink> sink_;
   std::string wbuf_;        // header + environ block
   RetryFn retry_;
-  std::string body_chunk_;  // for spooled bodies
+  // One sendfile(2) of a spooled request body moves at most this much.
+  static constexpr std::size_t kBodySendChunk = 1024 * 1024;
   bool writing_ = false;
   bool response_started_ = false;
   bool response_done_ = false;
