@@ -383,16 +383,18 @@ void HttpConnection::do_write() {
       return close_now();
     }
     if (n > 0) {
+      sink_->consume(static_cast<std::size_t>(n));
+      // A short write means the socket buffer is full: wait, do not retry now.
+      if (static_cast<std::size_t>(n) < out.size()) return wait_writable();
       // The nested call may finish the response and release keep_self_; every
       // caller holds a reference today, this keeps it so if one stops doing so.
       auto self = shared_from_this();
       ++inline_writes_;
-      sink_->consume(static_cast<std::size_t>(n));
       do_write();
       --inline_writes_;
       return;
     }
-    // EAGAIN: the socket buffer is full; wait for writability below.
+    return wait_writable();  // EAGAIN
   }
   if (!out.empty()) {
     write_in_flight_ = true;
@@ -422,17 +424,7 @@ void HttpConnection::do_sendfile() {
   do {
     n = ::sendfile(sock.native_handle(), region.fd, &off, count);
   } while (n < 0 && errno == EINTR);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    write_in_flight_ = true;
-    set_deadline(Clock::now() + state_->limits.send_timeout);
-    sock.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](const error_code& ec) {
-      self->write_in_flight_ = false;
-      if (self->phase_ == Phase::Closed) return;
-      if (ec) return self->close_now();
-      self->do_write();
-    });
-    return;
-  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait_writable();
   if (n <= 0) {
     // 0: the file is shorter than when it was opened; the promised length
     // cannot be delivered, so the client must see the connection end.
@@ -451,6 +443,19 @@ void HttpConnection::do_sendfile() {
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
     self->write_in_flight_ = false;
     if (self->phase_ == Phase::Closed) return;
+    self->do_write();
+  });
+}
+
+// The socket buffer is full (plain socket): do_write() again once it is
+// writable. No write is attempted until then; send_timeout bounds the wait.
+void HttpConnection::wait_writable() {
+  write_in_flight_ = true;
+  set_deadline(Clock::now() + state_->limits.send_timeout);
+  stream_.socket().async_wait(asio::socket_base::wait_write, [self = shared_from_this()](const error_code& ec) {
+    self->write_in_flight_ = false;
+    if (self->phase_ == Phase::Closed) return;
+    if (ec) return self->close_now();
     self->do_write();
   });
 }

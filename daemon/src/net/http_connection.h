@@ -70,6 +70,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void on_sink_output() override;
   void do_write();
   void do_sendfile();
+  void wait_writable();
   void on_write(const boost::system::error_code& ec, std::size_t n);
   void on_response_done();
   void next_request();
