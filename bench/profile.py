@@ -19,44 +19,31 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import idleconns  # noqa: E402
+import loadgen  # noqa: E402
 import procs  # noqa: E402
 import stacks  # noqa: E402
 
 TCK = os.sysconf("SC_CLK_TCK")
 
 
-def start_hearthd(tmp, port, extra=()):
-    with open(os.path.join(tmp, "hearth.toml"), "w") as f:
-        f.write('[log]\naccess_log = ""\n')
-    env = dict(os.environ, HEARTH_ALLOW_ROOT="1")
-    argv = [stacks.HEARTHD, "hello:application", "--chdir", stacks.APPS_DIR, "--python", stacks.PYTHON,
-            "-b", f"127.0.0.1:{port}", "-w", str(stacks.WORKERS), "--preload",
-            "-c", os.path.join(tmp, "hearth.toml"), "--control-socket", os.path.join(tmp, "ctl.sock"), *extra]
-    log = open(os.path.join(tmp, "hearthd.log"), "wb")
-    p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                         start_new_session=True)
-    log.close()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-            return p
-        except Exception:
-            if p.poll() is not None:
-                break
-            time.sleep(0.2)
-    stop(p)
-    raise SystemExit(f"hearthd did not serve on port {port}; see {tmp}/hearthd.log")
+def start_hearthd(workdir, extra=()):
+    """The bench's own hearthd (stacks.start_hearthd: hello app, 2 workers, preload, no access log)."""
+    server = stacks.start_hearthd("hello", workdir, extra=extra)
+    try:
+        server.wait_ready()
+    except stacks.StartError:
+        stop(server)
+        raise
+    return server
 
 
-def stop(p):
-    left = procs.stop_tree(p)
+def stop(server):
+    left = server.stop()
     if left:
         print(f"warning: still alive after stopping hearthd: {left}", file=sys.stderr)
 
@@ -68,16 +55,15 @@ def cpu(pid):
 
 
 def wrk(url, seconds):
-    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url],
-                         capture_output=True, text=True, timeout=seconds + 60).stdout
-    n = int(re.search(r"(\d+) requests in", out).group(1))
-    rps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
-    return n, rps
+    r = loadgen.run_wrk(url, seconds)
+    return r["requests"], r["rps"]
 
 
-def cpu_split(p, url, seconds):
+def cpu_split(server, seconds):
+    url = server.url
+    root = server.procs[0][1].pid
     wrk(url, 2)  # warm-up
-    pids = procs.tree([p.pid])
+    pids = procs.tree([root])
     before = {q: cpu(q) for q in pids}
     n, rps = wrk(url, seconds)
     print(f"## CPU per request (wrk -t2 -c64 -d{seconds}s: {n:,} requests, {rps:,.0f} req/s)\n")
@@ -94,21 +80,21 @@ def cpu_split(p, url, seconds):
             continue  # the zygote, idle
         total_u += du
         total_s += ds
-        name = "hearthd daemon" if q == p.pid else f"Python worker (pid {q})"
+        name = "hearthd daemon" if q == root else f"Python worker (pid {q})"
         print(f"| {name} | {du:.1f} | {ds:.1f} |")
     print(f"| **server tree** | {total_u:.1f} | {total_s:.1f} |\n")
 
 
-def syscalls(p, url, seconds):
+def syscalls(server, seconds):
     if not shutil.which("strace"):
         print("## System calls per request\n\nstrace is not installed; skipped.\n")
         return
     tmp = tempfile.mktemp(prefix="hearth-strace-")
-    tracer = subprocess.Popen(["strace", "-c", "-f", "-p", str(p.pid), "-o", tmp],
+    tracer = subprocess.Popen(["strace", "-c", "-f", "-p", str(server.procs[0][1].pid), "-o", tmp],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(1.0)
-        n, _ = wrk(url, seconds)
+        n, _ = wrk(server.url, seconds)
     finally:
         tracer.terminate()
         tracer.wait(20)
@@ -149,9 +135,9 @@ def smaps(pid):
     return rss
 
 
-def memory(p):
+def memory(server):
     time.sleep(1.0)
-    rss = smaps(p.pid)
+    rss = smaps(server.procs[0][1].pid)
     total = sum(rss.values())
     print(f"## Idle daemon RSS by mapping (after the load above; total {total:,} KiB = {total / 1024:.2f} MiB)\n")
     print("| mapping | RSS KiB |")
@@ -163,24 +149,22 @@ def memory(p):
 
 
 def idle_connections(tmp, count):
-    port = stacks.free_port()
     idleconns.ensure_nofile(count + 1000)
-    p = start_hearthd(tmp, port, ["--keep-alive", "75s"])
+    server = start_hearthd(os.path.join(tmp, "idle"), ["--keep-alive", "75s"])
+    pid = server.procs[0][1].pid
     try:
         def rss():
-            with open(f"/proc/{p.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1])
-        wrk(f"http://127.0.0.1:{port}/", 2)
+            return procs.rss_kib(pid)
+        wrk(server.url, 2)
         time.sleep(1.0)
         base = rss()
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
         held, still_open, failed = idleconns.hold_idle(port, count, rss)
         per = (held - base) * 1024 / max(still_open, 1)
         print(f"## Idle keep-alive connections\n\n{still_open:,} held open ({failed} failed): daemon RSS "
               f"{base:,} -> {held:,} KiB, {per:,.0f} B per connection.\n")
     finally:
-        stop(p)
+        stop(server)
 
 
 def main():
@@ -190,18 +174,16 @@ def main():
     ap.add_argument("--no-strace", action="store_true")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="hearth-profile-")
-    port = stacks.free_port()
-    p = start_hearthd(tmp, port)
-    url = f"http://127.0.0.1:{port}/"
+    server = start_hearthd(os.path.join(tmp, "load"))
     try:
         print(f"# hearthd profile, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
               f"{os.cpu_count()} cores, binary {stacks.HEARTHD}\n")
-        cpu_split(p, url, args.duration)
-        memory(p)
+        cpu_split(server, args.duration)
+        memory(server)
         if not args.no_strace:
-            syscalls(p, url, 3)
+            syscalls(server, 3)
     finally:
-        stop(p)
+        stop(server)
     if args.idle:
         idle_connections(tmp, args.idle)
     shutil.rmtree(tmp, ignore_errors=True)
