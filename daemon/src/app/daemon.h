@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "app/error_log.h"
+#include "app/pid_file.h"
 #include "app/admin_handler.h"
 #include "app/systemd_notify.h"
 #include "app/upgrade.h"
@@ -74,6 +76,8 @@ class Daemon final : private supervisor::Pool::Listener {
   std::unique_ptr<supervisor::Reaper> reaper_;
   proxy::Dispatcher dispatcher_;
   std::unique_ptr<Telemetry> telemetry_;
+  ErrorLog error_log_;
+  PidFile pid_file_;
   std::unique_ptr<proxy::ProxyHandler> proxy_;
   std::unique_ptr<AdminHandler> admin_handler_;
   std::unique_ptr<net::HttpServer> http_;

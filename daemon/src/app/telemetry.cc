@@ -238,6 +238,18 @@ void Telemetry::register_callbacks() {
                 [this](const Emit& emit) {
                   if (src_.pool) emit({}, src_.pool->status().effective);
                 });
+  reg_.callback("hearth_memory_budget_exceeded",
+                "1 when memory_budget cannot be met: the app's processes use more than it with one worker.", {},
+                [this](const Emit& emit) {
+                  if (src_.pool) emit({}, src_.pool->status().budget_unmet ? 1 : 0);
+                });
+  reg_.callback("hearth_app_memory_pss_bytes",
+                "PSS of the app's process tree (zygotes and workers) at the last memory sample, under memory_budget.",
+                {}, [this](const Emit& emit) {
+                  if (!src_.pool) return;
+                  auto st = src_.pool->status();
+                  if (st.memory_budget > 0) emit({}, static_cast<double>(st.app_pss));
+                });
   reg_.callback("hearth_busy_ratio", "Busy request slots over all slots of ready workers (0..1).", {},
                 [this](const Emit& emit) {
                   if (!src_.pool) return;

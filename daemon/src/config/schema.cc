@@ -44,6 +44,12 @@ constexpr KeySpec kSchema[] = {
     {"boot_timeout", "duration", "", "", "time to import the app and start a worker"},
     {"forwarded_allow_ips", "address list", "", "", "peers trusted to send `X-Forwarded-*`; `\"*\"` = any"},
     {"temp_dir", "string", "(`$TMPDIR` or `/tmp`)", "", "where large request and response bodies are spooled"},
+    {"pid_file", "string", "(none)", "",
+     "hearthd writes its pid here once it serves and removes the file when it exits (gunicorn's `--pid`)"},
+    {"proc_name", "string", "(hearthd)", "",
+     "the daemon's process name as `ps -o comm` and `top` show it (15 bytes at most; gunicorn's `--name`)"},
+    {"umask", "string", "(inherited)", "",
+     "file-mode mask set at start and inherited by the app, in octal: `\"027\"` or `0o027`"},
     {"retry_methods", "method list", "", "",
      "a request whose worker died before any response byte reached the client is sent once more to another "
      "worker if its method is listed; otherwise 502. `[]` = never"},
@@ -72,6 +78,11 @@ constexpr KeySpec kSchema[] = {
      "request line + headers; else 431. Also the most a chunked body's chunk-size line (with extensions) or "
      "trailer section may take; else 400"},
     {"http.max_headers", "count", "", "", "header fields per request; else 431"},
+    {"http.backlog", "count", "", "", "`listen()` backlog of every `bind` (capped by the kernel's `somaxconn`)"},
+    {"http.max_request_line", "size", "(max_header_size)", "",
+     "HTTP/1.1 request line (method, target, version); else 414. 0 = only `max_header_size` bounds it"},
+    {"http.max_header_field_size", "size", "(max_header_size)", "",
+     "one header field (name and value); else 431. 0 = only `max_header_size` bounds it"},
     {"http.max_body_size", "size", "", "", "request body; else 413"},
     {"http.body_buffer_size", "size", "", "",
      "request bodies up to this stay in memory, larger ones go to `temp_dir`"},
@@ -86,12 +97,16 @@ constexpr KeySpec kSchema[] = {
     {"http.via", "bool", "", "", "add `Via: 1.1 hearth` to responses proxied from the app (not to static files)"},
 
     // ---------------------------------------------------------------- [log]
-    {"log", "section", "", "", "The daemon's log (stderr) and the access log."},
+    {"log", "section", "", "", "The daemon's own log (the error log) and the access log."},
     {"log.level", "string", "", "",
      "`error`, `warn`, `info` or `debug` (case-insensitive; gunicorn's `warning` and `critical` mean `warn` and "
      "`error`)"},
     {"log.access_log", "string", "", "", "a file path, `-` for stdout, `\"\"` for none"},
     {"log.access_log_format", "string", "", "", "`combined` or `json`"},
+    {"log.error_log", "string", "", "",
+     "the daemon's own log: `-` for stderr, or a file path (opened before the privilege drop, reopened on "
+     "`SIGUSR1`; its directory must be writable by `user` for the reopen). The app's stderr goes there too"},
+    {"log.capture_output", "bool", "", "", "the app's stdout goes to the error log as well (gunicorn's `--capture-output`)"},
 
     // ---------------------------------------------------------------- [health]
     {"health", "section", "", "",
@@ -125,7 +140,7 @@ constexpr KeySpec kSchema[] = {
     {"keepwarm.url", "string", "(off)", "",
      "the app's public `http://` or `https://` URL, requested now and then so the host sees traffic"},
     {"keepwarm.interval", "duration", "", "", "between two requests to `url`"},
-    {"keepwarm.jitter", "duration", "", "", "random spread (±) on `interval`; at most `interval`"},
+    {"keepwarm.jitter", "duration", "(a tenth of `interval`)", "", "random spread (±) on `interval`; at most `interval`"},
     {"keepwarm.timeout", "duration", "", "", "for one request to `url`"},
 
     // ---------------------------------------------------------------- [hooks]

@@ -1,5 +1,7 @@
 #include "metrics/access_log.h"
 
+#include "common/log.h"
+
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,7 +138,13 @@ void AccessLog::reopen() {
   flush();
   if (!own_fd_) return;
   int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return;  // keep writing to the old file rather than lose lines
+  if (fd < 0) {
+    // Keep writing to the old file rather than lose lines.
+    HLOG(Warn, "cannot reopen the access log " << path_ << ": " << std::strerror(errno)
+                                               << "; still writing to the old file (the log directory must be "
+                                                  "writable by the user hearthd runs as)");
+    return;
+  }
   ::close(fd_);
   fd_ = fd;
 }

@@ -147,7 +147,7 @@ class Zygote:
                 with DeathWatch(self.death_fd):
                     self.app = loader.load_app(self.args.app)
             except BaseException:
-                self._fail("failed to load app %r\n%s" % (self.args.app, traceback.format_exc()))
+                self._fail("failed to load app %r\n%s" % (self.args.app, loader.app_traceback()))
             import_ms = int(round((time.monotonic() - t0) * 1000))
         self._load_hooks()
         if self.args.preload:
@@ -187,9 +187,13 @@ class Zygote:
                 name, spec, name.replace("_", "-"), traceback.format_exc()))
 
     def _fail(self, text):
-        sys.stderr.write("hearth zygote: " + text)
-        sys.stderr.flush()
-        self.send(text_frame(ZYGOTE_FAILED, text))
+        """ZYGOTE_FAILED with ``text`` (the daemon logs it once), then exit 3. Only
+        when the daemon cannot be told does the text go to stderr."""
+        try:
+            self.ctrl.sendall(text_frame(ZYGOTE_FAILED, text))
+        except OSError:
+            sys.stderr.write("hearth zygote: " + text)
+            sys.stderr.flush()
         _exit(EXIT_APP_LOAD)
 
     # -- loop ----------------------------------------------------------------------------
