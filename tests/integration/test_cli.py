@@ -326,7 +326,7 @@ def test_keepwarm_jitter_follows_a_short_interval(tmp_path):
     r = run(HEARTHD, "-c", cfg, "--check-config")
     assert r.returncode == 0, r.stderr
     assert 'jitter = "200ms"' in r.stdout, r.stdout
-    cfg.write_text('app = "basic:app"\n[keepwarm]\ninterval = "2s"\njitter = "3s"\n')
+    cfg.write_text('app = "basic:app"\n[keepwarm]\nurl = "http://127.0.0.1:9/"\ninterval = "2s"\njitter = "3s"\n')
     r = run(HEARTHD, "-c", cfg, "--check-config")
     assert r.returncode == 2 and "keepwarm.jitter" in r.stderr, r.stderr  # set by hand: still checked
 

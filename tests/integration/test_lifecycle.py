@@ -109,7 +109,7 @@ def test_import_failure_shows_the_apps_traceback_once(hearthd, mode):
     rc = srv.wait_exit(READY_DEADLINE)
     assert rc == 3, f"exit status {rc}\n{srv.log_tail()}"
     log = srv.log()
-    assert log.count("broken-app-import-marker") == 1, log
+    assert log.count("RuntimeError: broken-app-import-marker") == 1, log
     assert log.count("Traceback") == 1, log
     assert "_load_settings" in log, log  # the app's own frames stay
     for own in ("zygote.py", "loader.py", "worker.py", "importlib", "<frozen"):

@@ -49,7 +49,7 @@ constexpr KeySpec kSchema[] = {
     {"proc_name", "string", "(hearthd)", "",
      "the daemon's process name as `ps -o comm` and `top` show it (15 bytes at most; gunicorn's `--name`)"},
     {"umask", "string", "(inherited)", "",
-     "file-mode mask set at start and inherited by the app, in octal: `\"027\"` or `0o027`"},
+     "file-mode mask set at start and inherited by the app, in octal: `\"027\"` or `0o027`; `\"\"` = inherited"},
     {"retry_methods", "method list", "", "",
      "a request whose worker died before any response byte reached the client is sent once more to another "
      "worker if its method is listed; otherwise 502. `[]` = never"},

@@ -70,11 +70,9 @@ std::string to_toml(const Config& c) {
   line("temp_dir", quote(c.temp_dir));
   line("pid_file", quote(c.pid_file));
   line("proc_name", quote(c.proc_name));
-  if (c.umask >= 0) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(c.umask));
-    line("umask", quote(buf));
-  }
+  char mask[8] = "";
+  if (c.umask >= 0) std::snprintf(mask, sizeof mask, "%04o", static_cast<unsigned>(c.umask));
+  line("umask", quote(mask));
   line("retry_methods", array(c.retry_methods));
   line("max_requests", std::to_string(c.max_requests));
   line("max_requests_jitter", std::to_string(c.max_requests_jitter));

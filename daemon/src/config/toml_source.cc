@@ -481,6 +481,10 @@ class Reader {
          [this](const std::string& key, const toml::node& n) {
            // umask = "027" (a string in octal), or the TOML octal integer 0o027.
            std::optional<uint32_t> v;
+           if (auto s = n.as_string(); s && s->get().empty()) {
+             cfg_.umask = -1;  // "" = inherited
+             return ok(key, n);
+           }
            if (auto s = n.as_string()) v = parse_umask(s->get());
            else if (auto i = n.as_integer(); i && i->get() >= 0 && i->get() <= 0777) v = static_cast<uint32_t>(i->get());
            if (!v) return bad(key, n, "an octal mask such as \"027\" or 0o027 (at most 0777)");

@@ -123,7 +123,11 @@ void Pool::start_zygote(uint32_t gen) {
       if (w->generation() == gen && w->pid() < 0 && w->state() != Worker::State::Dead) w->on_fork_failed("the zygote exited");
     }
     if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) {
-      HLOG_CTX(Info, "zygote", "exited pid=" << z.pid() << " (" << st.describe() << ")");
+      // A zygote told to stop that did is "stopped", not "exit 0" next to an app that failed.
+      if (st.exited() && st.exit_code() == 0 && z.state() != Zygote::State::Failed)
+        HLOG_CTX(Info, "zygote", "stopped pid=" << z.pid());
+      else
+        HLOG_CTX(Info, "zygote", "exited pid=" << z.pid() << " (" << st.describe() << ")");
       return;
     }
     if (!current) return;
@@ -436,7 +440,8 @@ void Pool::on_worker_boot_failed(Worker& w, const std::string& text) {
   // a failed warm-up (Admitting) is a failed boot that is retried.
   if (!worker_ever_ready_ && phase_ == Phase::Starting && w.generation() == active_gen_ && !opt_.zygote.preload &&
       w.state() != Worker::State::Admitting) {
-    listener_.on_fatal("the app failed to import in worker " + std::to_string(w.id()) + ":\n" + text);
+    // The worker has logged the traceback already: say it once.
+    listener_.on_fatal("the app failed to import in worker " + std::to_string(w.id()) + " (the traceback is above)");
     return;
   }
   if (reload_.step != ReloadStep::None && w.generation() == reload_.gen) {

@@ -101,7 +101,5 @@ def app_traceback(exc_info=None):
     needs to see. A SyntaxError keeps its source line and caret."""
     etype, value, tb = exc_info or sys.exc_info()
     frames = [f for f in traceback.extract_tb(tb) if not _own_frame(f.filename)]
-    out = ""
-    if frames:
-        out = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
-    return out + "".join(traceback.format_exception_only(etype, value))
+    return ("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)) +
+            "".join(traceback.format_exception_only(etype, value)))
