@@ -17,6 +17,7 @@ test_pkgs=(
   curl nghttp2-client wrk procps prometheus zsh openssl
   postgresql python3-psycopg2
   python3-yaml  # tests/packaging: the Kubernetes manifests
+  logrotate  # tests/integration/test_logs.py: the packaged logrotate file, run for real
 )
 bench_pkgs=(
   gunicorn uwsgi uwsgi-plugin-python3 nginx-light wrk nghttp2-client

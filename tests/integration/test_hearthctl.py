@@ -120,3 +120,19 @@ def test_stop_finishes_in_flight_request(hearthd, tmp_path):
     assert code == 200 and body.startswith("version="), (code, body)
     assert srv.wait_exit(10) == 0, srv.log_tail()
     assert wait_exited(children, 3) == [], "workers outlived hearthd"
+
+
+def test_status_with_threads_shows_slots_busy_and_every_request(hearthd, tmp_path):
+    srv, sock = start(hearthd, tmp_path, "lc_version:app", "--threads", "3", workers=1, ready_workers=1)
+    with cf.ThreadPoolExecutor(2) as pool:
+        futs = [pool.submit(get, srv.port, f"/sleep?ms=2500&n={i}") for i in range(2)]
+        st = wait_status(sock, lambda s: ready_workers(s) and ready_workers(s)[0]["busy_slots"] == 2, 10,
+                         "two busy slots")
+        w = ready_workers(st)[0]
+        assert w["slots"] == 3 and len(w["in_flight"]) == 2, w
+        out = ctl(sock, "status").stdout
+        assert re.search(rf"^{w['id']}\s+{w['pid']}\s+1\s+busy\s+2/3\s", out, re.M), out
+        assert len(re.findall(r"GET /sleep\?ms=2500&n=\d", out)) == 2, out
+        assert [f.result()[0] for f in futs] == [200, 200]
+    out = ctl(sock, "status").stdout
+    assert re.search(rf"^{w['id']}\s+{w['pid']}\s+1\s+ready\s+0/3\s", out, re.M), out
