@@ -202,8 +202,8 @@ const FlagSpec kFlags[] = {
        return "";
      }},
     // --- Workers ---
-    {"workers", 'w', "N", "Workers", "workers", "worker processes; 0 = 2 x cores + 1 ($WEB_CONCURRENCY)",
-     [](const Config&) { return "2 x cores + 1"s; },
+    {"workers", 'w', "N", "Workers", "workers", "worker processes; 0 = 2 x usable CPUs + 1 ($WEB_CONCURRENCY)",
+     [](const Config&) { return "2 x CPUs + 1"s; },
      [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.workers); }},
     {"threads", 0, "N", "Workers", "threads", "concurrent requests per worker",
      [](const Config& d) { return std::to_string(d.threads); },

@@ -34,7 +34,9 @@ constexpr KeySpec kSchema[] = {
     {"group", "string", "(the user's group)", "", "with `user`: run as this group (name or gid)"},
     {"allow_root", "bool", "", "HEARTH_ALLOW_ROOT",
      "started as root without `user` (or with `user = \"root\"`), hearthd refuses to start (exit 2) unless this is true"},
-    {"workers", "count", "(2 × cores + 1)", "WEB_CONCURRENCY", "worker processes; 0 = 2 × cores + 1"},
+    {"workers", "count", "(2 × CPUs + 1)", "WEB_CONCURRENCY",
+     "worker processes; 0 = 2 × CPUs + 1, counting the CPUs hearthd may run on (its affinity mask, lowered by a "
+     "cgroup v2 `cpu.max` quota)"},
     {"threads", "count", "", "", "concurrent requests per worker"},
     {"max_queue", "count", "", "", "requests that may wait for a worker; beyond it, 503"},
     {"queue_timeout", "duration", "", "", "longest wait for a worker; then 503"},

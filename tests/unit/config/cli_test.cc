@@ -198,7 +198,7 @@ TEST(Cli, HelpListsEveryFlagWithDefaults) {
   EXPECT_THAT(help, HasSubstr("[default: 30s]"));
   EXPECT_THAT(help, HasSubstr("[default: 10MiB]"));
   EXPECT_THAT(help, HasSubstr("[default: 127.0.0.1:8000"));
-  EXPECT_THAT(help, HasSubstr("[default: 2 x cores + 1]"));
+  EXPECT_THAT(help, HasSubstr("[default: 2 x CPUs + 1]"));
   EXPECT_THAT(help, HasSubstr("[default: /usr/bin/python3]"));
   for (const char* group : {"General:", "Application:", "Listeners:", "Workers:", "Timeouts:", "HTTP:", "Logging:", "Privileges:",
                             "Environment:"}) {
