@@ -181,7 +181,7 @@ const FlagSpec kFlags[] = {
      [](const Config& d) { return d.allow_root ? "on"s : "off"s; },
      [](std::string_view, Config& c, CliState&) { c.allow_root = true; return ""s; }},
     // --- Process ---
-    {"pid", 'p', "FILE", "Process", "pid_file", "write hearthd's pid to FILE once it serves; removed at exit",
+    {"pid", 'p', "FILE", "Process", "pid_file", "write hearthd's pid to FILE at start; removed at exit",
      [](const Config&) { return "none"s; },
      [](std::string_view v, Config& c, CliState&) -> std::string {
        if (v.empty()) return "a file path";

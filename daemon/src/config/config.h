@@ -134,7 +134,7 @@ struct Config {
   // With it set, GET /metrics on the admin listener needs "Authorization: Bearer <token>".
   std::string metrics_token;            // "" = /metrics open (a warning when admin_bind is not loopback)
 
-  std::string pid_file;                 // hearthd's pid written here once it serves; "" = none
+  std::string pid_file;                 // hearthd's pid written here at start; "" = none
   std::string proc_name;                // the daemon's process name (comm, 15 bytes); "" = hearthd
   int32_t umask = -1;                   // set at start, inherited by the app; -1 = keep the inherited one
 

@@ -47,7 +47,7 @@ constexpr KeySpec kSchema[] = {
     {"forwarded_allow_ips", "address list", "", "", "peers trusted to send `X-Forwarded-*`; `\"*\"` = any"},
     {"temp_dir", "string", "(`$TMPDIR` or `/tmp`)", "", "where large request and response bodies are spooled"},
     {"pid_file", "string", "(none)", "",
-     "hearthd writes its pid here once it serves and removes the file when it exits (gunicorn's `--pid`)"},
+     "hearthd writes its pid here at start (before dropping root) and removes the file when it exits (gunicorn's `--pid`)"},
     {"proc_name", "string", "(hearthd)", "",
      "the daemon's process name as `ps -o comm` and `top` show it (15 bytes at most; gunicorn's `--name`)"},
     {"umask", "string", "(inherited)", "",

@@ -160,6 +160,8 @@ class Pool : private Worker::Listener {
     std::vector<ReloadCallback> waiters;
   };
 
+  static bool is_live(Worker::State s);     // forking, booting, admitting or ready
+  static bool is_booting(Worker::State s);  // forking, booting or admitting
   void start_zygote(uint32_t gen);
   std::shared_ptr<Zygote> zygote(uint32_t gen) const;
   void maintain();
@@ -167,8 +169,7 @@ class Pool : private Worker::Listener {
   std::shared_ptr<Worker> spawn_worker(uint32_t gen);
   uint32_t target() const;
   uint32_t count(uint32_t gen, bool include_victim) const;
-  uint32_t count_all_live() const;
-  // memory_budget: what the tree uses now (read from /proc) and what is still growing.
+  // memory_budget (pool_budget.cc): what the tree uses now (read from /proc) and what is still growing.
   BudgetFacts budget_facts() const;
   void set_budget_cap(uint32_t cap, const BudgetFacts& f);
   void note_budget_unmet(const BudgetFacts& f);
