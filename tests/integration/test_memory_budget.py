@@ -6,6 +6,7 @@ the start through a `hearthctl reload` and must never see more than the budget.
 The app (lc_budget) writes LC_BUDGET_MB of private memory at import: with preload
 off every worker carries it; with preload on the zygote does (and a reload starts
 a second zygote that imports it again)."""
+import json
 import os
 import re
 import threading
@@ -149,3 +150,32 @@ def test_a_budget_that_cannot_be_met_is_said_plainly(hearthd, tmp_path):
                   urllib.request.urlopen(srv.admin_url + "/metrics", timeout=5)
                   .read().decode(), re.M)
     assert m, "hearth_memory_budget_exceeded is not 1 in /metrics"
+
+
+def test_recycling_under_a_tight_budget_stops_the_old_worker_first(hearthd, tmp_path):
+    # Room for one lazy worker, not two: a recycled worker must exit before its
+    # replacement starts, and every request is still answered (it waits in the queue).
+    budget_mib = 130
+    toml = (f'env = {{ LC_BUDGET_MB = "{BALLAST_MB}" }}\n'
+            f'memory_budget = "{budget_mib}MiB"\nmemory_interval = "500ms"\n')
+    srv, sock = start(hearthd, tmp_path, "lc_budget:app", "--no-preload", "--max-requests", "3", workers=1,
+                      toml=toml, wait=False)
+    sampler = Sampler(srv.pid)
+    sampler.start()
+    try:
+        srv.wait_ready(20)
+        wait_status(sock, lambda s: len(ready_workers(s)) == 1 and ready_workers(s)[0].get("uss_bytes"), 10,
+                    "one measured worker")
+        results = [get(srv.port, "/", timeout=30) for _ in range(8)]
+    finally:
+        sampler.stop_event.set()
+        sampler.join(5)
+    assert all(code == 200 for code, _ in results), results
+    pids = {json.loads(body)["pid"] for _, body in results}
+    assert len(pids) >= 2, f"no recycling happened: {pids}\n{srv.log_tail()}"
+    assert re.search(r"no room for a second worker beside worker \d+: it stops before its replacement",
+                     srv.log()), srv.log_tail()
+    t, peak = sampler.peak()
+    over = [(round(t, 2), s >> 20) for t, s in sampler.samples if s > budget_mib << 20]
+    assert not over, f"over memory_budget {budget_mib} MiB while recycling: {over[:10]}\n{srv.log_tail(60)}"
+    assert peak > BALLAST_MB << 20, f"peak {peak >> 20} MiB: the sampler missed the app"
