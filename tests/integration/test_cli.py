@@ -3,6 +3,7 @@ lines that say where hearthd listens, hearthctl's help, errors, colour (tty,
 NO_COLOR, --color) and JSON, and the bash/zsh completion scripts."""
 import json
 import os
+import pathlib
 import pty
 import re
 import select
@@ -399,3 +400,13 @@ def test_limit_request_line_and_field_size_are_enforced(hearthd):
     assert status_of(b"GET /p/" + b"a" * 120 + b" HTTP/1.1\r\nHost: x\r\n\r\n") == 414
     assert status_of(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 150 + b"\r\n\r\n") == 200
     assert status_of(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 250 + b"\r\n\r\n") == 431
+
+
+def test_name_sets_the_process_names(hearthd):
+    srv = hearthd("basic:app", "--name", "shop", workers=1)
+
+    def comm(pid):
+        return pathlib.Path(f"/proc/{pid}/comm").read_text().strip()
+    assert comm(srv.pid) == "shop"
+    assert comm(srv.zygote_pid()) == "shop:zygote"
+    assert [comm(p) for p in srv.worker_pids().values()] == ["shop:worker"]

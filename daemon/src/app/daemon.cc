@@ -74,6 +74,7 @@ std::string Daemon::build_environment(std::vector<std::string>* env) const {
   for (auto& [k, v] : cfg_->env) vars[k] = v;
   vars["HEARTH_PRELOAD"] = cfg_->preload ? "1" : "0";
   vars["HEARTH_WORKER_ID"] = "zygote";
+  if (!cfg_->proc_name.empty()) vars["HEARTH_PROC_NAME"] = cfg_->proc_name;  // the runtime names its processes
   vars["SERVER_SOFTWARE"] = std::string("hearth/") + build::kVersion;
   vars.emplace("PYTHONUNBUFFERED", "1");
   for (auto& [k, v] : vars) env->push_back(k + "=" + v);

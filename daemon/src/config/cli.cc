@@ -187,7 +187,7 @@ const FlagSpec kFlags[] = {
        if (v.empty()) return "a file path";
        return set_string(v, &c.pid_file);
      }},
-    {"name", 'n', "NAME", "Process", "proc_name", "the daemon's process name in ps/top (15 bytes at most)",
+    {"name", 'n', "NAME", "Process", "proc_name", "process names in ps/top: NAME, NAME:zygote, NAME:worker (15 bytes at most)",
      [](const Config&) { return "hearthd"s; },
      [](std::string_view v, Config& c, CliState&) -> std::string {
        if (v.empty()) return "a process name";

@@ -49,7 +49,8 @@ constexpr KeySpec kSchema[] = {
     {"pid_file", "string", "(none)", "",
      "hearthd writes its pid here at start (before dropping root) and removes the file when it exits (gunicorn's `--pid`)"},
     {"proc_name", "string", "(hearthd)", "",
-     "the daemon's process name as `ps -o comm` and `top` show it (15 bytes at most; gunicorn's `--name`)"},
+     "the daemon's process name as `ps -o comm` and `top` show it (15 bytes at most; gunicorn's `--name`); the "
+     "zygote and the workers become `NAME:zygote` and `NAME:worker` (cut to 15 bytes)"},
     {"umask", "string", "(inherited)", "",
      "file-mode mask set at start and inherited by the app, in octal: `\"027\"` or `0o027`; `\"\"` = inherited"},
     {"retry_methods", "method list", "", "",

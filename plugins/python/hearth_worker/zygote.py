@@ -330,6 +330,7 @@ class Zygote:
 
     def _become_worker(self, worker_id, fds, fork_time):
         try:
+            set_process_name("worker")
             from .worker import Worker
             self.ctrl.close()
             socks = [socket.socket(fileno=fd) for fd in fds]
@@ -345,9 +346,25 @@ class Zygote:
         os._exit(EXIT_INTERNAL)
 
 
+def set_process_name(role):
+    """``proc_name`` (--name): the zygote's and the workers' process name (comm, as
+    ps -o comm and top show it) becomes "NAME:zygote" / "NAME:worker", cut to the
+    kernel's 15 bytes. Nothing when the name is not set or prctl is unavailable."""
+    name = os.environ.get("HEARTH_PROC_NAME")
+    if not name:
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, ctypes.c_char_p(("%s:%s" % (name, role)).encode("utf-8", "replace")[:15]), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HEARTH_WORKER_ID", "zygote")
+    set_process_name("zygote")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, frame: _exit(EXIT_OK))
     faulthandler.enable(file=sys.stderr, all_threads=True)
