@@ -85,7 +85,8 @@ constexpr KeySpec kSchema[] = {
     {"http.max_request_line", "size", "(max_header_size)", "",
      "HTTP/1.1 request line (method, target, version); else 414. 0 = only `max_header_size` bounds it"},
     {"http.max_header_field_size", "size", "(max_header_size)", "",
-     "one header field (name and value); else 431. 0 = only `max_header_size` bounds it"},
+     "one header field (name and value); else 431 (HTTP/2: the stream is refused). 0 = only `max_header_size` "
+     "bounds it"},
     {"http.max_body_size", "size", "", "", "request body; else 413"},
     {"http.body_buffer_size", "size", "", "",
      "request bodies up to this stay in memory, larger ones go to `temp_dir`"},
