@@ -8,6 +8,7 @@ shared by all workers (docs/hooks.md). Each worker opens its own on first use.
     DATABASE_URL=postgresql://user:secret@db/app   (libpq's connection string)
 """
 import os
+import sys
 
 import psycopg2
 from flask import Flask, jsonify
@@ -30,7 +31,8 @@ def db():
 
 @app.get("/")
 def index():
-    return jsonify(app="app-example", psycopg2=psycopg2.__version__.split()[0])
+    # prefix: the interpreter's environment (/venv in the image).
+    return jsonify(app="app-example", psycopg2=psycopg2.__version__.split()[0], prefix=sys.prefix)
 
 
 @app.get("/db")
