@@ -73,7 +73,6 @@ class Env:
         text = text.replace("/run/systemd/system", str(self.systemd_dir))
         text = text.replace("/run/hearth/hearthd.sock", str(self.sock))
         text = text.replace("/usr/share/hearth/python", str(self.runtime))
-        text = text.replace("[ -x /usr/bin/deb-systemd-helper ]", f"[ -x {self.bin}/deb-systemd-helper ]")
         f = self.dir / name
         f.write_text(text)
         f.chmod(0o755)

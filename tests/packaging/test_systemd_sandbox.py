@@ -233,15 +233,28 @@ def test_every_system_call_of_hearthd_and_its_workers_is_in_system_service(tmp_p
         assert r.returncode == 0, r.stderr
         assert _get(app + "/")[0] == 200
     finally:
-        rc = _stop(proc)
+        # SIGTERM to hearthd itself (strace's child), not to strace, which would
+        # detach and leave hearthd running; strace exits with hearthd's status.
+        for child in [p for p in _descendants(proc.pid) if _ppid(p) == proc.pid]:
+            os.kill(child, signal.SIGTERM)  # hearthd: strace's only child
+        try:
+            rc = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            for p in reversed(_descendants(proc.pid)):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.wait(5)
+            raise
     assert rc == 0, log.read_text()[-3000:]
     used = set()
     for line in trace.read_text().splitlines():
         m = re.match(r"^\d+\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()", line)
         if m:
             used.add(m.group(1) or m.group(2))
-    # strace's own start-up (its execve of hearthd) is the first line; everything is hearthd's.
-    assert {"execve", "fork", "clone", "clone3", "vfork"} & used and "accept4" in used, sorted(used)
+    # The trace saw the daemon accept connections and processes being started.
+    assert {"execve", "fork", "clone", "clone3", "vfork"} & used and {"accept", "accept4"} & used, sorted(used)
     outside = sorted(used - allowed)
     assert not outside, f"system calls outside @system-service: {outside}"
 
@@ -267,6 +280,13 @@ def _proc_status(pid):
         k, _, v = line.partition(":")
         fields[k] = v.split()
     return fields
+
+
+def _ppid(pid):
+    try:
+        return int(pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
 
 
 def _descendants(root):
