@@ -24,6 +24,8 @@ test_pkgs=(
   python3-yaml  # tests/packaging: the Kubernetes manifests
   python3-venv  # tests/packaging: the container's app-image pattern (/venv)
   lintian devscripts  # make test-deb: lintian and hardening-check on the package
+  python3-seccomp  # tests/packaging: hearthd under the unit's SystemCallFilter, enforced
+  strace  # tests/packaging: every system call hearthd and its workers make
 )
 bench_pkgs=(
   gunicorn uwsgi uwsgi-plugin-python3 nginx-light wrk nghttp2-client

@@ -11,7 +11,8 @@
   RemoveIPC=yes) count as set;
 * every system call a real hearthd and its Python workers make (strace -f over
   start, requests, a reload and a graceful stop) is in @system-service, as
-  `systemd-analyze syscall-filter` lists it;
+  `systemd-analyze syscall-filter` lists it, and the same run passes under a real
+  seccomp filter of exactly that set (python3-seccomp), as systemd would load it;
 * the recipes in packaging/systemd/recipes/ verify as drop-ins, and the
   start-as-root recipe's promise (capabilities for binding only) holds for a
   real hearthd binding a port below 1024 as root and switching to `nobody`.
@@ -201,37 +202,42 @@ def _stop(proc):
         raise
 
 
+def _hearthd_args(tmp_path):
+    return [str(HEARTHD), "-c", str(HELLO / "hearth.toml"), "--chdir", str(HELLO), "-w", "2",
+            "-b", "127.0.0.1:0", "--admin-bind", "127.0.0.1:0", "--control-socket", str(tmp_path / "c.sock")]
+
+
+def _exercise(proc, log, tmp_path):
+    """Start-up, requests, a body spilled to a temp file, /metrics, a rolling reload
+    (a new zygote and workers), hearthctl status, more requests."""
+    app, admin = _wait_urls(proc, log)
+    for _ in range(10):
+        assert _get(app + "/")[0] == 200
+    req = urllib.request.Request(app + "/", data=b"x" * (2 << 20), method="POST")
+    try:
+        urllib.request.urlopen(req, timeout=30).read()
+    except urllib.error.HTTPError:
+        pass  # the status does not matter; the body's path through hearthd does
+    assert _get(admin + "/metrics")[0] == 200
+    for cmd in ("reload", "status"):
+        r = subprocess.run([str(HEARTHCTL), "--socket", str(tmp_path / "c.sock"), cmd],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, (cmd, r.stdout, r.stderr, log.read_text()[-3000:])
+    for _ in range(5):
+        assert _get(app + "/")[0] == 200
+
+
 def test_every_system_call_of_hearthd_and_its_workers_is_in_system_service(tmp_path):
     need_hearthd()
     strace = tool("strace")
     allowed = allowed_syscalls()
     assert {"read", "pidfd_open", "prctl", "clone3"} <= allowed  # the expansion works
     trace, log = tmp_path / "strace.txt", tmp_path / "hearthd.log"
-    body = tmp_path / "body"
-    body.write_bytes(b"x" * (2 << 20))  # larger than body_buffer_size: spilled to a temp file
     with open(log, "wb") as err:
-        proc = subprocess.Popen([strace, "-f", "-qq", "-o", str(trace), str(HEARTHD), "-c",
-                                 str(HELLO / "hearth.toml"), "--chdir", str(HELLO), "-w", "2",
-                                 "-b", "127.0.0.1:0", "--admin-bind", "127.0.0.1:0",
-                                 "--control-socket", str(tmp_path / "c.sock")],
+        proc = subprocess.Popen([strace, "-f", "-qq", "-o", str(trace), *_hearthd_args(tmp_path)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        app, admin = _wait_urls(proc, log)
-        for _ in range(10):
-            assert _get(app + "/")[0] == 200
-        req = urllib.request.Request(app + "/", data=body.read_bytes(), method="POST")
-        try:
-            urllib.request.urlopen(req, timeout=30).read()
-        except urllib.error.HTTPError:
-            pass  # the status does not matter; the body's path through hearthd does
-        assert _get(admin + "/metrics")[0] == 200
-        r = subprocess.run([str(HEARTHCTL), "--socket", str(tmp_path / "c.sock"), "reload"],
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr
-        r = subprocess.run([str(HEARTHCTL), "--socket", str(tmp_path / "c.sock"), "status"],
-                           capture_output=True, text=True, timeout=30)
-        assert r.returncode == 0, r.stderr
-        assert _get(app + "/")[0] == 200
+        _exercise(proc, log, tmp_path)
     finally:
         # SIGTERM to hearthd itself (strace's child), not to strace, which would
         # detach and leave hearthd running; strace exits with hearthd's status.
@@ -257,6 +263,47 @@ def test_every_system_call_of_hearthd_and_its_workers_is_in_system_service(tmp_p
     assert {"execve", "fork", "clone", "clone3", "vfork"} & used and {"accept", "accept4"} & used, sorted(used)
     outside = sorted(used - allowed)
     assert not outside, f"system calls outside @system-service: {outside}"
+
+
+def test_hearthd_and_its_workers_run_under_the_system_service_filter(tmp_path):
+    """The filter itself, enforced: hearthd started under a seccomp filter that allows
+    exactly @system-service (as systemd expands it) and fails everything else with
+    EPERM (SystemCallErrorNumber=EPERM), inherited by the zygote and the workers, does
+    the whole workload and stops cleanly."""
+    need_hearthd()
+    seccomp = pytest.importorskip("seccomp", reason="python3-seccomp (packaging/install-deps.sh test)")
+    allowed = allowed_syscalls()
+    numbers = []
+    for name in sorted(allowed):
+        try:
+            numbers.append(seccomp.resolve_syscall(seccomp.Arch.NATIVE, name))
+        except ValueError:
+            pass  # not a system call on this architecture
+    assert len(numbers) > 200
+
+    def confine():
+        f = seccomp.SyscallFilter(seccomp.ERRNO(1))  # EPERM, sets no_new_privs
+        for n in numbers:
+            if n >= 0:
+                f.add_rule(seccomp.ALLOW, n)
+        f.load()
+
+    log = tmp_path / "hearthd.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(_hearthd_args(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err, preexec_fn=confine)
+    try:
+        _exercise(proc, log, tmp_path)
+        family = _descendants(proc.pid)
+        assert len(family) >= 4, family  # hearthd, a zygote, two workers
+        for pid in family:
+            st = pathlib.Path(f"/proc/{pid}/status").read_text()
+            assert re.search(r"^Seccomp:\s+2$", st, re.M), (pid, "not under the filter")
+    finally:
+        rc = _stop(proc)
+    assert rc == 0, log.read_text()[-3000:]
+    assert "EPERM" not in log.read_text() and "Operation not permitted" not in log.read_text(), \
+        log.read_text()[-3000:]
 
 
 # --- the start-as-root recipe: capabilities for binding only ----------------------------
