@@ -6,9 +6,10 @@
 #   2. unpacked into a scratch root (dpkg-deb -x), the unpacked hearthd checks the
 #      packaged /etc/hearth/hearth.toml, finds its Python runtime next to itself,
 #      serves the packaged example app, answers hearthctl, and stops cleanly;
-#   3. with HEARTH_DEB_INSTALL=1 (root only): dpkg -i on this machine, the same run
-#      with /usr/bin/hearthd, systemd-analyze verify of the installed units, then
-#      dpkg --purge (so the test can run again; a hearth installed before is refused).
+#   3. with HEARTH_DEB_INSTALL=1 (root only): dpkg -i on this machine (postinst enables
+#      the units through deb-systemd-helper), the same run with /usr/bin/hearthd,
+#      systemd-analyze verify of the installed units, then dpkg --purge, which removes
+#      the enablement (so the test can run again; a hearth installed before is refused).
 # Usage: tests/packaging/test_deb.sh build/hearth_VERSION_ARCH.deb
 # Every process it starts is stopped by its PID.
 set -euo pipefail
@@ -152,6 +153,11 @@ if [ "${HEARTH_DEB_INSTALL:-0}" = 1 ]; then
   installed_here=1
   dpkg -i "$deb" >/dev/null || fail "dpkg -i"
   getent passwd hearth >/dev/null || fail "postinst did not create the hearth user"
+  # deb-systemd-helper enabled the units (symlinks), even with no systemd running.
+  for l in /etc/systemd/system/multi-user.target.wants/hearthd.service \
+           /etc/systemd/system/sockets.target.wants/hearthd.socket; do
+    [ -L "$l" ] || fail "postinst did not enable the unit: $l missing"
+  done
   run_installed "" installed
   if command -v systemd-analyze >/dev/null; then
     out=$(systemd-analyze verify /lib/systemd/system/hearthd.service /lib/systemd/system/hearthd.socket 2>&1 || true)
@@ -161,6 +167,10 @@ if [ "${HEARTH_DEB_INSTALL:-0}" = 1 ]; then
   dpkg --purge hearth >/dev/null || fail "dpkg --purge"
   installed_here=0
   [ ! -e /usr/bin/hearthd ] || fail "/usr/bin/hearthd left after purge"
+  for l in /etc/systemd/system/multi-user.target.wants/hearthd.service \
+           /etc/systemd/system/sockets.target.wants/hearthd.socket; do
+    [ ! -L "$l" ] || fail "purge left $l"
+  done
   ok "dpkg -i / --purge"
 fi
 echo "test_deb: PASS"
