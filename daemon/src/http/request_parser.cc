@@ -65,6 +65,8 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_string, st
       has_content_length_ = true;
       break;
     case bhttp::field::host:
+      // Apps build absolute URLs from it: only a host[:port] gets through.
+      if (!is_valid_host(v)) return reject(400, ec);
       ++host_count_;
       break;
     case bhttp::field::expect:
@@ -106,7 +108,14 @@ std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
   return body.size();
 }
 
-void RequestParser::on_chunk_header_impl(std::uint64_t, string_view, error_code&) {}
+void RequestParser::on_chunk_header_impl(std::uint64_t size, string_view extensions, error_code& ec) {
+  // A chunk-size line (size, extensions, CRLF) is bounded by max_header_size,
+  // as a head is. http_connection.cc caps what stays unparsed; this catches a
+  // long line that arrived whole in one read.
+  std::size_t digits = 1;
+  for (std::uint64_t v = size >> 4; v != 0; v >>= 4) ++digits;
+  if (digits + extensions.size() + 2 > limits_.max_header_size) return reject(400, ec);
+}
 
 std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
   store(body);
