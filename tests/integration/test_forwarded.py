@@ -77,23 +77,27 @@ def test_trusted_host_and_address_claims_reach_the_app(trusted):
     assert env["HTTP_X_REAL_IP"] == "203.0.113.7"
 
 
-def test_untrusted_claims_dropped_over_http2_too(untrusted):
-    h2 = pytest.importorskip("h2.connection", reason="python3-h2 is not installed")
+def h2_get(port, path, authority, extra=()):
+    """(status, body) of one HTTP/2 GET (prior knowledge) built with python3-h2."""
+    pytest.importorskip("h2.connection", reason="python3-h2 is not installed")
     import h2.config
+    import h2.connection
     import h2.events
-    sock = socket.create_connection(("127.0.0.1", untrusted.port), timeout=10)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     try:
-        c = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        c = h2.connection.H2Connection(config=h2.config.H2Configuration(
+            client_side=True, header_encoding="utf-8", validate_outbound_headers=False))
         c.initiate_connection()
         sid = c.get_next_available_stream_id()
-        c.send_headers(sid, [(":method", "GET"), (":path", "/environ"), (":scheme", "http"),
-                             (":authority", "h2.example"), *[(k.lower(), v) for k, v in CLAIMS]], end_stream=True)
+        c.send_headers(sid, [(":method", "GET"), (":path", path), (":scheme", "http"),
+                             (":authority", authority), *extra], end_stream=True)
         sock.sendall(c.data_to_send())
         body, status, done = b"", None, False
         deadline = time.monotonic() + 10
         while not done and time.monotonic() < deadline:
             data = sock.recv(65536)
-            assert data, "connection closed"
+            if not data:
+                return "closed", body
             for ev in c.receive_data(data):
                 if isinstance(ev, h2.events.ResponseReceived):
                     status = dict(ev.headers)[":status"]
@@ -102,14 +106,37 @@ def test_untrusted_claims_dropped_over_http2_too(untrusted):
                     c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
                 elif isinstance(ev, h2.events.StreamEnded):
                     done = True
+                elif isinstance(ev, h2.events.StreamReset):
+                    return "reset", body
+                elif isinstance(ev, h2.events.ConnectionTerminated):
+                    return "goaway", body
             sock.sendall(c.data_to_send())
     finally:
         sock.close()
-    assert status == "200" and done
+    assert done, "the stream did not end"
+    return status, body
+
+
+def test_untrusted_claims_dropped_over_http2_too(untrusted):
+    status, body = h2_get(untrusted.port, "/environ", "h2.example", [(k.lower(), v) for k, v in CLAIMS])
+    assert status == "200", (status, body)
     env = json.loads(body)
     assert env["SERVER_PROTOCOL"] == "HTTP/2" and env["HTTP_HOST"] == "h2.example"
     for k in CLAIM_KEYS:
         assert k not in env, k
+
+
+@pytest.mark.parametrize("authority,extra,refusals", [
+    # nghttp2 itself refuses an :authority with a '/' (a malformed request): reset or GOAWAY.
+    ("a/b@c", (), {"400", "reset", "goaway", "closed"}),
+    ("u@h", (), {"400", "reset", "goaway", "closed"}),
+    # A host field next to a good :authority reaches hearthd's own check.
+    ("h2.example", [("host", "u@h")], {"400"}),
+], ids=["authority-path", "authority-userinfo", "host-field"])
+def test_http2_authority_that_is_not_host_and_port_is_refused(untrusted, authority, extra, refusals):
+    status, body = h2_get(untrusted.port, "/environ", authority, extra)
+    assert status in refusals, (status, body[:200])
+    assert hhttp.get(untrusted.port, "/").status == 200  # the daemon is fine
 
 
 @pytest.mark.parametrize("host", ["a/b@c", "u@h", "h:80x", "evil.example other", "h\\x"])
