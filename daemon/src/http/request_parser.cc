@@ -48,7 +48,13 @@ void RequestParser::on_response_impl(int, string_view, int, error_code& ec) {
 
 void RequestParser::on_field_impl(bhttp::field name, string_view name_string, string_view value,
                                   error_code& ec) {
-  if (header_done_) return;  // trailer fields of a chunked body: dropped
+  if (header_done_) {
+    // Trailer fields of a chunked body: dropped, but bounded like a head even
+    // when the whole section arrives in one read ("name: value" + CRLF each).
+    trailer_bytes_ += name_string.size() + value.size() + 4;
+    if (trailer_bytes_ > limits_.max_header_size) return reject(400, ec);
+    return;
+  }
   if (++fields_ > limits_.max_headers) return reject(431, ec);
   std::string_view v = trim_ows(value);
   if (!is_valid_field_value(v)) return reject(400, ec);

@@ -112,6 +112,21 @@ TEST(RequestParser, ChunkLineLongerThanMaxHeaderSizeIs400) {
   EXPECT_EQ(parse(req(40000), limits).status, 400);
 }
 
+TEST(RequestParser, TrailerSectionLongerThanMaxHeaderSizeIs400) {
+  config::HttpLimits limits;
+  limits.max_header_size = 1024;
+  auto req = [](std::size_t n) {
+    return "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: " +
+           std::string(n, 'a') + "\r\n\r\n";
+  };
+  EXPECT_EQ(parse(req(500), limits).status, 0);
+  EXPECT_EQ(parse(req(4000), limits).status, 400);
+  // Many small trailer fields add up.
+  std::string many = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
+  for (int i = 0; i < 60; ++i) many += "X-" + std::to_string(i) + ": " + std::string(20, 'b') + "\r\n";
+  EXPECT_EQ(parse(many + "\r\n", limits).status, 400);
+}
+
 TEST(RequestParser, Limits) {
   config::HttpLimits limits;
   limits.max_headers = 2;
