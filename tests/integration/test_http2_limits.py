@@ -102,7 +102,7 @@ def post_headers(sid, length, path="/echo-info"):
 def test_stalled_body_gets_408_and_reset_after_body_timeout(hearthd):
     srv = hearthd("basic:app", workers=1, toml=timeouts_toml(body="1s"))
     s = raw_h2_socket(srv.port)
-    buf, frames = bytearray(), []
+    buf, frames, dec = bytearray(), [], hpack.Decoder()
     try:
         s.sendall(post_headers(1, 10) + frame(DATA, 0, 1, b"abc"))
         t0 = time.monotonic()
@@ -114,7 +114,7 @@ def test_stalled_body_gets_408_and_reset_after_body_timeout(hearthd):
             ftype, flags, sid, payload = f
             frames.append((ftype, flags, sid))
             if sid == 1 and ftype == HEADERS:
-                status = dict(hpack.Decoder().decode(payload)).get(":status")
+                status = dict(dec.decode(payload)).get(":status")
                 status_at = time.monotonic() - t0
             if sid == 1 and ftype == RST_STREAM:
                 reset = struct.unpack(">I", payload)[0]
@@ -128,7 +128,7 @@ def test_stalled_body_gets_408_and_reset_after_body_timeout(hearthd):
             f = read_frame(s, buf)
             assert f is not None, "closed after the 408"
             if f[2] == 3 and f[0] == HEADERS:
-                got = dict(hpack.Decoder().decode(f[3])).get(":status")
+                got = dict(dec.decode(f[3])).get(":status")
         assert got == "200"
     finally:
         s.close()
@@ -286,7 +286,10 @@ def test_upload_flood_memory_and_fds_stay_bounded_and_memory_comes_back(hearthd,
         refused = sum(stream_resets(r) for r in readers)
     finally:
         for s in socks:
+            s.shutdown(socket.SHUT_RDWR)  # wakes its reader thread's recv, so the close is real
             s.close()
+        for r in readers:
+            r.join(5)
     print(f"\nsent={sent}: RSS {rss0} -> {rss1} KiB, fds {fds0} -> {fds1}, RST_STREAMs {refused}")
     # 16 uploading streams per connection: the other 84 of each are refused (REFUSED_STREAM).
     assert refused >= 20 * (100 - 16), refused
@@ -308,7 +311,7 @@ def test_max_buffered_memory_refuses_new_uploads_with_refused_stream(hearthd):
     srv = hearthd("basic:app", workers=1, toml='[http]\nmax_buffered_memory = "1MiB"\n')
     a = raw_h2_socket(srv.port)
     b = raw_h2_socket(srv.port)
-    buf_a, buf_b = bytearray(), bytearray()
+    buf_a, buf_b, dec_b = bytearray(), bytearray(), hpack.Decoder()
     try:
         # 10 stalled uploads on each connection, declaring 1 MB: 20 x 64 KiB wanted, 16 fit.
         a.sendall(b"".join(post_headers(1 + 2 * i, 1_000_000) for i in range(10)))
@@ -337,7 +340,7 @@ def test_max_buffered_memory_refuses_new_uploads_with_refused_stream(hearthd):
             assert f is not None, "closed"
             assert not (f[0] == RST_STREAM and f[2] == 21), "stream 21 refused after a's close"
             if f[0] == HEADERS and f[2] == 21:
-                status = dict(hpack.Decoder().decode(f[3])).get(":status")
+                status = dict(dec_b.decode(f[3])).get(":status")
         assert status == "200"
     finally:
         a.close()

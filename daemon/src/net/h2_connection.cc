@@ -43,7 +43,8 @@ struct H2Connection::Stream {
   bool headers_done = false;  // END_HEADERS seen
   bool remote_closed = false; // END_STREAM seen: the request body is complete
   TimePoint last_input{};     // headers done or the last DATA: body_timeout runs from here
-  bool timed_out = false;     // body_timeout fired: 408 and RST_STREAM submitted
+  bool timed_out = false;     // body_timeout fired: 408 submitted, then RST_STREAM
+  bool reset_after_response = false;  // RST_STREAM(NO_ERROR) once the response's END_STREAM is sent
   // Memory and fds (admit_upload / forget).
   bool uploading = false;     // counted in H2Connection::uploading_
   bool spooled = false;       // counted in H2Connection::spool_files_
@@ -184,6 +185,7 @@ void H2Connection::start() {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &H2Connection::on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &H2Connection::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &H2Connection::on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &H2Connection::on_frame_send);
   nghttp2_option* opt;
   nghttp2_option_new(&opt);
   // Rapid reset: see kResetBurst; this is only the backstop.
@@ -269,14 +271,15 @@ void H2Connection::on_timer() {
     s.timed_out = true;
     if (!s.submitted && !s.dispatched) {
       // 408 without a body, then RST_STREAM(NO_ERROR): RFC 9113 8.1 lets a server that has
-      // answered ask the client to stop sending. Both frames go out in this order.
+      // answered ask the client to stop sending. The reset is submitted once the 408 is sent
+      // (on_frame_send): submitted now, nghttp2 would mark the stream closing and drop the 408.
       s.dispatched = true;
       s.status = 408;
       s.headers = {http::Header{"Content-Length", "0"}};
       s.out_eof = true;
       s.request->is_head = true;  // no DATA frame
+      s.reset_after_response = true;
       submit_response(s);
-      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
     } else {
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_CANCEL);
     }
@@ -595,6 +598,19 @@ void H2Connection::forget(Stream& s) {
     cb();
   }
   if (s.request->body.size() >= 64 * 1024) state_->trimmer->released(s.request->body.size());
+}
+
+int H2Connection::on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+  auto* self = static_cast<H2Connection*>(user);
+  if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+      !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+    return 0;
+  auto it = self->streams_.find(frame->hd.stream_id);
+  if (it != self->streams_.end() && it->second->reset_after_response) {
+    it->second->reset_after_response = false;
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+  }
+  return 0;
 }
 
 void H2Connection::dispatch(Stream& s) {
