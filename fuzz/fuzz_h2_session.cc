@@ -96,7 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (std::size_t off = 0; off < input.size(); off += step) {
     std::string_view piece = input.substr(off, step);
     while (!piece.empty()) {
-      ssize_t n = ::write(fds[1], piece.data(), piece.size());
+      ssize_t n = ::send(fds[1], piece.data(), piece.size(), MSG_NOSIGNAL);  // no SIGPIPE once closed
       if (n <= 0) {  // the daemon stopped reading (closed, or its buffers are full): drain and go on
         drain_peer();
         if (io.poll() == 0) break;
