@@ -78,6 +78,14 @@ constexpr KeySpec kSchema[] = {
      "request bodies up to this stay in memory, larger ones go to `temp_dir`"},
     {"http.response_buffer_size", "size", "", "",
      "responses are buffered in memory up to this, then in a temp file"},
+    {"http.max_buffered_memory", "size", "", "",
+     "HTTP/2 request bodies held in memory, all connections together; a new upload beyond it is refused with "
+     "REFUSED_STREAM (see security.md)"},
+    {"http.max_response_spool", "size", "", "",
+     "the most one response may hold in its temp file for a slow client; beyond it the worker is paused until "
+     "the client reads (as nginx's `proxy_max_temp_file_size`)"},
+    {"http.max_total_response_spool", "size", "", "",
+     "the most all responses' temp files may hold together; beyond it, workers are paused the same way"},
     {"http.server_header", "string", "", "", "the `Server` header; `\"\"` sends none"},
     {"http.http2", "bool", "", "",
      "serve HTTP/2: to clients that open with the h2c prior-knowledge preface, and over TLS to clients that "

@@ -72,7 +72,28 @@ void WorkerSlot::on_read(const boost::system::error_code& ec, std::size_t n) {
     close();
     return;
   }
-  if (state_ != State::Closed) do_read();
+  if (state_ == State::Closed) return;
+  if (state_ == State::Busy && !response_done_ && sink_ && sink_->full()) {
+    pause_for_client();
+    return;
+  }
+  do_read();
+}
+
+void WorkerSlot::pause_for_client() {
+  // The worker blocks on its socket once our receive buffer fills: it is paused, and
+  // the client's spool stops growing (max_response_spool). `timeout` still runs.
+  paused_ = true;
+  sink_->when_writable([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self) return;
+    // Never re-enter the sink's caller: resume on the next turn of the loop.
+    asio::post(self->io_, [self] {
+      if (!self->paused_) return;
+      self->paused_ = false;
+      self->do_read();
+    });
+  });
 }
 
 void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
@@ -291,6 +312,10 @@ void WorkerSlot::fail_exchange(Outcome outcome) {
   request_.reset();
   sink_.reset();
   state_ = outcome == Outcome::WorkerLost ? State::Closed : State::Broken;
+  if (paused_) {
+    paused_ = false;  // read on, so a worker that dies (or is killed after a timeout) is seen
+    do_read();
+  }
   if (owner_) owner_->on_exchange_done(*this, outcome);
 }
 

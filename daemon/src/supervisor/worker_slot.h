@@ -80,6 +80,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
 
  private:
   void do_read();
+  void pause_for_client();  // the sink is full(): stop reading until it says when_writable
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void handle_frame(const FrameHeader& h, std::string_view payload);
   void handle_body(std::string_view chunk);
@@ -103,6 +104,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   FrameDecoder decoder_;
   std::array<char, 65536> rbuf_{};
   bool reading_ = false;
+  bool paused_ = false;  // not reading: the client's sink is full (back-pressure on the worker)
 
   // The exchange in flight.
   std::shared_ptr<http::Request> request_;

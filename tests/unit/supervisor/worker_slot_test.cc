@@ -113,6 +113,30 @@ TEST_F(WorkerSlotTest, SlotIsReusedForTheNextRequest) {
   }
 }
 
+TEST_F(WorkerSlotTest, FullSinkPausesReadingUntilWritable) {
+  sink_->fill_after_body = true;
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send_raw(encode_frame(FrameType::ResponseStart, "200 OK"s) + encode_frame(FrameType::ResponseBody, "one"));
+  ASSERT_TRUE(run_until(io_, [&] { return sink_->body_text == "one"; }));
+  ASSERT_TRUE(sink_->writable) << "the slot did not wait for the sink";
+  // The worker goes on writing; the slot does not read it while the sink is full.
+  worker().send_raw(encode_frame(FrameType::ResponseBody, "two") + encode_frame(FrameType::ResponseEnd, ""));
+  run_for(io_, ms{50});
+  EXPECT_EQ(sink_->body_text, "one");
+  EXPECT_EQ(sink_->finishes, 0);
+  EXPECT_EQ(slot().state(), State::Busy);
+  // The client read: the sink calls back and the rest arrives.
+  sink_->fill_after_body = false;
+  sink_->is_full = false;
+  auto cb = std::move(sink_->writable);
+  cb();
+  ASSERT_TRUE(wait_outcomes(1));
+  EXPECT_EQ(sink_->body_text, "onetwo");
+  EXPECT_EQ(sink_->finished_ok, true);
+  EXPECT_EQ(owner_.outcomes[0], Outcome::Ok);
+}
+
 TEST_F(WorkerSlotTest, EmptyBodyResponse) {
   slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
   ASSERT_TRUE(worker().await_request(io_));
