@@ -6,9 +6,13 @@ Prints, for `wrk -t2 -c64` against hearthd (2 workers, preload, access log off):
   2. the daemon's system calls per request (strace -c -f, a separate shorter run: strace
      slows the daemon, so its req/s is not reported);
   3. the idle daemon's resident memory by mapping (smaps), largest first;
-  4. RSS growth per idle keep-alive connection (--idle N connections, default 2,000).
+  4. RSS growth per idle keep-alive connection (--idle N connections, default 2,000);
+  5. the daemon's instructions per proxied request under callgrind (bench/instructions.py:
+     1 worker, one keep-alive client, 1,000 and 3,000 requests, the difference / 2,000),
+     with the per-request self cost by function.
 
 Usage: /usr/bin/python3 bench/profile.py [--duration 8] [--idle 2000] [--no-strace]
+                                         [--no-instructions | --instructions-only]
 Everything talks to 127.0.0.1; every process started is stopped by its PID.
 """
 import argparse
@@ -24,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import idleconns  # noqa: E402
+import instructions  # noqa: E402
 import loadgen  # noqa: E402
 import procs  # noqa: E402
 import stacks  # noqa: E402
@@ -172,7 +177,16 @@ def main():
     ap.add_argument("--duration", type=int, default=8)
     ap.add_argument("--idle", type=int, default=2000)
     ap.add_argument("--no-strace", action="store_true")
+    ap.add_argument("--no-instructions", action="store_true", help="skip the callgrind count")
+    ap.add_argument("--instructions-only", action="store_true",
+                    help="only the daemon's instructions per request (callgrind)")
+    ap.add_argument("--top", type=int, default=25, help="functions listed with the callgrind count")
     args = ap.parse_args()
+    if args.instructions_only:
+        print(f"# hearthd instructions per request, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"binary {stacks.HEARTHD}\n")
+        instructions.measure(top=args.top)
+        return
     tmp = tempfile.mkdtemp(prefix="hearth-profile-")
     server = start_hearthd(os.path.join(tmp, "load"))
     try:
@@ -186,6 +200,8 @@ def main():
         stop(server)
     if args.idle:
         idle_connections(tmp, args.idle)
+    if not args.no_instructions:
+        instructions.measure(top=args.top)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
