@@ -122,12 +122,12 @@ def _self_costs(annotate):
     return costs
 
 
-def measure(small=1000, large=3000, top=25, extra=(), quiet=False):
+def measure(small=1000, large=3000, top=25, extra=(), quiet=False, keep=None):
     """Instructions the daemon spends per proxied request; prints a markdown section, returns the figure."""
     if not shutil.which("valgrind"):
         print("## Daemon instructions per request\n\nvalgrind is not installed; skipped.\n")
         return None
-    tmp = tempfile.mkdtemp(prefix="hearth-callgrind-")
+    tmp = keep or tempfile.mkdtemp(prefix="hearth-callgrind-")
     try:
         t0 = time.monotonic()
         total_s, ann_s = _run_once(os.path.join(tmp, "small"), small, extra)
@@ -153,4 +153,5 @@ def measure(small=1000, large=3000, top=25, extra=(), quiet=False):
             print()
         return per
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)

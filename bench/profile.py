@@ -181,11 +181,12 @@ def main():
     ap.add_argument("--instructions-only", action="store_true",
                     help="only the daemon's instructions per request (callgrind)")
     ap.add_argument("--top", type=int, default=25, help="functions listed with the callgrind count")
+    ap.add_argument("--keep-callgrind", metavar="DIR", help="keep the two callgrind runs' files in DIR")
     args = ap.parse_args()
     if args.instructions_only:
         print(f"# hearthd instructions per request, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
               f"binary {stacks.HEARTHD}\n")
-        instructions.measure(top=args.top)
+        instructions.measure(top=args.top, keep=args.keep_callgrind)
         return
     tmp = tempfile.mkdtemp(prefix="hearth-profile-")
     server = start_hearthd(os.path.join(tmp, "load"))
