@@ -68,7 +68,10 @@ class Daemon final : private supervisor::Pool::Listener {
   std::string reload_tls();
 
   std::shared_ptr<const config::Config> cfg_;
-  boost::asio::io_context io_;
+  // One thread runs everything (STYLE.md 3): no lock around each descriptor's
+  // operations. The scheduler keeps its lock, because Asio's resolver
+  // (keepwarm's async_resolve) completes from its own thread.
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   SteadyClock clock_;
   supervisor::PosixSpawner spawner_;
   std::unique_ptr<supervisor::Reaper> reaper_;
