@@ -21,11 +21,21 @@ constexpr std::size_t kSpillReadChunk = 64 * 1024;
 // body_file() regions up to this size are copied into the output buffer.
 constexpr uint64_t kInlineFileMax = 32 * 1024;
 
-bool is_hop_by_hop(std::string_view name) {
-  if (name.size() >= 6 && iequals(name.substr(0, 6), "proxy-")) return true;
-  return iequals(name, "connection") || iequals(name, "keep-alive") ||
-         iequals(name, "transfer-encoding") || iequals(name, "upgrade") || iequals(name, "te") ||
-         iequals(name, "trailer");
+// What start() does with an app's header, decided by the name's length first.
+enum class Kind { Other, ContentLength, Server, Date, HopByHop };
+
+Kind classify(std::string_view name) {
+  if (name.size() >= 6 && (name[0] | 0x20) == 'p' && iequals(name.substr(0, 6), "proxy-")) return Kind::HopByHop;
+  switch (name.size()) {
+    case 2: return iequals(name, "te") ? Kind::HopByHop : Kind::Other;
+    case 4: return iequals(name, "date") ? Kind::Date : Kind::Other;
+    case 6: return iequals(name, "server") ? Kind::Server : Kind::Other;
+    case 7: return iequals(name, "upgrade") || iequals(name, "trailer") ? Kind::HopByHop : Kind::Other;
+    case 10: return iequals(name, "connection") || iequals(name, "keep-alive") ? Kind::HopByHop : Kind::Other;
+    case 14: return iequals(name, "content-length") ? Kind::ContentLength : Kind::Other;
+    case 17: return iequals(name, "transfer-encoding") ? Kind::HopByHop : Kind::Other;
+    default: return Kind::Other;
+  }
 }
 
 // A header the app set that cannot go on the wire as-is (response splitting).
@@ -67,8 +77,14 @@ void BufferedResponseSink::start(int status, std::string_view reason, std::vecto
   bool length_bad = false;
   bool has_server = false;
   bool has_date = false;
-  for (const Header& h : headers) {
-    if (iequals(h.name, "content-length")) {
+  // Each header's kind, computed once (a few headers; more are classified again below).
+  constexpr std::size_t kKnown = 16;
+  Kind kinds[kKnown];
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    const Header& h = headers[i];
+    const Kind k = classify(h.name);
+    if (i < kKnown) kinds[i] = k;
+    if (k == Kind::ContentLength) {
       auto v = parse_content_length(h.value);
       if (!v || (has_length && length != *v)) {
         length_bad = true;
@@ -76,9 +92,9 @@ void BufferedResponseSink::start(int status, std::string_view reason, std::vecto
         length = *v;
         has_length = true;
       }
-    } else if (iequals(h.name, "server")) {
+    } else if (k == Kind::Server) {
       has_server = true;
-    } else if (iequals(h.name, "date")) {
+    } else if (k == Kind::Date) {
       has_date = true;
     }
   }
@@ -109,8 +125,10 @@ void BufferedResponseSink::start(int status, std::string_view reason, std::vecto
                   ? reason_phrase(status)
                   : reason);
   head.append("\r\n");
-  for (const Header& h : headers) {
-    if (is_hop_by_hop(h.name) || iequals(h.name, "content-length") || is_unsafe(h)) continue;
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    const Header& h = headers[i];
+    const Kind k = i < kKnown ? kinds[i] : classify(h.name);
+    if (k == Kind::HopByHop || k == Kind::ContentLength || is_unsafe(h)) continue;
     head.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   // 304 may repeat the length the full response would have had; 1xx/204 must not carry one.

@@ -53,6 +53,29 @@ struct ResponseHead {
 // odd number of fields, CR/LF in a name or value).
 std::optional<ResponseHead> parse_response_start(std::string_view payload);
 
+// The same checks without copies (the daemon's hot path): views into the payload.
+struct ResponseHeadView {
+  int status = 0;
+  std::string_view reason;
+  // "name\0value\0name\0value" as sent (already checked), "" without headers.
+  std::string_view fields;
+  // Calls f(name, value) for each header field, in order.
+  template <class F>
+  void for_each_field(F&& f) const {
+    std::string_view rest = fields;
+    while (!rest.empty()) {
+      std::size_t a = rest.find('\0');
+      std::string_view name = rest.substr(0, a);
+      rest.remove_prefix(a + 1);
+      std::size_t b = rest.find('\0');
+      f(name, rest.substr(0, b));
+      if (b == std::string_view::npos) break;
+      rest.remove_prefix(b + 1);
+    }
+  }
+};
+std::optional<ResponseHeadView> scan_response_start(std::string_view payload);
+
 // Minimal readers for the flat JSON objects the runtime sends.
 std::optional<int64_t> json_int(std::string_view json, std::string_view key);
 std::optional<std::string> json_string(std::string_view json, std::string_view key);

@@ -84,7 +84,7 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       return;
     case FrameType::ResponseStart: {
       if (state_ != State::Busy || response_started_ || response_done_) break;
-      auto head = parse_response_start(payload);
+      auto head = scan_response_start(payload);
       if (!head) {
         HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "malformed response head from the app");
         fail_exchange(Outcome::ProtocolError);
@@ -93,8 +93,10 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       response_started_ = true;
       last_status_ = head->status;
       std::vector<http::Header> headers;
-      headers.reserve(head->headers.size());
-      for (auto& [n, v] : head->headers) headers.push_back(http::Header{std::move(n), std::move(v)});
+      headers.reserve(8);  // room for the app's few and the ones the sinks add (X-Request-ID, Via)
+      head->for_each_field([&](std::string_view n, std::string_view v) {
+        headers.push_back(http::Header{std::string(n), std::string(v)});
+      });
       sink_->start(head->status, head->reason, std::move(headers));
       return;
     }
@@ -143,7 +145,7 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   response_done_ = false;
   pending_outcome_ = Outcome::Ok;
   started_at_ = std::chrono::steady_clock::now();
-  current_line_ = request_->method + " " + request_->target;
+  current_line_.clear();  // current_request_line() reads request_ while it is held
 
   const http::Spool& body = request_->body;
   wbuf_.resize(kHeaderSize);
@@ -233,12 +235,13 @@ void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offs
 void WorkerSlot::on_timeout() {
   if (state_ != State::Busy || response_done_) return;
   HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
-           "request timed out after " << timeout_.count() << " ms: " << current_line_);
+           "request timed out after " << timeout_.count() << " ms: " << current_request_line());
   fail_exchange(Outcome::Timeout);
 }
 
 void WorkerSlot::fail_exchange(Outcome outcome) {
   timer_.cancel();
+  if (request_) current_line_ = request_->method + " " + request_->target;  // kept while Broken
   RetryFn retry = std::move(retry_);
   retry_ = nullptr;
   if (outcome == Outcome::WorkerLost && retry && sink_ && !response_started_ && !response_done_ &&
