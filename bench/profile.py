@@ -172,6 +172,15 @@ def idle_connections(tmp, count):
         stop(server)
 
 
+def nginx_instructions():
+    per = instructions.measure_nginx()
+    if per is None:
+        print("nginx -> uWSGI: nginx, uWSGI or valgrind is not installed; not counted.\n")
+    else:
+        print(f"nginx `uwsgi_pass` -> uWSGI (1 worker), nginx's instructions per request counted the same "
+              f"way (nginx with `master_process off` under callgrind, uWSGI native): **{per:,.0f}**.\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=int, default=8)
@@ -182,11 +191,15 @@ def main():
                     help="only the daemon's instructions per request (callgrind)")
     ap.add_argument("--top", type=int, default=25, help="functions listed with the callgrind count")
     ap.add_argument("--keep-callgrind", metavar="DIR", help="keep the two callgrind runs' files in DIR")
+    ap.add_argument("--nginx", action="store_true",
+                    help="also count nginx (uwsgi_pass -> one uWSGI worker) the same way, for comparison")
     args = ap.parse_args()
     if args.instructions_only:
         print(f"# hearthd instructions per request, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
               f"binary {stacks.HEARTHD}\n")
         instructions.measure(top=args.top, keep=args.keep_callgrind)
+        if args.nginx:
+            nginx_instructions()
         return
     tmp = tempfile.mkdtemp(prefix="hearth-profile-")
     server = start_hearthd(os.path.join(tmp, "load"))
@@ -203,6 +216,8 @@ def main():
         idle_connections(tmp, args.idle)
     if not args.no_instructions:
         instructions.measure(top=args.top)
+        if args.nginx:
+            nginx_instructions()
     shutil.rmtree(tmp, ignore_errors=True)
 
 
