@@ -47,11 +47,27 @@ bool is_unsafe(const Header& h) {
   return false;
 }
 
-void append_number(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
+// Writes a response head into a string sized once up front (grown only if the
+// estimate was short), with plain copies instead of an append call per piece.
+class HeadWriter {
+ public:
+  HeadWriter(std::string& out, std::size_t bound) : out_(out), len_(out.size()) { out_.resize(len_ + bound); }
+  void add(std::string_view s) {
+    if (out_.size() - len_ < s.size()) out_.resize(std::max(out_.size() * 2, len_ + s.size()));
+    std::memcpy(out_.data() + len_, s.data(), s.size());
+    len_ += s.size();
+  }
+  void number(uint64_t v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    add(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+  }
+  void finish() { out_.resize(len_); }
+
+ private:
+  std::string& out_;
+  std::size_t len_;
+};
 
 }  // namespace
 
@@ -115,39 +131,52 @@ void BufferedResponseSink::start(int status, std::string_view reason, std::vecto
   if (framing_ == Framing::Close || !options_.keep_alive) must_close_ = true;
 
   // The head goes straight into the (empty) output buffer: one allocation,
-  // and body bytes that follow land behind it for a single write.
-  std::string& head = out_;
-  head.reserve(512);
-  head.append("HTTP/1.1 ");
-  append_number(head, static_cast<uint64_t>(status));
-  head.push_back(' ');
-  head.append(reason.empty() || reason.find_first_of("\r\n") != std::string_view::npos
-                  ? reason_phrase(status)
-                  : reason);
-  head.append("\r\n");
+  // and body bytes that follow land behind it for a single write. Sized once
+  // from what can go in, then filled with plain copies.
+  const std::string_view reason_text =
+      reason.empty() || reason.find_first_of("\r\n") != std::string_view::npos ? reason_phrase(status) : reason;
+  const std::string_view date = !has_date && date_ != nullptr ? std::string_view(date_->now()) : std::string_view();
+  std::size_t bound = 160 + reason_text.size() + date.size() + limits_.server_header.size();
+  for (const Header& h : headers) bound += h.name.size() + h.value.size() + 4;
+  HeadWriter head(out_, bound);
+  head.add("HTTP/1.1 ");
+  head.number(static_cast<uint64_t>(status));
+  head.add(" ");
+  head.add(reason_text);
+  head.add("\r\n");
   for (std::size_t i = 0; i < headers.size(); ++i) {
     const Header& h = headers[i];
     const Kind k = i < kKnown ? kinds[i] : classify(h.name);
     if (k == Kind::HopByHop || k == Kind::ContentLength || is_unsafe(h)) continue;
-    head.append(h.name).append(": ").append(h.value).append("\r\n");
+    head.add(h.name);
+    head.add(": ");
+    head.add(h.value);
+    head.add("\r\n");
   }
   // 304 may repeat the length the full response would have had; 1xx/204 must not carry one.
   if (framing_ == Framing::Length || (status == 304 && has_length)) {
-    head.append("Content-Length: ");
-    append_number(head, length);
-    head.append("\r\n");
+    head.add("Content-Length: ");
+    head.number(length);
+    head.add("\r\n");
   }
-  if (framing_ == Framing::Chunked) head.append("Transfer-Encoding: chunked\r\n");
-  if (!has_date && date_ != nullptr) head.append("Date: ").append(date_->now()).append("\r\n");
+  if (framing_ == Framing::Chunked) head.add("Transfer-Encoding: chunked\r\n");
+  if (!date.empty()) {
+    head.add("Date: ");
+    head.add(date);
+    head.add("\r\n");
+  }
   if (!has_server && !limits_.server_header.empty()) {
-    head.append("Server: ").append(limits_.server_header).append("\r\n");
+    head.add("Server: ");
+    head.add(limits_.server_header);
+    head.add("\r\n");
   }
   if (must_close_) {
-    head.append("Connection: close\r\n");
+    head.add("Connection: close\r\n");
   } else if (options_.version == 10) {
-    head.append("Connection: keep-alive\r\n");
+    head.add("Connection: keep-alive\r\n");
   }
-  head.append("\r\n");
+  head.add("\r\n");
+  head.finish();
   notify();
 }
 

@@ -33,7 +33,7 @@ class BlockWriter {
   BlockWriter(std::string& out, std::size_t reserve) : out_(out) { out_.resize(reserve); }
   // Trims the buffer to what was written; call before the string is used.
   void finish() { out_.resize(len_); }
-  void put(std::string_view k, std::string_view v) {
+  [[gnu::always_inline]] void put(std::string_view k, std::string_view v) {
     room(k.size() + v.size() + 2);
     char* p = out_.data() + len_;
     if (len_ != 0) *p++ = '\0';

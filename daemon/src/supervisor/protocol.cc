@@ -78,7 +78,10 @@ std::optional<FrameHeader> decode_header(const char in[kHeaderSize]) {
   return h;
 }
 
-std::optional<ResponseHeadView> scan_response_start(std::string_view payload) {
+namespace detail {
+
+// The status line; `fields` is what follows its NUL (a null view without one).
+std::optional<ResponseHeadView> scan_status_line(std::string_view payload) {
   ResponseHeadView head;
   std::size_t nul = payload.find('\0');
   std::string_view status_line = payload.substr(0, nul);
@@ -96,27 +99,24 @@ std::optional<ResponseHeadView> scan_response_start(std::string_view payload) {
     head.reason = status_line.substr(4);
   }
   head.status = code;
-  if (nul == std::string_view::npos) return head;
-  head.fields = payload.substr(nul + 1);
-  // Fields are NUL-separated, so a NUL inside one cannot occur; names are
-  // visible ASCII without ':', values carry no CR/LF.
-  std::string_view rest = head.fields;
-  while (true) {
-    std::size_t a = rest.find('\0');
-    if (a == std::string_view::npos) return std::nullopt;  // name without value
-    std::string_view name = rest.substr(0, a);
-    rest.remove_prefix(a + 1);
-    std::size_t b = rest.find('\0');
-    std::string_view value = rest.substr(0, b);
-    if (name.empty() || has_crlf(value)) return std::nullopt;
-    for (char c : name) {
-      if (c == ':' || static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e)
-        return std::nullopt;
-    }
-    if (b == std::string_view::npos) break;
-    rest.remove_prefix(b + 1);
-  }
+  if (nul != std::string_view::npos) head.fields = std::string_view(payload.data() + nul + 1, payload.size() - nul - 1);
   return head;
+}
+
+// Fields are NUL-separated, so a NUL inside one cannot occur; names are
+// visible ASCII without ':', values carry no CR/LF.
+bool valid_response_field(std::string_view name, std::string_view value) {
+  if (name.empty() || has_crlf(value)) return false;
+  for (char c : name) {
+    if (c == ':' || static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) return false;
+  }
+  return true;
+}
+
+}  // namespace detail
+
+std::optional<ResponseHeadView> scan_response_start(std::string_view payload) {
+  return scan_response_start(payload, [](std::string_view, std::string_view) {});
 }
 
 std::optional<ResponseHead> parse_response_start(std::string_view payload) {

@@ -84,7 +84,11 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       return;
     case FrameType::ResponseStart: {
       if (state_ != State::Busy || response_started_ || response_done_) break;
-      auto head = scan_response_start(payload);
+      std::vector<http::Header> headers;
+      headers.reserve(8);  // room for the app's few and the ones the sinks add (X-Request-ID, Via)
+      auto head = scan_response_start(payload, [&](std::string_view n, std::string_view v) {
+        headers.push_back(http::Header{std::string(n), std::string(v)});
+      });
       if (!head) {
         HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "malformed response head from the app");
         fail_exchange(Outcome::ProtocolError);
@@ -92,11 +96,6 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       }
       response_started_ = true;
       last_status_ = head->status;
-      std::vector<http::Header> headers;
-      headers.reserve(8);  // room for the app's few and the ones the sinks add (X-Request-ID, Via)
-      head->for_each_field([&](std::string_view n, std::string_view v) {
-        headers.push_back(http::Header{std::string(n), std::string(v)});
-      });
       sink_->start(head->status, head->reason, std::move(headers));
       return;
     }
