@@ -65,8 +65,12 @@ def _start_hearthd(workdir, port, out, extra):
             stacks.HEARTHD, "hello:application", "--chdir", stacks.APPS_DIR, "--python", stacks.PYTHON,
             "-b", f"127.0.0.1:{port}", "-w", "1", "--preload", "-c", conf,
             "--control-socket", os.path.join(workdir, "ctl.sock"),
-            *(["--allow-root"] if os.geteuid() == 0 else []), *extra]
+            *(["--allow-root"] if os.geteuid() == 0 else []), *(e.replace("{workdir}", workdir) for e in extra)]
     return server, server.spawn("hearthd", argv)
+
+
+# `extra` for measure(): the access log on, written to a file in the run's directory.
+ACCESS_LOG_ON = ("--access-logfile", "{workdir}/access.log")
 
 
 def _start_nginx_uwsgi(workdir, port, out, extra):
@@ -189,8 +193,11 @@ def measure(small=1000, large=3000, top=25, extra=(), quiet=False, keep=None):
         return None
     t0 = time.monotonic()
     per, ann_s, ann_l, (total_s, total_l) = count("hearthd", small, large, extra, keep)
-    print(f"## Daemon instructions per proxied request (callgrind)\n\n"
-          f"hello app, 1 worker, preload, access log off{' ' + ' '.join(extra) if extra else ''}, "
+    title = " (access log on)" if tuple(extra) == ACCESS_LOG_ON else ""
+    print(f"## Daemon instructions per proxied request{title} (callgrind)\n\n"
+          f"hello app, 1 worker, preload, "
+          f"{'access log to a file' if tuple(extra) == ACCESS_LOG_ON else 'access log off'}"
+          f"{' ' + ' '.join(extra) if extra and tuple(extra) != ACCESS_LOG_ON else ''}, "
           f"one keep-alive client: {small:,} requests -> {total_s:,} Ir, {large:,} requests -> "
           f"{total_l:,} Ir: **{per:,.0f} instructions per request** "
           f"({time.monotonic() - t0:.0f} s).\n")

@@ -191,6 +191,8 @@ def main():
                     help="only the daemon's instructions per request (callgrind)")
     ap.add_argument("--top", type=int, default=25, help="functions listed with the callgrind count")
     ap.add_argument("--keep-callgrind", metavar="DIR", help="keep the two callgrind runs' files in DIR")
+    ap.add_argument("--access-log", action="store_true",
+                    help="also count instructions per request with the access log on (to a file)")
     ap.add_argument("--nginx", action="store_true",
                     help="also count nginx (uwsgi_pass -> one uWSGI worker) the same way, for comparison")
     args = ap.parse_args()
@@ -198,6 +200,8 @@ def main():
         print(f"# hearthd instructions per request, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
               f"binary {stacks.HEARTHD}\n")
         instructions.measure(top=args.top, keep=args.keep_callgrind)
+        if args.access_log:
+            instructions.measure(top=args.top, extra=instructions.ACCESS_LOG_ON)
         if args.nginx:
             nginx_instructions()
         return
@@ -216,6 +220,8 @@ def main():
         idle_connections(tmp, args.idle)
     if not args.no_instructions:
         instructions.measure(top=args.top)
+        if args.access_log:
+            instructions.measure(top=args.top, extra=instructions.ACCESS_LOG_ON)
         if args.nginx:
             nginx_instructions()
     shutil.rmtree(tmp, ignore_errors=True)
