@@ -354,7 +354,8 @@ void HttpConnection::begin_response(bool keep_alive, int version, bool is_head) 
   set_deadline(TimePoint::max());
   sink_ = std::make_shared<http::BufferedResponseSink>(
       state_->limits, state_->temp_dir, &state_->date, static_cast<http::SinkTransport*>(this),
-      http::BufferedResponseSink::Options{version, is_head, keep_alive, /*sendfile=*/!stream_.is_tls()});
+      http::BufferedResponseSink::Options{version, is_head, keep_alive, /*sendfile=*/!stream_.is_tls(),
+                                          &state_->response_spool_bytes});
 }
 
 void HttpConnection::on_sink_output() {

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "http/date_cache.h"
 #include "http/handler.h"
+#include "net/memory_trimmer.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -47,6 +48,12 @@ struct ServerState {
   // (connections already open keep theirs). Null: no HTTPS listener.
   std::shared_ptr<boost::asio::ssl::context> tls_context;
   uint64_t tls_handshake_failures = 0;  // failed or timed-out handshakes (bad clients, scanners)
+  // HTTP/2 request-body memory reserved by uploading streams of every connection
+  // (bounded by limits.max_buffered_memory; one app server serves every bind).
+  uint64_t h2_body_memory = 0;
+  // Bytes in every HTTP/1.1 response's temp file (bounded by limits.max_total_response_spool).
+  uint64_t response_spool_bytes = 0;
+  std::shared_ptr<MemoryTrimmer> trimmer = std::make_shared<MemoryTrimmer>(io);
 };
 
 }  // namespace hearth::net

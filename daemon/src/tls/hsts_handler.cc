@@ -29,6 +29,8 @@ class HstsSink final : public http::ResponseSink {
   void finish(bool ok) override { inner_->finish(ok); }
   bool client_gone() const override { return inner_->client_gone(); }
   void dispatched() override { inner_->dispatched(); }
+  bool full() const override { return inner_->full(); }
+  void when_writable(std::function<void()> cb) override { inner_->when_writable(std::move(cb)); }
 
  private:
   std::shared_ptr<http::ResponseSink> inner_;
