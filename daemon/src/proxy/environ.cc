@@ -46,7 +46,7 @@ class BlockWriter {
     len_ = static_cast<std::size_t>(p + v.size() - out_.data());
   }
   // HTTP_<NAME> for a header name: upper case, '-' -> '_'.
-  void put_header_key(std::string_view name) {
+  [[gnu::always_inline]] void put_header_key(std::string_view name) {
     room(name.size() + 7);
     char* p = out_.data() + len_;
     if (len_ != 0) *p++ = '\0';
@@ -56,14 +56,14 @@ class BlockWriter {
     *p++ = '\0';
     len_ = static_cast<std::size_t>(p - out_.data());
   }
-  void append(std::string_view v) {
+  [[gnu::always_inline]] void append(std::string_view v) {
     room(v.size());
     std::memcpy(out_.data() + len_, v.data(), v.size());
     len_ += v.size();
   }
 
  private:
-  void room(std::size_t n) {
+  [[gnu::always_inline]] void room(std::size_t n) {
     if (out_.size() - len_ < n) out_.resize(std::max(out_.size() * 2, len_ + n));
   }
   std::string& out_;
