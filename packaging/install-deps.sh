@@ -31,6 +31,7 @@ test_pkgs=(
 bench_pkgs=(
   gunicorn uwsgi uwsgi-plugin-python3 nginx-light wrk nghttp2-client
   strace  # make profile: system calls per request
+  valgrind  # make profile: instructions per request (callgrind)
   $(apt-cache show passenger >/dev/null 2>&1 && echo passenger || true)  # only where the distro has it
 )
 

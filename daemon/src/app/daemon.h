@@ -70,7 +70,13 @@ class Daemon final : private supervisor::Pool::Listener {
   std::string reload_tls();
 
   std::shared_ptr<const config::Config> cfg_;
-  boost::asio::io_context io_;
+  // One thread runs everything (STYLE.md 3), so Asio takes no locks: neither
+  // the scheduler's nor each descriptor's. Asio's resolver completes from a
+  // thread of its own (and refuses to run under the unlocked scheduler): with
+  // a keepwarm.url to resolve, the scheduler keeps its lock. Declared after
+  // cfg_, which picks the hint.
+  boost::asio::io_context io_{cfg_->keepwarm.url.empty() ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE
+                                                         : BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   SteadyClock clock_;
   supervisor::PosixSpawner spawner_;
   std::unique_ptr<supervisor::Reaper> reaper_;
