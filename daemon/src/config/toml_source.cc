@@ -151,8 +151,9 @@ class Reader {
   Handler count(uint32_t* out) {
     return [this, out](const std::string& key, const toml::node& n) {
       auto i = n.as_integer();
-      if (!i || i->get() < 0 || i->get() > int64_t{UINT32_MAX}) {
-        return bad(key, n, "a non-negative integer");
+      if (!i || i->get() < 0) return bad(key, n, "a non-negative integer");
+      if (i->get() > int64_t{UINT32_MAX}) {
+        return error(n.source().begin, key + ": must be at most " + std::to_string(UINT32_MAX) + ", got " + render(n));
       }
       *out = static_cast<uint32_t>(i->get());
       ok(key, n);

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/log.h"
+#include "http/request_checks.h"
 #include "http/status_text.h"
 
 namespace hearth::net {
@@ -619,7 +620,16 @@ void H2Connection::dispatch(Stream& s) {
   r.is_head = r.method == "HEAD";
   r.keep_alive = true;
   r.received_at = Clock::now();
-  if (r.method.empty() || (s.path.empty() && r.method != "CONNECT")) {
+  // :authority, else a host header, is the Host the app sees: only a valid
+  // host[:port] (as for HTTP/1.1); with both, :authority wins (RFC 9113 8.3.1).
+  bool bad_host = !http::is_valid_host(s.authority);
+  for (const auto& h : r.headers) {
+    if (http::iequals(h.name, "host") && !http::is_valid_host(h.value)) bad_host = true;
+  }
+  if (!s.authority.empty()) {
+    std::erase_if(r.headers, [](const http::Header& h) { return http::iequals(h.name, "host"); });
+  }
+  if (bad_host || r.method.empty() || (s.path.empty() && r.method != "CONNECT")) {
     s.status = 400;
     s.headers = {http::Header{"Content-Type", "text/plain"}};
     s.out = "Bad Request\n";

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -88,6 +89,8 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   void fail_exchange(Outcome outcome);
   void complete_exchange(Outcome outcome);
   void maybe_idle();
+  // RESPONSE_START and every declared body byte arrived (END may be missing).
+  bool response_complete() const;
 
   boost::asio::io_context& io_;
   Socket socket_;
@@ -112,6 +115,11 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   static constexpr std::size_t kBodySendChunk = 1024 * 1024;
   bool writing_ = false;
   bool response_started_ = false;
+  // The response as the worker declared it: a body of this many bytes
+  // (Content-Length), or none at all (HEAD, 1xx/204/304). When the worker is
+  // lost after all of it arrived, the client's response is complete.
+  std::optional<uint64_t> declared_body_;
+  uint64_t body_received_ = 0;
   bool response_done_ = false;
   Outcome pending_outcome_ = Outcome::Ok;
   std::chrono::steady_clock::time_point started_at_{};
