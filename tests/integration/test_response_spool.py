@@ -14,18 +14,31 @@ from conftest import poll
 KiB, MiB = 1024, 1024 * 1024
 
 
-def spool_sizes(pid, temp_dir):
-    """Sizes of hearthd's open, unlinked temp files under temp_dir (its spools)."""
-    sizes = []
+def _spool_files(pid, temp_dir):
+    """{fd: (inode, size)} of hearthd's open, unlinked temp files under temp_dir (its spools)."""
+    files = {}
     fd_dir = f"/proc/{pid}/fd"
     for fd in os.listdir(fd_dir):
         try:
             target = os.readlink(f"{fd_dir}/{fd}")
-            if target.startswith(str(temp_dir)):
-                sizes.append(os.stat(f"{fd_dir}/{fd}").st_size)
+            # Spools are unlinked at once ("... (deleted)"); the daemon's log file in
+            # the same test directory is not one.
+            if target.startswith(str(temp_dir)) and target.endswith(" (deleted)"):
+                st = os.stat(f"{fd_dir}/{fd}")
+                files[fd] = (st.st_ino, st.st_size)
         except OSError:
             continue  # closed meanwhile
-    return sizes
+    return files
+
+
+def spool_sizes(pid, temp_dir):
+    """Sizes of the spools at one moment, or None: the files are read one after the other,
+    so one reading could add a file's size from before it was closed to another's size
+    grown since (bytes that never coexisted); only two identical readings in a row count."""
+    first = _spool_files(pid, temp_dir)
+    if _spool_files(pid, temp_dir) != first:
+        return None
+    return [size for _, size in first.values()]
 
 
 class SpoolWatcher(threading.Thread):
@@ -41,7 +54,8 @@ class SpoolWatcher(threading.Thread):
         deadline = time.monotonic() + 120
         while not self.stop.is_set() and time.monotonic() < deadline:
             sizes = spool_sizes(self.pid, self.temp_dir)
-            self.samples += 1
+            if sizes is not None:
+                self.samples += 1
             if sizes:
                 self.max_one = max(self.max_one, max(sizes))
                 self.max_total = max(self.max_total, sum(sizes))
