@@ -19,6 +19,10 @@ class Worker;
 namespace hearth::proxy {
 class Dispatcher;
 }
+namespace hearth::frontdoor {
+class RateLimitHandler;
+}
+
 namespace hearth::net {
 class HttpServer;
 }
@@ -41,6 +45,7 @@ class Telemetry final : public proxy::RequestObserver {
     const health::InternalKeepwarm* keepwarm_internal = nullptr;
     const health::PublicPinger* keepwarm_public = nullptr;
     const net::HttpServer* http = nullptr;  // the app listeners (TLS handshake failures)
+    const frontdoor::RateLimitHandler* rate_limits = nullptr;  // [[rate_limit]]; null without rules
   };
   Telemetry(boost::asio::io_context& io, const config::Config& cfg);
   // Start-up regime: "" or an error (the access log file cannot be opened).

@@ -177,6 +177,23 @@ const FlagSpec kFlags[] = {
        c.forwarded_allow_ips = *l;
        return "";
      }},
+    {"proxy-protocol", 0, nullptr, "Listeners", "proxy_protocol",
+     "every bind expects a PROXY protocol v1/v2 header from --proxy-allow-from peers",
+     [](const Config& d) { return d.proxy_protocol ? "on"s : "off"s; },
+     [](std::string_view, Config& c, CliState&) { c.proxy_protocol = true; return ""s; }},
+    {"proxy-allow-from", 0, "LIST", "Listeners", "proxy_allow_ips",
+     "peers allowed to send the PROXY header: comma-separated IPs/CIDRs, or *",
+     [](const Config& d) {
+       std::string s;
+       for (const auto& ip : d.proxy_allow_ips) s += (s.empty() ? "" : ",") + ip;
+       return s;
+     },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto l = parse_allow_ips(v);
+       if (!l) return "IP addresses or CIDR ranges separated by commas, or *";
+       c.proxy_allow_ips = *l;
+       return "";
+     }},
     // --- Workers ---
     {"workers", 'w', "N", "Workers", "workers", "worker processes; 0 = 2 x cores + 1 ($WEB_CONCURRENCY)",
      [](const Config&) { return "2 x cores + 1"s; },

@@ -10,6 +10,7 @@
 // detach() when it closes; after that every handler call is ignored and
 // client_gone() is true.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,8 @@ class BufferedResponseSink final : public ResponseSink {
     // A body_file() region is handed to the transport (file_region()) for
     // sendfile(2) instead of being read into next_output(). Plain TCP only.
     bool sendfile = false;
+    // [[error_page]] bodies for simple() (held: a reload may replace the server's). Null: none.
+    std::shared_ptr<const ErrorPages> error_pages;
   };
 
   // `limits`, `date` and `transport` must outlive the sink or be detached first.
@@ -43,6 +46,7 @@ class BufferedResponseSink final : public ResponseSink {
   [[nodiscard]] bool body_file(int fd, uint64_t offset, uint64_t length) override;
   void finish(bool ok) override;
   bool client_gone() const override { return transport_ == nullptr; }
+  const ErrorPages* error_pages() const override { return options_.error_pages.get(); }
   ~BufferedResponseSink() override;
 
   // --- transport side ---
