@@ -48,7 +48,7 @@ def recorded(path):
 def rec(hearthd, tmp_path):
     record = tmp_path / "record.jsonl"
     srv = hearthd("recorder:app", "-e", f"HEARTH_TEST_RECORD={record}", workers=1,
-                  toml=RULES + 'forwarded_allow_ips = "127.0.0.1"\n')
+                  toml='forwarded_allow_ips = "127.0.0.1"\n' + RULES)
     return srv, record
 
 
@@ -100,12 +100,14 @@ def test_http2_is_limited_too(rec):
     if not curl:
         pytest.skip("curl is not installed")
     url = f"http://127.0.0.1:{srv.port}/p/h2"
-    r = subprocess.run([curl, "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code} %{http_version}\n",
-                        url, url, url, url, "-D", "-"], capture_output=True, timeout=30)
-    out = r.stdout.decode()
-    codes = re.findall(r"^(\d{3}) 2$", out, re.M)
-    assert codes == ["200", "200", "200", "429"], out
-    assert re.search(r"^retry-after: \d+", out, re.M | re.I), out
+    outs = []
+    for _ in range(4):
+        r = subprocess.run([curl, "-s", "--http2-prior-knowledge", "-D", "-", "-o", "/dev/null",
+                            "-w", "%{http_code} %{http_version}\n", url], capture_output=True, timeout=30)
+        outs.append(r.stdout.decode())
+    codes = [re.search(r"^(\d{3}) 2$", o, re.M).group(1) for o in outs]
+    assert codes == ["200", "200", "200", "429"], outs
+    assert re.search(r"^retry-after: \d+", outs[3], re.M | re.I), outs[3]
 
 
 def test_key_is_the_proxy_protocol_address(hearthd):
