@@ -9,6 +9,7 @@ build_pkgs=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-filesystem1.81-dev
   libnghttp2-dev libtomlplusplus-dev libssl-dev
+  libbrotli-dev zlib1g-dev
   libgtest-dev libgmock-dev
   python3 python3-dev
 )

@@ -139,6 +139,10 @@ int Daemon::run() {
   }
   try {
     http::RequestHandler* front = proxy_.get();
+    if (c.compression.enabled) {
+      compression_ = std::make_unique<frontdoor::CompressionHandler>(c.compression, *front);
+      front = compression_.get();
+    }
     if (!c.statics.empty()) {
       std::vector<statics::StaticHandler::Mount> mounts;
       if (std::string err = statics::StaticHandler::prepare(c, &mounts); !err.empty()) {

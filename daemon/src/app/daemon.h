@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "control/control_server.h"
+#include "frontdoor/compression_handler.h"
 #include "frontdoor/rate_limit_handler.h"
 #include "health/admission.h"
 #include "health/health_checker.h"
@@ -84,6 +85,7 @@ class Daemon final : private supervisor::Pool::Listener {
   std::unique_ptr<net::HttpServer> admin_;
   std::unique_ptr<statics::StaticHandler> static_;         // [[static]] mounts, in front of the proxy
   std::unique_ptr<tls::HstsHandler> hsts_;                  // tls.hsts_max_age > 0
+  std::unique_ptr<frontdoor::CompressionHandler> compression_;  // [compression] enabled, in front of the app
   std::unique_ptr<frontdoor::RateLimitHandler> rate_limit_;  // [[rate_limit]] rules, in front of static and the app
   std::unique_ptr<tls::RedirectHandler> redirect_handler_;  // tls.redirect_http_from
   std::unique_ptr<net::HttpServer> redirect_;

@@ -45,6 +45,26 @@ struct HttpLimits {
   uint32_t max_connections_per_ip = 0;          // open connections one client address may hold; 0 = no limit
 };
 
+// [compression] (docs/frontdoor.md): the app's responses compressed on the
+// fly (nginx's `gzip on;`), negotiated from Accept-Encoding.
+struct CompressionConfig {
+  bool enabled = false;                              // off by default, as nginx
+  std::vector<std::string> algorithms{"br", "gzip"};  // what may be offered; "br" and/or "gzip"
+  uint64_t min_size = 1024;                          // a response with a smaller Content-Length is sent as is
+  // Content types compressed ("text/*" = every text type); parameters such as charset are ignored.
+  std::vector<std::string> types{"text/*",
+                                 "application/json",
+                                 "application/javascript",
+                                 "application/xml",
+                                 "application/xhtml+xml",
+                                 "application/rss+xml",
+                                 "application/atom+xml",
+                                 "application/ld+json",
+                                 "application/manifest+json",
+                                 "image/svg+xml"};
+  uint32_t level = 4;  // 1..11: gzip's level (at most 9) and brotli's quality
+};
+
 struct LogConfig {
   std::string level = "info";          // error|warn|info|debug
   std::string access_log = "-";        // "-" = stdout, "" = off, else a file path
@@ -184,6 +204,7 @@ struct Config {
   uint32_t ready_min = 1;               // /readyz is 200 when at least this many workers are ready
 
   HttpLimits http;
+  CompressionConfig compression;
   LogConfig log;
   HealthConfig health;
   WarmupConfig warmup;

@@ -103,6 +103,21 @@ constexpr KeySpec kSchema[] = {
      "at once. The address is the PROXY protocol's when `proxy_protocol` is on"},
 
     // ---------------------------------------------------------------- [log]
+    {"compression", "section", "", "",
+     "Dynamic compression of the app's responses (nginx's `gzip on;`), negotiated from `Accept-Encoding` with "
+     "q-values, with `Vary: Accept-Encoding`; never for a response with `Content-Encoding`, a 206, "
+     "`Cache-Control: no-transform`, or a `Content-Length` below `min_size`; a strong `ETag` becomes weak. "
+     "HTTP/1.1 and HTTP/2; streamed responses are flushed per chunk. `[[static]]` files use `precompressed` "
+     "instead. See [frontdoor.md](frontdoor.md#compression)."},
+    {"compression.enabled", "bool", "", "", "compress responses (off by default, as nginx)"},
+    {"compression.algorithms", "string or array", "", "",
+     "offered codings: `\"br\"` (brotli) and/or `\"gzip\"`; the client's q-values choose, brotli on a tie"},
+    {"compression.min_size", "size", "", "",
+     "responses whose `Content-Length` is smaller are sent as they are (streamed ones, without a length, are "
+     "compressed)"},
+    {"compression.types", "array", "", "",
+     "media types compressed; `\"text/*\"` matches every text type; parameters (`; charset=...`) are ignored"},
+    {"compression.level", "count", "", "", "1..11: gzip's level (capped at 9) and brotli's quality"},
     {"log", "section", "", "", "The daemon's log (stderr) and the access log."},
     {"log.level", "string", "", "",
      "`error`, `warn`, `info` or `debug` (case-insensitive; gunicorn's `warning` and `critical` mean `warn` and "

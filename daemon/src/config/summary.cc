@@ -100,6 +100,12 @@ std::string to_toml(const Config& c) {
   line("http2_initial_window_size", std::to_string(c.http.h2_initial_window_size));
   line("via", c.http.via ? "true" : "false");
   line("max_connections_per_ip", std::to_string(c.http.max_connections_per_ip));
+  o += "\n[compression]\n";
+  line("enabled", c.compression.enabled ? "true" : "false");
+  line("algorithms", array(c.compression.algorithms));
+  line("min_size", size(c.compression.min_size));
+  line("types", array(c.compression.types));
+  line("level", std::to_string(c.compression.level));
   o += "\n[log]\n";
   line("level", quote(c.log.level));
   line("access_log", quote(c.log.access_log));

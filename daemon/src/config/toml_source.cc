@@ -562,6 +562,28 @@ class Reader {
       return t;
     };
     http_method_ = http_method;
+    auto compression_algorithm = [trimmed](std::string_view s) -> std::optional<std::string> {
+      auto t = trimmed(s);
+      if (!t) return std::nullopt;
+      for (char& ch : *t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (*t == "br" || *t == "gzip") return t;
+      return std::nullopt;
+    };
+    // "type/subtype" or "type/*", lower-cased.
+    auto media_type = [trimmed](std::string_view s) -> std::optional<std::string> {
+      auto t = trimmed(s);
+      if (!t) return std::nullopt;
+      for (char& ch : *t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      auto slash = t->find('/');
+      if (slash == 0 || slash == std::string::npos || slash + 1 == t->size() ||
+          t->find('/', slash + 1) != std::string::npos)
+        return std::nullopt;
+      for (char ch : *t) {
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || std::string_view("/*+-.!#$&^_").find(ch) != std::string_view::npos))
+          return std::nullopt;
+      }
+      return t;
+    };
     Config& c = cfg_;
     handlers_ = {
         {"app", string(&c.app)},
@@ -612,6 +634,15 @@ class Reader {
         {"ready_min", count(&c.ready_min)},
         {"http", section()},
         {"log", section()},
+        {"compression", section()},
+        {"compression.enabled", boolean(&c.compression.enabled)},
+        {"compression.algorithms",
+         list<std::string>(&c.compression.algorithms, true, compression_algorithm,
+                           "\"br\" and/or \"gzip\" (an array, or a comma-separated string)")},
+        {"compression.min_size", size(&c.compression.min_size)},
+        {"compression.types", list<std::string>(&c.compression.types, true, media_type,
+                                                "media types such as \"text/*\" or \"application/json\"")},
+        {"compression.level", count(&c.compression.level)},
         {"health", section()},
         {"warmup", section()},
         {"keepwarm", section()},

@@ -235,6 +235,13 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
     }
     if (has_ctl(m.cache_control)) fail("static", at + ".cache_control: contains a control character");
   }
+  // --- compression ---
+  if (cfg.compression.level < 1 || cfg.compression.level > 11) {
+    fail("compression.level", "must be 1..11, got " + std::to_string(cfg.compression.level));
+  }
+  if (cfg.compression.enabled && cfg.compression.algorithms.empty()) {
+    fail("compression.algorithms", "must name \"br\" or \"gzip\" when compression is enabled");
+  }
   // --- error pages ---
   for (size_t i = 0; i < cfg.error_pages.size(); ++i) {
     const ErrorPage& p = cfg.error_pages[i];
