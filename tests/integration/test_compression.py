@@ -159,4 +159,5 @@ def test_bad_config_is_an_error(hearthd, tmp_path):
     r = subprocess.run([str(HEARTHD), "-c", str(cfg), "--check-config"], capture_output=True, timeout=30)
     err = r.stderr.decode()
     assert r.returncode != 0
-    assert f"{cfg}:4:14: compression.algorithms: expected \"br\" and/or \"gzip\"" in err, err
+    assert f"{cfg}:4:15: compression.algorithms: expected \"br\" and/or \"gzip\"" in err, err
+    assert f"{cfg}:5:9: compression.level: must be 1..11, got 12" in err, err

@@ -401,6 +401,7 @@ class Reader {
         std::string name(k.str());
         std::string field = item_key + "." + name;
         if (name == "prefix" || name == "key") {
+          has_prefix = has_prefix || name == "prefix";
           auto s = v.as_string();
           if (!s) {
             bad(field, v, "a string");
@@ -408,8 +409,8 @@ class Reader {
             continue;
           }
           (name == "prefix" ? r.prefix : r.key) = s->get();
-          has_prefix = has_prefix || name == "prefix";
         } else if (name == "rate") {
+          has_rate = true;  // a bad one is reported as such, not as missing
           std::optional<double> per_second;
           if (auto s = v.as_string()) per_second = parse_rate(s->get());
           if (!per_second) {
@@ -472,6 +473,7 @@ class Reader {
         std::string name(k.str());
         std::string field = item_key + "." + name;
         if (name == "file") {
+          has_file = true;
           auto s = v.as_string();
           if (!s) {
             bad(field, v, "a string");
@@ -479,7 +481,6 @@ class Reader {
             continue;
           }
           p.file = s->get();
-          has_file = true;
         } else if (name == "status") {
           has_status = true;
           auto take = [&](const toml::node& n) {

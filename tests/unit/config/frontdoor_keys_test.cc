@@ -65,7 +65,9 @@ TEST(FrontdoorKeys, AllKeysParseAndRoundTripThroughTheSummary) {
   EXPECT_THAT(summary, HasSubstr("[[error_page]]\nstatus = [502, 503, 504]\n"));
   LoadResult back = load_file_only(dir.write("back.toml", summary), 2);
   ASSERT_TRUE(back.errors.empty()) << all_errors(back);
-  EXPECT_EQ(to_toml(*back.config), summary);
+  Config again = *back.config;
+  again.config_file = c.config_file;
+  EXPECT_EQ(to_toml(again), summary);
 }
 
 TEST(FrontdoorKeys, BadValuesPointAtTheirPlace) {
@@ -82,7 +84,8 @@ TEST(FrontdoorKeys, BadValuesPointAtTheirPlace) {
                                "file = \"x.html\"\n");
   LoadResult r = load_file_only(path, 2);
   std::string e = all_errors(r);
-  EXPECT_THAT(e, HasSubstr(path + ":2:19: proxy_allow_ips: expected IP addresses or CIDR ranges"));
+  EXPECT_THAT(e, HasSubstr(path + ":2:20: proxy_allow_ips: expected IP addresses or CIDR ranges"));
+  EXPECT_THAT(e, Not(HasSubstr("needs both prefix and rate")));  // it has a rate, a bad one
   EXPECT_THAT(e, HasSubstr(path + ":5:8: rate_limit[0].rate: expected a rate such as \"10/s\""));
   EXPECT_THAT(e, HasSubstr(path + ":6:1: unknown key 'rate_limit[0].burts' (did you mean 'burst'?)"));
   EXPECT_THAT(e, HasSubstr(path + ":8:16: error_page[0].status: expected HTTP status codes"));
@@ -90,34 +93,51 @@ TEST(FrontdoorKeys, BadValuesPointAtTheirPlace) {
 
 TEST(FrontdoorKeys, CrossFieldRules) {
   TempDir dir;
+  // An entry without a rate: the whole array is rejected, with the entry's place.
   std::string path = dir.write("t.toml",
                                "app = \"a:app\"\n"
-                               "[[rate_limit]]\nprefix = \"api\"\nrate = \"1/s\"\nkey = \"cookie\"\n"
-                               "[[rate_limit]]\nprefix = \"/x\"\nrate = \"1/s\"\nmethods = [\"GET\", \"POST\"]\n"
-                               "[[rate_limit]]\nprefix = \"/x\"\nrate = \"2/s\"\nmethods = [\"POST\", \"GET\"]\n"
-                               "[[rate_limit]]\nprefix = \"/y\"\n"
-                               "[[error_page]]\nstatus = [200, 503]\nfile = \"" + dir.path() + "/missing.html\"\n"
-                               "[[error_page]]\nstatus = [503]\nfile = \"" + dir.path() + "\"\n");
-  LoadResult r = load_file_only(path, 2);
-  std::string e = all_errors(r);
-  EXPECT_THAT(e, HasSubstr("rate_limit[0].prefix: must start with '/', got 'api'"));
-  EXPECT_THAT(e, HasSubstr("rate_limit[0].key: only \"client_ip\" is supported, got 'cookie'"));
-  EXPECT_THAT(e, HasSubstr(path + ":15:1: rate_limit[3]: needs both prefix and rate"));
-  // The duplicate is only found once the entries parse: checked below without [3].
-  EXPECT_THAT(e, Not(HasSubstr("missing.html': No such file")));  // parse errors stop before validation
+                               "[[rate_limit]]\nprefix = \"/x\"\nrate = \"1/s\"\n"
+                               "[[rate_limit]]\nprefix = \"/y\"\n");
+  EXPECT_THAT(all_errors(load_file_only(path, 2)), HasSubstr(path + ":5:1: rate_limit[1]: needs both prefix and rate"));
+
   std::string path2 = dir.write("t2.toml",
                                 "app = \"a:app\"\n"
+                                "[[rate_limit]]\nprefix = \"api\"\nrate = \"1/s\"\nkey = \"cookie\"\n"
                                 "[[rate_limit]]\nprefix = \"/x\"\nrate = \"1/s\"\nmethods = [\"GET\", \"POST\"]\n"
                                 "[[rate_limit]]\nprefix = \"/x\"\nrate = \"2/s\"\nmethods = [\"POST\", \"GET\"]\n"
+                                "[[rate_limit]]\nprefix = \"/x\"\nrate = \"2/s\"\nmethods = [\"POST\"]\n"
                                 "[[error_page]]\nstatus = [200, 503]\nfile = \"" + dir.path() + "/missing.html\"\n"
-                                "[[error_page]]\nstatus = [503]\nfile = \"" + dir.path() + "\"\n");
-  LoadResult r2 = load_file_only(path2, 2);
-  std::string e2 = all_errors(r2);
-  EXPECT_THAT(e2, HasSubstr("rate_limit[1]: prefix '/x' with the same methods is already limited by rate_limit[0]"));
+                                "[[error_page]]\nstatus = [503]\nfile = \"" + dir.path() + "\"\n"
+                                "[compression]\nlevel = 12\nenabled = true\nalgorithms = []\n");
+  std::string e2 = all_errors(load_file_only(path2, 2));
+  EXPECT_THAT(e2, HasSubstr("rate_limit[0].prefix: must start with '/', got 'api'"));
+  EXPECT_THAT(e2, HasSubstr("rate_limit[0].key: only \"client_ip\" is supported, got 'cookie'"));
+  EXPECT_THAT(e2, HasSubstr("rate_limit[2]: prefix '/x' with the same methods is already limited by rate_limit[1]"));
+  EXPECT_THAT(e2, Not(HasSubstr("rate_limit[3]")));  // other methods: a rule of its own
   EXPECT_THAT(e2, HasSubstr("error_page[0].status: 200 is not a 4xx or 5xx status"));
   EXPECT_THAT(e2, HasSubstr("error_page[0].file: cannot use '" + dir.path() + "/missing.html': No such file"));
   EXPECT_THAT(e2, HasSubstr("error_page[1].status: 503 already has a page in error_page[0]"));
   EXPECT_THAT(e2, HasSubstr("error_page[1].file: '" + dir.path() + "' is not a regular file"));
+  EXPECT_THAT(e2, HasSubstr("compression.level: must be 1..11, got 12"));
+  EXPECT_THAT(e2, HasSubstr("compression.algorithms: must name \"br\" or \"gzip\" when compression is enabled"));
+}
+
+TEST(FrontdoorKeys, CompressionKeys) {
+  TempDir dir;
+  LoadResult r = load_file_only(
+      dir.write("t.toml", "app = \"a:app\"\n[compression]\nenabled = true\nalgorithms = \"GZIP\"\n"
+                          "min_size = \"4KiB\"\ntypes = [\"Text/HTML\", \"application/*\"]\nlevel = 9\n"),
+      2);
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_TRUE(r.config->compression.enabled);
+  EXPECT_EQ(r.config->compression.algorithms, std::vector<std::string>{"gzip"});
+  EXPECT_EQ(r.config->compression.min_size, 4096u);
+  EXPECT_EQ(r.config->compression.types, (std::vector<std::string>{"text/html", "application/*"}));
+  EXPECT_EQ(r.config->compression.level, 9u);
+  std::string path = dir.write("bad.toml", "app = \"a:app\"\n[compression]\ntypes = [\"html\"]\nalgorithms = [\"zstd\"]\n");
+  std::string e = all_errors(load_file_only(path, 2));
+  EXPECT_THAT(e, HasSubstr(path + ":3:10: compression.types: expected media types"));
+  EXPECT_THAT(e, HasSubstr(path + ":4:15: compression.algorithms: expected \"br\" and/or \"gzip\""));
 }
 
 }  // namespace
