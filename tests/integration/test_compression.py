@@ -51,6 +51,20 @@ def test_curl_compressed_gets_brotli_and_the_same_bytes(srv, proto, tmp_path):
     assert len(raw) < 2000, len(raw)  # what went over the wire
 
 
+def test_compressed_responses_are_counted(srv):
+    import urllib.request
+
+    def count(enc):
+        with urllib.request.urlopen(srv.admin_url + "/metrics", timeout=5) as r:
+            m = re.search(rf'^hearth_compressed_responses_total{{encoding="{enc}"}} (\S+)$', r.read().decode(), re.M)
+        return float(m.group(1))
+    before = count("gzip"), count("br")
+    hhttp.get(srv.port, "/page?size=20000", headers=[("Accept-Encoding", "gzip")])
+    hhttp.get(srv.port, "/page?size=20000", headers=[("Accept-Encoding", "br")])
+    hhttp.get(srv.port, "/page?size=100", headers=[("Accept-Encoding", "br")])  # below min_size
+    assert (count("gzip"), count("br")) == (before[0] + 1, before[1] + 1)
+
+
 def test_gzip_by_q_values(srv):
     r = hhttp.get(srv.port, "/page?size=20000", headers=[("Accept-Encoding", "br;q=0.2, gzip;q=0.9")])
     assert r.header("Content-Encoding") == "gzip"

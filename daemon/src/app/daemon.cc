@@ -266,7 +266,7 @@ int Daemon::run() {
   });
   telemetry_->set_sources(Telemetry::Sources{pool_.get(), &dispatcher_, admission_.get(), health_.get(),
                                              keepwarm_internal_.get(), keepwarm_public_.get(), http_.get(),
-                                             rate_limit_.get()});
+                                             rate_limit_.get(), compression_.get()});
 
   signals_.add(SIGTERM);
   signals_.add(SIGINT);

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "build_info.h"
+#include "frontdoor/compression_handler.h"
 #include "frontdoor/rate_limit_handler.h"
 #include "health/admission.h"
 #include "net/http_server.h"
@@ -231,6 +232,16 @@ void Telemetry::register_callbacks() {
       [this](const Emit& emit) {
         if (!src_.rate_limits) return;
         for (const auto& r : src_.rate_limits->limited()) emit({r.rule}, static_cast<double>(r.limited));
+      },
+      true);
+  reg_.callback(
+      "hearth_compressed_responses_total",
+      "App responses compressed by [compression], by Content-Encoding.", {"encoding"},
+      [this](const Emit& emit) {
+        if (!src_.compression) return;
+        auto n = src_.compression->compressed();
+        emit({"br"}, static_cast<double>(n.br));
+        emit({"gzip"}, static_cast<double>(n.gzip));
       },
       true);
   reg_.callback(

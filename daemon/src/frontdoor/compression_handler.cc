@@ -11,7 +11,7 @@ namespace {
 class CompressingSink final : public http::ResponseSink {
  public:
   CompressingSink(std::shared_ptr<http::ResponseSink> inner, std::shared_ptr<const config::CompressionConfig> cfg,
-                  Coding coding, std::shared_ptr<uint64_t> counter)
+                  Coding coding, std::shared_ptr<CompressionHandler::Counts> counter)
       : inner_(std::move(inner)), cfg_(std::move(cfg)), coding_(coding), counter_(std::move(counter)) {}
 
   void start(int status, std::string_view reason, std::vector<http::Header> headers) override {
@@ -21,7 +21,7 @@ class CompressingSink final : public http::ResponseSink {
       if (!encoder_) p.kind = CompressPlan::Kind::VaryOnly;  // the library failed: send it as is
     }
     if (p.kind != CompressPlan::Kind::AsIs) apply(headers, p.coding, p.kind == CompressPlan::Kind::VaryOnly);
-    if (encoder_) ++*counter_;
+    if (encoder_) ++(p.coding == Coding::Brotli ? counter_->br : counter_->gzip);
     inner_->start(status, reason, std::move(headers));
   }
   void body(std::string_view data) override {
@@ -59,7 +59,7 @@ class CompressingSink final : public http::ResponseSink {
   std::shared_ptr<http::ResponseSink> inner_;
   std::shared_ptr<const config::CompressionConfig> cfg_;
   Coding coding_;
-  std::shared_ptr<uint64_t> counter_;
+  std::shared_ptr<CompressionHandler::Counts> counter_;
   std::unique_ptr<Compressor> encoder_;  // set at start() when this response is compressed
   std::string out_;
   bool broken_ = false;
@@ -78,7 +78,7 @@ void CompressionHandler::handle(std::shared_ptr<http::Request> request, std::sha
     }
   }
   Coding coding = negotiate(*cfg_, accept);
-  auto wrapped = std::make_shared<CompressingSink>(std::move(sink), cfg_, coding, compressed_);
+  auto wrapped = std::make_shared<CompressingSink>(std::move(sink), cfg_, coding, counts_);
   next_.handle(std::move(request), std::move(wrapped));
 }
 

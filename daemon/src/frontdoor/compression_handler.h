@@ -23,12 +23,17 @@ class CompressionHandler final : public http::RequestHandler {
   CompressionHandler(config::CompressionConfig cfg, http::RequestHandler& next);
   void handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) override;
 
-  uint64_t compressed() const { return *compressed_; }  // responses compressed since start
+  // Responses compressed since start, by coding.
+  struct Counts {
+    uint64_t br = 0;
+    uint64_t gzip = 0;
+  };
+  Counts compressed() const { return *counts_; }
 
  private:
   std::shared_ptr<const config::CompressionConfig> cfg_;  // shared: a sink may outlive the handler
   http::RequestHandler& next_;
-  std::shared_ptr<uint64_t> compressed_ = std::make_shared<uint64_t>(0);
+  std::shared_ptr<Counts> counts_ = std::make_shared<Counts>();
 };
 
 }  // namespace hearth::frontdoor
