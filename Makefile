@@ -109,10 +109,12 @@ deb: deps-build
 	cd $(DEB_BUILD_DIR) && cpack -G DEB
 	mkdir -p $(BUILD_DIR) && rm -f $(BUILD_DIR)/hearth_*.deb && cp $(DEB_BUILD_DIR)/hearth_*.deb $(BUILD_DIR)/
 
-# Builds the package, unpacks it into a scratch root, runs the unpacked hearthd
-# against the example app (HEARTH_DEB_INSTALL=1: also dpkg -i on this machine).
-# Then the packaging suite against that Release hearthd (what the Dockerfile builds).
-test-deb: deb
+# Builds the package, checks it (lintian, hardening-check, copyright and changelog),
+# unpacks it into a scratch root, runs the unpacked hearthd against the example app
+# (HEARTH_DEB_INSTALL=1: also dpkg -i on this machine). Then the packaging suite
+# against that Release hearthd (what the Dockerfile builds). `deps`: lintian,
+# devscripts, promtool and the rest of the test tools.
+test-deb: deps deb
 	tests/packaging/test_deb.sh $(BUILD_DIR)/hearth_*.deb
 	HEARTHD=$(CURDIR)/$(DEB_BUILD_DIR)/bin/hearthd $(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
 

@@ -11,7 +11,8 @@
 // Crashes and sanitizer reports are findings, and so is a violated invariant of
 // an accepted request (abort()): one framing (never Content-Length and
 // Transfer-Encoding together, at most one of each, no TE in HTTP/1.0), exactly
-// one Host in HTTP/1.1, token method, version 1.0/1.1, no CR/LF/NUL in any
+// one Host in HTTP/1.1 and every Host (and absolute-form authority) a
+// host[:port], token method, version 1.0/1.1, no CR/LF/NUL in any
 // stored header, a body no larger than max_body_size and equal to Content-Length.
 #include <cstdint>
 #include <cstdlib>
@@ -59,11 +60,18 @@ void check_accepted(const hearth::http::Request& r) {
       ++te;
       check(hearth::http::is_plain_chunked(h.value));
     }
-    if (hearth::http::iequals(h.name, "host")) ++host;
+    if (hearth::http::iequals(h.name, "host")) {
+      ++host;
+      check(hearth::http::is_valid_host(h.value));  // issue 16: only host[:port] gets through
+    }
   }
   check(cl <= 1 && te <= 1 && !(cl && te));
   check(!(te && r.version < 11));
   check(host <= 1 && (r.version < 11 || host == 1));
+  // An absolute-form target's authority is a host[:port] too (no userinfo).
+  if (r.target.front() != '/' && r.target != "*") {
+    check(hearth::http::is_valid_host(hearth::http::absolute_form_authority(r.target)));
+  }
   check(r.body.size() <= limits().max_body_size);
   check(r.body_was_chunked == (te == 1));
   if (cl == 1) {

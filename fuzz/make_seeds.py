@@ -94,8 +94,35 @@ def proxy():
     write("proxy_protocol", proxy_v2(0x21, 0x11, inet4 + b"\x02\x00\x09ab"))
 
 
+def h2frame(t, flags, sid, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([t, flags]) + struct.pack(">I", sid) + payload
+
+
+def h2():
+    # After the client preface (the listener has read it): SETTINGS, requests, floods.
+    import hpack
+    get = hpack.Encoder().encode([(":method", "GET"), (":path", "/a"), (":scheme", "http"),
+                                  (":authority", "h")])
+    post = hpack.Encoder().encode([(":method", "POST"), (":path", "/p"), (":scheme", "http"),
+                                   (":authority", "h"), ("content-length", "10")])
+    settings = h2frame(4, 0, 0, struct.pack(">HI", 4, 65535)) + h2frame(4, 1, 0)
+    write("h2_session", b"\xff" + settings + h2frame(1, 5, 1, get))
+    write("h2_session", b"\x00" + settings + h2frame(1, 4, 1, post) + h2frame(0, 0, 1, b"abc")
+          + h2frame(0, 1, 1, b"defghij"))
+    write("h2_session", b"\x08" + settings + b"".join(
+        h2frame(1, 5, 1 + 2 * i, get) + h2frame(3, 0, 1 + 2 * i, struct.pack(">I", 8))
+        for i in range(40)))
+    write("h2_session", b"\x10" + settings + h2frame(1, 1, 1, get[:3])
+          + b"".join(h2frame(9, 0, 1, get[3 + i:4 + i]) for i in range(len(get) - 4))
+          + h2frame(9, 4, 1, get[-1:]))
+    write("h2_session", b"\x03" + settings + b"".join(h2frame(1, 4, 1 + 2 * i, post) for i in range(20))
+          + h2frame(8, 0, 0, struct.pack(">I", 1 << 20)) + h2frame(6, 0, 0, b"12345678")
+          + h2frame(7, 0, 0, struct.pack(">II", 0, 0)))
+
+
 if __name__ == "__main__":
     http1()
     protocol()
     config()
     proxy()
+    h2()

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Idempotent: apt-installs only the Debian packages Hearth needs that are missing.
-# Usage: packaging/install-deps.sh [build|test|bench|fuzz]   (default: test)
+# Usage: packaging/install-deps.sh [build|test|bench|fuzz|image]   (default: test)
+#   image: only what compiles hearthd and hearthctl (the Dockerfile's build stage;
+#   no unit-test frameworks, no Python headers).
 set -euo pipefail
 
 profile="${1:-test}"
 
-build_pkgs=(
+image_pkgs=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-filesystem1.81-dev
   libnghttp2-dev libtomlplusplus-dev libssl-dev
   libbrotli-dev zlib1g-dev
+)
+build_pkgs=(
+  "${image_pkgs[@]}"
   libgtest-dev libgmock-dev
   python3 python3-dev
 )
@@ -18,6 +23,10 @@ test_pkgs=(
   curl nghttp2-client wrk procps prometheus zsh openssl
   postgresql python3-psycopg2
   python3-yaml  # tests/packaging: the Kubernetes manifests
+  python3-venv  # tests/packaging: the container's app-image pattern (/venv)
+  lintian devscripts  # make test-deb: lintian and hardening-check on the package
+  python3-seccomp  # tests/packaging: hearthd under the unit's SystemCallFilter, enforced
+  strace  # tests/packaging: every system call hearthd and its workers make
 )
 bench_pkgs=(
   gunicorn uwsgi uwsgi-plugin-python3 nginx-light wrk nghttp2-client
@@ -32,11 +41,12 @@ fuzz_pkgs=(
 
 want=("${build_pkgs[@]}")
 case "$profile" in
+  image) want=("${image_pkgs[@]}") ;;
   build) ;;
   test) want+=("${test_pkgs[@]}") ;;
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
   fuzz) want+=("${fuzz_pkgs[@]}") ;;
-  *) echo "install-deps.sh: unknown profile '$profile' (build|test|bench|fuzz)" >&2; exit 2 ;;
+  *) echo "install-deps.sh: unknown profile '$profile' (build|test|bench|fuzz|image)" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -14,6 +14,7 @@
 
 #include "build_version.h"
 #include "control/default_socket.h"
+#include "control/socket_trust.h"
 #include "ctl/color.h"
 #include "ctl/status_format.h"
 
@@ -35,9 +36,12 @@ const char* kUsage =
     "\n"
     "Options:\n"
     "  -s, --socket PATH   the daemon's control socket (hearthd's control_socket;\n"
-    "                      default $XDG_RUNTIME_DIR/hearthd.sock, else\n"
-    "                      /tmp/hearthd-UID.sock, else the packaged service's\n"
-    "                      /run/hearth/hearthd.sock)\n"
+    "                      default $XDG_RUNTIME_DIR/hearthd.sock, else for root\n"
+    "                      /run/hearth/hearthd.sock, else /tmp/hearthd-UID.sock,\n"
+    "                      else the packaged service's /run/hearth/hearthd.sock).\n"
+    "                      A socket owned by anyone but root or you is refused\n"
+    "                      (unless only root could have put it there), and so is\n"
+    "                      a listener running as anyone else\n"
     "  -j, --json          print the daemon's answer as JSON, one line\n"
     "      --color[=WHEN]  colour the output: auto (on a terminal, unless $NO_COLOR\n"
     "                      is set), always or never [default: auto]\n"
@@ -87,8 +91,8 @@ int usage_error(const std::string& msg) {
 int main(int argc, char** argv) {
   std::string socket_path = hearth::control::default_socket_path();
   // The packaged service's socket (hearthd.service), when the per-user default is absent.
-  const char* kServiceSocket = "/run/hearth/hearthd.sock";
-  if (::access(socket_path.c_str(), F_OK) != 0 && ::access(kServiceSocket, F_OK) == 0) socket_path = kServiceSocket;
+  const std::string kServiceSocket = hearth::control::kServiceSocketPath;
+  if (::access(socket_path.c_str(), F_OK) != 0 && ::access(kServiceSocket.c_str(), F_OK) == 0) socket_path = kServiceSocket;
   bool json = false;
   hearth::ctl::ColorMode color = hearth::ctl::ColorMode::Auto;
   std::vector<std::string> words;
@@ -146,6 +150,15 @@ int main(int argc, char** argv) {
     return usage_error("'" + cmd + "' takes no arguments");
   }
 
+  // Whom we talk to: a socket (and a listener) of root, of ours, or of the
+  // owner of a directory only root could have set up (control/socket_trust.h).
+  const uid_t ruid = ::getuid();
+  const uid_t euid = ::geteuid();
+  hearth::control::SocketCheck trust = hearth::control::check_socket_file(socket_path, ruid, euid);
+  if (!trust.error.empty()) {
+    std::fprintf(stderr, "hearthctl: %s\n", trust.error.c_str());
+    return 3;
+  }
   std::string err;
   int fd = connect_unix(socket_path, &err);
   if (fd < 0) {
@@ -153,6 +166,11 @@ int main(int argc, char** argv) {
                  "hearthctl: cannot reach hearthd at %s: %s\n"
                  "(is hearthd running? give its control socket with --socket PATH)\n",
                  socket_path.c_str(), err.c_str());
+    return 3;
+  }
+  if (std::string peer = hearth::control::check_peer(fd, ruid, euid, trust.delegated); !peer.empty()) {
+    ::close(fd);  // nothing was sent
+    std::fprintf(stderr, "hearthctl: %s (%s)\n", peer.c_str(), socket_path.c_str());
     return 3;
   }
   std::string line = cmd + "\n";

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/daemon.h"
+#include "app/privileges.h"
 #include "build_info.h"
 #include "build_version.h"
 #include "config/loader.h"
@@ -80,6 +81,14 @@ int main(int argc, char** argv) {
     }
   }
   if (r.action == hearth::config::Action::CheckConfig) {
+    // Who the app would run as, decided as a real start decides it (an
+    // unknown `user`/`group`, root without `user`): the same message, exit 2.
+    auto plan = hearth::app::plan_privileges(::geteuid(), ::getegid(), *r.config, hearth::app::system_accounts());
+    if (plan.kind == hearth::app::PrivilegePlan::Kind::Refuse) {
+      std::fprintf(stderr, "hearthd: %s\n", plan.error.c_str());
+      std::fprintf(stderr, "hearthd: 1 configuration error(s)\n");
+      return 2;
+    }
     std::fputs(hearth::config::to_toml(*r.config).c_str(), stdout);
     std::fprintf(stderr, "hearthd: configuration OK\n");
     return 0;

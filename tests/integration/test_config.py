@@ -107,3 +107,50 @@ def test_toml_syntax_error_exits_2(tmp_path):
     rc, out = _check(p)
     assert rc == 2, out
     assert re.search(r"bad\.toml:2:\d+:", out), out
+
+
+# --- issue 16: config that validated and then broke -----------------------------------
+
+@pytest.mark.parametrize("text,line,message", [
+    ('app = "a:b"\n[http]\nhttp2_initial_window_size = 2147483648\n', 3,
+     "http.http2_initial_window_size: must be at most 2147483647"),
+    ('app = "a:b"\n[http]\nmax_header_size = 0\n', 3, "http.max_header_size: must be at least 1024 bytes, got 0"),
+    ('app = "a:b"\nmax_queue = 4294967296\n', 2, "max_queue: must be at most 4294967295"),
+], ids=["h2-window", "header-size-0", "count-range"])
+def test_out_of_range_values_exit_2_saying_the_bound(tmp_path, text, line, message):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    rc, out = _check(p)
+    assert rc == 2, out
+    assert re.search(rf"bad\.toml:{line}:\d+: " + re.escape(message), out), out
+    assert "non-negative integer" not in out, out
+
+
+def test_largest_h2_window_is_accepted(tmp_path):
+    p = tmp_path / "ok.toml"
+    p.write_text('app = "a:b"\n[http]\nhttp2_initial_window_size = 2147483647\n')
+    rc, out = _check(p)
+    assert rc == 0, out
+
+
+def test_out_of_range_flag_says_the_bound():
+    out = subprocess.run([str(HEARTHD), "basic:app", "--check-config", "--max-queue", "4294967296"],
+                         capture_output=True, text=True, timeout=20)
+    assert out.returncode == 2, out.stderr
+    assert "at most 4294967295" in out.stderr, out.stderr
+
+
+def test_check_config_with_unknown_user_fails_like_a_real_start(tmp_path):
+    """--check-config -u no-such-user said OK while a real start exited 2."""
+    if not HEARTHD.exists():
+        pytest.skip(f"{HEARTHD} is missing: build it first (make build)")
+    args = [str(HEARTHD), "basic:app", "--python", "/usr/bin/python3", "-b", "127.0.0.1:0",
+            "-u", "no-such-user-hearth16"]
+    check = subprocess.run([*args, "--check-config"], capture_output=True, text=True, timeout=20, cwd=tmp_path)
+    real = subprocess.run(args, capture_output=True, text=True, timeout=20, cwd=tmp_path,
+                          stdin=subprocess.DEVNULL)
+    assert real.returncode == 2, real.stderr
+    assert check.returncode == 2, check.stderr
+    msg = "user 'no-such-user-hearth16' does not exist"
+    assert msg in real.stderr and msg in check.stderr, (real.stderr, check.stderr)
+    assert "configuration OK" not in check.stderr

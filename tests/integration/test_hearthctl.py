@@ -120,3 +120,102 @@ def test_stop_finishes_in_flight_request(hearthd, tmp_path):
     assert code == 200 and body.startswith("version="), (code, body)
     assert srv.wait_exit(10) == 0, srv.log_tail()
     assert wait_exited(children, 3) == [], "workers outlived hearthd"
+
+
+# --- issue 16: hearthctl checks whom it talks to ---------------------------------------
+
+SQUAT_SERVER = r"""
+import os, socket, sys
+path, record = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(4)
+print("listening", flush=True)
+s.settimeout(20)
+while True:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        break
+    c.settimeout(2)
+    try:
+        data = c.recv(4096)
+    except socket.timeout:
+        data = b""
+    with open(record, "ab") as f:
+        f.write(b"GOT:" + data + b"\n")
+    c.sendall(b'{"ok":true,"message":"squatter says ok"}\n')
+    c.close()
+"""
+
+
+def _squatter(tmp_path, request, sock, user=None):
+    """A Python 'hearthd' on `sock` (as `user` via setpriv when given); it records what
+    it receives. Returns (proc, record file)."""
+    import subprocess
+    record = sock.parent / "squat.rec"  # writable by the squatter (tmp_path's parents are 0700)
+    record.write_bytes(b"")
+    os.chmod(record, 0o666)
+    cmd = ["/usr/bin/python3", "-c", SQUAT_SERVER, str(sock), str(record)]
+    if user is not None:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    request.addfinalizer(lambda: (p.kill(), p.wait()))
+    line = p.stdout.readline()
+    assert line.strip() == "listening", (line, p.stderr.read() if p.poll() is not None else "")
+    return p, record
+
+
+def _world_writable_dir(request):
+    """Like /tmp (1777): where a squatter can create the default socket path."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="lcsquat", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(d, ignore_errors=True))
+    d.chmod(0o1777)
+    return d
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (another uid must own the socket)")
+def test_socket_owned_by_another_user_is_refused_and_nothing_is_sent(tmp_path, request):
+    """A socket another user created in a world-writable directory (a squatted
+    /tmp/hearthd-0.sock while hearthd is down): root's hearthctl refuses, names the
+    owner, and sends nothing."""
+    d = _world_writable_dir(request)
+    sock = d / "hearthd-0.sock"
+    _, record = _squatter(tmp_path, request, sock, user=65534)
+    assert os.lstat(sock).st_uid == 65534
+    for cmd in (["stop"], ["status"]):
+        r = ctl(sock, *cmd)
+        assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+        assert "refusing" in r.stderr and "uid 65534" in r.stderr, r.stderr
+        assert "squatter says ok" not in r.stdout + r.stderr
+    assert record.read_bytes() == b"", "hearthctl connected to the squatter"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (another uid must listen)")
+def test_listener_running_as_another_user_is_refused_after_connect(tmp_path, request):
+    """The socket file looks like root's (chowned back), but the process listening on it
+    runs as nobody: SO_PEERCRED after connect() refuses before anything is sent."""
+    d = _world_writable_dir(request)
+    sock = d / "hearthd-0.sock"
+    _, record = _squatter(tmp_path, request, sock, user=65534)
+    os.chown(sock, 0, 0)
+    r = ctl(sock, "stop")
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    assert "runs as" in r.stderr and "uid 65534" in r.stderr, r.stderr
+    assert "squatter says ok" not in r.stdout + r.stderr
+    # The squatter saw a connection that closed without a command.
+    import time
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and b"GOT:" not in record.read_bytes():
+        time.sleep(0.05)
+    assert record.read_bytes() in (b"", b"GOT:\n"), record.read_bytes()  # connected, sent nothing
+
+
+def test_own_socket_and_listener_are_trusted(tmp_path, request):
+    """The control: the same server run as ourselves is talked to."""
+    d = _world_writable_dir(request)
+    sock = d / "own.sock"
+    _, record = _squatter(tmp_path, request, sock)
+    r = ctl(sock, "stop")
+    assert r.returncode == 0 and "squatter says ok" in r.stdout, (r.stdout, r.stderr)
+    assert record.read_bytes() == b"GOT:stop\n\n"  # the command line, then our record separator

@@ -130,18 +130,28 @@ def test_autoscaling_grows_under_queueing_and_shrinks_when_idle(hearthd, tmp_pat
     with cf.ThreadPoolExecutor(6) as pool:
         futs = [pool.submit(client) for _ in range(6)]
         try:
-            def grown():
+            def sample():
                 s = status(sock)
                 peak["ready"] = max(peak["ready"], len(ready_workers(s)))
                 peak["desired"] = max(peak["desired"], s["desired_workers"])
-                return peak["ready"] >= 2 and peak["desired"] >= 2
-            poll(grown, 10, interval=0.1, what="autoscaling above 1 worker under load")
+                peak["procs"] = max(peak.get("procs", 0), len(s["workers"]))
+                return s
+
+            # Six clients keep three one-thread workers queueing: it grows to max_workers...
+            poll(lambda: sample() and peak["ready"] >= 3, 20, interval=0.1,
+                 what="autoscaling up to max_workers = 3 under load")
+            # ...and, with requests still queueing, never past it.
+            t_end = time.monotonic() + 1.5
+            while time.monotonic() < t_end:
+                sample()
+                time.sleep(0.1)
         finally:
             stop.set()
             for f in futs:
                 f.result(timeout=30)
     assert not failures, failures[:5]
-    assert peak["desired"] <= 3, peak
+    assert peak["desired"] == 3 and peak["ready"] == 3, peak
+    assert peak["procs"] <= 3, peak
     assert re.search(r"requests are queueing: adding a worker", srv.log()), srv.log_tail()
 
     st = wait_status(sock, lambda s: s["desired_workers"] == 1 and len(s["workers"]) == 1

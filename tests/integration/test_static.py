@@ -19,6 +19,7 @@ import socket
 import subprocess
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -89,9 +90,11 @@ def vm_hwm_kib(pid):
 
 def check_peak_rss(pid, before_kib, what):
     """The daemon's peak RSS grew by less than 8 MiB (a 20 MiB file was never held whole).
-    Not under ASan: its quarantine keeps freed buffers resident by design."""
+    Not under ASan: its quarantine keeps freed buffers resident by design, so .ci/run runs
+    these tests once more against the Release binary (build-deb) where the check holds."""
     with open(f"/proc/{pid}/maps") as f:
         if "libasan" in f.read():
+            warnings.warn(f"peak-RSS check for {what} not run under ASan (.ci/run runs it on the Release build)")
             return
     grown = vm_hwm_kib(pid) - before_kib
     assert grown < 8 * 1024, f"hearthd's peak RSS grew by {grown} KiB while sending {what}"

@@ -211,10 +211,28 @@ def test_failed_upgrade_keeps_the_old_daemon_serving(hearthd, tmp_path, strays):
     strays.learn(sock)
 
 
-def test_upgrade_refused_while_stopping_and_usage(hearthd, tmp_path):
+def test_upgrade_usage_error(hearthd, tmp_path):
     srv, sock = start_with_ctl(hearthd, tmp_path, "basic:app", workers=1, ready_workers=1)
     r = ctl(sock, "upgrade", "now")
     assert r.returncode == 2 and "takes no arguments" in r.stderr
+
+
+def test_upgrade_refused_while_stopping(hearthd, tmp_path):
+    """Once SIGTERM has started the drain, the control socket is closed: an upgrade is
+    refused (hearthctl exits 3, "cannot reach hearthd"), no new daemon is
+    started, and the request in flight still completes before the daemon exits."""
+    srv, sock = start_with_ctl(hearthd, tmp_path, "basic:app", "--graceful-timeout", "10s",
+                               workers=1, ready_workers=1)
+    with cf.ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(hhttp.get, srv.port, "/sleep?ms=1500", timeout=20)
+        time.sleep(0.3)  # the request is inside the app
+        srv.send_signal(signal.SIGTERM)
+        srv.wait_log(r"graceful shutdown", timeout=5)
+        r = ctl(sock, "upgrade", timeout=20)
+        assert r.returncode == 3 and "cannot reach hearthd" in r.stderr, (r.returncode, r.stdout, r.stderr)
+        assert slow.result(timeout=20).status == 200
+    assert srv.wait_exit(15) == 0, srv.log_tail()
+    assert "upgrade:" not in srv.log(), srv.log_tail()
 
 
 def _unix_get(path, target="/"):

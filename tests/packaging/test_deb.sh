@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Checks the Debian package that `make deb` builds:
-#   1. its metadata: Depends, the conffile, every file it must ship;
+#   1. its metadata: Depends, the conffile, every file it must ship, the copyright
+#      and changelog; lintian reports no error, and every tag it does report is
+#      explained in docs/packaging.md; hardening-check passes on both binaries;
 #   2. unpacked into a scratch root (dpkg-deb -x), the unpacked hearthd checks the
 #      packaged /etc/hearth/hearth.toml, finds its Python runtime next to itself,
 #      serves the packaged example app, answers hearthctl, and stops cleanly;
-#   3. with HEARTH_DEB_INSTALL=1 (root only): dpkg -i on this machine, the same run
-#      with /usr/bin/hearthd, systemd-analyze verify of the installed units, then
-#      dpkg --purge (so the test can run again; a hearth installed before is refused).
+#   3. with HEARTH_DEB_INSTALL=1 (root only): dpkg -i on this machine (postinst enables
+#      the units through deb-systemd-helper), the same run with /usr/bin/hearthd,
+#      systemd-analyze verify of the installed units, then dpkg --purge, which removes
+#      the enablement (so the test can run again; a hearth installed before is refused).
 # Usage: tests/packaging/test_deb.sh build/hearth_VERSION_ARCH.deb
 # Every process it starts is stopped by its PID.
 set -euo pipefail
@@ -53,6 +56,51 @@ for f in ./usr/bin/hearthd ./usr/bin/hearthctl ./usr/share/hearth/python/hearth_
 done
 if grep -q __pycache__ <<<"$contents"; then fail "the package ships __pycache__"; fi
 ok "contents"
+
+# Debian policy 12.5/12.7: copyright (DEP-5) and changelog.Debian.gz, whose version is the package's.
+for f in ./usr/share/doc/hearth/copyright ./usr/share/doc/hearth/changelog.Debian.gz; do
+  grep -qx "$f" <<<"$contents" || fail "the package lacks $f"
+done
+meta="$scratch/meta"; mkdir -p "$meta"
+dpkg-deb -x "$deb" "$meta"
+head -n1 "$meta/usr/share/doc/hearth/copyright" \
+  | grep -qx "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/" \
+  || fail "copyright is not machine-readable (DEP-5)"
+version=$(dpkg-deb -f "$deb" Version)
+first=$(gzip -dc "$meta/usr/share/doc/hearth/changelog.Debian.gz" | head -n1)
+[[ "$first" == "hearth ($version) "* ]] || fail "changelog.Debian.gz starts '$first', not version $version"
+maint=$(dpkg-deb -f "$deb" Maintainer)
+grep -qE '<[^@>]+@[^.>]+\.[^>]+>' <<<"$maint" || fail "Maintainer has no real mail host: $maint"
+ok "copyright (DEP-5), changelog $version, Maintainer $maint"
+
+# lintian: no error; each tag it reports (warning, info, pedantic) is in docs/packaging.md.
+if command -v lintian >/dev/null; then
+  lint=$(lintian --no-cfg --display-info --display-experimental --pedantic "$deb" 2>&1 || true)
+  if grep -q '^E: ' <<<"$lint"; then echo "$lint" >&2; fail "lintian reports errors"; fi
+  docs="$(dirname "$0")/../../docs/packaging.md"
+  for tag in $(sed -n 's/^[WIPX]: hearth[^:]*: \([a-z0-9.+-]*\).*/\1/p' <<<"$lint" | sort -u); do
+    grep -q "\`$tag\`" "$docs" || { echo "$lint" >&2; fail "lintian tag $tag is not explained in docs/packaging.md"; }
+  done
+  ok "lintian: no errors; $(grep -c '^[WIPX]: ' <<<"$lint" || true) other tag(s), each explained in docs/packaging.md"
+else
+  echo "test_deb: skip: lintian is not installed (packaging/install-deps.sh test)"
+fi
+
+# Debian's hardening flags in both binaries (hardening-check, from devscripts).
+if command -v hardening-check >/dev/null; then
+  for b in usr/bin/hearthd usr/bin/hearthctl; do
+    # --nocfprotection: -fcf-protection is not in bookworm's dpkg-buildflags set (docs/packaging.md).
+    out=$(hardening-check --nocfprotection "$meta/$b" 2>&1) || { echo "$out" >&2; fail "hardening-check $b"; }
+    for feature in "Position Independent Executable: yes" "Stack protected: yes" \
+                   "Fortify Source functions: yes" "Read-only relocations: yes" "Immediate binding: yes"; do
+      grep -qF "$feature" <<<"$out" || { echo "$out" >&2; fail "hardening-check $b: no '$feature'"; }
+    done
+  done
+  ok "hardening-check: PIE, stack protector, fortify, relro, bindnow in hearthd and hearthctl"
+else
+  echo "test_deb: skip: hardening-check is not installed (devscripts; packaging/install-deps.sh test)"
+fi
+rm -rf "$meta"
 
 # --- 2. unpacked into a scratch root -------------------------------------------------
 # Runs $1/usr/bin/hearthd (or /usr/bin/hearthd when $1 is empty) against the
@@ -105,6 +153,11 @@ if [ "${HEARTH_DEB_INSTALL:-0}" = 1 ]; then
   installed_here=1
   dpkg -i "$deb" >/dev/null || fail "dpkg -i"
   getent passwd hearth >/dev/null || fail "postinst did not create the hearth user"
+  # deb-systemd-helper enabled the units (symlinks), even with no systemd running.
+  for l in /etc/systemd/system/multi-user.target.wants/hearthd.service \
+           /etc/systemd/system/sockets.target.wants/hearthd.socket; do
+    [ -L "$l" ] || fail "postinst did not enable the unit: $l missing"
+  done
   run_installed "" installed
   if command -v systemd-analyze >/dev/null; then
     out=$(systemd-analyze verify /lib/systemd/system/hearthd.service /lib/systemd/system/hearthd.socket 2>&1 || true)
@@ -114,6 +167,10 @@ if [ "${HEARTH_DEB_INSTALL:-0}" = 1 ]; then
   dpkg --purge hearth >/dev/null || fail "dpkg --purge"
   installed_here=0
   [ ! -e /usr/bin/hearthd ] || fail "/usr/bin/hearthd left after purge"
+  for l in /etc/systemd/system/multi-user.target.wants/hearthd.service \
+           /etc/systemd/system/sockets.target.wants/hearthd.socket; do
+    [ ! -L "$l" ] || fail "purge left $l"
+  done
   ok "dpkg -i / --purge"
 fi
 echo "test_deb: PASS"

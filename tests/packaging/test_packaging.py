@@ -9,6 +9,7 @@ when they are installed.
     /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/packaging
 """
 import configparser
+import json
 import os
 import pathlib
 import re
@@ -48,8 +49,14 @@ def load_manifests():
     return docs
 
 
-def configmap_toml(docs):
-    return docs["ConfigMap"]["data"]["hearth.toml"]
+def configmap_toml(docs=None):
+    """The hearth.toml that kustomization.yaml's configMapGenerator turns into the ConfigMap."""
+    return (K8S / "hearth.toml").read_text()
+
+
+def for_this_machine(toml_text):
+    """The image's interpreter (/venv/bin/python) does not exist here: this machine's python3."""
+    return toml_text.replace('python = "/venv/bin/python"', 'python = "/usr/bin/python3"')
 
 
 def seconds(text):
@@ -77,14 +84,22 @@ def check_config(toml_text, tmp_path, name):
 def test_manifest_kinds_and_api_versions():
     docs = load_manifests()
     assert {k: d["apiVersion"] for k, d in docs.items()} == {
-        "ConfigMap": "v1",
         "Deployment": "apps/v1",
         "Service": "v1",
         "ServiceMonitor": "monitoring.coreos.com/v1",
+        "HorizontalPodAutoscaler": "autoscaling/v2",
+        "PodDisruptionBudget": "policy/v1",
+        "NetworkPolicy": "networking.k8s.io/v1",
+        "PrometheusRule": "monitoring.coreos.com/v1",
     }
     kust = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     assert sorted(kust["resources"]) == sorted(p.name for p in K8S.glob("*.yaml")
                                                if p.name != "kustomization.yaml")
+    # The config is generated (a hash in the name rolls the pods), not a fixed ConfigMap.
+    (gen,) = kust["configMapGenerator"]
+    assert gen["name"] == "hearth-config" and gen["files"] == ["hearth.toml"]
+    volumes = {v["name"]: v for v in docs["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == gen["name"]
 
 
 def test_deployment_wiring_is_consistent():
@@ -106,7 +121,8 @@ def test_deployment_wiring_is_consistent():
     # Probes: the admin listener's paths.
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
-    assert c["startupProbe"]["httpGet"]["port"] == "admin"
+    # /healthz answers while the app is still importing; only /readyz means "workers ready".
+    assert c["startupProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}
     # Service ports target named container ports; the ServiceMonitor scrapes one of them.
     svc_ports = {p["name"]: p for p in svc["spec"]["ports"]}
     assert all(p["targetPort"] in ports for p in svc_ports.values())
@@ -133,7 +149,7 @@ def test_deployment_wiring_is_consistent():
 
 
 def test_configmap_toml_passes_check_config(tmp_path):
-    check_config(configmap_toml(load_manifests()), tmp_path, "configmap.toml")
+    check_config(for_this_machine(configmap_toml()), tmp_path, "configmap.toml")
 
 
 def _get(url):
@@ -150,7 +166,7 @@ def test_probe_paths_are_served_by_a_real_hearthd(tmp_path):
     """hearthd with the ConfigMap's file (binds moved to 127.0.0.1:0, the example
     app instead of /app) answers every path the manifests probe or scrape."""
     docs = load_manifests()
-    cfg = check_config(configmap_toml(docs), tmp_path, "configmap.toml")
+    cfg = check_config(for_this_machine(configmap_toml(docs)), tmp_path, "configmap.toml")
     c = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
     log = tmp_path / "hearthd.log"
     with open(log, "wb") as err:
@@ -192,14 +208,97 @@ def test_kubectl_kustomize_builds_the_manifests():
     r = subprocess.run([kubectl, "kustomize", str(K8S)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     kinds = sorted(d["kind"] for d in yaml.safe_load_all(r.stdout) if d)
-    assert kinds == ["ConfigMap", "Deployment", "Service", "ServiceMonitor"]
+    assert kinds == ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
+                     "PodDisruptionBudget", "PrometheusRule", "Service", "ServiceMonitor"]
+
+
+def _kustomize_config_names(kubectl, directory):
+    r = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    docs = {d["kind"]: d for d in yaml.safe_load_all(r.stdout) if d}
+    cm = docs["ConfigMap"]
+    assert cm["data"]["hearth.toml"] == (directory / "hearth.toml").read_text()
+    volumes = {v["name"]: v for v in docs["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+    return cm["metadata"]["name"], volumes["config"]["configMap"]["name"]
+
+
+def test_a_config_change_renames_the_configmap_so_the_pods_roll(tmp_path):
+    """configMapGenerator: the ConfigMap's name carries a hash of hearth.toml and the
+    Deployment's volume follows it, so editing the file changes the pod template."""
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("kubectl is not installed (Debian has no package for it)")
+    copy = tmp_path / "k8s"
+    shutil.copytree(K8S, copy)
+    name, ref = _kustomize_config_names(kubectl, copy)
+    assert name == ref and name.startswith("hearth-config-")
+    (copy / "hearth.toml").write_text((copy / "hearth.toml").read_text().replace("workers = 2", "workers = 3"))
+    name2, ref2 = _kustomize_config_names(kubectl, copy)
+    assert name2 == ref2 and name2 != name
+
+
+def test_hpa_pdb_spread_and_network_policy():
+    docs = load_manifests()
+    dep, svc = docs["Deployment"], docs["Service"]
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    (c,) = dep["spec"]["template"]["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    # HPA: the Deployment, a Hearth metric served by prometheus-adapter, and CPU as the fallback.
+    hpa = docs["HorizontalPodAutoscaler"]["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                     "name": dep["metadata"]["name"]}
+    assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"]
+    assert "replicas" not in dep["spec"], "the HPA owns the replica count"
+    by_type = {m["type"]: m for m in hpa["metrics"]}
+    pods_metric = by_type["Pods"]["pods"]["metric"]["name"]
+    assert pods_metric in ("hearth_busy_ratio", "hearth_queue_length")
+    assert by_type["Resource"]["resource"]["name"] == "cpu"
+    assert c["resources"]["requests"]["cpu"], "CPU utilization needs a CPU request"
+    adapter = yaml.safe_load((K8S / "prometheus-adapter" / "rules.yaml").read_text())
+    published = {r["name"]["as"] for r in adapter["rules"]["custom"]}
+    assert pods_metric in published
+    for r in adapter["rules"]["custom"]:
+        assert re.match(r"(\w+)\{", r["seriesQuery"]).group(1) in daemon_metric_names()
+    # busy_ratio is 0..1: a target above 1 could never be reached.
+    if pods_metric == "hearth_busy_ratio":
+        target = by_type["Pods"]["pods"]["target"]["averageValue"]
+        assert 0 < (int(target[:-1]) / 1000 if target.endswith("m") else float(target)) < 1
+    # PDB and topology spread select the pods.
+    pdb = docs["PodDisruptionBudget"]["spec"]
+    assert pdb["selector"]["matchLabels"].items() <= labels.items()
+    assert pdb.get("maxUnavailable") == 1 or pdb.get("minAvailable", 0) < hpa["minReplicas"]
+    spread = dep["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    keys = {t["topologyKey"]: t for t in spread}
+    assert keys["kubernetes.io/hostname"]["labelSelector"]["matchLabels"].items() <= labels.items()
+    assert keys["kubernetes.io/hostname"]["maxSkew"] == 1
+    # NetworkPolicy: the app port from anywhere, the admin port from pods in the cluster only.
+    np = docs["NetworkPolicy"]["spec"]
+    assert np["podSelector"]["matchLabels"].items() <= labels.items()
+    assert np["policyTypes"] == ["Ingress"]
+    rules_by_port = {}
+    for rule in np["ingress"]:
+        for p in rule["ports"]:
+            rules_by_port[p["port"]] = rule
+    assert set(rules_by_port) == {"http", "admin"} and set(rules_by_port) <= set(ports)
+    assert "from" not in rules_by_port["http"]
+    admin_from = rules_by_port["admin"]["from"]
+    assert admin_from and all("ipBlock" not in f for f in admin_from)
+    assert all("namespaceSelector" in f or "podSelector" in f for f in admin_from)
+
+
+def daemon_metric_names():
+    """Every hearth_* metric name registered in daemon/src (histograms export _bucket etc. too)."""
+    names = set()
+    for f in (ROOT / "daemon" / "src").rglob("*.cc"):
+        names.update(re.findall(r'"(hearth_[a-z0-9_]+)"', f.read_text()))
+    return names
 
 
 # --- Docker -------------------------------------------------------------------------
 
-def dockerfile_stages():
+def dockerfile_stages(path=None):
     stages, cur = [], None
-    text = (PKG / "docker" / "Dockerfile").read_text()
+    text = (path or PKG / "docker" / "Dockerfile").read_text()
     text = re.sub(r"\\\n", " ", text)  # join continuation lines
     for line in text.splitlines():
         line = line.strip()
@@ -218,7 +317,8 @@ def test_dockerfile_is_multi_stage_debian_non_root():
     build, runtime = dockerfile_stages()
     assert build["from"] == "debian:12 AS build"
     assert runtime["from"] == "debian:12-slim"
-    assert ("RUN", "/src/packaging/install-deps.sh build") in build["lines"]
+    # Only the compiler and the -dev headers hearthd needs (no test frameworks).
+    assert ("RUN", "/src/packaging/install-deps.sh image") in build["lines"]
     ins = {}
     for word, rest in runtime["lines"]:
         ins.setdefault(word, []).append(rest)
@@ -230,10 +330,112 @@ def test_dockerfile_is_multi_stage_debian_non_root():
     (hc,) = ins["HEALTHCHECK"]
     assert f"127.0.0.1:{port_of(cfg['admin_bind'])}/healthz" in hc
     assert ins["ENTRYPOINT"] == ['["/usr/bin/hearthd"]']
+    # The app-image pattern: a virtualenv the app's requirements go into, which the
+    # config runs, first on PATH (pip, python).
+    run = " ".join(ins["RUN"])
+    assert "python3-venv" in run.split() and "python3 -m venv /venv" in run
+    env = " ".join(ins["ENV"])
+    assert "VIRTUAL_ENV=/venv" in env and re.search(r"PATH=/venv/bin:", env)
+    assert cfg["python"] == "/venv/bin/python"
     for word, rest in build["lines"] + runtime["lines"]:
         if word == "COPY" and not rest.startswith("--from"):
             src = rest.split()[0]
             assert src == "." or (ROOT / src).exists(), f"COPY source {src} missing"
+
+
+# Packages that only building needs: none may reach the runtime image.
+BUILD_ONLY = re.compile(r"(-dev|-dev-\S+)$|^(build-essential|gcc|g\+\+|cmake|pkg-config|libgtest\S*|libgmock\S*|"
+                        r"googletest|clang\S*)$")
+
+
+def apt_installed(run_text):
+    """The package names an `apt-get install` in RUN text names."""
+    pkgs = []
+    for m in re.finditer(r"apt-get install ([^&;|]+)", run_text):
+        pkgs += [w for w in m.group(1).split() if not w.startswith("-")]
+    return pkgs
+
+
+def test_docker_runtime_stage_has_no_build_only_packages():
+    build, runtime = dockerfile_stages()
+    run = " ".join(rest for word, rest in runtime["lines"] if word == "RUN")
+    pkgs = apt_installed(run)
+    assert "python3" in pkgs and pkgs
+    assert not [p for p in pkgs if BUILD_ONLY.search(p)], pkgs
+    assert "install-deps.sh" not in run
+    # install-deps.sh's `image` profile (the build stage) leaves the test frameworks out.
+    script = (PKG / "install-deps.sh").read_text()
+    image = re.search(r"image_pkgs=\(([^)]*)\)", script).group(1)
+    assert "gtest" not in image and "gmock" not in image and "python3-dev" not in image
+
+
+def test_app_image_example_builds_into_the_venv_and_ships_no_compiler():
+    ex = PKG / "docker" / "app-example"
+    deps, final = dockerfile_stages(ex / "Dockerfile")
+    assert deps["from"].startswith("hearth:") and deps["from"].endswith(" AS deps")
+    assert final["from"] == deps["from"].split()[0]
+    deps_run = " ".join(rest for word, rest in deps["lines"] if word == "RUN")
+    assert "/venv/bin/pip install" in deps_run and "-r " in deps_run
+    assert {"python3-dev", "libpq-dev"} <= set(apt_installed(deps_run))
+    final_pkgs = apt_installed(" ".join(rest for word, rest in final["lines"] if word == "RUN"))
+    assert not [p for p in final_pkgs if BUILD_ONLY.search(p)], final_pkgs
+    assert "libpq5" in final_pkgs  # psycopg2's runtime library
+    copies = [rest for word, rest in final["lines"] if word == "COPY"]
+    assert "--from=deps /venv /venv" in copies
+    for c in copies:
+        if not c.startswith("--from"):
+            assert (ex / c.split()[0]).exists(), c
+    users = [rest for word, rest in final["lines"] if word == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    reqs = (ex / "requirements.txt").read_text().lower()
+    assert re.search(r"^flask\b", reqs, re.M) and re.search(r"^psycopg2\b", reqs, re.M)
+    assert tomllib.loads((ex / "hearth.toml").read_text())["python"] == "/venv/bin/python"
+
+
+def test_app_example_runs_in_a_virtualenv(tmp_path):
+    """The app-image pattern on this machine: a virtualenv (with the system's Flask and
+    psycopg2 standing in for the pip-installed ones; no network here), hearthd told
+    `--python VENV/bin/python`, the example app answers from that interpreter."""
+    need_hearthd()
+    pytest.importorskip("flask")
+    pytest.importorskip("psycopg2")
+    venv = tmp_path / "venv"
+    r = subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        pytest.skip(f"python3 -m venv failed (python3-venv missing?): {r.stderr.strip()}")
+    ex = PKG / "docker" / "app-example"
+    log = tmp_path / "hearthd.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([str(HEARTHD), "-c", str(ex / "hearth.toml"), "--chdir", str(ex),
+                                 "--python", str(venv / "bin" / "python"), "-b", "127.0.0.1:0",
+                                 "--admin-bind", "127.0.0.1:0", "--control-socket", str(tmp_path / "c.sock")],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 30
+        admin = app = None
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            text = log.read_text()
+            a = re.search(r"\[admin\] listening on (http://\S+)", text)
+            h = re.search(r"\[http\] listening on (http://\S+)", text)
+            admin, app = (a.group(1) if a else None), (h.group(1) if h else None)
+            if admin and _get(admin + "/readyz")[0] == 200:
+                break
+            time.sleep(0.1)
+        status, body = _get(app + "/")
+        assert status == 200, log.read_text()
+        info = json.loads(body)
+        assert info["app"] == "app-example" and info["psycopg2"]
+        assert info["prefix"] == str(venv), info  # the workers run the virtualenv's interpreter
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(15) == 0
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+            raise
 
 
 def test_docker_runtime_stage_installs_every_library_hearthd_links():

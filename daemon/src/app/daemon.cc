@@ -363,7 +363,10 @@ void Daemon::poll_drain() {
     if (!idle) HLOG(Warn, "graceful_timeout reached with requests in flight; stopping workers");
     dispatcher_.reject_all("shutting down");
     phase_ = Phase::Stopping;
-    pool_->shutdown([this] { finish_shutdown(); });
+    // graceful_timeout is the in-flight requests' whole time: when the drain used it
+    // up, their workers are killed now rather than given graceful_timeout once more.
+    if (idle) pool_->shutdown([this] { finish_shutdown(); });
+    else pool_->shutdown([this] { finish_shutdown(); }, milliseconds(0));
     return;
   }
   drain_timer_.expires_after(milliseconds(20));

@@ -95,6 +95,7 @@ void Daemon::open_listeners() {
     // The default path is shared by every hearthd of this user: a second
     // daemon runs without a control socket rather than not at all.
     try {
+      if (std::string e = control::prepare_default_socket_dir(control_path); !e.empty()) throw std::runtime_error(e);
       control_->listen(control_path);
     } catch (const std::exception& e) {
       HLOG(Warn, e.what() << "; hearthctl is unavailable for this daemon (set control_socket)");

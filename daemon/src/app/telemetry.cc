@@ -183,8 +183,10 @@ void Telemetry::on_request_done(const proxy::RequestRecord& r) {
     e.method = req.method;
     e.target = req.target;
     e.protocol = req.version == 10 ? "HTTP/1.0" : (req.version == 20 ? "HTTP/2.0" : "HTTP/1.1");
-    e.status = r.status;
-    e.bytes = r.bytes_out;
+    // A client that left before the response ended (an HTTP/2 stream reset, a closed
+    // connection) is logged as nginx does: 499, no bytes, whatever the app answered.
+    e.status = r.client_gone ? 499 : r.status;
+    e.bytes = r.client_gone ? 0 : r.bytes_out;
     e.referer = header(req, "Referer");
     e.user_agent = header(req, "User-Agent");
     e.request_id = r.request_id;

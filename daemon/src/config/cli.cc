@@ -41,9 +41,14 @@ std::string set_duration(std::string_view v, Millis* out) {
   *out = *d;
   return "";
 }
+// What a count flag expected: out of range (all digits) says the bound.
+std::string count_expected(std::string_view v, uint64_t max) {
+  bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string_view::npos;
+  return digits ? "a non-negative integer at most " + std::to_string(max) : "a non-negative integer";
+}
 std::string set_count(std::string_view v, uint32_t* out) {
   auto n = parse_uint(v, UINT32_MAX);
-  if (!n) return "a non-negative integer";
+  if (!n) return count_expected(v, UINT32_MAX);
   *out = static_cast<uint32_t>(*n);
   return "";
 }
@@ -208,7 +213,7 @@ const FlagSpec kFlags[] = {
      [](const Config& d) { return std::to_string(d.max_requests); },
      [](std::string_view v, Config& c, CliState&) -> std::string {
        auto n = parse_uint(v, UINT64_MAX);
-       if (!n) return "a non-negative integer";
+       if (!n) return count_expected(v, UINT64_MAX);
        c.max_requests = *n;
        return "";
      }},
@@ -217,7 +222,7 @@ const FlagSpec kFlags[] = {
      [](const Config& d) { return std::to_string(d.max_requests_jitter); },
      [](std::string_view v, Config& c, CliState&) -> std::string {
        auto n = parse_uint(v, UINT64_MAX);
-       if (!n) return "a non-negative integer";
+       if (!n) return count_expected(v, UINT64_MAX);
        c.max_requests_jitter = *n;
        return "";
      }},

@@ -37,6 +37,9 @@ struct HttpLimits {
   uint64_t max_body_size = 10 * 1024 * 1024;  // request body, bytes (else 413)
   uint64_t body_buffer_size = 64 * 1024;   // body kept in memory up to this, then a temp file
   uint64_t response_buffer_size = 1024 * 1024;  // response buffered in memory up to this, then a temp file
+  uint64_t max_buffered_memory = 64ull << 20;   // HTTP/2 request bodies held in memory, all connections; beyond: REFUSED_STREAM
+  uint64_t max_response_spool = 1ull << 30;     // one response's temp file; beyond it the worker is paused (back-pressure)
+  uint64_t max_total_response_spool = 4ull << 30;  // all responses' temp files together; beyond it, the same
   std::string server_header = "hearth";    // value of the Server header; empty = none
   bool h2_enabled = true;                       // HTTP/2: h2c prior knowledge (and h2 over TLS)
   uint32_t h2_max_concurrent_streams = 100;     // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS

@@ -18,7 +18,8 @@ constexpr KeySpec kSchema[] = {
     {"bind", "address or array", "", "PORT",
      "where the app is served; `$PORT` makes it exactly `0.0.0.0:$PORT` (unless `-b` is given)"},
     {"admin_bind", "address", "unset (off)", "", "listener for `/healthz`, `/readyz`, `/metrics`"},
-    {"control_socket", "string", "(`$XDG_RUNTIME_DIR/hearthd.sock` or `/tmp/hearthd-UID.sock`)", "",
+    {"control_socket", "string",
+     "(`$XDG_RUNTIME_DIR/hearthd.sock`, else for root `/run/hearth/hearthd.sock`, else `/tmp/hearthd-UID.sock`)", "",
      "Unix socket for `hearthctl`"},
     {"certfile", "string", "(off)", "",
      "PEM certificate chain (leaf first, then intermediates, e.g. certbot's `fullchain.pem`); when set, "
@@ -84,19 +85,28 @@ constexpr KeySpec kSchema[] = {
     {"http.send_timeout", "duration", "", "", "longest a write to the client may make no progress"},
     {"http.max_header_size", "size", "", "",
      "request line + headers; else 431. Also the most a chunked body's chunk-size line (with extensions) or "
-     "trailer section may take; else 400"},
+     "trailer section may take; else 400. At least 1KiB"},
     {"http.max_headers", "count", "", "", "header fields per request; else 431"},
     {"http.max_body_size", "size", "", "", "request body; else 413"},
     {"http.body_buffer_size", "size", "", "",
      "request bodies up to this stay in memory, larger ones go to `temp_dir`"},
     {"http.response_buffer_size", "size", "", "",
      "responses are buffered in memory up to this, then in a temp file"},
+    {"http.max_buffered_memory", "size", "", "",
+     "HTTP/2 request bodies held in memory, all connections together; a new upload beyond it is refused with "
+     "REFUSED_STREAM (see security.md)"},
+    {"http.max_response_spool", "size", "", "",
+     "the most one response may hold in its temp file for a slow client; beyond it the worker is paused until "
+     "the client reads (as nginx's `proxy_max_temp_file_size`)"},
+    {"http.max_total_response_spool", "size", "", "",
+     "the most all responses' temp files may hold together; beyond it, workers are paused the same way"},
     {"http.server_header", "string", "", "", "the `Server` header; `\"\"` sends none"},
     {"http.http2", "bool", "", "",
      "serve HTTP/2: to clients that open with the h2c prior-knowledge preface, and over TLS to clients that "
      "choose `h2` by ALPN"},
     {"http.http2_max_concurrent_streams", "count", "", "", "SETTINGS_MAX_CONCURRENT_STREAMS per HTTP/2 connection"},
-    {"http.http2_initial_window_size", "count", "", "", "per-stream flow-control window (bytes)"},
+    {"http.http2_initial_window_size", "count", "", "",
+     "per-stream flow-control window (bytes); at most 2147483647 (2^31-1, RFC 9113)"},
     {"http.via", "bool", "", "", "add `Via: 1.1 hearth` to responses proxied from the app (not to static files)"},
     {"http.max_connections_per_ip", "count", "(no limit)", "",
      "open connections one client address may hold (nginx's `limit_conn`); beyond it a new connection is closed "

@@ -94,6 +94,9 @@ std::string to_toml(const Config& c) {
   line("max_body_size", size(c.http.max_body_size));
   line("body_buffer_size", size(c.http.body_buffer_size));
   line("response_buffer_size", size(c.http.response_buffer_size));
+  line("max_buffered_memory", size(c.http.max_buffered_memory));
+  line("max_response_spool", size(c.http.max_response_spool));
+  line("max_total_response_spool", size(c.http.max_total_response_spool));
   line("server_header", quote(c.http.server_header));
   line("http2", c.http.h2_enabled ? "true" : "false");
   line("http2_max_concurrent_streams", std::to_string(c.http.h2_max_concurrent_streams));

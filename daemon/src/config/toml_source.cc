@@ -151,8 +151,9 @@ class Reader {
   Handler count(uint32_t* out) {
     return [this, out](const std::string& key, const toml::node& n) {
       auto i = n.as_integer();
-      if (!i || i->get() < 0 || i->get() > int64_t{UINT32_MAX}) {
-        return bad(key, n, "a non-negative integer");
+      if (!i || i->get() < 0) return bad(key, n, "a non-negative integer");
+      if (i->get() > int64_t{UINT32_MAX}) {
+        return error(n.source().begin, key + ": must be at most " + std::to_string(UINT32_MAX) + ", got " + render(n));
       }
       *out = static_cast<uint32_t>(i->get());
       ok(key, n);
@@ -696,6 +697,9 @@ class Reader {
         {"http.max_body_size", size(&c.http.max_body_size)},
         {"http.body_buffer_size", size(&c.http.body_buffer_size)},
         {"http.response_buffer_size", size(&c.http.response_buffer_size)},
+        {"http.max_buffered_memory", size(&c.http.max_buffered_memory)},
+        {"http.max_response_spool", size(&c.http.max_response_spool)},
+        {"http.max_total_response_spool", size(&c.http.max_total_response_spool)},
         {"http.server_header", string(&c.http.server_header)},
         {"http.http2", boolean(&c.http.h2_enabled)},
         {"http.http2_max_concurrent_streams", count(&c.http.h2_max_concurrent_streams)},

@@ -83,6 +83,18 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
   if (cfg.workers < 1) fail("workers", "must be at least 1");
   if (cfg.threads < 1) fail("threads", "must be at least 1");
   if (cfg.http.max_headers < 1) fail("http.max_headers", "must be at least 1");
+  // A request line and a Host field need room: 0 (or a few bytes) refuses every request.
+  if (cfg.http.max_header_size < kMinHeaderSize) {
+    fail("http.max_header_size", "must be at least " + std::to_string(kMinHeaderSize) + " bytes, got " +
+                                     std::to_string(cfg.http.max_header_size));
+  }
+  // RFC 9113 6.5.2: SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1 is a FLOW_CONTROL_ERROR;
+  // nghttp2 refuses to send such SETTINGS and every HTTP/2 client would fail.
+  if (cfg.http.h2_initial_window_size > kMaxH2WindowSize) {
+    fail("http.http2_initial_window_size", "must be at most " + std::to_string(kMaxH2WindowSize) +
+                                               " (2^31-1, RFC 9113 6.5.2), got " +
+                                               std::to_string(cfg.http.h2_initial_window_size));
+  }
 
   const std::pair<const char*, Millis> timeouts[] = {
       {"queue_timeout", cfg.queue_timeout},

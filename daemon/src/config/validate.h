@@ -2,6 +2,7 @@
 // The last stage of the pipeline: rules across fields, checked on the fully
 // merged and resolved Config. Each message starts with where the offending
 // value came from (see Provenance).
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,10 @@ namespace hearth::config {
 // "module:callable" or "module:factory()", the module a dotted Python
 // identifier path ("pkg.sub.wsgi"), the callable an identifier.
 bool is_app_spec(std::string_view app);
+
+// Range limits checked by validate().
+inline constexpr uint64_t kMinHeaderSize = 1024;           // http.max_header_size
+inline constexpr uint32_t kMaxH2WindowSize = 2147483647;   // http.http2_initial_window_size (2^31-1)
 
 std::vector<std::string> validate(const Config& cfg, Action action, const Provenance& prov);
 

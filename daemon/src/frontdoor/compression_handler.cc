@@ -53,6 +53,10 @@ class CompressingSink final : public http::ResponseSink {
   }
   bool client_gone() const override { return inner_->client_gone(); }
   void dispatched() override { inner_->dispatched(); }
+  // Back-pressure passes through: compressed output is smaller than what the
+  // worker wrote, so the inner sink's limits bound it too.
+  bool full() const override { return inner_->full(); }
+  void when_writable(std::function<void()> cb) override { inner_->when_writable(std::move(cb)); }
   const http::ErrorPages* error_pages() const override { return inner_->error_pages(); }
 
  private:

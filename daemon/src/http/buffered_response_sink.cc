@@ -177,6 +177,7 @@ void BufferedResponseSink::body(std::string_view data) {
 }
 
 BufferedResponseSink::~BufferedResponseSink() {
+  clear_spill();
   if (file_fd_ >= 0) ::close(file_fd_);
 }
 
@@ -245,14 +246,25 @@ void BufferedResponseSink::finish(bool ok) {
 }
 
 void BufferedResponseSink::queue(std::string_view bytes) {
-  if (!spilling_ && out_.size() + bytes.size() <= limits_.response_buffer_size) {
+  if (!spilling_ && overflow_.empty() && out_.size() + bytes.size() <= limits_.response_buffer_size) {
     out_.append(bytes);
+    return;
+  }
+  if (spill_failed_) return;  // the response is already broken; drop the rest
+  // Over max_response_spool or max_total_response_spool: keep the bytes aside and let the
+  // producer see full(). They follow the spill once the client has read it.
+  const uint64_t total = options_.spool_total ? *options_.spool_total : 0;
+  if (!overflow_.empty() || spill_.size() + bytes.size() > limits_.max_response_spool ||
+      (options_.spool_total && total + bytes.size() > limits_.max_total_response_spool)) {
+    overflow_.append(bytes);
     return;
   }
   if (!spilling_ && spill_.size() == 0) spill_ = Spool(0, *temp_dir_);
   spilling_ = true;
-  if (spill_failed_) return;  // the response is already broken; drop the rest
-  if (std::error_code ec = spill_.append(bytes)) {
+  const uint64_t before = spill_.size();
+  std::error_code ec = spill_.append(bytes);
+  if (options_.spool_total) *options_.spool_total += spill_.size() - before;
+  if (ec) {
     HLOG(Warn, "response spill to " << (temp_dir_->empty() ? "$TMPDIR" : *temp_dir_)
                                     << " failed: " << ec.message());
     spill_failed_ = true;
@@ -279,17 +291,24 @@ std::string_view BufferedResponseSink::next_output() {
       HLOG(Warn, "response spill read failed");
       writing_.clear();
       must_close_ = true;
-      spill_.clear();
-      spill_read_ = 0;
+      clear_spill();
+      overflow_.clear();
+      wake();
       return {};
     }
     writing_.resize(static_cast<std::size_t>(n));
     spill_read_ += static_cast<uint64_t>(n);
     if (spill_read_ == spill_.size()) {
-      spill_.clear();
-      spill_read_ = 0;
+      clear_spill();
       spilling_ = false;
     }
+    return writing_;
+  }
+  if (!overflow_.empty()) {
+    // The spill is drained: what it could not take goes out now, and the producer may go on.
+    writing_.swap(overflow_);
+    overflow_.clear();
+    wake();
     return writing_;
   }
   if (file_left_ > 0 && !options_.sendfile) {
@@ -316,7 +335,7 @@ void BufferedResponseSink::consume(std::size_t n) { written_ += n; }
 
 bool BufferedResponseSink::complete() const {
   return state_ == State::Finished && written_ >= writing_.size() && out_.empty() &&
-         (!spilling_ || spill_read_ >= spill_.size()) && file_left_ == 0;
+         (!spilling_ || spill_read_ >= spill_.size()) && overflow_.empty() && file_left_ == 0;
 }
 
 void BufferedResponseSink::disable_keep_alive() {
@@ -329,12 +348,33 @@ void BufferedResponseSink::detach() {
   std::string().swap(writing_);
   std::string().swap(out_);
   written_ = 0;
-  spill_.clear();
-  spill_read_ = 0;
+  clear_spill();
+  options_.spool_total = nullptr;  // it belongs to the connection's server, which may go first
   spilling_ = false;
+  std::string().swap(overflow_);
   if (file_fd_ >= 0) ::close(file_fd_);
   file_fd_ = -1;
   file_left_ = 0;
+  wake();  // a paused producer must drain the worker (into nothing)
+}
+
+void BufferedResponseSink::clear_spill() {
+  if (options_.spool_total && spill_.size() > 0)
+    *options_.spool_total -= std::min(*options_.spool_total, spill_.size());
+  spill_.clear();
+  spill_read_ = 0;
+}
+
+void BufferedResponseSink::when_writable(std::function<void()> cb) {
+  writable_ = std::move(cb);
+  if (!full() || transport_ == nullptr) wake();
+}
+
+void BufferedResponseSink::wake() {
+  if (!writable_) return;
+  auto cb = std::move(writable_);
+  writable_ = nullptr;
+  cb();
 }
 
 }  // namespace hearth::http

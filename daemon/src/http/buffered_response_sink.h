@@ -4,7 +4,11 @@
 // Content-Length, chunked or close-delimited framing, HEAD and no-body
 // statuses) and queues them: memory up to response_buffer_size, then a temp
 // file (Spool). The transport pulls bytes with next_output()/consume(), so
-// body() never waits for the client.
+// body() never waits for the client. The temp file holds at most
+// max_response_spool bytes (and all sinks sharing Options::spool_total at most
+// max_total_response_spool together): bytes beyond go to a small overflow
+// buffer and full() turns true, so the producer pauses until the client has
+// read the file (back-pressure, as nginx's proxy_max_temp_file_size).
 //
 // Lifetime: shared by the connection and the handler. The connection calls
 // detach() when it closes; after that every handler call is ignored and
@@ -32,6 +36,9 @@ class BufferedResponseSink final : public ResponseSink {
     // A body_file() region is handed to the transport (file_region()) for
     // sendfile(2) instead of being read into next_output(). Plain TCP only.
     bool sendfile = false;
+    // Bytes in the temp files of every sink sharing it (max_total_response_spool);
+    // null: only max_response_spool applies. Must outlive the sink.
+    uint64_t* spool_total = nullptr;
     // [[error_page]] bodies for simple() (held: a reload may replace the server's). Null: none.
     std::shared_ptr<const ErrorPages> error_pages;
   };
@@ -47,6 +54,8 @@ class BufferedResponseSink final : public ResponseSink {
   void finish(bool ok) override;
   bool client_gone() const override { return transport_ == nullptr; }
   const ErrorPages* error_pages() const override { return options_.error_pages.get(); }
+  bool full() const override { return !overflow_.empty(); }
+  void when_writable(std::function<void()> cb) override;
   ~BufferedResponseSink() override;
 
   // --- transport side ---
@@ -96,6 +105,8 @@ class BufferedResponseSink final : public ResponseSink {
 
   void queue(std::string_view bytes);
   void notify();
+  void clear_spill();
+  void wake();  // full() turned false (or the client left): run the producer's callback
 
   const config::HttpLimits& limits_;
   const std::string* temp_dir_;
@@ -118,6 +129,10 @@ class BufferedResponseSink final : public ResponseSink {
   uint64_t spill_read_ = 0;
   bool spilling_ = false;
   bool spill_failed_ = false;
+  // Bytes the spill may not take now (its limits); full() while non-empty. Bounded
+  // by what the producer wrote before it saw full(): one read from the worker.
+  std::string overflow_;
+  std::function<void()> writable_;
 
   // The body_file() region, sent after everything above.
   int file_fd_ = -1;

@@ -2,6 +2,7 @@
 // The seam between the front door (which owns sockets) and whoever answers
 // requests (the proxy, the admin endpoints). A handler never touches a socket.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +46,16 @@ class ResponseSink {
   virtual bool client_gone() const = 0;
   // The request left the queue for a worker (for queue-time metrics). Optional.
   virtual void dispatched() {}
+  // Back-pressure for slow clients (http.max_response_spool,
+  // http.max_total_response_spool): true while the sink holds all it may. The
+  // producer (a WorkerSlot) then stops reading from the worker and calls
+  // when_writable(); the callback runs once the sink takes more again or the
+  // client is gone (one callback at a time; a new one replaces the old). The
+  // default never fills.
+  virtual bool full() const { return false; }
+  virtual void when_writable(std::function<void()> cb) {
+    if (cb) cb();
+  }
   // Convenience: a complete small response (used for 502/503/504 and admin pages).
   // The daemon's own answers go through here, the app's never do: a 4xx/5xx
   // status with an [[error_page]] (error_pages()) gets that page's body and

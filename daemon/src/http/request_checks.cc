@@ -46,17 +46,92 @@ bool is_token(std::string_view s) {
   return true;
 }
 
+namespace {
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// The scheme prefix length of an absolute-form target ("http://" or "https://",
+// any case), or 0.
+std::size_t absolute_prefix(std::string_view target) {
+  auto starts_ci = [&](std::string_view prefix) {
+    return target.size() >= prefix.size() && iequals(target.substr(0, prefix.size()), prefix);
+  };
+  if (starts_ci("http://")) return 7;
+  if (starts_ci("https://")) return 8;
+  return 0;
+}
+
+}  // namespace
+
+bool is_valid_host(std::string_view v) {
+  if (v.size() > 255 + 6) return false;
+  std::string_view host = v;
+  std::string_view port;
+  bool has_port = false;
+  if (!v.empty() && v.front() == '[') {
+    auto close = v.find(']');
+    if (close == std::string_view::npos || close < 3) return false;
+    for (char c : v.substr(1, close - 1)) {
+      if (!(is_hex(c) || c == ':' || c == '.')) return false;
+    }
+    std::string_view rest = v.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      has_port = true;
+      port = rest.substr(1);
+    }
+    host = {};
+  } else if (auto colon = v.find(':'); colon != std::string_view::npos) {
+    host = v.substr(0, colon);
+    port = v.substr(colon + 1);
+    has_port = true;
+    if (host.empty()) return false;  // ":80"
+  }
+  if (has_port) {
+    if (port.size() > 5) return false;
+    for (char c : port) {
+      if (c < '0' || c > '9') return false;  // also a second ':' (unbracketed IPv6)
+    }
+  }
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    char c = host[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
+    switch (c) {
+      // unreserved and sub-delims (RFC 3986 3.2.2)
+      case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
+      case '(': case ')': case '*': case '+': case ',': case ';': case '=':
+        continue;
+      case '%':
+        if (i + 2 < host.size() && is_hex(host[i + 1]) && is_hex(host[i + 2])) {
+          i += 2;
+          continue;
+        }
+        return false;
+      default:
+        return false;  // '@' (userinfo), '/', '?', '#', '\\', space, CTL, non-ASCII
+    }
+  }
+  return true;
+}
+
+std::string_view absolute_form_authority(std::string_view target) {
+  std::size_t start = absolute_prefix(target);
+  if (start == 0) return {};
+  std::size_t end = target.find_first_of("/?#", start);
+  return target.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+}
+
 bool is_valid_target(std::string_view method, std::string_view target) {
   if (target.empty()) return false;
   if (target == "*") return method == "OPTIONS";
   if (target.front() == '/') return true;
-  auto starts_ci = [&](std::string_view prefix) {
-    return target.size() > prefix.size() && iequals(target.substr(0, prefix.size()), prefix);
-  };
-  // absolute-form: needs a non-empty authority.
-  if (starts_ci("http://")) return target.size() > 7 && target[7] != '/';
-  if (starts_ci("https://")) return target.size() > 8 && target[8] != '/';
-  return false;
+  // absolute-form: needs a non-empty authority that is a valid host[:port]
+  // (no userinfo: "http://a/b@c" is a path, "http://u@h/" is refused).
+  if (absolute_prefix(target) == 0) return false;
+  std::string_view authority = absolute_form_authority(target);
+  return !authority.empty() && is_valid_host(authority);
 }
 
 bool is_plain_chunked(std::string_view te_value) {

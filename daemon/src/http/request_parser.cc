@@ -48,7 +48,13 @@ void RequestParser::on_response_impl(int, string_view, int, error_code& ec) {
 
 void RequestParser::on_field_impl(bhttp::field name, string_view name_string, string_view value,
                                   error_code& ec) {
-  if (header_done_) return;  // trailer fields of a chunked body: dropped
+  if (header_done_) {
+    // Trailer fields of a chunked body: dropped, but bounded like a head even
+    // when the whole section arrives in one read ("name: value" + CRLF each).
+    trailer_bytes_ += name_string.size() + value.size() + 4;
+    if (trailer_bytes_ > limits_.max_header_size) return reject(400, ec);
+    return;
+  }
   if (++fields_ > limits_.max_headers) return reject(431, ec);
   std::string_view v = trim_ows(value);
   if (!is_valid_field_value(v)) return reject(400, ec);
@@ -65,6 +71,8 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_string, st
       has_content_length_ = true;
       break;
     case bhttp::field::host:
+      // Apps build absolute URLs from it: only a host[:port] gets through.
+      if (!is_valid_host(v)) return reject(400, ec);
       ++host_count_;
       break;
     case bhttp::field::expect:
@@ -106,7 +114,14 @@ std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
   return body.size();
 }
 
-void RequestParser::on_chunk_header_impl(std::uint64_t, string_view, error_code&) {}
+void RequestParser::on_chunk_header_impl(std::uint64_t size, string_view extensions, error_code& ec) {
+  // A chunk-size line (size, extensions, CRLF) is bounded by max_header_size,
+  // as a head is. http_connection.cc caps what stays unparsed; this catches a
+  // long line that arrived whole in one read.
+  std::size_t digits = 1;
+  for (std::uint64_t v = size >> 4; v != 0; v >>= 4) ++digits;
+  if (digits + extensions.size() + 2 > limits_.max_header_size) return reject(400, ec);
+}
 
 std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
   store(body);

@@ -60,6 +60,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   const config::HttpLimits& limits_;
   std::shared_ptr<Request> req_;
   uint32_t fields_ = 0;
+  uint64_t trailer_bytes_ = 0;  // the trailer section so far (bounded by max_header_size)
   uint32_t te_count_ = 0;
   uint32_t host_count_ = 0;
   bool te_chunked_ = false;

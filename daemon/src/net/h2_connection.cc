@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -12,6 +13,7 @@
 
 #include "common/log.h"
 #include "http/error_pages.h"
+#include "http/request_checks.h"
 #include "http/status_text.h"
 
 namespace hearth::net {
@@ -20,6 +22,16 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t kMaxPendingOutput = 256 * 1024;
+// Rapid reset (CVE-2023-44487): at most 1000 resets in a burst, 33/s after, as
+// nghttpx does. Ours trips first and ends the session with ENHANCE_YOUR_CALM;
+// nghttp2's own limit (which would say INTERNAL_ERROR) is set to twice this, a backstop.
+constexpr uint32_t kResetBurst = 1000;
+constexpr uint32_t kResetsPerSecond = 33;
+// Per connection: streams receiving a body at once, and bodies in temp files.
+constexpr uint32_t kMaxUploadingStreams = 16;
+constexpr uint32_t kMaxSpoolFiles = 16;
+// Counted as released when a connection closes (its nghttp2 session, buffers).
+constexpr uint64_t kConnectionFootprint = 64 * 1024;
 }  // namespace
 
 // Per-stream state: the request being received, then the response.
@@ -28,6 +40,23 @@ struct H2Connection::Stream {
   std::shared_ptr<http::Request> request = std::make_shared<http::Request>();
   std::string authority, scheme, path;
   uint64_t header_bytes = 0;
+  // Timeouts (request side).
+  TimePoint began{};          // HEADERS received: header_timeout runs until the block ends
+  bool headers_done = false;  // END_HEADERS seen
+  bool remote_closed = false; // END_STREAM seen: the request body is complete
+  TimePoint last_input{};     // headers done or the last DATA: body_timeout runs from here
+  bool timed_out = false;     // body_timeout fired: 408 submitted, then RST_STREAM
+  bool reset_after_response = false;  // RST_STREAM(NO_ERROR) once the response's END_STREAM is sent
+  // Memory and fds (admit_upload / forget).
+  bool uploading = false;     // counted in H2Connection::uploading_
+  bool spooled = false;       // counted in H2Connection::spool_files_
+  bool refused = false;       // RST_STREAM(REFUSED_STREAM) submitted; its DATA is dropped
+  uint64_t reserved = 0;      // bytes counted in ServerState::h2_body_memory
+  bool forgotten = false;     // forget() ran
+  // Back-pressure: a response is held in memory (`out`) up to response_buffer_size;
+  // beyond it the producer waits for this callback (run as nghttp2 takes the bytes).
+  std::size_t out_limit = 0;
+  std::function<void()> writable;
   bool too_large = false;
   bool dispatched = false;
   std::shared_ptr<H2Sink> sink;
@@ -85,6 +114,14 @@ class H2Sink final : public http::ResponseSink {
     notify();
   }
   bool client_gone() const override { return s_ == nullptr; }
+  bool full() const override { return s_ != nullptr && s_->out.size() >= s_->out_limit; }
+  void when_writable(std::function<void()> cb) override {
+    if (!full()) {
+      if (cb) cb();
+      return;
+    }
+    s_->writable = std::move(cb);
+  }
   void detach() { s_ = nullptr; }
 
  private:
@@ -113,7 +150,9 @@ bool hop_by_hop(std::string_view n) {
 
 H2Connection::H2Connection(net::Stream stream, std::shared_ptr<ServerState> state, std::string initial, bool tls)
     : stream_(std::move(stream)), state_(std::move(state)), initial_(std::move(initial)), tls_(tls),
-      timer_(stream_.get_executor()) {
+      timer_(stream_.get_executor()),
+      idle_since_(Clock::now()),
+      resets_(kResetBurst, kResetsPerSecond, Clock::now()) {
   id_ = state_->next_connection_id++;
   boost::system::error_code ec;
   auto remote = stream_.socket().remote_endpoint(ec);
@@ -141,6 +180,7 @@ H2Connection::H2Connection(net::Stream stream, std::shared_ptr<ServerState> stat
 H2Connection::~H2Connection() {
   for (auto& [id, s] : streams_) {
     if (s->sink) s->sink->detach();
+    forget(*s);
   }
   if (session_) nghttp2_session_del(session_);
 }
@@ -155,11 +195,11 @@ void H2Connection::start() {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &H2Connection::on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &H2Connection::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &H2Connection::on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &H2Connection::on_frame_send);
   nghttp2_option* opt;
   nghttp2_option_new(&opt);
-  // Rapid reset (CVE-2023-44487): at most 1000 resets in a burst, 33/s after,
-  // as nghttpx does; beyond that the session ends with GOAWAY.
-  nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+  // Rapid reset: see kResetBurst; this is only the backstop.
+  nghttp2_option_set_stream_reset_rate_limit(opt, 2 * kResetBurst, 2 * kResetsPerSecond);
   // CONTINUATION floods (CVE-2024-28182).
   nghttp2_option_set_max_continuations(opt, 8);
   nghttp2_option_set_max_settings(opt, 32);
@@ -184,21 +224,88 @@ void H2Connection::start() {
   }
   flush();
   do_read();
-  arm_idle_timer();
+  schedule_timer();
 }
 
-void H2Connection::arm_idle_timer() {
-  // Idle connections (no open stream) close after keepalive_timeout.
-  timer_.expires_after(state_->limits.keepalive_timeout);
+TimePoint H2Connection::next_deadline() const {
+  const auto& l = state_->limits;
+  if (streams_.empty()) return idle_since_ + l.keepalive_timeout;
+  TimePoint next = TimePoint::max();
+  for (const auto& [id, s] : streams_) {
+    if (!s->headers_done) next = std::min(next, s->began + l.header_timeout);
+    else if (!s->remote_closed && !s->timed_out) next = std::min(next, s->last_input + l.body_timeout);
+  }
+  return next;
+}
+
+void H2Connection::schedule_timer() {
+  if (phase_ == Phase::Closed || failed_) return;
+  TimePoint due = next_deadline();
+  if (due == TimePoint::max() || (timer_armed_ && timer_due_ <= due)) return;
+  // Re-arming cancels the pending wait; its handler sees operation_aborted.
+  timer_armed_ = true;
+  timer_due_ = due;
+  timer_.expires_at(due);
   timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    auto self = weak.lock();
-    if (ec || !self || self->phase_ == Phase::Closed) return;
-    if (self->streams_.empty()) {
-      self->drain();
-    } else {
-      self->arm_idle_timer();
+    if (ec == asio::error::operation_aborted) return;
+    if (auto self = weak.lock()) {
+      self->timer_armed_ = false;
+      self->on_timer();
     }
   });
+}
+
+void H2Connection::on_timer() {
+  if (phase_ == Phase::Closed || failed_) return;
+  const auto& l = state_->limits;
+  TimePoint now = Clock::now();
+  if (streams_.empty()) {
+    if (now >= idle_since_ + l.keepalive_timeout) {
+      HLOG_CTX(Debug, state_->name, "h2 connection " << id_ << ": idle for keepalive_timeout, closing");
+      drain();  // GOAWAY(NO_ERROR); with no stream open it closes once that is written
+      return;
+    }
+  }
+  for (auto& [id, sp] : streams_) {
+    Stream& s = *sp;
+    if (!s.headers_done && now >= s.began + l.header_timeout) {
+      // A header block blocks the whole connection (only CONTINUATION may follow it).
+      fail(NGHTTP2_PROTOCOL_ERROR, "header block not finished within header_timeout");
+      return;
+    }
+  }
+  for (auto& [id, sp] : streams_) {
+    Stream& s = *sp;
+    if (!s.headers_done || s.remote_closed || s.timed_out || now < s.last_input + l.body_timeout) continue;
+    HLOG_CTX(Debug, state_->name, "h2 connection " << id_ << " stream " << s.id << ": request body stalled (body_timeout)");
+    s.timed_out = true;
+    if (!s.submitted && !s.dispatched) {
+      // 408 without a body, then RST_STREAM(NO_ERROR): RFC 9113 8.1 lets a server that has
+      // answered ask the client to stop sending. The reset is submitted once the 408 is sent
+      // (on_frame_send): submitted now, nghttp2 would mark the stream closing and drop the 408.
+      s.dispatched = true;
+      s.status = 408;
+      s.headers = {http::Header{"Content-Length", "0"}};
+      s.out_eof = true;
+      s.request->is_head = true;  // no DATA frame
+      s.reset_after_response = true;
+      submit_response(s);
+    } else {
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_CANCEL);
+    }
+  }
+  flush();
+  schedule_timer();
+}
+
+void H2Connection::fail(uint32_t error_code, const char* why) {
+  if (phase_ == Phase::Closed || failed_) return;
+  HLOG_CTX(Debug, state_->name, "h2 connection " << id_ << ": " << why);
+  failed_ = true;
+  nghttp2_session_terminate_session(session_, error_code);
+  phase_ = Phase::Draining;
+  flush();
+  maybe_close();
 }
 
 void H2Connection::feed(const char* data, std::size_t n) {
@@ -293,12 +400,14 @@ void H2Connection::close_now() {
   stream_.socket().close(ec);
   for (auto& [id, s] : streams_) {
     if (s->sink) s->sink->detach();
+    forget(*s);
   }
   state_->h2_connections.erase(this);
+  state_->trimmer->released(kConnectionFootprint);
 }
 
 void H2Connection::drain() {
-  if (phase_ != Phase::Open) return;
+  if (phase_ != Phase::Open || failed_) return;
   phase_ = Phase::Draining;
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
                         NGHTTP2_NO_ERROR, nullptr, 0);
@@ -321,7 +430,10 @@ int H2Connection::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame,
   s->request->local_port = self->local_port_;
   s->request->connection_id = self->id_;
   s->request->body = http::Spool(self->state_->limits.body_buffer_size, self->state_->temp_dir);
+  s->began = Clock::now();
+  s->out_limit = static_cast<std::size_t>(std::max<uint64_t>(self->state_->limits.response_buffer_size, 16384));
   self->streams_[s->id] = std::move(s);
+  self->schedule_timer();
   return 0;
 }
 
@@ -358,6 +470,17 @@ int H2Connection::on_data_chunk(nghttp2_session* session, uint8_t, int32_t strea
   auto it = self->streams_.find(stream_id);
   if (it == self->streams_.end()) return 0;
   Stream& s = *it->second;
+  s.last_input = Clock::now();
+  if (s.refused) return 0;
+  const auto& l = self->state_->limits;
+  if (s.request->body.in_memory() && s.request->body.size() + len > l.body_buffer_size &&
+      s.request->body.size() + len <= l.max_body_size && !s.dispatched) {
+    // This chunk moves the body to a temp file: one more fd for this connection.
+    if (self->spool_files_ >= kMaxSpoolFiles) {
+      self->refuse(s, "too many request bodies in temp files on this connection");
+      return 0;
+    }
+  }
   if (s.request->body.size() + len > self->state_->limits.max_body_size) {
     if (!s.dispatched) {
       s.dispatched = true;
@@ -376,15 +499,43 @@ int H2Connection::on_data_chunk(nghttp2_session* session, uint8_t, int32_t strea
   if (s.request->body.append(std::string_view(reinterpret_cast<const char*>(data), len))) {
     nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
   }
+  if (!s.spooled && !s.request->body.in_memory()) {
+    s.spooled = true;
+    ++self->spool_files_;
+  }
   return 0;
 }
 
 int H2Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   auto* self = static_cast<H2Connection*>(user);
-  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
-      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-    auto it = self->streams_.find(frame->hd.stream_id);
-    if (it != self->streams_.end() && !it->second->dispatched) self->dispatch(*it->second);
+  if (frame->hd.type == NGHTTP2_RST_STREAM && !self->resets_.take(Clock::now())) {
+    // Rapid reset: nghttp2 ignores the rest of the input once the session is terminated.
+    HLOG_CTX(Warn, self->state_->name, "h2 connection " << self->id_ << " from " << self->peer_addr_
+                                                        << ": too many stream resets, GOAWAY ENHANCE_YOUR_CALM");
+    self->failed_ = true;
+    self->phase_ = Phase::Draining;
+    nghttp2_session_terminate_session(self->session_, NGHTTP2_ENHANCE_YOUR_CALM);
+    return 0;
+  }
+  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+  auto it = self->streams_.find(frame->hd.stream_id);
+  if (it == self->streams_.end()) return 0;
+  Stream& s = *it->second;
+  if (frame->hd.type == NGHTTP2_HEADERS && !s.headers_done) {
+    s.headers_done = true;
+    s.last_input = Clock::now();
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !self->admit_upload(s)) return 0;
+  }
+  if (s.refused) return 0;
+  if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+    s.remote_closed = true;
+    if (s.uploading) {
+      s.uploading = false;
+      --self->uploading_;
+    }
+    if (!s.dispatched) self->dispatch(s);
+  } else {
+    self->schedule_timer();  // body_timeout from now
   }
   return 0;
 }
@@ -394,11 +545,84 @@ int H2Connection::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t,
   auto it = self->streams_.find(stream_id);
   if (it == self->streams_.end()) return 0;
   if (it->second->sink) it->second->sink->detach();
+  self->forget(*it->second);
   self->streams_.erase(it);
+  if (self->streams_.empty()) {
+    self->idle_since_ = Clock::now();
+    self->schedule_timer();  // keepalive_timeout from now
+  }
   if (self->phase_ == Phase::Draining) {
     asio::post(self->stream_.get_executor(), [weak = self->weak_from_this()] {
       if (auto s = weak.lock()) s->maybe_close();
     });
+  }
+  return 0;
+}
+
+bool H2Connection::admit_upload(Stream& s) {
+  const auto& l = state_->limits;
+  // Reserve what the body may hold in memory: body_buffer_size, or less when it says its length.
+  uint64_t want = l.body_buffer_size;
+  for (const auto& h : s.request->headers) {
+    if (iequal(h.name, "content-length")) {
+      uint64_t n = 0;
+      auto [p, ec] = std::from_chars(h.value.data(), h.value.data() + h.value.size(), n);
+      if (ec == std::errc() && p == h.value.data() + h.value.size()) want = std::min(want, n);
+      break;
+    }
+  }
+  if (uploading_ >= kMaxUploadingStreams) {
+    refuse(s, "too many uploading streams on this connection");
+    return false;
+  }
+  if (state_->h2_body_memory + want > l.max_buffered_memory) {
+    refuse(s, "max_buffered_memory reached");
+    return false;
+  }
+  s.uploading = true;
+  ++uploading_;
+  s.reserved = want;
+  state_->h2_body_memory += want;
+  return true;
+}
+
+void H2Connection::refuse(Stream& s, const char* why) {
+  HLOG_CTX(Debug, state_->name, "h2 connection " << id_ << " stream " << s.id << " refused: " << why);
+  s.refused = true;
+  s.dispatched = true;  // never reaches the app
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_REFUSED_STREAM);
+}
+
+void H2Connection::forget(Stream& s) {
+  if (s.forgotten) return;
+  s.forgotten = true;
+  if (s.uploading) {
+    s.uploading = false;
+    --uploading_;
+  }
+  if (s.spooled) {
+    s.spooled = false;
+    --spool_files_;
+  }
+  state_->h2_body_memory -= s.reserved;
+  s.reserved = 0;
+  if (s.writable) {  // a paused producer must drain its worker (into nothing)
+    auto cb = std::move(s.writable);
+    s.writable = nullptr;
+    cb();
+  }
+  if (s.request->body.size() >= 64 * 1024) state_->trimmer->released(s.request->body.size());
+}
+
+int H2Connection::on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+  auto* self = static_cast<H2Connection*>(user);
+  if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+      !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+    return 0;
+  auto it = self->streams_.find(frame->hd.stream_id);
+  if (it != self->streams_.end() && it->second->reset_after_response) {
+    it->second->reset_after_response = false;
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
   }
   return 0;
 }
@@ -409,7 +633,16 @@ void H2Connection::dispatch(Stream& s) {
   r.is_head = r.method == "HEAD";
   r.keep_alive = true;
   r.received_at = Clock::now();
-  if (r.method.empty() || (s.path.empty() && r.method != "CONNECT")) {
+  // :authority, else a host header, is the Host the app sees: only a valid
+  // host[:port] (as for HTTP/1.1); with both, :authority wins (RFC 9113 8.3.1).
+  bool bad_host = !http::is_valid_host(s.authority);
+  for (const auto& h : r.headers) {
+    if (http::iequals(h.name, "host") && !http::is_valid_host(h.value)) bad_host = true;
+  }
+  if (!s.authority.empty()) {
+    std::erase_if(r.headers, [](const http::Header& h) { return http::iequals(h.name, "host"); });
+  }
+  if (bad_host || r.method.empty() || (s.path.empty() && r.method != "CONNECT")) {
     s.status = 400;
     s.headers = {http::Header{"Content-Type", "text/plain"}};
     s.out = "Bad Request\n";
@@ -458,6 +691,11 @@ ssize_t H2Connection::read_body(nghttp2_session*, int32_t stream_id, uint8_t* bu
   std::size_t n = std::min(length, s.out.size());
   std::memcpy(buf, s.out.data(), n);
   s.out.erase(0, n);
+  if (s.writable && s.out.size() < s.out_limit) {
+    auto cb = std::move(s.writable);
+    s.writable = nullptr;
+    cb();  // the producer posts its resume
+  }
   if (n == 0 && s.file_left > 0) {
     std::size_t want = static_cast<std::size_t>(std::min<uint64_t>(length, s.file_left));
     ssize_t r;

@@ -359,7 +359,7 @@ void HttpConnection::begin_response(bool keep_alive, int version, bool is_head) 
   sink_ = std::make_shared<http::BufferedResponseSink>(
       state_->limits, state_->temp_dir, &state_->date, static_cast<http::SinkTransport*>(this),
       http::BufferedResponseSink::Options{version, is_head, keep_alive, /*sendfile=*/!stream_.is_tls(),
-                                          state_->error_pages});
+                                          &state_->response_spool_bytes, state_->error_pages});
 }
 
 void HttpConnection::on_sink_output() {

@@ -14,6 +14,7 @@
 #include "http/error_pages.h"
 #include "http/handler.h"
 #include "net/per_ip_connections.h"
+#include "net/memory_trimmer.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -63,6 +64,12 @@ struct ServerState {
   std::shared_ptr<const http::ErrorPages> error_pages;
   // http.max_connections_per_ip > 0: open connections per client address. Null: off.
   std::shared_ptr<PerIpConnections> per_ip;
+  // HTTP/2 request-body memory reserved by uploading streams of every connection
+  // (bounded by limits.max_buffered_memory; one app server serves every bind).
+  uint64_t h2_body_memory = 0;
+  // Bytes in every HTTP/1.1 response's temp file (bounded by limits.max_total_response_spool).
+  uint64_t response_spool_bytes = 0;
+  std::shared_ptr<MemoryTrimmer> trimmer = std::make_shared<MemoryTrimmer>(io);
 };
 
 }  // namespace hearth::net

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "http/request_checks.h"
+
 namespace hearth::proxy {
 namespace {
 
@@ -36,6 +38,14 @@ std::string trim(std::string_view s) {
 }
 
 }  // namespace
+
+std::string request_id_for(const http::Request& req, std::string_view generated_id) {
+  std::string_view id;  // the last one wins, as in build_environ
+  for (const auto& h : req.headers) {
+    if (iequals(h.name, "X-Request-ID")) id = h.value;
+  }
+  return sane_request_id(id) ? std::string(id) : std::string(generated_id);
+}
 
 bool forwarded_allowed(const std::vector<std::string>& allow, std::string_view peer) {
   for (auto& a : allow) {
@@ -79,11 +89,9 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
 
   // Split the target: absolute-form "http://host/path?q" keeps only path and query.
   std::string_view target = req.target;
-  std::string_view authority;
-  if (target.size() > 7 && (target.substr(0, 7) == "http://" || target.substr(0, 8) == "https://")) {
-    std::size_t start = target.find("://") + 3;
-    std::size_t slash = target.find_first_of("/?", start);
-    authority = target.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+  std::string_view authority = http::absolute_form_authority(target);
+  if (!authority.empty()) {
+    std::size_t slash = target.find_first_of("/?", static_cast<std::size_t>(authority.data() - target.data()));
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
   }
   std::string_view path = target;
@@ -99,6 +107,7 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
     auto decoded = percent_decode(path);
     if (!decoded) {
       r.error = "bad percent-encoding in the request path";
+      r.request_id = request_id_for(req, generated_id);  // the 400 carries an id too
       return r;
     }
     path_info = std::move(*decoded);
@@ -130,10 +139,22 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
     const std::string& name = h.name;
     if (iequals(name, "Content-Type")) { content_type = h.value; continue; }
     if (iequals(name, "Content-Length")) { content_length_hdr = h.value; continue; }
-    if (iequals(name, "Host")) host_header = h.value;
+    if (iequals(name, "Host")) {
+      host_header = h.value;
+      // RFC 9112 3.2.2: with an absolute-form target the server ignores Host
+      // and uses the target's authority (added below).
+      if (!authority.empty()) continue;
+    }
     if (iequals(name, "X-Forwarded-For")) { xff = h.value; if (!trusted) continue; }
     if (iequals(name, "X-Forwarded-Proto")) { xfp = h.value; if (!trusted) continue; }
     if (iequals(name, "X-Request-ID")) { xrid = h.value; continue; }
+    // Headers an app may build absolute URLs or client addresses from
+    // (password-reset links, allow-lists): from an untrusted peer they are
+    // whatever the client claims, so the app never sees them.
+    if (!trusted && (iequals(name, "X-Forwarded-Host") || iequals(name, "Forwarded") ||
+                     iequals(name, "X-Real-IP") || iequals(name, "X-Forwarded-Port") ||
+                     iequals(name, "X-Forwarded-Prefix")))
+      continue;
     if (iequals(name, "Proxy")) continue;  // httpoxy: never let a client set HTTP_PROXY
     if (iequals(name, "Transfer-Encoding") || iequals(name, "Connection") || iequals(name, "Keep-Alive") ||
         iequals(name, "Expect"))
@@ -172,6 +193,7 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
     vars.emplace_back("HTTP_X_FORWARDED_PROTO", scheme);
   }
 
+  if (!authority.empty()) vars.emplace_back("HTTP_HOST", std::string(authority));
   for (auto& [k, v] : vars) put(b, k, v);
 
   // SERVER_NAME / SERVER_PORT from Host (or the absolute-form authority), else the socket.

@@ -27,6 +27,9 @@ bool forwarded_allowed(const std::vector<std::string>& allow, std::string_view p
 std::optional<std::string> percent_decode(std::string_view in);
 // A client-supplied X-Request-ID is kept when 1..128 chars of [A-Za-z0-9._:-].
 bool sane_request_id(std::string_view id);
+// The id of a request: the client's X-Request-ID when sane, else `generated_id`.
+// Never empty when `generated_id` is not.
+std::string request_id_for(const http::Request& req, std::string_view generated_id);
 
 EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt, std::string_view generated_id);
 

@@ -617,7 +617,8 @@ void Pool::tick() {
 
 // --- shutdown and status ---
 
-void Pool::shutdown(std::function<void()> done) {
+void Pool::shutdown(std::function<void()> done, std::optional<milliseconds> grace) {
+  const milliseconds g = grace.value_or(opt_.graceful_timeout);
   on_stopped_ = std::move(done);
   if (phase_ == Phase::Stopped) {
     if (on_stopped_) asio::post(io_, std::move(on_stopped_));
@@ -630,9 +631,9 @@ void Pool::shutdown(std::function<void()> done) {
   memory_timer_.cancel();
   tick_timer_.cancel();
   for (auto& [gen, z] : zygotes_) z->shutdown();
-  for (auto& [id, w] : workers_) w->stop(Worker::StopReason::Shutdown, opt_.graceful_timeout);
+  for (auto& [id, w] : workers_) w->stop(Worker::StopReason::Shutdown, g);
   // Backstop: whatever is still alive after the grace period (+2 s) is killed.
-  stop_timer_.expires_after(opt_.graceful_timeout + milliseconds(2000));
+  stop_timer_.expires_after(g + milliseconds(2000));
   stop_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     for (pid_t p : pids()) ::kill(p, SIGKILL);

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <map>
 #include <memory>
 #include <random>
@@ -118,8 +119,10 @@ class Pool : private Worker::Listener {
   ~Pool();
 
   void start();
-  // Graceful: workers finish in-flight requests within graceful_timeout, then TERM/KILL.
-  void shutdown(std::function<void()> done);
+  // Graceful: workers finish in-flight requests within `grace` (graceful_timeout when
+  // not given), then TERM/KILL. The daemon passes 0 when its drain already used up
+  // graceful_timeout with requests in flight: those workers are killed at once.
+  void shutdown(std::function<void()> done, std::optional<std::chrono::milliseconds> grace = std::nullopt);
   // Rolling reload; cb gets the outcome (a reload already running: cb joins it).
   void reload(ReloadCallback cb);
   // Sets the worker count at runtime; returns "" or an error.

@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/log.h"
+#include "http/request_checks.h"
 
 namespace hearth::supervisor {
 
@@ -71,7 +72,28 @@ void WorkerSlot::on_read(const boost::system::error_code& ec, std::size_t n) {
     close();
     return;
   }
-  if (state_ != State::Closed) do_read();
+  if (state_ == State::Closed) return;
+  if (state_ == State::Busy && !response_done_ && sink_ && sink_->full()) {
+    pause_for_client();
+    return;
+  }
+  do_read();
+}
+
+void WorkerSlot::pause_for_client() {
+  // The worker blocks on its socket once our receive buffer fills: it is paused, and
+  // the client's spool stops growing (max_response_spool). `timeout` still runs.
+  paused_ = true;
+  sink_->when_writable([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self) return;
+    // Never re-enter the sink's caller: resume on the next turn of the loop.
+    asio::post(self->io_, [self] {
+      if (!self->paused_) return;
+      self->paused_ = false;
+      self->do_read();
+    });
+  });
 }
 
 void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
@@ -92,6 +114,20 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       }
       response_started_ = true;
       last_status_ = head->status;
+      declared_body_.reset();
+      if (request_->is_head || head->status < 200 || head->status == 204 || head->status == 304) {
+        declared_body_ = 0;
+      } else {
+        for (const auto& [n, v] : head->headers) {
+          if (!http::iequals(n, "content-length")) continue;
+          auto len = http::parse_content_length(v);
+          if (!len || (declared_body_ && *declared_body_ != *len)) {
+            declared_body_.reset();  // unusable: the sink will not trust it either
+            break;
+          }
+          declared_body_ = len;
+        }
+      }
       std::vector<http::Header> headers;
       headers.reserve(head->headers.size());
       for (auto& [n, v] : head->headers) headers.push_back(http::Header{std::move(n), std::move(v)});
@@ -128,7 +164,12 @@ void WorkerSlot::handle_body(std::string_view chunk) {
     if (state_ == State::Busy && !response_done_) fail_exchange(Outcome::ProtocolError);
     return;
   }
+  body_received_ += chunk.size();
   if (!sink_->client_gone()) sink_->body(chunk);
+}
+
+bool WorkerSlot::response_complete() const {
+  return response_started_ && declared_body_ && body_received_ >= *declared_body_;
 }
 
 void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_block,
@@ -141,6 +182,8 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   sink_ = std::move(sink);
   response_started_ = false;
   response_done_ = false;
+  declared_body_.reset();
+  body_received_ = 0;
   pending_outcome_ = Outcome::Ok;
   started_at_ = std::chrono::steady_clock::now();
   current_line_ = request_->method + " " + request_->target;
@@ -251,6 +294,16 @@ void WorkerSlot::fail_exchange(Outcome outcome) {
         sink_->simple(504, "text/plain", "Gateway Timeout\n");
       else
         sink_->simple(502, "text/plain", "Bad Gateway\n");
+    } else if (response_complete()) {
+      // The worker died (or broke) after the whole declared body, before
+      // RESPONSE_END: the client has a complete, well-framed response. Ending
+      // it as broken would close a connection whose head promised keep-alive,
+      // and the client's *next* request on it would meet a close without any
+      // response (issue 16).
+      HLOG_CTX(Warn, "worker " + std::to_string(worker_id_),
+               "lost after a complete response to " << current_line_ << " (" << outcome_name(outcome)
+                                                    << "); the response stands");
+      sink_->finish(true);
     } else {
       sink_->finish(false);
     }
@@ -259,6 +312,10 @@ void WorkerSlot::fail_exchange(Outcome outcome) {
   request_.reset();
   sink_.reset();
   state_ = outcome == Outcome::WorkerLost ? State::Closed : State::Broken;
+  if (paused_) {
+    paused_ = false;  // read on, so a worker that dies (or is killed after a timeout) is seen
+    do_read();
+  }
   if (owner_) owner_->on_exchange_done(*this, outcome);
 }
 

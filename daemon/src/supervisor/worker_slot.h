@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -79,6 +80,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
 
  private:
   void do_read();
+  void pause_for_client();  // the sink is full(): stop reading until it says when_writable
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void handle_frame(const FrameHeader& h, std::string_view payload);
   void handle_body(std::string_view chunk);
@@ -87,6 +89,8 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   void fail_exchange(Outcome outcome);
   void complete_exchange(Outcome outcome);
   void maybe_idle();
+  // RESPONSE_START and every declared body byte arrived (END may be missing).
+  bool response_complete() const;
 
   boost::asio::io_context& io_;
   Socket socket_;
@@ -100,6 +104,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   FrameDecoder decoder_;
   std::array<char, 65536> rbuf_{};
   bool reading_ = false;
+  bool paused_ = false;  // not reading: the client's sink is full (back-pressure on the worker)
 
   // The exchange in flight.
   std::shared_ptr<http::Request> request_;
@@ -110,6 +115,11 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   static constexpr std::size_t kBodySendChunk = 1024 * 1024;
   bool writing_ = false;
   bool response_started_ = false;
+  // The response as the worker declared it: a body of this many bytes
+  // (Content-Length), or none at all (HEAD, 1xx/204/304). When the worker is
+  // lost after all of it arrived, the client's response is complete.
+  std::optional<uint64_t> declared_body_;
+  uint64_t body_received_ = 0;
   bool response_done_ = false;
   Outcome pending_outcome_ = Outcome::Ok;
   std::chrono::steady_clock::time_point started_at_{};

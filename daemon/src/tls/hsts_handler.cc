@@ -30,6 +30,8 @@ class HstsSink final : public http::ResponseSink {
   bool client_gone() const override { return inner_->client_gone(); }
   const http::ErrorPages* error_pages() const override { return inner_->error_pages(); }
   void dispatched() override { inner_->dispatched(); }
+  bool full() const override { return inner_->full(); }
+  void when_writable(std::function<void()> cb) override { inner_->when_writable(std::move(cb)); }
 
  private:
   std::shared_ptr<http::ResponseSink> inner_;

@@ -15,6 +15,7 @@ Endpoints (GET unless noted):
   /barrier?dir=D&n=N&max=S
                        creates a file in D, waits until D holds N files (at most S s);
                        answers {"ok": true} only if all N arrived while it waited
+                       (with the worker's pid and HEARTH_WORKER_ID)
   /stream?n=N&delay_ms=D[&closed=F]
                        a body of N lines, no Content-Length; close() creates F
   /big?size=N          N bytes (in 64 KiB chunks) with Content-Length
@@ -193,6 +194,7 @@ def app(environ, start_response):
                 break
             time.sleep(0.01)
         return _json(start_response, {"ok": ok, "pid": os.getpid(),
+                                      "worker_id": os.environ.get("HEARTH_WORKER_ID"),
                                       "thread": threading.current_thread().name,
                                       "import_pid": IMPORT_PID,
                                       "multithread": environ.get("wsgi.multithread")})

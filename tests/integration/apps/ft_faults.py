@@ -1,7 +1,7 @@
 """Fault-injection app for tests/integration/test_faults.py (issue 8).
 
 Endpoints (GET unless noted):
-  /                 "ok pid=P\n"
+  /                 "ok pid=P\n" ("ok pid=P i=N\n" with ?i=N: pipelining order checks)
   /segv             the worker segfaults (ctypes.string_at(0)) before answering
   /bad-header       start_response with a non-str header value
   /bad-status       start_response with a malformed status line
@@ -34,6 +34,8 @@ def app(environ, start_response):
     path = environ.get("PATH_INFO") or "/"
     qs = parse_qs(environ.get("QUERY_STRING", ""))
     if path == "/":
+        if "i" in qs:
+            return _text(start_response, f"ok pid={os.getpid()} i={qs['i'][0]}\n")
         return _text(start_response, f"ok pid={os.getpid()}\n")
     if path == "/segv":
         ctypes.string_at(0)

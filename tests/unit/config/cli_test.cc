@@ -135,6 +135,9 @@ TEST(Cli, Actions) {
 TEST(Cli, BadValuesNameTheFlagAndValue) {
   EXPECT_THAT(errors_of({"--workers", "x"}), ElementsAre("--workers: expected a non-negative integer, got 'x'"));
   EXPECT_THAT(errors_of({"-w", "-1"}), ElementsAre("-w: expected a non-negative integer, got '-1'"));
+  // Out of range (all digits): the message says the bound (issue 16).
+  EXPECT_THAT(errors_of({"--workers", "99999999999"}),
+              ElementsAre("--workers: expected a non-negative integer at most 4294967295, got '99999999999'"));
   EXPECT_THAT(errors_of({"--timeout=soon"}), ElementsAre(HasSubstr("--timeout: expected a duration")));
   EXPECT_THAT(errors_of({"-b", "nowhere:80"}), ElementsAre(HasSubstr("-b: expected an address such as")));
   EXPECT_THAT(errors_of({"--max-body-size", "10 potatoes"}),

@@ -200,7 +200,7 @@ A = 1
                           HasSubstr("t.toml:2:20: graceful_timeout: expected a duration"),
                           HasSubstr("t.toml:3:27: bind: expected an address"),
                           HasSubstr("t.toml:4:14: admin_bind: expected an address"),
-                          HasSubstr("t.toml:5:11: workers: expected a non-negative integer, got 5000000000"),
+                          HasSubstr("t.toml:5:11: workers: must be at most 4294967295, got 5000000000"),
                           "t.toml:7:15: http.max_headers: expected a non-negative integer, got \"many\"",
                           "t.toml:8:19: http.max_header_size: expected a size such as 10MiB, got -1",
                           "t.toml:10:9: log.level: expected one of error, warn, info, debug, got \"verbose\"",

@@ -312,15 +312,29 @@ TEST(DefaultSocketPath, XdgRuntimeDirWhenWritable) {
   ::rmdir(tmpl);
 }
 
-TEST(DefaultSocketPath, FallsBackToTmp) {
+TEST(DefaultSocketPath, WithoutXdgRuntimeDirTheSameAsThePureDecision) {
   EnvGuard g("XDG_RUNTIME_DIR");
-  std::string fallback = "/tmp/hearthd-" + std::to_string(::geteuid()) + ".sock";
   ::unsetenv("XDG_RUNTIME_DIR");
-  EXPECT_EQ(default_socket_path(), fallback);
+  std::string expected = default_socket_path();
   ::setenv("XDG_RUNTIME_DIR", "", 1);
-  EXPECT_EQ(default_socket_path(), fallback);
+  EXPECT_EQ(default_socket_path(), expected);
   ::setenv("XDG_RUNTIME_DIR", "/nonexistent/hearth-xdg", 1);
-  EXPECT_EQ(default_socket_path(), fallback);
+  EXPECT_EQ(default_socket_path(), expected);
+  if (::geteuid() != 0) EXPECT_EQ(expected, "/tmp/hearthd-" + std::to_string(::geteuid()) + ".sock");
+}
+
+// Issue 16: never a world-writable directory when a private one exists.
+TEST(DefaultSocketPath, Decision) {
+  EXPECT_EQ(default_socket_path("/run/user/1000", 1000, true), "/run/user/1000/hearthd.sock");
+  EXPECT_EQ(default_socket_path("/run/user/0", 0, true), "/run/user/0/hearthd.sock");
+  EXPECT_EQ(default_socket_path("", 0, true), "/run/hearth/hearthd.sock");
+  EXPECT_EQ(default_socket_path("", 0, false), "/tmp/hearthd-0.sock");  // no /run at all
+  EXPECT_EQ(default_socket_path("", 1000, true), "/tmp/hearthd-1000.sock");
+}
+
+TEST(DefaultSocketPath, PrepareOnlyTouchesTheRunDirDefault) {
+  EXPECT_EQ(prepare_default_socket_dir("/tmp/hearthd-0.sock"), "");
+  EXPECT_EQ(prepare_default_socket_dir("/nonexistent/dir/x.sock"), "");
 }
 
 }  // namespace

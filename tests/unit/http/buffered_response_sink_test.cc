@@ -294,6 +294,81 @@ TEST_F(SinkTest, CallsAfterFinishIgnored) {
   EXPECT_FALSE(s.must_close());
 }
 
+// --- back-pressure: max_response_spool / max_total_response_spool --------------
+
+TEST_F(SinkTest, SpoolNeverExceedsMaxResponseSpoolAndFullPausesTheProducer) {
+  limits_.response_buffer_size = 10;
+  limits_.max_response_spool = 100;
+  auto& s = make();
+  s.start(200, "", {{"Content-Length", "1000"}});
+  std::string head = std::string(s.next_output());  // the head is in memory
+  s.consume(head.size());
+  int woken = 0;
+  std::string sent;
+  // The producer writes 40-byte pieces until full(), as a WorkerSlot reads until it sees full().
+  int pieces = 0;
+  while (!s.full() && pieces < 25) {
+    s.body(std::string(40, static_cast<char>('a' + pieces)));
+    ++pieces;
+  }
+  ASSERT_TRUE(s.full());
+  EXPECT_EQ(pieces, 3);  // 80 bytes fit in the 100-byte spool, the third piece overflows
+  s.when_writable([&] { ++woken; });
+  EXPECT_EQ(woken, 0);
+  // The client reads: the spool drains, then the overflow goes out and the producer is woken.
+  for (std::string_view v = s.next_output(); !v.empty(); v = s.next_output()) {
+    sent.append(v);
+    s.consume(v.size());
+  }
+  EXPECT_EQ(woken, 1);
+  EXPECT_FALSE(s.full());
+  EXPECT_EQ(sent, std::string(40, 'a') + std::string(40, 'b') + std::string(40, 'c'));
+}
+
+TEST_F(SinkTest, TotalSpoolIsSharedBetweenSinks) {
+  limits_.response_buffer_size = 200;  // the heads stay in memory
+  limits_.max_response_spool = 1000;
+  limits_.max_total_response_spool = 500;
+  uint64_t total = 0;
+  FakeTransport t2;
+  BufferedResponseSink a(limits_, temp_dir_, &date_, &transport_, {11, false, true, false, &total});
+  BufferedResponseSink b(limits_, temp_dir_, &date_, &t2, {11, false, true, false, &total});
+  a.start(200, "", {{"Content-Length", "300"}});
+  b.start(200, "", {{"Content-Length", "300"}});
+  a.body(std::string(300, 'a'));
+  EXPECT_FALSE(a.full());
+  EXPECT_EQ(total, 300u);
+  b.body(std::string(300, 'b'));  // 600 together would pass 500: held aside, b must pause
+  EXPECT_TRUE(b.full());
+  EXPECT_EQ(total, 300u);
+  // b's client reads: its head, then what was held aside; the producer is woken.
+  int woken = 0;
+  b.when_writable([&] { ++woken; });
+  std::string wire;
+  for (std::string_view v = b.next_output(); !v.empty(); v = b.next_output()) {
+    wire.append(v);
+    b.consume(v.size());
+  }
+  EXPECT_EQ(woken, 1);
+  EXPECT_EQ(body_of(wire), std::string(300, 'b'));
+  a.detach();
+  EXPECT_EQ(total, 0u);  // every spool's bytes are given back
+}
+
+TEST_F(SinkTest, DetachWakesAPausedProducer) {
+  limits_.response_buffer_size = 0;
+  limits_.max_response_spool = 10;
+  auto& s = make();
+  s.start(200, "", {{"Content-Length", "100"}});
+  s.body(std::string(100, 'x'));
+  ASSERT_TRUE(s.full());
+  int woken = 0;
+  s.when_writable([&] { ++woken; });
+  s.detach();
+  EXPECT_EQ(woken, 1);
+  EXPECT_FALSE(s.full());
+}
+
 TEST(DateCache, FormatsImfFixdate) {
   char buf[32];
   EXPECT_EQ(DateCache::format(784111777, buf), "Sun, 06 Nov 1994 08:49:37 GMT");

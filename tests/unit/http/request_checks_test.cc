@@ -39,6 +39,34 @@ TEST(RequestChecks, Target) {
   EXPECT_FALSE(is_valid_target("CONNECT", "host:443"));
 }
 
+TEST(RequestChecks, AbsoluteFormAuthorityIsAHost) {
+  EXPECT_TRUE(is_valid_target("GET", "http://h.example:8080/p"));
+  EXPECT_TRUE(is_valid_target("GET", "http://[::1]:8080/p"));
+  EXPECT_TRUE(is_valid_target("GET", "http://h?q"));
+  EXPECT_FALSE(is_valid_target("GET", "http://u@h/p"));        // userinfo
+  EXPECT_FALSE(is_valid_target("GET", "http://u:pw@h/p"));
+  EXPECT_FALSE(is_valid_target("GET", "http://h:80x/p"));
+  EXPECT_FALSE(is_valid_target("GET", "http://h\\x/p"));
+  EXPECT_EQ(absolute_form_authority("http://a:1/p?q"), "a:1");
+  EXPECT_EQ(absolute_form_authority("HTTPS://a?q"), "a");
+  EXPECT_EQ(absolute_form_authority("http://a"), "a");
+  EXPECT_EQ(absolute_form_authority("/p"), "");
+  EXPECT_EQ(absolute_form_authority("*"), "");
+}
+
+TEST(RequestChecks, Host) {
+  for (const char* ok : {"", "h", "example.com", "example.com:8080", "EXAMPLE.com:", "127.0.0.1", "127.0.0.1:1",
+                         "[::1]", "[::1]:443", "[2001:db8::1]", "xn--bcher-kva.example", "a_b.example", "%41b",
+                         "a-b~c!$&'()*+,;=d"}) {
+    EXPECT_TRUE(is_valid_host(ok)) << ok;
+  }
+  for (const char* bad : {"a/b@c", "u@h", "h/p", "h?q", "h#f", "h h", "h\\x", ":80", "h:80x", "h:123456", "h:1:2",
+                          "::1", "[::1", "[]", "[::g]", "[::1]x", "[::1]:x", "%4", "%zz", "h\x7f", "h\xc3\xa9"}) {
+    EXPECT_FALSE(is_valid_host(bad)) << bad;
+  }
+  EXPECT_FALSE(is_valid_host(std::string(300, 'a')));
+}
+
 TEST(RequestChecks, PlainChunked) {
   EXPECT_TRUE(is_plain_chunked("chunked"));
   EXPECT_TRUE(is_plain_chunked("CHUNKED"));

@@ -86,6 +86,47 @@ TEST(RequestParser, HostRequiredOnceInHttp11) {
   EXPECT_EQ(parse("GET / HTTP/1.1\r\nhost: a\r\n\r\n").status, 0);
 }
 
+TEST(RequestParser, HostMustBeAHostAndPort) {
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a/b@c\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: u@h\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: h:8x\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("GET / HTTP/1.0\r\nHost: a b\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: h.example:8080\r\n\r\n").status, 0);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n").status, 0);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost:\r\n\r\n").status, 0);  // RFC 9112 3.2: empty is allowed
+  EXPECT_EQ(parse("GET http://h:1/ HTTP/1.1\r\nHost: other\r\n\r\n").status, 0);
+}
+
+// Issue 16: a chunk-size line is bounded by max_header_size even when it arrives whole.
+TEST(RequestParser, ChunkLineLongerThanMaxHeaderSizeIs400) {
+  config::HttpLimits limits;
+  limits.max_header_size = 1024;
+  auto req = [](std::size_t ext) {
+    return "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;" + std::string(ext, 'a') +
+           "\r\nhello\r\n0\r\n\r\n";
+  };
+  // "5" + ";" + ext + CRLF: 1024 bytes exactly is fine, one more is not.
+  EXPECT_EQ(parse(req(1024 - 4), limits).status, 0);
+  EXPECT_EQ(parse(req(1024 - 3), limits).status, 400);
+  EXPECT_EQ(parse(req(40000), limits).status, 400);
+}
+
+TEST(RequestParser, TrailerSectionLongerThanMaxHeaderSizeIs400) {
+  config::HttpLimits limits;
+  limits.max_header_size = 1024;
+  auto req = [](std::size_t n) {
+    return "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: " +
+           std::string(n, 'a') + "\r\n\r\n";
+  };
+  EXPECT_EQ(parse(req(500), limits).status, 0);
+  EXPECT_EQ(parse(req(4000), limits).status, 400);
+  // Many small trailer fields add up.
+  std::string many = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
+  for (int i = 0; i < 60; ++i) many += "X-" + std::to_string(i) + ": " + std::string(20, 'b') + "\r\n";
+  EXPECT_EQ(parse(many + "\r\n", limits).status, 400);
+}
+
 TEST(RequestParser, Limits) {
   config::HttpLimits limits;
   limits.max_headers = 2;

@@ -163,9 +163,11 @@ TEST(BuildEnviron, AbsoluteFormTarget) {
   EXPECT_EQ(env["SERVER_NAME"], "origin.example");
   EXPECT_EQ(env["SERVER_PORT"], "81");
   EXPECT_EQ(env["RAW_URI"], "http://origin.example:81/x%2Fy?q=1");
-  EXPECT_EQ(env["HTTP_HOST"], "ignored.example");
+  // RFC 9112 3.2.2: the target's authority replaces Host, for the app too.
+  EXPECT_EQ(env["HTTP_HOST"], "origin.example:81");
 
   env = env_of(make_request("GET", "https://secure.example", {}));
+  EXPECT_EQ(env["HTTP_HOST"], "secure.example");
   EXPECT_EQ(env["PATH_INFO"], "/");
   EXPECT_EQ(env["QUERY_STRING"], "");
   EXPECT_EQ(env["SERVER_NAME"], "secure.example");
@@ -312,6 +314,44 @@ TEST(BuildEnviron, ForwardedHeadersFromUntrustedPeerReplaced) {
   EXPECT_EQ(env["HTTP_X_FORWARDED_PROTO"], "http");
 }
 
+TEST(BuildEnviron, AbsoluteFormSchemeIsCaseInsensitive) {
+  auto env = env_of(make_request("GET", "HTTP://Up.Example:8080/p?q", {{"Host", "other"}}));
+  EXPECT_EQ(env["HTTP_HOST"], "Up.Example:8080");
+  EXPECT_EQ(env["PATH_INFO"], "/p");
+  EXPECT_EQ(env["QUERY_STRING"], "q");
+  EXPECT_EQ(env["SERVER_PORT"], "8080");
+}
+
+// Issue 16: an app building password-reset links from X-Forwarded-Host (Django's
+// USE_X_FORWARDED_HOST, werkzeug's ProxyFix) must not see a client's claim.
+TEST(BuildEnviron, HostAndAddressClaimsFromUntrustedPeerDropped) {
+  auto r = make_request("GET", "/", {{"Host", "h"},
+                                     {"X-Forwarded-Host", "evil.example"},
+                                     {"Forwarded", "for=203.0.113.5;host=evil.example;proto=https"},
+                                     {"X-Real-IP", "203.0.113.5"},
+                                     {"X-Forwarded-Port", "443"},
+                                     {"X-Forwarded-Prefix", "/evil"},
+                                     {"x-forwarded-host", "again.example"}});
+  auto env = env_of(r, opts({"10.0.0.1"}));
+  for (const char* k : {"HTTP_X_FORWARDED_HOST", "HTTP_FORWARDED", "HTTP_X_REAL_IP", "HTTP_X_FORWARDED_PORT",
+                        "HTTP_X_FORWARDED_PREFIX"}) {
+    EXPECT_FALSE(env.count(k)) << k;
+  }
+  EXPECT_EQ(env["HTTP_HOST"], "h");
+  EXPECT_EQ(env["REMOTE_ADDR"], "192.0.2.10");
+}
+
+TEST(BuildEnviron, HostAndAddressClaimsFromTrustedPeerKept) {
+  auto r = make_request("GET", "/", {{"Host", "h"},
+                                     {"X-Forwarded-Host", "public.example"},
+                                     {"Forwarded", "for=203.0.113.5;host=public.example"},
+                                     {"X-Real-IP", "203.0.113.5"}});
+  auto env = env_of(r, opts({"192.0.2.10"}));
+  EXPECT_EQ(env["HTTP_X_FORWARDED_HOST"], "public.example");
+  EXPECT_EQ(env["HTTP_FORWARDED"], "for=203.0.113.5;host=public.example");
+  EXPECT_EQ(env["HTTP_X_REAL_IP"], "203.0.113.5");
+}
+
 TEST(BuildEnviron, UnixPeerTrustedOnlyWhenAllowed) {
   auto r = make_request("GET", "/", {{"Host", "h"}, {"X-Forwarded-For", "203.0.113.5"}});
   r.peer_addr = "";
@@ -329,7 +369,12 @@ TEST(BuildEnviron, BadPercentEncodingIsAnError) {
   for (std::string target : {"/a%00b"s, "/a%zz"s, "/a%4"s, "/a%"s, "/%g0"s}) {
     EnvironResult res = build_environ(make_request("GET", target, {{"Host", "h"}}), opts(), "g");
     EXPECT_EQ(res.error, "bad percent-encoding in the request path") << target;
+    // The 400 still carries an id (issue 16: it went out as an empty X-Request-ID).
+    EXPECT_EQ(res.request_id, "g") << target;
   }
+  EnvironResult kept = build_environ(make_request("GET", "/%00", {{"Host", "h"}, {"X-Request-ID", "client-7"}}),
+                                     opts(), "g");
+  EXPECT_EQ(kept.request_id, "client-7");
   // Bad escapes in the query are the app's business.
   EnvironResult res = build_environ(make_request("GET", "/ok?x=%zz%00", {{"Host", "h"}}), opts(), "g");
   EXPECT_EQ(res.error, "");

@@ -34,7 +34,12 @@ class RecordingSink final : public http::ResponseSink {
     this->reason = std::string(reason);
     this->headers = std::move(headers);
   }
-  void body(std::string_view data) override { body_text.append(data); }
+  void body(std::string_view data) override {
+    body_text.append(data);
+    if (fill_after_body) is_full = true;
+  }
+  bool full() const override { return is_full; }
+  void when_writable(std::function<void()> cb) override { writable = std::move(cb); }
   void finish(bool ok) override {
     ++finishes;
     finished_ok = ok;
@@ -56,6 +61,10 @@ class RecordingSink final : public http::ResponseSink {
   std::string body_text;
   std::optional<bool> finished_ok;
   bool gone = false;
+  // Back-pressure: with fill_after_body, full() turns true after each body() call.
+  bool fill_after_body = false;
+  bool is_full = false;
+  std::function<void()> writable;
 };
 
 class RecordingOwner final : public WorkerSlot::Owner {

@@ -113,6 +113,30 @@ TEST_F(WorkerSlotTest, SlotIsReusedForTheNextRequest) {
   }
 }
 
+TEST_F(WorkerSlotTest, FullSinkPausesReadingUntilWritable) {
+  sink_->fill_after_body = true;
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send_raw(encode_frame(FrameType::ResponseStart, "200 OK"s) + encode_frame(FrameType::ResponseBody, "one"));
+  ASSERT_TRUE(run_until(io_, [&] { return sink_->body_text == "one"; }));
+  ASSERT_TRUE(sink_->writable) << "the slot did not wait for the sink";
+  // The worker goes on writing; the slot does not read it while the sink is full.
+  worker().send_raw(encode_frame(FrameType::ResponseBody, "two") + encode_frame(FrameType::ResponseEnd, ""));
+  run_for(io_, ms{50});
+  EXPECT_EQ(sink_->body_text, "one");
+  EXPECT_EQ(sink_->finishes, 0);
+  EXPECT_EQ(slot().state(), State::Busy);
+  // The client read: the sink calls back and the rest arrives.
+  sink_->fill_after_body = false;
+  sink_->is_full = false;
+  auto cb = std::move(sink_->writable);
+  cb();
+  ASSERT_TRUE(wait_outcomes(1));
+  EXPECT_EQ(sink_->body_text, "onetwo");
+  EXPECT_EQ(sink_->finished_ok, true);
+  EXPECT_EQ(owner_.outcomes[0], Outcome::Ok);
+}
+
 TEST_F(WorkerSlotTest, EmptyBodyResponse) {
   slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
   ASSERT_TRUE(worker().await_request(io_));
@@ -180,6 +204,75 @@ TEST_F(WorkerSlotTest, SocketClosedAfterStartBreaksTheResponse) {
   EXPECT_EQ(sink_->finished_ok, false);
   EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::WorkerLost}));
   EXPECT_EQ(slot().state(), State::Closed);
+}
+
+// Issue 16: the worker died after every byte its Content-Length promised, before
+// RESPONSE_END. The client has a complete response (whose head promised keep-alive):
+// ending it as broken would close the connection under the client's next request.
+TEST_F(WorkerSlotTest, SocketClosedAfterTheWholeDeclaredBodyCompletesTheResponse) {
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send_raw(encode_frame(FrameType::ResponseStart, "200 OK\0Content-Length\0008"s) +
+                    encode_frame(FrameType::ResponseBody, "some") + encode_frame(FrameType::ResponseBody, "more"));
+  ASSERT_TRUE(run_until(io_, [&] { return sink_->body_text == "somemore"; }));
+  worker().close();
+  ASSERT_TRUE(run_until(io_, [&] { return owner_.closed > 0; }));
+  EXPECT_EQ(sink_->finishes, 1);
+  EXPECT_EQ(sink_->finished_ok, true);
+  // The worker is still reported lost (it died; the pool replaces it).
+  EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::WorkerLost}));
+  EXPECT_EQ(slot().state(), State::Closed);
+}
+
+TEST_F(WorkerSlotTest, SocketClosedOneByteShortOfTheDeclaredBodyBreaksTheResponse) {
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send_raw(encode_frame(FrameType::ResponseStart, "200 OK\0Content-Length\0009"s) +
+                    encode_frame(FrameType::ResponseBody, "somemore"));
+  ASSERT_TRUE(run_until(io_, [&] { return sink_->body_text == "somemore"; }));
+  worker().close();
+  ASSERT_TRUE(run_until(io_, [&] { return owner_.closed > 0; }));
+  EXPECT_EQ(sink_->finishes, 1);
+  EXPECT_EQ(sink_->finished_ok, false);
+}
+
+TEST_F(WorkerSlotTest, SocketClosedAfterABodilessStatusCompletesTheResponse) {
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send(FrameType::ResponseStart, "204 No Content");
+  ASSERT_TRUE(run_until(io_, [&] { return sink_->starts == 1; }));
+  worker().close();
+  ASSERT_TRUE(run_until(io_, [&] { return owner_.closed > 0; }));
+  EXPECT_EQ(sink_->finished_ok, true);
+}
+
+TEST_F(WorkerSlotTest, ConflictingContentLengthsNeverCountAsComplete) {
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send_raw(encode_frame(FrameType::ResponseStart, "200 OK\0Content-Length\0004\0Content-Length\0009"s) +
+                    encode_frame(FrameType::ResponseBody, "some"));
+  ASSERT_TRUE(run_until(io_, [&] { return sink_->body_text == "some"; }));
+  worker().close();
+  ASSERT_TRUE(run_until(io_, [&] { return owner_.closed > 0; }));
+  EXPECT_EQ(sink_->finished_ok, false);
+}
+
+TEST_F(WorkerSlotTest, NextExchangeStartsWithNoBodyCounted) {
+  // A complete first exchange must not make a second, short one look complete.
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send_raw(encode_frame(FrameType::ResponseStart, "200 OK\0Content-Length\0004"s) +
+                    encode_frame(FrameType::ResponseBody, "some") + encode_frame(FrameType::ResponseEnd, ""));
+  ASSERT_TRUE(wait_outcomes(1));
+  auto second = std::make_shared<RecordingSink>();
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, second);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send_raw(encode_frame(FrameType::ResponseStart, "200 OK\0Content-Length\0004"s) +
+                    encode_frame(FrameType::ResponseBody, "so"));
+  ASSERT_TRUE(run_until(io_, [&] { return second->body_text == "so"; }));
+  worker().close();
+  ASSERT_TRUE(run_until(io_, [&] { return owner_.closed > 0; }));
+  EXPECT_EQ(second->finished_ok, false);
 }
 
 TEST_F(WorkerSlotTest, IdleSocketClosedJustCloses) {
