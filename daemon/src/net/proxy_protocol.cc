@@ -85,8 +85,9 @@ std::optional<std::string> v1_addr(std::string_view s, bool v6) {
 }
 
 ProxyParse parse_v1(std::string_view text) {
-  // text starts with "PROXY ". Find the CRLF within the first 107 bytes.
-  std::size_t limit = std::min(text.size(), kProxyV1MaxLength);
+  // text starts with "PROXY ". Find the CRLF within the first 107 bytes: the
+  // CR at index 105 at the latest.
+  std::size_t limit = std::min(text.size(), kProxyV1MaxLength - 1);
   std::size_t cr = std::string_view::npos;
   for (std::size_t i = 0; i < limit; ++i) {
     if (text[i] == '\r') {
@@ -96,7 +97,7 @@ ProxyParse parse_v1(std::string_view text) {
     if (text[i] == '\n') return invalid("v1: bare LF in the header");
   }
   if (cr == std::string_view::npos) {
-    if (text.size() >= kProxyV1MaxLength) return invalid("v1: no CRLF within 107 bytes");
+    if (text.size() >= kProxyV1MaxLength - 1) return invalid("v1: no CRLF within 107 bytes");
     return need_more();
   }
   if (cr + 1 >= text.size()) return need_more();

@@ -100,6 +100,17 @@ TEST(ProxyProtocolV1, LongerThan107BytesIsInvalid) {
   auto p = parse(h);
   ASSERT_EQ(p.status, ProxyParse::Status::Invalid);
   EXPECT_NE(p.error.find("107"), std::string::npos);
+  // Exactly 107 bytes with CRLF is the longest accepted; 108 is not (found by fuzz_proxy_protocol).
+  std::string at_limit = "PROXY UNKNOWN " + std::string(107 - 14 - 2, 'x') + "\r\n";
+  ASSERT_EQ(at_limit.size(), 107u);
+  auto ok = parse(at_limit);
+  ASSERT_EQ(ok.status, ProxyParse::Status::Done) << ok.error;
+  EXPECT_EQ(ok.length, 107u);
+  std::string over = "PROXY UNKNOWN " + std::string(107 - 14 - 1, 'x') + "\r\n";
+  ASSERT_EQ(over.size(), 108u);
+  EXPECT_EQ(parse(over).status, ProxyParse::Status::Invalid);
+  EXPECT_EQ(parse(over.substr(0, 106)).status, ProxyParse::Status::Invalid);  // no CR by index 105
+  EXPECT_EQ(parse(over.substr(0, 105)).status, ProxyParse::Status::NeedMore);
 }
 
 TEST(ProxyProtocolV2, Inet4) {
