@@ -83,7 +83,8 @@ bench: deps-bench build
 	$(PYTHON) bench/run.py
 
 # Where hearthd's CPU and memory go (docs/profile.md): CPU per request by process,
-# system calls per request, idle RSS by mapping, bytes per idle connection.
+# system calls per request, idle RSS by mapping, bytes per idle connection, and the
+# daemon's instructions per proxied request under callgrind (alone: bench/profile.py --instructions-only).
 profile: deps-bench build
 	$(PYTHON) bench/profile.py
 

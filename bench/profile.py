@@ -6,9 +6,13 @@ Prints, for `wrk -t2 -c64` against hearthd (2 workers, preload, access log off):
   2. the daemon's system calls per request (strace -c -f, a separate shorter run: strace
      slows the daemon, so its req/s is not reported);
   3. the idle daemon's resident memory by mapping (smaps), largest first;
-  4. RSS growth per idle keep-alive connection (--idle N connections, default 2,000).
+  4. RSS growth per idle keep-alive connection (--idle N connections, default 2,000);
+  5. the daemon's instructions per proxied request under callgrind (bench/instructions.py:
+     1 worker, one keep-alive client, 1,000 and 3,000 requests, the difference / 2,000),
+     with the per-request self cost by function.
 
 Usage: /usr/bin/python3 bench/profile.py [--duration 8] [--idle 2000] [--no-strace]
+                                         [--no-instructions | --instructions-only]
 Everything talks to 127.0.0.1; every process started is stopped by its PID.
 """
 import argparse
@@ -24,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import idleconns  # noqa: E402
+import instructions  # noqa: E402
 import loadgen  # noqa: E402
 import procs  # noqa: E402
 import stacks  # noqa: E402
@@ -167,12 +172,39 @@ def idle_connections(tmp, count):
         stop(server)
 
 
+def nginx_instructions():
+    per = instructions.measure_nginx()
+    if per is None:
+        print("nginx -> uWSGI: nginx, uWSGI or valgrind is not installed; not counted.\n")
+    else:
+        print(f"nginx `uwsgi_pass` -> uWSGI (1 worker), nginx's instructions per request counted the same "
+              f"way (nginx with `master_process off` under callgrind, uWSGI native): **{per:,.0f}**.\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=int, default=8)
     ap.add_argument("--idle", type=int, default=2000)
     ap.add_argument("--no-strace", action="store_true")
+    ap.add_argument("--no-instructions", action="store_true", help="skip the callgrind count")
+    ap.add_argument("--instructions-only", action="store_true",
+                    help="only the daemon's instructions per request (callgrind)")
+    ap.add_argument("--top", type=int, default=25, help="functions listed with the callgrind count")
+    ap.add_argument("--keep-callgrind", metavar="DIR", help="keep the two callgrind runs' files in DIR")
+    ap.add_argument("--access-log", action="store_true",
+                    help="also count instructions per request with the access log on (to a file)")
+    ap.add_argument("--nginx", action="store_true",
+                    help="also count nginx (uwsgi_pass -> one uWSGI worker) the same way, for comparison")
     args = ap.parse_args()
+    if args.instructions_only:
+        print(f"# hearthd instructions per request, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"binary {stacks.HEARTHD}\n")
+        instructions.measure(top=args.top, keep=args.keep_callgrind)
+        if args.access_log:
+            instructions.measure(top=args.top, extra=instructions.ACCESS_LOG_ON)
+        if args.nginx:
+            nginx_instructions()
+        return
     tmp = tempfile.mkdtemp(prefix="hearth-profile-")
     server = start_hearthd(os.path.join(tmp, "load"))
     try:
@@ -186,6 +218,12 @@ def main():
         stop(server)
     if args.idle:
         idle_connections(tmp, args.idle)
+    if not args.no_instructions:
+        instructions.measure(top=args.top)
+        if args.access_log:
+            instructions.measure(top=args.top, extra=instructions.ACCESS_LOG_ON)
+        if args.nginx:
+            nginx_instructions()
     shutil.rmtree(tmp, ignore_errors=True)
 
 

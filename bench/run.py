@@ -23,6 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import idleconns  # noqa: E402
+import instructions  # noqa: E402
 import loadgen  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
@@ -378,6 +379,24 @@ def bench_idle_conns(args, root, results):
     results["idle"] = out
 
 
+def bench_instructions(results):
+    """Instructions per proxied request under callgrind (docs/profile.md section 0), hearthd and nginx."""
+    if not shutil.which("valgrind"):
+        results["instructions"] = {"error": "valgrind is not installed"}
+        return
+    log("instructions per request (callgrind, 1,000 and 3,000 requests on one keep-alive connection)")
+    out = {}
+    try:
+        out["hearthd"] = instructions.count("hearthd")[0]
+    except Exception as e:  # reported, not fatal
+        out["hearthd_error"] = str(e).splitlines()[0]
+    try:
+        out["nginx-uwsgi"] = instructions.measure_nginx()
+    except Exception as e:
+        out["nginx_error"] = str(e).splitlines()[0]
+    results["instructions"] = out
+
+
 def versions():
     def first_line(argv):
         try:
@@ -459,6 +478,8 @@ def parse_args(argv):
     p.add_argument("--no-extras", action="store_true", help="skip the static, HTTP/2 and idle-connection rows")
     p.add_argument("--idle-connections", type=int, default=10000)
     p.add_argument("--extras-only", action="store_true", help="only the static, HTTP/2 and idle-connection rows")
+    p.add_argument("--no-instructions", action="store_true",
+                   help="skip the callgrind count of instructions per request (hearthd and nginx -> uWSGI)")
     p.add_argument("--json", default=None, help="also write the raw results as JSON here")
     p.add_argument("--render", default=None, metavar="JSON",
                    help="do not run anything: print the tables (and write --doc) from a saved --json")
@@ -476,6 +497,7 @@ def parse_args(argv):
         if not args.apps:
             args.apps = "hello"
         args.no_extras = True
+        args.no_instructions = True
     if args.doc is None and not args.quick:
         args.doc = os.path.join(os.path.dirname(HERE), "docs", "benchmarks.md")
     args.duration = max(1, int(round(args.duration)))
@@ -530,6 +552,8 @@ def main(argv=None):
             bench_static_and_h2(args, root, results)
             log(f"idle rows: {args.idle_connections} idle keep-alive connections")
             bench_idle_conns(args, root, results)
+        if not args.no_instructions:
+            bench_instructions(results)
     finally:
         results["elapsed_s"] = time.time() - started
         results["loadavg_end"] = _loadavg()

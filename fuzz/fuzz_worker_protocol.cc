@@ -8,7 +8,8 @@
 //  2. Round trip: frames built from the input (type, flags, aux, payload) with
 //     encode_frame decode back to the same frames.
 //  3. parse_response_start on the raw input: an accepted head has a 3-digit
-//     status and no CR/LF/NUL in any name or value.
+//     status and no CR/LF/NUL in any name or value; the same for the fields
+//     scan_response_start (the daemon's copy-free form) walks.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -124,6 +125,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (char c : k) check(c != '\r' && c != '\n' && c != '\0');
       for (char c : v) check(c != '\r' && c != '\n' && c != '\0');
     }
+  }
+  if (auto view = scan_response_start(in)) {
+    check(view->status >= 100 && view->status <= 999);
+    view->for_each_field([](std::string_view k, std::string_view v) {
+      check(!k.empty());
+      for (char c : k) check(c > ' ' && c != ':' && static_cast<unsigned char>(c) < 0x7f);
+      for (char c : v) check(c != '\r' && c != '\n' && c != '\0');
+    });
   }
   return 0;
 }

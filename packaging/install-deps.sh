@@ -27,10 +27,12 @@ test_pkgs=(
   lintian devscripts  # make test-deb: lintian and hardening-check on the package
   python3-seccomp  # tests/packaging: hearthd under the unit's SystemCallFilter, enforced
   strace  # tests/packaging: every system call hearthd and its workers make
+  logrotate  # tests/integration/test_logs.py: the packaged logrotate file, run for real
 )
 bench_pkgs=(
   gunicorn uwsgi uwsgi-plugin-python3 nginx-light wrk nghttp2-client
   strace  # make profile: system calls per request
+  valgrind  # make profile: instructions per request (callgrind)
   $(apt-cache show passenger >/dev/null 2>&1 && echo passenger || true)  # only where the distro has it
 )
 

@@ -28,6 +28,7 @@ std::string Paint::wrap(const char* sgr, std::string_view s) const {
 
 std::string Paint::state(std::string_view s) const {
   if (s == "ready") return green(s);
+  if (s == "busy") return bold(s);
   if (s == "forking" || s == "booting" || s == "warming") return yellow(s);
   if (s == "draining" || s == "stopping") return dim(s);
   if (s == "dead" || s == "unhealthy") return red(s);

@@ -1,5 +1,6 @@
 #include "ctl/status_format.h"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 
@@ -41,25 +42,38 @@ std::string format_status(std::string_view json, const Paint& paint) {
              static_cast<int>(v->num("queue_length")), static_cast<int>(v->num("restarts")),
              v->flag("crash_loop") ? paint.red("  CRASH LOOP").c_str() : "");
   out += "\n";
-  out += paint.bold(fmt("%-4s %-8s %-4s %-9s %9s %8s %8s %8s %8s  %s", "ID", "PID", "GEN", "STATE", "REQUESTS",
-                        "AGE", "RSS_MiB", "PSS_MiB", "USS_MiB", "CURRENT")) +
+  out += paint.bold(fmt("%-4s %-8s %-4s %-9s %5s %9s %8s %8s %8s %8s  %s", "ID", "PID", "GEN", "STATE", "SLOTS",
+                        "REQUESTS", "AGE", "RSS_MiB", "PSS_MiB", "USS_MiB", "CURRENT")) +
          "\n";
   if (auto ws = v->get("workers")) {
     for (auto& w : ws->array) {
-      std::string current = w.str("current_request");
-      if (!current.empty()) current += fmt(" (%.1fs)", w.num("current_ms") / 1000.0);
+      // Every in-flight request (several with --threads N), longest first.
+      std::vector<std::pair<double, std::string>> flights;
+      if (auto fl = w.get("in_flight")) {
+        for (auto& f : fl->array) flights.emplace_back(f.num("ms"), f.str("request"));
+      } else if (!w.str("current_request").empty()) {
+        flights.emplace_back(w.num("current_ms"), w.str("current_request"));
+      }
+      std::sort(flights.begin(), flights.end(), [](auto& a, auto& b) { return a.first > b.first; });
+      std::string current = flights.empty() ? "" : fmt("%s (%.1fs)", flights[0].second.c_str(), flights[0].first / 1000.0);
+      int busy = static_cast<int>(w.num("busy_slots")), slots = static_cast<int>(w.num("slots"));
       // Padded before it is coloured, so that the escape codes do not shift the columns.
       std::string name = w.str("state");
+      if (name == "ready" && busy > 0) name = "busy";
       std::string state = paint.state(name) + std::string(name.size() < 9 ? 9 - name.size() : 0, ' ');
-      out += fmt("%-4d %-8d %-4d %s %9.0f %7.0fs %8s %8s %8s  %s\n", static_cast<int>(w.num("id")),
+      out += fmt("%-4d %-8d %-4d %s %5s %9.0f %7.0fs %8s %8s %8s  %s\n", static_cast<int>(w.num("id")),
                  static_cast<int>(w.num("pid")), static_cast<int>(w.num("generation")), state.c_str(),
-                 w.num("requests"), w.num("age_s"), mib(w.num("rss_bytes", -1)).c_str(),
-                 mib(w.num("pss_bytes", -1)).c_str(), mib(w.num("uss_bytes", -1)).c_str(), current.c_str());
+                 fmt("%d/%d", busy, slots).c_str(), w.num("requests"), w.num("age_s"),
+                 mib(w.num("rss_bytes", -1)).c_str(), mib(w.num("pss_bytes", -1)).c_str(),
+                 mib(w.num("uss_bytes", -1)).c_str(), current.c_str());
+      for (size_t i = 1; i < flights.size(); ++i) {
+        out += fmt("%*s%s (%.1fs)\n", 82, "", flights[i].second.c_str(), flights[i].first / 1000.0);
+      }
     }
   }
   if (auto zm = v->get("zygote_memory")) {
-    out += fmt("%-4s %-8d %-4d %-9s %9s %8s %8s %8s %8s\n", "Z", z ? static_cast<int>(z->num("pid")) : -1,
-               static_cast<int>(v->num("generation")), "zygote", "-", "-", mib(zm->num("rss_bytes", -1)).c_str(),
+    out += fmt("%-4s %-8d %-4d %-9s %5s %9s %8s %8s %8s %8s\n", "Z", z ? static_cast<int>(z->num("pid")) : -1,
+               static_cast<int>(v->num("generation")), "zygote", "-", "-", "-", mib(zm->num("rss_bytes", -1)).c_str(),
                mib(zm->num("pss_bytes", -1)).c_str(), mib(zm->num("uss_bytes", -1)).c_str());
   }
   if (auto m = v->get("memory")) {
@@ -69,6 +83,16 @@ std::string format_status(std::string_view json, const Paint& paint) {
                  "Copy-on-write sharing saves %.0f%%.\n",
                  mib(pss).c_str(), mib(rss).c_str(), 100.0 * (1.0 - pss / rss));
     }
+  }
+  if (double budget = v->num("memory_budget_bytes", 0); budget > 0) {
+    std::string line = fmt("memory_budget %s MiB: the app uses %s MiB", mib(budget).c_str(),
+                           mib(v->num("app_pss_bytes", 0)).c_str());
+    if (v->get("memory_budget_cap"))
+      line += fmt(", holds %d worker(s)", static_cast<int>(v->num("memory_budget_cap")));
+    if (v->flag("memory_budget_exceeded"))
+      out += paint.red(line + "; CANNOT BE MET even with one worker (running one)") + "\n";
+    else
+      out += line + "\n";
   }
   return out;
 }

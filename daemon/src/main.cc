@@ -3,11 +3,15 @@
 //   1  start-up failure (bind, missing interpreter or runtime, privilege drop)
 //   2  configuration errors; refusing to run the app as root (docs/security.md)
 //   3  the app could not be loaded
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +19,7 @@
 #include "app/privileges.h"
 #include "build_info.h"
 #include "build_version.h"
+#include "config/cpus.h"
 #include "config/loader.h"
 #include "config/summary.h"
 #include "tls/server_context.h"
@@ -37,6 +42,29 @@ std::string default_runtime_dir() {
   return hearth::build::kInstalledRuntimeDir;
 }
 
+std::string read_small_file(const std::string& path) {
+  std::ifstream f(path);
+  std::ostringstream o;
+  o << f.rdbuf();
+  return o.str();
+}
+
+// CPUs this process may run on (affinity mask), lowered by a cgroup v2 quota.
+unsigned usable_cpus() {
+  long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  unsigned affinity = ::sched_getaffinity(0, sizeof set, &set) == 0 ? static_cast<unsigned>(CPU_COUNT(&set)) : 0;
+  std::optional<std::string> cpu_max;
+  std::string cg = read_small_file("/proc/self/cgroup");
+  if (auto path = hearth::config::cgroup_v2_path(cg)) {
+    std::string text = read_small_file("/sys/fs/cgroup" + std::string(*path) + "/cpu.max");
+    if (!text.empty()) cpu_max = text;
+  }
+  return hearth::config::usable_cpus(affinity, online > 0 ? static_cast<unsigned>(online) : 1,
+                                     cpu_max ? std::optional<std::string_view>(*cpu_max) : std::nullopt);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,8 +75,7 @@ int main(int argc, char** argv) {
     auto eq = kv.find('=');
     if (eq != std::string::npos) in.env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
-  in.cores = cores > 0 ? static_cast<unsigned>(cores) : 1;
+  in.cores = usable_cpus();
   in.default_runtime_dir = default_runtime_dir();
 
   hearth::config::LoadResult r = hearth::config::load(in);
@@ -77,6 +104,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "hearthd: %s\n", t.error.c_str());
       std::fprintf(stderr, "hearthd: 1 configuration error(s)%s\n",
                    r.action == hearth::config::Action::Run ? "; not starting" : "");
+      return 2;
+    }
+  }
+  if (r.action == hearth::config::Action::CheckConfig && ::geteuid() == 0 && r.config->user.empty()) {
+    // The refusal a real start makes as root without `user` (unless allow_root).
+    auto plan = hearth::app::plan_privileges(::geteuid(), ::getegid(), *r.config, hearth::app::system_accounts());
+    if (plan.kind == hearth::app::PrivilegePlan::Kind::Refuse) {
+      std::fprintf(stderr, "hearthd: %s\n", plan.error.c_str());
+      std::fprintf(stderr, "hearthd: 1 configuration error(s)\n");
       return 2;
     }
   }

@@ -39,7 +39,7 @@ def test_bench_quick_prints_numbers():
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk not installed (make deps-bench)")
 @pytest.mark.skipif(not HEARTHD.exists(), reason="hearthd not built")
 def test_profile_prints_cpu_memory_and_idle_connection_figures():
-    argv = [PYTHON, str(ROOT / "bench" / "profile.py"), "--duration", "1", "--idle", "100"]
+    argv = [PYTHON, str(ROOT / "bench" / "profile.py"), "--duration", "1", "--idle", "100", "--no-instructions"]
     if shutil.which("strace") is None:
         argv.append("--no-strace")
     r = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -57,3 +57,22 @@ def test_profile_prints_cpu_memory_and_idle_connection_figures():
         m = re.search(r"\| \*\*total \(>= 0.05/req\)\*\* \| ([\d.]+) \|", out)
         assert m and float(m.group(1)) >= 2, out  # at least a read and a write per request
     assert "still alive after stopping" not in r.stderr, r.stderr[-2000:]
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed (make deps-bench)")
+@pytest.mark.skipif(not HEARTHD.exists(), reason="hearthd not built")
+def test_profile_counts_instructions_per_request():
+    # Smaller counts than make profile's 1,000 / 3,000: the method, not the figure, is tested.
+    code = ("import sys; sys.path.insert(0, 'bench'); import instructions; "
+            "instructions.measure(small=50, large=150, top=10)")
+    r = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = re.search(r"\*\*([\d,]+) instructions per request\*\*", r.stdout)
+    assert m, r.stdout
+    per = int(m.group(1).replace(",", ""))
+    # Parsing a request, building its environ and writing a response: thousands of
+    # instructions, not tens and not millions (start-up costs cancel in the difference).
+    assert 2000 < per < 200000, r.stdout
+    rows = [l for l in r.stdout.splitlines() if re.match(r"\| [\d,]+ \| [\d.]+% \| `", l)]
+    assert len(rows) >= 5, r.stdout
+    assert "still alive" not in r.stdout + r.stderr

@@ -3,6 +3,7 @@ lines that say where hearthd listens, hearthctl's help, errors, colour (tty,
 NO_COLOR, --color) and JSON, and the bash/zsh completion scripts."""
 import json
 import os
+import pathlib
 import pty
 import re
 import select
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import HEARTHD, ROOT
+from conftest import HEARTHD, ROOT, poll
 from lifecycle_util import HEARTHCTL, ctl, start
 
 ESC = "\x1b["
@@ -243,3 +244,168 @@ def test_zsh_completion_parses_and_registers_for_hearthctl():
     r = run("zsh", "-f", "-c", f"fpath=({COMPLETION} $fpath); autoload -U compinit; compinit -u -D; "
             "print -r -- ${_comps[hearthctl]}")
     assert r.returncode == 0 and r.stdout.strip() == "_hearthctl", (r.stdout, r.stderr)
+
+
+# --- gunicorn command lines (issue 15) ------------------------------------------------
+
+def test_help_lists_each_group_once():
+    out = run(HEARTHD, "--help").stdout
+    for group in re.findall(r"^(\w[\w ]*):$", out, re.M):
+        assert out.count(f"\n{group}:\n") == 1, f"{group}: listed twice in --help"
+
+
+def test_a_pasted_gunicorn_line_is_accepted(tmp_path):
+    r = run(HEARTHD, "basic:app", "-k", "gthread", "--threads", "4", "-w", "2",
+            "--error-logfile", tmp_path / "error.log", "--capture-output", "--pid", tmp_path / "h.pid",
+            "--limit-request-line", "4094", "--limit-request-fields", "50",
+            "--limit-request-field_size", "8190", "--backlog", "64", "--worker-tmp-dir", "/dev/shm",
+            "--name", "myapp", "--umask", "027", "--check-config")
+    assert r.returncode == 0, r.stderr
+    for line in ('threads = 4', f'error_log = "{tmp_path / "error.log"}"', 'capture_output = true',
+                 f'pid_file = "{tmp_path / "h.pid"}"', 'max_request_line = "4094"',
+                 'max_headers = 50', 'max_header_field_size = "8190"', 'backlog = 64',
+                 'proc_name = "myapp"', 'umask = "0027"'):
+        assert line in r.stdout, f"{line!r} not in:\n{r.stdout}"
+    assert run(HEARTHD, "basic:app", "-k", "sync", "--log-file", "-", "--check-config").returncode == 0
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--reload"], "use `hearthctl reload`"),
+    (["-D"], "runs in the foreground"),
+    (["--daemon"], "runs in the foreground"),
+    (["--worker-connections", "1000"], "--threads N"),
+    (["--statsd-host", "localhost:8125"], "--admin-bind"),
+    (["--access-logformat", "%(h)s %(r)s"], "--access-log-format combined or json"),
+    (["-k", "uvicorn.workers.UvicornWorker"], "ASGI apps are not supported yet"),
+    (["--worker-class", "gevent"], "sync workers with --threads N"),
+])
+def test_gunicorn_flags_without_a_meaning_here_name_the_equivalent(args, says):
+    r = run(HEARTHD, "basic:app", *args, "-b", "127.0.0.1:0")
+    assert r.returncode == 2, r.stderr
+    errors = [line for line in r.stderr.splitlines() if not line.endswith("not starting")]
+    assert len(errors) == 1, f"one error expected:\n{r.stderr}"
+    assert says in errors[0], r.stderr
+    assert "did you mean" not in r.stderr and "unexpected argument" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--limit-request-fields", "0"], "from 1 to 32768"),
+    (["--umask", "0999"], "octal mask"),
+    (["--backlog", "0"], "backlog"),
+    (["--name", "a-much-too-long-process-name"], "15 bytes"),
+])
+def test_gunicorn_flag_values_are_checked(args, says):
+    r = run(HEARTHD, "basic:app", *args, "--check-config")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert says in r.stderr, r.stderr
+
+
+def test_check_config_as_root_without_user_exits_2_like_a_start():
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    env = {k: v for k, v in os.environ.items() if k != "HEARTH_ALLOW_ROOT"}
+    check = run(HEARTHD, "basic:app", "--check-config", env=env)
+    start_ = run(HEARTHD, "basic:app", "-b", "127.0.0.1:0", env=env)
+    assert check.returncode == 2 and start_.returncode == 2, (check.stderr, start_.stderr)
+    refusal = "would run the app as root"
+    assert refusal in check.stderr and refusal in start_.stderr, (check.stderr, start_.stderr)
+    assert run(HEARTHD, "basic:app", "--check-config", "--allow-root", env=env).returncode == 0
+
+
+def test_unterminated_toml_string_says_so(tmp_path):
+    cfg = tmp_path / "h.toml"
+    cfg.write_text('app = "basic:app\nworkers = 2\n')
+    r = run(HEARTHD, "-c", cfg, "--check-config")
+    assert r.returncode == 2
+    assert f"{cfg}:1:" in r.stderr and "unterminated string" in r.stderr, r.stderr
+
+
+def test_keepwarm_jitter_follows_a_short_interval(tmp_path):
+    cfg = tmp_path / "h.toml"
+    cfg.write_text('app = "basic:app"\n[keepwarm]\nurl = "http://127.0.0.1:9/"\ninterval = "2s"\n')
+    r = run(HEARTHD, "-c", cfg, "--check-config")
+    assert r.returncode == 0, r.stderr
+    assert 'jitter = "200ms"' in r.stdout, r.stdout
+    cfg.write_text('app = "basic:app"\n[keepwarm]\nurl = "http://127.0.0.1:9/"\ninterval = "2s"\njitter = "3s"\n')
+    r = run(HEARTHD, "-c", cfg, "--check-config")
+    assert r.returncode == 2 and "keepwarm.jitter" in r.stderr, r.stderr  # set by hand: still checked
+
+
+def test_default_workers_follow_the_cpus_it_may_use():
+    if shutil.which("taskset") is None:
+        pytest.skip("taskset is not installed")
+    r = run("taskset", "-c", "0", HEARTHD, "basic:app", "--check-config")
+    assert r.returncode == 0, r.stderr
+    assert "workers = 3\n" in r.stdout, r.stdout  # 2 x 1 CPU + 1
+
+
+def test_error_log_pid_file_capture_output_and_reopen(hearthd, tmp_path):
+    """--error-logfile, --pid, --capture-output; SIGUSR1 reopens the error log at its
+    path, and a reopen that fails keeps the old file with a warning."""
+    import signal
+    import urllib.request
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    (app_dir / "talky.py").write_text(
+        "import sys\nprint('talky-stdout-at-import', flush=True)\n"
+        "print('talky-stderr-at-import', file=sys.stderr, flush=True)\n"
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'ok']\n")
+    log = tmp_path / "logs" / "error.log"
+    log.parent.mkdir()
+    pid = tmp_path / "hearthd.pid"
+    srv = hearthd("talky:app", "--error-logfile", log, "--pid", pid, "--capture-output", workers=1,
+                  chdir=app_dir, wait=False)
+    srv.stderr_path = log  # the fixture reads the daemon's log from here now
+    srv.wait_ready(20)
+    assert pid.read_text() == f"{srv.pid}\n"
+    text = log.read_text()
+    assert "listening on" in text and "talky-stdout-at-import" in text and "talky-stderr-at-import" in text
+    assert urllib.request.urlopen(srv.url + "/", timeout=5).read() == b"ok"
+
+    # logrotate: rename, then SIGUSR1; the daemon writes to a new file at the path.
+    rotated = log.with_name("error.log.1")
+    log.rename(rotated)
+    srv.send_signal(signal.SIGUSR1)
+    poll(lambda: log.exists(), 5, what="a new error log")
+    assert "reopening the access log and the error log" in rotated.read_text()
+    srv.send_signal(signal.SIGHUP)  # a reload logs lines: they must go to the new file
+    poll(lambda: "rolling reload" in log.read_text(), 10, what="the reload logged in the new file")
+    assert "rolling reload" not in rotated.read_text()
+
+    # A reopen that fails (the path is now a directory) keeps the old file and says so there.
+    log.rename(tmp_path / "logs" / "error.log.2")
+    log.mkdir()
+    srv.send_signal(signal.SIGUSR1)
+    old = tmp_path / "logs" / "error.log.2"
+    poll(lambda: "cannot reopen error log" in old.read_text(), 5, what="the reopen warning")
+    assert "still writing to the old file" in old.read_text()
+    log.rmdir()
+    srv.stderr_path = old
+    assert srv.stop() == 0
+    assert not pid.exists(), "the pid file outlived hearthd"
+
+
+def test_limit_request_line_and_field_size_are_enforced(hearthd):
+    import socket as so
+    srv = hearthd("basic:app", "--limit-request-line", "100", "--limit-request-field_size", "200", workers=1)
+
+    def status_of(raw):
+        with so.create_connection(("127.0.0.1", srv.port), timeout=5) as c:
+            c.sendall(raw)
+            return int(c.recv(200).split(b" ", 2)[1])
+    assert status_of(b"GET /p/" + b"a" * 50 + b" HTTP/1.1\r\nHost: x\r\n\r\n") == 200
+    assert status_of(b"GET /p/" + b"a" * 120 + b" HTTP/1.1\r\nHost: x\r\n\r\n") == 414
+    assert status_of(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 150 + b"\r\n\r\n") == 200
+    assert status_of(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 250 + b"\r\n\r\n") == 431
+
+
+def test_name_sets_the_process_names(hearthd):
+    srv = hearthd("basic:app", "--name", "shop", workers=1)
+
+    def comm(pid):
+        return pathlib.Path(f"/proc/{pid}/comm").read_text().strip()
+    assert comm(srv.pid) == "shop"
+    assert comm(srv.zygote_pid()) == "shop:zygote"
+    assert [comm(p) for p in srv.worker_pids().values()] == ["shop:worker"]

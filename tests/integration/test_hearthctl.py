@@ -219,3 +219,19 @@ def test_own_socket_and_listener_are_trusted(tmp_path, request):
     r = ctl(sock, "stop")
     assert r.returncode == 0 and "squatter says ok" in r.stdout, (r.stdout, r.stderr)
     assert record.read_bytes() == b"GOT:stop\n\n"  # the command line, then our record separator
+
+
+def test_status_with_threads_shows_slots_busy_and_every_request(hearthd, tmp_path):
+    srv, sock = start(hearthd, tmp_path, "lc_version:app", "--threads", "3", workers=1, ready_workers=1)
+    with cf.ThreadPoolExecutor(2) as pool:
+        futs = [pool.submit(get, srv.port, f"/sleep?ms=2500&n={i}") for i in range(2)]
+        st = wait_status(sock, lambda s: ready_workers(s) and ready_workers(s)[0]["busy_slots"] == 2, 10,
+                         "two busy slots")
+        w = ready_workers(st)[0]
+        assert w["slots"] == 3 and len(w["in_flight"]) == 2, w
+        out = ctl(sock, "status").stdout
+        assert re.search(rf"^{w['id']}\s+{w['pid']}\s+1\s+busy\s+2/3\s", out, re.M), out
+        assert len(re.findall(r"GET /sleep\?ms=2500&n=\d", out)) == 2, out
+        assert [f.result()[0] for f in futs] == [200, 200]
+    out = ctl(sock, "status").stdout
+    assert re.search(rf"^{w['id']}\s+{w['pid']}\s+1\s+ready\s+0/3\s", out, re.M), out

@@ -602,3 +602,17 @@ def test_sigterm_sends_goaway_and_finishes_inflight_stream(hearthd, tmp_path):
     finally:
         s.close()
     assert srv.wait_exit(10) == 0, srv.log_tail()
+
+
+def test_limit_request_field_size_applies_to_http2_too(hearthd):
+    # --limit-request-field_size (http.max_header_field_size) has its HTTP/2 twin.
+    srv = hearthd("basic:app", "--limit-request-field_size", "200", workers=1)
+    with H2Client(srv.port) as c:
+        r = c.request("GET", "/", headers=[("x-big", "v" * 150)], timeout=5)
+    assert r.status == 200, r
+    with H2Client(srv.port) as c:
+        sid = c.start("GET", "/", headers=[("x-big", "v" * 250)])
+        r = c.wait(sid, timeout=5)
+    refused = r.reset is not None or c.goaway is not None or c.closed or r.status == 431
+    assert refused and r.status != 200, f"a 257-byte field passed a 200-byte limit: {r}"
+    assert_serving(srv)

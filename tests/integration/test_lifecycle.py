@@ -2,6 +2,7 @@
 shutdown, and no orphans when hearthd is SIGKILLed."""
 import concurrent.futures as cf
 import os
+import re
 import signal
 import socket
 import time
@@ -106,6 +107,20 @@ def test_import_failure_exits_3_with_traceback(hearthd, app, marker):
     assert marker in log
     assert "Traceback" in log
     assert wait_exited(sorted(srv.known_pids), 2) == []
+
+
+@pytest.mark.parametrize("mode", ["--preload", "--no-preload"])
+def test_import_failure_shows_the_apps_traceback_once(hearthd, mode):
+    srv = hearthd("broken:app", mode, workers=2, wait=False)
+    rc = srv.wait_exit(READY_DEADLINE)
+    assert rc == 3, f"exit status {rc}\n{srv.log_tail()}"
+    log = srv.log()
+    assert log.count("RuntimeError: broken-app-import-marker") == 1, log
+    assert log.count("Traceback") == 1, log
+    assert "_load_settings" in log, log  # the app's own frames stay
+    for own in ("zygote.py", "loader.py", "worker.py", "importlib", "<frozen"):
+        assert own not in log, f"{own} in the traceback:\n{log}"
+    assert not re.search(r"zygote.*exit 0", log), log
 
 
 def test_readyz_503_until_the_app_is_loaded(hearthd, tmp_path):

@@ -45,12 +45,13 @@ for d in python3 libnghttp2-14 libtomlplusplus3 libssl3 adduser; do
   grep -q "\b$d\b" <<<"$depends" || fail "Depends lacks $d: $depends"
 done
 ok "Depends: $depends"
-[ "$(dpkg-deb -I "$deb" conffiles)" = "/etc/hearth/hearth.toml" ] || fail "conffiles is not /etc/hearth/hearth.toml"
+[ "$(dpkg-deb -I "$deb" conffiles)" = "$(printf '/etc/hearth/hearth.toml\n/etc/logrotate.d/hearth')" ] ||
+  fail "conffiles is not /etc/hearth/hearth.toml + /etc/logrotate.d/hearth: $(dpkg-deb -I "$deb" conffiles)"
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/hearthd ./usr/bin/hearthctl ./usr/share/hearth/python/hearth_zygote.py \
          ./usr/share/hearth/python/hearth_worker/worker.py ./etc/hearth/hearth.toml \
          ./lib/systemd/system/hearthd.service ./lib/systemd/system/hearthd.socket \
-         ./usr/share/man/man1/hearthd.1.gz ./usr/share/man/man1/hearthctl.1.gz \
+         ./usr/share/man/man1/hearthd.1.gz ./usr/share/man/man1/hearthctl.1.gz ./etc/logrotate.d/hearth \
          ./usr/share/hearth/examples/hello/app.py ./usr/share/doc/hearth/deploy.md; do
   grep -qx "$f" <<<"$contents" || fail "the package lacks $f"
 done

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,7 @@ std::string Daemon::build_environment(std::vector<std::string>* env) const {
   for (auto& [k, v] : cfg_->env) vars[k] = v;
   vars["HEARTH_PRELOAD"] = cfg_->preload ? "1" : "0";
   vars["HEARTH_WORKER_ID"] = "zygote";
+  if (!cfg_->proc_name.empty()) vars["HEARTH_PROC_NAME"] = cfg_->proc_name;  // the runtime names its processes
   vars["SERVER_SOFTWARE"] = std::string("hearth/") + build::kVersion;
   vars.emplace("PYTHONUNBUFFERED", "1");
   for (auto& [k, v] : vars) env->push_back(k + "=" + v);
@@ -93,6 +95,17 @@ int Daemon::run() {
   if (privileges.kind == PrivilegePlan::Kind::Refuse) {
     std::fprintf(stderr, "hearthd: %s; not starting\n", privileges.error.c_str());
     return 2;
+  }
+  // Process settings the app inherits, then the files opened while still privileged.
+  if (c.umask >= 0) ::umask(static_cast<mode_t>(c.umask));
+  if (!c.proc_name.empty()) ::prctl(PR_SET_NAME, c.proc_name.c_str(), 0, 0, 0);
+  if (std::string err = error_log_.open(c.log.error_log); !err.empty()) {
+    std::fprintf(stderr, "hearthd: %s\n", err.c_str());
+    return 1;
+  }
+  if (std::string err = pid_file_.write(c.pid_file); !err.empty()) {
+    std::fprintf(stderr, "hearthd: %s\n", err.c_str());
+    return 1;
   }
   if (!privileges.warning.empty()) HLOG(Warn, privileges.warning);
 
@@ -224,6 +237,7 @@ int Daemon::run() {
   po.zygote.threads = c.threads;
   po.zygote.generation = 1;
   po.zygote.death_pipe_read_fd = death_pipe_[0];
+  po.zygote.capture_output = c.log.capture_output;
   po.zygote.hook_pre_fork = c.hooks.pre_fork;
   po.zygote.hook_post_fork = c.hooks.post_fork;
   po.zygote.hook_worker_exit = c.hooks.worker_exit;
@@ -305,8 +319,12 @@ void Daemon::do_wait_signals() {
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGUSR1) {
-      HLOG(Info, "SIGUSR1: reopening the access log");
+      HLOG(Info, "SIGUSR1: reopening the access log" << (error_log_.is_file() ? " and the error log" : ""));
       telemetry_->reopen_logs();
+      if (std::string err = error_log_.reopen(); !err.empty()) {
+        HLOG(Warn, "cannot reopen " << err << "; still writing to the old file (the log directory must be "
+                                     "writable by the user hearthd runs as)");
+      }
     } else if (sig == SIGHUP) {
       if (phase_ == Phase::Running) {
         HLOG(Info, "SIGHUP: rolling reload");
@@ -466,7 +484,12 @@ std::string Daemon::status_json() const {
       << w.state << "\",\"requests\":" << w.requests << ",\"age_s\":" << w.age_s << ",\"boot_ms\":" << w.boot_ms
       << ",\"warmup_ms\":" << w.warmup_ms << ",\"busy_slots\":" << w.busy_slots << ",\"slots\":" << w.slots
       << ",\"current_request\":\"" << json_escape(w.current_request) << "\",\"current_ms\":" << w.current_ms
-      << ",\"recycle\":\"" << w.recycle << "\"";
+      << ",\"recycle\":\"" << w.recycle << "\",\"in_flight\":[";
+    for (size_t i = 0; i < w.in_flight.size(); ++i) {
+      o << (i ? "," : "") << "{\"request\":\"" << json_escape(w.in_flight[i].request)
+        << "\",\"ms\":" << w.in_flight[i].ms << "}";
+    }
+    o << "]";
     if (w.memory) {
       o << ",\"rss_bytes\":" << w.memory->rss << ",\"pss_bytes\":" << w.memory->pss << ",\"uss_bytes\":"
         << w.memory->uss;
@@ -488,6 +511,10 @@ std::string Daemon::status_json() const {
     << ",\"workers_uss_bytes\":" << total_uss << "}";
   o << ",\"reload\":\"" << st.reload << "\",\"effective_workers\":" << st.effective;
   if (st.budget_cap) o << ",\"memory_budget_cap\":" << *st.budget_cap;
+  if (st.memory_budget > 0) {
+    o << ",\"memory_budget_bytes\":" << st.memory_budget << ",\"app_pss_bytes\":" << st.app_pss
+      << ",\"memory_budget_exceeded\":" << (st.budget_unmet ? "true" : "false");
+  }
   o << "}";
   return o.str();
 }
@@ -529,8 +556,13 @@ void Daemon::handle_control(std::string_view command, control::ControlServer::Re
       reply("{\"ok\":false,\"error\":\"scale needs a worker count from 1 to 10000\"}");
       return;
     }
-    std::string err = pool_->scale(static_cast<uint32_t>(n));
-    if (err.empty())
+    std::optional<uint32_t> capped;
+    std::string err = pool_->scale(static_cast<uint32_t>(n), &capped);
+    if (err.empty() && capped)
+      reply("{\"ok\":true,\"capped\":" + std::to_string(*capped) + ",\"message\":\"asked for " +
+            std::to_string(n) + " worker(s); capped to " + std::to_string(*capped) + " by memory_budget (" +
+            std::to_string(cfg_->memory_budget >> 20) + " MiB)\"}");
+    else if (err.empty())
       reply("{\"ok\":true,\"message\":\"scaling to " + std::to_string(n) + " worker(s)\"}");
     else
       reply("{\"ok\":false,\"error\":\"" + supervisor::json_escape(err) + "\"}");

@@ -23,23 +23,21 @@ namespace {
 
 using metrics::Labels;
 
-const std::string& method_class(const std::string& m) {
-  static const std::string known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
-  static const std::string other = "other";
-  for (auto& k : known)
-    if (k == m) return k;
-  return other;
+// The method label's values; the last is "other".
+const std::string kMethodNames[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"};
+
+std::size_t method_class(const std::string& m) {
+  for (std::size_t i = 0; i + 1 < std::size(kMethodNames); ++i)
+    if (kMethodNames[i] == m) return i;
+  return std::size(kMethodNames) - 1;
 }
 
-const char* status_class(int status) {
-  switch (status / 100) {
-    case 1: return "1xx";
-    case 2: return "2xx";
-    case 3: return "3xx";
-    case 4: return "4xx";
-    case 5: return "5xx";
-    default: return "none";
-  }
+// The status label's values: 1xx..5xx, then "none".
+const char* const kStatusNames[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "none"};
+
+std::size_t status_class(int status) {
+  const int c = status / 100;
+  return c >= 1 && c <= 5 ? static_cast<std::size_t>(c - 1) : 5;
 }
 
 // The static handler answers with a small fixed set of codes; anything else
@@ -146,6 +144,10 @@ Telemetry::Telemetry(boost::asio::io_context& io, const config::Config& cfg)
   client_aborts_.with({});
   bytes_in_.with({});
   bytes_out_.with({});
+  in_flight_all_ = &in_flight_.with({});
+  bytes_in_all_ = &bytes_in_.with({});
+  bytes_out_all_ = &bytes_out_.with({});
+  static_assert(std::size(kMethodNames) == kMethodClasses && std::size(kStatusNames) == kStatusClasses);
 }
 
 std::string Telemetry::open() { return access_log_.open(); }
@@ -155,24 +157,31 @@ void Telemetry::set_sources(Sources s) {
   register_callbacks();
 }
 
-void Telemetry::on_request_start() { in_flight_.with({}).add(1); }
+void Telemetry::on_request_start() { in_flight_all_->add(1); }
 
 void Telemetry::on_request_done(const proxy::RequestRecord& r) {
-  in_flight_.with({}).add(-1);
+  in_flight_all_->add(-1);
   const http::Request& req = *r.request;
-  const std::string& m = method_class(req.method);
-  const char* sc = status_class(r.status);
-  requests_.with({m, sc}).inc();
+  const std::size_t mi = method_class(req.method);
+  const std::size_t si = status_class(r.status);
+  const std::string& m = kMethodNames[mi];
+  const char* sc = kStatusNames[si];
+  ByClass& c = by_class_[mi][si];
+  if (!c.requests) c.requests = &requests_.with({m, sc});
+  c.requests->inc();
   if (r.is_static) static_requests_.with({static_status(r.status)}).inc();
-  duration_.with({m, sc}).observe(seconds(r.received_at, r.finished_at));
+  if (!c.duration) c.duration = &duration_.with({m, sc});
+  c.duration->observe(seconds(r.received_at, r.finished_at));
   if (r.dispatched) {
-    queued_.with({m}).observe(seconds(r.received_at, r.dispatched_at));
-    in_worker_.with({m, sc}).observe(seconds(r.dispatched_at, r.finished_at));
+    if (!queued_by_method_[mi]) queued_by_method_[mi] = &queued_.with({m});
+    queued_by_method_[mi]->observe(seconds(r.received_at, r.dispatched_at));
+    if (!c.in_worker) c.in_worker = &in_worker_.with({m, sc});
+    c.in_worker->observe(seconds(r.dispatched_at, r.finished_at));
   }
   if (r.status == 504) timeouts_.with({}).inc();
   if (r.client_gone) client_aborts_.with({}).inc();
-  bytes_in_.with({}).inc(static_cast<double>(req.body.size()));
-  bytes_out_.with({}).inc(static_cast<double>(r.bytes_out));
+  bytes_in_all_->inc(static_cast<double>(req.body.size()));
+  bytes_out_all_->inc(static_cast<double>(r.bytes_out));
 
   if (access_log_.enabled()) {
     struct timeval tv;
@@ -271,6 +280,18 @@ void Telemetry::register_callbacks() {
   reg_.callback("hearth_workers_desired", "The worker count the pool aims for (after the memory budget cap).", {},
                 [this](const Emit& emit) {
                   if (src_.pool) emit({}, src_.pool->status().effective);
+                });
+  reg_.callback("hearth_memory_budget_exceeded",
+                "1 when memory_budget cannot be met: the app's processes use more than it with one worker.", {},
+                [this](const Emit& emit) {
+                  if (src_.pool) emit({}, src_.pool->status().budget_unmet ? 1 : 0);
+                });
+  reg_.callback("hearth_app_memory_pss_bytes",
+                "PSS of the app's process tree (zygotes and workers) at the last memory sample, under memory_budget.",
+                {}, [this](const Emit& emit) {
+                  if (!src_.pool) return;
+                  auto st = src_.pool->status();
+                  if (st.memory_budget > 0) emit({}, static_cast<double>(st.app_pss));
                 });
   reg_.callback("hearth_busy_ratio", "Busy request slots over all slots of ready workers (0..1).", {},
                 [this](const Emit& emit) {

@@ -4,6 +4,7 @@
 // Per-worker memory comes from the pool's timer samples, never from the
 // request path.
 #include <boost/asio/io_context.hpp>
+#include <array>
 #include <memory>
 #include <string>
 
@@ -78,6 +79,22 @@ class Telemetry final : public proxy::RequestObserver {
   metrics::Family<metrics::Counter>& bytes_out_;
   metrics::Family<metrics::Histogram>& boot_;
   metrics::Family<metrics::Histogram>& warmup_;
+
+  // The children a request updates, looked up once (a label lookup builds a
+  // vector of strings and searches a map): by method class x status class,
+  // each made on first use as `with()` would.
+  static constexpr std::size_t kMethodClasses = 8;  // GET HEAD POST PUT PATCH DELETE OPTIONS other
+  static constexpr std::size_t kStatusClasses = 6;  // 1xx..5xx, none
+  struct ByClass {
+    metrics::Counter* requests = nullptr;
+    metrics::Histogram* duration = nullptr;
+    metrics::Histogram* in_worker = nullptr;
+  };
+  std::array<std::array<ByClass, kStatusClasses>, kMethodClasses> by_class_{};
+  std::array<metrics::Histogram*, kMethodClasses> queued_by_method_{};
+  metrics::Gauge* in_flight_all_ = nullptr;
+  metrics::Counter* bytes_in_all_ = nullptr;
+  metrics::Counter* bytes_out_all_ = nullptr;
 };
 
 }  // namespace hearth::app

@@ -158,17 +158,6 @@ const FlagSpec kFlags[] = {
      "require \"Authorization: Bearer TOKEN\" for /metrics (also $HEARTH_METRICS_TOKEN)",
      [](const Config&) { return "none"s; },
      [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.metrics_token); }},
-    // --- Privileges ---
-    {"user", 'u', "USER", "Privileges", "user", "started as root: run as this user (name or uid) after binding",
-     [](const Config&) { return "none"s; },
-     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.user); }},
-    {"group", 'g', "GROUP", "Privileges", "group", "with --user: run as this group (default: the user's)",
-     [](const Config&) { return "the user's primary group"s; },
-     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.group); }},
-    {"allow-root", 0, nullptr, "Privileges", "allow_root",
-     "started as root without --user: run the app as root anyway (also $HEARTH_ALLOW_ROOT=1)",
-     [](const Config& d) { return d.allow_root ? "on"s : "off"s; },
-     [](std::string_view, Config& c, CliState&) { c.allow_root = true; return ""s; }},
     {"forwarded-allow-ips", 0, "LIST", "Listeners", "forwarded_allow_ips",
      "peers trusted to set X-Forwarded-*: comma-separated IPs/CIDRs, or *",
      [](const Config& d) {
@@ -199,13 +188,58 @@ const FlagSpec kFlags[] = {
        c.proxy_allow_ips = *l;
        return "";
      }},
+    {"backlog", 0, "N", "Listeners", "http.backlog", "listen() backlog of every bind (as gunicorn's --backlog)",
+     [](const Config& d) { return std::to_string(d.http.backlog); },
+     [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.http.backlog); }},
+    // --- Privileges ---
+    {"user", 'u', "USER", "Privileges", "user", "started as root: run as this user (name or uid) after binding",
+     [](const Config&) { return "none"s; },
+     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.user); }},
+    {"group", 'g', "GROUP", "Privileges", "group", "with --user: run as this group (default: the user's)",
+     [](const Config&) { return "the user's primary group"s; },
+     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.group); }},
+    {"allow-root", 0, nullptr, "Privileges", "allow_root",
+     "started as root without --user: run the app as root anyway (also $HEARTH_ALLOW_ROOT=1)",
+     [](const Config& d) { return d.allow_root ? "on"s : "off"s; },
+     [](std::string_view, Config& c, CliState&) { c.allow_root = true; return ""s; }},
+    // --- Process ---
+    {"pid", 'p', "FILE", "Process", "pid_file", "write hearthd's pid to FILE at start; removed at exit",
+     [](const Config&) { return "none"s; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       if (v.empty()) return "a file path";
+       return set_string(v, &c.pid_file);
+     }},
+    {"name", 'n', "NAME", "Process", "proc_name", "process names in ps/top: NAME, NAME:zygote, NAME:worker (15 bytes at most)",
+     [](const Config&) { return "hearthd"s; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       if (v.empty()) return "a process name";
+       return set_string(v, &c.proc_name);
+     }},
+    {"umask", 'm', "MASK", "Process", "umask", "file-mode mask for the daemon and the app, in octal (027, 0o027)",
+     [](const Config&) { return "inherited"s; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto m = parse_umask(v);
+       if (!m) return "an octal mask such as 027 (at most 0777)";
+       c.umask = static_cast<int32_t>(*m);
+       return "";
+     }},
     // --- Workers ---
-    {"workers", 'w', "N", "Workers", "workers", "worker processes; 0 = 2 x cores + 1 ($WEB_CONCURRENCY)",
-     [](const Config&) { return "2 x cores + 1"s; },
+    {"workers", 'w', "N", "Workers", "workers", "worker processes; 0 = 2 x usable CPUs + 1 ($WEB_CONCURRENCY)",
+     [](const Config&) { return "2 x CPUs + 1"s; },
      [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.workers); }},
     {"threads", 0, "N", "Workers", "threads", "concurrent requests per worker",
      [](const Config& d) { return std::to_string(d.threads); },
      [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.threads); }},
+    {"worker-class", 'k', "CLASS", "Workers", nullptr,
+     "gunicorn's worker class: sync or gthread (sync workers with --threads N); others are refused",
+     [](const Config&) { return "sync"s; },
+     [](std::string_view v, Config&, CliState&) -> std::string {
+       return v == "sync" || v == "gthread" ? ""s : "sync or gthread"s;
+     }},
+    {"worker-tmp-dir", 0, "DIR", "Workers", nullptr,
+     "accepted for gunicorn command lines; hearthd keeps no heartbeat files, so nothing is written there",
+     nullptr,
+     [](std::string_view v, Config&, CliState&) -> std::string { return v.empty() ? "a directory"s : ""s; }},
     {"max-queue", 0, "N", "Workers", "max_queue", "requests waiting for a worker before 503",
      [](const Config& d) { return std::to_string(d.max_queue); },
      [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.max_queue); }},
@@ -251,6 +285,32 @@ const FlagSpec kFlags[] = {
        c.http.max_body_size = *n;
        return "";
      }},
+    {"limit-request-line", 0, "N", "HTTP", "http.max_request_line",
+     "longest HTTP/1.1 request line, bytes (414); 0 = only the head limit (http.max_header_size)",
+     [](const Config& d) { return d.http.max_request_line ? format_size(d.http.max_request_line) : "0"s; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto n = parse_uint(v, UINT32_MAX);
+       if (!n) return "a non-negative integer";
+       c.http.max_request_line = *n;
+       return "";
+     }},
+    {"limit-request-fields", 0, "N", "HTTP", "http.max_headers", "header fields per request (431)",
+     [](const Config& d) { return std::to_string(d.http.max_headers); },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto n = parse_uint(v, 32768);
+       if (!n || *n == 0) return "a number of header fields from 1 to 32768 (hearthd always limits them)";
+       c.http.max_headers = static_cast<uint32_t>(*n);
+       return "";
+     }},
+    {"limit-request-field_size", 0, "N", "HTTP", "http.max_header_field_size",
+     "largest header field (name and value), bytes (431); 0 = only the head limit (http.max_header_size)",
+     [](const Config& d) { return d.http.max_header_field_size ? format_size(d.http.max_header_field_size) : "0"s; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto n = parse_uint(v, UINT32_MAX);
+       if (!n) return "a non-negative integer";
+       c.http.max_header_field_size = *n;
+       return "";
+     }},
     // --- Logging ---
     {"log-level", 0, "LEVEL", "Logging", "log.level", "error, warn, info or debug",
      [](const Config& d) { return d.log.level; },
@@ -260,6 +320,22 @@ const FlagSpec kFlags[] = {
        c.log.level = *l;
        return "";
      }},
+    {"error-logfile", 0, "PATH", "Logging", "log.error_log",
+     "the daemon's own log (and the app's stderr): - = stderr, else a file reopened on SIGUSR1",
+     [](const Config& d) { return d.log.error_log; },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       if (v.empty()) return "a file path or - for stderr";
+       return set_string(v, &c.log.error_log);
+     }},
+    {"log-file", 0, "PATH", "Logging", "log.error_log", "the same as --error-logfile (gunicorn's other name)",
+     nullptr,
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       if (v.empty()) return "a file path or - for stderr";
+       return set_string(v, &c.log.error_log);
+     }},
+    {"capture-output", 0, nullptr, "Logging", "log.capture_output", "send the app's stdout to the error log too",
+     [](const Config& d) { return d.log.capture_output ? "on"s : "off"s; },
+     [](std::string_view, Config& c, CliState&) { c.log.capture_output = true; return ""s; }},
     {"access-logfile", 0, "PATH", "Logging", "log.access_log", "access log file; - = stdout, empty = off",
      [](const Config& d) { return q(d.log.access_log); },
      [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.log.access_log); }},
@@ -272,6 +348,52 @@ const FlagSpec kFlags[] = {
        return "";
      }},
 };
+
+// gunicorn flags that have no meaning in hearthd: refused with what to use
+// instead (docs/migrating-from-gunicorn.md). Their value, if any, is consumed
+// so that it is not reported a second time as a stray argument.
+struct RejectedFlag {
+  const char* long_name;
+  char short_name;
+  bool takes_value;
+  const char* message;
+};
+const RejectedFlag kRejected[] = {
+    {"reload", 0, false,
+     "hearthd does not watch files: use `hearthctl reload` (from your deploy script, or a file watcher that runs it)"},
+    {"reload-engine", 0, true, "hearthd does not watch files: use `hearthctl reload`"},
+    {"reload-extra-file", 0, true, "hearthd does not watch files: use `hearthctl reload`"},
+    {"daemon", 'D', false,
+     "hearthd runs in the foreground: run it under systemd (packaging/systemd/hearthd.service), a container or "
+     "your process manager"},
+    {"worker-connections", 0, true,
+     "only gevent/eventlet workers use it; hearthd's workers are sync, with --threads N concurrent requests each"},
+    {"statsd-host", 0, true,
+     "hearthd has no StatsD client: use --admin-bind ADDR and scrape the Prometheus /metrics (docs/metrics.md)"},
+    {"access-logformat", 0, true,
+     "hearthd has no access log format strings: use --access-log-format combined or json"},
+};
+
+const RejectedFlag* find_rejected(std::string_view typed) {
+  for (const auto& r : kRejected) {
+    if ((typed.size() > 2 && typed.substr(0, 2) == "--" && typed.substr(2) == r.long_name) ||
+        (r.short_name && typed.size() == 2 && typed[0] == '-' && typed[1] == r.short_name))
+      return &r;
+  }
+  return nullptr;
+}
+
+// -k/--worker-class: what hearthd can and cannot run.
+std::string worker_class_error(const std::string& typed, const std::string& v) {
+  if (v == "sync" || v == "gthread") return "";
+  if (v.find("uvicorn") != std::string::npos || v.find("Uvicorn") != std::string::npos ||
+      v.find("ASGI") != std::string::npos || v.find("asgi") != std::string::npos)
+    return typed + " " + v + ": ASGI apps are not supported yet (ASGI support is a separate, open issue); "
+                             "hearthd runs WSGI apps with sync workers (-k sync or -k gthread with --threads N)";
+  return typed + " " + v + ": hearthd has one worker type, sync workers with --threads N concurrent requests "
+                           "each (-k sync, -k gthread); it buffers slow clients itself, the main reason for "
+                           "gevent/eventlet workers";
+}
 
 const FlagSpec* find_long(std::string_view name) {
   for (const auto& f : kFlags) {
@@ -351,6 +473,11 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       flag = find_short(arg[1]);
     }
     if (!flag) {
+      if (const RejectedFlag* r = find_rejected(typed)) {
+        cl.errors.push_back(typed + ": not supported: " + r->message);
+        if (r->takes_value && !inline_value && i + 1 < args.size() && !looks_like_flag(args[i + 1])) ++i;
+        continue;
+      }
       std::string hint = suggest_flag(typed);
       cl.errors.push_back(typed + ": unknown option (" + (hint.empty() ? "see --help" : "did you mean " + hint + "?") +
                           ")");
@@ -396,6 +523,11 @@ void apply_command_line(const CommandLine& cl, Config& cfg, Provenance& prov, st
     if (s.flag == nullptr) {
       cfg.app = s.value;
       prov.set("app", "APP");
+      continue;
+    }
+    if (std::string_view(s.flag->long_name) == "worker-class") {
+      std::string err = worker_class_error(s.as_typed, s.value);
+      if (!err.empty()) errors.push_back(err);
       continue;
     }
     std::string expected = s.flag->apply(s.value, cfg, st);

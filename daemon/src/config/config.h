@@ -35,6 +35,9 @@ struct HttpLimits {
   uint64_t max_header_size = 32 * 1024;    // request line + headers, bytes (else 431)
   uint32_t max_headers = 100;              // header fields (else 431)
   uint64_t max_body_size = 10 * 1024 * 1024;  // request body, bytes (else 413)
+  uint32_t backlog = 1024;                 // listen() backlog of every bind
+  uint64_t max_request_line = 0;           // request line, bytes (else 414); 0 = max_header_size bounds it
+  uint64_t max_header_field_size = 0;      // one header field (name + value), bytes (else 431); 0 = max_header_size
   uint64_t body_buffer_size = 64 * 1024;   // body kept in memory up to this, then a temp file
   uint64_t response_buffer_size = 1024 * 1024;  // response buffered in memory up to this, then a temp file
   uint64_t max_buffered_memory = 64ull << 20;   // HTTP/2 request bodies held in memory, all connections; beyond: REFUSED_STREAM
@@ -72,6 +75,8 @@ struct LogConfig {
   std::string level = "info";          // error|warn|info|debug
   std::string access_log = "-";        // "-" = stdout, "" = off, else a file path
   std::string access_log_format = "combined";  // combined|json
+  std::string error_log = "-";         // the daemon's own log: "-" = stderr, else a file path (reopened on SIGUSR1)
+  bool capture_output = false;         // the app's stdout goes to the error log too (its stderr always does)
 };
 
 // One warm-up request sent to every new worker before it takes traffic.
@@ -99,7 +104,7 @@ struct KeepwarmConfig {
   Millis internal_interval{0};         // 0 = off; idle this long -> warm-up requests through each worker
   std::string url;                     // "" = off; the app's public URL, pinged so the host sees traffic
   Millis interval{600000};             // between public pings (default 10 minutes)
-  Millis jitter{60000};                // +- random spread on interval
+  Millis jitter{60000};                // +- random spread on interval; unset = a tenth of interval (loader)
   Millis timeout{10000};               // for one public ping
 };
 
@@ -171,6 +176,10 @@ struct Config {
   std::string control_socket;           // hearthctl socket path; "" = off
   // With it set, GET /metrics on the admin listener needs "Authorization: Bearer <token>".
   std::string metrics_token;            // "" = /metrics open (a warning when admin_bind is not loopback)
+
+  std::string pid_file;                 // hearthd's pid written here at start; "" = none
+  std::string proc_name;                // the daemon's process name (comm, 15 bytes); "" = hearthd
+  int32_t umask = -1;                   // set at start, inherited by the app; -1 = keep the inherited one
 
   // --- privileges (docs/security.md) ---
   std::string user;                     // started as root: drop to this user after binding

@@ -55,6 +55,12 @@ bool read_file(const std::string& path, const std::string& named_by, Config& cfg
   return read_toml(*text, path, cfg, prov, errors);
 }
 
+// keepwarm.jitter that was not set follows the interval (a tenth of it), so
+// `interval = "2s"` alone is not an error about a key the user never wrote.
+void resolve_keepwarm_jitter(Config& cfg, const Provenance& prov) {
+  if (prov.label("keepwarm.jitter") == "keepwarm.jitter") cfg.keepwarm.jitter = cfg.keepwarm.interval / 10;
+}
+
 LoadResult finish(Action action, Config cfg, std::vector<std::string> errors) {
   LoadResult r;
   r.action = action;
@@ -99,6 +105,7 @@ LoadResult load(const LoadInputs& in) {
   apply_environment(in.env, cl, cfg, prov, errors);
   apply_command_line(cl, cfg, prov, errors);
   resolve_workers(cfg, in.cores);
+  resolve_keepwarm_jitter(cfg, prov);
   if (file_ok) {
     for (auto& e : validate(cfg, cl.action, prov)) errors.push_back(std::move(e));
   }
@@ -111,6 +118,7 @@ LoadResult load_file_only(const std::string& path, unsigned cores) {
   Provenance prov;
   bool file_ok = read_file(path, "", cfg, prov, errors);
   resolve_workers(cfg, cores);
+  resolve_keepwarm_jitter(cfg, prov);
   if (file_ok) {
     for (auto& e : validate(cfg, Action::Run, prov)) errors.push_back(std::move(e));
   }

@@ -35,7 +35,9 @@ constexpr KeySpec kSchema[] = {
     {"group", "string", "(the user's group)", "", "with `user`: run as this group (name or gid)"},
     {"allow_root", "bool", "", "HEARTH_ALLOW_ROOT",
      "started as root without `user` (or with `user = \"root\"`), hearthd refuses to start (exit 2) unless this is true"},
-    {"workers", "count", "(2 × cores + 1)", "WEB_CONCURRENCY", "worker processes; 0 = 2 × cores + 1"},
+    {"workers", "count", "(2 × CPUs + 1)", "WEB_CONCURRENCY",
+     "worker processes; 0 = 2 × CPUs + 1, counting the CPUs hearthd may run on (its affinity mask, lowered by a "
+     "cgroup v2 `cpu.max` quota)"},
     {"threads", "count", "", "", "concurrent requests per worker"},
     {"max_queue", "count", "", "", "requests that may wait for a worker; beyond it, 503"},
     {"queue_timeout", "duration", "", "", "longest wait for a worker; then 503"},
@@ -51,6 +53,13 @@ constexpr KeySpec kSchema[] = {
     {"proxy_allow_ips", "address list", "", "",
      "load balancers allowed to send the PROXY header (IPs, CIDR ranges, or `\"*\"`); other peers are refused"},
     {"temp_dir", "string", "(`$TMPDIR` or `/tmp`)", "", "where large request and response bodies are spooled"},
+    {"pid_file", "string", "(none)", "",
+     "hearthd writes its pid here at start (before dropping root) and removes the file when it exits (gunicorn's `--pid`)"},
+    {"proc_name", "string", "(hearthd)", "",
+     "the daemon's process name as `ps -o comm` and `top` show it (15 bytes at most; gunicorn's `--name`); the "
+     "zygote and the workers become `NAME:zygote` and `NAME:worker` (cut to 15 bytes)"},
+    {"umask", "string", "(inherited)", "",
+     "file-mode mask set at start and inherited by the app, in octal: `\"027\"` or `0o027`; `\"\"` = inherited"},
     {"retry_methods", "method list", "", "",
      "a request whose worker died before any response byte reached the client is sent once more to another "
      "worker if its method is listed; otherwise 502. `[]` = never"},
@@ -87,6 +96,12 @@ constexpr KeySpec kSchema[] = {
      "request line + headers; else 431. Also the most a chunked body's chunk-size line (with extensions) or "
      "trailer section may take; else 400. At least 1KiB"},
     {"http.max_headers", "count", "", "", "header fields per request; else 431"},
+    {"http.backlog", "count", "", "", "`listen()` backlog of every `bind` (capped by the kernel's `somaxconn`)"},
+    {"http.max_request_line", "size", "(max_header_size)", "",
+     "HTTP/1.1 request line (method, target, version); else 414. 0 = only `max_header_size` bounds it"},
+    {"http.max_header_field_size", "size", "(max_header_size)", "",
+     "one header field (name and value); else 431 (HTTP/2: the stream is refused). 0 = only `max_header_size` "
+     "bounds it"},
     {"http.max_body_size", "size", "", "", "request body; else 413"},
     {"http.body_buffer_size", "size", "", "",
      "request bodies up to this stay in memory, larger ones go to `temp_dir`"},
@@ -128,12 +143,16 @@ constexpr KeySpec kSchema[] = {
     {"compression.types", "array", "", "",
      "media types compressed; `\"text/*\"` matches every text type; parameters (`; charset=...`) are ignored"},
     {"compression.level", "count", "", "", "1..11: gzip's level (capped at 9) and brotli's quality"},
-    {"log", "section", "", "", "The daemon's log (stderr) and the access log."},
+    {"log", "section", "", "", "The daemon's own log (the error log) and the access log."},
     {"log.level", "string", "", "",
      "`error`, `warn`, `info` or `debug` (case-insensitive; gunicorn's `warning` and `critical` mean `warn` and "
      "`error`)"},
     {"log.access_log", "string", "", "", "a file path, `-` for stdout, `\"\"` for none"},
     {"log.access_log_format", "string", "", "", "`combined` or `json`"},
+    {"log.error_log", "string", "", "",
+     "the daemon's own log: `-` for stderr, or a file path (opened before the privilege drop, reopened on "
+     "`SIGUSR1`; its directory must be writable by `user` for the reopen). The app's stderr goes there too"},
+    {"log.capture_output", "bool", "", "", "the app's stdout goes to the error log as well (gunicorn's `--capture-output`)"},
 
     // ---------------------------------------------------------------- [health]
     {"health", "section", "", "",
@@ -167,7 +186,7 @@ constexpr KeySpec kSchema[] = {
     {"keepwarm.url", "string", "(off)", "",
      "the app's public `http://` or `https://` URL, requested now and then so the host sees traffic"},
     {"keepwarm.interval", "duration", "", "", "between two requests to `url`"},
-    {"keepwarm.jitter", "duration", "", "", "random spread (±) on `interval`; at most `interval`"},
+    {"keepwarm.jitter", "duration", "(a tenth of `interval`)", "", "random spread (±) on `interval`; at most `interval`"},
     {"keepwarm.timeout", "duration", "", "", "for one request to `url`"},
 
     // ---------------------------------------------------------------- [hooks]

@@ -70,6 +70,11 @@ std::string to_toml(const Config& c) {
   line("proxy_protocol", c.proxy_protocol ? "true" : "false");
   line("proxy_allow_ips", array(c.proxy_allow_ips));
   line("temp_dir", quote(c.temp_dir));
+  line("pid_file", quote(c.pid_file));
+  line("proc_name", quote(c.proc_name));
+  char mask[8] = "";
+  if (c.umask >= 0) std::snprintf(mask, sizeof mask, "%04o", static_cast<unsigned>(c.umask));
+  line("umask", quote(mask));
   line("retry_methods", array(c.retry_methods));
   line("max_requests", std::to_string(c.max_requests));
   line("max_requests_jitter", std::to_string(c.max_requests_jitter));
@@ -91,6 +96,9 @@ std::string to_toml(const Config& c) {
   line("send_timeout", dur(c.http.send_timeout));
   line("max_header_size", size(c.http.max_header_size));
   line("max_headers", std::to_string(c.http.max_headers));
+  line("backlog", std::to_string(c.http.backlog));
+  line("max_request_line", size(c.http.max_request_line));
+  line("max_header_field_size", size(c.http.max_header_field_size));
   line("max_body_size", size(c.http.max_body_size));
   line("body_buffer_size", size(c.http.body_buffer_size));
   line("response_buffer_size", size(c.http.response_buffer_size));
@@ -113,6 +121,8 @@ std::string to_toml(const Config& c) {
   line("level", quote(c.log.level));
   line("access_log", quote(c.log.access_log));
   line("access_log_format", quote(c.log.access_log_format));
+  line("error_log", quote(c.log.error_log));
+  line("capture_output", c.log.capture_output ? "true" : "false");
   o += "\n[health]\n";
   line("path", quote(c.health.path));
   line("interval", dur(c.health.interval));

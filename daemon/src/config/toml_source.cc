@@ -623,6 +623,22 @@ class Reader {
          list<std::string>(&c.proxy_allow_ips, true, allow_ip,
                            "IP addresses or CIDR ranges (\"127.0.0.1,10.0.0.0/8\"), or \"*\"")},
         {"temp_dir", string(&c.temp_dir)},
+        {"pid_file", string(&c.pid_file)},
+        {"proc_name", string(&c.proc_name)},
+        {"umask",
+         [this](const std::string& key, const toml::node& n) {
+           // umask = "027" (a string in octal), or the TOML octal integer 0o027.
+           std::optional<uint32_t> v;
+           if (auto s = n.as_string(); s && s->get().empty()) {
+             cfg_.umask = -1;  // "" = inherited
+             return ok(key, n);
+           }
+           if (auto s = n.as_string()) v = parse_umask(s->get());
+           else if (auto i = n.as_integer(); i && i->get() >= 0 && i->get() <= 0777) v = static_cast<uint32_t>(i->get());
+           if (!v) return bad(key, n, "an octal mask such as \"027\" or 0o027 (at most 0777)");
+           cfg_.umask = static_cast<int32_t>(*v);
+           ok(key, n);
+         }},
         {"retry_methods", list<std::string>(&c.retry_methods, true, http_method,
                                             "HTTP methods (\"GET,HEAD\"), or [] for none")},
         {"max_requests", count64(&c.max_requests)},
@@ -694,6 +710,9 @@ class Reader {
         {"http.send_timeout", duration(&c.http.send_timeout)},
         {"http.max_header_size", size(&c.http.max_header_size)},
         {"http.max_headers", count(&c.http.max_headers)},
+        {"http.backlog", count(&c.http.backlog)},
+        {"http.max_request_line", size(&c.http.max_request_line)},
+        {"http.max_header_field_size", size(&c.http.max_header_field_size)},
         {"http.max_body_size", size(&c.http.max_body_size)},
         {"http.body_buffer_size", size(&c.http.body_buffer_size)},
         {"http.response_buffer_size", size(&c.http.response_buffer_size)},
@@ -709,6 +728,8 @@ class Reader {
         {"log.level", choice(&c.log.level, parse_log_level, "one of error, warn, info, debug")},
         {"log.access_log", string(&c.log.access_log)},
         {"log.access_log_format", choice(&c.log.access_log_format, parse_access_log_format, "combined or json")},
+        {"log.error_log", string(&c.log.error_log)},
+        {"log.capture_output", boolean(&c.log.capture_output)},
     };
   }
 
@@ -769,6 +790,20 @@ std::string suggest_key(std::string_view unknown) {
   return "";
 }
 
+namespace {
+// toml++'s words, with what they mean for the usual mistake: a string whose
+// closing quote is missing runs into the end of the line (or of the file).
+std::string explain_parse_error(std::string_view d) {
+  bool in_string = d.find("Error while parsing string") != std::string_view::npos ||
+                   d.find("Error while parsing literal string") != std::string_view::npos;
+  bool ran_out = d.find("control characters") != std::string_view::npos ||
+                 d.find("end-of-file") != std::string_view::npos;
+  if (in_string && ran_out)
+    return "unterminated string: the closing quote is missing before the end of the line (" + std::string(d) + ")";
+  return std::string(d);
+}
+}  // namespace
+
 bool read_toml(std::string_view text, const std::string& path, Config& cfg, Provenance& prov,
                std::vector<std::string>& errors) {
   cfg.config_file = path;
@@ -776,7 +811,7 @@ bool read_toml(std::string_view text, const std::string& path, Config& cfg, Prov
   try {
     root = toml::parse(text, std::string_view(path));
   } catch (const toml::parse_error& e) {
-    errors.push_back(where(path, e.source().begin) + ": " + std::string(e.description()));
+    errors.push_back(where(path, e.source().begin) + ": " + explain_parse_error(e.description()));
     return false;
   }
   Reader reader(path, cfg, prov);

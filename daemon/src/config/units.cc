@@ -254,4 +254,16 @@ std::optional<std::string> parse_tls_version(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<uint32_t> parse_umask(std::string_view text) {
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'o' || text[1] == 'O')) text.remove_prefix(2);
+  if (text.empty() || text.size() > 4) return std::nullopt;
+  uint32_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return std::nullopt;
+    v = v * 8 + static_cast<uint32_t>(c - '0');
+  }
+  if (v > 0777) return std::nullopt;
+  return v;
+}
+
 }  // namespace hearth::config

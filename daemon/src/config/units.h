@@ -49,6 +49,8 @@ std::optional<std::string> parse_log_level(std::string_view text);
 
 // log.access_log_format: combined|json (case-insensitive), canonical name.
 std::optional<std::string> parse_access_log_format(std::string_view text);
+// A file-mode mask in octal: "027", "0027", "0o027"; nullopt above 0777 or not octal.
+std::optional<uint32_t> parse_umask(std::string_view text);
 
 // tls.min_version: "1.2" or "1.3" (also "TLSv1.2", any case). Returns "1.2" or "1.3".
 std::optional<std::string> parse_tls_version(std::string_view text);

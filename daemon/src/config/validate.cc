@@ -95,6 +95,9 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
                                                " (2^31-1, RFC 9113 6.5.2), got " +
                                                std::to_string(cfg.http.h2_initial_window_size));
   }
+  if (cfg.http.backlog < 1 || cfg.http.backlog > 65535) fail("http.backlog", "must be from 1 to 65535");
+  if (cfg.proc_name.size() > 15) fail("proc_name", "must be at most 15 bytes (the kernel's process name)");
+  if (cfg.log.error_log.empty()) fail("log.error_log", "must be \"-\" (stderr) or a file path");
 
   const std::pair<const char*, Millis> timeouts[] = {
       {"queue_timeout", cfg.queue_timeout},

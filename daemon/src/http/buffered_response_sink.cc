@@ -21,11 +21,21 @@ constexpr std::size_t kSpillReadChunk = 64 * 1024;
 // body_file() regions up to this size are copied into the output buffer.
 constexpr uint64_t kInlineFileMax = 32 * 1024;
 
-bool is_hop_by_hop(std::string_view name) {
-  if (name.size() >= 6 && iequals(name.substr(0, 6), "proxy-")) return true;
-  return iequals(name, "connection") || iequals(name, "keep-alive") ||
-         iequals(name, "transfer-encoding") || iequals(name, "upgrade") || iequals(name, "te") ||
-         iequals(name, "trailer");
+// What start() does with an app's header, decided by the name's length first.
+enum class Kind { Other, ContentLength, Server, Date, HopByHop };
+
+Kind classify(std::string_view name) {
+  if (name.size() >= 6 && (name[0] | 0x20) == 'p' && iequals(name.substr(0, 6), "proxy-")) return Kind::HopByHop;
+  switch (name.size()) {
+    case 2: return iequals(name, "te") ? Kind::HopByHop : Kind::Other;
+    case 4: return iequals(name, "date") ? Kind::Date : Kind::Other;
+    case 6: return iequals(name, "server") ? Kind::Server : Kind::Other;
+    case 7: return iequals(name, "upgrade") || iequals(name, "trailer") ? Kind::HopByHop : Kind::Other;
+    case 10: return iequals(name, "connection") || iequals(name, "keep-alive") ? Kind::HopByHop : Kind::Other;
+    case 14: return iequals(name, "content-length") ? Kind::ContentLength : Kind::Other;
+    case 17: return iequals(name, "transfer-encoding") ? Kind::HopByHop : Kind::Other;
+    default: return Kind::Other;
+  }
 }
 
 // A header the app set that cannot go on the wire as-is (response splitting).
@@ -37,11 +47,27 @@ bool is_unsafe(const Header& h) {
   return false;
 }
 
-void append_number(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
+// Writes a response head into a string sized once up front (grown only if the
+// estimate was short), with plain copies instead of an append call per piece.
+class HeadWriter {
+ public:
+  HeadWriter(std::string& out, std::size_t bound) : out_(out), len_(out.size()) { out_.resize(len_ + bound); }
+  void add(std::string_view s) {
+    if (out_.size() - len_ < s.size()) out_.resize(std::max(out_.size() * 2, len_ + s.size()));
+    std::memcpy(out_.data() + len_, s.data(), s.size());
+    len_ += s.size();
+  }
+  void number(uint64_t v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    add(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+  }
+  void finish() { out_.resize(len_); }
+
+ private:
+  std::string& out_;
+  std::size_t len_;
+};
 
 }  // namespace
 
@@ -67,8 +93,14 @@ void BufferedResponseSink::start(int status, std::string_view reason, std::vecto
   bool length_bad = false;
   bool has_server = false;
   bool has_date = false;
-  for (const Header& h : headers) {
-    if (iequals(h.name, "content-length")) {
+  // Each header's kind, computed once (a few headers; more are classified again below).
+  constexpr std::size_t kKnown = 16;
+  Kind kinds[kKnown];
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    const Header& h = headers[i];
+    const Kind k = classify(h.name);
+    if (i < kKnown) kinds[i] = k;
+    if (k == Kind::ContentLength) {
       auto v = parse_content_length(h.value);
       if (!v || (has_length && length != *v)) {
         length_bad = true;
@@ -76,9 +108,9 @@ void BufferedResponseSink::start(int status, std::string_view reason, std::vecto
         length = *v;
         has_length = true;
       }
-    } else if (iequals(h.name, "server")) {
+    } else if (k == Kind::Server) {
       has_server = true;
-    } else if (iequals(h.name, "date")) {
+    } else if (k == Kind::Date) {
       has_date = true;
     }
   }
@@ -99,37 +131,52 @@ void BufferedResponseSink::start(int status, std::string_view reason, std::vecto
   if (framing_ == Framing::Close || !options_.keep_alive) must_close_ = true;
 
   // The head goes straight into the (empty) output buffer: one allocation,
-  // and body bytes that follow land behind it for a single write.
-  std::string& head = out_;
-  head.reserve(512);
-  head.append("HTTP/1.1 ");
-  append_number(head, static_cast<uint64_t>(status));
-  head.push_back(' ');
-  head.append(reason.empty() || reason.find_first_of("\r\n") != std::string_view::npos
-                  ? reason_phrase(status)
-                  : reason);
-  head.append("\r\n");
-  for (const Header& h : headers) {
-    if (is_hop_by_hop(h.name) || iequals(h.name, "content-length") || is_unsafe(h)) continue;
-    head.append(h.name).append(": ").append(h.value).append("\r\n");
+  // and body bytes that follow land behind it for a single write. Sized once
+  // from what can go in, then filled with plain copies.
+  const std::string_view reason_text =
+      reason.empty() || reason.find_first_of("\r\n") != std::string_view::npos ? reason_phrase(status) : reason;
+  const std::string_view date = !has_date && date_ != nullptr ? std::string_view(date_->now()) : std::string_view();
+  std::size_t bound = 160 + reason_text.size() + date.size() + limits_.server_header.size();
+  for (const Header& h : headers) bound += h.name.size() + h.value.size() + 4;
+  HeadWriter head(out_, bound);
+  head.add("HTTP/1.1 ");
+  head.number(static_cast<uint64_t>(status));
+  head.add(" ");
+  head.add(reason_text);
+  head.add("\r\n");
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    const Header& h = headers[i];
+    const Kind k = i < kKnown ? kinds[i] : classify(h.name);
+    if (k == Kind::HopByHop || k == Kind::ContentLength || is_unsafe(h)) continue;
+    head.add(h.name);
+    head.add(": ");
+    head.add(h.value);
+    head.add("\r\n");
   }
   // 304 may repeat the length the full response would have had; 1xx/204 must not carry one.
   if (framing_ == Framing::Length || (status == 304 && has_length)) {
-    head.append("Content-Length: ");
-    append_number(head, length);
-    head.append("\r\n");
+    head.add("Content-Length: ");
+    head.number(length);
+    head.add("\r\n");
   }
-  if (framing_ == Framing::Chunked) head.append("Transfer-Encoding: chunked\r\n");
-  if (!has_date && date_ != nullptr) head.append("Date: ").append(date_->now()).append("\r\n");
+  if (framing_ == Framing::Chunked) head.add("Transfer-Encoding: chunked\r\n");
+  if (!date.empty()) {
+    head.add("Date: ");
+    head.add(date);
+    head.add("\r\n");
+  }
   if (!has_server && !limits_.server_header.empty()) {
-    head.append("Server: ").append(limits_.server_header).append("\r\n");
+    head.add("Server: ");
+    head.add(limits_.server_header);
+    head.add("\r\n");
   }
   if (must_close_) {
-    head.append("Connection: close\r\n");
+    head.add("Connection: close\r\n");
   } else if (options_.version == 10) {
-    head.append("Connection: keep-alive\r\n");
+    head.add("Connection: keep-alive\r\n");
   }
-  head.append("\r\n");
+  head.add("\r\n");
+  head.finish();
   notify();
 }
 

@@ -1,5 +1,7 @@
 #include "http/request_checks.h"
 
+#include <array>
+
 namespace hearth::http {
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -20,10 +22,32 @@ std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
+namespace {
+
+// Byte classes, one table lookup per byte on the request path.
+enum : unsigned char { kTchar = 1, kFieldOk = 2 };
+
+constexpr std::array<unsigned char, 256> make_classes() {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    unsigned char v = 0;
+    // RFC 9110 5.5: field-value bytes are HTAB, SP, VCHAR and obs-text (no CTLs, no DEL).
+    if (c == '\t' || (c >= 0x20 && c != 0x7f)) v |= kFieldOk;
+    // RFC 9110 5.6.2 tchar.
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) v |= kTchar;
+    for (char x : {'!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~'})
+      if (c == x) v |= kTchar;
+    t[static_cast<std::size_t>(c)] = v;
+  }
+  return t;
+}
+constexpr std::array<unsigned char, 256> kClasses = make_classes();
+
+}  // namespace
+
 bool is_valid_field_value(std::string_view value) {
   for (char ch : value) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+    if (!(kClasses[static_cast<unsigned char>(ch)] & kFieldOk)) return false;
   }
   return true;
 }
@@ -31,17 +55,7 @@ bool is_valid_field_value(std::string_view value) {
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (c >= 'a' && c <= 'z') continue;
-    if (c >= 'A' && c <= 'Z') continue;
-    if (c >= '0' && c <= '9') continue;
-    switch (c) {
-      case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-      case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        continue;
-      default:
-        return false;
-    }
+    if (!(kClasses[static_cast<unsigned char>(ch)] & kTchar)) return false;
   }
   return true;
 }

@@ -35,6 +35,9 @@ void RequestParser::on_request_impl(bhttp::verb, string_view method_str, string_
                                     int version, error_code& ec) {
   if (version != 10 && version != 11) return reject(400, ec);  // incl. "PRI * HTTP/2.0"
   if (!is_token(method_str) || !is_valid_target(method_str, target)) return reject(400, ec);
+  // "METHOD SP TARGET SP HTTP/1.1": --limit-request-line / http.max_request_line.
+  if (limits_.max_request_line > 0 && method_str.size() + target.size() + 10 > limits_.max_request_line)
+    return reject(414, ec);
   req_->method.assign(method_str.data(), method_str.size());
   req_->target.assign(target.data(), target.size());
   req_->version = version;
@@ -56,6 +59,9 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_string, st
     return;
   }
   if (++fields_ > limits_.max_headers) return reject(431, ec);
+  // "Name: value": --limit-request-field_size / http.max_header_field_size.
+  if (limits_.max_header_field_size > 0 && name_string.size() + 2 + value.size() > limits_.max_header_field_size)
+    return reject(431, ec);
   std::string_view v = trim_ows(value);
   if (!is_valid_field_value(v)) return reject(400, ec);
   switch (name) {

@@ -1,9 +1,12 @@
 #include "metrics/access_log.h"
 
+#include "common/log.h"
+
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -11,26 +14,41 @@
 namespace hearth::metrics {
 namespace {
 
-void append_quoted_clf(std::string& out, std::string_view v) {
-  out += '"';
-  if (v.empty()) {
-    out += '-';
-  } else {
-    for (char c : v) {
-      unsigned char u = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (u < 0x20 || u == 0x7f) {
-        char b[8];
-        std::snprintf(b, sizeof b, "\\x%02x", u);
-        out += b;
-      } else {
-        out += c;
-      }
+bool clf_plain(unsigned char u) { return u >= 0x20 && u != 0x7f && u != '"' && u != '\\'; }
+
+// The bytes of v, with '"' and '\\' escaped and control bytes as \xHH; runs of plain
+// bytes are appended at once.
+void append_clf_escaped(std::string& out, std::string_view v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    unsigned char u = static_cast<unsigned char>(v[i]);
+    if (clf_plain(u)) continue;
+    out.append(v.data() + run, i - run);
+    run = i + 1;
+    if (u == '"' || u == '\\') {
+      out += '\\';
+      out += static_cast<char>(u);
+    } else {
+      const char esc[4] = {'\\', 'x', kHex[u >> 4], kHex[u & 15]};
+      out.append(esc, 4);
     }
   }
+  out.append(v.data() + run, v.size() - run);
+}
+
+void append_quoted_clf(std::string& out, std::string_view v) {
   out += '"';
+  if (v.empty()) out += '-';
+  else append_clf_escaped(out, v);
+  out += '"';
+}
+
+template <typename Int>
+void append_int(std::string& out, Int v) {
+  char b[24];
+  auto r = std::to_chars(b, b + sizeof b, v);
+  out.append(b, static_cast<std::size_t>(r.ptr - b));
 }
 
 void append_json_string(std::string& out, std::string_view v) {
@@ -53,29 +71,50 @@ void append_json_string(std::string& out, std::string_view v) {
 
 }  // namespace
 
-std::string format_combined(const AccessEntry& e) {
-  std::string out;
-  out.reserve(160 + e.target.size() + e.user_agent.size());
-  out += e.remote_addr.empty() ? "-" : std::string(e.remote_addr);
-  time_t secs = static_cast<time_t>(e.time_unix_ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char when[64];
-  strftime(when, sizeof when, " - - [%d/%b/%Y:%H:%M:%S +0000] ", &tm);
-  out += when;
-  std::string line = std::string(e.method) + " " + std::string(e.target) + " " + std::string(e.protocol);
-  append_quoted_clf(out, line);
-  char nums[64];
-  std::snprintf(nums, sizeof nums, " %d %llu ", e.status, static_cast<unsigned long long>(e.bytes));
-  out += nums;
+void append_combined(std::string& out, const AccessEntry& e, ClfTimeCache& when) {
+  out.reserve(out.size() + 160 + e.target.size() + e.user_agent.size());
+  if (e.remote_addr.empty()) out += '-';
+  else out += e.remote_addr;
+  const int64_t secs = e.time_unix_ms / 1000;
+  if (secs != when.secs || when.text.empty()) {
+    time_t t = static_cast<time_t>(secs);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::size_t n = strftime(buf, sizeof buf, " - - [%d/%b/%Y:%H:%M:%S +0000] ", &tm);
+    when.text.assign(buf, n);
+    when.secs = secs;
+  }
+  out += when.text;
+  // "METHOD TARGET PROTOCOL", escaped as one field.
+  out += '"';
+  append_clf_escaped(out, e.method);
+  out += ' ';
+  append_clf_escaped(out, e.target);
+  out += ' ';
+  append_clf_escaped(out, e.protocol);
+  out += "\" ";
+  append_int(out, e.status);
+  out += ' ';
+  append_int(out, static_cast<unsigned long long>(e.bytes));
+  out += ' ';
   append_quoted_clf(out, e.referer);
   out += ' ';
   append_quoted_clf(out, e.user_agent);
   out += " rid=";
-  out += e.request_id.empty() ? "-" : std::string(e.request_id);
-  char dur[32];
-  std::snprintf(dur, sizeof dur, " dur=%.6f\n", e.duration_s);
-  out += dur;
+  if (e.request_id.empty()) out += '-';
+  else out += e.request_id;
+  out += " dur=";
+  char dur[48];
+  auto r = std::to_chars(dur, dur + sizeof dur, e.duration_s, std::chars_format::fixed, 6);
+  out.append(dur, static_cast<std::size_t>(r.ptr - dur));
+  out += '\n';
+}
+
+std::string format_combined(const AccessEntry& e) {
+  std::string out;
+  ClfTimeCache when;
+  append_combined(out, e, when);
   return out;
 }
 
@@ -136,14 +175,21 @@ void AccessLog::reopen() {
   flush();
   if (!own_fd_) return;
   int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return;  // keep writing to the old file rather than lose lines
+  if (fd < 0) {
+    // Keep writing to the old file rather than lose lines.
+    HLOG(Warn, "cannot reopen the access log " << path_ << ": " << std::strerror(errno)
+                                               << "; still writing to the old file (the log directory must be "
+                                                  "writable by the user hearthd runs as)");
+    return;
+  }
   ::close(fd_);
   fd_ = fd;
 }
 
 void AccessLog::write(const AccessEntry& e) {
   if (fd_ < 0) return;
-  buf_ += format_ == Format::Json ? format_json(e) : format_combined(e);
+  if (format_ == Format::Json) buf_ += format_json(e);
+  else append_combined(buf_, e, clf_time_);
   if (buf_.size() >= 64 * 1024) flush();
   else schedule_flush();
 }

@@ -24,8 +24,17 @@ struct AccessEntry {
   double duration_s = 0;
 };
 
+// The " - - [22/Nov/2026:10:00:00 +0000] " part of the last second formatted: strftime
+// once a second instead of once a line.
+struct ClfTimeCache {
+  int64_t secs = 0;
+  std::string text;
+};
+
 // 127.0.0.1 - - [22/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 12 "-" "curl/7.88" rid=abc dur=0.001
 std::string format_combined(const AccessEntry& e);
+// The same line appended to out (the access log's buffer), reusing `when`.
+void append_combined(std::string& out, const AccessEntry& e, ClfTimeCache& when);
 // {"time":"2026-11-22T10:00:00.123Z","remote_addr":...,"request_id":...}
 std::string format_json(const AccessEntry& e);
 
@@ -51,6 +60,7 @@ class AccessLog {
   int fd_ = -1;
   bool own_fd_ = false;
   std::string buf_;
+  ClfTimeCache clf_time_;
   boost::asio::steady_timer timer_;
   bool timer_armed_ = false;
 };

@@ -446,7 +446,9 @@ int H2Connection::on_header(nghttp2_session* session, const nghttp2_frame* frame
   Stream& s = *it->second;
   s.header_bytes += namelen + valuelen + 32;
   if (s.header_bytes > self->state_->limits.max_header_size ||
-      s.request->headers.size() >= self->state_->limits.max_headers) {
+      s.request->headers.size() >= self->state_->limits.max_headers ||
+      (self->state_->limits.max_header_field_size > 0 &&
+       namelen + 2 + valuelen > self->state_->limits.max_header_field_size)) {
     // HPACK bombs and oversized header lists: refuse the stream.
     s.too_large = true;
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;

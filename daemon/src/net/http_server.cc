@@ -87,7 +87,7 @@ void HttpServer::listen(const config::Bind& bind, bool tls) {
   if (tls && !impl_->state->tls_context) {
     throw std::runtime_error("listen " + bind.text + ": HTTPS without a TLS context");
   }
-  auto listener = std::make_unique<Listener>(impl_->state->io, bind, tls);
+  auto listener = std::make_unique<Listener>(impl_->state->io, bind, tls, static_cast<int>(impl_->state->limits.backlog));
   HLOG_CTX(Info, impl_->state->name, "listening on " << listener->url());
   Listener* raw = listener.get();
   impl_->listeners.push_back(std::move(listener));
@@ -98,7 +98,7 @@ void HttpServer::adopt(int fd, bool tls) {
   if (tls && !impl_->state->tls_context) {
     throw std::runtime_error("adopt fd " + std::to_string(fd) + ": HTTPS without a TLS context");
   }
-  auto listener = std::make_unique<Listener>(impl_->state->io, fd, tls);
+  auto listener = std::make_unique<Listener>(impl_->state->io, fd, tls, static_cast<int>(impl_->state->limits.backlog));
   HLOG_CTX(Info, impl_->state->name, "listening on " << listener->url() << " (inherited fd " << fd << ")");
   Listener* raw = listener.get();
   impl_->listeners.push_back(std::move(listener));

@@ -20,8 +20,6 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr int kBacklog = 1024;
-
 [[noreturn]] void fail(const std::string& what, const config::Bind& bind, const error_code& ec) {
   std::string where = bind.text;
   if (where.empty()) {
@@ -66,7 +64,7 @@ void remove_stale_socket(const std::string& path, const config::Bind& bind) {
 
 }  // namespace
 
-Listener::Listener(asio::io_context& io, const config::Bind& bind, bool tls)
+Listener::Listener(asio::io_context& io, const config::Bind& bind, bool tls, int backlog)
     : acceptor_(io), retry_timer_(io), tls_(tls) {
   error_code ec;
   asio::generic::stream_protocol::endpoint ep;
@@ -86,13 +84,13 @@ Listener::Listener(asio::io_context& io, const config::Bind& bind, bool tls)
   }
   acceptor_.bind(ep, ec);
   if (ec) fail("bind", bind, ec);
-  acceptor_.listen(kBacklog, ec);
+  acceptor_.listen(backlog, ec);
   if (ec) fail("listen", bind, ec);
 
   describe(bind);
 }
 
-Listener::Listener(asio::io_context& io, int fd, bool tls) : acceptor_(io), retry_timer_(io), tls_(tls) {
+Listener::Listener(asio::io_context& io, int fd, bool tls, int backlog) : acceptor_(io), retry_timer_(io), tls_(tls) {
   config::Bind what;
   what.text = "fd " + std::to_string(fd);
   sockaddr_storage ss{};
@@ -109,7 +107,7 @@ Listener::Listener(asio::io_context& io, int fd, bool tls) : acceptor_(io), retr
   int listening = 0;
   socklen_t llen = sizeof listening;
   if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) == 0 && !listening &&
-      ::listen(fd, kBacklog) != 0)
+      ::listen(fd, backlog) != 0)
     fail("listen", what, error_code(errno, boost::system::system_category()));
   error_code ec;
   acceptor_.assign(asio::generic::stream_protocol(family, family == AF_UNIX ? 0 : IPPROTO_TCP), fd, ec);

@@ -21,10 +21,10 @@ class Listener {
 
   // Binds and listens; throws std::runtime_error with a clear message.
   // `tls` only changes the URL's scheme (https://); the server does the TLS.
-  Listener(boost::asio::io_context& io, const config::Bind& bind, bool tls = false);
+  Listener(boost::asio::io_context& io, const config::Bind& bind, bool tls = false, int backlog = 1024);
   // Adopts a socket that is already bound (socket activation, a binary
   // upgrade's hand-over); listens on it if it is not yet. Throws like the above.
-  Listener(boost::asio::io_context& io, int fd, bool tls = false);
+  Listener(boost::asio::io_context& io, int fd, bool tls = false, int backlog = 1024);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;

@@ -2,17 +2,21 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstring>
 
 #include "http/request_checks.h"
 
 namespace hearth::proxy {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
+// Length first: most comparisons below end there.
+inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
   }
   return true;
 }
@@ -24,17 +28,57 @@ int hexval(char c) {
   return -1;
 }
 
-void put(std::string& out, std::string_view k, std::string_view v) {
-  if (!out.empty()) out.push_back('\0');
-  out.append(k);
-  out.push_back('\0');
-  out.append(v);
-}
+// Appends `key\0value` pairs (NUL-separated, none at the end) to one buffer
+// that grows rarely: one reserve up front, a bounds check per call.
+class BlockWriter {
+ public:
+  BlockWriter(std::string& out, std::size_t reserve) : out_(out) { out_.resize(reserve); }
+  // Trims the buffer to what was written; call before the string is used.
+  void finish() { out_.resize(len_); }
+  [[gnu::always_inline]] void put(std::string_view k, std::string_view v) {
+    room(k.size() + v.size() + 2);
+    char* p = out_.data() + len_;
+    if (len_ != 0) *p++ = '\0';
+    std::memcpy(p, k.data(), k.size());
+    p += k.size();
+    *p++ = '\0';
+    std::memcpy(p, v.data(), v.size());
+    len_ = static_cast<std::size_t>(p + v.size() - out_.data());
+  }
+  // HTTP_<NAME> for a header name: upper case, '-' -> '_'.
+  [[gnu::always_inline]] void put_header_key(std::string_view name) {
+    room(name.size() + 7);
+    char* p = out_.data() + len_;
+    if (len_ != 0) *p++ = '\0';
+    std::memcpy(p, "HTTP_", 5);
+    p += 5;
+    for (char c : name) *p++ = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+    *p++ = '\0';
+    len_ = static_cast<std::size_t>(p - out_.data());
+  }
+  [[gnu::always_inline]] void append(std::string_view v) {
+    room(v.size());
+    std::memcpy(out_.data() + len_, v.data(), v.size());
+    len_ += v.size();
+  }
 
-std::string trim(std::string_view s) {
+ private:
+  [[gnu::always_inline]] void room(std::size_t n) {
+    if (out_.size() - len_ < n) out_.resize(std::max(out_.size() * 2, len_ + n));
+  }
+  std::string& out_;
+  std::size_t len_ = 0;
+};
+
+std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
+  return s;
+}
+
+std::string_view number(char (&buf)[24], uint64_t v) {
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string_view(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
 }  // namespace
@@ -84,9 +128,6 @@ bool sane_request_id(std::string_view id) {
 
 EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt, std::string_view generated_id) {
   EnvironResult r;
-  std::string& b = r.block;
-  b.reserve(512 + req.headers.size() * 48);
-
   // Split the target: absolute-form "http://host/path?q" keeps only path and query.
   std::string_view target = req.target;
   std::string_view authority = http::absolute_form_authority(target);
@@ -100,17 +141,21 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
     path = target.substr(0, q);
     query = target.substr(q + 1);
   }
-  std::string path_info;
+  std::string decoded_path;  // only when the path has escapes
+  std::string_view path_info = path;
   if (path == "*") {
     path_info = "*";
   } else {
-    auto decoded = percent_decode(path);
-    if (!decoded) {
-      r.error = "bad percent-encoding in the request path";
-      r.request_id = request_id_for(req, generated_id);  // the 400 carries an id too
-      return r;
+    if (path.find('%') != std::string_view::npos) {
+      auto decoded = percent_decode(path);
+      if (!decoded) {
+        r.error = "bad percent-encoding in the request path";
+        r.request_id = request_id_for(req, generated_id);  // the 400 carries an id too
+        return r;
+      }
+      decoded_path = std::move(*decoded);
+      path_info = decoded_path;
     }
-    path_info = std::move(*decoded);
     // Absolute form with an empty path ("http://h?q") means "/", as "http://h" does.
     if (path_info.empty() && !authority.empty()) path_info = "/";
   }
@@ -120,22 +165,28 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
   // Unix-socket peers are local: trust them only when "*" or "unix" is allowed.
 
   std::string_view host_header, content_type, content_length_hdr, xff, xfp, xrid;
-  std::string scheme = req.tls ? "https" : "http";
+  std::string_view scheme = req.tls ? "https" : "http";
 
-  put(b, "REQUEST_METHOD", req.method);
-  put(b, "SCRIPT_NAME", "");
-  put(b, "PATH_INFO", path_info);
-  put(b, "QUERY_STRING", query);
-  put(b, "RAW_URI", req.target);
-  put(b, "REQUEST_URI", req.target);
-  put(b, "SERVER_PROTOCOL", req.version == 10 ? "HTTP/1.0" : (req.version == 20 ? "HTTP/2" : "HTTP/1.1"));
-  put(b, "SERVER_SOFTWARE", opt.server_software);
+  std::size_t size = 400 + 2 * req.target.size() + path_info.size() + opt.server_software.size() +
+                     req.local_addr.size() + 2 * req.peer_addr.size() + 2 * generated_id.size() + 300;
+  for (const auto& h : req.headers) size += h.name.size() + h.value.size() + 10;
+  BlockWriter b(r.block, size);
 
-  // HTTP_* variables; repeated headers joined (", ", or "; " for Cookie).
-  // Small header counts: a linear scan for duplicates beats a map.
-  std::vector<std::pair<std::string, std::string>> vars;
-  vars.reserve(req.headers.size());
-  for (const auto& h : req.headers) {
+  b.put("REQUEST_METHOD", req.method);
+  b.put("SCRIPT_NAME", "");
+  b.put("PATH_INFO", path_info);
+  b.put("QUERY_STRING", query);
+  b.put("RAW_URI", req.target);
+  b.put("REQUEST_URI", req.target);
+  b.put("SERVER_PROTOCOL", req.version == 10 ? "HTTP/1.0" : (req.version == 20 ? "HTTP/2" : "HTTP/1.1"));
+  b.put("SERVER_SOFTWARE", opt.server_software);
+
+  // HTTP_* variables, written as they come; repeated headers are joined (", ",
+  // or "; " for Cookie) at their first occurrence. Small header counts: a
+  // scan of the neighbours (names compared by length first) beats a map.
+  const std::size_t nh = req.headers.size();
+  for (std::size_t i = 0; i < nh; ++i) {
+    const auto& h = req.headers[i];
     const std::string& name = h.name;
     if (iequals(name, "Content-Type")) { content_type = h.value; continue; }
     if (iequals(name, "Content-Length")) { content_length_hdr = h.value; continue; }
@@ -160,46 +211,46 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
         iequals(name, "Expect"))
       continue;  // hop-by-hop: the daemon already handled framing
     if (name.find('_') != std::string::npos) continue;  // no X-Forwarded_For spoofing
-    std::string key = "HTTP_";
-    key.reserve(5 + name.size());
-    for (char c : name) key.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    bool merged = false;
-    for (auto& [k, v] : vars) {
-      if (k == key) {
-        v += (key == "HTTP_COOKIE") ? "; " : ", ";
-        v += h.value;
-        merged = true;
-        break;
-      }
+    // A repeat of an earlier header was joined into that one (the filters
+    // above depend on the name only, so the earlier one was written).
+    bool repeat = false;
+    for (std::size_t j = 0; j < i && !repeat; ++j) repeat = iequals(req.headers[j].name, name);
+    if (repeat) continue;
+    b.put_header_key(name);
+    b.append(h.value);
+    const std::string_view sep = iequals(name, "Cookie") ? "; " : ", ";
+    for (std::size_t k = i + 1; k < nh; ++k) {
+      if (!iequals(req.headers[k].name, name)) continue;
+      b.append(sep);
+      b.append(req.headers[k].value);
     }
-    if (!merged) vars.emplace_back(std::move(key), h.value);
   }
 
   // Forwarded headers: believed only from allowed peers.
-  std::string remote_addr = req.peer_addr;
+  std::string_view remote_addr = req.peer_addr;
   if (trusted) {
     if (!xff.empty()) {
       std::string_view last = xff;
       if (auto c = last.rfind(','); c != std::string_view::npos) last = last.substr(c + 1);
-      std::string ip = trim(last);
+      std::string_view ip = trim(last);
       if (!ip.empty()) remote_addr = ip;
     }
-    std::string proto = trim(xfp);
-    std::transform(proto.begin(), proto.end(), proto.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (proto == "http" || proto == "https") scheme = proto;
+    std::string_view proto = trim(xfp);
+    if (iequals(proto, "http")) scheme = "http";
+    else if (iequals(proto, "https")) scheme = "https";
   } else {
     // Replace whatever the client claimed with the truth.
-    if (!req.peer_addr.empty()) vars.emplace_back("HTTP_X_FORWARDED_FOR", req.peer_addr);
-    vars.emplace_back("HTTP_X_FORWARDED_PROTO", scheme);
+    if (!req.peer_addr.empty()) b.put("HTTP_X_FORWARDED_FOR", req.peer_addr);
+    b.put("HTTP_X_FORWARDED_PROTO", scheme);
   }
 
-  if (!authority.empty()) vars.emplace_back("HTTP_HOST", std::string(authority));
-  for (auto& [k, v] : vars) put(b, k, v);
+  if (!authority.empty()) b.put("HTTP_HOST", authority);
 
   // SERVER_NAME / SERVER_PORT from Host (or the absolute-form authority), else the socket.
   std::string_view host = !authority.empty() ? authority : host_header;
-  std::string server_name = req.local_addr.empty() ? "localhost" : req.local_addr;
-  std::string server_port = std::to_string(req.local_port);
+  char port_buf[24];
+  std::string_view server_name = req.local_addr.empty() ? std::string_view("localhost") : req.local_addr;
+  std::string_view server_port = number(port_buf, req.local_port);
   if (!host.empty()) {
     std::string_view h = host;
     std::string_view port;
@@ -213,22 +264,24 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
       port = h.substr(c + 1);
       h = h.substr(0, c);
     }
-    server_name = std::string(h);
-    if (!port.empty()) server_port = std::string(port);
+    server_name = h;
+    if (!port.empty()) server_port = port;
     else server_port = scheme == "https" ? "443" : "80";
   }
-  put(b, "SERVER_NAME", server_name);
-  put(b, "SERVER_PORT", server_port);
-  put(b, "REMOTE_ADDR", remote_addr);
-  put(b, "REMOTE_PORT", std::to_string(req.peer_port));
-  if (!content_type.empty()) put(b, "CONTENT_TYPE", content_type);
+  b.put("SERVER_NAME", server_name);
+  b.put("SERVER_PORT", server_port);
+  b.put("REMOTE_ADDR", remote_addr);
+  char num[24];
+  b.put("REMOTE_PORT", number(num, req.peer_port));
+  if (!content_type.empty()) b.put("CONTENT_TYPE", content_type);
   if (req.body.size() > 0 || !content_length_hdr.empty() || req.body_was_chunked)
-    put(b, "CONTENT_LENGTH", std::to_string(req.body.size()));
-  put(b, "wsgi.url_scheme", scheme);
+    b.put("CONTENT_LENGTH", number(num, req.body.size()));
+  b.put("wsgi.url_scheme", scheme);
 
   r.request_id = sane_request_id(xrid) ? std::string(xrid) : std::string(generated_id);
-  put(b, "HTTP_X_REQUEST_ID", r.request_id);
-  put(b, "hearth.request_id", r.request_id);
+  b.put("HTTP_X_REQUEST_ID", r.request_id);
+  b.put("hearth.request_id", r.request_id);
+  b.finish();
   return r;
 }
 

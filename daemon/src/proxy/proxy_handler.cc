@@ -1,5 +1,7 @@
 #include "proxy/proxy_handler.h"
 
+#include <charconv>
+#include <cstring>
 #include <random>
 
 namespace hearth::proxy {
@@ -15,9 +17,13 @@ ProxyHandler::ProxyHandler(Dispatcher& dispatcher, EnvironOptions options, Reque
 }
 
 std::string ProxyHandler::next_request_id() {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%s-%llx", id_prefix_.c_str(), static_cast<unsigned long long>(counter_));
-  return buf;
+  // "<prefix>-<counter in hex>", as snprintf("%s-%llx") wrote it, without the format parser.
+  char buf[40];
+  std::memcpy(buf, id_prefix_.data(), id_prefix_.size());
+  char* p = buf + id_prefix_.size();
+  *p++ = '-';
+  p = std::to_chars(p, buf + sizeof buf, static_cast<unsigned long long>(counter_), 16).ptr;
+  return std::string(buf, static_cast<std::size_t>(p - buf));
 }
 
 void ProxyHandler::handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) {

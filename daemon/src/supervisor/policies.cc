@@ -18,14 +18,30 @@ RecycleReason recycle_reason(uint64_t requests, uint64_t limit, std::optional<ui
   return RecycleReason::None;
 }
 
-std::optional<uint32_t> budget_cap(uint64_t budget, uint64_t zygote_rss, const std::vector<uint64_t>& worker_uss) {
-  if (budget == 0 || worker_uss.empty()) return std::nullopt;
-  uint64_t per_worker = *std::max_element(worker_uss.begin(), worker_uss.end());
-  if (per_worker == 0) return std::nullopt;
-  if (zygote_rss >= budget) return 1u;
-  uint64_t fit = (budget - zygote_rss) / per_worker;
+BudgetAdmit admit_worker(const BudgetFacts& f) {
+  if (f.budget == 0 || f.live == 0) return BudgetAdmit::Start;
+  if (!f.worker_cost) return BudgetAdmit::Measure;
+  if (f.used + f.pending + *f.worker_cost <= f.budget) return BudgetAdmit::Start;
+  return f.freeing ? BudgetAdmit::Wait : BudgetAdmit::Full;
+}
+
+uint64_t expected_growth(uint64_t now, uint64_t expected) { return expected > now ? expected - now : 0; }
+
+std::optional<uint32_t> budget_fit(const BudgetFacts& f) {
+  if (f.budget == 0 || !f.worker_cost || *f.worker_cost == 0) return std::nullopt;
+  uint64_t cost = *f.worker_cost;
+  uint64_t projected = f.used + f.pending;
+  uint64_t fit;
+  if (projected <= f.budget) {
+    fit = uint64_t{f.live} + (f.budget - projected) / cost;
+  } else {
+    uint64_t over = (projected - f.budget + cost - 1) / cost;
+    fit = over >= f.live ? 1 : f.live - over;
+  }
   return static_cast<uint32_t>(std::clamp<uint64_t>(fit, 1, UINT32_MAX));
 }
+
+bool budget_unmet(const BudgetFacts& f) { return f.budget > 0 && f.live <= 1 && f.used > f.budget; }
 
 bool may_eject(uint32_t already_ejecting, uint32_t workers) {
   if (workers == 0) return false;

@@ -26,11 +26,44 @@ RecycleReason recycle_reason(uint64_t requests, uint64_t request_limit, std::opt
                              uint64_t max_worker_memory);
 
 // --- memory budget ---
-// How many workers fit in `budget`: the zygote's pages exist once (its RSS),
-// each worker adds its private memory (USS). Uses the largest USS seen, so a
-// warm worker's cost counts. Returns nullopt while nothing is measured yet or
-// when budget is 0 (off). Never less than 1.
-std::optional<uint32_t> budget_cap(uint64_t budget, uint64_t zygote_rss, const std::vector<uint64_t>& worker_uss);
+// What the pool knows about the app's memory when it decides whether one more
+// worker may start. The budget covers the app's whole process tree (zygotes
+// and workers, also those still stopping), counted in PSS as the kernel
+// reports it, so the sum is the real total.
+struct BudgetFacts {
+  uint64_t budget = 0;   // memory_budget in bytes; 0 = off
+  uint64_t used = 0;     // PSS of the app's process tree now
+  uint64_t pending = 0;  // growth still expected from processes that are starting (see expected_growth)
+  // What one more ready worker adds: the largest private memory (USS) a ready
+  // worker has shown. nullopt until one has been measured.
+  std::optional<uint64_t> worker_cost;
+  uint32_t live = 0;     // workers forking, booting or ready
+  bool freeing = false;  // a worker or zygote is stopping: its memory comes back soon
+};
+
+enum class BudgetAdmit {
+  Start,    // the next worker fits (or there is no budget, or no worker runs at all)
+  Measure,  // wait: no worker has been measured yet (start one, measure, then decide)
+  Wait,     // it does not fit yet, but a stopping process will give memory back
+  Full,     // it does not fit: the budget holds `live` workers
+};
+
+// Admission of one more worker, decided before it starts (and grows). One
+// worker always runs, even when the budget cannot hold it.
+BudgetAdmit admit_worker(const BudgetFacts& f);
+
+// How a process that is starting is expected to grow: from `now` (its PSS
+// now) up to `expected` (what its kind costs when ready); 0 once it is there.
+uint64_t expected_growth(uint64_t now, uint64_t expected);
+
+// How many workers the budget holds with `live` running: more while there is
+// room for another `worker_cost`, fewer while the tree is over the budget
+// (each retired worker gives back about `worker_cost`). Never less than 1.
+// nullopt when the budget is off or no worker has been measured yet.
+std::optional<uint32_t> budget_fit(const BudgetFacts& f);
+
+// The budget cannot be met at all: the tree is over it with one worker or none.
+bool budget_unmet(const BudgetFacts& f);
 
 // --- health ejection ---
 // Ejection may take out at most half of the workers at once, but one may

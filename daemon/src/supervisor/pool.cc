@@ -27,6 +27,7 @@ const char* pool_phase_name(Pool::Phase p) {
 const char* reload_step_name(Pool::ReloadStep s) {
   switch (s) {
     case Pool::ReloadStep::None: return "none";
+    case Pool::ReloadStep::Room: return "room";
     case Pool::ReloadStep::Importing: return "importing";
     case Pool::ReloadStep::Canary: return "canary";
     case Pool::ReloadStep::Rolling: return "rolling";
@@ -34,15 +35,13 @@ const char* reload_step_name(Pool::ReloadStep s) {
   return "?";
 }
 
-namespace {
-bool is_live(Worker::State s) {
+bool Pool::is_live(Worker::State s) {
   return s == Worker::State::Forking || s == Worker::State::Booting || s == Worker::State::Admitting ||
          s == Worker::State::Ready;
 }
-bool is_booting(Worker::State s) {
+bool Pool::is_booting(Worker::State s) {
   return s == Worker::State::Forking || s == Worker::State::Booting || s == Worker::State::Admitting;
 }
-}  // namespace
 
 Pool::Pool(asio::io_context& io, Spawner& spawner, Reaper& reaper, Options options, Listener& listener)
     : io_(io), spawner_(spawner), reaper_(reaper), opt_(std::move(options)), listener_(listener),
@@ -78,7 +77,7 @@ void Pool::start_zygote(uint32_t gen) {
       reload_.step = ReloadStep::Canary;
       HLOG_CTX(Info, "reload", "generation " << reload_.gen << " imported in " << z.import_ms()
                                              << " ms; starting the canary worker");
-      spawn_worker(reload_.gen);
+      reload_progress();
     }
   };
   ev.on_failed = [this](Zygote& z, const std::string& tb) {
@@ -122,7 +121,11 @@ void Pool::start_zygote(uint32_t gen) {
       if (w->generation() == gen && w->pid() < 0 && w->state() != Worker::State::Dead) w->on_fork_failed("the zygote exited");
     }
     if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) {
-      HLOG_CTX(Info, "zygote", "exited pid=" << z.pid() << " (" << st.describe() << ")");
+      // A zygote told to stop that did is "stopped", not "exit 0" next to an app that failed.
+      if (st.exited() && st.exit_code() == 0 && z.state() != Zygote::State::Failed)
+        HLOG_CTX(Info, "zygote", "stopped pid=" << z.pid());
+      else
+        HLOG_CTX(Info, "zygote", "exited pid=" << z.pid() << " (" << st.describe() << ")");
       return;
     }
     if (!current) return;
@@ -197,8 +200,13 @@ void Pool::schedule_maintain(milliseconds delay) {
 
 void Pool::maintain() {
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return;
-  if (reload_.step == ReloadStep::Rolling) {
+  const bool budget_on = opt_.memory_budget > 0;
+  if (reload_.step == ReloadStep::Rolling || (budget_on && reload_.step == ReloadStep::Canary)) {
     reload_progress();
+    return;
+  }
+  if (reload_.step == ReloadStep::Room) {
+    reload_room();
     return;
   }
   auto z = zygote(active_gen_);
@@ -221,7 +229,33 @@ void Pool::maintain() {
   }
   uint32_t t = target();
   uint32_t live = count(active_gen_, false);
+  // Under memory_budget during a reload, the new generation's canary counts too.
+  if (budget_on && reload_.step != ReloadStep::None) live += count(reload_.gen, true);
   while (live < t) {
+    if (budget_on) {
+      // Admit the next worker before it grows: it starts only if its expected
+      // cost fits beside what the tree uses now (and what is still growing).
+      BudgetFacts f = budget_facts();
+      BudgetAdmit a = admit_worker(f);
+      if (a != BudgetAdmit::Start) {
+        if (recycle_victim_ >= 0 && a != BudgetAdmit::Measure) {
+          // No room for a replacement beside the recycled worker: it goes first.
+          auto it = workers_.find(recycle_victim_);
+          if (it != workers_.end()) {
+            HLOG_CTX(Info, "pool", "memory_budget has no room for a second worker beside worker "
+                                       << recycle_victim_ << ": it stops before its replacement starts");
+            it->second->stop(it->second->recycle() == RecycleReason::Memory ? Worker::StopReason::Memory
+                                                                            : Worker::StopReason::MaxRequests,
+                             opt_.graceful_timeout);
+          }
+          recycle_victim_ = -1;
+        } else if (a == BudgetAdmit::Full && reload_.step == ReloadStep::None) {
+          set_budget_cap(f.live, f);
+        }
+        note_budget_unmet(f);
+        break;
+      }
+    }
     if (!spawn_worker(active_gen_)) break;
     ++live;
   }
@@ -295,6 +329,11 @@ void Pool::on_worker_booted(Worker& w) {
 void Pool::on_worker_ready(Worker& w) {
   worker_ever_ready_ = true;
   w.set_memory(read_memory(w.pid()));  // a first figure for status; the timer does the rest
+  if (opt_.memory_budget > 0 && w.memory()) {
+    // What one more worker costs, measured before the next one starts.
+    worker_cost_ = std::max(worker_cost_.value_or(0), w.memory()->uss);
+    if (reload_.step == ReloadStep::None || w.generation() != reload_.gen) asio::post(io_, [this] { maintain(); });
+  }
   if (w.generation() == active_gen_) {
     // The zygote has finished importing by now: refresh its figure too.
     if (auto z = zygote(active_gen_); z && z->pid() > 0) zygote_memory_ = read_memory(z->pid());
@@ -330,7 +369,8 @@ void Pool::on_worker_boot_failed(Worker& w, const std::string& text) {
   // a failed warm-up (Admitting) is a failed boot that is retried.
   if (!worker_ever_ready_ && phase_ == Phase::Starting && w.generation() == active_gen_ && !opt_.zygote.preload &&
       w.state() != Worker::State::Admitting) {
-    listener_.on_fatal("the app failed to import in worker " + std::to_string(w.id()) + ":\n" + text);
+    // The worker has logged the traceback already: say it once.
+    listener_.on_fatal("the app failed to import in worker " + std::to_string(w.id()) + " (the traceback is above)");
     return;
   }
   if (reload_.step != ReloadStep::None && w.generation() == reload_.gen) {
@@ -373,7 +413,7 @@ void Pool::on_worker_exit(Worker& w, const ExitStatus& st) {
   });
   if (id == recycle_victim_) recycle_victim_ = -1;
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return;
-  ++restarts_;
+  if (reason != Worker::StopReason::Scale) ++restarts_;  // a scale-down (budget, idle, scale) is no restart
   ++counters_.restarts[stop_reason_name(reason)];
   if (reload_.step != ReloadStep::None && gen == reload_.gen && !was_ready) {
     std::string detail = w.boot_error();
@@ -418,12 +458,41 @@ void Pool::reload(ReloadCallback cb) {
   reload_.waiters.push_back(std::move(cb));
   recycle_victim_ = -1;
   HLOG_CTX(Info, "reload", "starting generation " << reload_.gen << " (current " << active_gen_ << ")");
+  if (opt_.memory_budget > 0) {
+    reload_.step = ReloadStep::Room;
+    reload_room();
+    return;
+  }
   start_zygote(reload_.gen);
 }
 
 void Pool::reload_progress() {
-  if (reload_.step != ReloadStep::Rolling || phase_ == Phase::Stopping) return;
+  if (phase_ == Phase::Stopping) return;
+  const bool budget_on = opt_.memory_budget > 0;
   uint32_t gen = reload_.gen;
+  if (reload_.step == ReloadStep::Canary) {
+    if (count(gen, true) > 0) return;  // the canary is booting
+    uint32_t old_live = count(active_gen_, true);
+    if (budget_on && old_live > 0) {
+      BudgetAdmit a = admit_worker(budget_facts());
+      if (a == BudgetAdmit::Wait) return;  // an old worker is still exiting
+      if (a == BudgetAdmit::Full) {
+        if (old_live == 1) {
+          HLOG_CTX(Warn, "reload", "memory_budget " << (opt_.memory_budget >> 20)
+                                                    << " MiB holds one worker: the old worker stops before the"
+                                                       " canary starts (requests wait in the queue)");
+        } else {
+          HLOG_CTX(Info, "reload", "memory_budget " << (opt_.memory_budget >> 20)
+                                                    << " MiB has no room for the canary: retiring an old worker first");
+        }
+        retire_one(active_gen_, Worker::StopReason::Reload);
+        return;
+      }
+    }
+    if (!spawn_worker(gen)) abort_reload("could not start the canary worker", "");
+    return;
+  }
+  if (reload_.step != ReloadStep::Rolling) return;
   uint32_t t = target();
   while (true) {
     uint32_t new_live = 0, new_booting = 0, old_live = 0;
@@ -447,6 +516,26 @@ void Pool::reload_progress() {
       continue;
     }
     if (new_live < t) {
+      if (budget_on) {
+        // Replace within the budget: when the next new worker does not fit,
+        // an old one retires (and exits) first.
+        BudgetFacts f = budget_facts();
+        BudgetAdmit a = admit_worker(f);
+        if (a == BudgetAdmit::Wait) return;  // its exit calls maintain()
+        if (a == BudgetAdmit::Full) {
+          if (old_live > 0) {
+            uint32_t old_gen = 0;
+            for (auto& [id, w] : workers_) {
+              if (is_live(w->state()) && w->generation() != gen) old_gen = w->generation();
+            }
+            retire_one(old_gen, Worker::StopReason::Reload);
+            return;
+          }
+          set_budget_cap(new_live, f);  // the new code holds fewer workers
+          finish_reload();
+          return;
+        }
+      }
       if (!spawn_worker(gen)) abort_reload("could not start a worker of the new generation", "");
       return;
     }
@@ -528,15 +617,23 @@ bool Pool::eject(int worker_id, const std::string& why) {
 
 // --- scale, memory, autoscale ---
 
-std::string Pool::scale(uint32_t n) {
+std::string Pool::scale(uint32_t n, std::optional<uint32_t>* capped) {
   if (n == 0) return "the worker count must be at least 1";
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return "the daemon is shutting down";
   desired_ = n;
   opt_.min_workers = std::min(opt_.min_workers, n);
   opt_.max_workers = std::max(opt_.max_workers, n);
+  std::optional<uint32_t> cap = budget_cap_;
+  if (opt_.memory_budget > 0 && reload_.step == ReloadStep::None) {
+    BudgetFacts f = budget_facts();
+    if (auto fit = budget_fit(f)) cap = fit;
+  }
+  if (cap && *cap < n) {
+    if (capped) *capped = *cap;
+  }
   HLOG_CTX(Info, "pool", "scaling to " << n << " worker(s)"
-                                       << (budget_cap_ && *budget_cap_ < n
-                                               ? " (capped to " + std::to_string(*budget_cap_) + " by memory_budget)"
+                                       << (cap && *cap < n
+                                               ? " (capped to " + std::to_string(*cap) + " by memory_budget)"
                                                : std::string()));
   last_scale_ = Clock::now();
   maintain();
@@ -563,18 +660,15 @@ void Pool::sample_memory() {
   auto z = zygote(active_gen_);
   zygote_memory_ = z && z->pid() > 0 ? read_memory(z->pid()) : std::nullopt;
   if (opt_.memory_budget > 0) {
-    const std::optional<MemoryUsage>& zm = zygote_memory_;
-    auto cap = budget_cap(opt_.memory_budget, zm ? zm->rss : 0, uss);
-    if (cap != budget_cap_ && cap) {
-      if (*cap < desired_) {
-        HLOG_CTX(Warn, "pool", "memory_budget " << (opt_.memory_budget >> 20) << " MiB fits " << *cap
-                                                << " worker(s) (zygote " << ((zm ? zm->rss : 0) >> 20)
-                                                << " MiB + up to "
-                                                << (*std::max_element(uss.begin(), uss.end()) >> 20)
-                                                << " MiB private per worker); capping from " << desired_);
-      }
-      budget_cap_ = cap;
+    if (!uss.empty()) worker_cost_ = std::max(worker_cost_.value_or(0), *std::max_element(uss.begin(), uss.end()));
+    BudgetFacts f = budget_facts();
+    app_pss_ = f.used;
+    // Re-fit the cap to what the workers cost now (they grow with use), but not
+    // in the middle of a reload or while a stopping process still holds memory.
+    if (reload_.step == ReloadStep::None && !f.freeing && recycle_victim_ < 0) {
+      if (auto fit = budget_fit(f)) set_budget_cap(*fit, f);
     }
+    note_budget_unmet(f);
   }
   if (phase_ != Phase::Stopping) asio::post(io_, [this] { maintain(); });
   memory_timer_.expires_after(opt_.memory_interval);
@@ -688,6 +782,9 @@ Pool::Status Pool::status() const {
   s.desired = desired_;
   s.effective = target();
   s.budget_cap = budget_cap_;
+  s.memory_budget = opt_.memory_budget;
+  s.app_pss = app_pss_;
+  s.budget_unmet = budget_unmet_;
   s.ready = ready_workers();
   s.restarts = restarts_;
   s.crash_loop = worker_backoff_.crash_loop();
@@ -711,6 +808,7 @@ Pool::Status Pool::status() const {
                                                               : "";
     for (auto& slot : w->slots()) {
       auto ms = slot->busy_for().count();
+      if (!slot->current_request_line().empty()) wi.in_flight.push_back({slot->current_request_line(), ms});
       if (!slot->current_request_line().empty() && (wi.current_request.empty() || ms > wi.current_ms)) {
         wi.current_ms = ms;
         wi.current_request = slot->current_request_line();

@@ -38,6 +38,7 @@ class Pool : private Worker::Listener {
   // Where a rolling reload is (independent of Phase).
   enum class ReloadStep {
     None,       // no reload in progress
+    Room,       // memory_budget: retiring old workers one at a time until the new zygote fits
     Importing,  // the new generation's zygote is importing the new code
     Canary,     // one worker of the new generation is booting and warming up
     Rolling,    // replacing old workers one at a time
@@ -89,6 +90,11 @@ class Pool : private Worker::Listener {
     std::size_t slots;
     std::string current_request;  // "GET /x" of the longest-running slot
     int64_t current_ms;
+    struct InFlight {
+      std::string request;  // "GET /x"
+      int64_t ms;
+    };
+    std::vector<InFlight> in_flight;  // every busy slot's request (threads > 1: several)
     std::optional<MemoryUsage> memory;
     const char* recycle;  // "", "max_requests", "memory"
   };
@@ -102,6 +108,9 @@ class Pool : private Worker::Listener {
     uint32_t desired;
     uint32_t effective;  // desired after the memory budget cap
     std::optional<uint32_t> budget_cap;
+    uint64_t memory_budget;  // bytes; 0 = off
+    uint64_t app_pss;        // the app's process tree (zygotes + workers), last sampled
+    bool budget_unmet;       // the tree is over memory_budget with one worker
     std::size_t ready;
     uint64_t restarts;
     bool crash_loop;
@@ -125,8 +134,9 @@ class Pool : private Worker::Listener {
   void shutdown(std::function<void()> done, std::optional<std::chrono::milliseconds> grace = std::nullopt);
   // Rolling reload; cb gets the outcome (a reload already running: cb joins it).
   void reload(ReloadCallback cb);
-  // Sets the worker count at runtime; returns "" or an error.
-  std::string scale(uint32_t n);
+  // Sets the worker count at runtime; returns "" or an error. When
+  // memory_budget holds fewer than n, *capped gets how many it holds.
+  std::string scale(uint32_t n, std::optional<uint32_t>* capped = nullptr);
   // Takes a worker out of rotation and replaces it (health); refuses when half
   // the workers are already being ejected. Returns whether it did.
   bool eject(int worker_id, const std::string& why);
@@ -153,6 +163,8 @@ class Pool : private Worker::Listener {
     std::vector<ReloadCallback> waiters;
   };
 
+  static bool is_live(Worker::State s);     // forking, booting, admitting or ready
+  static bool is_booting(Worker::State s);  // forking, booting or admitting
   void start_zygote(uint32_t gen);
   std::shared_ptr<Zygote> zygote(uint32_t gen) const;
   void maintain();
@@ -160,6 +172,11 @@ class Pool : private Worker::Listener {
   std::shared_ptr<Worker> spawn_worker(uint32_t gen);
   uint32_t target() const;
   uint32_t count(uint32_t gen, bool include_victim) const;
+  // memory_budget (pool_budget.cc): what the tree uses now (read from /proc) and what is still growing.
+  BudgetFacts budget_facts() const;
+  void set_budget_cap(uint32_t cap, const BudgetFacts& f);
+  void note_budget_unmet(const BudgetFacts& f);
+  void reload_room();
   void retire_one(uint32_t gen, Worker::StopReason reason);
   void reload_progress();
   void finish_reload();
@@ -189,6 +206,9 @@ class Pool : private Worker::Listener {
   uint32_t desired_;
   std::optional<uint32_t> budget_cap_;
   std::optional<MemoryUsage> zygote_memory_;  // the active zygote, sampled every memory_interval
+  std::optional<uint64_t> worker_cost_;       // memory_budget: the largest USS a ready worker has shown
+  uint64_t app_pss_ = 0;                      // the tree's PSS at the last sample
+  bool budget_unmet_ = false;
   int recycle_victim_ = -1;  // the worker being replaced (serves until its replacement is ready)
   Backoff worker_backoff_;
   Backoff zygote_backoff_;

@@ -15,8 +15,11 @@ uint64_t get_le(const char* in, int n) {
   return v;
 }
 
-bool has_crlf_or_nul(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+bool has_crlf(std::string_view s) {
+  for (char c : s) {
+    if (c == '\r' || c == '\n') return true;
+  }
+  return false;
 }
 
 // Finds the raw value text after "key": in a flat JSON object.
@@ -75,39 +78,54 @@ std::optional<FrameHeader> decode_header(const char in[kHeaderSize]) {
   return h;
 }
 
-std::optional<ResponseHead> parse_response_start(std::string_view payload) {
-  ResponseHead head;
+namespace detail {
+
+// The status line; `fields` is what follows its NUL (a null view without one).
+std::optional<ResponseHeadView> scan_status_line(std::string_view payload) {
+  ResponseHeadView head;
   std::size_t nul = payload.find('\0');
   std::string_view status_line = payload.substr(0, nul);
   // "200 OK": three digits, then optional space + reason.
-  if (status_line.size() < 3 || has_crlf_or_nul(status_line)) return std::nullopt;
+  if (status_line.size() < 3 || has_crlf(status_line)) return std::nullopt;
   int code = 0;
-  auto [p, ec] = std::from_chars(status_line.data(), status_line.data() + 3, code);
-  if (ec != std::errc() || p != status_line.data() + 3 || code < 100 || code > 999) return std::nullopt;
+  for (int i = 0; i < 3; ++i) {
+    char c = status_line[static_cast<std::size_t>(i)];
+    if (c < '0' || c > '9') return std::nullopt;
+    code = code * 10 + (c - '0');
+  }
+  if (code < 100) return std::nullopt;
   if (status_line.size() > 3) {
     if (status_line[3] != ' ') return std::nullopt;
-    head.reason = std::string(status_line.substr(4));
+    head.reason = status_line.substr(4);
   }
   head.status = code;
-  if (nul == std::string_view::npos) return head;
-  std::string_view rest = payload.substr(nul + 1);
-  while (true) {
-    std::size_t a = rest.find('\0');
-    if (a == std::string_view::npos) return std::nullopt;  // name without value
-    std::string_view name = rest.substr(0, a);
-    rest.remove_prefix(a + 1);
-    std::size_t b = rest.find('\0');
-    std::string_view value = rest.substr(0, b);
-    if (name.empty() || has_crlf_or_nul(name) || has_crlf_or_nul(value)) return std::nullopt;
-    for (char c : name) {
-      if (c == ' ' || c == ':' || c == '\t' || static_cast<unsigned char>(c) < 0x21 ||
-          static_cast<unsigned char>(c) > 0x7e)
-        return std::nullopt;
-    }
-    head.headers.emplace_back(std::string(name), std::string(value));
-    if (b == std::string_view::npos) break;
-    rest.remove_prefix(b + 1);
+  if (nul != std::string_view::npos) head.fields = std::string_view(payload.data() + nul + 1, payload.size() - nul - 1);
+  return head;
+}
+
+// Fields are NUL-separated, so a NUL inside one cannot occur; names are
+// visible ASCII without ':', values carry no CR/LF.
+bool valid_response_field(std::string_view name, std::string_view value) {
+  if (name.empty() || has_crlf(value)) return false;
+  for (char c : name) {
+    if (c == ':' || static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) return false;
   }
+  return true;
+}
+
+}  // namespace detail
+
+std::optional<ResponseHeadView> scan_response_start(std::string_view payload) {
+  return scan_response_start(payload, [](std::string_view, std::string_view) {});
+}
+
+std::optional<ResponseHead> parse_response_start(std::string_view payload) {
+  auto view = scan_response_start(payload);
+  if (!view) return std::nullopt;
+  ResponseHead head;
+  head.status = view->status;
+  head.reason = std::string(view->reason);
+  view->for_each_field([&](std::string_view n, std::string_view v) { head.headers.emplace_back(n, v); });
   return head;
 }
 

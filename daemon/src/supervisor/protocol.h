@@ -53,6 +53,59 @@ struct ResponseHead {
 // odd number of fields, CR/LF in a name or value).
 std::optional<ResponseHead> parse_response_start(std::string_view payload);
 
+// The same checks without copies (the daemon's hot path): views into the payload.
+struct ResponseHeadView {
+  int status = 0;
+  std::string_view reason;
+  // "name\0value\0name\0value" as sent (already checked), "" without headers.
+  std::string_view fields;
+  // Calls f(name, value) for each header field, in order.
+  template <class F>
+  void for_each_field(F&& f) const {
+    std::string_view rest = fields;
+    while (!rest.empty()) {
+      std::size_t a = rest.find('\0');
+      std::string_view name = rest.substr(0, a);
+      rest.remove_prefix(a + 1);
+      std::size_t b = rest.find('\0');
+      f(name, rest.substr(0, b));
+      if (b == std::string_view::npos) break;
+      rest.remove_prefix(b + 1);
+    }
+  }
+};
+std::optional<ResponseHeadView> scan_response_start(std::string_view payload);
+// The same in one pass: checks the payload and calls on_field(name, value) for
+// each header field as it goes. On nullopt, fields seen before the fault were
+// already passed to on_field: the caller discards them.
+template <class F>
+std::optional<ResponseHeadView> scan_response_start(std::string_view payload, F&& on_field);
+
+namespace detail {
+std::optional<ResponseHeadView> scan_status_line(std::string_view payload);
+bool valid_response_field(std::string_view name, std::string_view value);
+}  // namespace detail
+
+template <class F>
+std::optional<ResponseHeadView> scan_response_start(std::string_view payload, F&& on_field) {
+  auto head = detail::scan_status_line(payload);
+  if (!head || head->fields.data() == nullptr) return head;
+  std::string_view rest = head->fields;
+  while (true) {
+    std::size_t a = rest.find('\0');
+    if (a == std::string_view::npos) return std::nullopt;  // name without value
+    std::string_view name = rest.substr(0, a);
+    rest.remove_prefix(a + 1);
+    std::size_t b = rest.find('\0');
+    std::string_view value = rest.substr(0, b);
+    if (!detail::valid_response_field(name, value)) return std::nullopt;
+    on_field(name, value);
+    if (b == std::string_view::npos) break;
+    rest.remove_prefix(b + 1);
+  }
+  return head;
+}
+
 // Minimal readers for the flat JSON objects the runtime sends.
 std::optional<int64_t> json_int(std::string_view json, std::string_view key);
 std::optional<std::string> json_string(std::string_view json, std::string_view key);

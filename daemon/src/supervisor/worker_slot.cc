@@ -106,7 +106,11 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       return;
     case FrameType::ResponseStart: {
       if (state_ != State::Busy || response_started_ || response_done_) break;
-      auto head = parse_response_start(payload);
+      std::vector<http::Header> headers;
+      headers.reserve(8);  // room for the app's few and the ones the sinks add (X-Request-ID, Via)
+      auto head = scan_response_start(payload, [&](std::string_view n, std::string_view v) {
+        headers.push_back(http::Header{std::string(n), std::string(v)});
+      });
       if (!head) {
         HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "malformed response head from the app");
         fail_exchange(Outcome::ProtocolError);
@@ -118,9 +122,9 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       if (request_->is_head || head->status < 200 || head->status == 204 || head->status == 304) {
         declared_body_ = 0;
       } else {
-        for (const auto& [n, v] : head->headers) {
-          if (!http::iequals(n, "content-length")) continue;
-          auto len = http::parse_content_length(v);
+        for (const auto& h : headers) {
+          if (!http::iequals(h.name, "content-length")) continue;
+          auto len = http::parse_content_length(h.value);
           if (!len || (declared_body_ && *declared_body_ != *len)) {
             declared_body_.reset();  // unusable: the sink will not trust it either
             break;
@@ -128,9 +132,6 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
           declared_body_ = len;
         }
       }
-      std::vector<http::Header> headers;
-      headers.reserve(head->headers.size());
-      for (auto& [n, v] : head->headers) headers.push_back(http::Header{std::move(n), std::move(v)});
       sink_->start(head->status, head->reason, std::move(headers));
       return;
     }
@@ -186,7 +187,7 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   body_received_ = 0;
   pending_outcome_ = Outcome::Ok;
   started_at_ = std::chrono::steady_clock::now();
-  current_line_ = request_->method + " " + request_->target;
+  current_line_.clear();  // current_request_line() reads request_ while it is held
 
   const http::Spool& body = request_->body;
   wbuf_.resize(kHeaderSize);
@@ -276,12 +277,13 @@ void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offs
 void WorkerSlot::on_timeout() {
   if (state_ != State::Busy || response_done_) return;
   HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
-           "request timed out after " << timeout_.count() << " ms: " << current_line_);
+           "request timed out after " << timeout_.count() << " ms: " << current_request_line());
   fail_exchange(Outcome::Timeout);
 }
 
 void WorkerSlot::fail_exchange(Outcome outcome) {
   timer_.cancel();
+  if (request_) current_line_ = request_->method + " " + request_->target;  // kept while Broken
   RetryFn retry = std::move(retry_);
   retry_ = nullptr;
   if (outcome == Outcome::WorkerLost && retry && sink_ && !response_started_ && !response_done_ &&

@@ -73,7 +73,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   int index() const { return index_; }
   // How long the current request has been running (zero when idle).
   std::chrono::milliseconds busy_for() const;
-  const std::string& current_request_line() const { return current_line_; }
+  std::string current_request_line() const {
+    return request_ ? request_->method + " " + request_->target : current_line_;
+  }
   // The last exchange: its response status (0 if none arrived) and whether it was internal.
   int last_status() const { return last_status_; }
   bool last_internal() const { return internal_; }

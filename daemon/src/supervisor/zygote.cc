@@ -57,6 +57,7 @@ std::string Zygote::start() {
   }
   s.env = spec_.env;
   s.fd_map = {{sv[1], 3}, {spec_.death_pipe_read_fd, 4}};
+  if (spec_.capture_output) s.fd_map.push_back({STDERR_FILENO, STDOUT_FILENO});
   s.new_session = true;
 
   SpawnResult r = spawner_.spawn(s);

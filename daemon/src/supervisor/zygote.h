@@ -34,6 +34,7 @@ struct ZygoteSpec {
   std::string hook_pre_fork;     // "module:function" run in the zygote before each fork
   std::string hook_post_fork;    // run in each worker after the fork
   std::string hook_worker_exit;  // run in a worker as it exits
+  bool capture_output = false;   // the app's stdout goes where the daemon's stderr goes (the error log)
 };
 
 class Zygote : public std::enable_shared_from_this<Zygote> {

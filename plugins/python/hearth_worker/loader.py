@@ -8,7 +8,10 @@ Accepted forms (the same as gunicorn's, minus factory arguments):
 """
 
 import importlib
+import os
 import re
+import sys
+import traceback
 
 _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _ATTR_RE = _MODULE_RE  # dotted identifiers
@@ -78,3 +81,25 @@ def load_app(spec):
     if not callable(obj):
         raise AppLoadError("%s is %s, not a WSGI callable" % (walked, type(obj).__name__))
     return obj
+
+
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _own_frame(filename):
+    """Hearth's runtime or the import machinery, not the app."""
+    if filename.startswith("<frozen importlib"):
+        return True
+    d = os.path.dirname(os.path.abspath(filename))
+    return d == _OWN_DIR or os.path.basename(d) == "importlib" or \
+        os.path.basename(filename) == "hearth_zygote.py"
+
+
+def app_traceback(exc_info=None):
+    """The current exception's traceback as text, without Hearth's own frames
+    (zygote.py, loader.py, worker.py) and importlib's: what the app's author
+    needs to see. A SyntaxError keeps its source line and caret."""
+    etype, value, tb = exc_info or sys.exc_info()
+    frames = [f for f in traceback.extract_tb(tb) if not _own_frame(f.filename)]
+    return ("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)) +
+            "".join(traceback.format_exception_only(etype, value)))

@@ -348,12 +348,13 @@ class Worker:
         _exit(EXIT_OK)
 
     def _boot_failed(self, slot0, text):
-        """WORKER_FAILED with ``text`` on slot 0, then exit 3."""
-        sys.stderr.write(text)
+        """WORKER_FAILED with ``text`` on slot 0 (the daemon logs it once), then exit 3;
+        stderr only when the daemon cannot be told."""
         try:
             slot0.sendall(text_frame(WORKER_FAILED, text))
         except OSError:
-            pass
+            sys.stderr.write(text)
+            sys.stderr.flush()
         _exit(EXIT_APP_LOAD)
 
     def _watch_death(self):
@@ -406,7 +407,7 @@ class Worker:
                 self.app = loader.load_app(self.app_spec)
             except BaseException:
                 self._boot_failed(slot0, "worker %s: failed to load app %r\n%s" % (
-                    self.worker_id, self.app_spec, traceback.format_exc()))
+                    self.worker_id, self.app_spec, loader.app_traceback()))
         self.slots = [Slot(self, i, sock, self.app) for i, sock in enumerate(self.socks)]
         boot_ms = int(round((time.monotonic() - self.fork_time) * 1000))
         self.slots[0].sendall(json_frame(WORKER_READY, {

@@ -147,7 +147,7 @@ class Zygote:
                 with DeathWatch(self.death_fd):
                     self.app = loader.load_app(self.args.app)
             except BaseException:
-                self._fail("failed to load app %r\n%s" % (self.args.app, traceback.format_exc()))
+                self._fail("failed to load app %r\n%s" % (self.args.app, loader.app_traceback()))
             import_ms = int(round((time.monotonic() - t0) * 1000))
         self._load_hooks()
         if self.args.preload:
@@ -187,9 +187,13 @@ class Zygote:
                 name, spec, name.replace("_", "-"), traceback.format_exc()))
 
     def _fail(self, text):
-        sys.stderr.write("hearth zygote: " + text)
-        sys.stderr.flush()
-        self.send(text_frame(ZYGOTE_FAILED, text))
+        """ZYGOTE_FAILED with ``text`` (the daemon logs it once), then exit 3. Only
+        when the daemon cannot be told does the text go to stderr."""
+        try:
+            self.ctrl.sendall(text_frame(ZYGOTE_FAILED, text))
+        except OSError:
+            sys.stderr.write("hearth zygote: " + text)
+            sys.stderr.flush()
         _exit(EXIT_APP_LOAD)
 
     # -- loop ----------------------------------------------------------------------------
@@ -326,6 +330,7 @@ class Zygote:
 
     def _become_worker(self, worker_id, fds, fork_time):
         try:
+            set_process_name("worker")
             from .worker import Worker
             self.ctrl.close()
             socks = [socket.socket(fileno=fd) for fd in fds]
@@ -341,9 +346,25 @@ class Zygote:
         os._exit(EXIT_INTERNAL)
 
 
+def set_process_name(role):
+    """``proc_name`` (--name): the zygote's and the workers' process name (comm, as
+    ps -o comm and top show it) becomes "NAME:zygote" / "NAME:worker", cut to the
+    kernel's 15 bytes. Nothing when the name is not set or prctl is unavailable."""
+    name = os.environ.get("HEARTH_PROC_NAME")
+    if not name:
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, ctypes.c_char_p(("%s:%s" % (name, role)).encode("utf-8", "replace")[:15]), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HEARTH_WORKER_ID", "zygote")
+    set_process_name("zygote")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, frame: _exit(EXIT_OK))
     faulthandler.enable(file=sys.stderr, all_threads=True)

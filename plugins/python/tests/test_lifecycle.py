@@ -26,6 +26,11 @@ def test_import_failure_is_zygote_failed_exit_3(make_daemon):
     assert "Traceback" in text and "cannot be imported (on purpose)" in text
     assert "broken_import.py" in text
     assert d.zygote_exit(5) == 3
+    # Only the app's frames, and said once (the daemon logs the frame; nothing on stderr).
+    for own in ("zygote.py", "loader.py", "importlib", "<frozen"):
+        assert own not in text, f"{own} in the traceback:\n{text}"
+    assert text.count("Traceback") == 1
+    assert "cannot be imported" not in d.stderr()
 
 
 @pytest.mark.parametrize("spec, needle", [
@@ -116,6 +121,9 @@ def test_lazy_import_failure_is_worker_failed(make_daemon):
     assert "cannot be imported (on purpose)" in f.payload.decode()
     assert "Traceback" in f.payload.decode()
     assert w.wait_exit(5) == 3
+    for own in ("worker.py", "loader.py", "importlib", "<frozen"):
+        assert own not in f.payload.decode(), f.payload.decode()
+    assert "cannot be imported" not in d.stderr()
     # The zygote is still fine.
     assert d.zygote_exit(0.1) is None
 

@@ -167,8 +167,8 @@ TEST(Cli, SyntaxErrorsNameTheFlag) {
 }
 
 TEST(Cli, CollectsEveryError) {
-  LoadResult r = run({"--workers", "x", "--threads", "y", "--nope"});
-  EXPECT_THAT(r.errors, ElementsAre("--nope: unknown option (see --help)",
+  LoadResult r = run({"--workers", "x", "--threads", "y", "--zzzzzz"});
+  EXPECT_THAT(r.errors, ElementsAre("--zzzzzz: unknown option (see --help)",
                                     "--workers: expected a non-negative integer, got 'x'",
                                     "--threads: expected a non-negative integer, got 'y'",
                                     "no application given: pass MODULE:CALLABLE or set app in the config file"));
@@ -193,7 +193,7 @@ TEST(Cli, ParseCommandLineFindsConfigAndOverrides) {
 TEST(Cli, HelpListsEveryFlagWithDefaults) {
   std::string help = help_text();
   for (const auto& flag : long_flags()) EXPECT_THAT(help, HasSubstr(flag)) << flag;
-  EXPECT_EQ(long_flags().size(), 38u);
+  EXPECT_EQ(long_flags().size(), 50u);
   EXPECT_THAT(help, HasSubstr("--certfile FILE"));
   EXPECT_THAT(help, HasSubstr("-w, --workers N"));
   std::istringstream lines(help);
@@ -201,12 +201,83 @@ TEST(Cli, HelpListsEveryFlagWithDefaults) {
   EXPECT_THAT(help, HasSubstr("[default: 30s]"));
   EXPECT_THAT(help, HasSubstr("[default: 10MiB]"));
   EXPECT_THAT(help, HasSubstr("[default: 127.0.0.1:8000"));
-  EXPECT_THAT(help, HasSubstr("[default: 2 x cores + 1]"));
+  EXPECT_THAT(help, HasSubstr("[default: 2 x CPUs + 1]"));
   EXPECT_THAT(help, HasSubstr("[default: /usr/bin/python3]"));
   for (const char* group : {"General:", "Application:", "Listeners:", "Workers:", "Timeouts:", "HTTP:", "Logging:", "Privileges:",
                             "Environment:"}) {
     EXPECT_THAT(help, HasSubstr(group));
   }
+}
+
+}  // namespace
+}  // namespace hearth::config
+
+namespace hearth::config {
+namespace {
+
+// --- gunicorn command lines (issue 15) ---
+
+TEST(CliGunicorn, AcceptedFlagsLandOnTheirKeys) {
+  Config c = ok({"-k", "gthread", "--threads", "4", "--error-logfile", "/var/log/h/error.log", "--capture-output",
+                 "--pid", "/run/h.pid", "--limit-request-line", "4094", "--limit-request-fields", "50",
+                 "--limit-request-field_size", "8190", "--backlog", "64", "--worker-tmp-dir", "/dev/shm",
+                 "--name", "myapp", "--umask", "027"});
+  EXPECT_EQ(c.threads, 4u);
+  EXPECT_EQ(c.log.error_log, "/var/log/h/error.log");
+  EXPECT_TRUE(c.log.capture_output);
+  EXPECT_EQ(c.pid_file, "/run/h.pid");
+  EXPECT_EQ(c.http.max_request_line, 4094u);
+  EXPECT_EQ(c.http.max_headers, 50u);
+  EXPECT_EQ(c.http.max_header_field_size, 8190u);
+  EXPECT_EQ(c.http.backlog, 64u);
+  EXPECT_EQ(c.proc_name, "myapp");
+  EXPECT_EQ(c.umask, 027);
+  EXPECT_EQ(ok({"--log-file", "-"}).log.error_log, "-");
+  EXPECT_EQ(ok({"-k", "sync"}).threads, 1u);
+  EXPECT_EQ(ok({"-p", "/tmp/x.pid", "-n", "web", "-m", "0o077"}).umask, 077);
+}
+
+TEST(CliGunicorn, RefusedFlagsNameTheEquivalentOnce) {
+  auto one = [](std::vector<std::string> args) {
+    auto e = errors_of(std::move(args));
+    EXPECT_EQ(e.size(), 1u) << ::testing::PrintToString(e);
+    return e.empty() ? std::string() : e[0];
+  };
+  EXPECT_THAT(one({"--reload"}), HasSubstr("use `hearthctl reload`"));
+  EXPECT_THAT(one({"--reload"}), ::testing::Not(HasSubstr("did you mean")));
+  EXPECT_THAT(one({"-D"}), HasSubstr("runs in the foreground"));
+  EXPECT_THAT(one({"--daemon"}), HasSubstr("runs in the foreground"));
+  // The value is consumed: no second "only one APP may be given".
+  EXPECT_THAT(one({"--worker-connections", "1000"}), HasSubstr("--threads N"));
+  EXPECT_THAT(one({"--statsd-host", "localhost:8125"}), HasSubstr("--admin-bind"));
+  EXPECT_THAT(one({"--access-logformat", "%(h)s"}), HasSubstr("--access-log-format combined or json"));
+  EXPECT_THAT(one({"--access-logformat=%(h)s"}), HasSubstr("--access-log-format"));
+  EXPECT_THAT(one({"-k", "uvicorn.workers.UvicornWorker"}), HasSubstr("ASGI apps are not supported yet"));
+  EXPECT_THAT(one({"--worker-class", "gevent"}), HasSubstr("sync workers with --threads N"));
+  EXPECT_THAT(one({"-k", "gthread", "--reload"}), HasSubstr("hearthctl reload"));
+}
+
+TEST(CliGunicorn, ValuesAreChecked) {
+  EXPECT_THAT(errors_of({"--limit-request-fields", "0"}), ElementsAre(HasSubstr("from 1 to 32768")));
+  EXPECT_THAT(errors_of({"--limit-request-fields", "40000"}), ElementsAre(HasSubstr("from 1 to 32768")));
+  EXPECT_THAT(errors_of({"--umask", "0999"}), ElementsAre(HasSubstr("octal mask")));
+  EXPECT_THAT(errors_of({"--backlog", "0"}), ElementsAre(HasSubstr("backlog")));
+  EXPECT_THAT(errors_of({"--name", "a-much-too-long-name"}), ElementsAre(HasSubstr("15 bytes")));
+  EXPECT_THAT(errors_of({"--error-logfile", ""}), ElementsAre(HasSubstr("a file path or - for stderr")));
+}
+
+TEST(CliHelp, EachGroupOnce) {
+  std::string h = help_text();
+  for (const char* g : {"\nGeneral:\n", "\nListeners:\n", "\nWorkers:\n", "\nLogging:\n", "\nHTTP:\n"}) {
+    size_t first = h.find(g);
+    ASSERT_NE(first, std::string::npos) << g;
+    EXPECT_EQ(h.find(g, first + 1), std::string::npos) << g << " listed twice";
+  }
+}
+
+TEST(Loader, KeepwarmJitterFollowsTheInterval) {
+  Config c = ok({});
+  EXPECT_EQ(c.keepwarm.jitter, c.keepwarm.interval / 10);
 }
 
 }  // namespace

@@ -132,7 +132,7 @@ TEST(Schema, SectionsAreKnownAsSections) {
 TEST(Reference, HasARowForEveryKeyWithItsDefaultAndFlag) {
   std::string md = config_reference_markdown();
   EXPECT_THAT(md, HasSubstr("| `max_body_size` | size | `10MiB` | `--max-body-size SIZE` | request body; else 413 |"));
-  EXPECT_THAT(md, HasSubstr("| `workers` | count | `0` (2 × cores + 1) | `-w, --workers N` | `WEB_CONCURRENCY` |"));
+  EXPECT_THAT(md, HasSubstr("| `workers` | count | `0` (2 × CPUs + 1) | `-w, --workers N` | `WEB_CONCURRENCY` |"));
   EXPECT_THAT(md, HasSubstr("| `preload` | bool | `true` | `--preload` / `--no-preload` |"));
   EXPECT_THAT(md, HasSubstr("| `app` | string | (required) | positional `APP` |"));
   EXPECT_THAT(md, HasSubstr("## `[keepwarm]`"));

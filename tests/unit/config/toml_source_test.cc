@@ -249,5 +249,36 @@ TEST(SuggestKey, Distance) {
   EXPECT_EQ(suggest_key("http.max_body"), "http.max_body_size");
 }
 
+TEST(TomlSource, UnterminatedStringSaysSo) {
+  Read r = read("app = \"x:app\nworkers = 2\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_THAT(r.errors[0], ::testing::StartsWith("t.toml:1:"));
+  EXPECT_THAT(r.errors[0], ::testing::HasSubstr("unterminated string: the closing quote is missing"));
+  Read lit = read("app = 'x:app\n");
+  ASSERT_EQ(lit.errors.size(), 1u);
+  EXPECT_THAT(lit.errors[0], ::testing::HasSubstr("unterminated string"));
+  Read other = read("app = = 1\n");  // another syntax error keeps toml++'s words
+  ASSERT_EQ(other.errors.size(), 1u);
+  EXPECT_THAT(other.errors[0], ::testing::Not(::testing::HasSubstr("unterminated")));
+}
+
+TEST(TomlSource, ProcessAndLogKeys) {
+  Read r = read("pid_file = \"/run/h.pid\"\nproc_name = \"web\"\numask = 0o027\n"
+                "[http]\nbacklog = 128\nmax_request_line = \"8KiB\"\nmax_header_field_size = 8190\n"
+                "[log]\nerror_log = \"/var/log/h.log\"\ncapture_output = true\n");
+  ASSERT_TRUE(r.errors.empty()) << ::testing::PrintToString(r.errors);
+  EXPECT_EQ(r.cfg.pid_file, "/run/h.pid");
+  EXPECT_EQ(r.cfg.proc_name, "web");
+  EXPECT_EQ(r.cfg.umask, 027);
+  EXPECT_EQ(r.cfg.http.backlog, 128u);
+  EXPECT_EQ(r.cfg.http.max_request_line, 8192u);
+  EXPECT_EQ(r.cfg.http.max_header_field_size, 8190u);
+  EXPECT_EQ(r.cfg.log.error_log, "/var/log/h.log");
+  EXPECT_TRUE(r.cfg.log.capture_output);
+  EXPECT_EQ(read("umask = \"0027\"\n").cfg.umask, 027);
+  EXPECT_EQ(read("umask = \"9\"\n").errors.size(), 1u);
+  EXPECT_EQ(read("umask = 4096\n").errors.size(), 1u);
+}
+
 }  // namespace
 }  // namespace hearth::config

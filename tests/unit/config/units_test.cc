@@ -101,6 +101,19 @@ TEST(Format, RoundTripsThroughParsers) {
   }
 }
 
+TEST(ParseUmask, Octal) {
+  EXPECT_EQ(parse_umask("027"), 027u);
+  EXPECT_EQ(parse_umask("0027"), 027u);
+  EXPECT_EQ(parse_umask("0o077"), 077u);
+  EXPECT_EQ(parse_umask("0"), 0u);
+  EXPECT_EQ(parse_umask("777"), 0777u);
+  EXPECT_EQ(parse_umask("1777"), std::nullopt);
+  EXPECT_EQ(parse_umask("8"), std::nullopt);
+  EXPECT_EQ(parse_umask(""), std::nullopt);
+  EXPECT_EQ(parse_umask("0o"), std::nullopt);
+  EXPECT_EQ(parse_umask("-1"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace hearth::config
 

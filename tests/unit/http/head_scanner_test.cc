@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace hearth::http {
@@ -57,6 +58,71 @@ TEST(HeadScanner, ExactlyAtLimitIsComplete) {
   std::string data = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   HeadScanner s(data.size());
   EXPECT_EQ(s.feed(data), R::Complete);
+}
+
+// The byte-by-byte scanner HeadScanner replaced (memchr per line since issue
+// 14): every verdict and head size must stay the same.
+class ByteWiseScanner {
+ public:
+  explicit ByteWiseScanner(uint64_t max_size) : max_size_(max_size) {}
+  R feed(std::string_view data) {
+    const std::size_t limit = data.size() < max_size_ ? data.size() : static_cast<std::size_t>(max_size_);
+    while (pos_ < limit) {
+      const char c = data[pos_];
+      if (pos_ == line_start_ && lines_ > 0 && (c == ' ' || c == '\t')) return R::Malformed;
+      if (c == '\0') return R::Malformed;
+      if (c == '\n') {
+        if (pos_ == 0 || data[pos_ - 1] != '\r' || pos_ - 1 < line_start_) return R::Malformed;
+        const bool empty_line = (pos_ - 1 == line_start_);
+        ++pos_;
+        if (empty_line) {
+          if (lines_ == 0) return R::Malformed;
+          head_size_ = pos_;
+          return R::Complete;
+        }
+        ++lines_;
+        line_start_ = pos_;
+        continue;
+      }
+      if (c == '\r' && pos_ + 1 < data.size() && data[pos_ + 1] != '\n') return R::Malformed;
+      ++pos_;
+    }
+    if (limit < data.size() || pos_ >= max_size_) return R::TooLarge;
+    return R::NeedMore;
+  }
+  std::size_t head_size() const { return head_size_; }
+
+ private:
+  uint64_t max_size_;
+  std::size_t pos_ = 0, line_start_ = 0, lines_ = 0, head_size_ = 0;
+};
+
+TEST(HeadScanner, SameVerdictsAsAByteWiseScan) {
+  // Random heads from the bytes that matter, fed in random pieces, with small
+  // limits so TooLarge is reached too.
+  std::mt19937 rng(14);
+  const char alphabet[] = {'a', 'a', 'a', ':', ' ', '\t', '\r', '\n', '\r', '\n', '\0'};
+  for (int round = 0; round < 20000; ++round) {
+    std::string data;
+    const std::size_t len = rng() % 40;
+    for (std::size_t i = 0; i < len; ++i) {
+      // Mostly well-formed CRLF pairs, so that Complete is common.
+      if (rng() % 4 == 0) data += "\r\n";
+      else data.push_back(alphabet[rng() % sizeof alphabet]);
+    }
+    const uint64_t max = 1 + rng() % 48;
+    HeadScanner fast(max);
+    ByteWiseScanner ref(max);
+    std::size_t have = 0;
+    while (true) {
+      have = std::min(data.size(), have + 1 + rng() % 8);
+      std::string_view seen = std::string_view(data).substr(0, have);
+      const R a = fast.feed(seen), b = ref.feed(seen);
+      ASSERT_EQ(a, b) << "round " << round << " input size " << data.size() << " fed " << have;
+      if (a == R::Complete) ASSERT_EQ(fast.head_size(), ref.head_size());
+      if (a != R::NeedMore || have == data.size()) break;
+    }
+  }
 }
 
 }  // namespace

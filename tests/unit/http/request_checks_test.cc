@@ -98,5 +98,24 @@ TEST(RequestChecks, IequalsAndTrim) {
   EXPECT_EQ(trim_ows("   "), "");
 }
 
+TEST(RequestChecks, EveryByteClassifiedAsRfc9110Says) {
+  // The lookup table against the rules written out: tchar (5.6.2) and
+  // field-value bytes (5.5: HTAB, SP, VCHAR, obs-text).
+  const std::string_view tchar_punct = "!#$%&'*+-.^_`|~";
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    const std::string one(1, ch);
+    const bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       (c != 0 && tchar_punct.find(ch) != std::string_view::npos);
+    EXPECT_EQ(is_token(one), tchar) << c;
+    EXPECT_EQ(is_token("ab" + one + "cd"), tchar) << c;
+    const bool field = c == '\t' || (c >= 0x20 && c != 0x7f);
+    EXPECT_EQ(is_valid_field_value(one), field) << c;
+    EXPECT_EQ(is_valid_field_value("v " + one + " w"), field) << c;
+  }
+  EXPECT_FALSE(is_token(""));
+  EXPECT_TRUE(is_valid_field_value(""));
+}
+
 }  // namespace
 }  // namespace hearth::http

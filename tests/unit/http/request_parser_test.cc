@@ -138,6 +138,19 @@ TEST(RequestParser, Limits) {
             413);
 }
 
+TEST(RequestParser, RequestLineAndFieldSizeLimits) {
+  config::HttpLimits limits;
+  limits.max_request_line = 30;  // "GET " + target + " HTTP/1.1": 13 bytes besides the target
+  EXPECT_EQ(parse("GET /" + std::string(16, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n", limits).status, 0);
+  EXPECT_EQ(parse("GET /" + std::string(17, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n", limits).status, 414);
+  limits = {};
+  limits.max_header_field_size = 20;  // "X-A: " + value
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: h\r\nX-A: " + std::string(15, 'v') + "\r\n\r\n", limits).status, 0);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: h\r\nX-A: " + std::string(16, 'v') + "\r\n\r\n", limits).status, 431);
+  limits = {};  // 0 = off: only max_header_size bounds them
+  EXPECT_EQ(parse("GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n", limits).status, 0);
+}
+
 TEST(RequestParser, ExpectContinue) {
   const config::HttpLimits limits;
   RequestParser p(limits, "");

@@ -71,6 +71,34 @@ TEST(Combined, RefererIsQuoted) {
   EXPECT_THAT(format_combined(e), HasSubstr(" 200 12 \"https://example.com/\" \"curl/7.88\""));
 }
 
+TEST(Combined, AppendedLinesReuseTheSecondsTextOnlyWithinOneSecond) {
+  ClfTimeCache when;
+  std::string out;
+  AccessEntry a = sample();
+  append_combined(out, a, when);
+  AccessEntry b = sample();
+  b.time_unix_ms = kWhen + 500;   // same second
+  append_combined(out, b, when);
+  AccessEntry c = sample();
+  c.time_unix_ms = kWhen + 61000;  // a minute later
+  append_combined(out, c, when);
+  EXPECT_EQ(out, format_combined(a) + format_combined(b) + format_combined(c));
+  EXPECT_THAT(format_combined(c), HasSubstr("[22/Nov/2026:10:01:01 +0000]"));
+}
+
+TEST(Combined, DurationAndNumbersAsPrintfWouldWriteThem) {
+  for (double d : {0.0, 0.0000005, 0.0000015, 0.1234565, 1.0, 12.3456789, 3600.25}) {
+    AccessEntry e = sample();
+    e.duration_s = d;
+    e.status = 504;
+    e.bytes = 18446744073709551615ull;
+    char want[128];
+    std::snprintf(want, sizeof want, " 504 %llu \"-\" \"curl/7.88\" rid=abc123 dur=%.6f\n",
+                  18446744073709551615ull, d);
+    EXPECT_THAT(format_combined(e), EndsWith(want)) << d;
+  }
+}
+
 TEST(Json, AllFieldsWithIsoTime) {
   EXPECT_EQ(format_json(sample()),
             "{\"time\":\"2026-11-22T10:00:00.123Z\",\"remote_addr\":\"127.0.0.1\",\"method\":\"GET\","

@@ -231,6 +231,24 @@ TEST(BuildEnviron, HeaderNamesAndJoining) {
   EXPECT_EQ(env["HTTP_COOKIE"], "a=1; b=2; c=3");
 }
 
+TEST(BuildEnviron, ValuesUsedTwiceOutgrowTheFirstReserve) {
+  // A trusted X-Forwarded-For is written twice (HTTP_X_FORWARDED_FOR and
+  // REMOTE_ADDR) and joined repeats add separators: the block grows past its
+  // first estimate and must come out intact.
+  const std::string ip(6000, 'a');
+  auto r = make_request("GET", "/%41", {{"Host", "h"},
+                                        {"X-Forwarded-For", "1.1.1.1, " + ip},
+                                        {"X-Forwarded-For", ip},
+                                        {"Cookie", "c=1"},
+                                        {"Cookie", "d=2"}});
+  auto env = env_of(r, opts({"*"}));
+  EXPECT_EQ(env["HTTP_X_FORWARDED_FOR"], "1.1.1.1, " + ip + ", " + ip);
+  EXPECT_EQ(env["REMOTE_ADDR"], ip);
+  EXPECT_EQ(env["HTTP_COOKIE"], "c=1; d=2");
+  EXPECT_EQ(env["PATH_INFO"], "/A");
+  EXPECT_EQ(env["hearth.request_id"], "gen-1");
+}
+
 TEST(BuildEnviron, UnderscoreProxyAndHopByHopHeadersDropped) {
   auto r = make_request("POST", "/", {{"Host", "h"},
                                       {"X_Forwarded_For", "6.6.6.6"},

@@ -67,24 +67,85 @@ TEST(RecycleReason, MemoryWinsOverMaxRequests) {
   EXPECT_EQ(recycle_reason(10, 10, 300 * MiB, 200 * MiB), RecycleReason::Memory);
 }
 
-// --- budget_cap ---
+// --- memory budget admission ---
 
-TEST(BudgetCap, OffOrUnmeasured) {
-  EXPECT_EQ(budget_cap(0, 100 * MiB, {50 * MiB}), std::nullopt);
-  EXPECT_EQ(budget_cap(512 * MiB, 100 * MiB, {}), std::nullopt);
-  EXPECT_EQ(budget_cap(512 * MiB, 100 * MiB, {0}), std::nullopt);
+BudgetFacts facts(uint64_t budget, uint64_t used, std::optional<uint64_t> cost, uint32_t live) {
+  BudgetFacts f;
+  f.budget = budget;
+  f.used = used;
+  f.worker_cost = cost;
+  f.live = live;
+  return f;
 }
 
-TEST(BudgetCap, ZygoteOnceThenLargestUssPerWorker) {
-  // 512 MiB host, 120 MiB zygote (the preloaded app), workers cost 40..60 MiB each.
-  EXPECT_EQ(budget_cap(512 * MiB, 120 * MiB, {40 * MiB, 60 * MiB, 50 * MiB}), 6u);  // 392 / 60
-  EXPECT_EQ(budget_cap(512 * MiB, 112 * MiB, {100 * MiB}), 4u);                     // exactly 400 / 100
+TEST(AdmitWorker, OffOrFirstWorkerAlwaysStarts) {
+  EXPECT_EQ(admit_worker(facts(0, 900 * MiB, std::nullopt, 7)), BudgetAdmit::Start);
+  // One worker always runs, even when the zygote alone is over the budget.
+  EXPECT_EQ(admit_worker(facts(100 * MiB, 341 * MiB, std::nullopt, 0)), BudgetAdmit::Start);
+  EXPECT_EQ(admit_worker(facts(100 * MiB, 341 * MiB, 300 * MiB, 0)), BudgetAdmit::Start);
 }
 
-TEST(BudgetCap, NeverBelowOne) {
-  EXPECT_EQ(budget_cap(512 * MiB, 600 * MiB, {10 * MiB}), 1u);
-  EXPECT_EQ(budget_cap(512 * MiB, 512 * MiB, {10 * MiB}), 1u);
-  EXPECT_EQ(budget_cap(512 * MiB, 500 * MiB, {100 * MiB}), 1u);
+TEST(AdmitWorker, MeasuresTheFirstWorkerBeforeStartingAnother) {
+  // The case: a 700 MiB budget, lazy workers that load 300 MiB at import.
+  // While the first worker boots, nothing is known: do not start the other three.
+  EXPECT_EQ(admit_worker(facts(700 * MiB, 15 * MiB, std::nullopt, 1)), BudgetAdmit::Measure);
+}
+
+TEST(AdmitWorker, StartsOnlyWhatFitsCountingWhatIsStillGrowing) {
+  BudgetFacts f = facts(700 * MiB, 320 * MiB, 300 * MiB, 1);  // zygote + one measured worker
+  EXPECT_EQ(admit_worker(f), BudgetAdmit::Start);             // 320 + 300 <= 700
+  f.live = 2;
+  f.pending = expected_growth(5 * MiB, 300 * MiB);  // the second is booting at 5 MiB
+  EXPECT_EQ(admit_worker(f), BudgetAdmit::Full);    // 320 + 295 + 300 > 700
+  f.used = 620 * MiB;  // both ready
+  f.pending = 0;
+  EXPECT_EQ(admit_worker(f), BudgetAdmit::Full);
+  // Exactly at the budget is inside it.
+  EXPECT_EQ(admit_worker(facts(600 * MiB, 300 * MiB, 300 * MiB, 1)), BudgetAdmit::Start);
+  EXPECT_EQ(admit_worker(facts(600 * MiB, 300 * MiB + 1, 300 * MiB, 1)), BudgetAdmit::Full);
+}
+
+TEST(AdmitWorker, WaitsForAStoppingProcessRatherThanCapping) {
+  BudgetFacts f = facts(700 * MiB, 620 * MiB, 300 * MiB, 1);  // one old worker still draining
+  f.freeing = true;
+  EXPECT_EQ(admit_worker(f), BudgetAdmit::Wait);
+  f.used = 320 * MiB;  // it has gone
+  EXPECT_EQ(admit_worker(f), BudgetAdmit::Start);
+}
+
+TEST(ExpectedGrowth, UpToWhatItsKindCosts) {
+  EXPECT_EQ(expected_growth(5 * MiB, 300 * MiB), 295 * MiB);
+  EXPECT_EQ(expected_growth(300 * MiB, 300 * MiB), 0u);
+  EXPECT_EQ(expected_growth(310 * MiB, 300 * MiB), 0u);
+}
+
+TEST(BudgetFit, OffOrUnmeasured) {
+  EXPECT_EQ(budget_fit(facts(0, 100 * MiB, 50 * MiB, 2)), std::nullopt);
+  EXPECT_EQ(budget_fit(facts(512 * MiB, 100 * MiB, std::nullopt, 1)), std::nullopt);
+  EXPECT_EQ(budget_fit(facts(512 * MiB, 100 * MiB, 0, 1)), std::nullopt);
+}
+
+TEST(BudgetFit, RoomForMoreOrRetireWhatIsOver) {
+  EXPECT_EQ(budget_fit(facts(700 * MiB, 320 * MiB, 300 * MiB, 1)), 2u);   // 380 left: one more
+  EXPECT_EQ(budget_fit(facts(700 * MiB, 620 * MiB, 300 * MiB, 2)), 2u);   // 80 left: none
+  EXPECT_EQ(budget_fit(facts(512 * MiB, 112 * MiB, 100 * MiB, 0)), 4u);   // exactly 400 / 100
+  EXPECT_EQ(budget_fit(facts(700 * MiB, 920 * MiB, 300 * MiB, 3)), 2u);   // 220 over: one goes
+  EXPECT_EQ(budget_fit(facts(700 * MiB, 1330 * MiB, 300 * MiB, 4)), 1u);  // 630 over: three go
+  BudgetFacts f = facts(700 * MiB, 320 * MiB, 300 * MiB, 2);
+  f.pending = 295 * MiB;  // a booting worker counts at its expected size
+  EXPECT_EQ(budget_fit(f), 2u);
+}
+
+TEST(BudgetFit, NeverBelowOne) {
+  EXPECT_EQ(budget_fit(facts(100 * MiB, 341 * MiB, 10 * MiB, 1)), 1u);
+  EXPECT_EQ(budget_fit(facts(512 * MiB, 900 * MiB, 100 * MiB, 2)), 1u);
+}
+
+TEST(BudgetUnmet, OnlyWhenOneWorkerIsAlreadyTooMuch) {
+  EXPECT_TRUE(budget_unmet(facts(100 * MiB, 341 * MiB, 10 * MiB, 1)));
+  EXPECT_FALSE(budget_unmet(facts(100 * MiB, 99 * MiB, 10 * MiB, 1)));
+  EXPECT_FALSE(budget_unmet(facts(700 * MiB, 900 * MiB, 300 * MiB, 3)));  // retiring fixes it
+  EXPECT_FALSE(budget_unmet(facts(0, 900 * MiB, 300 * MiB, 1)));
 }
 
 // --- scale_decision ---

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -54,7 +55,10 @@ class PoolIntegrationTest : public ::testing::Test {
   void TearDown() override {
     if (death_[0] >= 0) ::close(death_[0]);
     if (death_[1] >= 0) ::close(death_[1]);  // EOF: anything left behind exits
-    if (!dir_.empty()) std::system(("rm -rf '" + dir_ + "'").c_str());
+    if (!dir_.empty()) {
+      std::error_code ec;  // best effort, as the rm -rf it replaces (system() is warn_unused_result with FORTIFY)
+      std::filesystem::remove_all(dir_, ec);
+    }
   }
   void write_app(const std::string& text) {
     std::ofstream f(dir_ + "/app.py");

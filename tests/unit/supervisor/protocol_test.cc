@@ -255,6 +255,27 @@ TEST(ParseResponseStart, StatusReasonAndHeaders) {
   EXPECT_EQ(h->headers[1], (std::pair<std::string, std::string>{"Set-Cookie", "a=1; Path=/"}));
 }
 
+TEST(ScanResponseStart, ViewsIntoThePayloadInOrder) {
+  const std::string payload = "201 Created\0Location\0/x\0X-Empty\0\0Set-Cookie\0a=1"s;
+  auto h = scan_response_start(payload);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 201);
+  EXPECT_EQ(h->reason, "Created");
+  EXPECT_EQ(h->reason.data(), payload.data() + 4);  // no copy
+  std::vector<std::pair<std::string, std::string>> seen;
+  h->for_each_field([&](std::string_view n, std::string_view v) { seen.emplace_back(n, v); });
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::string>>{
+                      {"Location", "/x"}, {"X-Empty", ""}, {"Set-Cookie", "a=1"}}));
+  auto bare = scan_response_start("204");
+  ASSERT_TRUE(bare);
+  int calls = 0;
+  bare->for_each_field([&](std::string_view, std::string_view) { ++calls; });
+  EXPECT_EQ(calls, 0);
+  for (std::string bad : {"200 OK\0X-A"s, "200 OK\0X A\0v"s, "200 OK\0X-A\0a\rb"s, "20x OK"s, "099"s}) {
+    EXPECT_FALSE(scan_response_start(bad)) << bad;
+  }
+}
+
 TEST(ParseResponseStart, ReasonWithSpacesAndLatin1) {
   auto h = parse_response_start("404 Not Found \xe9"s);
   ASSERT_TRUE(h);

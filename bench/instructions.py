@@ -1,0 +1,218 @@
+"""The daemon's instructions per proxied request, counted with callgrind (docs/profile.md).
+
+Method (issue 14): the hello app (raw WSGI), one worker, preload, access log off; hearthd runs under
+`valgrind --tool=callgrind --trace-children=no` (only the daemon is counted: the zygote and the
+workers are execve'd Python processes and run natively), one keep-alive client sends exactly N
+`GET /` requests on one connection, each after the previous response is complete, then hearthd is
+stopped with SIGTERM and callgrind writes its totals. Two runs, N = 1,000 and N = 3,000; the
+difference of the two totals divided by 2,000 is the cost of one request, with start-up, the
+readiness probe and shut-down cancelled out. The same difference per function (callgrind_annotate
+--inclusive=no of each run) gives the per-request self cost by function.
+
+hearthd starts its children with fork + execve (supervisor/spawner.cc), not Boost.Process, so the
+ordinary Release binary runs under valgrind as it is.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import stacks
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: hearth-instructions\r\nAccept: */*\r\n\r\n"
+
+
+def keepalive_requests(port, n, timeout=60.0):
+    """Send exactly n GETs on one keep-alive connection, one at a time; returns the count of 200s."""
+    ok = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        buf = b""
+        for _ in range(n):  # bounded: n requests
+            s.sendall(REQUEST)
+            while b"\r\n\r\n" not in buf:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise RuntimeError(f"connection closed after {ok} responses")
+                buf += chunk
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+            if not m:
+                raise RuntimeError(f"response without Content-Length: {head[:200]!r}")
+            need = int(m.group(1))
+            while len(buf) < need:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise RuntimeError("connection closed inside a body")
+                buf += chunk
+            buf = buf[need:]
+            if head.startswith(b"HTTP/1.1 200"):
+                ok += 1
+    return ok
+
+
+def _valgrind(out):
+    return ["valgrind", "--tool=callgrind", "--trace-children=no", f"--callgrind-out-file={out}"]
+
+
+def _start_hearthd(workdir, port, out, extra):
+    server = stacks.Server("hearthd-callgrind", f"http://127.0.0.1:{port}/", workdir)
+    conf = server.write("hearth.toml", '[log]\naccess_log = ""\n')
+    argv = [*_valgrind(out),
+            stacks.HEARTHD, "hello:application", "--chdir", stacks.APPS_DIR, "--python", stacks.PYTHON,
+            "-b", f"127.0.0.1:{port}", "-w", "1", "--preload", "-c", conf,
+            "--control-socket", os.path.join(workdir, "ctl.sock"),
+            *(["--allow-root"] if os.geteuid() == 0 else []), *(e.replace("{workdir}", workdir) for e in extra)]
+    return server, server.spawn("hearthd", argv)
+
+
+# `extra` for measure(): the access log on, written to a file in the run's directory.
+ACCESS_LOG_ON = ("--access-logfile", "{workdir}/access.log")
+
+
+def _start_nginx_uwsgi(workdir, port, out, extra):
+    """nginx (one process: master_process off) doing uwsgi_pass to one uWSGI worker over a Unix socket."""
+    server = stacks.Server("nginx-uwsgi-callgrind", f"http://127.0.0.1:{port}/", workdir)
+    sock = os.path.join(workdir, "uwsgi.sock")
+    uw = stacks._uwsgi_argv("hello", workdir, ["--socket", sock, "--chmod-socket=660"])
+    uw[uw.index("--processes") + 1] = "1"
+    server.spawn("uwsgi", uw)
+    loc = f"""        location / {{
+            include /etc/nginx/uwsgi_params;
+            uwsgi_pass unix:{sock};
+        }}"""
+    # keepalive_requests: nginx's default (1000) would end the client's connection mid-run.
+    conf = stacks._nginx_conf(f"127.0.0.1:{port}", loc, extra_http="    keepalive_requests 1000000;\n")
+    conf = conf.replace("master_process on;", "master_process off;")
+    os.makedirs(os.path.join(workdir, "tmp"), exist_ok=True)
+    server.write("nginx.conf", conf)
+    return server, server.spawn("nginx", [*_valgrind(out), "nginx", "-p", workdir + "/", "-c", "nginx.conf"])
+
+
+TARGETS = {"hearthd": _start_hearthd, "nginx-uwsgi": _start_nginx_uwsgi}
+
+
+def _run_once(workdir, n, extra=(), target="hearthd"):
+    """One front (hearthd, or nginx -> uWSGI) under callgrind serving n requests; returns (total Ir, annotate)."""
+    port = stacks.free_port()
+    out = os.path.join(workdir, "callgrind.out")
+    server, proc = TARGETS[target](workdir, port, out, extra)
+    try:
+        server.wait_ready(deadline=120.0)
+        ok = keepalive_requests(port, n)
+        if ok != n:
+            raise RuntimeError(f"{ok} of {n} requests answered 200")
+        # callgrind writes its file at exit; give it time, and repeat the signal once or
+        # twice (seen once: nginx under valgrind on a loaded machine missing the first).
+        for attempt in range(3):  # bounded
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60.0)
+                break
+            except subprocess.TimeoutExpired:
+                if attempt == 2:
+                    raise
+    finally:
+        left = server.stop()
+        if left:
+            print(f"warning: still alive after stopping {target}: {left}")
+    with open(out) as f:
+        total = None
+        for line in f:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total = int(line.split()[1])
+    if total is None:
+        raise RuntimeError(f"no totals in {out}")
+    annotate = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", out],
+                              capture_output=True, text=True, check=False).stdout
+    return total, annotate
+
+
+def _short_name(name):
+    """`file:ns::f(args) [clone .isra.0]` -> `ns::f` (files of glibc are kept: `memmove...S:__memcpy...`)."""
+    file, _, func = name.partition(":")
+    if not func:
+        return name
+    func = func.replace("(anonymous namespace)", "{anon}")
+    depth, cut = 0, len(func)
+    for i, c in enumerate(func):  # drop the parameter list: the first '(' at template depth 0
+        if c == "<":
+            depth += 1
+        elif c == ">":
+            depth -= 1
+        elif c == "(" and depth == 0 and i > 0 and not func.startswith("decltype"):
+            cut = i
+            break
+    func = func[:cut].replace("{anon}", "(anonymous namespace)")
+    if file.endswith((".c", ".S")):
+        return f"{func} ({os.path.basename(file)})"
+    return func
+
+
+def _self_costs(annotate):
+    """function -> self Ir from callgrind_annotate --inclusive=no output."""
+    costs = {}
+    for line in annotate.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*?)\s*$", line)
+        if not m or ":" not in m.group(2):
+            continue
+        name = _short_name(re.sub(r"\s+\[[^\]]*\]$", "", m.group(2)))
+        costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
+    return costs
+
+
+def count(target="hearthd", small=1000, large=3000, extra=(), keep=None):
+    """(instructions per request, annotate small, annotate large, totals) for one front."""
+    tmp = keep or tempfile.mkdtemp(prefix="hearth-callgrind-")
+    try:
+        total_s, ann_s = _run_once(os.path.join(tmp, target, "small"), small, extra, target)
+        total_l, ann_l = _run_once(os.path.join(tmp, target, "large"), large, extra, target)
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return (total_l - total_s) / (large - small), ann_s, ann_l, (total_s, total_l)
+
+
+def measure_nginx(small=1000, large=3000):
+    """nginx -> uWSGI's instructions per request in nginx, the same way; None when not installed."""
+    if not (shutil.which("valgrind") and shutil.which("nginx") and shutil.which("uwsgi")):
+        return None
+    ok, _ = stacks.available("nginx-uwsgi")
+    if not ok:
+        return None
+    return count("nginx-uwsgi", small, large)[0]
+
+
+def measure(small=1000, large=3000, top=25, extra=(), quiet=False, keep=None):
+    """Instructions the daemon spends per proxied request; prints a markdown section, returns the figure."""
+    if not shutil.which("valgrind"):
+        print("## Daemon instructions per request\n\nvalgrind is not installed; skipped.\n")
+        return None
+    t0 = time.monotonic()
+    per, ann_s, ann_l, (total_s, total_l) = count("hearthd", small, large, extra, keep)
+    title = " (access log on)" if tuple(extra) == ACCESS_LOG_ON else ""
+    print(f"## Daemon instructions per proxied request{title} (callgrind)\n\n"
+          f"hello app, 1 worker, preload, "
+          f"{'access log to a file' if tuple(extra) == ACCESS_LOG_ON else 'access log off'}"
+          f"{' ' + ' '.join(extra) if extra and tuple(extra) != ACCESS_LOG_ON else ''}, "
+          f"one keep-alive client: {small:,} requests -> {total_s:,} Ir, {large:,} requests -> "
+          f"{total_l:,} Ir: **{per:,.0f} instructions per request** "
+          f"({time.monotonic() - t0:.0f} s).\n")
+    if top and not quiet:
+        cs, cl = _self_costs(ann_s), _self_costs(ann_l)
+        diff = {k: (cl.get(k, 0) - cs.get(k, 0)) / (large - small) for k in set(cs) | set(cl)}
+        rows = sorted(diff.items(), key=lambda kv: -kv[1])[:top]
+        print("Self cost per request by function (difference of the two runs):\n")
+        print("| Ir/req | share | function |")
+        print("|--:|--:|---|")
+        for name, v in rows:
+            if v < 1:
+                break
+            short = (name if len(name) <= 110 else name[:107] + "...").replace("|", "\\|")
+            print(f"| {v:,.0f} | {100 * v / per:.1f}% | `{short}` |")
+        print()
+    return per
+
