@@ -70,6 +70,30 @@ def config():
         write("config_toml", text.encode())
 
 
+def proxy_v2(ver_cmd, fam, body):
+    sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    return sig + bytes([ver_cmd, fam]) + struct.pack(">H", len(body)) + body
+
+
+def proxy():
+    for line in [
+        b"PROXY TCP4 203.0.113.7 10.0.0.1 56324 443\r\nGET / HTTP/1.1\r\n",
+        b"PROXY TCP6 2001:db8::1 ::1 1 65535\r\n",
+        b"PROXY UNKNOWN\r\n\x16\x03\x01",
+        b"PROXY TCP4 1.2.3.4 5.6.7.8 1 70000\r\n",
+    ]:
+        write("proxy_protocol", line)
+    inet4 = bytes([192, 0, 2, 10, 10, 0, 0, 1, 0xC7, 0x38, 0x01, 0xBB])
+    inet6 = bytes(15) + b"\x07" + bytes(15) + b"\x01" + b"\x12\x34\x00\x50"
+    tlvs = b"\x02\x00\x0bexample.com" + b"\xea\x00\x05\x01vpce" + b"\x04\x00\x00"
+    write("proxy_protocol", proxy_v2(0x21, 0x11, inet4))
+    write("proxy_protocol", proxy_v2(0x21, 0x11, inet4 + tlvs) + b"\x16\x03\x01")
+    write("proxy_protocol", proxy_v2(0x21, 0x21, inet6 + tlvs))
+    write("proxy_protocol", proxy_v2(0x20, 0x00, b""))
+    write("proxy_protocol", proxy_v2(0x21, 0x31, bytes(216)))
+    write("proxy_protocol", proxy_v2(0x21, 0x11, inet4 + b"\x02\x00\x09ab"))
+
+
 def h2frame(t, flags, sid, payload=b""):
     return struct.pack(">I", len(payload))[1:] + bytes([t, flags]) + struct.pack(">I", sid) + payload
 
@@ -100,4 +124,5 @@ if __name__ == "__main__":
     http1()
     protocol()
     config()
+    proxy()
     h2()

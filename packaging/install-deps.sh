@@ -11,6 +11,7 @@ image_pkgs=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-filesystem1.81-dev
   libnghttp2-dev libtomlplusplus-dev libssl-dev
+  libbrotli-dev zlib1g-dev
 )
 build_pkgs=(
   "${image_pkgs[@]}"

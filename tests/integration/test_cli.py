@@ -276,7 +276,6 @@ def test_a_pasted_gunicorn_line_is_accepted(tmp_path):
     (["--worker-connections", "1000"], "--threads N"),
     (["--statsd-host", "localhost:8125"], "--admin-bind"),
     (["--access-logformat", "%(h)s %(r)s"], "--access-log-format combined or json"),
-    (["--proxy-protocol"], "--forwarded-allow-ips"),
     (["-k", "uvicorn.workers.UvicornWorker"], "ASGI apps are not supported yet"),
     (["--worker-class", "gevent"], "sync workers with --threads N"),
 ])

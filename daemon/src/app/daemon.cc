@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "config/bind.h"
 #include "control/default_socket.h"
+#include "http/error_pages.h"
 #include "supervisor/protocol.h"
 #include "tls/server_context.h"
 
@@ -151,6 +152,10 @@ int Daemon::run() {
   }
   try {
     http::RequestHandler* front = proxy_.get();
+    if (c.compression.enabled) {
+      compression_ = std::make_unique<frontdoor::CompressionHandler>(c.compression, *front);
+      front = compression_.get();
+    }
     if (!c.statics.empty()) {
       std::vector<statics::StaticHandler::Mount> mounts;
       if (std::string err = statics::StaticHandler::prepare(c, &mounts); !err.empty()) {
@@ -161,11 +166,20 @@ int Daemon::run() {
       static_ = std::make_unique<statics::StaticHandler>(std::move(mounts), *front, telemetry_.get(), clock_);
       front = static_.get();
     }
+    if (!c.rate_limits.empty()) {
+      rate_limit_ = std::make_unique<frontdoor::RateLimitHandler>(c, *front, telemetry_.get(), clock_);
+      front = rate_limit_.get();
+    }
     if (c.tls.enabled() && c.tls.hsts_max_age.count() > 0) {
       hsts_ = std::make_unique<tls::HstsHandler>(*front, c.tls.hsts_max_age);
       front = hsts_.get();
     }
     http_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *front, "http");
+    if (c.proxy_protocol) http_->set_proxy_protocol(c.proxy_allow_ips);
+    if (std::string err = load_error_pages(true); !err.empty()) {
+      std::fprintf(stderr, "hearthd: %s\n", err.c_str());
+      return 2;
+    }
     if (c.tls.enabled()) {
       auto t = tls::make_server_context(c.tls, c.http.h2_enabled);
       if (!t.context) {
@@ -265,7 +279,8 @@ int Daemon::run() {
     asio::post(io_, [this] { on_worker_ready_event(); });
   });
   telemetry_->set_sources(Telemetry::Sources{pool_.get(), &dispatcher_, admission_.get(), health_.get(),
-                                             keepwarm_internal_.get(), keepwarm_public_.get(), http_.get()});
+                                             keepwarm_internal_.get(), keepwarm_public_.get(), http_.get(),
+                                             rate_limit_.get(), compression_.get()});
 
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -314,6 +329,7 @@ void Daemon::do_wait_signals() {
       if (phase_ == Phase::Running) {
         HLOG(Info, "SIGHUP: rolling reload");
         reload_tls();  // logs the outcome
+        load_error_pages(false);
         start_reload([](const supervisor::Pool::ReloadResult&) {});  // the pool logs the outcome
       }
     } else if (phase_ == Phase::Running) {
@@ -417,6 +433,19 @@ void Daemon::on_fatal(const std::string& message) {
   }
 }
 
+std::string Daemon::load_error_pages(bool initial) {
+  if (cfg_->error_pages.empty() || !http_) return "";
+  std::string err;
+  auto pages = http::ErrorPages::load(*cfg_, &err);
+  if (!pages) {
+    if (!initial) HLOG(Error, "error pages not reloaded, still serving the previous ones: " << err);
+    return err;
+  }
+  HLOG(Info, (initial ? "error pages: " : "error pages reloaded: ") << pages->files() << " file(s)");
+  http_->set_error_pages(std::make_shared<const http::ErrorPages>(std::move(*pages)));
+  return "";
+}
+
 std::string Daemon::reload_tls() {
   if (!cfg_->tls.enabled() || !http_) return "";
   auto t = tls::make_server_context(cfg_->tls, cfg_->http.h2_enabled);
@@ -503,6 +532,7 @@ void Daemon::handle_control(std::string_view command, control::ControlServer::Re
     // The certificate first (synchronous): a renewed certificate is in use
     // for new connections before the workers are replaced.
     std::string tls_error = reload_tls();
+    load_error_pages(false);  // logs the outcome
     start_reload([reply, tls_error](const supervisor::Pool::ReloadResult& r) {
       using supervisor::json_escape;
       const bool ok = r.ok && tls_error.empty();

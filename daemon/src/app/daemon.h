@@ -16,6 +16,8 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "control/control_server.h"
+#include "frontdoor/compression_handler.h"
+#include "frontdoor/rate_limit_handler.h"
 #include "health/admission.h"
 #include "health/health_checker.h"
 #include "health/internal_keepwarm.h"
@@ -68,6 +70,9 @@ class Daemon final : private supervisor::Pool::Listener {
   // Re-reads certfile/keyfile into a new TLS context for new connections;
   // "" on success (or without TLS), else the error (the old context stays).
   std::string reload_tls();
+  // [[error_page]] files read again (start-up: `initial`, and on reload); "" or
+  // what could not be read (a reload then keeps the previous pages).
+  std::string load_error_pages(bool initial);
 
   std::shared_ptr<const config::Config> cfg_;
   // One thread runs everything (STYLE.md 3), so Asio takes no locks: neither
@@ -90,6 +95,8 @@ class Daemon final : private supervisor::Pool::Listener {
   std::unique_ptr<net::HttpServer> admin_;
   std::unique_ptr<statics::StaticHandler> static_;         // [[static]] mounts, in front of the proxy
   std::unique_ptr<tls::HstsHandler> hsts_;                  // tls.hsts_max_age > 0
+  std::unique_ptr<frontdoor::CompressionHandler> compression_;  // [compression] enabled, in front of the app
+  std::unique_ptr<frontdoor::RateLimitHandler> rate_limit_;  // [[rate_limit]] rules, in front of static and the app
   std::unique_ptr<tls::RedirectHandler> redirect_handler_;  // tls.redirect_http_from
   std::unique_ptr<net::HttpServer> redirect_;
   std::unique_ptr<control::ControlServer> control_;

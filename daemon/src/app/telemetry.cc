@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "build_info.h"
+#include "frontdoor/compression_handler.h"
+#include "frontdoor/rate_limit_handler.h"
 #include "health/admission.h"
 #include "net/http_server.h"
 #include "health/health_checker.h"
@@ -233,6 +235,36 @@ void Telemetry::register_callbacks() {
       "hearth_tls_handshake_failures_total",
       "HTTPS connections closed because the TLS handshake failed or timed out (header_timeout).", {},
       [this](const Emit& emit) { emit({}, src_.http ? static_cast<double>(src_.http->tls_handshake_failures()) : 0); },
+      true);
+  reg_.callback(
+      "hearth_rate_limited_total",
+      "Requests answered 429 by a [[rate_limit]] rule (label: the rule's prefix, and its methods if it lists some).",
+      {"rule"},
+      [this](const Emit& emit) {
+        if (!src_.rate_limits) return;
+        for (const auto& r : src_.rate_limits->limited()) emit({r.rule}, static_cast<double>(r.limited));
+      },
+      true);
+  reg_.callback(
+      "hearth_compressed_responses_total",
+      "App responses compressed by [compression], by Content-Encoding.", {"encoding"},
+      [this](const Emit& emit) {
+        if (!src_.compression) return;
+        auto n = src_.compression->compressed();
+        emit({"br"}, static_cast<double>(n.br));
+        emit({"gzip"}, static_cast<double>(n.gzip));
+      },
+      true);
+  reg_.callback(
+      "hearth_connections_refused_total",
+      "Connections closed at once because their client address held http.max_connections_per_ip already.",
+      {"reason"}, [this](const Emit& emit) { emit({"per_ip"}, src_.http ? static_cast<double>(src_.http->per_ip_refused()) : 0); },
+      true);
+  reg_.callback(
+      "hearth_proxy_protocol_refused_total",
+      "Connections closed because the PROXY protocol header was missing, malformed or late, or its sender is not in "
+      "proxy_allow_ips.",
+      {}, [this](const Emit& emit) { emit({}, src_.http ? static_cast<double>(src_.http->proxy_protocol_refused()) : 0); },
       true);
   reg_.callback("hearth_workers", "Workers by state.", {"state"}, [this](const Emit& emit) {
     if (!src_.pool) return;

@@ -20,6 +20,11 @@ class Worker;
 namespace hearth::proxy {
 class Dispatcher;
 }
+namespace hearth::frontdoor {
+class CompressionHandler;
+class RateLimitHandler;
+}
+
 namespace hearth::net {
 class HttpServer;
 }
@@ -42,6 +47,8 @@ class Telemetry final : public proxy::RequestObserver {
     const health::InternalKeepwarm* keepwarm_internal = nullptr;
     const health::PublicPinger* keepwarm_public = nullptr;
     const net::HttpServer* http = nullptr;  // the app listeners (TLS handshake failures)
+    const frontdoor::RateLimitHandler* rate_limits = nullptr;  // [[rate_limit]]; null without rules
+    const frontdoor::CompressionHandler* compression = nullptr;  // null unless compression.enabled
   };
   Telemetry(boost::asio::io_context& io, const config::Config& cfg);
   // Start-up regime: "" or an error (the access log file cannot be opened).

@@ -171,6 +171,23 @@ const FlagSpec kFlags[] = {
        c.forwarded_allow_ips = *l;
        return "";
      }},
+    {"proxy-protocol", 0, nullptr, "Listeners", "proxy_protocol",
+     "every bind expects a PROXY protocol v1/v2 header from --proxy-allow-from peers",
+     [](const Config& d) { return d.proxy_protocol ? "on"s : "off"s; },
+     [](std::string_view, Config& c, CliState&) { c.proxy_protocol = true; return ""s; }},
+    {"proxy-allow-from", 0, "LIST", "Listeners", "proxy_allow_ips",
+     "peers allowed to send the PROXY header: comma-separated IPs/CIDRs, or *",
+     [](const Config& d) {
+       std::string s;
+       for (const auto& ip : d.proxy_allow_ips) s += (s.empty() ? "" : ",") + ip;
+       return s;
+     },
+     [](std::string_view v, Config& c, CliState&) -> std::string {
+       auto l = parse_allow_ips(v);
+       if (!l) return "IP addresses or CIDR ranges separated by commas, or *";
+       c.proxy_allow_ips = *l;
+       return "";
+     }},
     {"backlog", 0, "N", "Listeners", "http.backlog", "listen() backlog of every bind (as gunicorn's --backlog)",
      [](const Config& d) { return std::to_string(d.http.backlog); },
      [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.http.backlog); }},
@@ -355,9 +372,6 @@ const RejectedFlag kRejected[] = {
      "hearthd has no StatsD client: use --admin-bind ADDR and scrape the Prometheus /metrics (docs/metrics.md)"},
     {"access-logformat", 0, true,
      "hearthd has no access log format strings: use --access-log-format combined or json"},
-    {"proxy-protocol", 0, false,
-     "hearthd does not accept the PROXY protocol: let the proxy send X-Forwarded-For and list it in "
-     "--forwarded-allow-ips"},
 };
 
 const RejectedFlag* find_rejected(std::string_view typed) {

@@ -48,6 +48,27 @@ struct HttpLimits {
   uint32_t h2_max_concurrent_streams = 100;     // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
   uint32_t h2_initial_window_size = 1 << 20;    // HTTP/2 per-stream flow-control window, bytes
   bool via = false;                             // add "Via: 1.1 hearth" to responses proxied from the app
+  uint32_t max_connections_per_ip = 0;          // open connections one client address may hold; 0 = no limit
+};
+
+// [compression] (docs/frontdoor.md): the app's responses compressed on the
+// fly (nginx's `gzip on;`), negotiated from Accept-Encoding.
+struct CompressionConfig {
+  bool enabled = false;                              // off by default, as nginx
+  std::vector<std::string> algorithms{"br", "gzip"};  // what may be offered; "br" and/or "gzip"
+  uint64_t min_size = 1024;                          // a response with a smaller Content-Length is sent as is
+  // Content types compressed ("text/*" = every text type); parameters such as charset are ignored.
+  std::vector<std::string> types{"text/*",
+                                 "application/json",
+                                 "application/javascript",
+                                 "application/xml",
+                                 "application/xhtml+xml",
+                                 "application/rss+xml",
+                                 "application/atom+xml",
+                                 "application/ld+json",
+                                 "application/manifest+json",
+                                 "image/svg+xml"};
+  uint32_t level = 4;  // 1..11: gzip's level (at most 9) and brotli's quality
 };
 
 struct LogConfig {
@@ -112,6 +133,25 @@ struct StaticMount {
   bool fallthrough = false;           // a missing file goes to the app instead of 404
 };
 
+// One [[rate_limit]] rule (docs/frontdoor.md): requests under `prefix` (and
+// of `methods`, if any) get `rate` per client address with `burst` extra at
+// once; beyond that 429 with Retry-After, never reaching the app.
+struct RateLimitRule {
+  std::string prefix;                // URL prefix, starts with '/'; the longest matching rule wins
+  std::string rate;                  // as written: "10/s", "600/m", "1000/h"
+  double per_second = 0;             // `rate` parsed (validate() checks it is > 0)
+  uint32_t burst = 0;                // requests beyond the rate accepted at once (nginx's burst, nodelay)
+  std::string key = "client_ip";     // what a bucket is per: only "client_ip"
+  std::vector<std::string> methods;  // upper-case; empty = every method
+};
+
+// One [[error_page]] (nginx's error_page): the body of the responses the
+// daemon itself makes with one of `status` (never the app's responses).
+struct ErrorPage {
+  std::vector<int> status;  // 400..599: [502, 503, 504]
+  std::string file;         // as written; relative = against `chdir` (else the daemon's cwd)
+};
+
 struct HooksConfig {
   std::string pre_fork;     // "module:function", run in the zygote before each fork
   std::string post_fork;    // run in each worker right after the fork
@@ -155,6 +195,10 @@ struct Config {
   Millis graceful_timeout{30000};       // shutdown/reload: time for in-flight requests before KILL
   Millis boot_timeout{120000};          // import + worker start; separate from `timeout`
   std::vector<std::string> forwarded_allow_ips{"127.0.0.1", "::1"};  // "*" = all
+  // PROXY protocol (docs/frontdoor.md): every `bind` expects a v1/v2 header
+  // first, from one of proxy_allow_ips (IPs, CIDR ranges or "*").
+  bool proxy_protocol = false;
+  std::vector<std::string> proxy_allow_ips{"127.0.0.1"};
   std::string temp_dir;                 // request body spool dir; "" = $TMPDIR or /tmp
   // A request whose worker died before any response byte reached the client
   // is sent once more to another worker when its method is listed here.
@@ -172,6 +216,7 @@ struct Config {
   uint32_t ready_min = 1;               // /readyz is 200 when at least this many workers are ready
 
   HttpLimits http;
+  CompressionConfig compression;
   LogConfig log;
   HealthConfig health;
   WarmupConfig warmup;
@@ -179,6 +224,8 @@ struct Config {
   HooksConfig hooks;
   TlsConfig tls;
   std::vector<StaticMount> statics;     // [[static]] mounts, matched before the app (longest prefix wins)
+  std::vector<RateLimitRule> rate_limits;  // [[rate_limit]] rules, checked before static mounts and the app
+  std::vector<ErrorPage> error_pages;      // [[error_page]] bodies for the daemon's own 4xx/5xx answers
 
   // Resolved at load time: where the Python runtime (plugins/python) lives.
   std::string runtime_dir;

@@ -131,6 +131,16 @@ std::string config_reference_markdown() {
            " | " + cell(std::string(k.description)) + " |\n";
   }
 
+  out += "\n## `[[rate_limit]]`\n\n";
+  out += "Each `[[rate_limit]]` entry limits the request rate per client address under a URL prefix, before "
+         "`[[static]]` mounts and the app: beyond the burst the answer is `429 Too Many Requests` with "
+         "`Retry-After`. Unknown keys in an entry are errors. See [frontdoor.md](frontdoor.md).\n\n";
+  out += "| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& k : rate_limit_entry_schema()) {
+    out += "| `" + std::string(k.key) + "` | " + std::string(k.type) + " | " + cell(std::string(k.default_note)) +
+           " | " + cell(std::string(k.description)) + " |\n";
+  }
+
   out += "\n## Command-line flags\n\n";
   out += "Every flag that sets a key overrides the config file and the environment.\n\n";
   out += "| flag | sets | meaning |\n|---|---|---|\n";

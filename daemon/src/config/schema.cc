@@ -46,6 +46,12 @@ constexpr KeySpec kSchema[] = {
      "on stop/reload, time for in-flight requests before workers are killed"},
     {"boot_timeout", "duration", "", "", "time to import the app and start a worker"},
     {"forwarded_allow_ips", "address list", "", "", "peers trusted to send `X-Forwarded-*`; `\"*\"` = any"},
+    {"proxy_protocol", "bool", "", "",
+     "every `bind` expects a PROXY protocol header (v1 or v2, before TLS) from a peer in `proxy_allow_ips`; its "
+     "address becomes `REMOTE_ADDR`, the access log's client and the rate-limit key. A connection without a valid "
+     "header is closed ([frontdoor](frontdoor.md))"},
+    {"proxy_allow_ips", "address list", "", "",
+     "load balancers allowed to send the PROXY header (IPs, CIDR ranges, or `\"*\"`); other peers are refused"},
     {"temp_dir", "string", "(`$TMPDIR` or `/tmp`)", "", "where large request and response bodies are spooled"},
     {"pid_file", "string", "(none)", "",
      "hearthd writes its pid here at start (before dropping root) and removes the file when it exits (gunicorn's `--pid`)"},
@@ -71,6 +77,14 @@ constexpr KeySpec kSchema[] = {
     {"static", "array of tables", "none", "",
      "static-file mounts (`[[static]]`, or `--static PREFIX=DIR`) served by the daemon without the app; keys in "
      "[`[[static]]`](#static) below, behaviour in [static.md](static.md)"},
+    {"rate_limit", "array of tables", "none", "",
+     "request rate limits per client address (`[[rate_limit]]`, nginx's `limit_req`): 429 with `Retry-After` "
+     "beyond the burst, never reaching the app; keys in [`[[rate_limit]]`](#rate_limit) below, behaviour in "
+     "[frontdoor.md](frontdoor.md)"},
+    {"error_page", "array of tables", "none", "",
+     "bodies for the responses the daemon itself makes (`[[error_page]]` with `status = [502, 503, 504]` and "
+     "`file = \"...\"`, nginx's `error_page`): queue full, timeouts, a worker that died, 413, 429, and other 4xx "
+     "it answers itself; never the app's responses. Read at start and on reload ([frontdoor.md](frontdoor.md))"},
 
     // ---------------------------------------------------------------- [http]
     {"http", "section", "", "", "The front door: client timeouts, request limits, buffering and HTTP/2."},
@@ -109,8 +123,26 @@ constexpr KeySpec kSchema[] = {
     {"http.http2_initial_window_size", "count", "", "",
      "per-stream flow-control window (bytes); at most 2147483647 (2^31-1, RFC 9113)"},
     {"http.via", "bool", "", "", "add `Via: 1.1 hearth` to responses proxied from the app (not to static files)"},
+    {"http.max_connections_per_ip", "count", "(no limit)", "",
+     "open connections one client address may hold (nginx's `limit_conn`); beyond it a new connection is closed "
+     "at once. The address is the PROXY protocol's when `proxy_protocol` is on"},
 
     // ---------------------------------------------------------------- [log]
+    {"compression", "section", "", "",
+     "Dynamic compression of the app's responses (nginx's `gzip on;`), negotiated from `Accept-Encoding` with "
+     "q-values, with `Vary: Accept-Encoding`; never for a response with `Content-Encoding`, a 206, "
+     "`Cache-Control: no-transform`, or a `Content-Length` below `min_size`; a strong `ETag` becomes weak. "
+     "HTTP/1.1 and HTTP/2; streamed responses are flushed per chunk. `[[static]]` files use `precompressed` "
+     "instead. See [frontdoor.md](frontdoor.md#compression)."},
+    {"compression.enabled", "bool", "", "", "compress responses (off by default, as nginx)"},
+    {"compression.algorithms", "string or array", "", "",
+     "offered codings: `\"br\"` (brotli) and/or `\"gzip\"`; the client's q-values choose, brotli on a tie"},
+    {"compression.min_size", "size", "", "",
+     "responses whose `Content-Length` is smaller are sent as they are (streamed ones, without a length, are "
+     "compressed)"},
+    {"compression.types", "array", "", "",
+     "media types compressed; `\"text/*\"` matches every text type; parameters (`; charset=...`) are ignored"},
+    {"compression.level", "count", "", "", "1..11: gzip's level (capped at 9) and brotli's quality"},
     {"log", "section", "", "", "The daemon's own log (the error log) and the access log."},
     {"log.level", "string", "", "",
      "`error`, `warn`, `info` or `debug` (case-insensitive; gunicorn's `warning` and `critical` mean `warn` and "
@@ -197,9 +229,26 @@ constexpr KeySpec kStaticEntry[] = {
     {"fallthrough", "bool", "`false`", "", "a missing file goes to the app instead of a 404"},
 };
 
+// The keys of one [[rate_limit]] entry.
+constexpr KeySpec kRateLimitEntry[] = {
+    {"prefix", "string", "(required)", "",
+     "URL prefix starting with `/` (`\"/api/\"`, `\"/login\"`), compared with the decoded path as a plain string "
+     "prefix; when several rules match, the longest prefix wins"},
+    {"rate", "string", "(required)", "", "`\"10/s\"`, `\"600/m\"` or `\"1000/h\"` per client address"},
+    {"burst", "count", "`0`", "",
+     "requests beyond the rate accepted at once (nginx's `burst` with `nodelay`): a client may send `burst + 1` "
+     "requests at once, then `rate`"},
+    {"key", "string", "`\"client_ip\"`", "",
+     "what a limit counts per: `\"client_ip\"`, the PROXY protocol address, or the last `X-Forwarded-For` hop "
+     "from a peer in `forwarded_allow_ips`, else the TCP peer"},
+    {"methods", "method list", "(all)", "", "only requests with these methods count and are limited"},
+};
+
 }  // namespace
 
 std::span<const KeySpec> static_entry_schema() { return kStaticEntry; }
+
+std::span<const KeySpec> rate_limit_entry_schema() { return kRateLimitEntry; }
 
 std::span<const KeySpec> schema() { return kSchema; }
 

@@ -48,4 +48,7 @@ bool is_section_key(std::string_view key);
 // reader checks entry keys against this list; the reference prints it.
 std::span<const KeySpec> static_entry_schema();
 
+// The keys of one [[rate_limit]] entry, as static_entry_schema() does for [[static]].
+std::span<const KeySpec> rate_limit_entry_schema();
+
 }  // namespace hearth::config

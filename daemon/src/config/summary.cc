@@ -67,6 +67,8 @@ std::string to_toml(const Config& c) {
   line("graceful_timeout", dur(c.graceful_timeout));
   line("boot_timeout", dur(c.boot_timeout));
   line("forwarded_allow_ips", array(c.forwarded_allow_ips));
+  line("proxy_protocol", c.proxy_protocol ? "true" : "false");
+  line("proxy_allow_ips", array(c.proxy_allow_ips));
   line("temp_dir", quote(c.temp_dir));
   line("pid_file", quote(c.pid_file));
   line("proc_name", quote(c.proc_name));
@@ -108,6 +110,13 @@ std::string to_toml(const Config& c) {
   line("http2_max_concurrent_streams", std::to_string(c.http.h2_max_concurrent_streams));
   line("http2_initial_window_size", std::to_string(c.http.h2_initial_window_size));
   line("via", c.http.via ? "true" : "false");
+  line("max_connections_per_ip", std::to_string(c.http.max_connections_per_ip));
+  o += "\n[compression]\n";
+  line("enabled", c.compression.enabled ? "true" : "false");
+  line("algorithms", array(c.compression.algorithms));
+  line("min_size", size(c.compression.min_size));
+  line("types", array(c.compression.types));
+  line("level", std::to_string(c.compression.level));
   o += "\n[log]\n";
   line("level", quote(c.log.level));
   line("access_log", quote(c.log.access_log));
@@ -148,6 +157,21 @@ std::string to_toml(const Config& c) {
     }
     line("headers", headers + "]");
     line("body", quote(r.body));
+  }
+  for (const auto& p : c.error_pages) {
+    o += "\n[[error_page]]\n";
+    std::string statuses = "[";
+    for (size_t i = 0; i < p.status.size(); ++i) statuses += (i ? ", " : "") + std::to_string(p.status[i]);
+    line("status", statuses + "]");
+    line("file", quote(p.file));
+  }
+  for (const auto& r : c.rate_limits) {
+    o += "\n[[rate_limit]]\n";
+    line("prefix", quote(r.prefix));
+    line("rate", quote(r.rate));
+    line("burst", std::to_string(r.burst));
+    line("key", quote(r.key));
+    line("methods", array(r.methods));
   }
   for (const auto& m : c.statics) {
     o += "\n[[static]]\n";

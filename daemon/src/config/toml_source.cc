@@ -391,6 +391,126 @@ class Reader {
       return good;
     });
   }
+  // [[rate_limit]]: an array of tables whose keys are listed in rate_limit_entry_schema().
+  Handler rate_limit_rules(std::vector<RateLimitRule>* out) {
+    return array_of_tables(out, "an array of tables ([[rate_limit]])", "a table with prefix and rate",
+                           [this](const std::string& item_key, const toml::node& item, const toml::table& t,
+                                  RateLimitRule& r) {
+      bool good = true;
+      bool has_prefix = false, has_rate = false;
+      for (auto&& [k, v] : t) {
+        std::string name(k.str());
+        std::string field = item_key + "." + name;
+        if (name == "prefix" || name == "key") {
+          has_prefix = has_prefix || name == "prefix";
+          auto s = v.as_string();
+          if (!s) {
+            bad(field, v, "a string");
+            good = false;
+            continue;
+          }
+          (name == "prefix" ? r.prefix : r.key) = s->get();
+        } else if (name == "rate") {
+          has_rate = true;  // a bad one is reported as such, not as missing
+          std::optional<double> per_second;
+          if (auto s = v.as_string()) per_second = parse_rate(s->get());
+          if (!per_second) {
+            bad(field, v, "a rate such as \"10/s\", \"600/m\" or \"1000/h\"");
+            good = false;
+            continue;
+          }
+          r.rate = v.as_string()->get();
+          r.per_second = *per_second;
+          has_rate = true;
+        } else if (name == "burst") {
+          auto i = v.as_integer();
+          if (!i || i->get() < 0 || i->get() > 1000000) {
+            bad(field, v, "an integer from 0 to 1000000");
+            good = false;
+            continue;
+          }
+          r.burst = static_cast<uint32_t>(i->get());
+        } else if (name == "methods") {
+          std::vector<std::string> methods;
+          auto take = [&](const toml::node& m) {
+            auto s = m.as_string();
+            std::optional<std::string> method;
+            if (s) method = http_method_(s->get());
+            if (!method) {
+              bad(field, m, "HTTP methods such as [\"POST\", \"PUT\"]");
+              return false;
+            }
+            methods.push_back(*method);
+            return true;
+          };
+          if (auto a = v.as_array()) {
+            for (const auto& m : *a) good = take(m) && good;
+          } else {
+            good = take(v) && good;
+          }
+          r.methods = std::move(methods);
+        } else {
+          std::vector<std::string_view> known;
+          for (const auto& spec : rate_limit_entry_schema()) known.push_back(spec.key);
+          unknown_entry_key(k, field, name, known);
+          good = false;
+        }
+      }
+      if (!has_prefix || !has_rate) {
+        error(item.source().begin, item_key + ": needs both prefix and rate");
+        good = false;
+      }
+      return good;
+    });
+  }
+  // [[error_page]]: status (an integer or an array of them) and file.
+  Handler error_page_entries(std::vector<ErrorPage>* out) {
+    return array_of_tables(out, "an array of tables ([[error_page]])", "a table with status and file",
+                           [this](const std::string& item_key, const toml::node& item, const toml::table& t,
+                                  ErrorPage& p) {
+      bool good = true;
+      bool has_status = false, has_file = false;
+      for (auto&& [k, v] : t) {
+        std::string name(k.str());
+        std::string field = item_key + "." + name;
+        if (name == "file") {
+          has_file = true;
+          auto s = v.as_string();
+          if (!s) {
+            bad(field, v, "a string");
+            good = false;
+            continue;
+          }
+          p.file = s->get();
+        } else if (name == "status") {
+          has_status = true;
+          auto take = [&](const toml::node& n) {
+            auto i = n.as_integer();
+            if (!i || i->get() < 100 || i->get() > 999) {
+              bad(field, n, "HTTP status codes such as [502, 503, 504]");
+              return false;
+            }
+            p.status.push_back(static_cast<int>(i->get()));
+            return true;
+          };
+          if (auto a = v.as_array()) {
+            for (const auto& n : *a) good = take(n) && good;
+          } else {
+            good = take(v) && good;
+          }
+        } else {
+          static constexpr std::string_view kKeys[] = {"status", "file"};
+          unknown_entry_key(k, field, name, kKeys);
+          good = false;
+        }
+      }
+      if (!has_status || !has_file) {
+        error(item.source().begin, item_key + ": needs both status and file");
+        good = false;
+      }
+      return good;
+    });
+  }
   bool read_headers(const std::string& key, const toml::node& n,
                     std::vector<std::pair<std::string, std::string>>& out) {
     bool good = true;
@@ -443,6 +563,29 @@ class Reader {
       if (!t || !is_allow_ip_entry(*t)) return std::nullopt;
       return t;
     };
+    http_method_ = http_method;
+    auto compression_algorithm = [trimmed](std::string_view s) -> std::optional<std::string> {
+      auto t = trimmed(s);
+      if (!t) return std::nullopt;
+      for (char& ch : *t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (*t == "br" || *t == "gzip") return t;
+      return std::nullopt;
+    };
+    // "type/subtype" or "type/*", lower-cased.
+    auto media_type = [trimmed](std::string_view s) -> std::optional<std::string> {
+      auto t = trimmed(s);
+      if (!t) return std::nullopt;
+      for (char& ch : *t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      auto slash = t->find('/');
+      if (slash == 0 || slash == std::string::npos || slash + 1 == t->size() ||
+          t->find('/', slash + 1) != std::string::npos)
+        return std::nullopt;
+      for (char ch : *t) {
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || std::string_view("/*+-.!#$&^_").find(ch) != std::string_view::npos))
+          return std::nullopt;
+      }
+      return t;
+    };
     Config& c = cfg_;
     handlers_ = {
         {"app", string(&c.app)},
@@ -475,6 +618,10 @@ class Reader {
         {"forwarded_allow_ips",
          list<std::string>(&c.forwarded_allow_ips, true, allow_ip,
                            "IP addresses or CIDR ranges (\"127.0.0.1,10.0.0.0/8\"), or \"*\"")},
+        {"proxy_protocol", boolean(&c.proxy_protocol)},
+        {"proxy_allow_ips",
+         list<std::string>(&c.proxy_allow_ips, true, allow_ip,
+                           "IP addresses or CIDR ranges (\"127.0.0.1,10.0.0.0/8\"), or \"*\"")},
         {"temp_dir", string(&c.temp_dir)},
         {"pid_file", string(&c.pid_file)},
         {"proc_name", string(&c.proc_name)},
@@ -505,6 +652,15 @@ class Reader {
         {"ready_min", count(&c.ready_min)},
         {"http", section()},
         {"log", section()},
+        {"compression", section()},
+        {"compression.enabled", boolean(&c.compression.enabled)},
+        {"compression.algorithms",
+         list<std::string>(&c.compression.algorithms, true, compression_algorithm,
+                           "\"br\" and/or \"gzip\" (an array, or a comma-separated string)")},
+        {"compression.min_size", size(&c.compression.min_size)},
+        {"compression.types", list<std::string>(&c.compression.types, true, media_type,
+                                                "media types such as \"text/*\" or \"application/json\"")},
+        {"compression.level", count(&c.compression.level)},
         {"health", section()},
         {"warmup", section()},
         {"keepwarm", section()},
@@ -538,6 +694,8 @@ class Reader {
         {"health.max_consecutive_failures", count(&c.health.max_consecutive_failures)},
         {"warmup.requests", warmup_requests(&c.warmup.requests)},
         {"static", static_mounts(&c.statics)},
+        {"rate_limit", rate_limit_rules(&c.rate_limits)},
+        {"error_page", error_page_entries(&c.error_pages)},
         {"keepwarm.internal_interval", duration(&c.keepwarm.internal_interval)},
         {"keepwarm.url", string(&c.keepwarm.url)},
         {"keepwarm.interval", duration(&c.keepwarm.interval)},
@@ -566,6 +724,7 @@ class Reader {
         {"http.http2_max_concurrent_streams", count(&c.http.h2_max_concurrent_streams)},
         {"http.http2_initial_window_size", count(&c.http.h2_initial_window_size)},
         {"http.via", boolean(&c.http.via)},
+        {"http.max_connections_per_ip", count(&c.http.max_connections_per_ip)},
         {"log.level", choice(&c.log.level, parse_log_level, "one of error, warn, info, debug")},
         {"log.access_log", string(&c.log.access_log)},
         {"log.access_log_format", choice(&c.log.access_log_format, parse_access_log_format, "combined or json")},
@@ -579,6 +738,7 @@ class Reader {
   Provenance& prov_;
   std::map<std::string, Handler> handlers_;
   std::vector<Error> errors_;
+  std::function<std::optional<std::string>(std::string_view)> http_method_;
 };
 
 }  // namespace

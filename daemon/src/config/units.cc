@@ -87,6 +87,45 @@ std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max) {
   return v;
 }
 
+std::optional<double> parse_rate(std::string_view text) {
+  size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::string_view count = text.substr(0, slash);
+  std::string_view unit = text.substr(slash + 1);
+  if (!count.empty() && (count.back() == 'r' || count.back() == 'R')) count.remove_suffix(1);  // nginx "10r/s"
+  if (count.empty() || count.size() > 20) return std::nullopt;
+  double n = 0;
+  bool dot = false, digit = false;
+  double scale = 1;
+  for (char c : count) {
+    if (c == '.' && !dot) {
+      dot = true;
+    } else if (std::isdigit(static_cast<unsigned char>(c))) {
+      digit = true;
+      if (dot) {
+        scale /= 10;
+        n += (c - '0') * scale;
+      } else {
+        n = n * 10 + (c - '0');
+      }
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!digit || !(n > 0) || !std::isfinite(n)) return std::nullopt;
+  double per;
+  if (unit == "s" || unit == "S") {
+    per = 1;
+  } else if (unit == "m" || unit == "M") {
+    per = 60;
+  } else if (unit == "h" || unit == "H") {
+    per = 3600;
+  } else {
+    return std::nullopt;
+  }
+  return n / per;
+}
+
 std::optional<Millis> duration_from_seconds(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return std::nullopt;
   double ms = std::round(seconds * 1000.0);

@@ -30,6 +30,10 @@ std::optional<uint64_t> parse_size(std::string_view text);
 // " 1" are not).
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max);
 
+// A request rate: "10/s", "600/m", "1000/h" (also nginx's "10r/s"); the
+// count a positive decimal (may be fractional: "0.5/s"). Requests per second.
+std::optional<double> parse_rate(std::string_view text);
+
 // Canonical spellings, chosen so that parse_duration(format_duration(d)) == d
 // and parse_size(format_size(n)) == n: "250ms", "30s", "1m30s", "2h", "10MiB".
 std::string format_duration(Millis d);

@@ -1,5 +1,7 @@
 #include "config/validate.h"
 
+#include <algorithm>
+
 #include <sys/stat.h>
 
 #include <cctype>
@@ -39,6 +41,13 @@ std::string static_root(const Config& cfg, const StaticMount& m) {
   std::string base = cfg.chdir;
   if (base.back() != '/') base.push_back('/');
   return base + m.dir;
+}
+
+std::string error_page_path(const Config& cfg, const ErrorPage& p) {
+  if (p.file.empty() || p.file.front() == '/' || cfg.chdir.empty()) return p.file;
+  std::string base = cfg.chdir;
+  if (base.back() != '/') base.push_back('/');
+  return base + p.file;
 }
 
 bool is_app_spec(std::string_view app) {
@@ -240,6 +249,61 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
       fail("static", at + ".index: a file name without '/' is expected, got '" + m.index + "'");
     }
     if (has_ctl(m.cache_control)) fail("static", at + ".cache_control: contains a control character");
+  }
+  // --- compression ---
+  if (cfg.compression.level < 1 || cfg.compression.level > 11) {
+    fail("compression.level", "must be 1..11, got " + std::to_string(cfg.compression.level));
+  }
+  if (cfg.compression.enabled && cfg.compression.algorithms.empty()) {
+    fail("compression.algorithms", "must name \"br\" or \"gzip\" when compression is enabled");
+  }
+  // --- error pages ---
+  for (size_t i = 0; i < cfg.error_pages.size(); ++i) {
+    const ErrorPage& p = cfg.error_pages[i];
+    std::string at = "error_page[" + std::to_string(i) + "]";
+    for (int s : p.status) {
+      if (s < 400 || s > 599) fail("error_page", at + ".status: " + std::to_string(s) + " is not a 4xx or 5xx status");
+      for (size_t j = 0; j < i; ++j) {
+        const auto& o = cfg.error_pages[j].status;
+        if (std::find(o.begin(), o.end(), s) != o.end()) {
+          fail("error_page", at + ".status: " + std::to_string(s) + " already has a page in error_page[" +
+                                 std::to_string(j) + "]");
+        }
+      }
+    }
+    if (p.status.empty()) fail("error_page", at + ".status: needs at least one status");
+    std::string path = error_page_path(cfg, p);
+    struct stat st;
+    if (p.file.empty()) {
+      fail("error_page", at + ".file: must not be empty");
+    } else if (::stat(path.c_str(), &st) != 0) {
+      fail("error_page", at + ".file: cannot use '" + path + "': " + std::strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+      fail("error_page", at + ".file: '" + path + "' is not a regular file");
+    } else if (st.st_size > 1024 * 1024) {
+      fail("error_page", at + ".file: '" + path + "' is larger than 1 MiB");
+    }
+  }
+  // --- rate limits ---
+  for (size_t i = 0; i < cfg.rate_limits.size(); ++i) {
+    const RateLimitRule& r = cfg.rate_limits[i];
+    std::string at = "rate_limit[" + std::to_string(i) + "]";
+    if (r.prefix.empty() || r.prefix.front() != '/') {
+      fail("rate_limit", at + ".prefix: must start with '/', got '" + r.prefix + "'");
+    }
+    if (r.key != "client_ip") fail("rate_limit", at + ".key: only \"client_ip\" is supported, got '" + r.key + "'");
+    if (!(r.per_second > 0)) fail("rate_limit", at + ".rate: expected a rate such as \"10/s\", got '" + r.rate + "'");
+    for (size_t j = 0; j < i; ++j) {
+      const RateLimitRule& o = cfg.rate_limits[j];
+      auto sorted = [](std::vector<std::string> v) {
+        std::sort(v.begin(), v.end());
+        return v;
+      };
+      if (o.prefix == r.prefix && sorted(o.methods) == sorted(r.methods)) {
+        fail("rate_limit", at + ": prefix '" + r.prefix + "' with the same methods is already limited by rate_limit[" +
+                               std::to_string(j) + "]");
+      }
+    }
   }
   return errors;
 }

@@ -27,4 +27,7 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
 // relative to `chdir` (when set), else to the daemon's cwd.
 std::string static_root(const Config& cfg, const StaticMount& m);
 
+// Where an [[error_page]] file is, by the same rule.
+std::string error_page_path(const Config& cfg, const ErrorPage& p);
+
 }  // namespace hearth::config

@@ -78,7 +78,7 @@ BufferedResponseSink::BufferedResponseSink(const config::HttpLimits& limits,
       temp_dir_(&temp_dir),
       date_(date),
       transport_(transport),
-      options_(options) {}
+      options_(std::move(options)) {}
 
 void BufferedResponseSink::start(int status, std::string_view reason, std::vector<Header> headers) {
   if (transport_ == nullptr || state_ != State::Fresh) return;

@@ -14,6 +14,7 @@
 // detach() when it closes; after that every handler call is ignored and
 // client_gone() is true.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,8 @@ class BufferedResponseSink final : public ResponseSink {
     // Bytes in the temp files of every sink sharing it (max_total_response_spool);
     // null: only max_response_spool applies. Must outlive the sink.
     uint64_t* spool_total = nullptr;
+    // [[error_page]] bodies for simple() (held: a reload may replace the server's). Null: none.
+    std::shared_ptr<const ErrorPages> error_pages;
   };
 
   // `limits`, `date` and `transport` must outlive the sink or be detached first.
@@ -50,6 +53,7 @@ class BufferedResponseSink final : public ResponseSink {
   [[nodiscard]] bool body_file(int fd, uint64_t offset, uint64_t length) override;
   void finish(bool ok) override;
   bool client_gone() const override { return transport_ == nullptr; }
+  const ErrorPages* error_pages() const override { return options_.error_pages.get(); }
   bool full() const override { return !overflow_.empty(); }
   void when_writable(std::function<void()> cb) override;
   ~BufferedResponseSink() override;

@@ -1,5 +1,7 @@
 #include "http/handler.h"
 
+#include "http/error_pages.h"
+
 #include <algorithm>
 
 #include <unistd.h>
@@ -12,6 +14,14 @@ namespace hearth::http {
 
 void ResponseSink::simple(int status, std::string_view content_type, std::string_view text,
                           std::vector<Header> extra) {
+  if (status >= 400) {
+    if (const ErrorPages* pages = error_pages()) {
+      if (const ErrorPages::Page* page = pages->find(status)) {
+        content_type = page->content_type;
+        text = page->body;
+      }
+    }
+  }
   extra.reserve(extra.size() + 2);
   char len[24];
   auto r = std::to_chars(len, len + sizeof len, text.size());

@@ -12,6 +12,8 @@
 
 namespace hearth::http {
 
+class ErrorPages;
+
 // Where a handler writes its answer. Owned by the connection; all calls on the
 // connection's executor. Calls after finish() or after the client went away
 // are ignored. body() never blocks: the sink buffers (memory, then a temp file
@@ -55,8 +57,14 @@ class ResponseSink {
     if (cb) cb();
   }
   // Convenience: a complete small response (used for 502/503/504 and admin pages).
+  // The daemon's own answers go through here, the app's never do: a 4xx/5xx
+  // status with an [[error_page]] (error_pages()) gets that page's body and
+  // content type instead of `text`.
   void simple(int status, std::string_view content_type, std::string_view text,
               std::vector<Header> extra = {});
+  // The [[error_page]] bodies of the connection this sink writes to; null when
+  // there are none. Wrapping sinks forward it.
+  virtual const ErrorPages* error_pages() const { return nullptr; }
 };
 
 class RequestHandler {

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/log.h"
+#include "http/error_pages.h"
 #include "http/request_checks.h"
 #include "http/status_text.h"
 
@@ -80,7 +81,10 @@ struct H2Connection::Stream {
 // The ResponseSink for one stream.
 class H2Sink final : public http::ResponseSink {
  public:
-  H2Sink(std::weak_ptr<H2Connection> conn, H2Connection::Stream* s, int32_t id) : conn_(std::move(conn)), s_(s), id_(id) {}
+  H2Sink(std::weak_ptr<H2Connection> conn, H2Connection::Stream* s, int32_t id,
+         std::shared_ptr<const http::ErrorPages> pages)
+      : conn_(std::move(conn)), s_(s), id_(id), pages_(std::move(pages)) {}
+  const http::ErrorPages* error_pages() const override { return pages_.get(); }
   void start(int status, std::string_view, std::vector<http::Header> headers) override {
     if (!s_ || s_->status) return;
     s_->status = status;
@@ -127,6 +131,7 @@ class H2Sink final : public http::ResponseSink {
   std::weak_ptr<H2Connection> conn_;
   H2Connection::Stream* s_;
   int32_t id_;
+  std::shared_ptr<const http::ErrorPages> pages_;  // [[error_page]]; null: none
 };
 
 namespace {
@@ -157,6 +162,10 @@ H2Connection::H2Connection(net::Stream stream, std::shared_ptr<ServerState> stat
     std::memcpy(ep.data(), remote.data(), remote.size());
     peer_addr_ = ep.address().to_string();
     peer_port_ = ep.port();
+  }
+  if (const auto* client = stream_.proxied_client()) {
+    peer_addr_ = client->addr;
+    peer_port_ = client->port;
   }
   auto local = stream_.socket().local_endpoint(ec);
   if (!ec && (local.protocol().family() == AF_INET || local.protocol().family() == AF_INET6)) {
@@ -480,6 +489,10 @@ int H2Connection::on_data_chunk(nghttp2_session* session, uint8_t, int32_t strea
       s.status = 413;
       s.headers = {http::Header{"Content-Type", "text/plain"}};
       s.out = "Payload Too Large\n";
+      if (const auto* page = self->state_->error_pages ? self->state_->error_pages->find(413) : nullptr) {
+        s.headers = {http::Header{"Content-Type", page->content_type}};
+        s.out = page->body;
+      }
       s.out_eof = true;
       self->submit_response(s);
     }
@@ -646,7 +659,7 @@ void H2Connection::dispatch(Stream& s) {
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_REFUSED_STREAM);
     return;
   }
-  s.sink = std::make_shared<H2Sink>(weak_from_this(), &s, s.id);
+  s.sink = std::make_shared<H2Sink>(weak_from_this(), &s, s.id, state_->error_pages);
   handler->handle(s.request, s.sink);
   flush();
 }

@@ -83,6 +83,10 @@ void HttpConnection::fill_addresses() {
   };
   auto remote = stream_.socket().remote_endpoint(ec);
   bool tcp = !ec && to_tcp(remote, &peer_addr_, &peer_port_);
+  if (const auto* client = stream_.proxied_client()) {
+    peer_addr_ = client->addr;
+    peer_port_ = client->port;
+  }
   auto local = stream_.socket().local_endpoint(ec);
   if (!ec) to_tcp(local, &local_addr_, &local_port_);
   if (tcp) {
@@ -355,7 +359,7 @@ void HttpConnection::begin_response(bool keep_alive, int version, bool is_head) 
   sink_ = std::make_shared<http::BufferedResponseSink>(
       state_->limits, state_->temp_dir, &state_->date, static_cast<http::SinkTransport*>(this),
       http::BufferedResponseSink::Options{version, is_head, keep_alive, /*sendfile=*/!stream_.is_tls(),
-                                          &state_->response_spool_bytes});
+                                          &state_->response_spool_bytes, state_->error_pages});
 }
 
 void HttpConnection::on_sink_output() {

@@ -6,7 +6,9 @@
 #include "common/log.h"
 #include "net/h2_connection.h"
 #include "net/http_connection.h"
+#include "net/ip_allow_list.h"
 #include "net/listener.h"
+#include "net/proxy_header_reader.h"
 #include "net/server_state.h"
 #include "net/stream.h"
 #include "net/tls_handshake.h"
@@ -28,13 +30,39 @@ struct HttpServer::Impl {
   }
 
   void accept(Listener::Socket socket, bool tls) {
+    if (state->proxy_allow) {
+      std::make_shared<ProxyHeaderReader>(std::move(socket), state, tls)->start();
+      return;
+    }
+    std::unique_ptr<PerIpConnections::Slot> slot;
+    if (state->per_ip && !(slot = take_per_ip_slot(socket))) return;
     if (tls) {
-      auto hs = std::make_shared<TlsHandshake>(Stream(std::move(socket), state->tls_context), state);
+      Stream stream(std::move(socket), state->tls_context);
+      if (slot) stream.hold(std::move(slot));
+      auto hs = std::make_shared<TlsHandshake>(std::move(stream), state);
       hs->start();
       return;
     }
-    auto conn = std::make_shared<HttpConnection>(Stream(std::move(socket)), state);
+    Stream stream(std::move(socket));
+    if (slot) stream.hold(std::move(slot));
+    auto conn = std::make_shared<HttpConnection>(std::move(stream), state);
     conn->start();
+  }
+
+  // max_connections_per_ip: a slot for the peer's address; null (and the
+  // socket closed) when it holds its share already. A Unix-socket peer gets an
+  // uncounted slot.
+  std::unique_ptr<PerIpConnections::Slot> take_per_ip_slot(Listener::Socket& socket) {
+    boost::system::error_code ec;
+    auto peer = socket.remote_endpoint(ec);
+    std::string addr = ec ? std::string() : ip_text(peer.data());
+    if (addr.empty()) return std::make_unique<PerIpConnections::Slot>(nullptr, std::string());
+    auto slot = state->per_ip->acquire(addr);
+    if (!slot) {
+      HLOG_CTX(Debug, state->name, "connection from " << addr << " closed: max_connections_per_ip reached");
+      socket.close(ec);
+    }
+    return slot;
   }
 
   void start_listener(Listener& l) {
@@ -96,6 +124,23 @@ uint16_t HttpServer::first_tls_port() const {
   return 0;
 }
 
+void HttpServer::set_proxy_protocol(const std::vector<std::string>& allow) {
+  std::string error;
+  auto list = IpAllowList::parse(allow, &error);
+  if (!list) throw std::runtime_error("proxy_allow_ips: " + error);
+  impl_->state->proxy_allow = std::make_shared<const IpAllowList>(std::move(*list));
+}
+
+void HttpServer::set_error_pages(std::shared_ptr<const http::ErrorPages> pages) {
+  impl_->state->error_pages = std::move(pages);
+}
+
+uint64_t HttpServer::per_ip_refused() const {
+  return impl_->state->per_ip ? impl_->state->per_ip->refused() : 0;
+}
+
+uint64_t HttpServer::proxy_protocol_refused() const { return impl_->state->proxy_protocol_refused; }
+
 uint64_t HttpServer::tls_handshake_failures() const { return impl_->state->tls_handshake_failures; }
 
 std::vector<std::string> HttpServer::bound_urls() const {
@@ -121,6 +166,9 @@ void abort_handshakes(ServerState& state) {
   std::vector<std::shared_ptr<TlsHandshake>> all;
   for (TlsHandshake* h : state.handshakes) all.push_back(h->shared_from_this());
   for (auto& h : all) h->abort();
+  std::vector<std::shared_ptr<ProxyHeaderReader>> readers;
+  for (ProxyHeaderReader* r : state.proxy_readers) readers.push_back(r->shared_from_this());
+  for (auto& r : readers) r->abort();
 }
 
 }  // namespace
@@ -148,7 +196,7 @@ void HttpServer::close_all() {
 
 std::size_t HttpServer::open_connections() const {
   return impl_->state->connections.size() + impl_->state->h2_connections.size() +
-         impl_->state->handshakes.size();
+         impl_->state->handshakes.size() + impl_->state->proxy_readers.size();
 }
 
 std::size_t HttpServer::busy_connections() const {

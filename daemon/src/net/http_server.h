@@ -37,6 +37,17 @@ class HttpServer {
   // The SSL context for connections accepted from now on by the HTTPS
   // listeners. Connections already open keep the context they started with.
   void set_tls_context(std::shared_ptr<boost::asio::ssl::context> ctx);
+  // PROXY protocol on every listener: each connection must start with a v1 or
+  // v2 header from a peer `allow` lists (net/proxy_header_reader.h). Call before start().
+  void set_proxy_protocol(const std::vector<std::string>& allow);
+  // [[error_page]] bodies for the responses this server makes itself (and
+  // for simple() answers of its handlers); null = none. Takes effect for
+  // responses that start from now on.
+  void set_error_pages(std::shared_ptr<const http::ErrorPages> pages);
+  // Connections closed because their address held http.max_connections_per_ip already.
+  uint64_t per_ip_refused() const;
+  // Connections closed for a missing/bad PROXY header or a peer not allowed to send one.
+  uint64_t proxy_protocol_refused() const;
   // "http://127.0.0.1:34567", "https://127.0.0.1:8443" or "unix:/path" for every listener, after listen().
   std::vector<std::string> bound_urls() const;
   // The port of the first HTTPS TCP listener, 0 if there is none.

@@ -11,7 +11,9 @@
 
 #include "config/config.h"
 #include "http/date_cache.h"
+#include "http/error_pages.h"
 #include "http/handler.h"
+#include "net/per_ip_connections.h"
 #include "net/memory_trimmer.h"
 
 namespace boost::asio::ssl {
@@ -23,6 +25,8 @@ namespace hearth::net {
 class HttpConnection;
 class H2Connection;
 class TlsHandshake;
+class ProxyHeaderReader;
+class IpAllowList;
 
 struct ServerState {
   ServerState(boost::asio::io_context& io_, config::HttpLimits limits_, std::string temp_dir_,
@@ -31,7 +35,9 @@ struct ServerState {
         limits(std::move(limits_)),
         temp_dir(std::move(temp_dir_)),
         handler(handler_),
-        name(std::move(name_)) {}
+        name(std::move(name_)) {
+    if (limits.max_connections_per_ip > 0) per_ip = std::make_shared<PerIpConnections>(limits.max_connections_per_ip);
+  }
 
   boost::asio::io_context& io;
   const config::HttpLimits limits;
@@ -48,6 +54,16 @@ struct ServerState {
   // (connections already open keep theirs). Null: no HTTPS listener.
   std::shared_ptr<boost::asio::ssl::context> tls_context;
   uint64_t tls_handshake_failures = 0;  // failed or timed-out handshakes (bad clients, scanners)
+  // PROXY protocol: every accepted connection starts with a header from one of
+  // these peers (HttpServer::set_proxy_protocol). Null: off.
+  std::shared_ptr<const IpAllowList> proxy_allow;
+  std::unordered_set<ProxyHeaderReader*> proxy_readers;  // connections still sending their PROXY header
+  uint64_t proxy_protocol_refused = 0;  // closed: peer not allowed, bad/missing header, timeout
+  // [[error_page]] bodies for the answers the daemon makes; null: none.
+  // Replaced on reload; each response holds the set it started with.
+  std::shared_ptr<const http::ErrorPages> error_pages;
+  // http.max_connections_per_ip > 0: open connections per client address. Null: off.
+  std::shared_ptr<PerIpConnections> per_ip;
   // HTTP/2 request-body memory reserved by uploading streams of every connection
   // (bounded by limits.max_buffered_memory; one app server serves every bind).
   uint64_t h2_body_memory = 0;

@@ -9,10 +9,13 @@
 // (shared_ptr), so a certificate reload never frees a context in use.
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 
+#include "net/per_ip_connections.h"
 #include "net/tls_socket.h"
 
 namespace hearth::net {
@@ -47,6 +50,21 @@ class Stream {
     return p ? std::string_view(reinterpret_cast<const char*>(p), n) : std::string_view();
   }
 
+  // The client a PROXY protocol header named (net/proxy_header_reader.h); it
+  // replaces the TCP peer as the requests' peer address. Null: none.
+  struct ProxiedClient {
+    std::string addr;
+    uint16_t port = 0;
+  };
+  const ProxiedClient* proxied_client() const { return proxied_.get(); }
+  void set_proxied_client(std::string addr, uint16_t port) {
+    proxied_ = std::make_unique<ProxiedClient>(ProxiedClient{std::move(addr), port});
+  }
+
+  // http.max_connections_per_ip: the connection's place in its address's
+  // count, given back when the stream is destroyed. Null when off.
+  void hold(std::unique_ptr<PerIpConnections::Slot> slot) { slot_ = std::move(slot); }
+
   template <typename Buffers, typename Handler>
   void async_read_some(const Buffers& buffers, Handler&& handler) {
     if (tls_) {
@@ -68,6 +86,8 @@ class Stream {
   Socket socket_;  // the transport when plain; unused (closed) when TLS
   std::shared_ptr<boost::asio::ssl::context> ctx_;
   std::unique_ptr<TlsSocket> tls_;
+  std::unique_ptr<ProxiedClient> proxied_;
+  std::unique_ptr<PerIpConnections::Slot> slot_;
 };
 
 }  // namespace hearth::net

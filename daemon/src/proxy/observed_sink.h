@@ -48,6 +48,7 @@ class ObservedSink final : public http::ResponseSink {
   [[nodiscard]] bool body_file(int fd, uint64_t offset, uint64_t length) override;
   void finish(bool ok) override;
   bool client_gone() const override { return inner_->client_gone(); }
+  const http::ErrorPages* error_pages() const override { return inner_->error_pages(); }
   bool full() const override { return inner_->full(); }
   void when_writable(std::function<void()> cb) override { inner_->when_writable(std::move(cb)); }
   void dispatched() override;

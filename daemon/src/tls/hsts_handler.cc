@@ -28,6 +28,7 @@ class HstsSink final : public http::ResponseSink {
   bool body_file(int fd, uint64_t offset, uint64_t length) override { return inner_->body_file(fd, offset, length); }
   void finish(bool ok) override { inner_->finish(ok); }
   bool client_gone() const override { return inner_->client_gone(); }
+  const http::ErrorPages* error_pages() const override { return inner_->error_pages(); }
   void dispatched() override { inner_->dispatched(); }
   bool full() const override { return inner_->full(); }
   void when_writable(std::function<void()> cb) override { inner_->when_writable(std::move(cb)); }

@@ -193,7 +193,7 @@ TEST(Cli, ParseCommandLineFindsConfigAndOverrides) {
 TEST(Cli, HelpListsEveryFlagWithDefaults) {
   std::string help = help_text();
   for (const auto& flag : long_flags()) EXPECT_THAT(help, HasSubstr(flag)) << flag;
-  EXPECT_EQ(long_flags().size(), 48u);
+  EXPECT_EQ(long_flags().size(), 50u);
   EXPECT_THAT(help, HasSubstr("--certfile FILE"));
   EXPECT_THAT(help, HasSubstr("-w, --workers N"));
   std::istringstream lines(help);
@@ -252,7 +252,6 @@ TEST(CliGunicorn, RefusedFlagsNameTheEquivalentOnce) {
   EXPECT_THAT(one({"--statsd-host", "localhost:8125"}), HasSubstr("--admin-bind"));
   EXPECT_THAT(one({"--access-logformat", "%(h)s"}), HasSubstr("--access-log-format combined or json"));
   EXPECT_THAT(one({"--access-logformat=%(h)s"}), HasSubstr("--access-log-format"));
-  EXPECT_THAT(one({"--proxy-protocol"}), HasSubstr("--forwarded-allow-ips"));
   EXPECT_THAT(one({"-k", "uvicorn.workers.UvicornWorker"}), HasSubstr("ASGI apps are not supported yet"));
   EXPECT_THAT(one({"--worker-class", "gevent"}), HasSubstr("sync workers with --threads N"));
   EXPECT_THAT(one({"-k", "gthread", "--reload"}), HasSubstr("hearthctl reload"));

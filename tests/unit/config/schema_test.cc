@@ -75,6 +75,13 @@ TEST(Schema, EveryKeyIsWrittenBySummaryAndAcceptedByTheReader) {
   mount.prefix = "/static/";
   mount.dir = "/srv/static";
   c.statics.push_back(mount);
+  RateLimitRule rule;
+  rule.prefix = "/api/";
+  rule.rate = "10/s";
+  rule.per_second = 10;
+  rule.methods = {"POST"};
+  c.rate_limits.push_back(rule);
+  c.error_pages.push_back(ErrorPage{{502, 503}, "/srv/50x.html"});
   std::string text = to_toml(c);
   Config back = default_config();
   Provenance prov;

@@ -116,3 +116,23 @@ TEST(ParseUmask, Octal) {
 
 }  // namespace
 }  // namespace hearth::config
+
+namespace hearth::config {
+namespace {
+
+TEST(ParseRate, AcceptsPerSecondMinuteHour) {
+  EXPECT_DOUBLE_EQ(*parse_rate("10/s"), 10.0);
+  EXPECT_DOUBLE_EQ(*parse_rate("600/m"), 10.0);
+  EXPECT_DOUBLE_EQ(*parse_rate("3600/h"), 1.0);
+  EXPECT_DOUBLE_EQ(*parse_rate("10r/s"), 10.0);  // nginx's spelling
+  EXPECT_DOUBLE_EQ(*parse_rate("0.5/s"), 0.5);
+}
+
+TEST(ParseRate, RejectsBadInput) {
+  for (const char* bad : {"", "10", "10/", "/s", "0/s", "-1/s", "10/d", "1e3/s", "10 /s", "1.2.3/s", "r/s"}) {
+    EXPECT_FALSE(parse_rate(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace hearth::config
