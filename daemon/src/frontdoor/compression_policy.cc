@@ -3,22 +3,14 @@
 #include <algorithm>
 #include <cctype>
 
+#include "http/request_checks.h"
 #include "static/negotiation.h"
 
 namespace hearth::frontdoor {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using http::iequals;
+constexpr auto trim = http::trim_ows;
 
 // Does a comma-separated header value contain `token` (case-insensitive)?
 bool has_token(std::string_view value, std::string_view token) {
