@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "http/request_checks.h"
@@ -28,6 +29,32 @@ int hexval(char c) {
   return -1;
 }
 
+// Copies n bytes between non-overlapping buffers. Environ values are mostly a
+// few bytes to a few dozen: those are copied inline with (overlapping) word
+// loads instead of a call into memcpy per value.
+[[gnu::always_inline]] inline void copy_bytes(char* d, const char* s, std::size_t n) {
+  if (n > 16) {
+    std::memcpy(d, s, n);
+  } else if (n >= 8) {
+    uint64_t a, b;
+    std::memcpy(&a, s, 8);
+    std::memcpy(&b, s + n - 8, 8);
+    std::memcpy(d, &a, 8);
+    std::memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    std::memcpy(d, &a, 4);
+    std::memcpy(d + n - 4, &b, 4);
+  } else if (n > 0) {
+    const char a = s[0], b = s[n / 2], c = s[n - 1];
+    d[0] = a;
+    d[n / 2] = b;
+    d[n - 1] = c;
+  }
+}
+
 // Appends `key\0value` pairs (NUL-separated, none at the end) to one buffer
 // that grows rarely: one reserve up front, a bounds check per call.
 class BlockWriter {
@@ -42,7 +69,7 @@ class BlockWriter {
     std::memcpy(p, k.data(), k.size());
     p += k.size();
     *p++ = '\0';
-    std::memcpy(p, v.data(), v.size());
+    copy_bytes(p, v.data(), v.size());
     len_ = static_cast<std::size_t>(p + v.size() - out_.data());
   }
   // HTTP_<NAME> for a header name: upper case, '-' -> '_'.
@@ -58,7 +85,7 @@ class BlockWriter {
   }
   [[gnu::always_inline]] void append(std::string_view v) {
     room(v.size());
-    std::memcpy(out_.data() + len_, v.data(), v.size());
+    copy_bytes(out_.data() + len_, v.data(), v.size());
     len_ += v.size();
   }
 
