@@ -87,7 +87,10 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_string, st
     default:
       break;
   }
-  req_->headers.push_back(Header{std::string(name_string.data(), name_string.size()), std::string(v)});
+  // Built in place: no temporary Header whose two strings are then moved.
+  Header& h = req_->headers.emplace_back();
+  h.name.assign(name_string.data(), name_string.size());
+  h.value.assign(v.data(), v.size());
 }
 
 void RequestParser::on_header_impl(error_code& ec) {

@@ -21,6 +21,7 @@
 #include "http/head_scanner.h"
 #include "http/request_parser.h"
 #include "http/sink_transport.h"
+#include "net/read_buffer_allocator.h"
 #include "net/server_state.h"
 #include "net/stream.h"
 
@@ -91,7 +92,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   uint64_t id_;
 
   Phase phase_ = Phase::Idle;
-  boost::beast::flat_buffer buffer_;
+  boost::beast::basic_flat_buffer<ReadBufferAllocator<char>> buffer_;
   std::optional<http::RequestParser> parser_;
   http::HeadScanner scanner_;
   std::shared_ptr<http::BufferedResponseSink> sink_;

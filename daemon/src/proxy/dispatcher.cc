@@ -88,11 +88,16 @@ void Dispatcher::assign(std::shared_ptr<WorkerSlot> slot, PendingRequest p) {
   p.sink->dispatched();
   WorkerSlot::RetryFn again;
   if (retryable(p)) {
-    again = [this, alive = alive_, attempts = p.attempts](std::shared_ptr<http::Request> req, std::string env,
-                                                          std::shared_ptr<http::ResponseSink> sink, int lost) {
+    // Only `this` is captured: a trivially copyable functor of one pointer is
+    // stored inside the std::function, not allocated per request. retryable()
+    // admits a request's first send only, so the attempt being retried is 1.
+    // The Dispatcher is alive when the slot calls this (io_ is used at once);
+    // the posted part checks `alive`, taken at that moment.
+    again = [this](std::shared_ptr<http::Request> req, std::string env, std::shared_ptr<http::ResponseSink> sink,
+                   int lost) {
       // Posted: the failing slot is still unwinding when this is called.
-      boost::asio::post(io_, [this, alive, attempts, lost,
-                              p = PendingRequest{std::move(req), std::move(sink), std::move(env), attempts}]() mutable {
+      boost::asio::post(io_, [this, alive = alive_, lost,
+                              p = PendingRequest{std::move(req), std::move(sink), std::move(env), 1}]() mutable {
         if (*alive) retry(std::move(p), lost);
         else p.sink->simple(502, "text/plain", "Bad Gateway\n");
       });

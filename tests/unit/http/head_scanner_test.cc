@@ -125,5 +125,38 @@ TEST(HeadScanner, SameVerdictsAsAByteWiseScan) {
   }
 }
 
+TEST(HeadScanner, SameVerdictsAsAByteWiseScanOnLongLines) {
+  // Lines longer than a word, with bytes next to NUL and CR in value (0x01,
+  // 0x0c, 0x0e, 0x8d, 0x80, 0xff) that a word-wise search must not mistake
+  // for them, and real NULs and CRs at any offset.
+  std::mt19937 rng(1414);
+  const char alphabet[] = {'a', 'b', 'Z', ':', ' ', '\x01', '\x0c', '\x0e', '\x8d', '\x80', '\xff', '\r', '\0'};
+  for (int round = 0; round < 20000; ++round) {
+    std::string data = "GET / HTTP/1.1\r\n";
+    const std::size_t lines = 1 + rng() % 4;
+    for (std::size_t l = 0; l < lines; ++l) {
+      const std::size_t len = rng() % 40;
+      for (std::size_t i = 0; i < len; ++i) {
+        // Rare specials, so that many lines are long and clean.
+        data.push_back(rng() % 16 == 0 ? alphabet[rng() % sizeof alphabet] : alphabet[rng() % 3]);
+      }
+      data += "\r\n";
+    }
+    data += "\r\n";
+    const uint64_t max = 8 + rng() % 256;
+    HeadScanner fast(max);
+    ByteWiseScanner ref(max);
+    std::size_t have = 0;
+    while (true) {
+      have = std::min(data.size(), have + 1 + rng() % 64);
+      std::string_view seen = std::string_view(data).substr(0, have);
+      const R a = fast.feed(seen), b = ref.feed(seen);
+      ASSERT_EQ(a, b) << "round " << round << " input size " << data.size() << " fed " << have;
+      if (a == R::Complete) ASSERT_EQ(fast.head_size(), ref.head_size());
+      if (a != R::NeedMore || have == data.size()) break;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hearth::http

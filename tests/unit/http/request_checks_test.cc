@@ -98,6 +98,45 @@ TEST(RequestChecks, IequalsAndTrim) {
   EXPECT_EQ(trim_ows("   "), "");
 }
 
+TEST(RequestChecks, IequalsMatchesTheBytewiseRule) {
+  // The word-at-a-time comparison against the rule written out byte by byte:
+  // every byte pair at every position of strings of length 1..24 (so in the
+  // short loop, in full words and in the overlapping tail word).
+  auto reference = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+      if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x + 32);
+      if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y + 32);
+      if (x != y) return false;
+    }
+    return true;
+  };
+  const std::string base = "Content-Length-X-Forward";
+  int mismatches = 0, equal = 0;
+  for (std::size_t n = 1; n <= base.size(); ++n) {
+    for (std::size_t pos = 0; pos < n; ++pos) {
+      for (int x = 0; x < 256; ++x) {
+        for (int y : std::initializer_list<int>{x, x ^ 0x20, x ^ 0x01, x ^ 0x60, 'a', 'A', '@', '[', '`', '{', 0x80 | 'a', 0xc1}) {
+          std::string a = base.substr(0, n), b = a;
+          a[pos] = static_cast<char>(x);
+          b[pos] = static_cast<char>(y & 0xff);
+          const bool want = reference(a, b);
+          if (iequals(a, b) != want || iequals(b, a) != want) ++mismatches;
+          equal += want;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_GT(equal, 0);
+  // Case differences in several words at once, and a difference in the last byte only.
+  EXPECT_TRUE(iequals("X-FORWARDED-PREFIX", "x-forwarded-prefix"));
+  EXPECT_FALSE(iequals("x-forwarded-prefix", "x-forwarded-prefiy"));
+  EXPECT_FALSE(iequals("content-length", "content-lengt\x0d"));
+  EXPECT_TRUE(iequals("", ""));
+}
+
 TEST(RequestChecks, EveryByteClassifiedAsRfc9110Says) {
   // The lookup table against the rules written out: tchar (5.6.2) and
   // field-value bytes (5.5: HTAB, SP, VCHAR, obs-text).

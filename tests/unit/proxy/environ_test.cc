@@ -91,6 +91,26 @@ TEST(BuildEnviron, TypicalGetHasEveryCgiKey) {
   EXPECT_EQ(env, expected);
 }
 
+TEST(BuildEnviron, ValuesOfEveryShortLengthAreCopiedExactly) {
+  // Values up to 16 bytes are copied with overlapping word moves, longer ones
+  // by memcpy: every length from 0 to 40, in a header, a joined repeat, the
+  // method and the path, each byte distinct so a misplaced byte shows.
+  const std::string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+  for (std::size_t n = 0; n <= 40; ++n) {
+    const std::string v = alphabet.substr(0, n);
+    const std::string w = alphabet.substr(n % 7, n);
+    auto r = make_request(n == 0 ? "GET" : "M" + v, "/" + v + "?" + w,
+                          {{"Host", "h"}, {"X-Test", v}, {"X-Join", v}, {"X-Join", w}});
+    auto env = env_of(r);
+    EXPECT_EQ(env["HTTP_X_TEST"], v) << n;
+    EXPECT_EQ(env["HTTP_X_JOIN"], v + ", " + w) << n;
+    EXPECT_EQ(env["REQUEST_METHOD"], n == 0 ? "GET" : "M" + v) << n;
+    EXPECT_EQ(env["PATH_INFO"], "/" + v) << n;
+    EXPECT_EQ(env["QUERY_STRING"], w) << n;
+    EXPECT_EQ(env["RAW_URI"], "/" + v + "?" + w) << n;
+  }
+}
+
 TEST(BuildEnviron, EmptyQueryAndHttp10) {
   auto r = make_request("HEAD", "/", {{"Host", "h"}});
   r.version = 10;

@@ -393,5 +393,44 @@ TEST(JsonHelpers, EscapeRoundTripsThroughJsonString) {
   EXPECT_EQ(json_string(j, "k"), nasty);
 }
 
+TEST(ResponseFieldCheck, SameVerdictsAsTheBytewiseRule) {
+  // The word-at-a-time check against the rule written out: names are visible
+  // ASCII without ':', values carry no CR or LF. Every byte value at every
+  // position of names and values of length 1..20 (short loop, whole words,
+  // overlapping tail).
+  auto reference = [](std::string_view name, std::string_view value) {
+    if (name.empty()) return false;
+    for (char c : value)
+      if (c == '\r' || c == '\n') return false;
+    for (char c : name) {
+      const unsigned char u = static_cast<unsigned char>(c);
+      if (u == ':' || u < 0x21 || u > 0x7e) return false;
+    }
+    return true;
+  };
+  int disagree = 0, ok = 0;
+  const std::string base_name = "Content-Security-Pol", base_value = "text/plain; charset";
+  for (std::size_t len = 1; len <= 20; ++len) {
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      for (int c = 0; c < 256; ++c) {
+        std::string name = base_name.substr(0, len), value = base_value.substr(0, len);
+        name[pos] = static_cast<char>(c);
+        const bool want_n = reference(name, "v");
+        disagree += detail::valid_response_field(name, "v") != want_n;
+        ok += want_n;
+        value[pos] = static_cast<char>(c);
+        const bool want_v = reference("X", value);
+        disagree += detail::valid_response_field("X", value) != want_v;
+      }
+    }
+  }
+  EXPECT_EQ(disagree, 0);
+  EXPECT_GT(ok, 0);
+  EXPECT_FALSE(detail::valid_response_field("", "v"));
+  EXPECT_TRUE(detail::valid_response_field("X", ""));
+  EXPECT_FALSE(detail::valid_response_field("Set-Cookie", "a=1\r\nX-Injected: 1"));
+  EXPECT_FALSE(detail::valid_response_field("Bad Name", "v"));
+}
+
 }  // namespace
 }  // namespace hearth::supervisor
