@@ -14,6 +14,7 @@ import re
 import socket
 import struct
 import time
+import warnings
 
 import pytest
 
@@ -238,6 +239,13 @@ def proc_rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
+def under_asan(pid):
+    """ASan's quarantine keeps freed memory resident by design: RSS bounds cannot hold
+    there (.ci/run checks them again against the Release hearthd)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def proc_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -293,13 +301,18 @@ def test_upload_flood_memory_and_fds_stay_bounded_and_memory_comes_back(hearthd,
     print(f"\nsent={sent}: RSS {rss0} -> {rss1} KiB, fds {fds0} -> {fds1}, RST_STREAMs {refused}")
     # 16 uploading streams per connection: the other 84 of each are refused (REFUSED_STREAM).
     assert refused >= 20 * (100 - 16), refused
-    # Memory: 20 x 16 uploads x 64 KiB = 20 MiB of bodies at most, plus sessions and buffers.
-    assert rss1 - rss0 < 40 * 1024, f"RSS grew {rss0} -> {rss1} KiB"
     # fds: the 20 sockets, and at most 16 spool files per connection.
     assert fds1 - fds0 <= 20 * (1 + 16) + 4, f"fds {fds0} -> {fds1}"
+    asan = under_asan(pid)
+    if asan:
+        warnings.warn("RSS bounds of the upload flood not checked under ASan (.ci/run checks them on the Release build)")
+    else:
+        # Memory: 20 x 16 uploads x 64 KiB = 20 MiB of bodies at most, plus sessions and buffers.
+        assert rss1 - rss0 < 40 * 1024, f"RSS grew {rss0} -> {rss1} KiB"
     # After the connections close, the memory goes back (malloc_trim 1 s after the burst).
-    rss2 = poll(lambda: (lambda v: v if v - rss0 < 8 * 1024 else None)(proc_rss_kib(pid)), 10,
-                what=f"RSS back within 8 MiB of {rss0} KiB (was {rss1} KiB)")
+    rss2 = proc_rss_kib(pid) if asan else poll(
+        lambda: (lambda v: v if v - rss0 < 8 * 1024 else None)(proc_rss_kib(pid)), 10,
+        what=f"RSS back within 8 MiB of {rss0} KiB (was {rss1} KiB)")
     fds2 = poll(lambda: (lambda v: v if v <= fds0 + 2 else None)(proc_fds(pid)), 10,
                 what=f"fds back to {fds0}")
     print(f"after close: RSS {rss2} KiB, fds {fds2}")
