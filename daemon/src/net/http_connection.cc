@@ -61,6 +61,9 @@ void HttpConnection::start() {
   phase_ = Phase::Idle;
   // A fresh connection gets header_timeout to send its first byte.
   set_deadline(Clock::now() + state_->limits.header_timeout);
+  // Accepted after the drain began (a completion queued before the listener closed): the
+  // same first-request grace as a connection accepted just before it.
+  if (state_->draining) drain();
   process_input();
 }
 

@@ -163,7 +163,13 @@ void Listener::do_accept() {
 }
 
 void Listener::on_accept(const error_code& ec, Socket socket) {
-  if (closed_) return;
+  if (closed_) {
+    // The kernel accepted this client before close() (its completion was already queued):
+    // a client's connection, not ours to drop. It is served like one accepted just
+    // before the drain (one request, Connection: close).
+    if (!ec && socket.is_open() && on_accept_) on_accept_(std::move(socket));
+    return;
+  }
   if (ec) {
     if (ec == asio::error::operation_aborted) return;
     // EMFILE/ENFILE/ENOBUFS: back off briefly instead of spinning.

@@ -495,6 +495,27 @@ TEST_F(ServerTest, CloseIdleClosesIdleKeepsBusyUntilDone) {
   EXPECT_TRUE(run_until(io_, [&] { return server_->open_connections() == 0; }));
 }
 
+TEST_F(ServerTest, ConnectionAcceptedAfterTheDrainBeganIsServedWithClose) {
+  // A connection whose accept completes after close_idle() (its completion was queued
+  // before the listener closed) gets the first-request grace: busy() holds the drain
+  // until its request is answered, with Connection: close.
+  start_server();
+  handler_.on_request = [&](std::shared_ptr<Request>, std::shared_ptr<ResponseSink> sink) {
+    sink->simple(200, "text/plain", "late");
+  };
+  server_->close_idle();
+  auto late = connect();
+  ASSERT_TRUE(run_until(io_, [&] { return server_->open_connections() == 1; }));
+  EXPECT_EQ(server_->busy_connections(), 1u);
+  ASSERT_TRUE(late->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto rs = late->read_responses(1);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].body, "late");
+  EXPECT_EQ(rs[0].headers["connection"], "close");
+  EXPECT_TRUE(late->wait_closed());
+  EXPECT_TRUE(run_until(io_, [&] { return server_->busy_connections() == 0; }));
+}
+
 TEST_F(ServerTest, CloseAllAbortsEverything) {
   start_server();
   std::shared_ptr<ResponseSink> held;
