@@ -7,6 +7,7 @@
 #include "config/cli.h"
 #include "config/loader.h"
 #include "config/summary.h"
+#include "load_text.h"
 #include "temp_file.h"
 
 namespace hearth::config {
@@ -15,12 +16,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::TempDir;
-
-std::string all_errors(const LoadResult& r) {
-  std::string out;
-  for (const auto& e : r.errors) out += e + "\n";
-  return out;
-}
+using testing::all_errors;
 
 TEST(FrontdoorKeys, DefaultsAreOff) {
   TempDir dir;

@@ -5,6 +5,7 @@
 
 #include "config/loader.h"
 #include "config/summary.h"
+#include "load_text.h"
 #include "temp_file.h"
 
 namespace hearth::config {
@@ -15,11 +16,7 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 using std::chrono::seconds;
 using testing::TempDir;
-
-LoadResult load_text(const std::string& text) {
-  TempDir dir;
-  return load_file_only(dir.write("t.toml", "app = \"a:app\"\n" + text), 2);
-}
+using testing::load_text;
 
 TEST(LifecycleKeys, AllParse) {
   LoadResult r = load_text(R"(max_requests = 1000

@@ -8,6 +8,7 @@
 #include "config/loader.h"
 #include "config/summary.h"
 #include "config/validate.h"
+#include "load_text.h"
 #include "temp_file.h"
 
 namespace hearth::config {
@@ -15,12 +16,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::TempDir;
-
-std::string all_errors(const LoadResult& r) {
-  std::string out;
-  for (const auto& e : r.errors) out += e + "\n";
-  return out;
-}
+using testing::all_errors;
 
 TEST(StaticKeys, NoneByDefaultAndViaOff) {
   TempDir dir;

@@ -5,6 +5,7 @@
 
 #include "config/loader.h"
 #include "config/summary.h"
+#include "load_text.h"
 #include "temp_file.h"
 
 namespace hearth::config {
@@ -12,17 +13,8 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::TempDir;
-
-LoadResult load_text(const std::string& text) {
-  TempDir dir;
-  return load_file_only(dir.write("t.toml", "app = \"a:app\"\n" + text), 2);
-}
-
-std::string all_errors(const LoadResult& r) {
-  std::string out;
-  for (const auto& e : r.errors) out += e + "\n";
-  return out;
-}
+using testing::load_text;
+using testing::all_errors;
 
 TEST(TlsKeys, DefaultsAreOff) {
   LoadResult r = load_text("");
