@@ -162,6 +162,23 @@ def _get(url):
         return None, b""
 
 
+def _wait_ready(proc, log, timeout=30):
+    """(admin URL, app URL) of a hearthd started with port 0, once /readyz answers 200
+    (or whatever the log showed when the deadline passed)."""
+    deadline = time.monotonic() + timeout
+    admin = app = None
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        text = log.read_text()
+        a = re.search(r"\[admin\] listening on (http://\S+)", text)
+        h = re.search(r"\[http\] listening on (http://\S+)", text)
+        admin, app = (a.group(1) if a else None), (h.group(1) if h else None)
+        if admin and _get(admin + "/readyz")[0] == 200:
+            break
+        time.sleep(0.1)
+    return admin, app
+
+
 def test_probe_paths_are_served_by_a_real_hearthd(tmp_path):
     """hearthd with the ConfigMap's file (binds moved to 127.0.0.1:0, the example
     app instead of /app) answers every path the manifests probe or scrape."""
@@ -174,17 +191,7 @@ def test_probe_paths_are_served_by_a_real_hearthd(tmp_path):
                                  "--admin-bind", "127.0.0.1:0", "--control-socket", str(tmp_path / "c.sock")],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        deadline = time.monotonic() + 30
-        admin = app = None
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text()
-            text = log.read_text()
-            a = re.search(r"\[admin\] listening on (http://\S+)", text)
-            h = re.search(r"\[http\] listening on (http://\S+)", text)
-            admin, app = (a.group(1) if a else None), (h.group(1) if h else None)
-            if admin and _get(admin + "/readyz")[0] == 200:
-                break
-            time.sleep(0.1)
+        admin, app = _wait_ready(proc, log)
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             assert _get(admin + c[probe]["httpGet"]["path"])[0] == 200, probe
         status, body = _get(admin + docs["ServiceMonitor"]["spec"]["endpoints"][0]["path"])
@@ -412,17 +419,7 @@ def test_app_example_runs_in_a_virtualenv(tmp_path):
                                  "--admin-bind", "127.0.0.1:0", "--control-socket", str(tmp_path / "c.sock")],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        deadline = time.monotonic() + 30
-        admin = app = None
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text()
-            text = log.read_text()
-            a = re.search(r"\[admin\] listening on (http://\S+)", text)
-            h = re.search(r"\[http\] listening on (http://\S+)", text)
-            admin, app = (a.group(1) if a else None), (h.group(1) if h else None)
-            if admin and _get(admin + "/readyz")[0] == 200:
-                break
-            time.sleep(0.1)
+        admin, app = _wait_ready(proc, log)
         status, body = _get(app + "/")
         assert status == 200, log.read_text()
         info = json.loads(body)
