@@ -127,7 +127,7 @@ constexpr KeySpec kSchema[] = {
      "open connections one client address may hold (nginx's `limit_conn`); beyond it a new connection is closed "
      "at once. The address is the PROXY protocol's when `proxy_protocol` is on"},
 
-    // ---------------------------------------------------------------- [log]
+    // ---------------------------------------------------------------- [compression]
     {"compression", "section", "", "",
      "Dynamic compression of the app's responses (nginx's `gzip on;`), negotiated from `Accept-Encoding` with "
      "q-values, with `Vary: Accept-Encoding`; never for a response with `Content-Encoding`, a 206, "
@@ -143,6 +143,8 @@ constexpr KeySpec kSchema[] = {
     {"compression.types", "array", "", "",
      "media types compressed; `\"text/*\"` matches every text type; parameters (`; charset=...`) are ignored"},
     {"compression.level", "count", "", "", "1..11: gzip's level (capped at 9) and brotli's quality"},
+
+    // ---------------------------------------------------------------- [log]
     {"log", "section", "", "", "The daemon's own log (the error log) and the access log."},
     {"log.level", "string", "", "",
      "`error`, `warn`, `info` or `debug` (case-insensitive; gunicorn's `warning` and `critical` mean `warn` and "
