@@ -380,6 +380,16 @@ void Pool::on_worker_boot_failed(Worker& w, const std::string& text) {
   w.kill_now(Worker::StopReason::BootFailed);
 }
 
+bool Pool::boot_error_is_news(Worker&, const std::string& text) {
+  // Two lazy workers that fail the same import, or a crash loop, show the traceback once.
+  // The first line names the worker ("worker 2: failed to load app ..."): compare the rest.
+  auto nl = text.find('\n');
+  std::string traceback = nl == std::string::npos ? text : text.substr(nl + 1);
+  if (phase_ == Phase::Stopping || phase_ == Phase::Stopped || traceback == last_boot_error_) return false;
+  last_boot_error_ = std::move(traceback);
+  return true;
+}
+
 void Pool::on_slot_free(std::shared_ptr<WorkerSlot> slot) {
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return;
   auto it = workers_.find(slot->worker_id());

@@ -187,6 +187,7 @@ class Pool : private Worker::Listener {
   void on_worker_booted(Worker& w) override;
   void on_worker_ready(Worker& w) override;
   void on_worker_boot_failed(Worker& w, const std::string& text) override;
+  bool boot_error_is_news(Worker& w, const std::string& text) override;
   void on_slot_free(std::shared_ptr<WorkerSlot> slot) override;
   void on_worker_exit(Worker& w, const ExitStatus& st) override;
 
@@ -201,6 +202,7 @@ class Pool : private Worker::Listener {
   uint32_t next_gen_ = 2;
   bool zygote_ever_ready_ = false;
   bool worker_ever_ready_ = false;
+  std::string last_boot_error_;  // the last app traceback logged in full
   std::map<int, std::shared_ptr<Worker>> workers_;
   int next_worker_id_ = 1;
   uint32_t desired_;

@@ -134,9 +134,13 @@ void Worker::admit() {
 }
 
 void Worker::on_worker_failed(WorkerSlot&, std::string_view text) {
-  HLOG_CTX(Error, ctx(), "failed to load the app:\n" << text);
-  timer_.cancel();
   boot_error_ = std::string(text);
+  if (listener_.boot_error_is_news(*this, boot_error_)) {
+    HLOG_CTX(Error, ctx(), "failed to load the app:\n" << text);
+  } else {
+    HLOG_CTX(Error, ctx(), "failed to load the app (the same error as above)");
+  }
+  timer_.cancel();
   stop_reason_ = StopReason::BootFailed;
   listener_.on_worker_boot_failed(*this, std::string(text));
 }

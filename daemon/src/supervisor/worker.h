@@ -56,6 +56,9 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
     virtual void on_worker_booted(Worker& w) = 0;
     virtual void on_worker_ready(Worker& w) = 0;
     virtual void on_worker_boot_failed(Worker& w, const std::string& text) = 0;
+    // Whether the app's traceback from this worker is worth logging in full:
+    // not when the daemon is already exiting or the same text was just logged.
+    virtual bool boot_error_is_news(Worker&, const std::string&) { return true; }
     virtual void on_slot_free(std::shared_ptr<WorkerSlot> slot) = 0;
     virtual void on_worker_exit(Worker& w, const ExitStatus& st) = 0;
   };
