@@ -337,13 +337,25 @@ class Worker:
 
     def _boot_failed(self, slot0, text):
         """WORKER_FAILED with ``text`` on slot 0 (the daemon logs it once), then exit 3;
-        stderr only when the daemon cannot be told."""
+        stderr only when the daemon is gone. A daemon that is alive but closed the slot
+        is stopping (often because another worker reported this very failure): it has
+        logged the traceback already."""
         try:
             slot0.sendall(text_frame(WORKER_FAILED, text))
         except OSError:
-            sys.stderr.write(text)
-            sys.stderr.flush()
+            if self._daemon_gone():
+                sys.stderr.write(text)
+                sys.stderr.flush()
         _exit(EXIT_APP_LOAD)
+
+    def _daemon_gone(self):
+        """True when the death pipe is at EOF (its write end dies with the daemon)."""
+        import select
+        try:
+            readable, _, _ = select.select([self.death_fd], [], [], 0)
+            return bool(readable) and os.read(self.death_fd, 1) == b""
+        except (OSError, ValueError, TypeError):
+            return True
 
     def _watch_death(self):
         watch_death_pipe(self.death_fd)
