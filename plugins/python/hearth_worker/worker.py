@@ -18,7 +18,7 @@ import traceback
 from . import loader
 from .hooks import Hooks
 from .conn import SlotClosed, SlotConn
-from .lifeline import EXIT_APP_LOAD, EXIT_INTERNAL, EXIT_OK, watch_death_pipe
+from .lifeline import EXIT_APP_LOAD, EXIT_INTERNAL, EXIT_OK, daemon_gone, watch_death_pipe
 from .lifeline import exit_now as _exit
 from .protocol import (
     FLAG_ABORTED, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END,
@@ -343,19 +343,10 @@ class Worker:
         try:
             slot0.sendall(text_frame(WORKER_FAILED, text))
         except OSError:
-            if self._daemon_gone():
+            if daemon_gone(self.death_fd):
                 sys.stderr.write(text)
                 sys.stderr.flush()
         _exit(EXIT_APP_LOAD)
-
-    def _daemon_gone(self):
-        """True when the death pipe is at EOF (its write end dies with the daemon)."""
-        import select
-        try:
-            readable, _, _ = select.select([self.death_fd], [], [], 0)
-            return bool(readable) and os.read(self.death_fd, 1) == b""
-        except (OSError, ValueError, TypeError):
-            return True
 
     def _watch_death(self):
         watch_death_pipe(self.death_fd)
