@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "config/bind.h"
 #include "control/default_socket.h"
+#include "health/pool_access.h"
 #include "http/error_pages.h"
 #include "supervisor/protocol.h"
 #include "tls/server_context.h"
@@ -259,17 +260,19 @@ int Daemon::run() {
   if (!c.warmup.requests.empty() || !c.health.path.empty()) {
     admission_ = std::make_unique<health::Admission>(io_, cfg_, eo);
     pool_->set_admission([this](std::shared_ptr<supervisor::Worker> w, std::function<void(bool, std::string)> done) {
-      admission_->admit(std::move(w), std::move(done));
+      admission_->admit(health::admission_target(w), std::move(done));
     });
   }
-  health_ = std::make_unique<health::HealthChecker>(io_, c.health, eo, *pool_, dispatcher_);
+  health_ = std::make_unique<health::HealthChecker>(io_, c.health, eo, health::pool_workers(*pool_),
+                                                    health::dispatcher_slots(dispatcher_));
   {
     // Keep-warm uses the first warm-up request, else the health path, else "/".
     config::WarmupRequest kw;
     if (!c.warmup.requests.empty()) kw = c.warmup.requests.front();
     else if (!c.health.path.empty()) kw.path = c.health.path;
     keepwarm_internal_ = std::make_unique<health::InternalKeepwarm>(
-        io_, c.keepwarm.internal_interval, kw, eo, c.timeout, *pool_, dispatcher_,
+        io_, c.keepwarm.internal_interval, kw, eo, c.timeout, health::pool_workers(*pool_),
+        health::dispatcher_slots(dispatcher_),
         [this] { return proxy_->last_request(); });
   }
   keepwarm_public_ = std::make_unique<health::PublicPinger>(io_, c.keepwarm.url, c.keepwarm.interval,
