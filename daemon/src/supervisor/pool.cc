@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <cassert>
 
 #include "common/log.h"
 #include "supervisor/policies.h"
@@ -246,15 +247,11 @@ void Pool::on_worker_ready(Worker& w) {
     HLOG_CTX(Info, "pool", "workers ready: " << ready_workers() << "/" << target());
   }
   // A recycled worker's replacement is ready: now the old one may go.
-  if (recycle_victim_ >= 0 && w.generation() == gens_.active() && w.id() != recycle_victim_) {
-    auto it = workers_.find(recycle_victim_);
-    if (it != workers_.end()) {
-      auto reason = it->second->recycle() == RecycleReason::Memory ? Worker::StopReason::Memory
-                                                                    : Worker::StopReason::MaxRequests;
-      it->second->stop(reason, opt_.graceful_timeout);
+  if (recycle_victim_ >= 0) {
+    if (auto stop = replacement_ready(observe(Memory::Skip), w.id())) {
+      execute({*stop});
+      asio::post(io_, [this] { maintain(); });
     }
-    recycle_victim_ = -1;
-    asio::post(io_, [this] { maintain(); });
   }
   if (gens_.is_incoming(w.generation())) {
     if (gens_.canary_ready())
@@ -294,16 +291,11 @@ void Pool::on_slot_free(std::shared_ptr<WorkerSlot> slot) {
   auto it = workers_.find(slot->worker_id());
   if (it != workers_.end()) {
     auto& w = it->second;
-    if (opt_.max_consecutive_failures > 0 && w->consecutive_failures() >= opt_.max_consecutive_failures &&
-        w->state() == Worker::State::Ready) {
-      if (eject(w->id(), std::to_string(w->consecutive_failures()) + " failed requests in a row")) return;
-    }
-    if (w->recycle() == RecycleReason::None) {
-      auto r = recycle_reason(w->requests_served(), w->request_limit(), std::nullopt, 0);
-      if (r != RecycleReason::None) {
-        w->mark_recycle(r);
-        asio::post(io_, [this] { maintain(); });
-      }
+    ExchangeVerdict v = after_exchange(view_of(*w), opt_.max_consecutive_failures);
+    if (v.eject && eject(w->id(), std::to_string(w->consecutive_failures()) + " failed requests in a row")) return;
+    if (v.recycle != RecycleReason::None) {
+      w->mark_recycle(v.recycle);
+      asio::post(io_, [this] { maintain(); });
     }
   }
   listener_.on_slot_free(std::move(slot));
@@ -332,8 +324,7 @@ void Pool::on_worker_exit(Worker& w, const ExitStatus& st) {
     return;
   }
   milliseconds delay{0};
-  if (reason == Worker::StopReason::Crash || reason == Worker::StopReason::BootFailed ||
-      reason == Worker::StopReason::BootTimeout || reason == Worker::StopReason::Broken) {
+  if (restart_with_backoff(reason)) {
     delay = worker_backoff_.on_exit(reason == Worker::StopReason::Crash ? uptime : milliseconds(0));
     if (worker_backoff_.crash_loop()) {
       HLOG_CTX(Error, "pool", "crash loop: " << worker_backoff_.streak()
@@ -387,6 +378,7 @@ void Pool::reload_room() {
 void Pool::finish_reload() {
   const uint32_t old = gens_.promote();
   const uint32_t active = gens_.active();
+  assert(active != old);  // only a Rolling generation is promoted (reconciler: Promote)
   if (auto z = zygote(active); z && z->pid() > 0) zygote_memory_ = read_memory(z->pid());
   double secs = std::chrono::duration<double>(clock_.now() - reload_.started).count();
   for (auto& [gen, z] : zygotes_) {
@@ -440,13 +432,9 @@ bool Pool::eject(int worker_id, const std::string& why) {
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return false;
   auto it = workers_.find(worker_id);
   if (it == workers_.end() || it->second->state() != Worker::State::Ready) return false;
-  uint32_t ejecting = 0;
-  for (auto& [id, w] : workers_) {
-    if (w->stop_reason() == Worker::StopReason::Health && w->state() != Worker::State::Dead) ++ejecting;
-  }
-  uint32_t ready = static_cast<uint32_t>(ready_workers());
-  if (!may_eject(ejecting, std::max(ready + ejecting, target()))) {
-    HLOG_CTX(Debug, "health", "worker " << worker_id << " is unhealthy (" << why << ") but " << ejecting
+  EjectVerdict v = eject_verdict(observe(Memory::Skip), worker_id);
+  if (!v.allowed) {
+    HLOG_CTX(Debug, "health", "worker " << worker_id << " is unhealthy (" << why << ") but " << v.already_ejecting
                                        << " worker(s) are already being ejected; keeping it");
     return false;
   }
@@ -529,7 +517,7 @@ void Pool::tick() {
     p.idle_timeout = opt_.idle_timeout;
     p.last_change = last_scale_;
     const TimePoint now = clock_.now();
-    int d = plan_autoscale(observe(/*with_memory=*/false), p, now);
+    int d = plan_autoscale(observe(Memory::Skip), p, now);
     if (d != 0) {
       desired_ = static_cast<uint32_t>(static_cast<int>(desired_) + d);
       last_scale_ = now;

@@ -177,9 +177,10 @@ class Pool : private Worker::Listener {
   void start_zygote(uint32_t gen);
   std::shared_ptr<Zygote> zygote(uint32_t gen) const;
   void maintain();
-  // What the reconciler decides from (pool_actions.cc); with_memory reads
+  // What the reconciler decides from (pool_actions.cc). Memory::Read reads
   // /proc for memory_budget (only when it is on).
-  PoolView observe(bool with_memory = true) const;
+  enum class Memory { Read, Skip };
+  PoolView observe(Memory memory = Memory::Read) const;
   // Carries out a plan in order; stops at the first worker that cannot start.
   void execute(const Plan& plan);
   void retire(const Action& a);

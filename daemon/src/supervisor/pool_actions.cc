@@ -22,7 +22,7 @@ Pool::ReloadStep Pool::reload_step() const {
   return ReloadStep::None;
 }
 
-PoolView Pool::observe(bool with_memory) const {
+PoolView Pool::observe(Memory memory_wanted) const {
   PoolView v;
   v.target = target();
   v.memory_budget = opt_.memory_budget;
@@ -33,7 +33,7 @@ PoolView Pool::observe(bool with_memory) const {
   v.recycle_victim = recycle_victim_;
   v.worker_cost = worker_cost_;
   v.zygote_cost = zygote_memory_ ? zygote_memory_->rss : 0;
-  const bool memory = with_memory && opt_.memory_budget > 0;
+  const bool memory = memory_wanted == Memory::Read && opt_.memory_budget > 0;
   for (auto& [gen, z] : zygotes_) {
     ZygoteView zv;
     zv.generation = gen;
@@ -43,14 +43,7 @@ PoolView Pool::observe(bool with_memory) const {
     v.zygotes.push_back(zv);
   }
   for (auto& [id, w] : workers_) {
-    WorkerView wv;
-    wv.id = id;
-    wv.generation = w->generation();
-    wv.state = w->state();
-    wv.has_pid = w->pid() > 0;
-    wv.busy_slots = w->busy_slots();
-    wv.recycle = w->recycle();
-    wv.idle_since = w->idle_since();
+    WorkerView wv = view_of(*w);
     if (memory && wv.has_pid && wv.state != Worker::State::Dead) wv.memory = read_memory(w->pid());
     v.workers.push_back(std::move(wv));
   }
@@ -101,8 +94,9 @@ void Pool::execute(const Plan& plan) {
         break;
       case Kind::StopVictim:
         if (auto it = workers_.find(a.worker); it != workers_.end()) {
-          HLOG_CTX(Info, "pool", "memory_budget has no room for a second worker beside worker "
-                                     << a.worker << ": it stops before its replacement starts");
+          if (a.why != Why::ReplacementReady)
+            HLOG_CTX(Info, "pool", "memory_budget has no room for a second worker beside worker "
+                                       << a.worker << ": it stops before its replacement starts");
           it->second->stop(a.reason, opt_.graceful_timeout);
         }
         recycle_victim_ = -1;

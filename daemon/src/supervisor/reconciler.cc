@@ -98,11 +98,11 @@ Action facts_action(Action::Kind k, const BudgetFacts& f, uint32_t count = 0) {
 
 }  // namespace
 
-uint32_t live_workers(const PoolView& v, uint32_t gen, bool include_victim) {
+uint32_t live_workers(const PoolView& v, uint32_t gen, Victim victim) {
   uint32_t n = 0;
   for (auto& w : v.workers) {
     if (w.generation != gen || !is_live(w.state)) continue;
-    if (!include_victim && w.id == v.recycle_victim) continue;
+    if (victim == Victim::Skipped && w.id == v.recycle_victim) continue;
     ++n;
   }
   return n;
@@ -172,9 +172,9 @@ Plan plan_maintain(const PoolView& view) {
     }
   }
   const uint32_t t = v.target;
-  uint32_t live = live_workers(v, v.active, false);
+  uint32_t live = live_workers(v, v.active, Victim::Skipped);
   // Under memory_budget during a reload, the new generation's canary counts too.
-  if (v.budget_on() && v.incoming) live += live_workers(v, *v.incoming, true);
+  if (v.budget_on() && v.incoming) live += live_workers(v, *v.incoming, Victim::Counted);
   while (live < t) {
     if (v.budget_on()) {
       // Admit the next worker before it grows: it starts only if its expected
@@ -217,8 +217,8 @@ Plan plan_reload(const PoolView& view) {
   Plan plan;
   const uint32_t gen = *v.incoming;
   if (v.incoming_state == GenerationState::Canary) {
-    if (live_workers(v, gen, true) > 0) return plan;  // the canary is booting
-    uint32_t old_live = live_workers(v, v.active, true);
+    if (live_workers(v, gen, Victim::Counted) > 0) return plan;  // the canary is booting
+    uint32_t old_live = live_workers(v, v.active, Victim::Counted);
     if (v.budget_on() && old_live > 0) {
       BudgetAdmit a = admit_worker(budget_facts(v));
       if (a == BudgetAdmit::Wait) return plan;  // an old worker is still exiting
@@ -279,7 +279,7 @@ Plan plan_room(const PoolView& view) {
   PoolView v = view;
   Plan plan;
   BudgetFacts f = budget_facts(v);
-  uint32_t old_live = live_workers(v, v.active, true);
+  uint32_t old_live = live_workers(v, v.active, Victim::Counted);
   bool fits = f.used + f.pending + v.zygote_cost <= f.budget;
   if (!fits && f.freeing) return plan;  // a retired worker is still exiting; its exit calls maintain()
   if (!fits && old_live > 1) {
@@ -293,9 +293,65 @@ Plan plan_room(const PoolView& view) {
   return plan;
 }
 
+WorkerView view_of(const Worker& w) {
+  WorkerView wv;
+  wv.id = w.id();
+  wv.generation = w.generation();
+  wv.state = w.state();
+  wv.has_pid = w.pid() > 0;
+  wv.busy_slots = w.busy_slots();
+  wv.recycle = w.recycle();
+  wv.stop_reason = w.stop_reason();
+  wv.requests = w.requests_served();
+  wv.request_limit = w.request_limit();
+  wv.consecutive_failures = w.consecutive_failures();
+  wv.idle_since = w.idle_since();
+  return wv;
+}
+
+std::optional<Action> replacement_ready(const PoolView& v, int ready_id) {
+  if (v.recycle_victim < 0 || ready_id == v.recycle_victim) return std::nullopt;
+  for (auto& w : v.workers) {
+    if (w.id == ready_id && w.generation != v.active) return std::nullopt;
+  }
+  Action a{Action::Kind::StopVictim};
+  a.worker = v.recycle_victim;
+  a.reason = Reason::MaxRequests;
+  for (auto& w : v.workers) {
+    if (w.id == v.recycle_victim) a.reason = victim_reason(w.recycle);
+  }
+  a.why = Why::ReplacementReady;
+  return a;
+}
+
+ExchangeVerdict after_exchange(const WorkerView& w, uint32_t max_consecutive_failures) {
+  ExchangeVerdict out;
+  out.eject = max_consecutive_failures > 0 && w.consecutive_failures >= max_consecutive_failures &&
+              w.state == State::Ready;
+  if (w.recycle == RecycleReason::None) out.recycle = recycle_reason(w.requests, w.request_limit, std::nullopt, 0);
+  return out;
+}
+
+EjectVerdict eject_verdict(const PoolView& v, int id) {
+  EjectVerdict out;
+  bool ready = false;
+  uint32_t ready_count = 0;
+  for (auto& w : v.workers) {
+    if (w.stop_reason == Reason::Health && w.state != State::Dead) ++out.already_ejecting;
+    if (w.state == State::Ready) ++ready_count;
+    if (w.id == id) ready = w.state == State::Ready;
+  }
+  out.allowed = ready && may_eject(out.already_ejecting, std::max(ready_count + out.already_ejecting, v.target));
+  return out;
+}
+
+bool restart_with_backoff(Reason r) {
+  return r == Reason::Crash || r == Reason::BootFailed || r == Reason::BootTimeout || r == Reason::Broken;
+}
+
 int plan_autoscale(const PoolView& v, const AutoscaleParams& p, TimePoint now) {
   ScaleInput in;
-  in.live = live_workers(v, v.active, false);
+  in.live = live_workers(v, v.active, Victim::Skipped);
   in.desired = p.desired;
   in.min = p.min;
   in.max = p.max;

@@ -28,6 +28,10 @@ struct WorkerView {
   bool has_pid = false;
   std::size_t busy_slots = 0;
   RecycleReason recycle = RecycleReason::None;
+  Worker::StopReason stop_reason = Worker::StopReason::None;
+  uint64_t requests = 0;       // served (user traffic)
+  uint64_t request_limit = 0;  // max_requests + its jitter; 0 = none
+  uint32_t consecutive_failures = 0;
   TimePoint idle_since{};
   std::optional<MemoryUsage> memory;  // read only when memory_budget is on
 };
@@ -79,6 +83,7 @@ struct Action {
     CanaryNoRoom,      // Retire: no room for the canary beside the old workers
     ZygoteNoRoom,      // Retire: no room for the new zygote yet
     ZygoteOverBudget,  // StartZygote: it goes over memory_budget beside the last old worker
+    ReplacementReady,  // StopVictim: its replacement is ready
   };
   Kind kind;
   uint32_t generation = 0;
@@ -117,8 +122,10 @@ std::optional<int> pick_retiree(const PoolView& v, uint32_t gen);
 // What the app's process tree uses and what is still growing (memory_budget).
 BudgetFacts budget_facts(const PoolView& v);
 
+// Whether the worker being recycled counts (it serves until its replacement is ready).
+enum class Victim { Counted, Skipped };
 // Live = forking, booting, admitting or ready.
-uint32_t live_workers(const PoolView& v, uint32_t gen, bool include_victim);
+uint32_t live_workers(const PoolView& v, uint32_t gen, Victim victim);
 
 // Autoscaling: +1, -1 or 0 (scale_decision in policies.h, fed from the view).
 struct AutoscaleParams {
@@ -130,6 +137,36 @@ struct AutoscaleParams {
   TimePoint last_change{};
 };
 int plan_autoscale(const PoolView& v, const AutoscaleParams& p, TimePoint now);
+
+// --- what an event means ---
+
+// The view of one worker (what observe() puts in PoolView::workers, without memory).
+WorkerView view_of(const Worker& w);
+
+// The recycle victim's replacement (worker `ready_id`) is ready: the victim
+// goes now (StopVictim, Why::ReplacementReady), if there is one.
+std::optional<Action> replacement_ready(const PoolView& v, int ready_id);
+
+// After an exchange on worker `w`: eject it (passive health: as many failed
+// exchanges in a row as max_consecutive_failures, 0 = off) and/or mark it for
+// recycling (its request limit reached, not marked yet).
+struct ExchangeVerdict {
+  bool eject = false;
+  RecycleReason recycle = RecycleReason::None;
+};
+ExchangeVerdict after_exchange(const WorkerView& w, uint32_t max_consecutive_failures);
+
+// Whether health may eject worker `id` now: it is ready and at most half of
+// the workers are being ejected at once (may_eject in policies.h).
+struct EjectVerdict {
+  bool allowed = false;
+  uint32_t already_ejecting = 0;
+};
+EjectVerdict eject_verdict(const PoolView& v, int id);
+
+// A worker that ended this way is restarted after the crash-loop backoff
+// (it crashed, failed or timed out its boot, or broke the protocol).
+bool restart_with_backoff(Worker::StopReason r);
 
 bool is_live(Worker::State s);     // forking, booting, admitting or ready
 bool is_booting(Worker::State s);  // forking, booting or admitting

@@ -440,6 +440,79 @@ TEST(Reconciler, BudgetRollingCapsWhenTheNewCodeHoldsFewerWorkers) {
   EXPECT_EQ(w.view().target, 1u);
 }
 
+// --- what an event means ---
+
+TEST(Reconciler, TheVictimGoesWhenAnActiveReplacementIsReady) {
+  World w(2);
+  w.maintain();
+  w.ready(1);
+  w.ready(2);
+  EXPECT_EQ(replacement_ready(w.view(), 2), std::nullopt);  // no victim
+  w.worker(1).recycle = RecycleReason::Memory;
+  w.maintain();  // victim 1, replacement 3
+  EXPECT_EQ(replacement_ready(w.view(), 1), std::nullopt);  // the victim itself
+  w.ready(3);
+  auto stop = replacement_ready(w.view(), 3);
+  ASSERT_TRUE(stop);
+  EXPECT_EQ(describe(*stop), "stop_victim 1 memory");
+  EXPECT_EQ(stop->why, Why::ReplacementReady);
+  // A new generation's worker is no replacement for an active one.
+  w.gens.begin_reload(false);
+  auto v = w.view();
+  v.workers.push_back(WorkerView{9, *v.incoming, State::Ready});
+  EXPECT_EQ(replacement_ready(v, 9), std::nullopt);
+}
+
+TEST(Reconciler, AfterAnExchangeEjectAtTheThresholdAndRecycleAtTheLimit) {
+  WorkerView w;
+  w.state = State::Ready;
+  w.consecutive_failures = 2;
+  EXPECT_FALSE(after_exchange(w, 3).eject);
+  EXPECT_FALSE(after_exchange(w, 0).eject);  // off
+  w.consecutive_failures = 3;
+  EXPECT_TRUE(after_exchange(w, 3).eject);
+  w.state = State::Draining;
+  EXPECT_FALSE(after_exchange(w, 3).eject);  // already leaving
+  w.request_limit = 100;
+  w.requests = 99;
+  EXPECT_EQ(after_exchange(w, 0).recycle, RecycleReason::None);
+  w.requests = 100;
+  EXPECT_EQ(after_exchange(w, 0).recycle, RecycleReason::MaxRequests);
+  w.recycle = RecycleReason::Memory;  // marked already: not again
+  EXPECT_EQ(after_exchange(w, 0).recycle, RecycleReason::None);
+  w.recycle = RecycleReason::None;
+  w.request_limit = 0;  // no max_requests
+  EXPECT_EQ(after_exchange(w, 0).recycle, RecycleReason::None);
+}
+
+TEST(Reconciler, EjectionTakesAtMostHalfTheWorkers) {
+  World w(4);
+  w.maintain();
+  for (int id : {1, 2, 3, 4}) w.ready(id);
+  EXPECT_TRUE(eject_verdict(w.view(), 1).allowed);
+  w.worker(1).stop_reason = Reason::Health;
+  w.stop(1);
+  auto v = eject_verdict(w.view(), 2);
+  EXPECT_EQ(v.already_ejecting, 1u);
+  EXPECT_TRUE(v.allowed);  // 2 of 4
+  w.worker(2).stop_reason = Reason::Health;
+  w.stop(2);
+  v = eject_verdict(w.view(), 3);
+  EXPECT_EQ(v.already_ejecting, 2u);
+  EXPECT_FALSE(v.allowed);  // a third of 4 is more than half
+  EXPECT_FALSE(eject_verdict(w.view(), 1).allowed);  // not ready
+  w.exit(1);  // its replacement's turn: one is still being ejected
+  EXPECT_TRUE(eject_verdict(w.view(), 3).allowed);
+}
+
+TEST(Reconciler, OnlyEarlyDeathsBackOff) {
+  for (Reason r : {Reason::Crash, Reason::BootFailed, Reason::BootTimeout, Reason::Broken})
+    EXPECT_TRUE(restart_with_backoff(r)) << stop_reason_name(r);
+  for (Reason r : {Reason::None, Reason::Shutdown, Reason::Timeout, Reason::Scale, Reason::Reload, Reason::MaxRequests,
+                   Reason::Memory, Reason::Health})
+    EXPECT_FALSE(restart_with_backoff(r)) << stop_reason_name(r);
+}
+
 // --- the generation state machine ---
 
 TEST(Generations, OnlyTheListedTransitionsHappen) {
