@@ -69,7 +69,7 @@ std::string Worker::create_slots(uint32_t threads, std::vector<int>* worker_fds)
     asio::local::stream_protocol::socket sock(io_);
     sock.assign(asio::local::stream_protocol(), sv[0]);
     slots_.push_back(std::make_shared<WorkerSlot>(io_, std::move(sock), static_cast<WorkerSlot::Owner*>(this), id_, static_cast<int>(i),
-                                                  request_timeout_));
+                                                  request_timeout_, clock_));
     worker_fds->push_back(sv[1]);
   }
   for (auto& s : slots_) s->start();

@@ -64,7 +64,8 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
     virtual void on_worker_exit(Worker& w, const ExitStatus& st) = 0;
   };
 
-  // `clock` stamps started_at, ready_at and idle_since (the timers stay on the loop's clock).
+  // `clock` stamps started_at, ready_at and idle_since and times its slots'
+  // exchanges (the timers stay on the loop's clock).
   Worker(boost::asio::io_context& io, Reaper& reaper, Listener& listener, int id, uint32_t generation,
          std::chrono::milliseconds request_timeout, std::chrono::milliseconds boot_timeout,
          const ClockSource& clock);

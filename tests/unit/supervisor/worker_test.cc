@@ -207,6 +207,7 @@ TEST_F(WorkerTest, TimestampsComeFromTheInjectedClock) {
   slot->send(make_request("GET", "/"), "PATH_INFO\0/"s, std::make_shared<RecordingSink>());
   ASSERT_TRUE((*peers_[0])->await_request(io_));
   clock_.advance(ms{250});
+  EXPECT_EQ(slot->busy_for(), ms{250});  // the slots time their exchange on the same clock
   (*peers_[0])->respond("200 OK", "x");
   ASSERT_TRUE(run_until(io_, [&] { return listener_.free.size() == 2u; }));
   EXPECT_EQ(worker_->idle_since(), t0 + ms{1750});  // idle again when the exchange ended
