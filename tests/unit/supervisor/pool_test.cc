@@ -26,11 +26,11 @@ using hearth::testing::Frame;
 using hearth::testing::run_until;
 using ms = std::chrono::milliseconds;
 
-class NullPoolListener final : public Pool::Listener {
+class RecordingPoolListener final : public Pool::Listener {
  public:
-  void on_slot_free(std::shared_ptr<WorkerSlot>) override { ++free; }
+  void on_slot_free(std::shared_ptr<WorkerSlot> slot) override { free.push_back(std::move(slot)); }
   void on_fatal(const std::string& message) override { fatal.push_back(message); }
-  int free = 0;
+  std::vector<std::shared_ptr<WorkerSlot>> free;
   std::vector<std::string> fatal;
 };
 
@@ -62,8 +62,9 @@ class PoolTest : public ::testing::Test {
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }
   }
-  void make(uint32_t workers) {
+  void make(uint32_t workers, uint64_t max_requests = 0) {
     Pool::Options o;
+    o.max_requests = max_requests;
     o.zygote.python = "/usr/bin/python3";
     o.zygote.runtime_dir = "/nonexistent";
     o.zygote.app = "app:application";
@@ -117,7 +118,7 @@ class PoolTest : public ::testing::Test {
   Reaper reaper_{io_, false};
   FakeSpawner spawner_;
   ManualClock clock_;
-  NullPoolListener listener_;
+  RecordingPoolListener listener_;
   std::unique_ptr<Pool> pool_;
   std::vector<FakeWorkerProcess> workers_;
   int death_[2] = {-1, -1};
@@ -222,6 +223,32 @@ TEST_F(PoolTest, ScaleStartsAndRetiresWorkers) {
   EXPECT_EQ(worker_ids(1), (std::vector<int>{1}));
   EXPECT_EQ(pool_->status().restarts, 0u);
   EXPECT_EQ(pool_->counters().restarts.at("scale"), 2u);
+}
+
+TEST_F(PoolTest, MaxRequestsRecyclesReplacementFirst) {
+  using namespace std::string_literals;
+  make(1, /*max_requests=*/1);
+  pool_->start();
+  zygote_ready(0);
+  auto first = fork_one(0);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(run_until(io_, [&] { return listener_.free.size() == 1u; }));
+  // The Python side of worker 1's slot answers one request.
+  hearth::testing::FakeWorker peer(io_);
+  peer.socket().assign(boost::asio::local::stream_protocol(), ::dup(first->slot_fds.at(0)));
+  auto sink = std::make_shared<hearth::testing::RecordingSink>();
+  listener_.free[0]->send(hearth::testing::make_request("GET", "/"), "PATH_INFO\0/"s, sink);
+  ASSERT_TRUE(peer.await_request(io_));
+  peer.respond("200 OK", "x");
+  ASSERT_TRUE(run_until(io_, [&] { return sink->finished(); }));
+  // Its limit is reached: the replacement is forked while worker 1 still serves...
+  auto second = fork_one(0);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->id, 2);
+  // ...and once it is ready, worker 1 goes.
+  ASSERT_TRUE(run_until(io_, [&] { return pool_->workers().size() == 1u; }));
+  EXPECT_EQ(worker_ids(1), (std::vector<int>{2}));
+  EXPECT_EQ(pool_->counters().restarts.at("max_requests"), 1u);
 }
 
 }  // namespace
