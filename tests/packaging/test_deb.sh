@@ -124,7 +124,9 @@ run_installed() {
     kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; fail "$what: hearthd exited"; }
     url=$(sed -n 's/.*\[http\] listening on \(http:[^ ]*\).*/\1/p' "$log" | head -n1)
     admin=$(sed -n 's/.*\[admin\] listening on \(http:[^ ]*\).*/\1/p' "$log" | head -n1)
-    if [ -n "$admin" ] && curl -fsS -o /dev/null "$admin/readyz" 2>/dev/null; then break; fi
+    # Both addresses: the two seds read the log at different moments, so the admin line
+    # can be seen while the [http] line (written first) was not yet in the first read.
+    if [ -n "$url" ] && [ -n "$admin" ] && curl -fsS -o /dev/null "$admin/readyz" 2>/dev/null; then break; fi
     sleep 0.1
   done
   curl -fsS -o /dev/null "$admin/readyz" || { cat "$log" >&2; fail "$what: not ready within 30 s"; }
