@@ -56,3 +56,15 @@ std::optional<uint32_t> parse_umask(std::string_view text);
 std::optional<std::string> parse_tls_version(std::string_view text);
 
 }  // namespace hearth::config
+
+namespace hearth::config {
+
+// One item of a list key (config file: an array, or a string split on commas).
+// Each trims spaces and returns nullopt for an empty or bad item.
+std::optional<std::string> parse_list_item(std::string_view text);        // any non-empty text
+std::optional<std::string> parse_allow_ip_item(std::string_view text);    // IP, CIDR range or "*"
+std::optional<std::string> parse_http_method(std::string_view text);      // a method token, upper-cased
+std::optional<std::string> parse_compression_algorithm(std::string_view text);  // "br" or "gzip", lower-cased
+std::optional<std::string> parse_media_type(std::string_view text);       // "type/subtype" or "type/*", lower-cased
+
+}  // namespace hearth::config
