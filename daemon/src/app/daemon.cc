@@ -30,6 +30,8 @@ using std::chrono::milliseconds;
 
 Daemon::Daemon(std::shared_ptr<const config::Config> config)
     : cfg_(std::move(config)),
+      environ_(environ_options(*cfg_)),
+      temp_dir_(config::effective_temp_dir(cfg_->temp_dir)),
       dispatcher_(io_, clock_, cfg_->max_queue, cfg_->queue_timeout),
       signals_(io_),
       drain_timer_(io_),
@@ -58,6 +60,24 @@ int Daemon::run() {
     std::fprintf(stderr, "hearthd: %s; not starting\n", privileges.error.c_str());
     return 2;
   }
+  if (int rc = open_process_files(privileges)) return rc;
+  std::string python;
+  if (int rc = check_runtime(&python)) return rc;
+  if (int rc = open_front_door()) return rc;
+  if (int rc = become_user(privileges)) return rc;
+  build_supervision(python);
+  start(python);
+
+  io_.run();
+  // Whatever survived (only after an emergency) is killed; the death pipe closes with us.
+  if (pool_) {
+    for (pid_t p : pool_->pids()) ::kill(p, SIGKILL);
+  }
+  return exit_code_;
+}
+
+int Daemon::open_process_files(const PrivilegePlan& privileges) {
+  const config::Config& c = *cfg_;
   // Process settings the app inherits, then the files opened while still privileged.
   if (c.umask >= 0) ::umask(static_cast<mode_t>(c.umask));
   if (!c.proc_name.empty()) ::prctl(PR_SET_NAME, c.proc_name.c_str(), 0, 0, 0);
@@ -70,9 +90,14 @@ int Daemon::run() {
     return 1;
   }
   if (!privileges.warning.empty()) HLOG(Warn, privileges.warning);
+  return 0;
+}
 
+int Daemon::check_runtime(std::string* python_out) {
+  const config::Config& c = *cfg_;
   // The runtime and the interpreter must exist before anything listens.
-  std::string python = resolve_program(c.python, ::getenv("PATH"));
+  std::string& python = *python_out;
+  python = resolve_program(c.python, ::getenv("PATH"));
   if (::access(python.c_str(), X_OK) != 0) {
     std::fprintf(stderr, "hearthd: python interpreter '%s' not found or not executable (set `python` or --python)\n",
                  c.python.c_str());
@@ -89,23 +114,25 @@ int Daemon::run() {
     std::fprintf(stderr, "hearthd: pipe: %s\n", strerror(errno));
     return 1;
   }
+  return 0;
+}
 
+int Daemon::open_front_door() {
+  const config::Config& c = *cfg_;
   reaper_ = std::make_unique<supervisor::Reaper>(io_, true);
-
-  const proxy::EnvironOptions eo = environ_options(c);
   telemetry_ = std::make_unique<Telemetry>(io_, c);
   if (std::string err = telemetry_->open(); !err.empty()) {
     std::fprintf(stderr, "hearthd: %s\n", err.c_str());
     return 1;
   }
-  proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, eo, telemetry_.get(), &clock_);
+  proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, environ_, telemetry_.get(), &clock_);
   proxy_->set_via(c.http.via);
   AdminHandler::Probes probes;
   probes.ready = [this] { return ready(); };
   probes.metrics = [this] { return telemetry_->expose(); };
   admin_handler_ = std::make_unique<AdminHandler>(probes, c.metrics_token);
 
-  const std::string temp_dir = config::effective_temp_dir(c.temp_dir);
+  const std::string& temp_dir = temp_dir_;
   try {
     if (std::string err = build_handler_chain(c, *proxy_, telemetry_.get(), clock_, &chain_); !err.empty()) {
       std::fprintf(stderr, "hearthd: %s\n", err.c_str());
@@ -145,7 +172,11 @@ int Daemon::run() {
   if (c.admin_bind && c.metrics_token.empty() && !config::is_loopback(*c.admin_bind))
     HLOG(Warn, "admin_bind " << config::to_string(*c.admin_bind)
                              << " is reachable beyond this host and /metrics is open; set metrics_token");
+  return 0;
+}
 
+int Daemon::become_user(const PrivilegePlan& privileges) {
+  const config::Config& c = *cfg_;
   // Everything that needs root is open: become `user` for good. The zygote and
   // the workers are spawned after this, so they inherit the identity.
   if (privileges.kind == PrivilegePlan::Kind::Drop) {
@@ -159,22 +190,26 @@ int Daemon::run() {
     HLOG(Info, "running as user " << privileges.user << " (uid " << privileges.uid << ", gid " << privileges.gid
                                   << ")");
   }
-  if (::access(temp_dir.c_str(), W_OK | X_OK) != 0)
-    HLOG(Warn, "temp_dir " << temp_dir << " is not writable (" << strerror(errno)
+  if (::access(temp_dir_.c_str(), W_OK | X_OK) != 0)
+    HLOG(Warn, "temp_dir " << temp_dir_ << " is not writable (" << strerror(errno)
                            << "); request bodies over body_buffer_size will get 500");
+  return 0;
+}
 
+void Daemon::build_supervision(const std::string& python) {
+  const config::Config& c = *cfg_;
   auto po = pool_options(c, python, app_environment(c, environ), death_pipe_[0]);
   pool_ = std::make_unique<supervisor::Pool>(io_, spawner_, *reaper_, po, static_cast<supervisor::Pool::Listener&>(*this));
   pool_->set_queue_probe([this] { return dispatcher_.queue_length(); });
   if (!c.warmup.requests.empty() || !c.health.path.empty()) {
-    admission_ = std::make_unique<health::Admission>(io_, cfg_, eo);
+    admission_ = std::make_unique<health::Admission>(io_, cfg_, environ_);
     pool_->set_admission([this](std::shared_ptr<supervisor::Worker> w, std::function<void(bool, std::string)> done) {
       admission_->admit(std::move(w), std::move(done));
     });
   }
-  health_ = std::make_unique<health::HealthChecker>(io_, c.health, eo, *pool_, dispatcher_);
+  health_ = std::make_unique<health::HealthChecker>(io_, c.health, environ_, *pool_, dispatcher_);
   keepwarm_internal_ = std::make_unique<health::InternalKeepwarm>(
-      io_, c.keepwarm.internal_interval, keepwarm_request(c), eo, c.timeout, *pool_, dispatcher_,
+      io_, c.keepwarm.internal_interval, keepwarm_request(c), environ_, c.timeout, *pool_, dispatcher_,
       [this] { return proxy_->last_request(); });
   keepwarm_public_ = std::make_unique<health::PublicPinger>(io_, c.keepwarm.url, c.keepwarm.interval,
                                                             c.keepwarm.jitter, c.keepwarm.timeout);
@@ -185,7 +220,10 @@ int Daemon::run() {
   telemetry_->set_sources(Telemetry::Sources{pool_.get(), &dispatcher_, admission_.get(), health_.get(),
                                              keepwarm_internal_.get(), keepwarm_public_.get(), http_.get(),
                                              chain_.rate_limit.get(), chain_.compression.get()});
+}
 
+void Daemon::start(const std::string& python) {
+  const config::Config& c = *cfg_;
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGQUIT);
@@ -210,13 +248,6 @@ int Daemon::run() {
     if (redirect_) redirect_->start();
     if (admin_) admin_->start();
   }
-
-  io_.run();
-  // Whatever survived (only after an emergency) is killed; the death pipe closes with us.
-  if (pool_) {
-    for (pid_t p : pool_->pids()) ::kill(p, SIGKILL);
-  }
-  return exit_code_;
 }
 
 void Daemon::do_wait_signals() {

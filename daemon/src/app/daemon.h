@@ -32,6 +32,8 @@
 
 namespace hearth::app {
 
+struct PrivilegePlan;
+
 // The wiring (which component gets which options) is in daemon_builder.h;
 // the control protocol's words and answers in control/commands.h, the status
 // document in status_json.h. This class owns the components and the phases.
@@ -50,6 +52,15 @@ class Daemon final : private supervisor::Pool::Listener, private control::Target
   int run();
 
  private:
+  // run()'s start-up steps, in order. Each returns 0 to go on, else the exit
+  // code, its message printed (the start-up regime: fail fast and say why).
+  int open_process_files(const PrivilegePlan& privileges);  // umask, name, error log, pid file
+  int check_runtime(std::string* python);  // the interpreter and the runtime exist; the death pipe
+  int open_front_door();                   // telemetry, handlers, listeners, TLS, control socket
+  int become_user(const PrivilegePlan& privileges);  // drop root for good once everything is open
+  void build_supervision(const std::string& python);  // pool, admission, health checks, keep-warm
+  void start(const std::string& python);              // signals, then everything starts
+
   void on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot) override;
   void on_fatal(const std::string& message) override;
   void do_wait_signals();
@@ -88,6 +99,8 @@ class Daemon final : private supervisor::Pool::Listener, private control::Target
   boost::asio::io_context io_{cfg_->keepwarm.url.empty() ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE
                                                          : BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   SteadyClock clock_;
+  const proxy::EnvironOptions environ_;  // for the proxy, warm-up, health checks, keep-warm
+  const std::string temp_dir_;           // config::effective_temp_dir(temp_dir)
   supervisor::PosixSpawner spawner_;
   std::unique_ptr<supervisor::Reaper> reaper_;
   proxy::Dispatcher dispatcher_;
