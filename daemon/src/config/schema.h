@@ -56,6 +56,9 @@ struct Field {
   std::optional<std::string> (*parse)(std::string_view) = nullptr;  // Choice; List: one item
   std::string_view expected;  // Choice, List: what a bad value should have been ("combined or json")
   bool split_commas = false;  // List: "a,b" in a string is two items
+  // The lower bound validate() enforces (0 = none). Count, Count64, Size:
+  // "must be at least MIN"; Duration: 1 = "must be greater than 0".
+  uint64_t min = 0;
 };
 
 // The Field of each kind (schema.cc's rows use these).
@@ -85,6 +88,8 @@ constexpr Field list_at(std::vector<std::string>* (*f)(Config&), std::optional<s
   x.split_commas = true;
   return x;
 }
+// `f` with a lower bound checked by validate() (Field::min).
+constexpr Field at_least(Field f, uint64_t min) { f.min = min; return f; }
 constexpr Field custom() { Field x; x.kind = Field::Kind::Custom; return x; }
 
 struct KeySpec {

@@ -128,6 +128,11 @@ TEST(Schema, EveryKeyHasItsOwnField) {
     ASSERT_NE(at, nullptr) << k.key << ": its Field has no accessor for its kind";
     EXPECT_TRUE(owner.emplace(at, std::string(k.key)).second)
         << k.key << " and " << owner[at] << " read and write the same member";
+    if (f.min != 0) {
+      EXPECT_TRUE(f.kind == Kind::Count || f.kind == Kind::Count64 || f.kind == Kind::Size ||
+                  f.kind == Kind::Duration)
+          << k.key << ": validate() checks a lower bound only on numbers";
+    }
     if (f.kind == Kind::Choice || f.kind == Kind::List) {
       EXPECT_NE(f.parse, nullptr) << k.key;
       EXPECT_FALSE(f.expected.empty()) << k.key;
