@@ -15,8 +15,9 @@
 //      need nothing else);
 //   3. the component that uses it (and, when that component takes an options
 //      struct, one line in app/daemon_builder.cc).
-// Optional: a flag in cli.cc's kFlags (its `key` names the row), a commented
-// line in conf/hearth.toml; then `make docs`. Only a key whose value needs
+// Then a commented line in conf/hearth.toml (a test checks) and `make docs`.
+// Optional: a flag in cli.cc's kFlags (its `key` names the row; apply nullptr
+// lets the Field set the value). Only a key whose value needs
 // code of its own (Field::Kind::Custom) also needs a handler in
 // toml_entries.cc and a line in summary.cc.
 #include <optional>
