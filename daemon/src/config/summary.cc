@@ -12,19 +12,7 @@
 namespace hearth::config {
 namespace {
 
-// A TOML basic string. Boost.JSON writes it (JSON's escapes are TOML's:
-// \" \\ \b \f \n \r \t \u00XX); DEL, which JSON leaves alone but TOML
-// forbids in a string, is escaped as well.
-std::string quote(const std::string& s) {
-  std::string json = boost::json::serialize(boost::json::string_view(s.data(), s.size()));
-  std::string out;
-  out.reserve(json.size());
-  for (char c : json) {
-    if (c == '\x7f') out += "\\u007f";
-    else out += c;
-  }
-  return out;
-}
+std::string quote(const std::string& s) { return toml_quote(s); }
 
 std::string array(const std::vector<std::string>& items) {
   std::string out = "[";
@@ -99,6 +87,17 @@ std::string section_lines(std::string_view section, const Config& c) {
 }
 
 }  // namespace
+
+std::string toml_quote(std::string_view s) {
+  std::string json = boost::json::serialize(boost::json::string_view(s.data(), s.size()));
+  std::string out;
+  out.reserve(json.size());
+  for (char c : json) {
+    if (c == '\x7f') out += "\\u007f";  // JSON allows a raw DEL, TOML does not
+    else out += c;
+  }
+  return out;
+}
 
 std::string to_toml(const Config& c) {
   std::string o;
