@@ -138,7 +138,10 @@ TEST(DaemonBuilder, HandlerChainHasOnlyWhatIsConfigured) {
   EXPECT_EQ(compressed.front, compressed.compression.get());
   EXPECT_FALSE(compressed.hsts);
 
-  c.statics.push_back(config::StaticMount{"/static/", "/no/such/dir/for/hearth"});
+  config::StaticMount missing;
+  missing.prefix = "/static/";
+  missing.dir = "/no/such/dir/for/hearth";
+  c.statics.push_back(missing);
   HandlerChain broken;
   EXPECT_NE(build_handler_chain(c, app, nullptr, clock, &broken), "");
 }
