@@ -14,7 +14,6 @@
 #include "common/log.h"
 #include "config/bind.h"
 #include "control/default_socket.h"
-#include "supervisor/protocol.h"
 
 extern char** environ;
 
