@@ -1,12 +1,12 @@
 // libFuzzer target: the HTTP/1 request path of net::HttpConnection, without the
 // socket. The input is one connection's byte stream; its first byte chooses how
 // the rest is split into reads (1..256 bytes each) so incremental parsing is
-// exercised. The steps mirror HttpConnection::process_input exactly: skip CR/LF
-// between requests, HeadScanner over the head, RequestParser::put of the whole
-// head, then eager body parsing with the chunk-line cap; pipelined requests
-// follow on the same stream until one is rejected. Not modelled: the h2c
-// preface check (a stream starting with "PRI * HTTP/2.0" goes to nghttp2) and
-// timeouts. Keep this in step with http_connection.cc when that changes.
+// exercised. Each read is handed to http::RequestReader::step(), the very code
+// HttpConnection::process_input() calls (CR/LF between requests, the h2c
+// preface check, HeadScanner, RequestParser, eager body parsing with the
+// chunk-line cap); this file only plays the connection's part: consume what the
+// reader used, reset it after a complete request, stop at a rejection or the
+// HTTP/2 preface. Not modelled: "100 Continue" (a write) and timeouts.
 //
 // Crashes and sanitizer reports are findings, and so is a violated invariant of
 // an accepted request (abort()): one framing (never Content-Length and
@@ -19,17 +19,12 @@
 #include <string>
 #include <string_view>
 
-#include <boost/beast/http/error.hpp>
-
-#include "http/head_scanner.h"
 #include "http/request_checks.h"
-#include "http/request_parser.h"
+#include "http/request_reader.h"
 
 namespace {
 
-using hearth::http::HeadScanner;
-using hearth::http::RequestParser;
-namespace bhttp = boost::beast::http;
+using hearth::http::RequestReader;
 
 const hearth::config::HttpLimits& limits() {
   static const hearth::config::HttpLimits l = [] {
@@ -81,90 +76,46 @@ void check_accepted(const hearth::http::Request& r) {
   if (r.body.in_memory()) check(r.body.memory().size() == r.body.size());
 }
 
-enum class Phase { Idle, Head, Body, Done };
-
 // One connection: feed() is called once per simulated read with everything buffered.
 struct Connection {
   std::string buffer;
-  Phase phase = Phase::Idle;
-  HeadScanner scanner{limits().max_header_size};
-  std::optional<RequestParser> parser;
+  bool done = false;  // rejected, or switched to HTTP/2
+  RequestReader reader{limits(), temp_dir()};
   int requests = 0;
 
-  Connection() { parser.emplace(limits(), "/tmp"); }
-
-  void reject(int status) {
-    check(status >= 400 && status <= 499);
-    phase = Phase::Done;
-  }
-
-  void dispatch() {
-    check(parser->is_done());
-    check(!parser->body_failed());
-    check_accepted(*parser->request());
-    ++requests;
-    parser.emplace(limits(), "/tmp");
-    scanner.reset();
-    phase = Phase::Idle;
+  static const std::string& temp_dir() {
+    static const std::string dir = "/tmp";
+    return dir;
   }
 
   void process() {
-    for (;;) {
-      switch (phase) {
-        case Phase::Done:
+    using Step = RequestReader::Step;
+    while (!done) {
+      std::size_t used = 0;
+      const Step step = reader.step(buffer, used);
+      check(used <= buffer.size());
+      buffer.erase(0, used);
+      switch (step) {
+        case Step::NeedMore:
           return;
-        case Phase::Idle: {
-          std::size_t skip = 0;
-          while (skip < buffer.size() && (buffer[skip] == '\r' || buffer[skip] == '\n')) ++skip;
-          buffer.erase(0, skip);
-          if (buffer.empty()) return;
-          phase = Phase::Head;
+        case Step::HeadDone:
+          check(reader.phase() == RequestReader::Phase::Body);
           continue;
-        }
-        case Phase::Head: {
-          switch (scanner.feed(buffer)) {
-            case HeadScanner::Result::NeedMore:
-              return;
-            case HeadScanner::Result::TooLarge:
-              return reject(431);
-            case HeadScanner::Result::Malformed:
-              return reject(400);
-            case HeadScanner::Result::Complete:
-              break;
-          }
-          const std::size_t head = scanner.head_size();
-          check(head <= buffer.size() && head <= limits().max_header_size);
-          boost::beast::error_code ec;
-          std::size_t n = parser->put(boost::asio::const_buffer(buffer.data(), head), ec);
-          if (ec) return reject(parser->status_for(ec));
-          if (n != head || !parser->is_header_done()) return reject(400);
-          buffer.erase(0, head);
-          if (parser->is_done()) {
-            dispatch();
-            continue;
-          }
-          phase = Phase::Body;
-          parser->eager(true);
+        case Step::Complete:
+          check(reader.parser().is_done());
+          check(!reader.parser().body_failed());
+          check_accepted(*reader.parser().request());
+          ++requests;
+          reader.reset();
           continue;
-        }
-        case Phase::Body: {
-          if (buffer.empty()) return;
-          boost::beast::error_code ec;
-          std::size_t n = parser->put(boost::asio::const_buffer(buffer.data(), buffer.size()), ec);
-          check(n <= buffer.size());
-          buffer.erase(0, n);
-          if (ec == bhttp::error::need_more) {
-            if (buffer.size() >= limits().max_header_size) return reject(400);
-            return;
-          }
-          if (ec) return reject(parser->status_for(ec));
-          if (parser->is_done()) {
-            dispatch();
-            continue;
-          }
-          if (n == 0) return;
-          continue;
-        }
+        case Step::Reject:
+          check(reader.reject_status() >= 400 && reader.reject_status() <= 499);
+          done = true;
+          return;
+        case Step::H2Preface:
+          check(requests == 0 && buffer.rfind("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 0) == 0);
+          done = true;
+          return;
       }
     }
   }
@@ -177,7 +128,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::size_t piece = static_cast<std::size_t>(data[0]) + 1;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   Connection conn;
-  while (!in.empty() && conn.phase != Phase::Done) {
+  while (!in.empty() && !conn.done) {
     std::size_t take = in.size() < piece ? in.size() : piece;
     conn.buffer.append(in.data(), take);
     in.remove_prefix(take);

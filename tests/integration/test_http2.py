@@ -420,6 +420,32 @@ def test_http11_still_served_on_the_same_port(h2srv):
         c.close()
 
 
+# The one hop-by-hop list (daemon/src/http/hop_by_hop.h): both front doors drop
+# the same response headers an app sets. (python3-h2 would also refuse an HTTP/2
+# response that carried one.)
+HOP_BY_HOP = ["Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-X",
+              "TE", "Trailer", "Upgrade"]
+END_TO_END = ["X-Kept", "Proxy", "X-Connection", "Trailers"]
+
+
+def test_http1_and_http2_drop_the_same_hop_by_hop_headers(h2srv):
+    from urllib.parse import urlencode
+    path = "/set-headers?" + urlencode([(n, "v1") for n in HOP_BY_HOP + END_TO_END])
+    c = http.client.HTTPConnection("127.0.0.1", h2srv.port, timeout=5)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        assert r.status == 200 and r.read() == b"ok\n"
+        h1 = {k.lower() for k, v in r.getheaders() if v == "v1"}
+    finally:
+        c.close()
+    with H2Client(h2srv.port) as c:
+        r2 = c.request("GET", path)
+    assert r2.status == 200 and r2.body == b"ok\n", r2
+    h2 = {k for k, v in r2.headers if v == "v1"}
+    assert h1 == h2 == {n.lower() for n in END_TO_END}, (h1, h2)
+
+
 def test_preface_gets_400_when_http2_is_off(hearthd):
     srv = hearthd("basic:app", workers=1, toml="[http]\nhttp2 = false\n")
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)

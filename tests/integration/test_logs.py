@@ -60,3 +60,37 @@ def test_logrotate_rotates_both_logs_of_a_running_hearthd(hearthd, tmp_path):
     poll(lambda: "rolling reload" in error_log.read_text(), 10, what="the daemon's lines in the new error log")
     assert srv.stop() == 0
     assert not pid.exists()
+
+
+def _raw_get(port, request: bytes):
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def test_json_access_log_writes_utf8_as_utf8_and_escapes_invalid_bytes(hearthd, tmp_path):
+    # Issue 20: "é" in a path or header was written as \u00c3\u00a9. Now well-formed
+    # UTF-8 is written as is; a byte that is not UTF-8 becomes \u00XX (docs/metrics.md);
+    # every line is valid JSON and valid UTF-8.
+    import json
+    access_log = tmp_path / "access.log"
+    srv = hearthd("basic:app", "--access-logfile", access_log, "--access-log-format", "json", workers=1)
+    head = _raw_get(srv.port, b"GET /p/caf\xc3\xa9?q=\xe2\x82\xac HTTP/1.1\r\nHost: x\r\n"
+                              b"User-Agent: na\xc3\xafve/1.0 \xf0\x9f\x98\x80\r\n"
+                              b"Referer: http://x/latin1-\xe9-trunc-\xc3\r\nConnection: close\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head[:200]
+    poll(lambda: b"/p/caf" in access_log.read_bytes(), 5, what="the access log line")
+    raw = next(line for line in access_log.read_bytes().splitlines() if b"/p/caf" in line)
+    assert b"/p/caf\xc3\xa9?q=\xe2\x82\xac" in raw and b"\\u00c3" not in raw.split(b'"referer"')[0]
+    entry = json.loads(raw.decode("utf-8"))  # raises if not UTF-8 or not JSON
+    assert entry["target"] == "/p/café?q=€"
+    assert entry["user_agent"] == "naïve/1.0 \U0001F600"
+    assert b"latin1-\\u00e9-trunc-\\u00c3" in raw
+    assert entry["referer"] == "http://x/latin1-\u00e9-trunc-\u00c3"

@@ -18,6 +18,7 @@
 #include "config/bind.h"
 #include "config/defaults.h"
 #include "control/default_socket.h"
+#include "health/pool_access.h"
 #include "http/error_pages.h"
 #include "tls/server_context.h"
 
@@ -204,13 +205,14 @@ void Daemon::build_supervision(const std::string& python) {
   if (!c.warmup.requests.empty() || !c.health.path.empty()) {
     admission_ = std::make_unique<health::Admission>(io_, cfg_, environ_);
     pool_->set_admission([this](std::shared_ptr<supervisor::Worker> w, std::function<void(bool, std::string)> done) {
-      admission_->admit(std::move(w), std::move(done));
+      admission_->admit(health::admission_target(w), std::move(done));
     });
   }
-  health_ = std::make_unique<health::HealthChecker>(io_, c.health, environ_, *pool_, dispatcher_);
+  health_ = std::make_unique<health::HealthChecker>(io_, c.health, environ_, health::pool_workers(*pool_),
+                                                    health::dispatcher_slots(dispatcher_));
   keepwarm_internal_ = std::make_unique<health::InternalKeepwarm>(
-      io_, c.keepwarm.internal_interval, keepwarm_request(c), environ_, c.timeout, *pool_, dispatcher_,
-      [this] { return proxy_->last_request(); });
+      io_, c.keepwarm.internal_interval, keepwarm_request(c), environ_, c.timeout, health::pool_workers(*pool_),
+      health::dispatcher_slots(dispatcher_), [this] { return proxy_->last_request(); });
   keepwarm_public_ = std::make_unique<health::PublicPinger>(io_, c.keepwarm.url, c.keepwarm.interval,
                                                             c.keepwarm.jitter, c.keepwarm.timeout);
   pool_->set_ready_hook([this](const supervisor::Worker& w) {

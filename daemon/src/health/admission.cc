@@ -11,11 +11,11 @@ Admission::Admission(boost::asio::io_context& io, std::shared_ptr<const config::
                      proxy::EnvironOptions env)
     : io_(io), cfg_(std::move(cfg)), env_(std::move(env)) {}
 
-void Admission::admit(std::shared_ptr<supervisor::Worker> worker, Done done) {
+void Admission::admit(std::shared_ptr<AdmissionTarget> worker, Done done) {
   step(std::move(worker), 0, std::move(done));
 }
 
-void Admission::step(std::shared_ptr<supervisor::Worker> worker, std::size_t index, Done done) {
+void Admission::step(std::shared_ptr<AdmissionTarget> worker, std::size_t index, Done done) {
   const auto& reqs = cfg_->warmup.requests;
   bool health_step = index == reqs.size() && !cfg_->health.path.empty();
   if (index > reqs.size() || (index == reqs.size() && !health_step)) {
@@ -23,7 +23,8 @@ void Admission::step(std::shared_ptr<supervisor::Worker> worker, std::size_t ind
     done(true, {});
     return;
   }
-  if (worker->slots().empty() || worker->slots()[0]->state() != supervisor::WorkerSlot::State::Idle) {
+  supervisor::WorkerSlot* channel = worker->channel();
+  if (channel == nullptr || channel->state() != supervisor::WorkerSlot::State::Idle) {
     ++failed_;
     done(false, "the worker's channel is not usable");
     return;
@@ -39,11 +40,9 @@ void Admission::step(std::shared_ptr<supervisor::Worker> worker, std::size_t ind
     req = reqs[index];
   }
   std::string what = req.method + " " + req.path;
-  std::weak_ptr<supervisor::Worker> weak = worker;
-  send_internal(io_, *worker->slots()[0], req, env_, kind, timeout,
-                [this, weak, index, done, what, kind](const InternalResult& r) {
-                  auto w = weak.lock();
-                  if (!w) return;
+  send_internal(io_, *channel, req, env_, kind, timeout,
+                [this, w = worker, index, done, what, kind](const InternalResult& r) {
+                  if (!w->alive()) return;
                   if (!r.ok) {
                     ++failed_;
                     done(false, kind + " request " + what + ": " + r.error);

@@ -6,8 +6,9 @@
 namespace hearth::health {
 
 HealthChecker::HealthChecker(boost::asio::io_context& io, config::HealthConfig cfg, proxy::EnvironOptions env,
-                             supervisor::Pool& pool, proxy::Dispatcher& dispatcher)
-    : io_(io), cfg_(std::move(cfg)), env_(std::move(env)), pool_(pool), dispatcher_(dispatcher), timer_(io) {}
+                             std::shared_ptr<WorkerList> workers, std::shared_ptr<SlotLender> slots)
+    : io_(io), cfg_(std::move(cfg)), env_(std::move(env)), workers_(std::move(workers)), slots_(std::move(slots)),
+      timer_(io) {}
 
 void HealthChecker::start() {
   if (cfg_.path.empty()) return;
@@ -25,14 +26,12 @@ void HealthChecker::stop() {
 void HealthChecker::round() {
   if (stopped_) return;
   std::map<int, HealthTracker> live;
-  for (auto& w : pool_.workers()) {
-    if (w->state() != supervisor::Worker::State::Ready) continue;
-    int id = w->id();
+  for (int id : workers_->ready_workers()) {
     auto it = trackers_.find(id);
     live.emplace(id, it != trackers_.end() ? it->second
                                            : HealthTracker(cfg_.unhealthy_threshold, cfg_.healthy_threshold));
     if (in_flight_[id]) continue;
-    auto slot = dispatcher_.borrow_slot(id);
+    auto slot = slots_->borrow_slot(id);
     if (!slot) continue;  // busy serving: check it next round
     in_flight_[id] = true;
     config::WarmupRequest req;
@@ -49,7 +48,7 @@ void HealthChecker::round() {
                                            << it->second.consecutive_failures() << " in a row");
       // Ejected as soon as the half-of-the-workers rule allows (the pool says no while too many go).
       if (after == HealthTracker::State::Unhealthy) {
-        if (pool_.eject(id, "failed " + std::to_string(it->second.consecutive_failures()) + " health checks"))
+        if (workers_->eject(id, "failed " + std::to_string(it->second.consecutive_failures()) + " health checks"))
           ++ejections_;
       }
     });

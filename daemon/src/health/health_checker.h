@@ -3,7 +3,8 @@
 // through each ready worker (an idle slot of it, borrowed from the
 // dispatcher; a worker with none free is busy serving and is checked next
 // round). unhealthy_threshold consecutive failures eject it: out of rotation
-// and replaced, never more than half the workers at once.
+// and replaced, never more than half the workers at once (the pool decides).
+// Sees the pool and the dispatcher only through health/worker_access.h.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <map>
@@ -11,16 +12,15 @@
 
 #include "config/config.h"
 #include "health/health_tracker.h"
-#include "proxy/dispatcher.h"
+#include "health/worker_access.h"
 #include "proxy/environ.h"
-#include "supervisor/pool.h"
 
 namespace hearth::health {
 
 class HealthChecker {
  public:
   HealthChecker(boost::asio::io_context& io, config::HealthConfig cfg, proxy::EnvironOptions env,
-                supervisor::Pool& pool, proxy::Dispatcher& dispatcher);
+                std::shared_ptr<WorkerList> workers, std::shared_ptr<SlotLender> slots);
   void start();
   void stop();
   uint64_t checks_ok() const { return ok_; }
@@ -33,8 +33,8 @@ class HealthChecker {
   boost::asio::io_context& io_;
   config::HealthConfig cfg_;
   proxy::EnvironOptions env_;
-  supervisor::Pool& pool_;
-  proxy::Dispatcher& dispatcher_;
+  std::shared_ptr<WorkerList> workers_;
+  std::shared_ptr<SlotLender> slots_;
   boost::asio::steady_timer timer_;
   std::map<int, HealthTracker> trackers_;
   std::map<int, bool> in_flight_;

@@ -7,10 +7,10 @@ namespace hearth::health {
 
 InternalKeepwarm::InternalKeepwarm(boost::asio::io_context& io, std::chrono::milliseconds interval,
                                    config::WarmupRequest request, proxy::EnvironOptions env,
-                                   std::chrono::milliseconds timeout, supervisor::Pool& pool,
-                                   proxy::Dispatcher& dispatcher, std::function<TimePoint()> last_user_request)
+                                   std::chrono::milliseconds timeout, std::shared_ptr<WorkerList> workers,
+                                   std::shared_ptr<SlotLender> slots, std::function<TimePoint()> last_user_request)
     : io_(io), interval_(interval), request_(std::move(request)), env_(std::move(env)), timeout_(timeout),
-      pool_(pool), dispatcher_(dispatcher), last_user_request_(std::move(last_user_request)), timer_(io) {}
+      workers_(std::move(workers)), slots_(std::move(slots)), last_user_request_(std::move(last_user_request)), timer_(io) {}
 
 void InternalKeepwarm::start() {
   if (interval_.count() <= 0) return;
@@ -30,12 +30,10 @@ void InternalKeepwarm::check() {
   if (now - last_activity >= interval_) {
     last_round_ = now;
     int sent = 0;
-    for (auto& w : pool_.workers()) {
-      if (w->state() != supervisor::Worker::State::Ready) continue;
-      auto slot = dispatcher_.borrow_slot(w->id());
+    for (int id : workers_->ready_workers()) {
+      auto slot = slots_->borrow_slot(id);
       if (!slot) continue;
       ++sent;
-      int id = w->id();
       send_internal(io_, *slot, request_, env_, "keepwarm", timeout_, [this, id](const InternalResult& r) {
         if (r.ok) {
           ++ok_;

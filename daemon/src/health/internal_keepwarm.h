@@ -1,16 +1,17 @@
 #pragma once
 // keepwarm.internal_interval: when no user request arrived for that long,
 // send a warm-up request through each ready worker, so state an app loads
-// lazily (a model, caches) is touched and stays in memory.
+// lazily (a model, caches) is touched and stays in memory. Sees the pool and
+// the dispatcher only through health/worker_access.h.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <memory>
 
 #include "common/clock.h"
 #include "config/config.h"
-#include "proxy/dispatcher.h"
+#include "health/worker_access.h"
 #include "proxy/environ.h"
-#include "supervisor/pool.h"
 
 namespace hearth::health {
 
@@ -18,8 +19,8 @@ class InternalKeepwarm {
  public:
   // last_user_request: when the last user request arrived.
   InternalKeepwarm(boost::asio::io_context& io, std::chrono::milliseconds interval, config::WarmupRequest request,
-                   proxy::EnvironOptions env, std::chrono::milliseconds timeout, supervisor::Pool& pool,
-                   proxy::Dispatcher& dispatcher, std::function<TimePoint()> last_user_request);
+                   proxy::EnvironOptions env, std::chrono::milliseconds timeout, std::shared_ptr<WorkerList> workers,
+                   std::shared_ptr<SlotLender> slots, std::function<TimePoint()> last_user_request);
   void start();
   void stop();
   uint64_t pings_ok() const { return ok_; }
@@ -33,8 +34,8 @@ class InternalKeepwarm {
   config::WarmupRequest request_;
   proxy::EnvironOptions env_;
   std::chrono::milliseconds timeout_;
-  supervisor::Pool& pool_;
-  proxy::Dispatcher& dispatcher_;
+  std::shared_ptr<WorkerList> workers_;
+  std::shared_ptr<SlotLender> slots_;
   std::function<TimePoint()> last_user_request_;
   boost::asio::steady_timer timer_;
   TimePoint last_round_{};

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "http/hop_by_hop.h"
 #include "http/request_checks.h"
 #include "http/status_text.h"
 
@@ -25,15 +26,11 @@ constexpr uint64_t kInlineFileMax = 32 * 1024;
 enum class Kind { Other, ContentLength, Server, Date, HopByHop };
 
 Kind classify(std::string_view name) {
-  if (name.size() >= 6 && (name[0] | 0x20) == 'p' && iequals(name.substr(0, 6), "proxy-")) return Kind::HopByHop;
+  if (is_hop_by_hop(name)) return Kind::HopByHop;
   switch (name.size()) {
-    case 2: return iequals(name, "te") ? Kind::HopByHop : Kind::Other;
     case 4: return iequals(name, "date") ? Kind::Date : Kind::Other;
     case 6: return iequals(name, "server") ? Kind::Server : Kind::Other;
-    case 7: return iequals(name, "upgrade") || iequals(name, "trailer") ? Kind::HopByHop : Kind::Other;
-    case 10: return iequals(name, "connection") || iequals(name, "keep-alive") ? Kind::HopByHop : Kind::Other;
     case 14: return iequals(name, "content-length") ? Kind::ContentLength : Kind::Other;
-    case 17: return iequals(name, "transfer-encoding") ? Kind::HopByHop : Kind::Other;
     default: return Kind::Other;
   }
 }

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string_view>
 
+#include "common/ascii.h"
+
 namespace hearth::http {
 
 // True when `value` holds no NUL/CTL byte other than HTAB (and no DEL).
@@ -27,14 +29,8 @@ std::string_view absolute_form_authority(std::string_view target);
 bool is_plain_chunked(std::string_view te_value);
 // Strict decimal Content-Length (no sign, no list, no whitespace inside); nullopt if bad.
 std::optional<uint64_t> parse_content_length(std::string_view value);
-namespace detail {
-// The bytes of two equally long strings, ASCII case-insensitively (8 at a time).
-bool iequals_bytes(const char* a, const char* b, std::size_t n);
-}  // namespace detail
-// ASCII case-insensitive comparison; different lengths are decided inline.
-inline bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && (a.empty() || detail::iequals_bytes(a.data(), b.data(), a.size()));
-}
+// ASCII case-insensitive comparison (common/ascii.h), here for the callers in http.
+using ascii::iequals;
 // Strips leading/trailing SP and HTAB.
 std::string_view trim_ows(std::string_view s);
 

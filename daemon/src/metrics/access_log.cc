@@ -1,5 +1,6 @@
 #include "metrics/access_log.h"
 
+#include "common/json_escape.h"
 #include "common/log.h"
 
 #include <fcntl.h>
@@ -49,24 +50,6 @@ void append_int(std::string& out, Int v) {
   char b[24];
   auto r = std::to_chars(b, b + sizeof b, v);
   out.append(b, static_cast<std::size_t>(r.ptr - b));
-}
-
-void append_json_string(std::string& out, std::string_view v) {
-  out += '"';
-  for (char c : v) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '"') out += "\\\"";
-    else if (c == '\\') out += "\\\\";
-    else if (u < 0x20 || u >= 0x7f) {
-      // Request bytes are not necessarily UTF-8: escape everything non-ASCII.
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", u);
-      out += b;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
 }
 
 }  // namespace
@@ -128,23 +111,23 @@ std::string format_json(const AccessEntry& e) {
   std::snprintf(when + n, sizeof when - n, ".%03dZ", static_cast<int>(e.time_unix_ms % 1000));
   out += when;
   out += "\",\"remote_addr\":";
-  append_json_string(out, e.remote_addr);
+  json::append_quoted(out, e.remote_addr);
   out += ",\"method\":";
-  append_json_string(out, e.method);
+  json::append_quoted(out, e.method);
   out += ",\"target\":";
-  append_json_string(out, e.target);
+  json::append_quoted(out, e.target);
   out += ",\"protocol\":";
-  append_json_string(out, e.protocol);
+  json::append_quoted(out, e.protocol);
   char nums[96];
   std::snprintf(nums, sizeof nums, ",\"status\":%d,\"bytes\":%llu,\"duration_s\":%.6f", e.status,
                 static_cast<unsigned long long>(e.bytes), e.duration_s);
   out += nums;
   out += ",\"referer\":";
-  append_json_string(out, e.referer);
+  json::append_quoted(out, e.referer);
   out += ",\"user_agent\":";
-  append_json_string(out, e.user_agent);
+  json::append_quoted(out, e.user_agent);
   out += ",\"request_id\":";
-  append_json_string(out, e.request_id);
+  json::append_quoted(out, e.request_id);
   out += "}\n";
   return out;
 }

@@ -1,7 +1,6 @@
 #include "net/h2_connection.h"
 
 #include <fcntl.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +12,7 @@
 
 #include "common/log.h"
 #include "http/error_pages.h"
+#include "http/hop_by_hop.h"
 #include "http/request_checks.h"
 #include "http/status_text.h"
 
@@ -133,20 +133,6 @@ class H2Sink final : public http::ResponseSink {
   int32_t id_;
   std::shared_ptr<const http::ErrorPages> pages_;  // [[error_page]]; null: none
 };
-
-namespace {
-
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-// Connection-specific headers that HTTP/2 forbids in responses.
-bool hop_by_hop(std::string_view n) {
-  return iequal(n, "connection") || iequal(n, "keep-alive") || iequal(n, "proxy-connection") ||
-         iequal(n, "transfer-encoding") || iequal(n, "upgrade") || iequal(n, "te") || iequal(n, "trailer");
-}
-
-}  // namespace
 
 H2Connection::H2Connection(net::Stream stream, std::shared_ptr<ServerState> state, std::string initial, bool tls)
     : stream_(std::move(stream)), state_(std::move(state)), initial_(std::move(initial)), tls_(tls),
@@ -566,7 +552,7 @@ bool H2Connection::admit_upload(Stream& s) {
   // Reserve what the body may hold in memory: body_buffer_size, or less when it says its length.
   uint64_t want = l.body_buffer_size;
   for (const auto& h : s.request->headers) {
-    if (iequal(h.name, "content-length")) {
+    if (http::iequals(h.name, "content-length")) {
       uint64_t n = 0;
       auto [p, ec] = std::from_chars(h.value.data(), h.value.data() + h.value.size(), n);
       if (ec == std::errc() && p == h.value.data() + h.value.size()) want = std::min(want, n);
@@ -742,7 +728,7 @@ void H2Connection::submit_response(Stream& s) {
   add(kStatus, status);
   bool has_server = false;
   for (auto& h : s.headers) {
-    if (hop_by_hop(h.name)) continue;
+    if (http::is_hop_by_hop(h.name)) continue;  // the same list as HTTP/1 (http/hop_by_hop.h)
     std::string n = h.name;
     for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (n == "server") has_server = true;

@@ -48,7 +48,7 @@ HttpConnection::HttpConnection(Stream stream, std::shared_ptr<ServerState> state
       timer_(stream_.get_executor()),
       state_(std::move(state)),
       id_(state_->next_connection_id++),
-      scanner_(state_->limits.max_header_size) {}
+      reader_(state_->limits, state_->temp_dir) {}
 
 HttpConnection::~HttpConnection() {
   if (sink_) sink_->detach();
@@ -100,89 +100,51 @@ void HttpConnection::fill_addresses() {
 
 // --- reading and parsing ---------------------------------------------------
 
+// Inlined into process_input's two call sites (hot path).
+[[gnu::always_inline]] inline bool HttpConnection::on_head_complete() {
+  head_done_at_ = Clock::now();
+  keep_alive_ = reader_.parser().keep_alive() && !state_->draining;
+  return true;
+}
+
 void HttpConnection::process_input() {
+  using Step = http::RequestReader::Step;
   for (;;) {
     if (phase_ == Phase::Closed || phase_ == Phase::Responding || phase_ == Phase::Lingering) return;
     if (write_in_flight_) return;  // "100 Continue" going out; resumed by its completion
-    switch (phase_) {
-      case Phase::Idle: {
-        // Tolerate stray CRLFs between requests (RFC 9112 2.2).
-        auto data = static_cast<const char*>(buffer_.data().data());
-        std::size_t skip = 0;
-        while (skip < buffer_.size() && (data[skip] == '\r' || data[skip] == '\n')) ++skip;
-        buffer_.consume(skip);
-        if (buffer_.size() == 0) return ensure_read();
-        phase_ = Phase::Head;
-        // Made when a request starts, not while idle (10,000 idle connections).
-        if (!parser_) parser_.emplace(state_->limits, state_->temp_dir);
-        set_deadline(Clock::now() + state_->limits.header_timeout);
-        continue;
-      }
-      case Phase::Head: {
-        std::string_view raw(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-        if (!h2_checked_) {
-          // HTTP/2 with prior knowledge (h2c): the client preface instead of a request line.
-          static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-          std::size_t n = std::min(raw.size(), kPreface.size());
-          if (raw.substr(0, n) == kPreface.substr(0, n)) {
-            if (n < kPreface.size()) return ensure_read();
-            if (state_->limits.h2_enabled) return upgrade_to_h2(std::string(raw));
-          }
-          h2_checked_ = true;
-        }
-        switch (scanner_.feed(raw)) {
-          case http::HeadScanner::Result::NeedMore:
-            return ensure_read();
-          case http::HeadScanner::Result::TooLarge:
-            return respond_error(431);
-          case http::HeadScanner::Result::Malformed:
-            return respond_error(400);
-          case http::HeadScanner::Result::Complete:
-            break;
-        }
-        const std::size_t head = scanner_.head_size();
-        boost::beast::error_code ec;
-        std::size_t n = parser_->put(asio::const_buffer(raw.data(), head), ec);
-        if (ec) return respond_error(parser_->status_for(ec));
-        if (n != head || !parser_->is_header_done()) return respond_error(400);
-        buffer_.consume(head);
+    // The parsing and its states are http::RequestReader's; this loop does the I/O
+    // and the deadlines for what it reports.
+    const auto was = reader_.phase();
+    std::size_t used = 0;
+    const Step step = reader_.step(
+        std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()), used);
+    buffer_.consume(used);
+    if (was == http::RequestReader::Phase::Idle && reader_.phase() != was) {
+      phase_ = Phase::Head;
+      set_deadline(Clock::now() + state_->limits.header_timeout);
+    }
+    switch (step) {
+      case Step::NeedMore:
+        return ensure_read();
+      case Step::Reject:
+        return respond_error(reader_.reject_status());
+      case Step::H2Preface:
+        return upgrade_to_h2(std::string(static_cast<const char*>(buffer_.data().data()), buffer_.size()));
+      case Step::Complete:
+        if (was != http::RequestReader::Phase::Body) on_head_complete();
+        return dispatch();
+      case Step::HeadDone: {
         on_head_complete();
-        if (parser_->is_done()) return dispatch();
         phase_ = Phase::Body;
-        parser_->eager(true);
         set_deadline(Clock::now() + state_->limits.body_timeout);
-        if (parser_->expects_continue() && parser_->request()->version >= 11 &&
-            buffer_.size() == 0) {
+        http::RequestParser& parser = reader_.parser();
+        if (parser.expects_continue() && parser.request()->version >= 11 && buffer_.size() == 0) {
           return send_continue();
         }
         continue;
       }
-      case Phase::Body: {
-        if (buffer_.size() == 0) return ensure_read();
-        boost::beast::error_code ec;
-        std::size_t n = parser_->put(buffer_.data(), ec);
-        buffer_.consume(n);
-        if (ec == bhttp::error::need_more) {
-          // Beast bounds neither a chunk-size line (with its extensions) nor the
-          // trailer section: what it keeps unparsed may not outgrow a head.
-          if (buffer_.size() >= state_->limits.max_header_size) return respond_error(400);
-          return ensure_read();
-        }
-        if (ec) return respond_error(parser_->status_for(ec));
-        if (parser_->is_done()) return dispatch();
-        if (n == 0) return ensure_read();
-        continue;
-      }
-      default:
-        return;
     }
   }
-}
-
-bool HttpConnection::on_head_complete() {
-  head_done_at_ = Clock::now();
-  keep_alive_ = parser_->keep_alive() && !state_->draining;
-  return true;
 }
 
 void HttpConnection::send_continue() {
@@ -300,7 +262,8 @@ void HttpConnection::on_read(const error_code& ec, std::size_t n) {
 // --- handing over and responding ------------------------------------------
 
 void HttpConnection::dispatch() {
-  std::shared_ptr<http::Request> req = std::move(parser_->request());
+  http::RequestParser& parser = reader_.parser();
+  std::shared_ptr<http::Request> req = std::move(parser.request());
   keep_alive_ = keep_alive_ && !state_->draining;
   req->keep_alive = keep_alive_;
   req->peer_addr = peer_addr_;
@@ -310,10 +273,10 @@ void HttpConnection::dispatch() {
   req->connection_id = id_;
   req->tls = stream_.is_tls();
   req->received_at = head_done_at_;
-  const bool body_failed = parser_->body_failed();
+  const bool body_failed = parser.body_failed();
   begin_response(keep_alive_, req->version, req->is_head);
   if (body_failed) {
-    HLOG_CTX(Warn, state_->name, "request body spool failed: " << parser_->body_error().message());
+    HLOG_CTX(Warn, state_->name, "request body spool failed: " << parser.body_error().message());
     sink_->simple(500, "text/plain", "500 Internal Server Error: request body could not be stored\n");
     return;
   }
@@ -489,10 +452,9 @@ void HttpConnection::on_response_done() {
 }
 
 void HttpConnection::next_request() {
-  parser_.reset();
+  reader_.reset();
   // No read targets buffer_ now (a pending read-ahead uses side_ or no buffer).
   if (buffer_.size() == 0) buffer_.shrink_to_fit();
-  scanner_.reset();
   error_response_ = false;
   phase_ = Phase::Idle;
   set_deadline(Clock::now() + state_->limits.keepalive_timeout);

@@ -18,8 +18,7 @@
 
 #include "common/clock.h"
 #include "http/buffered_response_sink.h"
-#include "http/head_scanner.h"
-#include "http/request_parser.h"
+#include "http/request_reader.h"
 #include "http/sink_transport.h"
 #include "net/read_buffer_allocator.h"
 #include "net/server_state.h"
@@ -86,15 +85,13 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void on_timeout();
 
   Stream stream_;
-  bool h2_checked_ = false;  // the first bytes were checked for the HTTP/2 preface
   boost::asio::steady_timer timer_;
   std::shared_ptr<ServerState> state_;
   uint64_t id_;
 
   Phase phase_ = Phase::Idle;
   boost::beast::basic_flat_buffer<ReadBufferAllocator<char>> buffer_;
-  std::optional<http::RequestParser> parser_;
-  http::HeadScanner scanner_;
+  http::RequestReader reader_;  // parsing and its Idle/Head/Body states (socket-free)
   std::shared_ptr<http::BufferedResponseSink> sink_;
   TimePoint head_done_at_{};
 

@@ -11,16 +11,9 @@
 namespace hearth::proxy {
 namespace {
 
-// Length first: most comparisons below end there.
-inline bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (x == y) continue;
-    if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
-  }
-  return true;
-}
+// Compiled into build_environ's header loop: a call per comparison there costs
+// more than the comparison (common/ascii.h).
+using ascii::iequals_inline;
 
 int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -113,7 +106,7 @@ std::string_view number(char (&buf)[24], uint64_t v) {
 std::string request_id_for(const http::Request& req, std::string_view generated_id) {
   std::string_view id;  // the last one wins, as in build_environ
   for (const auto& h : req.headers) {
-    if (iequals(h.name, "X-Request-ID")) id = h.value;
+    if (iequals_inline(h.name, "X-Request-ID")) id = h.value;
   }
   return sane_request_id(id) ? std::string(id) : std::string(generated_id);
 }
@@ -218,7 +211,7 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
     // The filters, by the name's length first (each name matches one at most).
     switch (name.size()) {
       case 4:
-        if (iequals(name, "Host")) {
+        if (iequals_inline(name, "Host")) {
           host_header = h.value;
           // RFC 9112 3.2.2: with an absolute-form target the server ignores Host
           // and uses the target's authority (added below).
@@ -226,39 +219,39 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
         }
         break;
       case 5:
-        if (iequals(name, "Proxy")) continue;  // httpoxy: never let a client set HTTP_PROXY
+        if (iequals_inline(name, "Proxy")) continue;  // httpoxy: never let a client set HTTP_PROXY
         break;
       case 6:
-        if (iequals(name, "Expect")) continue;  // hop-by-hop: the daemon already handled it
+        if (iequals_inline(name, "Expect")) continue;  // hop-by-hop: the daemon already handled it
         break;
       case 9:
         // Headers an app may build absolute URLs or client addresses from
         // (password-reset links, allow-lists): from an untrusted peer they are
         // whatever the client claims, so the app never sees them (also 16, 18).
-        if (!trusted && (iequals(name, "Forwarded") || iequals(name, "X-Real-IP"))) continue;
+        if (!trusted && (iequals_inline(name, "Forwarded") || iequals_inline(name, "X-Real-IP"))) continue;
         break;
       case 10:
-        if (iequals(name, "Connection") || iequals(name, "Keep-Alive")) continue;  // hop-by-hop
+        if (iequals_inline(name, "Connection") || iequals_inline(name, "Keep-Alive")) continue;  // hop-by-hop
         break;
       case 12:
-        if (iequals(name, "Content-Type")) { content_type = h.value; continue; }
-        if (iequals(name, "X-Request-ID")) { xrid = h.value; continue; }
+        if (iequals_inline(name, "Content-Type")) { content_type = h.value; continue; }
+        if (iequals_inline(name, "X-Request-ID")) { xrid = h.value; continue; }
         break;
       case 14:
-        if (iequals(name, "Content-Length")) { content_length_hdr = h.value; continue; }
+        if (iequals_inline(name, "Content-Length")) { content_length_hdr = h.value; continue; }
         break;
       case 15:
-        if (iequals(name, "X-Forwarded-For")) { xff = h.value; if (!trusted) continue; }
+        if (iequals_inline(name, "X-Forwarded-For")) { xff = h.value; if (!trusted) continue; }
         break;
       case 16:
-        if (!trusted && (iequals(name, "X-Forwarded-Host") || iequals(name, "X-Forwarded-Port"))) continue;
+        if (!trusted && (iequals_inline(name, "X-Forwarded-Host") || iequals_inline(name, "X-Forwarded-Port"))) continue;
         break;
       case 17:
-        if (iequals(name, "X-Forwarded-Proto")) { xfp = h.value; if (!trusted) continue; }
-        else if (iequals(name, "Transfer-Encoding")) continue;  // hop-by-hop: framing is the daemon's
+        if (iequals_inline(name, "X-Forwarded-Proto")) { xfp = h.value; if (!trusted) continue; }
+        else if (iequals_inline(name, "Transfer-Encoding")) continue;  // hop-by-hop: framing is the daemon's
         break;
       case 18:
-        if (!trusted && iequals(name, "X-Forwarded-Prefix")) continue;
+        if (!trusted && iequals_inline(name, "X-Forwarded-Prefix")) continue;
         break;
       default:
         break;
@@ -267,13 +260,13 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
     // A repeat of an earlier header was joined into that one (the filters
     // above depend on the name only, so the earlier one was written).
     bool repeat = false;
-    for (std::size_t j = 0; j < i && !repeat; ++j) repeat = iequals(req.headers[j].name, name);
+    for (std::size_t j = 0; j < i && !repeat; ++j) repeat = iequals_inline(req.headers[j].name, name);
     if (repeat) continue;
     b.put_header_key(name);
     b.append(h.value);
-    const std::string_view sep = iequals(name, "Cookie") ? "; " : ", ";
+    const std::string_view sep = iequals_inline(name, "Cookie") ? "; " : ", ";
     for (std::size_t k = i + 1; k < nh; ++k) {
-      if (!iequals(req.headers[k].name, name)) continue;
+      if (!iequals_inline(req.headers[k].name, name)) continue;
       b.append(sep);
       b.append(req.headers[k].value);
     }
@@ -289,8 +282,8 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
       if (!ip.empty()) remote_addr = ip;
     }
     std::string_view proto = trim(xfp);
-    if (iequals(proto, "http")) scheme = "http";
-    else if (iequals(proto, "https")) scheme = "https";
+    if (iequals_inline(proto, "http")) scheme = "http";
+    else if (iequals_inline(proto, "https")) scheme = "https";
   } else {
     // Replace whatever the client claimed with the truth.
     if (!req.peer_addr.empty()) b.put("HTTP_X_FORWARDED_FOR", req.peer_addr);

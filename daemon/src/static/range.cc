@@ -17,24 +17,13 @@ std::optional<uint64_t> number(std::string_view s) {
   return v;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 ByteRange parse_range(std::string_view header, uint64_t size) {
   ByteRange full;
   header = http::trim_ows(header);
   size_t eq = header.find('=');
-  if (eq == std::string_view::npos || !iequals(http::trim_ows(header.substr(0, eq)), "bytes")) return full;
+  if (eq == std::string_view::npos || !http::iequals(http::trim_ows(header.substr(0, eq)), "bytes")) return full;
   std::string_view spec = http::trim_ows(header.substr(eq + 1));
   if (spec.find(',') != std::string_view::npos) return full;  // multiple ranges: the whole file
   size_t dash = spec.find('-');

@@ -1,12 +1,11 @@
 #include "static/static_handler.h"
 
-#include <strings.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <random>
 
+#include "common/ascii.h"
 #include "common/log.h"
 #include "config/validate.h"
 #include "static/conditional.h"
@@ -20,7 +19,7 @@ namespace {
 
 std::string_view header(const http::Request& r, std::string_view name) {
   for (const auto& h : r.headers) {
-    if (h.name.size() == name.size() && strncasecmp(h.name.data(), name.data(), name.size()) == 0) return h.value;
+    if (ascii::iequals(h.name, name)) return h.value;
   }
   return {};
 }

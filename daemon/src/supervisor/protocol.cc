@@ -1,5 +1,7 @@
 #include "supervisor/protocol.h"
 
+#include "common/json_escape.h"
+
 #include <charconv>
 #include <cstring>
 
@@ -217,27 +219,6 @@ std::optional<std::string> json_string(std::string_view json, std::string_view k
   return std::nullopt;
 }
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
+std::string json_escape(std::string_view s) { return json::escaped(s); }
 
 }  // namespace hearth::supervisor

@@ -109,6 +109,7 @@ std::optional<ResponseHeadView> scan_response_start(std::string_view payload, F&
 // Minimal readers for the flat JSON objects the runtime sends.
 std::optional<int64_t> json_int(std::string_view json, std::string_view key);
 std::optional<std::string> json_string(std::string_view json, std::string_view key);
+// JSON string escaping (common/json_escape.h: UTF-8 kept, invalid bytes as \u00XX).
 std::string json_escape(std::string_view s);
 
 // Incremental decoder for one socket's byte stream. Body frames are streamed:

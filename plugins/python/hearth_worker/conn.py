@@ -1,8 +1,9 @@
 """A slot socket with a reusable receive buffer.
 
 The request loop reads the frame header and the environ block into ``buf``; body bytes
-that arrived in the same ``recv_into`` stay in ``buf[pos:end]`` and :class:`wsgi.Input`
-consumes them before reading the socket directly.
+that arrived in the same ``recv_into`` stay in ``buf[pos:end]``. :class:`wsgi.Input` reads
+the body only through the public methods below (``take_buffered``, ``take_line``,
+``recv_into``, ``skip``): buffered bytes first, then the socket directly.
 """
 
 import socket
@@ -88,6 +89,57 @@ class SlotConn:
             return False
         except OSError:
             return False
+
+    # -- the request body, for wsgi.Input ------------------------------------------------
+
+    def take_buffered(self, size):
+        """Up to ``size`` buffered bytes (possibly none), consumed; never reads the socket."""
+        pos = self.pos
+        end = self.end
+        if end - pos > size:
+            self.pos = pos + size
+            return bytes(self.view[pos:pos + size])
+        self.pos = self.end = 0
+        return bytes(self.view[pos:end])
+
+    def take_line(self, limit):
+        """Up to ``limit`` (> 0) bytes, ending at the first newline among them if there is
+        one; receives first if nothing is buffered. Consumed; at least one byte."""
+        pos = self.pos
+        avail = self.end - pos
+        if not avail:
+            self.recv_some()
+            pos = 0
+            avail = self.end
+        if avail > limit:
+            avail = limit
+        i = self.buf.find(b"\n", pos, pos + avail)
+        n = i + 1 - pos if i >= 0 else avail
+        self.pos = pos + n
+        return bytes(self.view[pos:pos + n])
+
+    def recv_into(self, view, nbytes=0):
+        """Receive from the socket into ``view``, past the buffer; at least one byte."""
+        try:
+            n = self.sock.recv_into(view, nbytes)
+        except OSError as exc:
+            raise SlotClosed(str(exc)) from None
+        if not n:
+            raise SlotClosed("EOF in request body")
+        return n
+
+    def skip(self, count):
+        """Discard ``count`` bytes: buffered ones first, then read from the socket."""
+        avail = self.end - self.pos
+        if avail >= count:
+            self.pos += count
+            return
+        count -= avail
+        self.pos = self.end = 0
+        view = self.view
+        size = len(view)
+        while count:
+            count -= self.recv_into(view, count if count < size else size)
 
     def sendall(self, data):
         try:

@@ -18,14 +18,12 @@ import traceback
 from . import loader
 from .hooks import Hooks
 from .conn import SlotClosed, SlotConn
+from .lifeline import EXIT_APP_LOAD, EXIT_INTERNAL, EXIT_OK, daemon_gone, watch_death_pipe
+from .lifeline import exit_now as _exit
 from .protocol import (
     FLAG_ABORTED, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END,
     WORKER_FAILED, WORKER_READY, json_frame, text_frame)
 from .wsgi import ErrorStream, FileWrapper, Input, encode_start, no_body_expected
-
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_APP_LOAD = 3
 
 _END = HEADER.pack(RESPONSE_END, 0, 0, 0, 0)
 _END_ABORTED = HEADER.pack(RESPONSE_END, FLAG_ABORTED, 0, 0, 0)
@@ -42,16 +40,6 @@ _COALESCE_MAX = 256 * 1024
 _FAST_ITEMS = 8
 # file_wrapper bodies are read in blocks of at least this size.
 _FILE_BLOCK = 256 * 1024
-
-
-def _exit(code):
-    """Flush stdio and leave without running the parent's atexit/finalizers."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-    os._exit(code)
 
 
 class Slot(SlotConn):
@@ -349,29 +337,19 @@ class Worker:
 
     def _boot_failed(self, slot0, text):
         """WORKER_FAILED with ``text`` on slot 0 (the daemon logs it once), then exit 3;
-        stderr only when the daemon cannot be told."""
+        stderr only when the daemon is gone. A daemon that is alive but closed the slot
+        is stopping (often because another worker reported this very failure): it has
+        logged the traceback already."""
         try:
             slot0.sendall(text_frame(WORKER_FAILED, text))
         except OSError:
-            sys.stderr.write(text)
-            sys.stderr.flush()
+            if daemon_gone(self.death_fd):
+                sys.stderr.write(text)
+                sys.stderr.flush()
         _exit(EXIT_APP_LOAD)
 
     def _watch_death(self):
-        fd = self.death_fd
-        try:
-            os.set_blocking(fd, True)
-        except OSError:
-            pass
-        while True:
-            try:
-                if not os.read(fd, 4096):
-                    break
-            except InterruptedError:  # pragma: no cover
-                continue
-            except OSError:
-                break
-        _exit(EXIT_OK)
+        watch_death_pipe(self.death_fd)
 
     # -- run -----------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ status/header validation + encoding done when the app calls start_response()."""
 import re
 import sys
 
-from .conn import SlotClosed
 from .protocol import HEADER, MAX_PAYLOAD, RESPONSE_START
 
 
@@ -24,27 +23,18 @@ class Input:
     def _take(self, size):
         # Exactly ``size`` (<= remaining) bytes: buffered first, then the socket.
         conn = self._conn
-        pos = conn.pos
-        avail = conn.end - pos
-        if avail >= size:
-            conn.pos = pos + size
-            self._remaining -= size
-            return bytes(conn.view[pos:pos + size])
-        out = bytearray(size)
-        out[:avail] = conn.view[pos:conn.end]
-        conn.pos = conn.end = 0
-        view = memoryview(out)
-        got = avail
-        recv_into = conn.sock.recv_into
+        head = conn.take_buffered(size)
+        got = len(head)
         # Count only what we have: a SlotClosed mid-body must not leave _remaining high.
-        self._remaining -= avail
+        self._remaining -= got
+        if got == size:
+            return head
+        out = bytearray(size)
+        out[:got] = head
+        view = memoryview(out)
+        recv_into = conn.recv_into
         while got < size:
-            try:
-                n = recv_into(view[got:])
-            except OSError as exc:
-                raise SlotClosed(str(exc)) from None
-            if not n:
-                raise SlotClosed("EOF in request body")
+            n = recv_into(view[got:])
             got += n
             self._remaining -= n
         return bytes(out)
@@ -63,28 +53,21 @@ class Input:
             size = rem
         if size <= 0:
             return b""
-        conn = self._conn
+        take_line = self._conn.take_line
         chunks = None
         while True:
-            pos = conn.pos
-            avail = conn.end - pos
-            if not avail:
-                conn.recv_some()
-                continue
-            limit = avail if avail < size else size
-            i = conn.buf.find(b"\n", pos, pos + limit)
-            n = i + 1 - pos if i >= 0 else limit
-            piece = bytes(conn.view[pos:pos + n])
-            conn.pos = pos + n
+            piece = take_line(size)
+            n = len(piece)
             self._remaining -= n
             size -= n
+            newline = piece[-1] == 10  # b"\n"
             if chunks is None:
-                if i >= 0 or not size:
+                if newline or not size:
                     return piece
                 chunks = [piece]
             else:
                 chunks.append(piece)
-                if i >= 0 or not size:
+                if newline or not size:
                     return b"".join(chunks)
 
     def readlines(self, hint=-1):
@@ -113,25 +96,7 @@ class Input:
         rem = self._remaining
         if not rem:
             return
-        conn = self._conn
-        avail = conn.end - conn.pos
-        if avail >= rem:
-            conn.pos += rem
-            self._remaining = 0
-            return
-        rem -= avail
-        conn.pos = conn.end = 0
-        view = conn.view
-        size = len(view)
-        recv_into = conn.sock.recv_into
-        while rem:
-            try:
-                n = recv_into(view, rem if rem < size else size)
-            except OSError as exc:
-                raise SlotClosed(str(exc)) from None
-            if not n:
-                raise SlotClosed("EOF in request body")
-            rem -= n
+        self._conn.skip(rem)
         self._remaining = 0
 
 

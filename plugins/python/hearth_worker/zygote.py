@@ -21,24 +21,13 @@ import time
 import traceback
 
 from . import hooks, loader
+from .lifeline import EXIT_APP_LOAD, EXIT_INTERNAL, EXIT_OK, death_pipe_readable  # noqa: F401
+from .lifeline import exit_now as _exit
 from .protocol import (
     FORK, FORK_FAILED, FORKED, SHUTDOWN, ZYGOTE_FAILED, ZYGOTE_READY,
     PeerClosed, ProtocolError, json_frame, recv_control_frame, text_frame)
 
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_APP_LOAD = 3
-
 _PID = struct.Struct("<q")
-
-
-def _exit(code):
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-    os._exit(code)
 
 
 def parse_args(argv):
@@ -108,13 +97,7 @@ class DeathWatch:
             for fd, _ev in poller.poll():
                 if fd == self.stop_r:
                     return
-                try:
-                    if not os.read(fd, 4096):
-                        _exit(EXIT_OK)
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    _exit(EXIT_OK)
+                death_pipe_readable(fd)
 
 
 class Zygote:
@@ -206,13 +189,7 @@ class Zygote:
         while True:
             for fd, _ev in poller.poll():
                 if fd == self.death_fd:
-                    try:
-                        if not os.read(fd, 4096):
-                            _exit(EXIT_OK)
-                    except BlockingIOError:
-                        pass
-                    except OSError:
-                        _exit(EXIT_OK)
+                    death_pipe_readable(fd)
                 elif fd == ctrl_fd:
                     self.command()
 

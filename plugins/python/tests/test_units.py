@@ -1,5 +1,6 @@
-"""Pure pieces without processes: spec parsing, header encoding, Input over a socketpair."""
+"""Pure pieces (spec parsing, header encoding, Input over a socketpair) and lifeline in a child."""
 
+import os
 import socket
 
 import pytest
@@ -131,3 +132,96 @@ def test_file_wrapper_blocks_and_close():
     assert list(fw) == [b"abcd", b"efgh", b"ij"]
     fw.close()
     assert closed == [True]
+
+
+# -- SlotConn's public body methods (what wsgi.Input uses) -------------------------------
+
+def test_slotconn_take_buffered_never_reads_the_socket(pair):
+    conn, _ = _input(pair, b"abcdef", b"ghi", 9)
+    assert conn.take_buffered(4) == b"abcd"
+    assert conn.take_buffered(10) == b"ef"      # only what is buffered
+    assert conn.take_buffered(10) == b""        # nothing buffered: no blocking read
+    assert (conn.pos, conn.end) == (0, 0)
+
+
+def test_slotconn_take_line_stops_at_newline_or_limit(pair):
+    conn, _ = _input(pair, b"ab\ncdef", b"gh\n", 10)
+    assert conn.take_line(100) == b"ab\n"
+    assert conn.take_line(2) == b"cd"
+    assert conn.take_line(100) == b"ef"         # the rest of the buffer, no newline
+    assert conn.take_line(100) == b"gh\n"       # buffer empty: received first
+
+
+def test_slotconn_skip_crosses_buffer_and_socket(pair):
+    conn, _ = _input(pair, b"abc", b"x" * 100000 + b"NEXT", 0)
+    conn.skip(100003)
+    conn.fill(4)
+    assert bytes(conn.view[conn.pos:conn.pos + 4]) == b"NEXT"
+
+
+def test_slotconn_recv_into_eof_is_slot_closed(pair):
+    conn, _ = _input(pair, b"", b"", 0)
+    pair[1].close()
+    with pytest.raises(SlotClosed):
+        conn.recv_into(memoryview(bytearray(8)))
+
+
+def test_input_counts_bytes_received_before_slot_closed(pair):
+    conn, inp = _input(pair, b"ab", b"cde", 10)
+    pair[1].close()
+    with pytest.raises(SlotClosed):
+        inp.read(10)
+    assert inp._remaining == 5   # 2 buffered + 3 received were consumed
+
+
+# -- lifeline: exit_now and the death pipe ------------------------------------------------
+
+def _run_lifeline(code):
+    import subprocess
+    import sys
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run([sys.executable, "-c", code], cwd=here, capture_output=True, timeout=20)
+
+
+def test_watch_death_pipe_exits_0_on_eof():
+    p = _run_lifeline(
+        "import os, threading, time\n"
+        "from hearth_worker import lifeline\n"
+        "r, w = os.pipe()\n"
+        "threading.Thread(target=lifeline.watch_death_pipe, args=(r,), daemon=True).start()\n"
+        "print('watching', flush=True)\n"
+        "os.close(w)\n"
+        "time.sleep(15)\n"
+        "os._exit(9)\n")
+    assert p.returncode == 0, p
+    assert p.stdout == b"watching\n"
+
+
+def test_death_pipe_readable_returns_when_not_eof_and_exits_on_eof():
+    p = _run_lifeline(
+        "import os, sys\n"
+        "from hearth_worker import lifeline\n"
+        "r, w = os.pipe()\n"
+        "os.set_blocking(r, False)\n"
+        "lifeline.death_pipe_readable(r)\n"      # spurious: no data, no EOF
+        "sys.stdout.write('still here\\n')\n"     # flushed by exit_now
+        "os.close(w)\n"
+        "lifeline.death_pipe_readable(r)\n"
+        "os._exit(9)\n")
+    assert p.returncode == 0, p
+    assert p.stdout == b"still here\n"
+
+
+def test_daemon_gone_only_at_eof():
+    from hearth_worker import lifeline
+    r, w = os.pipe()
+    try:
+        assert not lifeline.daemon_gone(r)   # daemon alive: nothing to read, no block
+        os.close(w)
+        w = None
+        assert lifeline.daemon_gone(r)       # write end closed: EOF
+    finally:
+        os.close(r)
+        if w is not None:
+            os.close(w)
+    assert lifeline.daemon_gone(r)           # a closed fd counts as gone

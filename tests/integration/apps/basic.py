@@ -219,6 +219,11 @@ def app(environ, start_response):
     if path.startswith("/p/"):
         return _json(start_response, {"path": path})
 
+    if path == "/set-headers":
+        # Every query parameter as a response header (hop-by-hop filtering tests).
+        pairs = [(k, v) for k, vs in parse_qs(environ.get("QUERY_STRING", "")).items() for v in vs]
+        return _respond(start_response, "ok\n", extra=pairs)
+
     if path == "/status":
         code = int(q.get("code", "200"))
         reason = {204: "No Content", 304: "Not Modified"}.get(code, "Whatever")

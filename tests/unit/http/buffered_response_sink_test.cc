@@ -1,4 +1,5 @@
 #include "http/buffered_response_sink.h"
+#include "http/hop_by_hop.h"
 
 #include <gtest/gtest.h>
 
@@ -97,6 +98,33 @@ TEST_F(SinkTest, StripsHopByHopAndUnsafeHeaders) {
   }
   EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos);
   EXPECT_NE(head.find("Content-Length: 0\r\n"), std::string::npos);
+}
+
+// The one hop-by-hop list (http/hop_by_hop.h), which H2Connection uses too:
+// the HTTP/1 sink drops a field exactly when is_hop_by_hop() says so.
+// tests/integration/test_http2.py checks the two front doors agree on the wire.
+TEST_F(SinkTest, DropsExactlyTheSharedHopByHopList) {
+  struct Case {
+    const char* name;
+    bool hop;
+  };
+  const Case cases[] = {
+      {"Connection", true},        {"keep-alive", true},       {"TE", true},
+      {"trailer", true},           {"Transfer-Encoding", true}, {"UPGRADE", true},
+      {"Proxy-Connection", true},  {"proxy-authenticate", true}, {"Proxy-X", true},
+      {"Proxy", false},            {"Proxyx-A", false},        {"X-Connection", false},
+      {"Connections", false},      {"Tee", false},             {"Upgrade-Insecure-Requests", false},
+      {"Trailers", false},         {"X-App", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(is_hop_by_hop(c.name), c.hop) << c.name;
+    auto& s = make();
+    s.start(200, "", {{c.name, "v1"}, {"Content-Length", "0"}});
+    s.finish(true);
+    const std::string head = head_of(drain());
+    const bool kept = head.find(std::string("\r\n") + c.name + ": v1\r\n") != std::string::npos;
+    EXPECT_EQ(kept, !c.hop) << c.name << " in " << head;
+  }
 }
 
 TEST_F(SinkTest, AppServerAndDateKept) {

@@ -17,6 +17,7 @@ namespace {
 
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // 2026-11-22T10:00:00.123Z
@@ -112,12 +113,29 @@ TEST(Json, MillisecondsArePadded) {
   EXPECT_THAT(format_json(e), StartsWith("{\"time\":\"2026-11-22T10:00:00.007Z\""));
 }
 
-TEST(Json, StringsAreEscapedAndNonAsciiIsUnicodeEscaped) {
+TEST(Json, StringsAreEscapedAndUtf8IsKept) {
   AccessEntry e = sample();
   e.user_agent = "q\"b\\n\nt\t\x01\xc3\xa9";
   std::string line = format_json(e);
-  EXPECT_THAT(line, HasSubstr("\"user_agent\":\"q\\\"b\\\\n\\u000at\\u0009\\u0001\\u00c3\\u00a9\""));
+  EXPECT_THAT(line, HasSubstr("\"user_agent\":\"q\\\"b\\\\n\\nt\\t\\u0001\xc3\xa9\""));
   EXPECT_EQ(line.find('\n'), line.size() - 1);
+}
+
+TEST(Json, Utf8InTargetAndHeadersIsWrittenAsUtf8) {
+  AccessEntry e = sample();
+  e.target = "/caf\xc3\xa9?q=\xe2\x82\xac";   // /café?q=€
+  e.referer = "http://x/\xf0\x9f\x98\x80";     // U+1F600
+  std::string line = format_json(e);
+  EXPECT_THAT(line, HasSubstr("\"target\":\"/caf\xc3\xa9?q=\xe2\x82\xac\""));
+  EXPECT_THAT(line, HasSubstr("\"referer\":\"http://x/\xf0\x9f\x98\x80\""));
+  EXPECT_THAT(line, Not(HasSubstr("\\u00c3")));
+}
+
+TEST(Json, InvalidUtf8BytesAreEscapedOneByOne) {
+  AccessEntry e = sample();
+  e.target = "/a\xe9" "b\xc3";  // Latin-1 é, then a truncated sequence at the end
+  std::string line = format_json(e);
+  EXPECT_THAT(line, HasSubstr("\"target\":\"/a\\u00e9b\\u00c3\""));
 }
 
 class TempFile {
