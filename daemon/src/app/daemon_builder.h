@@ -60,7 +60,8 @@ struct HandlerChain {
 
 // Builds the chain around `app`. Start-up regime: "" or the error (a static
 // mount that cannot be served). `observer` and `clock` must outlive the chain.
-std::string build_handler_chain(const config::Config& c, http::RequestHandler& app, proxy::RequestObserver* observer,
-                                const ClockSource& clock, HandlerChain* out);
+[[nodiscard]] std::string build_handler_chain(const config::Config& c, http::RequestHandler& app,
+                                              proxy::RequestObserver* observer,
+                                              const ClockSource& clock, HandlerChain* out);
 
 }  // namespace hearth::app
