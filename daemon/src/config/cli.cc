@@ -41,7 +41,7 @@ using namespace std::string_literals;
 
 std::string set_duration(std::string_view v, Millis* out) {
   auto d = parse_duration(v);
-  if (!d) return "a duration such as 30s, 250ms or 1m30s (a number means seconds)";
+  if (!d) return std::string(kDurationExpected);
   *out = *d;
   return "";
 }
@@ -81,7 +81,7 @@ std::string apply_field(const char* key, std::string_view v, Config& c) {
     }
     case Kind::Size: {
       auto n = parse_size(v);
-      if (!n) return "a size such as 10MiB";
+      if (!n) return std::string(kSizeExpected);
       *f.u64(c) = *n;
       return "";
     }

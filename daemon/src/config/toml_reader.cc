@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <sstream>
 
-#include "config/edit_distance.h"
 #include "config/toml_source.h"
 #include "config/units.h"
 
@@ -122,7 +121,7 @@ TomlReader::Handler TomlReader::duration(Millis* out) {
     } else if (auto s = n.as_string()) {
       v = parse_duration(s->get());
     }
-    if (!v) return bad(key, n, "a duration such as 30s, 250ms or 1m30s (a number means seconds)");
+    if (!v) return bad(key, n, kDurationExpected);
     *out = *v;
     ok(key, n);
   };
@@ -135,7 +134,7 @@ TomlReader::Handler TomlReader::size(uint64_t* out) {
     } else if (auto s = n.as_string()) {
       v = parse_size(s->get());
     }
-    if (!v) return bad(key, n, "a size such as 10MiB");
+    if (!v) return bad(key, n, kSizeExpected);
     *out = *v;
     ok(key, n);
   };

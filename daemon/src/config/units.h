@@ -34,6 +34,11 @@ std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max);
 // count a positive decimal (may be fractional: "0.5/s"). Requests per second.
 std::optional<double> parse_rate(std::string_view text);
 
+// What a bad duration or size should have been, in every source's messages
+// ("timeout: expected a duration such as ..., got ...").
+inline constexpr std::string_view kDurationExpected = "a duration such as 30s, 250ms or 1m30s (a number means seconds)";
+inline constexpr std::string_view kSizeExpected = "a size such as 10MiB";
+
 // Canonical spellings, chosen so that parse_duration(format_duration(d)) == d
 // and parse_size(format_size(n)) == n: "250ms", "30s", "1m30s", "2h", "10MiB".
 std::string format_duration(Millis d);
