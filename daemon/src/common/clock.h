@@ -19,6 +19,13 @@ class SteadyClock final : public ClockSource {
   TimePoint now() const override { return Clock::now(); }
 };
 
+// The process's steady clock, for the production wiring and for defaults
+// (it holds no state, so sharing one is harmless).
+inline const ClockSource& steady_clock_source() {
+  static const SteadyClock clock;
+  return clock;
+}
+
 // For tests: time moves only when advance() is called.
 class ManualClock final : public ClockSource {
  public:

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <cassert>
 
 #include "common/log.h"
 #include "supervisor/policies.h"
@@ -12,7 +13,6 @@ namespace hearth::supervisor {
 
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
 
 const char* pool_phase_name(Pool::Phase p) {
   switch (p) {
@@ -35,16 +35,9 @@ const char* reload_step_name(Pool::ReloadStep s) {
   return "?";
 }
 
-bool Pool::is_live(Worker::State s) {
-  return s == Worker::State::Forking || s == Worker::State::Booting || s == Worker::State::Admitting ||
-         s == Worker::State::Ready;
-}
-bool Pool::is_booting(Worker::State s) {
-  return s == Worker::State::Forking || s == Worker::State::Booting || s == Worker::State::Admitting;
-}
-
-Pool::Pool(asio::io_context& io, Spawner& spawner, Reaper& reaper, Options options, Listener& listener)
-    : io_(io), spawner_(spawner), reaper_(reaper), opt_(std::move(options)), listener_(listener),
+Pool::Pool(asio::io_context& io, Spawner& spawner, Reaper& reaper, Options options, Listener& listener,
+           const ClockSource& clock)
+    : io_(io), spawner_(spawner), reaper_(reaper), opt_(std::move(options)), listener_(listener), clock_(clock),
       desired_(opt_.workers), maintain_timer_(io), zygote_timer_(io), stop_timer_(io), memory_timer_(io),
       tick_timer_(io), rng_(std::random_device{}()) {
   if (opt_.min_workers == 0) opt_.min_workers = std::min<uint32_t>(opt_.workers, opt_.max_workers ? opt_.max_workers : opt_.workers);
@@ -54,8 +47,7 @@ Pool::Pool(asio::io_context& io, Spawner& spawner, Reaper& reaper, Options optio
 Pool::~Pool() = default;
 
 void Pool::start() {
-  active_gen_ = 1;
-  start_zygote(active_gen_);
+  start_zygote(gens_.active());
   sample_memory();
   tick();
 }
@@ -69,19 +61,19 @@ void Pool::start_zygote(uint32_t gen) {
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return;
   Zygote::Events ev;
   ev.on_ready = [this](Zygote& z) {
-    if (z.generation() == active_gen_) {
+    if (z.generation() == gens_.active()) {
       zygote_ever_ready_ = true;
       zygote_backoff_.reset();
       maintain();
-    } else if (reload_.step == ReloadStep::Importing && z.generation() == reload_.gen) {
-      reload_.step = ReloadStep::Canary;
-      HLOG_CTX(Info, "reload", "generation " << reload_.gen << " imported in " << z.import_ms()
+    } else if (gens_.is_incoming(z.generation()) && gens_.incoming_state() == GenerationState::Importing) {
+      gens_.zygote_ready();
+      HLOG_CTX(Info, "reload", "generation " << z.generation() << " imported in " << z.import_ms()
                                              << " ms; starting the canary worker");
       reload_progress();
     }
   };
   ev.on_failed = [this](Zygote& z, const std::string& tb) {
-    if (z.generation() == reload_.gen && reload_.step != ReloadStep::None) {
+    if (gens_.is_incoming(z.generation())) {
       abort_reload("the new code failed to import", tb);
       return;
     }
@@ -129,12 +121,12 @@ void Pool::start_zygote(uint32_t gen) {
       return;
     }
     if (!current) return;
-    if (gen == reload_.gen && reload_.step != ReloadStep::None) {
+    if (gens_.is_incoming(gen)) {
       if (z.state() != Zygote::State::Failed)
         abort_reload("the new generation's zygote exited (" + st.describe() + ")", "");
       return;
     }
-    if (gen != active_gen_) {
+    if (gen != gens_.active()) {
       HLOG_CTX(Info, "zygote", "generation " << gen << " zygote exited pid=" << z.pid());
       return;
     }
@@ -145,7 +137,7 @@ void Pool::start_zygote(uint32_t gen) {
     milliseconds delay = zygote_backoff_.on_exit(milliseconds(0));
     zygote_timer_.expires_after(delay);
     zygote_timer_.async_wait([this, gen](const boost::system::error_code& ec) {
-      if (!ec && gen == active_gen_ && !zygote(gen)) start_zygote(gen);
+      if (!ec && gen == gens_.active() && !zygote(gen)) start_zygote(gen);
     });
   };
   ZygoteSpec spec = opt_.zygote;
@@ -155,7 +147,7 @@ void Pool::start_zygote(uint32_t gen) {
   std::string err = z->start();
   if (!err.empty()) {
     zygotes_.erase(gen);
-    if (gen == reload_.gen && reload_.step != ReloadStep::None) {
+    if (gens_.is_incoming(gen)) {
       asio::post(io_, [this, err] { abort_reload(err, ""); });
       return;
     }
@@ -167,7 +159,7 @@ void Pool::start_zygote(uint32_t gen) {
     HLOG_CTX(Error, "zygote", err);
     zygote_timer_.expires_after(zygote_backoff_.on_failed_start());
     zygote_timer_.async_wait([this, gen](const boost::system::error_code& ec) {
-      if (!ec && gen == active_gen_ && !zygote(gen)) start_zygote(gen);
+      if (!ec && gen == gens_.active() && !zygote(gen)) start_zygote(gen);
     });
   }
 }
@@ -176,16 +168,6 @@ uint32_t Pool::target() const {
   uint32_t t = desired_;
   if (budget_cap_ && *budget_cap_ < t) t = *budget_cap_;
   return std::max<uint32_t>(t, 1);
-}
-
-uint32_t Pool::count(uint32_t gen, bool include_victim) const {
-  uint32_t n = 0;
-  for (auto& [id, w] : workers_) {
-    if (w->generation() != gen || !is_live(w->state())) continue;
-    if (!include_victim && id == recycle_victim_) continue;
-    ++n;
-  }
-  return n;
 }
 
 void Pool::schedule_maintain(milliseconds delay) {
@@ -200,87 +182,7 @@ void Pool::schedule_maintain(milliseconds delay) {
 
 void Pool::maintain() {
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return;
-  const bool budget_on = opt_.memory_budget > 0;
-  if (reload_.step == ReloadStep::Rolling || (budget_on && reload_.step == ReloadStep::Canary)) {
-    reload_progress();
-    return;
-  }
-  if (reload_.step == ReloadStep::Room) {
-    reload_room();
-    return;
-  }
-  auto z = zygote(active_gen_);
-  if (!z || z->state() != Zygote::State::Ready) return;
-  if (maintain_scheduled_) return;  // backing off
-
-  // Recycling: pick one marked worker at a time; while it is the victim it is
-  // not counted, so the loop below starts its replacement first.
-  if (recycle_victim_ < 0) {
-    for (auto& [id, w] : workers_) {
-      if (w->generation() == active_gen_ && w->state() == Worker::State::Ready &&
-          w->recycle() != RecycleReason::None) {
-        recycle_victim_ = id;
-        HLOG_CTX(Info, "pool", "recycling worker " << id << " ("
-                                                   << (w->recycle() == RecycleReason::Memory ? "memory" : "max_requests")
-                                                   << "): starting its replacement first");
-        break;
-      }
-    }
-  }
-  uint32_t t = target();
-  uint32_t live = count(active_gen_, false);
-  // Under memory_budget during a reload, the new generation's canary counts too.
-  if (budget_on && reload_.step != ReloadStep::None) live += count(reload_.gen, true);
-  while (live < t) {
-    if (budget_on) {
-      // Admit the next worker before it grows: it starts only if its expected
-      // cost fits beside what the tree uses now (and what is still growing).
-      BudgetFacts f = budget_facts();
-      BudgetAdmit a = admit_worker(f);
-      if (a != BudgetAdmit::Start) {
-        if (recycle_victim_ >= 0 && a != BudgetAdmit::Measure) {
-          // No room for a replacement beside the recycled worker: it goes first.
-          auto it = workers_.find(recycle_victim_);
-          if (it != workers_.end()) {
-            HLOG_CTX(Info, "pool", "memory_budget has no room for a second worker beside worker "
-                                       << recycle_victim_ << ": it stops before its replacement starts");
-            it->second->stop(it->second->recycle() == RecycleReason::Memory ? Worker::StopReason::Memory
-                                                                            : Worker::StopReason::MaxRequests,
-                             opt_.graceful_timeout);
-          }
-          recycle_victim_ = -1;
-        } else if (a == BudgetAdmit::Full && reload_.step == ReloadStep::None) {
-          set_budget_cap(f.live, f);
-        }
-        note_budget_unmet(f);
-        break;
-      }
-    }
-    if (!spawn_worker(active_gen_)) break;
-    ++live;
-  }
-  while (live > t) {
-    retire_one(active_gen_, Worker::StopReason::Scale);
-    --live;
-  }
-}
-
-void Pool::retire_one(uint32_t gen, Worker::StopReason reason) {
-  // Prefer one that is not serving: booting first (newest), then idle ready, then busy.
-  std::shared_ptr<Worker> pick;
-  int best = -1;
-  for (auto it = workers_.rbegin(); it != workers_.rend(); ++it) {
-    auto& w = it->second;
-    if (w->generation() != gen || !is_live(w->state()) || it->first == recycle_victim_) continue;
-    int score = is_booting(w->state()) ? 3 : (w->busy_slots() == 0 ? 2 : 1);
-    if (score > best) {
-      best = score;
-      pick = w;
-    }
-  }
-  if (!pick) return;
-  HLOG_CTX(Info, "pool", "stopping worker " << pick->id() << " (" << stop_reason_name(reason) << ")");
-  pick->stop(reason, opt_.graceful_timeout);
+  execute(plan_maintain(observe()));
 }
 
 std::shared_ptr<Worker> Pool::spawn_worker(uint32_t gen) {
@@ -288,7 +190,7 @@ std::shared_ptr<Worker> Pool::spawn_worker(uint32_t gen) {
   if (!z || z->state() != Zygote::State::Ready) return nullptr;
   int id = next_worker_id_++;
   auto w = std::make_shared<Worker>(io_, reaper_, static_cast<Worker::Listener&>(*this), id, gen,
-                                    opt_.request_timeout, opt_.boot_timeout);
+                                    opt_.request_timeout, opt_.boot_timeout, clock_);
   w->set_request_limit(request_limit(opt_.max_requests, opt_.max_requests_jitter, rng_));
   std::vector<int> fds;
   std::string err = w->create_slots(opt_.zygote.threads, &fds);
@@ -312,11 +214,11 @@ void Pool::on_worker_booted(Worker& w) {
     sp->admit();
     return;
   }
-  auto t0 = Clock::now();
+  auto t0 = clock_.now();
   admit_(sp, [this, weak = std::weak_ptr<Worker>(sp), t0](bool ok, std::string why) {
     auto w = weak.lock();
     if (!w || w->state() != Worker::State::Admitting) return;
-    w->set_warmup_ms(std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count());
+    w->set_warmup_ms(std::chrono::duration_cast<milliseconds>(clock_.now() - t0).count());
     if (ok) {
       w->admit();
     } else {
@@ -332,34 +234,28 @@ void Pool::on_worker_ready(Worker& w) {
   if (opt_.memory_budget > 0 && w.memory()) {
     // What one more worker costs, measured before the next one starts.
     worker_cost_ = std::max(worker_cost_.value_or(0), w.memory()->uss);
-    if (reload_.step == ReloadStep::None || w.generation() != reload_.gen) asio::post(io_, [this] { maintain(); });
+    if (!gens_.is_incoming(w.generation())) asio::post(io_, [this] { maintain(); });
   }
-  if (w.generation() == active_gen_) {
+  if (w.generation() == gens_.active()) {
     // The zygote has finished importing by now: refresh its figure too.
-    if (auto z = zygote(active_gen_); z && z->pid() > 0) zygote_memory_ = read_memory(z->pid());
+    if (auto z = zygote(gens_.active()); z && z->pid() > 0) zygote_memory_ = read_memory(z->pid());
   }
   if (ready_hook_) ready_hook_(w);
-  if (w.generation() == active_gen_) worker_backoff_.reset();
+  if (w.generation() == gens_.active()) worker_backoff_.reset();
   if (phase_ == Phase::Starting && ready_workers() >= target()) {
     phase_ = Phase::Running;
     HLOG_CTX(Info, "pool", "workers ready: " << ready_workers() << "/" << target());
   }
   // A recycled worker's replacement is ready: now the old one may go.
-  if (recycle_victim_ >= 0 && w.generation() == active_gen_ && w.id() != recycle_victim_) {
-    auto it = workers_.find(recycle_victim_);
-    if (it != workers_.end()) {
-      auto reason = it->second->recycle() == RecycleReason::Memory ? Worker::StopReason::Memory
-                                                                    : Worker::StopReason::MaxRequests;
-      it->second->stop(reason, opt_.graceful_timeout);
+  if (recycle_victim_ >= 0) {
+    if (auto stop = replacement_ready(observe(Memory::Skip), w.id())) {
+      execute({*stop});
+      asio::post(io_, [this] { maintain(); });
     }
-    recycle_victim_ = -1;
-    asio::post(io_, [this] { maintain(); });
   }
-  if (reload_.step != ReloadStep::None && w.generation() == reload_.gen) {
-    if (reload_.step == ReloadStep::Canary) {
+  if (gens_.is_incoming(w.generation())) {
+    if (gens_.canary_ready())
       HLOG_CTX(Info, "reload", "canary worker " << w.id() << " is ready; replacing the old workers one at a time");
-      reload_.step = ReloadStep::Rolling;
-    }
     asio::post(io_, [this] { reload_progress(); });
   }
 }
@@ -367,13 +263,13 @@ void Pool::on_worker_ready(Worker& w) {
 void Pool::on_worker_boot_failed(Worker& w, const std::string& text) {
   // An import failure in the first lazy worker is fatal (the app cannot load);
   // a failed warm-up (Admitting) is a failed boot that is retried.
-  if (!worker_ever_ready_ && phase_ == Phase::Starting && w.generation() == active_gen_ && !opt_.zygote.preload &&
+  if (!worker_ever_ready_ && phase_ == Phase::Starting && w.generation() == gens_.active() && !opt_.zygote.preload &&
       w.state() != Worker::State::Admitting) {
     // The worker has logged the traceback already: say it once.
     listener_.on_fatal("the app failed to import in worker " + std::to_string(w.id()) + " (the traceback is above)");
     return;
   }
-  if (reload_.step != ReloadStep::None && w.generation() == reload_.gen) {
+  if (gens_.is_incoming(w.generation())) {
     abort_reload("a worker of the new generation failed to boot", text);
     return;
   }
@@ -395,16 +291,11 @@ void Pool::on_slot_free(std::shared_ptr<WorkerSlot> slot) {
   auto it = workers_.find(slot->worker_id());
   if (it != workers_.end()) {
     auto& w = it->second;
-    if (opt_.max_consecutive_failures > 0 && w->consecutive_failures() >= opt_.max_consecutive_failures &&
-        w->state() == Worker::State::Ready) {
-      if (eject(w->id(), std::to_string(w->consecutive_failures()) + " failed requests in a row")) return;
-    }
-    if (w->recycle() == RecycleReason::None) {
-      auto r = recycle_reason(w->requests_served(), w->request_limit(), std::nullopt, 0);
-      if (r != RecycleReason::None) {
-        w->mark_recycle(r);
-        asio::post(io_, [this] { maintain(); });
-      }
+    ExchangeVerdict v = after_exchange(view_of(*w), opt_.max_consecutive_failures);
+    if (v.eject && eject(w->id(), std::to_string(w->consecutive_failures()) + " failed requests in a row")) return;
+    if (v.recycle != RecycleReason::None) {
+      w->mark_recycle(v.recycle);
+      asio::post(io_, [this] { maintain(); });
     }
   }
   listener_.on_slot_free(std::move(slot));
@@ -414,8 +305,8 @@ void Pool::on_worker_exit(Worker& w, const ExitStatus& st) {
   int id = w.id();
   uint32_t gen = w.generation();
   auto reason = w.stop_reason();
-  bool was_ready = w.ready_at() != Clock::time_point{};
-  auto uptime = std::chrono::duration_cast<milliseconds>(Clock::now() - w.started_at());
+  bool was_ready = w.ready_at().has_value();
+  auto uptime = std::chrono::duration_cast<milliseconds>(clock_.now() - w.started_at());
   // Remove it after the current call chain unwinds (the Worker is on the stack).
   asio::post(io_, [this, id] {
     workers_.erase(id);
@@ -425,7 +316,7 @@ void Pool::on_worker_exit(Worker& w, const ExitStatus& st) {
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return;
   if (reason != Worker::StopReason::Scale) ++restarts_;  // a scale-down (budget, idle, scale) is no restart
   ++counters_.restarts[stop_reason_name(reason)];
-  if (reload_.step != ReloadStep::None && gen == reload_.gen && !was_ready) {
+  if (gens_.is_incoming(gen) && !was_ready) {
     std::string detail = w.boot_error();
     abort_reload("a worker of the new generation exited before it was ready (" + st.describe() + ", " +
                      stop_reason_name(reason) + ")",
@@ -433,8 +324,7 @@ void Pool::on_worker_exit(Worker& w, const ExitStatus& st) {
     return;
   }
   milliseconds delay{0};
-  if (reason == Worker::StopReason::Crash || reason == Worker::StopReason::BootFailed ||
-      reason == Worker::StopReason::BootTimeout || reason == Worker::StopReason::Broken) {
+  if (restart_with_backoff(reason)) {
     delay = worker_backoff_.on_exit(reason == Worker::StopReason::Crash ? uptime : milliseconds(0));
     if (worker_backoff_.crash_loop()) {
       HLOG_CTX(Error, "pool", "crash loop: " << worker_backoff_.streak()
@@ -457,121 +347,53 @@ void Pool::reload(ReloadCallback cb) {
     cb(r);
     return;
   }
-  if (reload_.step != ReloadStep::None) {
+  if (gens_.reloading()) {
     HLOG_CTX(Info, "reload", "a reload is already in progress; waiting for its outcome");
     reload_.waiters.push_back(std::move(cb));
     return;
   }
-  reload_.step = ReloadStep::Importing;
-  reload_.gen = next_gen_++;
-  reload_.started = Clock::now();
+  // memory_budget: the new zygote waits for room (GenerationState::Waiting).
+  const uint32_t gen = gens_.begin_reload(opt_.memory_budget > 0);
+  reload_.started = clock_.now();
   reload_.waiters.push_back(std::move(cb));
   recycle_victim_ = -1;
-  HLOG_CTX(Info, "reload", "starting generation " << reload_.gen << " (current " << active_gen_ << ")");
-  if (opt_.memory_budget > 0) {
-    reload_.step = ReloadStep::Room;
+  HLOG_CTX(Info, "reload", "starting generation " << gen << " (current " << gens_.active() << ")");
+  if (gens_.incoming_state() == GenerationState::Waiting) {
     reload_room();
     return;
   }
-  start_zygote(reload_.gen);
+  start_zygote(gen);
 }
 
 void Pool::reload_progress() {
   if (phase_ == Phase::Stopping) return;
-  const bool budget_on = opt_.memory_budget > 0;
-  uint32_t gen = reload_.gen;
-  if (reload_.step == ReloadStep::Canary) {
-    if (count(gen, true) > 0) return;  // the canary is booting
-    uint32_t old_live = count(active_gen_, true);
-    if (budget_on && old_live > 0) {
-      BudgetAdmit a = admit_worker(budget_facts());
-      if (a == BudgetAdmit::Wait) return;  // an old worker is still exiting
-      if (a == BudgetAdmit::Full) {
-        if (old_live == 1) {
-          HLOG_CTX(Warn, "reload", "memory_budget " << (opt_.memory_budget >> 20)
-                                                    << " MiB holds one worker: the old worker stops before the"
-                                                       " canary starts (requests wait in the queue)");
-        } else {
-          HLOG_CTX(Info, "reload", "memory_budget " << (opt_.memory_budget >> 20)
-                                                    << " MiB has no room for the canary: retiring an old worker first");
-        }
-        retire_one(active_gen_, Worker::StopReason::Reload);
-        return;
-      }
-    }
-    if (!spawn_worker(gen)) abort_reload("could not start the canary worker", "");
-    return;
-  }
-  if (reload_.step != ReloadStep::Rolling) return;
-  uint32_t t = target();
-  while (true) {
-    uint32_t new_live = 0, new_booting = 0, old_live = 0;
-    for (auto& [id, w] : workers_) {
-      if (!is_live(w->state())) continue;
-      if (w->generation() == gen) {
-        ++new_live;
-        if (is_booting(w->state())) ++new_booting;
-      } else {
-        ++old_live;
-      }
-    }
-    if (new_booting > 0) return;  // wait for it to be ready
-    if (old_live > 0 && new_live + old_live > t) {
-      // A new worker is ready: one old one drains (N ready at all times).
-      uint32_t old_gen = 0;
-      for (auto& [id, w] : workers_) {
-        if (is_live(w->state()) && w->generation() != gen) old_gen = w->generation();
-      }
-      retire_one(old_gen, Worker::StopReason::Reload);
-      continue;
-    }
-    if (new_live < t) {
-      if (budget_on) {
-        // Replace within the budget: when the next new worker does not fit,
-        // an old one retires (and exits) first.
-        BudgetFacts f = budget_facts();
-        BudgetAdmit a = admit_worker(f);
-        if (a == BudgetAdmit::Wait) return;  // its exit calls maintain()
-        if (a == BudgetAdmit::Full) {
-          if (old_live > 0) {
-            uint32_t old_gen = 0;
-            for (auto& [id, w] : workers_) {
-              if (is_live(w->state()) && w->generation() != gen) old_gen = w->generation();
-            }
-            retire_one(old_gen, Worker::StopReason::Reload);
-            return;
-          }
-          set_budget_cap(new_live, f);  // the new code holds fewer workers
-          finish_reload();
-          return;
-        }
-      }
-      if (!spawn_worker(gen)) abort_reload("could not start a worker of the new generation", "");
-      return;
-    }
-    if (old_live == 0) finish_reload();
-    return;
-  }
+  execute(plan_reload(observe()));
+}
+
+void Pool::reload_room() {
+  if (phase_ == Phase::Stopping) return;
+  execute(plan_room(observe()));
 }
 
 void Pool::finish_reload() {
-  uint32_t old = active_gen_;
-  active_gen_ = reload_.gen;
-  if (auto z = zygote(active_gen_); z && z->pid() > 0) zygote_memory_ = read_memory(z->pid());
-  double secs = std::chrono::duration<double>(Clock::now() - reload_.started).count();
+  const uint32_t old = gens_.promote();
+  const uint32_t active = gens_.active();
+  assert(active != old);  // only a Rolling generation is promoted (reconciler: Promote)
+  if (auto z = zygote(active); z && z->pid() > 0) zygote_memory_ = read_memory(z->pid());
+  double secs = std::chrono::duration<double>(clock_.now() - reload_.started).count();
   for (auto& [gen, z] : zygotes_) {
-    if (gen != active_gen_) z->shutdown();
+    if (gen != active) z->shutdown();
   }
   zygote_ever_ready_ = true;
   ++counters_.reloads_ok;
   counters_.last_reload_seconds = secs;
-  HLOG_CTX(Info, "reload", "generation " << active_gen_ << " is serving (replaced generation " << old << " in "
+  HLOG_CTX(Info, "reload", "generation " << active << " is serving (replaced generation " << old << " in "
                                          << secs << " s)");
   ReloadResult r;
   r.ok = true;
-  r.generation = active_gen_;
+  r.generation = active;
   r.seconds = secs;
-  r.message = "reloaded: generation " + std::to_string(active_gen_) + " serving";
+  r.message = "reloaded: generation " + std::to_string(active) + " serving";
   auto waiters = std::move(reload_.waiters);
   reload_ = Reload{};
   for (auto& cb : waiters) cb(r);
@@ -579,11 +401,12 @@ void Pool::finish_reload() {
 }
 
 void Pool::abort_reload(const std::string& message, const std::string& detail) {
-  if (reload_.step == ReloadStep::None) return;
-  uint32_t gen = reload_.gen;
-  double secs = std::chrono::duration<double>(Clock::now() - reload_.started).count();
+  if (!gens_.reloading()) return;
+  const uint32_t gen = *gens_.abort();
+  const uint32_t active = gens_.active();
+  double secs = std::chrono::duration<double>(clock_.now() - reload_.started).count();
   HLOG_CTX(Error, "reload", "reload to generation " << gen << " aborted: " << message
-                                                    << "; generation " << active_gen_ << " keeps serving"
+                                                    << "; generation " << active << " keeps serving"
                                                     << (detail.empty() ? "" : "\n") << detail);
   ++counters_.reloads_failed;
   for (auto& [id, w] : workers_) {
@@ -592,9 +415,9 @@ void Pool::abort_reload(const std::string& message, const std::string& detail) {
   if (auto z = zygote(gen)) z->shutdown();
   ReloadResult r;
   r.ok = false;
-  r.generation = active_gen_;
+  r.generation = active;
   r.seconds = secs;
-  r.message = "reload aborted: " + message + "; generation " + std::to_string(active_gen_) + " keeps serving";
+  r.message = "reload aborted: " + message + "; generation " + std::to_string(active) + " keeps serving";
   r.detail = detail;
   auto waiters = std::move(reload_.waiters);
   reload_ = Reload{};
@@ -609,13 +432,9 @@ bool Pool::eject(int worker_id, const std::string& why) {
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return false;
   auto it = workers_.find(worker_id);
   if (it == workers_.end() || it->second->state() != Worker::State::Ready) return false;
-  uint32_t ejecting = 0;
-  for (auto& [id, w] : workers_) {
-    if (w->stop_reason() == Worker::StopReason::Health && w->state() != Worker::State::Dead) ++ejecting;
-  }
-  uint32_t ready = static_cast<uint32_t>(ready_workers());
-  if (!may_eject(ejecting, std::max(ready + ejecting, target()))) {
-    HLOG_CTX(Debug, "health", "worker " << worker_id << " is unhealthy (" << why << ") but " << ejecting
+  EjectVerdict v = eject_verdict(observe(Memory::Skip), worker_id);
+  if (!v.allowed) {
+    HLOG_CTX(Debug, "health", "worker " << worker_id << " is unhealthy (" << why << ") but " << v.already_ejecting
                                        << " worker(s) are already being ejected; keeping it");
     return false;
   }
@@ -634,7 +453,7 @@ std::string Pool::scale(uint32_t n, std::optional<uint32_t>* capped) {
   opt_.min_workers = std::min(opt_.min_workers, n);
   opt_.max_workers = std::max(opt_.max_workers, n);
   std::optional<uint32_t> cap = budget_cap_;
-  if (opt_.memory_budget > 0 && reload_.step == ReloadStep::None) {
+  if (opt_.memory_budget > 0 && !gens_.reloading()) {
     BudgetFacts f = budget_facts();
     if (auto fit = budget_fit(f)) cap = fit;
   }
@@ -645,7 +464,7 @@ std::string Pool::scale(uint32_t n, std::optional<uint32_t>* capped) {
                                        << (cap && *cap < n
                                                ? " (capped to " + std::to_string(*cap) + " by memory_budget)"
                                                : std::string()));
-  last_scale_ = Clock::now();
+  last_scale_ = clock_.now();
   maintain();
   return {};
 }
@@ -667,7 +486,7 @@ void Pool::sample_memory() {
       }
     }
   }
-  auto z = zygote(active_gen_);
+  auto z = zygote(gens_.active());
   zygote_memory_ = z && z->pid() > 0 ? read_memory(z->pid()) : std::nullopt;
   if (opt_.memory_budget > 0) {
     if (!uss.empty()) worker_cost_ = std::max(worker_cost_.value_or(0), *std::max_element(uss.begin(), uss.end()));
@@ -675,7 +494,7 @@ void Pool::sample_memory() {
     app_pss_ = f.used;
     // Re-fit the cap to what the workers cost now (they grow with use), but not
     // in the middle of a reload or while a stopping process still holds memory.
-    if (reload_.step == ReloadStep::None && !f.freeing && recycle_victim_ < 0) {
+    if (!gens_.reloading() && !f.freeing && recycle_victim_ < 0) {
       if (auto fit = budget_fit(f)) set_budget_cap(*fit, f);
     }
     note_budget_unmet(f);
@@ -689,24 +508,19 @@ void Pool::sample_memory() {
 
 void Pool::tick() {
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return;
-  if (opt_.max_workers > opt_.min_workers && reload_.step == ReloadStep::None) {
-    ScaleInput in;
-    in.live = count(active_gen_, false);
-    in.desired = desired_;
-    in.min = opt_.min_workers;
-    in.max = opt_.max_workers;
-    in.queued = queue_probe_ ? queue_probe_() : 0;
-    in.now = Clock::now();
-    in.idle_timeout = opt_.idle_timeout;
-    in.last_change = last_scale_;
-    for (auto& [id, w] : workers_) {
-      if (w->generation() != active_gen_ || w->state() != Worker::State::Ready || w->busy_slots() > 0) continue;
-      if (!in.longest_idle_since || w->idle_since() < *in.longest_idle_since) in.longest_idle_since = w->idle_since();
-    }
-    int d = scale_decision(in);
+  if (opt_.max_workers > opt_.min_workers && !gens_.reloading()) {
+    AutoscaleParams p;
+    p.desired = desired_;
+    p.min = opt_.min_workers;
+    p.max = opt_.max_workers;
+    p.queued = queue_probe_ ? queue_probe_() : 0;
+    p.idle_timeout = opt_.idle_timeout;
+    p.last_change = last_scale_;
+    const TimePoint now = clock_.now();
+    int d = plan_autoscale(observe(Memory::Skip), p, now);
     if (d != 0) {
       desired_ = static_cast<uint32_t>(static_cast<int>(desired_) + d);
-      last_scale_ = in.now;
+      last_scale_ = now;
       HLOG_CTX(Info, "pool", (d > 0 ? "requests are queueing: adding a worker" : "a worker is idle: retiring one")
                                  << " (now " << desired_ << ", min " << opt_.min_workers << ", max "
                                  << opt_.max_workers << ")");
@@ -728,7 +542,7 @@ void Pool::shutdown(std::function<void()> done, std::optional<milliseconds> grac
     if (on_stopped_) asio::post(io_, std::move(on_stopped_));
     return;
   }
-  if (reload_.step != ReloadStep::None) abort_reload("the daemon is shutting down", "");
+  if (gens_.reloading()) abort_reload("the daemon is shutting down", "");
   phase_ = Phase::Stopping;
   maintain_timer_.cancel();
   zygote_timer_.cancel();
@@ -782,9 +596,9 @@ std::vector<std::shared_ptr<Worker>> Pool::workers() const {
 Pool::Status Pool::status() const {
   Status s;
   s.phase = pool_phase_name(phase_);
-  s.reload = reload_step_name(reload_.step);
-  s.generation = active_gen_;
-  auto z = zygote(active_gen_);
+  s.reload = reload_step_name(reload_step());
+  s.generation = gens_.active();
+  auto z = zygote(gens_.active());
   s.zygote_pid = z ? z->pid() : -1;
   s.zygote_state = z ? zygote_state_name(z->state()) : "none";
   s.zygote_memory = zygote_memory_;  // sampled on the timer, like the workers'
@@ -798,7 +612,7 @@ Pool::Status Pool::status() const {
   s.ready = ready_workers();
   s.restarts = restarts_;
   s.crash_loop = worker_backoff_.crash_loop();
-  auto now = Clock::now();
+  auto now = clock_.now();
   for (auto& [id, w] : workers_) {
     WorkerInfo wi;
     wi.id = id;

@@ -4,6 +4,11 @@
 // backoff, recycles (max_requests, private memory), caps to a memory budget,
 // autoscales, and rolls a new generation in on reload: canary first, one
 // worker at a time, never below N ready, abort if the new code fails.
+// The Pool is the hands: it owns the processes, timers and callbacks. The
+// decisions (how many workers, which one to retire or recycle, the reload's
+// next step, budget admission) are the pure functions of reconciler.h, fed a
+// PoolView (observe()) and answered with actions (execute(), pool_actions.cc);
+// where each generation is lives in Generations (generation.h).
 // Lifetime: the Pool outlives its Zygotes and Workers; a Worker outlives its
 // slots' exchanges.
 #include <boost/asio/io_context.hpp>
@@ -17,9 +22,12 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "supervisor/backoff.h"
+#include "supervisor/generation.h"
 #include "supervisor/memory.h"
 #include "supervisor/reaper.h"
+#include "supervisor/reconciler.h"
 #include "supervisor/spawner.h"
 #include "supervisor/worker.h"
 #include "supervisor/zygote.h"
@@ -35,7 +43,8 @@ class Pool : private Worker::Listener {
     Stopping,  // shutdown requested: no new workers; waiting for exits
     Stopped,   // zygotes and all workers have exited
   };
-  // Where a rolling reload is (independent of Phase).
+  // Where a rolling reload is (independent of Phase): the incoming
+  // generation's GenerationState (Waiting = Room), None when none is coming.
   enum class ReloadStep {
     None,       // no reload in progress
     Room,       // memory_budget: retiring old workers one at a time until the new zygote fits
@@ -124,7 +133,10 @@ class Pool : private Worker::Listener {
     double last_reload_seconds = 0;
   };
 
-  Pool(boost::asio::io_context& io, Spawner& spawner, Reaper& reaper, Options options, Listener& listener);
+  // `clock` is read for every decision that depends on time (autoscaling, backoff
+  // uptimes, reload durations, status ages) and handed to the Workers.
+  Pool(boost::asio::io_context& io, Spawner& spawner, Reaper& reaper, Options options, Listener& listener,
+       const ClockSource& clock = steady_clock_source());
   ~Pool();
 
   void start();
@@ -148,36 +160,38 @@ class Pool : private Worker::Listener {
 
   std::size_t ready_workers() const;
   Phase phase() const { return phase_; }
-  ReloadStep reload_step() const { return reload_.step; }
-  uint32_t generation() const { return active_gen_; }
+  ReloadStep reload_step() const;
+  uint32_t generation() const { return gens_.active(); }
   Status status() const;
   const Counters& counters() const { return counters_; }
   std::vector<pid_t> pids() const;  // zygotes + workers, for emergency kill
   std::vector<std::shared_ptr<Worker>> workers() const;
 
  private:
+  // The reload's bookkeeping beside its generation's state (gens_).
   struct Reload {
-    ReloadStep step = ReloadStep::None;
-    uint32_t gen = 0;
-    std::chrono::steady_clock::time_point started{};
+    TimePoint started{};
     std::vector<ReloadCallback> waiters;
   };
 
-  static bool is_live(Worker::State s);     // forking, booting, admitting or ready
-  static bool is_booting(Worker::State s);  // forking, booting or admitting
   void start_zygote(uint32_t gen);
   std::shared_ptr<Zygote> zygote(uint32_t gen) const;
   void maintain();
+  // What the reconciler decides from (pool_actions.cc). Memory::Read reads
+  // /proc for memory_budget (only when it is on).
+  enum class Memory { Read, Skip };
+  PoolView observe(Memory memory = Memory::Read) const;
+  // Carries out a plan in order; stops at the first worker that cannot start.
+  void execute(const Plan& plan);
+  void retire(const Action& a);
   void schedule_maintain(std::chrono::milliseconds delay);
   std::shared_ptr<Worker> spawn_worker(uint32_t gen);
   uint32_t target() const;
-  uint32_t count(uint32_t gen, bool include_victim) const;
   // memory_budget (pool_budget.cc): what the tree uses now (read from /proc) and what is still growing.
   BudgetFacts budget_facts() const;
   void set_budget_cap(uint32_t cap, const BudgetFacts& f);
   void note_budget_unmet(const BudgetFacts& f);
   void reload_room();
-  void retire_one(uint32_t gen, Worker::StopReason reason);
   void reload_progress();
   void finish_reload();
   void abort_reload(const std::string& message, const std::string& detail);
@@ -196,10 +210,10 @@ class Pool : private Worker::Listener {
   Reaper& reaper_;
   Options opt_;
   Listener& listener_;
+  const ClockSource& clock_;
   Phase phase_ = Phase::Starting;
   std::map<uint32_t, std::shared_ptr<Zygote>> zygotes_;
-  uint32_t active_gen_ = 1;
-  uint32_t next_gen_ = 2;
+  Generations gens_;  // the active generation and the incoming one's state
   bool zygote_ever_ready_ = false;
   bool worker_ever_ready_ = false;
   std::string last_boot_error_;  // the last app traceback logged in full
@@ -220,7 +234,7 @@ class Pool : private Worker::Listener {
   boost::asio::steady_timer stop_timer_;
   boost::asio::steady_timer memory_timer_;
   boost::asio::steady_timer tick_timer_;
-  std::chrono::steady_clock::time_point last_scale_{};
+  TimePoint last_scale_{};
   Reload reload_;
   Counters counters_;
   uint64_t restarts_ = 0;

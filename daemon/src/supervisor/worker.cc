@@ -45,10 +45,11 @@ const char* stop_reason_name(Worker::StopReason r) {
 }
 
 Worker::Worker(asio::io_context& io, Reaper& reaper, Listener& listener, int id, uint32_t generation,
-               std::chrono::milliseconds request_timeout, std::chrono::milliseconds boot_timeout)
-    : io_(io), reaper_(reaper), listener_(listener), id_(id), generation_(generation),
-      request_timeout_(request_timeout), boot_timeout_(boot_timeout), timer_(io),
-      started_(std::chrono::steady_clock::now()), idle_since_(started_) {}
+               std::chrono::milliseconds request_timeout, std::chrono::milliseconds boot_timeout,
+               const ClockSource& clock)
+    : io_(io), reaper_(reaper), listener_(listener), clock_(clock), id_(id), generation_(generation),
+      request_timeout_(request_timeout), boot_timeout_(boot_timeout), timer_(io), started_(clock_.now()),
+      idle_since_(started_) {}
 
 Worker::~Worker() {
   if (pid_ > 0 && state_ != State::Dead) reaper_.unwatch(pid_);
@@ -68,7 +69,7 @@ std::string Worker::create_slots(uint32_t threads, std::vector<int>* worker_fds)
     asio::local::stream_protocol::socket sock(io_);
     sock.assign(asio::local::stream_protocol(), sv[0]);
     slots_.push_back(std::make_shared<WorkerSlot>(io_, std::move(sock), static_cast<WorkerSlot::Owner*>(this), id_, static_cast<int>(i),
-                                                  request_timeout_));
+                                                  request_timeout_, clock_));
     worker_fds->push_back(sv[1]);
   }
   for (auto& s : slots_) s->start();
@@ -123,8 +124,8 @@ void Worker::admit() {
   if (state_ != State::Admitting) return;
   timer_.cancel();
   state_ = State::Ready;
-  ready_at_ = std::chrono::steady_clock::now();
-  idle_since_ = ready_at_;
+  ready_at_ = clock_.now();
+  idle_since_ = *ready_at_;
   HLOG_CTX(Info, ctx(), "worker " << id_ << " ready pid=" << pid_ << " generation=" << generation_
                                   << " boot_ms=" << boot_ms_ << " warmup_ms=" << warmup_ms_);
   listener_.on_worker_ready(*this);
@@ -157,7 +158,7 @@ void Worker::on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) {
     bool failed = outcome != WorkerSlot::Outcome::Ok || slot.last_status() >= 500;
     consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
   }
-  if (busy_slots() == 0) idle_since_ = std::chrono::steady_clock::now();
+  if (busy_slots() == 0) idle_since_ = clock_.now();
   switch (outcome) {
     case WorkerSlot::Outcome::Ok:
     case WorkerSlot::Outcome::AppAborted:

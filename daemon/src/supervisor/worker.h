@@ -13,6 +13,7 @@
 
 #include <optional>
 
+#include "common/clock.h"
 #include "supervisor/memory.h"
 #include "supervisor/policies.h"
 #include "supervisor/reaper.h"
@@ -63,8 +64,11 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
     virtual void on_worker_exit(Worker& w, const ExitStatus& st) = 0;
   };
 
+  // `clock` stamps started_at, ready_at and idle_since and times its slots'
+  // exchanges (the timers stay on the loop's clock).
   Worker(boost::asio::io_context& io, Reaper& reaper, Listener& listener, int id, uint32_t generation,
-         std::chrono::milliseconds request_timeout, std::chrono::milliseconds boot_timeout);
+         std::chrono::milliseconds request_timeout, std::chrono::milliseconds boot_timeout,
+         const ClockSource& clock);
   ~Worker();
 
   // Creates the slot socketpairs; returns the worker-side fds to send with FORK
@@ -88,13 +92,14 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   const std::vector<std::shared_ptr<WorkerSlot>>& slots() const { return slots_; }
   std::size_t busy_slots() const;
   uint64_t requests_served() const { return requests_; }
-  std::chrono::steady_clock::time_point started_at() const { return started_; }
-  std::chrono::steady_clock::time_point ready_at() const { return ready_at_; }
+  TimePoint started_at() const { return started_; }
+  // When it was admitted; nullopt while it never was (a ManualClock may stand at 0).
+  std::optional<TimePoint> ready_at() const { return ready_at_; }
   int64_t boot_ms() const { return boot_ms_; }
   int64_t warmup_ms() const { return warmup_ms_; }
   void set_warmup_ms(int64_t ms) { warmup_ms_ = ms; }
   // When it last became idle (no busy slot); start time if it never worked.
-  std::chrono::steady_clock::time_point idle_since() const { return idle_since_; }
+  TimePoint idle_since() const { return idle_since_; }
   const std::optional<MemoryUsage>& memory() const { return memory_; }
   void set_memory(std::optional<MemoryUsage> m) { memory_ = m; }
   uint64_t request_limit() const { return request_limit_; }
@@ -119,6 +124,7 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   boost::asio::io_context& io_;
   Reaper& reaper_;
   Listener& listener_;
+  const ClockSource& clock_;
   int id_;
   uint32_t generation_;
   std::chrono::milliseconds request_timeout_;
@@ -130,11 +136,11 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   boost::asio::steady_timer timer_;  // boot deadline, then the kill deadline
   std::chrono::milliseconds grace_{0};
   uint64_t requests_ = 0;
-  std::chrono::steady_clock::time_point started_;
-  std::chrono::steady_clock::time_point ready_at_{};
+  TimePoint started_;
+  std::optional<TimePoint> ready_at_;
   int64_t boot_ms_ = 0;
   int64_t warmup_ms_ = 0;
-  std::chrono::steady_clock::time_point idle_since_;
+  TimePoint idle_since_;
   std::optional<MemoryUsage> memory_;
   uint64_t request_limit_ = 0;
   RecycleReason recycle_ = RecycleReason::None;

@@ -27,8 +27,8 @@ const char* WorkerSlot::outcome_name(Outcome o) {
 }
 
 WorkerSlot::WorkerSlot(asio::io_context& io, Socket socket, Owner* owner, int worker_id, int index,
-                       std::chrono::milliseconds timeout)
-    : io_(io), socket_(std::move(socket)), timer_(io), owner_(owner), worker_id_(worker_id),
+                       std::chrono::milliseconds timeout, const ClockSource& clock)
+    : io_(io), socket_(std::move(socket)), timer_(io), owner_(owner), clock_(clock), worker_id_(worker_id),
       index_(index), timeout_(timeout) {}
 
 WorkerSlot::~WorkerSlot() = default;
@@ -37,8 +37,7 @@ void WorkerSlot::start() { do_read(); }
 
 std::chrono::milliseconds WorkerSlot::busy_for() const {
   if (state_ != State::Busy && state_ != State::Broken) return std::chrono::milliseconds{0};
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                               started_at_);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started_at_);
 }
 
 void WorkerSlot::do_read() {
@@ -186,7 +185,7 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   declared_body_.reset();
   body_received_ = 0;
   pending_outcome_ = Outcome::Ok;
-  started_at_ = std::chrono::steady_clock::now();
+  started_at_ = clock_.now();
   current_line_.clear();  // current_request_line() reads request_ while it is held
 
   const http::Spool& body = request_->body;

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/clock.h"
 #include "http/handler.h"
 #include "supervisor/protocol.h"
 
@@ -52,8 +53,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   // reached the client, so it can be tried on another worker.
   using RetryFn = std::function<void(std::shared_ptr<http::Request>, std::string env_block,
                                      std::shared_ptr<http::ResponseSink>, int lost_worker_id)>;
+  // `clock` times the exchange for busy_for() (the request timeout runs on the loop's timer).
   WorkerSlot(boost::asio::io_context& io, Socket socket, Owner* owner, int worker_id, int index,
-             std::chrono::milliseconds timeout);
+             std::chrono::milliseconds timeout, const ClockSource& clock = steady_clock_source());
   ~WorkerSlot();
 
   void start();  // begin reading frames
@@ -98,6 +100,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   Socket socket_;
   boost::asio::steady_timer timer_;
   Owner* owner_;
+  const ClockSource& clock_;
   int worker_id_;
   int index_;
   std::chrono::milliseconds timeout_;
@@ -124,7 +127,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   uint64_t body_received_ = 0;
   bool response_done_ = false;
   Outcome pending_outcome_ = Outcome::Ok;
-  std::chrono::steady_clock::time_point started_at_{};
+  TimePoint started_at_{};
   std::string current_line_;
   int last_status_ = 0;
   bool internal_ = false;

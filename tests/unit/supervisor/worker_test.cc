@@ -102,7 +102,7 @@ class WorkerTest : public ::testing::Test {
   // Creates the worker and its slots; the peers play the Python threads.
   void make(uint32_t threads = 1, ms request_timeout = ms{0}, ms boot_timeout = ms{10000}) {
     worker_ = std::make_shared<Worker>(io_, reaper_, listener_, /*id=*/4, /*generation=*/2, request_timeout,
-                                       boot_timeout);
+                                       boot_timeout, clock_);
     std::vector<int> fds;
     ASSERT_EQ(worker_->create_slots(threads, &fds), "");
     ASSERT_EQ(fds.size(), threads);
@@ -122,6 +122,7 @@ class WorkerTest : public ::testing::Test {
 
   boost::asio::io_context io_;
   Reaper reaper_{io_, false};
+  ManualClock clock_;  // stamps started/ready/idle; the timers run on the loop
   RecordingWorkerListener listener_;
   std::shared_ptr<Worker> worker_;
   std::vector<std::unique_ptr<SlotPeer>> peers_;
@@ -191,6 +192,26 @@ TEST_F(WorkerTest, ServesRequestsAndFreesTheSlotAgain) {
   (*peers_[0])->respond("200 OK", "");
   ASSERT_TRUE(run_until(io_, [&] { return listener_.free.size() == 4u; }));
   EXPECT_EQ(worker_->requests_served(), 2u);
+}
+
+TEST_F(WorkerTest, TimestampsComeFromTheInjectedClock) {
+  const TimePoint t0 = clock_.now();
+  make();
+  EXPECT_EQ(worker_->started_at(), t0);
+  EXPECT_EQ(worker_->idle_since(), t0);
+  clock_.advance(ms{1500});
+  boot();
+  EXPECT_EQ(worker_->ready_at(), t0 + ms{1500});
+  EXPECT_EQ(worker_->idle_since(), t0 + ms{1500});
+  auto slot = listener_.free.at(0);
+  slot->send(make_request("GET", "/"), "PATH_INFO\0/"s, std::make_shared<RecordingSink>());
+  ASSERT_TRUE((*peers_[0])->await_request(io_));
+  clock_.advance(ms{250});
+  EXPECT_EQ(slot->busy_for(), ms{250});  // the slots time their exchange on the same clock
+  (*peers_[0])->respond("200 OK", "x");
+  ASSERT_TRUE(run_until(io_, [&] { return listener_.free.size() == 2u; }));
+  EXPECT_EQ(worker_->idle_since(), t0 + ms{1750});  // idle again when the exchange ended
+  EXPECT_EQ(worker_->started_at(), t0);
 }
 
 TEST_F(WorkerTest, WorkerFailedIsABootFailure) {

@@ -1,6 +1,6 @@
-// Zygote with a fake spawner: the "zygote process" is a child of ours that
-// only waits for signals, and the test speaks the control protocol on the
-// socket the Zygote meant to hand over as fd 3.
+// Zygote with a fake spawner (fake_zygote.h): the "zygote process" is a child
+// of ours that only waits for signals, and the test speaks the control
+// protocol on the socket the Zygote meant to hand over as fd 3.
 #include "supervisor/zygote.h"
 
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "fake_zygote.h"
 #include "slot_harness.h"
 
 namespace hearth::supervisor {
@@ -27,34 +28,8 @@ using namespace std::string_literals;
 using hearth::testing::run_until;
 using ms = std::chrono::milliseconds;
 
-class FakeSpawner final : public Spawner {
- public:
-  SpawnResult spawn(const SpawnSpec& spec) override {
-    specs.push_back(spec);
-    if (fail) return SpawnResult{-1, std::error_code(ENOENT, std::system_category()), "exec"};
-    for (auto& [src, dst] : spec.fd_map)
-      if (dst == 3) control = ::fcntl(src, F_DUPFD_CLOEXEC, 10);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::syscall(SYS_close_range, 3u, ~0u, 0u);
-      while (true) ::pause();
-    }
-    return SpawnResult{pid, {}, ""};
-  }
-  ~FakeSpawner() override {
-    if (control >= 0) ::close(control);
-  }
-
-  std::vector<SpawnSpec> specs;
-  bool fail = false;
-  int control = -1;  // the zygote's end of the control socket
-};
-
-struct Frame {
-  FrameHeader header;
-  std::string payload;
-  std::vector<int> fds;
-};
+using hearth::testing::FakeSpawner;
+using hearth::testing::Frame;
 
 class ZygoteTest : public ::testing::Test {
  protected:
@@ -89,34 +64,7 @@ class ZygoteTest : public ::testing::Test {
     ASSERT_EQ(::send(spawner_.control, f.data(), f.size(), MSG_NOSIGNAL), static_cast<ssize_t>(f.size()));
   }
   // Reads one frame (with any SCM_RIGHTS fds) from the zygote's end.
-  std::optional<Frame> recv_frame() {
-    std::string buf(4096, '\0');
-    iovec iov{buf.data(), buf.size()};
-    char cbuf[CMSG_SPACE(sizeof(int) * 8)];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    ssize_t n = ::recvmsg(spawner_.control, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (n < static_cast<ssize_t>(kHeaderSize)) return std::nullopt;
-    Frame f;
-    auto h = decode_header(buf.data());
-    if (!h) return std::nullopt;
-    f.header = *h;
-    f.payload = buf.substr(kHeaderSize, h->length);
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (std::size_t i = 0; i < count; ++i) {
-          int fd;
-          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-          f.fds.push_back(fd);
-        }
-      }
-    }
-    return f;
-  }
+  std::optional<Frame> recv_frame() { return hearth::testing::recv_frame(spawner_.control); }
 
   boost::asio::io_context io_;
   Reaper reaper_{io_, false};
