@@ -200,7 +200,9 @@ int Daemon::become_user(const PrivilegePlan& privileges) {
 void Daemon::build_supervision(const std::string& python) {
   const config::Config& c = *cfg_;
   auto po = pool_options(c, python, app_environment(c, environ), death_pipe_[0]);
-  pool_ = std::make_unique<supervisor::Pool>(io_, spawner_, *reaper_, po, static_cast<supervisor::Pool::Listener&>(*this));
+  // The pool reads the same clock as the dispatcher and the handlers (one clock, wired here).
+  pool_ = std::make_unique<supervisor::Pool>(io_, spawner_, *reaper_, po,
+                                             static_cast<supervisor::Pool::Listener&>(*this), clock_);
   pool_->set_queue_probe([this] { return dispatcher_.queue_length(); });
   if (!c.warmup.requests.empty() || !c.health.path.empty()) {
     admission_ = std::make_unique<health::Admission>(io_, cfg_, environ_);
