@@ -4,7 +4,7 @@
 #include <cstdarg>
 #include <cstdio>
 
-#include "control/json_value.h"
+#include "control/json.h"
 
 namespace hearth::ctl {
 namespace {
@@ -19,6 +19,21 @@ std::string fmt(const char* f, ...) {
   return buf;
 }
 
+// A JSON object of the answer, or none (a missing or mistyped part):
+// every getter then gives its default, so the table still prints.
+struct Reader {
+  const boost::json::object* o = nullptr;
+  explicit operator bool() const { return o != nullptr; }
+  double num(std::string_view k, double dflt = 0) const { return o ? control::num(*o, k, dflt) : dflt; }
+  std::string str(std::string_view k, const std::string& dflt = "") const {
+    return o ? control::str(*o, k, dflt) : dflt;
+  }
+  bool flag(std::string_view k, bool dflt = false) const { return o ? control::flag(*o, k, dflt) : dflt; }
+  bool has(std::string_view k) const { return o && o->contains(k); }
+  const boost::json::object* object(std::string_view k) const { return o ? control::object_at(*o, k) : nullptr; }
+  const boost::json::array* array(std::string_view k) const { return o ? control::array_at(*o, k) : nullptr; }
+};
+
 std::string mib(double bytes) {
   if (bytes < 0) return "-";
   return fmt("%.1f", bytes / (1024.0 * 1024.0));
@@ -27,30 +42,35 @@ std::string mib(double bytes) {
 }  // namespace
 
 std::string format_status(std::string_view json, const Paint& paint) {
-  auto v = control::parse_json(json);
-  if (!v) return std::string("unreadable answer from hearthd: ") + std::string(json) + "\n";
+  auto doc = control::parse_object(json);
+  if (!doc) return std::string("unreadable answer from hearthd: ") + std::string(json) + "\n";
+  const Reader v{&*doc};
   std::string out;
-  std::string phase = v->str("phase");
-  out += fmt("hearthd %s  pid %d  app %s  phase %s  uptime %.0fs\n", v->str("version").c_str(),
-             static_cast<int>(v->num("pid")), paint.bold(v->str("app")).c_str(),
-             (phase == "running" ? paint.green(phase) : paint.yellow(phase)).c_str(), v->num("uptime_s"));
-  const control::JsonValue* z = v->get("zygote");
+  std::string phase = v.str("phase");
+  out += fmt("hearthd %s  pid %d  app %s  phase %s  uptime %.0fs\n", v.str("version").c_str(),
+             static_cast<int>(v.num("pid")), paint.bold(v.str("app")).c_str(),
+             (phase == "running" ? paint.green(phase) : paint.yellow(phase)).c_str(), v.num("uptime_s"));
+  const Reader z{v.object("zygote")};
   out += fmt("generation %d  zygote pid %d (%s)  %s  workers %d/%d ready  queue %d  restarts %d%s\n",
-             static_cast<int>(v->num("generation")), z ? static_cast<int>(z->num("pid")) : -1,
-             z ? z->str("state").c_str() : "?", v->flag("preload") ? "preload" : "lazy",
-             static_cast<int>(v->num("ready_workers")), static_cast<int>(v->num("desired_workers")),
-             static_cast<int>(v->num("queue_length")), static_cast<int>(v->num("restarts")),
-             v->flag("crash_loop") ? paint.red("  CRASH LOOP").c_str() : "");
+             static_cast<int>(v.num("generation")), z ? static_cast<int>(z.num("pid")) : -1,
+             z ? z.str("state").c_str() : "?", v.flag("preload") ? "preload" : "lazy",
+             static_cast<int>(v.num("ready_workers")), static_cast<int>(v.num("desired_workers")),
+             static_cast<int>(v.num("queue_length")), static_cast<int>(v.num("restarts")),
+             v.flag("crash_loop") ? paint.red("  CRASH LOOP").c_str() : "");
   out += "\n";
   out += paint.bold(fmt("%-4s %-8s %-4s %-9s %5s %9s %8s %8s %8s %8s  %s", "ID", "PID", "GEN", "STATE", "SLOTS",
                         "REQUESTS", "AGE", "RSS_MiB", "PSS_MiB", "USS_MiB", "CURRENT")) +
          "\n";
-  if (auto ws = v->get("workers")) {
-    for (auto& w : ws->array) {
+  if (auto ws = v.array("workers")) {
+    for (const auto& item : *ws) {
+      const Reader w{item.if_object()};
       // Every in-flight request (several with --threads N), longest first.
       std::vector<std::pair<double, std::string>> flights;
-      if (auto fl = w.get("in_flight")) {
-        for (auto& f : fl->array) flights.emplace_back(f.num("ms"), f.str("request"));
+      if (auto fl = w.array("in_flight")) {
+        for (const auto& item : *fl) {
+          const Reader f{item.if_object()};
+          flights.emplace_back(f.num("ms"), f.str("request"));
+        }
       } else if (!w.str("current_request").empty()) {
         flights.emplace_back(w.num("current_ms"), w.str("current_request"));
       }
@@ -71,25 +91,25 @@ std::string format_status(std::string_view json, const Paint& paint) {
       }
     }
   }
-  if (auto zm = v->get("zygote_memory")) {
-    out += fmt("%-4s %-8d %-4d %-9s %5s %9s %8s %8s %8s %8s\n", "Z", z ? static_cast<int>(z->num("pid")) : -1,
-               static_cast<int>(v->num("generation")), "zygote", "-", "-", "-", mib(zm->num("rss_bytes", -1)).c_str(),
-               mib(zm->num("pss_bytes", -1)).c_str(), mib(zm->num("uss_bytes", -1)).c_str());
+  if (const Reader zm{v.object("zygote_memory")}; zm) {
+    out += fmt("%-4s %-8d %-4d %-9s %5s %9s %8s %8s %8s %8s\n", "Z", z ? static_cast<int>(z.num("pid")) : -1,
+               static_cast<int>(v.num("generation")), "zygote", "-", "-", "-", mib(zm.num("rss_bytes", -1)).c_str(),
+               mib(zm.num("pss_bytes", -1)).c_str(), mib(zm.num("uss_bytes", -1)).c_str());
   }
-  if (auto m = v->get("memory")) {
-    double pss = m->num("total_pss_bytes"), rss = m->num("total_rss_bytes");
+  if (const Reader m{v.object("memory")}; m) {
+    double pss = m.num("total_pss_bytes"), rss = m.num("total_rss_bytes");
     if (rss > 0) {
       out += fmt("\nmemory: the app really uses %s MiB (sum of PSS); summing RSS would say %s MiB. "
                  "Copy-on-write sharing saves %.0f%%.\n",
                  mib(pss).c_str(), mib(rss).c_str(), 100.0 * (1.0 - pss / rss));
     }
   }
-  if (double budget = v->num("memory_budget_bytes", 0); budget > 0) {
+  if (double budget = v.num("memory_budget_bytes", 0); budget > 0) {
     std::string line = fmt("memory_budget %s MiB: the app uses %s MiB", mib(budget).c_str(),
-                           mib(v->num("app_pss_bytes", 0)).c_str());
-    if (v->get("memory_budget_cap"))
-      line += fmt(", holds %d worker(s)", static_cast<int>(v->num("memory_budget_cap")));
-    if (v->flag("memory_budget_exceeded"))
+                           mib(v.num("app_pss_bytes", 0)).c_str());
+    if (v.has("memory_budget_cap"))
+      line += fmt(", holds %d worker(s)", static_cast<int>(v.num("memory_budget_cap")));
+    if (v.flag("memory_budget_exceeded"))
       out += paint.red(line + "; CANNOT BE MET even with one worker (running one)") + "\n";
     else
       out += line + "\n";
@@ -98,14 +118,15 @@ std::string format_status(std::string_view json, const Paint& paint) {
 }
 
 std::string format_message(std::string_view json, const Paint& paint) {
-  auto v = control::parse_json(json);
-  if (!v) return std::string(json);
-  if (v->flag("ok")) {
-    std::string m = v->str("message", "ok");
+  auto doc = control::parse_object(json);
+  if (!doc) return std::string(json);
+  const Reader v{&*doc};
+  if (v.flag("ok")) {
+    std::string m = v.str("message", "ok");
     return m + "\n";
   }
-  std::string out = paint.red("error:") + " " + v->str("error", std::string(json)) + "\n";
-  std::string tb = v->str("traceback");
+  std::string out = paint.red("error:") + " " + v.str("error", std::string(json)) + "\n";
+  std::string tb = v.str("traceback");
   if (!tb.empty()) out += tb + (tb.back() == '\n' ? "" : "\n");
   return out;
 }

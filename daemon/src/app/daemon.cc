@@ -1,6 +1,7 @@
 #include "app/daemon.h"
 
 #include "app/privileges.h"
+#include "app/status_json.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,17 +11,15 @@
 
 #include <boost/asio/post.hpp>
 #include <cstring>
-#include <map>
-#include <sstream>
 #include <stdexcept>
 
 #include "build_info.h"
 #include "common/log.h"
 #include "config/bind.h"
+#include "config/defaults.h"
 #include "control/default_socket.h"
 #include "health/pool_access.h"
 #include "http/error_pages.h"
-#include "supervisor/protocol.h"
 #include "tls/server_context.h"
 
 extern char** environ;
@@ -30,25 +29,10 @@ namespace hearth::app {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
-namespace {
-
-// execve needs a path: resolve a bare "python3" through $PATH.
-std::string resolve_program(const std::string& prog) {
-  if (prog.find('/') != std::string::npos) return prog;
-  const char* path = ::getenv("PATH");
-  std::stringstream ss(path ? path : "/usr/local/bin:/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    std::string cand = (dir.empty() ? "." : dir) + "/" + prog;
-    if (::access(cand.c_str(), X_OK) == 0) return cand;
-  }
-  return prog;
-}
-
-}  // namespace
-
 Daemon::Daemon(std::shared_ptr<const config::Config> config)
     : cfg_(std::move(config)),
+      environ_(environ_options(*cfg_)),
+      temp_dir_(config::effective_temp_dir(cfg_->temp_dir)),
       dispatcher_(io_, clock_, cfg_->max_queue, cfg_->queue_timeout),
       signals_(io_),
       drain_timer_(io_),
@@ -61,26 +45,6 @@ Daemon::~Daemon() {
   if (death_pipe_[1] >= 0) ::close(death_pipe_[1]);
   if (upgrade_ready_fd_ >= 0) ::close(upgrade_ready_fd_);
   if (pending_control_fd_ >= 0) ::close(pending_control_fd_);
-}
-
-std::string Daemon::build_environment(std::vector<std::string>* env) const {
-  std::map<std::string, std::string> vars;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq == std::string::npos) continue;
-    vars[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  // The service manager talks to hearthd, not to the app.
-  for (const char* k : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) vars.erase(k);
-  for (auto& [k, v] : cfg_->env) vars[k] = v;
-  vars["HEARTH_PRELOAD"] = cfg_->preload ? "1" : "0";
-  vars["HEARTH_WORKER_ID"] = "zygote";
-  if (!cfg_->proc_name.empty()) vars["HEARTH_PROC_NAME"] = cfg_->proc_name;  // the runtime names its processes
-  vars["SERVER_SOFTWARE"] = std::string("hearth/") + build::kVersion;
-  vars.emplace("PYTHONUNBUFFERED", "1");
-  for (auto& [k, v] : vars) env->push_back(k + "=" + v);
-  return {};
 }
 
 int Daemon::run() {
@@ -97,6 +61,24 @@ int Daemon::run() {
     std::fprintf(stderr, "hearthd: %s; not starting\n", privileges.error.c_str());
     return 2;
   }
+  if (int rc = open_process_files(privileges)) return rc;
+  std::string python;
+  if (int rc = check_runtime(&python)) return rc;
+  if (int rc = open_front_door()) return rc;
+  if (int rc = become_user(privileges)) return rc;
+  build_supervision(python);
+  start(python);
+
+  io_.run();
+  // Whatever survived (only after an emergency) is killed; the death pipe closes with us.
+  if (pool_) {
+    for (pid_t p : pool_->pids()) ::kill(p, SIGKILL);
+  }
+  return exit_code_;
+}
+
+int Daemon::open_process_files(const PrivilegePlan& privileges) {
+  const config::Config& c = *cfg_;
   // Process settings the app inherits, then the files opened while still privileged.
   if (c.umask >= 0) ::umask(static_cast<mode_t>(c.umask));
   if (!c.proc_name.empty()) ::prctl(PR_SET_NAME, c.proc_name.c_str(), 0, 0, 0);
@@ -109,9 +91,14 @@ int Daemon::run() {
     return 1;
   }
   if (!privileges.warning.empty()) HLOG(Warn, privileges.warning);
+  return 0;
+}
 
+int Daemon::check_runtime(std::string* python_out) {
+  const config::Config& c = *cfg_;
   // The runtime and the interpreter must exist before anything listens.
-  std::string python = resolve_program(c.python);
+  std::string& python = *python_out;
+  python = resolve_program(c.python, ::getenv("PATH"));
   if (::access(python.c_str(), X_OK) != 0) {
     std::fprintf(stderr, "hearthd: python interpreter '%s' not found or not executable (set `python` or --python)\n",
                  c.python.c_str());
@@ -128,54 +115,31 @@ int Daemon::run() {
     std::fprintf(stderr, "hearthd: pipe: %s\n", strerror(errno));
     return 1;
   }
+  return 0;
+}
 
+int Daemon::open_front_door() {
+  const config::Config& c = *cfg_;
   reaper_ = std::make_unique<supervisor::Reaper>(io_, true);
-
-  proxy::EnvironOptions eo;
-  eo.forwarded_allow_ips = c.forwarded_allow_ips;
-  eo.server_software = std::string("hearth/") + build::kVersion;
   telemetry_ = std::make_unique<Telemetry>(io_, c);
   if (std::string err = telemetry_->open(); !err.empty()) {
     std::fprintf(stderr, "hearthd: %s\n", err.c_str());
     return 1;
   }
-  proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, eo, telemetry_.get(), &clock_);
+  proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, environ_, telemetry_.get(), &clock_);
   proxy_->set_via(c.http.via);
   AdminHandler::Probes probes;
   probes.ready = [this] { return ready(); };
   probes.metrics = [this] { return telemetry_->expose(); };
   admin_handler_ = std::make_unique<AdminHandler>(probes, c.metrics_token);
 
-  std::string temp_dir = c.temp_dir;
-  if (temp_dir.empty()) {
-    const char* t = ::getenv("TMPDIR");
-    temp_dir = (t && *t) ? t : "/tmp";
-  }
+  const std::string& temp_dir = temp_dir_;
   try {
-    http::RequestHandler* front = proxy_.get();
-    if (c.compression.enabled) {
-      compression_ = std::make_unique<frontdoor::CompressionHandler>(c.compression, *front);
-      front = compression_.get();
+    if (std::string err = build_handler_chain(c, *proxy_, telemetry_.get(), clock_, &chain_); !err.empty()) {
+      std::fprintf(stderr, "hearthd: %s\n", err.c_str());
+      return 2;
     }
-    if (!c.statics.empty()) {
-      std::vector<statics::StaticHandler::Mount> mounts;
-      if (std::string err = statics::StaticHandler::prepare(c, &mounts); !err.empty()) {
-        std::fprintf(stderr, "hearthd: %s\n", err.c_str());
-        return 2;
-      }
-      for (const auto& m : mounts) HLOG(Info, "static: " << m.config.prefix << " -> " << m.root);
-      static_ = std::make_unique<statics::StaticHandler>(std::move(mounts), *front, telemetry_.get(), clock_);
-      front = static_.get();
-    }
-    if (!c.rate_limits.empty()) {
-      rate_limit_ = std::make_unique<frontdoor::RateLimitHandler>(c, *front, telemetry_.get(), clock_);
-      front = rate_limit_.get();
-    }
-    if (c.tls.enabled() && c.tls.hsts_max_age.count() > 0) {
-      hsts_ = std::make_unique<tls::HstsHandler>(*front, c.tls.hsts_max_age);
-      front = hsts_.get();
-    }
-    http_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *front, "http");
+    http_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *chain_.front, "http");
     if (c.proxy_protocol) http_->set_proxy_protocol(c.proxy_allow_ips);
     if (std::string err = load_error_pages(true); !err.empty()) {
       std::fprintf(stderr, "hearthd: %s\n", err.c_str());
@@ -194,7 +158,7 @@ int Daemon::run() {
     if (c.admin_bind)
       admin_ = std::make_unique<net::HttpServer>(io_, c.http, temp_dir, *admin_handler_, "admin");
     control_ = std::make_unique<control::ControlServer>(
-        io_, [this](std::string_view cmd, control::ControlServer::Reply reply) { handle_control(cmd, reply); });
+        io_, [this](std::string_view cmd, control::Reply reply) { control::handle_command(cmd, *this, reply); });
     open_listeners();
     if (!c.tls.redirect_http_from.empty()) {
       redirect_handler_ = std::make_unique<tls::RedirectHandler>();
@@ -209,7 +173,11 @@ int Daemon::run() {
   if (c.admin_bind && c.metrics_token.empty() && !config::is_loopback(*c.admin_bind))
     HLOG(Warn, "admin_bind " << config::to_string(*c.admin_bind)
                              << " is reachable beyond this host and /metrics is open; set metrics_token");
+  return 0;
+}
 
+int Daemon::become_user(const PrivilegePlan& privileges) {
+  const config::Config& c = *cfg_;
   // Everything that needs root is open: become `user` for good. The zygote and
   // the workers are spawned after this, so they inherit the identity.
   if (privileges.kind == PrivilegePlan::Kind::Drop) {
@@ -223,58 +191,30 @@ int Daemon::run() {
     HLOG(Info, "running as user " << privileges.user << " (uid " << privileges.uid << ", gid " << privileges.gid
                                   << ")");
   }
-  if (::access(temp_dir.c_str(), W_OK | X_OK) != 0)
-    HLOG(Warn, "temp_dir " << temp_dir << " is not writable (" << strerror(errno)
+  if (::access(temp_dir_.c_str(), W_OK | X_OK) != 0)
+    HLOG(Warn, "temp_dir " << temp_dir_ << " is not writable (" << strerror(errno)
                            << "); request bodies over body_buffer_size will get 500");
+  return 0;
+}
 
-  supervisor::Pool::Options po;
-  po.zygote.python = python;
-  po.zygote.runtime_dir = c.runtime_dir;
-  po.zygote.app = c.app;
-  po.zygote.preload = c.preload;
-  po.zygote.chdir = c.chdir;
-  po.zygote.pythonpath = c.pythonpath;
-  build_environment(&po.zygote.env);
-  po.zygote.threads = c.threads;
-  po.zygote.generation = 1;
-  po.zygote.death_pipe_read_fd = death_pipe_[0];
-  po.zygote.capture_output = c.log.capture_output;
-  po.zygote.hook_pre_fork = c.hooks.pre_fork;
-  po.zygote.hook_post_fork = c.hooks.post_fork;
-  po.zygote.hook_worker_exit = c.hooks.worker_exit;
-  po.workers = c.workers;
-  po.request_timeout = c.timeout;
-  po.boot_timeout = c.boot_timeout;
-  po.graceful_timeout = c.graceful_timeout;
-  po.max_requests = c.max_requests;
-  po.max_requests_jitter = c.max_requests_jitter;
-  po.max_worker_memory = c.max_worker_memory;
-  po.memory_budget = c.memory_budget;
-  po.min_workers = c.min_workers;
-  po.max_workers = c.max_workers;
-  po.idle_timeout = c.idle_timeout;
-  po.memory_interval = c.memory_interval;
-  po.max_consecutive_failures = c.health.max_consecutive_failures;
-  pool_ = std::make_unique<supervisor::Pool>(io_, spawner_, *reaper_, po, static_cast<supervisor::Pool::Listener&>(*this));
+void Daemon::build_supervision(const std::string& python) {
+  const config::Config& c = *cfg_;
+  auto po = pool_options(c, python, app_environment(c, environ), death_pipe_[0]);
+  // The pool reads the same clock as the dispatcher and the handlers (one clock, wired here).
+  pool_ = std::make_unique<supervisor::Pool>(io_, spawner_, *reaper_, po,
+                                             static_cast<supervisor::Pool::Listener&>(*this), clock_);
   pool_->set_queue_probe([this] { return dispatcher_.queue_length(); });
   if (!c.warmup.requests.empty() || !c.health.path.empty()) {
-    admission_ = std::make_unique<health::Admission>(io_, cfg_, eo);
+    admission_ = std::make_unique<health::Admission>(io_, cfg_, environ_);
     pool_->set_admission([this](std::shared_ptr<supervisor::Worker> w, std::function<void(bool, std::string)> done) {
       admission_->admit(health::admission_target(w), std::move(done));
     });
   }
-  health_ = std::make_unique<health::HealthChecker>(io_, c.health, eo, health::pool_workers(*pool_),
+  health_ = std::make_unique<health::HealthChecker>(io_, c.health, environ_, health::pool_workers(*pool_),
                                                     health::dispatcher_slots(dispatcher_));
-  {
-    // Keep-warm uses the first warm-up request, else the health path, else "/".
-    config::WarmupRequest kw;
-    if (!c.warmup.requests.empty()) kw = c.warmup.requests.front();
-    else if (!c.health.path.empty()) kw.path = c.health.path;
-    keepwarm_internal_ = std::make_unique<health::InternalKeepwarm>(
-        io_, c.keepwarm.internal_interval, kw, eo, c.timeout, health::pool_workers(*pool_),
-        health::dispatcher_slots(dispatcher_),
-        [this] { return proxy_->last_request(); });
-  }
+  keepwarm_internal_ = std::make_unique<health::InternalKeepwarm>(
+      io_, c.keepwarm.internal_interval, keepwarm_request(c), environ_, c.timeout, health::pool_workers(*pool_),
+      health::dispatcher_slots(dispatcher_), [this] { return proxy_->last_request(); });
   keepwarm_public_ = std::make_unique<health::PublicPinger>(io_, c.keepwarm.url, c.keepwarm.interval,
                                                             c.keepwarm.jitter, c.keepwarm.timeout);
   pool_->set_ready_hook([this](const supervisor::Worker& w) {
@@ -283,8 +223,11 @@ int Daemon::run() {
   });
   telemetry_->set_sources(Telemetry::Sources{pool_.get(), &dispatcher_, admission_.get(), health_.get(),
                                              keepwarm_internal_.get(), keepwarm_public_.get(), http_.get(),
-                                             rate_limit_.get(), compression_.get()});
+                                             chain_.rate_limit.get(), chain_.compression.get()});
+}
 
+void Daemon::start(const std::string& python) {
+  const config::Config& c = *cfg_;
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGQUIT);
@@ -309,13 +252,6 @@ int Daemon::run() {
     if (redirect_) redirect_->start();
     if (admin_) admin_->start();
   }
-
-  io_.run();
-  // Whatever survived (only after an emergency) is killed; the death pipe closes with us.
-  if (pool_) {
-    for (pid_t p : pool_->pids()) ::kill(p, SIGKILL);
-  }
-  return exit_code_;
 }
 
 void Daemon::do_wait_signals() {
@@ -466,117 +402,36 @@ bool Daemon::ready() const {
   return phase_ == Phase::Running && pool_ && pool_->ready_workers() >= std::max<uint32_t>(cfg_->ready_min, 1);
 }
 
-std::string Daemon::status_json() const {
-  using supervisor::json_escape;
-  auto st = pool_->status();
-  std::ostringstream o;
-  o << "{\"ok\":true,\"version\":\"" << build::kVersion << "\",\"pid\":" << ::getpid() << ",\"app\":\""
-    << json_escape(cfg_->app) << "\",\"phase\":\"" << st.phase << "\",\"generation\":" << st.generation
-    << ",\"zygote\":{\"pid\":" << st.zygote_pid << ",\"state\":\"" << st.zygote_state << "\"}"
-    << ",\"preload\":" << (cfg_->preload ? "true" : "false") << ",\"desired_workers\":" << st.desired
-    << ",\"ready_workers\":" << st.ready << ",\"restarts\":" << st.restarts
-    << ",\"crash_loop\":" << (st.crash_loop ? "true" : "false") << ",\"queue_length\":" << dispatcher_.queue_length()
-    << ",\"uptime_s\":"
-    << std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() << ",\"workers\":[";
-  uint64_t total_pss = 0, total_uss = 0, total_rss = 0;
-  bool first = true;
-  for (auto& w : st.workers) {
-    if (!first) o << ',';
-    first = false;
-    o << "{\"id\":" << w.id << ",\"pid\":" << w.pid << ",\"generation\":" << w.generation << ",\"state\":\""
-      << w.state << "\",\"requests\":" << w.requests << ",\"age_s\":" << w.age_s << ",\"boot_ms\":" << w.boot_ms
-      << ",\"warmup_ms\":" << w.warmup_ms << ",\"busy_slots\":" << w.busy_slots << ",\"slots\":" << w.slots
-      << ",\"current_request\":\"" << json_escape(w.current_request) << "\",\"current_ms\":" << w.current_ms
-      << ",\"recycle\":\"" << w.recycle << "\",\"in_flight\":[";
-    for (size_t i = 0; i < w.in_flight.size(); ++i) {
-      o << (i ? "," : "") << "{\"request\":\"" << json_escape(w.in_flight[i].request)
-        << "\",\"ms\":" << w.in_flight[i].ms << "}";
-    }
-    o << "]";
-    if (w.memory) {
-      o << ",\"rss_bytes\":" << w.memory->rss << ",\"pss_bytes\":" << w.memory->pss << ",\"uss_bytes\":"
-        << w.memory->uss;
-      total_pss += w.memory->pss;
-      total_uss += w.memory->uss;
-      total_rss += w.memory->rss;
-    }
-    o << "}";
-  }
-  o << "]";
-  if (st.zygote_memory) {
-    o << ",\"zygote_memory\":{\"rss_bytes\":" << st.zygote_memory->rss << ",\"pss_bytes\":" << st.zygote_memory->pss
-      << ",\"uss_bytes\":" << st.zygote_memory->uss << "}";
-    total_pss += st.zygote_memory->pss;
-    total_rss += st.zygote_memory->rss;
-  }
-  // The app's real total is the sum of PSS; summing RSS counts shared pages once per process.
-  o << ",\"memory\":{\"total_pss_bytes\":" << total_pss << ",\"total_rss_bytes\":" << total_rss
-    << ",\"workers_uss_bytes\":" << total_uss << "}";
-  o << ",\"reload\":\"" << st.reload << "\",\"effective_workers\":" << st.effective;
-  if (st.budget_cap) o << ",\"memory_budget_cap\":" << *st.budget_cap;
-  if (st.memory_budget > 0) {
-    o << ",\"memory_budget_bytes\":" << st.memory_budget << ",\"app_pss_bytes\":" << st.app_pss
-      << ",\"memory_budget_exceeded\":" << (st.budget_unmet ? "true" : "false");
-  }
-  o << "}";
-  return o.str();
+std::string Daemon::status() const {
+  StatusContext ctx;
+  ctx.version = build::kVersion;
+  ctx.pid = ::getpid();
+  ctx.app = cfg_->app;
+  ctx.preload = cfg_->preload;
+  ctx.queue_length = dispatcher_.queue_length();
+  ctx.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return status_json(pool_->status(), ctx);
 }
 
-void Daemon::handle_control(std::string_view command, control::ControlServer::Reply reply) {
-  std::string cmd(command);
-  while (!cmd.empty() && (cmd.back() == '\r' || cmd.back() == ' ')) cmd.pop_back();
-  if (cmd == "status") {
-    reply(status_json());
-  } else if (cmd == "reload") {
-    if (phase_ != Phase::Running) {
-      reply("{\"ok\":false,\"error\":\"the daemon is shutting down\"}");
-      return;
-    }
-    // The certificate first (synchronous): a renewed certificate is in use
-    // for new connections before the workers are replaced.
-    std::string tls_error = reload_tls();
-    load_error_pages(false);  // logs the outcome
-    start_reload([reply, tls_error](const supervisor::Pool::ReloadResult& r) {
-      using supervisor::json_escape;
-      const bool ok = r.ok && tls_error.empty();
-      std::string message = r.message;
-      if (!tls_error.empty()) {
-        message = "TLS certificate reload failed, still serving the previous certificate: " + tls_error +
-                  "; app reload: " + r.message;
-      }
-      std::string out = std::string("{\"ok\":") + (ok ? "true" : "false") + ",\"generation\":" +
-                        std::to_string(r.generation) + ",\"seconds\":" + std::to_string(r.seconds) +
-                        (ok ? ",\"message\":\"" : ",\"error\":\"") + json_escape(message) + "\"";
-      if (!tls_error.empty()) out += ",\"tls_error\":\"" + json_escape(tls_error) + "\"";
-      if (!r.detail.empty()) out += ",\"traceback\":\"" + json_escape(r.detail) + "\"";
-      out += "}";
-      reply(out);
-    });
-  } else if (cmd.rfind("scale ", 0) == 0) {
-    char* end = nullptr;
-    long n = std::strtol(cmd.c_str() + 6, &end, 10);
-    if (!end || *end != '\0' || n < 1 || n > 10000) {
-      reply("{\"ok\":false,\"error\":\"scale needs a worker count from 1 to 10000\"}");
-      return;
-    }
-    std::optional<uint32_t> capped;
-    std::string err = pool_->scale(static_cast<uint32_t>(n), &capped);
-    if (err.empty() && capped)
-      reply("{\"ok\":true,\"capped\":" + std::to_string(*capped) + ",\"message\":\"asked for " +
-            std::to_string(n) + " worker(s); capped to " + std::to_string(*capped) + " by memory_budget (" +
-            std::to_string(cfg_->memory_budget >> 20) + " MiB)\"}");
-    else if (err.empty())
-      reply("{\"ok\":true,\"message\":\"scaling to " + std::to_string(n) + " worker(s)\"}");
-    else
-      reply("{\"ok\":false,\"error\":\"" + supervisor::json_escape(err) + "\"}");
-  } else if (cmd == "upgrade") {
-    begin_upgrade(reply);
-  } else if (cmd == "stop") {
-    reply("{\"ok\":true,\"message\":\"graceful shutdown started\"}");
-    asio::post(io_, [this] { begin_shutdown(0, true); });
-  } else {
-    reply("{\"ok\":false,\"error\":\"unknown command: " + supervisor::json_escape(cmd) + "\"}");
-  }
+void Daemon::reload(std::function<void(const control::ReloadOutcome&)> done) {
+  // The certificate first (synchronous): a renewed certificate is in use
+  // for new connections before the workers are replaced.
+  std::string tls_error = reload_tls();
+  load_error_pages(false);  // logs the outcome
+  start_reload([done = std::move(done), tls_error](const supervisor::Pool::ReloadResult& r) {
+    done(control::ReloadOutcome{r.ok, r.generation, r.seconds, r.message, r.detail, tls_error});
+  });
+}
+
+control::ScaleOutcome Daemon::scale(uint32_t workers) {
+  control::ScaleOutcome out;
+  out.error = pool_->scale(workers, &out.capped);
+  out.memory_budget = cfg_->memory_budget;
+  return out;
+}
+
+void Daemon::stop() {
+  asio::post(io_, [this] { begin_shutdown(0, true); });
 }
 
 }  // namespace hearth::app

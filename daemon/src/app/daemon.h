@@ -10,14 +10,14 @@
 #include "app/error_log.h"
 #include "app/pid_file.h"
 #include "app/admin_handler.h"
+#include "app/daemon_builder.h"
 #include "app/systemd_notify.h"
 #include "app/upgrade.h"
 #include "app/telemetry.h"
 #include "common/clock.h"
 #include "config/config.h"
+#include "control/commands.h"
 #include "control/control_server.h"
-#include "frontdoor/compression_handler.h"
-#include "frontdoor/rate_limit_handler.h"
 #include "health/admission.h"
 #include "health/health_checker.h"
 #include "health/internal_keepwarm.h"
@@ -25,16 +25,19 @@
 #include "net/http_server.h"
 #include "proxy/dispatcher.h"
 #include "proxy/proxy_handler.h"
-#include "static/static_handler.h"
 #include "supervisor/pool.h"
 #include "supervisor/reaper.h"
 #include "supervisor/spawner.h"
-#include "tls/hsts_handler.h"
 #include "tls/redirect_handler.h"
 
 namespace hearth::app {
 
-class Daemon final : private supervisor::Pool::Listener {
+struct PrivilegePlan;
+
+// The wiring (which component gets which options) is in daemon_builder.h;
+// the control protocol's words and answers in control/commands.h, the status
+// document in status_json.h. This class owns the components and the phases.
+class Daemon final : private supervisor::Pool::Listener, private control::Target {
  public:
   // The daemon's own life.
   enum class Phase {
@@ -49,6 +52,15 @@ class Daemon final : private supervisor::Pool::Listener {
   int run();
 
  private:
+  // run()'s start-up steps, in order. Each returns 0 to go on, else the exit
+  // code, its message printed (the start-up regime: fail fast and say why).
+  int open_process_files(const PrivilegePlan& privileges);  // umask, name, error log, pid file
+  int check_runtime(std::string* python);  // the interpreter and the runtime exist; the death pipe
+  int open_front_door();                   // telemetry, handlers, listeners, TLS, control socket
+  int become_user(const PrivilegePlan& privileges);  // drop root for good once everything is open
+  void build_supervision(const std::string& python);  // pool, admission, health checks, keep-warm
+  void start(const std::string& python);              // signals, then everything starts
+
   void on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot) override;
   void on_fatal(const std::string& message) override;
   void do_wait_signals();
@@ -56,10 +68,14 @@ class Daemon final : private supervisor::Pool::Listener {
   void poll_drain();
   void stop_background();
   void finish_shutdown();
-  void handle_control(std::string_view command, control::ControlServer::Reply reply);
-  std::string status_json() const;
+  // control::Target: what hearthctl's commands do.
+  bool accepting_reloads() const override { return phase_ == Phase::Running; }
+  std::string status() const override;
+  void reload(std::function<void(const control::ReloadOutcome&)> done) override;
+  control::ScaleOutcome scale(uint32_t workers) override;
+  void upgrade(control::Reply reply) override { begin_upgrade(std::move(reply)); }
+  void stop() override;
   bool ready() const;
-  std::string build_environment(std::vector<std::string>* env) const;
   // Binds the listeners, or adopts inherited ones (socket activation, upgrade).
   void open_listeners();
   void on_worker_ready_event();
@@ -83,6 +99,8 @@ class Daemon final : private supervisor::Pool::Listener {
   boost::asio::io_context io_{cfg_->keepwarm.url.empty() ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE
                                                          : BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   SteadyClock clock_;
+  const proxy::EnvironOptions environ_;  // for the proxy, warm-up, health checks, keep-warm
+  const std::string temp_dir_;           // config::effective_temp_dir(temp_dir)
   supervisor::PosixSpawner spawner_;
   std::unique_ptr<supervisor::Reaper> reaper_;
   proxy::Dispatcher dispatcher_;
@@ -93,10 +111,7 @@ class Daemon final : private supervisor::Pool::Listener {
   std::unique_ptr<AdminHandler> admin_handler_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::HttpServer> admin_;
-  std::unique_ptr<statics::StaticHandler> static_;         // [[static]] mounts, in front of the proxy
-  std::unique_ptr<tls::HstsHandler> hsts_;                  // tls.hsts_max_age > 0
-  std::unique_ptr<frontdoor::CompressionHandler> compression_;  // [compression] enabled, in front of the app
-  std::unique_ptr<frontdoor::RateLimitHandler> rate_limit_;  // [[rate_limit]] rules, in front of static and the app
+  HandlerChain chain_;  // [compression], [[static]], [[rate_limit]], HSTS: in front of the proxy
   std::unique_ptr<tls::RedirectHandler> redirect_handler_;  // tls.redirect_http_from
   std::unique_ptr<net::HttpServer> redirect_;
   std::unique_ptr<control::ControlServer> control_;

@@ -14,7 +14,6 @@
 #include "common/log.h"
 #include "config/bind.h"
 #include "control/default_socket.h"
-#include "supervisor/protocol.h"
 
 extern char** environ;
 
@@ -151,10 +150,7 @@ std::string Daemon::service_status() const {
 }
 
 void Daemon::begin_upgrade(control::ControlServer::Reply reply) {
-  using supervisor::json_escape;
-  auto refuse = [&reply](const std::string& why) {
-    reply("{\"ok\":false,\"error\":\"" + json_escape(why) + "\"}");
-  };
+  auto refuse = [&reply](const std::string& why) { reply(control::error_reply(why)); };
   if (phase_ != Phase::Running) return refuse("the daemon is shutting down");
   if (!ready()) return refuse("not ready yet (no worker serves): nothing to hand over");
   std::vector<HandoffSocket> sockets;
@@ -168,10 +164,7 @@ void Daemon::begin_upgrade(control::ControlServer::Reply reply) {
   else argv[0] = self_exe_;
   auto timeout = cfg_->boot_timeout + kUpgradeSlack;
   std::string err = upgrade_->start(argv, sockets, timeout, [this, reply](const BinaryUpgrade::Result& r) {
-    std::string out = std::string("{\"ok\":") + (r.ok ? "true" : "false") + ",\"old_pid\":" +
-                      std::to_string(::getpid()) + ",\"new_pid\":" + std::to_string(r.new_pid) +
-                      (r.ok ? ",\"message\":\"" : ",\"error\":\"") + json_escape(r.message) + "\"}";
-    reply(out);
+    reply(control::upgrade_reply(control::UpgradeOutcome{r.ok, ::getpid(), r.new_pid, r.message}));
     if (r.ok) hand_over(r.new_pid);
   });
   if (!err.empty()) refuse("upgrade: " + err);

@@ -6,6 +6,7 @@
 #include "config/bind.h"
 #include "config/defaults.h"
 #include "config/edit_distance.h"
+#include "config/schema.h"
 #include "config/units.h"
 
 namespace hearth::config {
@@ -28,7 +29,10 @@ struct FlagSpec {
   const char* key;         // config key it sets, for provenance; nullptr if none
   const char* help;
   std::string (*default_text)(const Config& d);  // nullptr = no default shown
-  ApplyFn apply;           // nullptr for the action flags and -c
+  // nullptr with a `key`: the key's schema Field parses and sets the value
+  // (apply_field below), with the same words as the config file. nullptr
+  // without one: the action flags and -c.
+  ApplyFn apply;
 };
 
 namespace {
@@ -37,7 +41,7 @@ using namespace std::string_literals;
 
 std::string set_duration(std::string_view v, Millis* out) {
   auto d = parse_duration(v);
-  if (!d) return "a duration such as 30s, 250ms or 1m30s (a number means seconds)";
+  if (!d) return std::string(kDurationExpected);
   *out = *d;
   return "";
 }
@@ -57,6 +61,45 @@ std::string set_string(std::string_view v, std::string* out) {
   return "";
 }
 
+// A flag whose row has no apply function: its key's Field says how to take
+// the value. A unit test (Cli.FlagsWithoutApplyHaveASettableKey) checks that
+// every such key has one of these kinds.
+std::string apply_field(const char* key, std::string_view v, Config& c) {
+  using Kind = Field::Kind;
+  const KeySpec* spec = find_key(key);
+  if (!spec) return "a value for an unknown key";  // cannot happen: Schema.EveryFlagSetsAKeyOfTheSchema
+  const Field& f = spec->field;
+  switch (f.kind) {
+    case Kind::String:
+    case Kind::Secret: return set_string(v, f.text(c));
+    case Kind::Count: return set_count(v, f.u32(c));
+    case Kind::Count64: {
+      auto n = parse_uint(v, UINT64_MAX);
+      if (!n) return count_expected(v, UINT64_MAX);
+      *f.u64(c) = *n;
+      return "";
+    }
+    case Kind::Size: {
+      auto n = parse_size(v);
+      if (!n) return std::string(kSizeExpected);
+      *f.u64(c) = *n;
+      return "";
+    }
+    case Kind::Duration: return set_duration(v, f.millis(c));
+    case Kind::Choice: {
+      auto x = f.parse(v);
+      if (!x) return std::string(f.expected);
+      *f.text(c) = *x;
+      return "";
+    }
+    case Kind::Bool:
+    case Kind::List:
+    case Kind::Section:
+    case Kind::Custom: break;
+  }
+  return "a value this flag cannot take";  // cannot happen: see the unit test above
+}
+
 std::string q(const std::string& s) { return s.empty() ? "(none)"s : s; }
 
 // The table: every flag hearthd accepts. Order within a group is help order.
@@ -73,10 +116,10 @@ const FlagSpec kFlags[] = {
     // --- Application ---
     {"python", 0, "PATH", "Application", "python", "Python interpreter (or a virtualenv's bin/python)",
      [](const Config& d) { return d.python; },
-     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.python); }},
+     nullptr},
     {"chdir", 0, "DIR", "Application", "chdir", "change the workers' directory before loading the app",
      [](const Config& d) { return d.chdir.empty() ? "the daemon's cwd"s : d.chdir; },
-     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.chdir); }},
+     nullptr},
     {"pythonpath", 0, "DIRS", "Application", "pythonpath",
      "comma-separated directories prepended to sys.path (repeatable)", nullptr,
      [](std::string_view v, Config& c, CliState& st) -> std::string {
@@ -140,7 +183,7 @@ const FlagSpec kFlags[] = {
      }},
     {"control-socket", 0, "PATH", "Listeners", "control_socket", "Unix socket for hearthctl",
      [](const Config&) { return "$XDG_RUNTIME_DIR/hearthd.sock, else /tmp/hearthd-UID.sock"s; },
-     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.control_socket); }},
+     nullptr},
     {"certfile", 0, "FILE", "Listeners", "certfile",
      "serve HTTPS on every bind with this PEM certificate chain (as gunicorn does)",
      [](const Config&) { return "off"s; },
@@ -157,7 +200,7 @@ const FlagSpec kFlags[] = {
     {"metrics-token", 0, "TOKEN", "Listeners", "metrics_token",
      "require \"Authorization: Bearer TOKEN\" for /metrics (also $HEARTH_METRICS_TOKEN)",
      [](const Config&) { return "none"s; },
-     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.metrics_token); }},
+     nullptr},
     {"forwarded-allow-ips", 0, "LIST", "Listeners", "forwarded_allow_ips",
      "peers trusted to set X-Forwarded-*: comma-separated IPs/CIDRs, or *",
      [](const Config& d) {
@@ -190,14 +233,14 @@ const FlagSpec kFlags[] = {
      }},
     {"backlog", 0, "N", "Listeners", "http.backlog", "listen() backlog of every bind (as gunicorn's --backlog)",
      [](const Config& d) { return std::to_string(d.http.backlog); },
-     [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.http.backlog); }},
+     nullptr},
     // --- Privileges ---
     {"user", 'u', "USER", "Privileges", "user", "started as root: run as this user (name or uid) after binding",
      [](const Config&) { return "none"s; },
-     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.user); }},
+     nullptr},
     {"group", 'g', "GROUP", "Privileges", "group", "with --user: run as this group (default: the user's)",
      [](const Config&) { return "the user's primary group"s; },
-     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.group); }},
+     nullptr},
     {"allow-root", 0, nullptr, "Privileges", "allow_root",
      "started as root without --user: run the app as root anyway (also $HEARTH_ALLOW_ROOT=1)",
      [](const Config& d) { return d.allow_root ? "on"s : "off"s; },
@@ -226,10 +269,10 @@ const FlagSpec kFlags[] = {
     // --- Workers ---
     {"workers", 'w', "N", "Workers", "workers", "worker processes; 0 = 2 x usable CPUs + 1 ($WEB_CONCURRENCY)",
      [](const Config&) { return "2 x CPUs + 1"s; },
-     [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.workers); }},
+     nullptr},
     {"threads", 0, "N", "Workers", "threads", "concurrent requests per worker",
      [](const Config& d) { return std::to_string(d.threads); },
-     [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.threads); }},
+     nullptr},
     {"worker-class", 'k', "CLASS", "Workers", nullptr,
      "gunicorn's worker class: sync or gthread (sync workers with --threads N); others are refused",
      [](const Config&) { return "sync"s; },
@@ -242,49 +285,34 @@ const FlagSpec kFlags[] = {
      [](std::string_view v, Config&, CliState&) -> std::string { return v.empty() ? "a directory"s : ""s; }},
     {"max-queue", 0, "N", "Workers", "max_queue", "requests waiting for a worker before 503",
      [](const Config& d) { return std::to_string(d.max_queue); },
-     [](std::string_view v, Config& c, CliState&) { return set_count(v, &c.max_queue); }},
+     nullptr},
     {"max-requests", 0, "N", "Workers", "max_requests", "recycle a worker after N requests; 0 = never",
      [](const Config& d) { return std::to_string(d.max_requests); },
-     [](std::string_view v, Config& c, CliState&) -> std::string {
-       auto n = parse_uint(v, UINT64_MAX);
-       if (!n) return count_expected(v, UINT64_MAX);
-       c.max_requests = *n;
-       return "";
-     }},
+     nullptr},
     {"max-requests-jitter", 0, "N", "Workers", "max_requests_jitter",
      "add 0..N to each worker's max-requests, so they do not recycle together",
      [](const Config& d) { return std::to_string(d.max_requests_jitter); },
-     [](std::string_view v, Config& c, CliState&) -> std::string {
-       auto n = parse_uint(v, UINT64_MAX);
-       if (!n) return count_expected(v, UINT64_MAX);
-       c.max_requests_jitter = *n;
-       return "";
-     }},
+     nullptr},
     // --- Timeouts ---
     {"timeout", 't', "DUR", "Timeouts", "timeout", "longest a worker may spend on one request (504, worker killed)",
      [](const Config& d) { return format_duration(d.timeout); },
-     [](std::string_view v, Config& c, CliState&) { return set_duration(v, &c.timeout); }},
+     nullptr},
     {"graceful-timeout", 0, "DUR", "Timeouts", "graceful_timeout", "time for in-flight requests on stop/reload",
      [](const Config& d) { return format_duration(d.graceful_timeout); },
-     [](std::string_view v, Config& c, CliState&) { return set_duration(v, &c.graceful_timeout); }},
+     nullptr},
     {"boot-timeout", 0, "DUR", "Timeouts", "boot_timeout", "time to import the app and start a worker",
      [](const Config& d) { return format_duration(d.boot_timeout); },
-     [](std::string_view v, Config& c, CliState&) { return set_duration(v, &c.boot_timeout); }},
+     nullptr},
     {"queue-timeout", 0, "DUR", "Timeouts", "queue_timeout", "longest a request may wait for a worker (503)",
      [](const Config& d) { return format_duration(d.queue_timeout); },
-     [](std::string_view v, Config& c, CliState&) { return set_duration(v, &c.queue_timeout); }},
+     nullptr},
     {"keep-alive", 0, "DUR", "Timeouts", "http.keepalive_timeout", "idle time on a kept-alive connection",
      [](const Config& d) { return format_duration(d.http.keepalive_timeout); },
-     [](std::string_view v, Config& c, CliState&) { return set_duration(v, &c.http.keepalive_timeout); }},
+     nullptr},
     // --- HTTP ---
     {"max-body-size", 0, "SIZE", "HTTP", "http.max_body_size", "largest request body (413)",
      [](const Config& d) { return format_size(d.http.max_body_size); },
-     [](std::string_view v, Config& c, CliState&) -> std::string {
-       auto n = parse_size(v);
-       if (!n) return "a size such as 10MiB";
-       c.http.max_body_size = *n;
-       return "";
-     }},
+     nullptr},
     {"limit-request-line", 0, "N", "HTTP", "http.max_request_line",
      "longest HTTP/1.1 request line, bytes (414); 0 = only the head limit (http.max_header_size)",
      [](const Config& d) { return d.http.max_request_line ? format_size(d.http.max_request_line) : "0"s; },
@@ -314,12 +342,7 @@ const FlagSpec kFlags[] = {
     // --- Logging ---
     {"log-level", 0, "LEVEL", "Logging", "log.level", "error, warn, info or debug",
      [](const Config& d) { return d.log.level; },
-     [](std::string_view v, Config& c, CliState&) -> std::string {
-       auto l = parse_log_level(v);
-       if (!l) return "one of error, warn, info, debug";
-       c.log.level = *l;
-       return "";
-     }},
+     nullptr},
     {"error-logfile", 0, "PATH", "Logging", "log.error_log",
      "the daemon's own log (and the app's stderr): - = stderr, else a file reopened on SIGUSR1",
      [](const Config& d) { return d.log.error_log; },
@@ -338,15 +361,10 @@ const FlagSpec kFlags[] = {
      [](std::string_view, Config& c, CliState&) { c.log.capture_output = true; return ""s; }},
     {"access-logfile", 0, "PATH", "Logging", "log.access_log", "access log file; - = stdout, empty = off",
      [](const Config& d) { return q(d.log.access_log); },
-     [](std::string_view v, Config& c, CliState&) { return set_string(v, &c.log.access_log); }},
+     nullptr},
     {"access-log-format", 0, "FORMAT", "Logging", "log.access_log_format", "combined or json",
      [](const Config& d) { return d.log.access_log_format; },
-     [](std::string_view v, Config& c, CliState&) -> std::string {
-       auto f = parse_access_log_format(v);
-       if (!f) return "combined or json";
-       c.log.access_log_format = *f;
-       return "";
-     }},
+     nullptr},
 };
 
 // gunicorn flags that have no meaning in hearthd: refused with what to use
@@ -530,7 +548,8 @@ void apply_command_line(const CommandLine& cl, Config& cfg, Provenance& prov, st
       if (!err.empty()) errors.push_back(err);
       continue;
     }
-    std::string expected = s.flag->apply(s.value, cfg, st);
+    std::string expected =
+        s.flag->apply ? s.flag->apply(s.value, cfg, st) : apply_field(s.flag->key, s.value, cfg);
     if (!expected.empty()) {
       errors.push_back(s.as_typed + ": expected " + expected + ", got '" + s.value + "'");
       continue;
@@ -555,6 +574,7 @@ std::vector<FlagInfo> flag_infos() {
     i.key = f.key ? f.key : "";
     i.help = f.help;
     i.group = f.group;
+    i.from_schema = f.apply == nullptr && f.key != nullptr;
     out.push_back(std::move(i));
   }
   return out;

@@ -54,6 +54,7 @@ struct FlagInfo {
   std::string key;       // the config key it sets ("workers"), "" for none
   std::string help;
   std::string group;     // heading in --help
+  bool from_schema = false;  // the value is parsed and set by the key's schema Field
 };
 // Every flag, in --help order.
 std::vector<FlagInfo> flag_infos();

@@ -12,15 +12,6 @@
 namespace hearth::config {
 namespace {
 
-std::string toml_quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // A default as the reader would write it in TOML; durations and sizes bare
 // ("30s", "10MiB"), since either form is accepted.
 std::string render(const toml::node& n, bool bare_strings) {

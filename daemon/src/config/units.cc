@@ -1,5 +1,7 @@
 #include "config/units.h"
 
+#include "config/bind.h"
+
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -264,6 +266,57 @@ std::optional<uint32_t> parse_umask(std::string_view text) {
   }
   if (v > 0777) return std::nullopt;
   return v;
+}
+
+}  // namespace hearth::config
+
+namespace hearth::config {
+
+std::optional<std::string> parse_list_item(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  if (s.empty()) return std::nullopt;
+  return std::string(s);
+}
+
+std::optional<std::string> parse_allow_ip_item(std::string_view s) {
+  auto t = parse_list_item(s);
+  if (!t || !is_allow_ip_entry(*t)) return std::nullopt;
+  return t;
+}
+
+std::optional<std::string> parse_http_method(std::string_view s) {
+  auto t = parse_list_item(s);
+  if (!t || t->size() > 32) return std::nullopt;
+  for (char& ch : *t) {
+    if (!std::isalpha(static_cast<unsigned char>(ch))) return std::nullopt;
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  }
+  return t;
+}
+
+std::optional<std::string> parse_compression_algorithm(std::string_view s) {
+  auto t = parse_list_item(s);
+  if (!t) return std::nullopt;
+  for (char& ch : *t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (*t == "br" || *t == "gzip") return t;
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_media_type(std::string_view s) {
+  auto t = parse_list_item(s);
+  if (!t) return std::nullopt;
+  for (char& ch : *t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto slash = t->find('/');
+  if (slash == 0 || slash == std::string::npos || slash + 1 == t->size() ||
+      t->find('/', slash + 1) != std::string::npos)
+    return std::nullopt;
+  for (char ch : *t) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) ||
+          std::string_view("/*+-.!#$&^_").find(ch) != std::string_view::npos))
+      return std::nullopt;
+  }
+  return t;
 }
 
 }  // namespace hearth::config

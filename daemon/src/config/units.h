@@ -34,6 +34,11 @@ std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max);
 // count a positive decimal (may be fractional: "0.5/s"). Requests per second.
 std::optional<double> parse_rate(std::string_view text);
 
+// What a bad duration or size should have been, in every source's messages
+// ("timeout: expected a duration such as ..., got ...").
+inline constexpr std::string_view kDurationExpected = "a duration such as 30s, 250ms or 1m30s (a number means seconds)";
+inline constexpr std::string_view kSizeExpected = "a size such as 10MiB";
+
 // Canonical spellings, chosen so that parse_duration(format_duration(d)) == d
 // and parse_size(format_size(n)) == n: "250ms", "30s", "1m30s", "2h", "10MiB".
 std::string format_duration(Millis d);
@@ -54,5 +59,17 @@ std::optional<uint32_t> parse_umask(std::string_view text);
 
 // tls.min_version: "1.2" or "1.3" (also "TLSv1.2", any case). Returns "1.2" or "1.3".
 std::optional<std::string> parse_tls_version(std::string_view text);
+
+}  // namespace hearth::config
+
+namespace hearth::config {
+
+// One item of a list key (config file: an array, or a string split on commas).
+// Each trims spaces and returns nullopt for an empty or bad item.
+std::optional<std::string> parse_list_item(std::string_view text);        // any non-empty text
+std::optional<std::string> parse_allow_ip_item(std::string_view text);    // IP, CIDR range or "*"
+std::optional<std::string> parse_http_method(std::string_view text);      // a method token, upper-cased
+std::optional<std::string> parse_compression_algorithm(std::string_view text);  // "br" or "gzip", lower-cased
+std::optional<std::string> parse_media_type(std::string_view text);       // "type/subtype" or "type/*", lower-cased
 
 }  // namespace hearth::config

@@ -9,6 +9,8 @@
 #include <cstring>
 
 #include "config/bind.h"
+#include "config/schema.h"
+#include "config/units.h"
 
 namespace hearth::config {
 namespace {
@@ -80,9 +82,17 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
     }
   }
   if (cfg.python.empty()) fail("python", "must not be empty");
-  if (cfg.workers < 1) fail("workers", "must be at least 1");
-  if (cfg.threads < 1) fail("threads", "must be at least 1");
-  if (cfg.http.max_headers < 1) fail("http.max_headers", "must be at least 1");
+  // Lower bounds from the schema (Field::min): counts and sizes here, durations below.
+  // The accessors take a Config& (the reader writes through them); here they are only read.
+  Config& fields = const_cast<Config&>(cfg);
+  for (const auto& k : schema()) {
+    if (k.field.min == 0) continue;
+    uint64_t v = 0;
+    if (k.field.kind == Field::Kind::Count) v = *k.field.u32(fields);
+    else if (k.field.kind == Field::Kind::Count64 || k.field.kind == Field::Kind::Size) v = *k.field.u64(fields);
+    else continue;
+    if (v < k.field.min) fail(std::string(k.key), "must be at least " + std::to_string(k.field.min));
+  }
   // A request line and a Host field need room: 0 (or a few bytes) refuses every request.
   if (cfg.http.max_header_size < kMinHeaderSize) {
     fail("http.max_header_size", "must be at least " + std::to_string(kMinHeaderSize) + " bytes, got " +
@@ -99,24 +109,11 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
   if (cfg.proc_name.size() > 15) fail("proc_name", "must be at most 15 bytes (the kernel's process name)");
   if (cfg.log.error_log.empty()) fail("log.error_log", "must be \"-\" (stderr) or a file path");
 
-  const std::pair<const char*, Millis> timeouts[] = {
-      {"queue_timeout", cfg.queue_timeout},
-      {"timeout", cfg.timeout},
-      {"graceful_timeout", cfg.graceful_timeout},
-      {"boot_timeout", cfg.boot_timeout},
-      {"http.keepalive_timeout", cfg.http.keepalive_timeout},
-      {"http.header_timeout", cfg.http.header_timeout},
-      {"http.body_timeout", cfg.http.body_timeout},
-      {"http.send_timeout", cfg.http.send_timeout},
-      {"idle_timeout", cfg.idle_timeout},
-      {"memory_interval", cfg.memory_interval},
-      {"health.interval", cfg.health.interval},
-      {"health.timeout", cfg.health.timeout},
-      {"keepwarm.interval", cfg.keepwarm.interval},
-      {"keepwarm.timeout", cfg.keepwarm.timeout},
-  };
-  for (const auto& [key, value] : timeouts) {
-    if (value.count() <= 0) fail(key, "must be greater than 0");
+  for (const auto& k : schema()) {
+    if (k.field.kind != Field::Kind::Duration || k.field.min == 0) continue;
+    if (k.field.millis(fields)->count() >= static_cast<int64_t>(k.field.min)) continue;
+    fail(std::string(k.key), k.field.min == 1 ? std::string("must be greater than 0")
+                                              : "must be at least " + format_duration(Millis(k.field.min)));
   }
 
   if (cfg.binds.empty()) fail("bind", "at least one address is needed");

@@ -11,17 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include "config/defaults.h"
+
 namespace hearth::http {
 namespace {
 
 std::error_code errno_code(int e) { return std::error_code(e, std::system_category()); }
 
-std::string effective_dir(const std::string& dir) {
-  if (!dir.empty()) return dir;
-  const char* env = std::getenv("TMPDIR");
-  if (env != nullptr && *env != '\0') return env;
-  return "/tmp";
-}
+// temp_dir's default is decided in one place (config/defaults.h).
+std::string effective_dir(const std::string& dir) { return config::effective_temp_dir(dir); }
 
 // Writes all of `data` at `offset`; 0 on success, else errno.
 int pwrite_all(int fd, const char* data, uint64_t len, uint64_t offset) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
+#include "config/schema.h"
 
 #include <sstream>
 
@@ -34,6 +35,42 @@ std::vector<std::string> errors_of(std::vector<std::string> args) {
   LoadResult r = run(args);
   EXPECT_FALSE(r.config);
   return r.errors;
+}
+
+// A flag row without code of its own takes its value through the key's
+// schema Field: that Field must be of a kind a flag value can set.
+TEST(Cli, FlagsWithoutApplyHaveASettableKey) {
+  using Kind = Field::Kind;
+  int from_schema = 0;
+  for (const auto& f : flag_infos()) {
+    if (!f.from_schema) continue;
+    ++from_schema;
+    const KeySpec* k = find_key(f.key);
+    ASSERT_NE(k, nullptr) << f.synopsis;
+    Kind kind = k->field.kind;
+    EXPECT_TRUE(kind == Kind::String || kind == Kind::Secret || kind == Kind::Count || kind == Kind::Count64 ||
+                kind == Kind::Size || kind == Kind::Duration || kind == Kind::Choice)
+        << f.synopsis << " sets " << f.key << ", whose Field a flag value cannot set: give the row an apply function";
+  }
+  EXPECT_GE(from_schema, 15);
+}
+
+// The words of a flag set through the schema are the config file's.
+TEST(Cli, FlagsSetThroughTheSchemaSayWhatTheyExpected) {
+  EXPECT_THAT(errors_of({"--max-body-size", "lots"}),
+              ::testing::ElementsAre("--max-body-size: expected a size such as 10MiB, got 'lots'"));
+  EXPECT_THAT(errors_of({"--log-level", "loud"}),
+              ::testing::ElementsAre("--log-level: expected one of error, warn, info, debug, got 'loud'"));
+  EXPECT_THAT(errors_of({"--max-requests", "18446744073709551616"}),
+              ::testing::ElementsAre("--max-requests: expected a non-negative integer at most 18446744073709551615, "
+                                     "got '18446744073709551616'"));
+  Config c = ok({"--access-log-format", "JSON", "--max-requests", "7", "--keep-alive", "2s",
+                 "--python", "/opt/py", "--max-body-size", "1MiB"});
+  EXPECT_EQ(c.log.access_log_format, "json");
+  EXPECT_EQ(c.max_requests, 7u);
+  EXPECT_EQ(c.http.keepalive_timeout.count(), 2000);
+  EXPECT_EQ(c.python, "/opt/py");
+  EXPECT_EQ(c.http.max_body_size, 1u << 20);
 }
 
 TEST(Cli, PositionalApp) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -40,10 +41,10 @@ TEST(Schema, EveryReaderKeyIsInTheSchemaAndViceVersa) {
   std::set<std::string> schema_keys = as_set(known_keys());
   std::set<std::string> handled = as_set(handled_keys());
   for (const auto& k : handled) {
-    EXPECT_TRUE(schema_keys.count(k)) << "toml_source.cc reads '" << k << "' but schema.cc has no row for it";
+    EXPECT_TRUE(schema_keys.count(k)) << "the reader (toml_entries.cc) reads '" << k << "' but schema.cc has no row for it";
   }
   for (const auto& k : schema_keys) {
-    EXPECT_TRUE(handled.count(k)) << "schema.cc lists '" << k << "' but toml_source.cc has no handler for it";
+    EXPECT_TRUE(handled.count(k)) << "schema.cc lists '" << k << "' but the reader has no handler for it (a custom() row needs one in toml_entries.cc)";
   }
   EXPECT_EQ(schema_keys.size(), known_keys().size()) << "a key is listed twice in schema.cc";
 }
@@ -95,6 +96,49 @@ TEST(Schema, EveryKeyIsWrittenBySummaryAndAcceptedByTheReader) {
   }
   back.config_file = c.config_file;
   EXPECT_EQ(to_toml(back), text) << "a value changed on the way through the summary and the reader";
+}
+
+// Each row's Field (the reader and the summary use nothing else) points at a
+// member of its own: a row copied without changing its AT(...) is caught here.
+TEST(Schema, EveryKeyHasItsOwnField) {
+  using Kind = Field::Kind;
+  Config c;
+  std::map<const void*, std::string> owner;
+  for (const auto& k : schema()) {
+    const Field& f = k.field;
+    if (k.type == "section") {
+      EXPECT_EQ(f.kind, Kind::Section) << k.key;
+      continue;
+    }
+    EXPECT_NE(f.kind, Kind::Section) << k.key << " is a key, not a section: give it a Field";
+    const void* at = nullptr;
+    switch (f.kind) {
+      case Kind::String:
+      case Kind::Secret:
+      case Kind::Choice: at = f.text ? f.text(c) : nullptr; break;
+      case Kind::Bool: at = f.flag ? f.flag(c) : nullptr; break;
+      case Kind::Count: at = f.u32 ? f.u32(c) : nullptr; break;
+      case Kind::Count64:
+      case Kind::Size: at = f.u64 ? f.u64(c) : nullptr; break;
+      case Kind::Duration: at = f.millis ? f.millis(c) : nullptr; break;
+      case Kind::List: at = f.list ? f.list(c) : nullptr; break;
+      case Kind::Section:
+      case Kind::Custom: continue;
+    }
+    ASSERT_NE(at, nullptr) << k.key << ": its Field has no accessor for its kind";
+    EXPECT_TRUE(owner.emplace(at, std::string(k.key)).second)
+        << k.key << " and " << owner[at] << " read and write the same member";
+    if (f.min != 0) {
+      EXPECT_TRUE(f.kind == Kind::Count || f.kind == Kind::Count64 || f.kind == Kind::Size ||
+                  f.kind == Kind::Duration)
+          << k.key << ": validate() checks a lower bound only on numbers";
+    }
+    if (f.kind == Kind::Choice || f.kind == Kind::List) {
+      EXPECT_NE(f.parse, nullptr) << k.key;
+      EXPECT_FALSE(f.expected.empty()) << k.key;
+    }
+  }
+  EXPECT_GE(owner.size(), 75u) << "most keys are read from their Field";
 }
 
 TEST(Schema, EveryFlagSetsAKeyOfTheSchema) {

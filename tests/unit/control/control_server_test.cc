@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "control/default_socket.h"
-#include "control/json_value.h"
+#include "control/json.h"
 
 namespace hearth::control {
 namespace {
@@ -106,9 +106,9 @@ TEST_F(ControlServerTest, CommandGetsTheHandlersReply) {
   std::string reply = roundtrip("scale 4\n");
   EXPECT_EQ(reply, "{\"ok\":true,\"echo\":\"scale 4\"}\n");  // newline added by the server
   EXPECT_EQ(commands_, (std::vector<std::string>{"scale 4"}));
-  auto json = parse_json(reply);
+  auto json = parse_object(reply);
   ASSERT_TRUE(json);
-  EXPECT_TRUE(json->flag("ok"));
+  EXPECT_TRUE(flag(*json, "ok"));
 
   // One command per connection; a second connection works the same way.
   EXPECT_EQ(roundtrip("status\n"), "{\"ok\":true,\"echo\":\"status\"}\n");
