@@ -241,8 +241,11 @@ def test_memory_figures_match_known_allocations(hearthd, tmp_path):
     assert mem["workers_uss_bytes"] == sum(w["uss_bytes"] for w in workers)
     # The same figures on /metrics.
     text = scrape(srv)
-    for w in workers:
-        assert metric(text, "hearth_worker_memory_bytes", worker=w["id"], kind="uss") >= post_mib * MIB
+    # The worker label is a slot index (0, 1 for two workers), not the ever-growing worker id.
+    slots = {l["worker"] for n, l, _ in parse_metrics(text) if n == "hearth_worker_memory_bytes"}
+    assert slots == {"0", "1"}, slots
+    for slot in slots:
+        assert metric(text, "hearth_worker_memory_bytes", worker=slot, kind="uss") >= post_mib * MIB
     assert metric(text, "hearth_app_memory_bytes", kind="pss") < metric(text, "hearth_app_memory_bytes", kind="rss")
     assert 0.3 < metric(text, "hearth_app_memory_shared_ratio") < 1
 

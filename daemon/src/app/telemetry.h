@@ -3,6 +3,17 @@
 // and read from the pool, dispatcher and health components at scrape time.
 // Per-worker memory comes from the pool's timer samples, never from the
 // request path.
+//
+// The metrics live in prometheus-cpp: a prometheus::Registry for what the
+// request path pushes (through handles looked up once, never a label lookup
+// per request), a CallbackCollector for what is read from the components at
+// scrape time, a ProcessCollector for process_*. expose() serializes the three.
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <boost/asio/io_context.hpp>
 #include <array>
 #include <memory>
@@ -10,7 +21,9 @@
 
 #include "config/config.h"
 #include "metrics/access_log.h"
-#include "metrics/registry.h"
+#include "metrics/callback_collector.h"
+#include "metrics/process_collector.h"
+#include "metrics/series_slots.h"
 #include "proxy/observed_sink.h"
 
 namespace hearth::supervisor {
@@ -66,35 +79,45 @@ class Telemetry final : public proxy::RequestObserver {
 
   Sources src_;
   metrics::AccessLog access_log_;
-  metrics::Registry reg_;
-  metrics::Family<metrics::Counter>& requests_;
-  metrics::Family<metrics::Counter>& static_requests_;
-  metrics::Family<metrics::Histogram>& duration_;
-  metrics::Family<metrics::Histogram>& queued_;
-  metrics::Family<metrics::Histogram>& in_worker_;
-  metrics::Family<metrics::Gauge>& in_flight_;
-  metrics::Family<metrics::Counter>& timeouts_;
-  metrics::Family<metrics::Counter>& client_aborts_;
-  metrics::Family<metrics::Counter>& bytes_in_;
-  metrics::Family<metrics::Counter>& bytes_out_;
-  metrics::Family<metrics::Histogram>& boot_;
-  metrics::Family<metrics::Histogram>& warmup_;
+  prometheus::Registry reg_;
+  metrics::CallbackCollector callbacks_;
+  metrics::ProcessCollector process_;
+  // hearth_worker_memory_bytes' worker label: a slot index, not the worker id.
+  mutable metrics::SeriesSlots worker_slots_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Counter>& static_requests_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Histogram>& queued_;
+  prometheus::Family<prometheus::Histogram>& in_worker_;
+  prometheus::Family<prometheus::Gauge>& in_flight_;
+  prometheus::Family<prometheus::Counter>& timeouts_;
+  prometheus::Family<prometheus::Counter>& client_aborts_;
+  prometheus::Family<prometheus::Counter>& bytes_in_;
+  prometheus::Family<prometheus::Counter>& bytes_out_;
+  prometheus::Family<prometheus::Histogram>& boot_;
+  prometheus::Family<prometheus::Histogram>& warmup_;
 
-  // The children a request updates, looked up once (a label lookup builds a
-  // vector of strings and searches a map): by method class x status class,
-  // each made on first use as `with()` would.
+  // The children a request updates, looked up once (a label lookup hashes a
+  // std::map of strings under the family's mutex): by method class x status
+  // class, each made on first use, so a series appears once it has a sample.
   static constexpr std::size_t kMethodClasses = 8;  // GET HEAD POST PUT PATCH DELETE OPTIONS other
   static constexpr std::size_t kStatusClasses = 6;  // 1xx..5xx, none
+  static constexpr std::size_t kStaticStatuses = 11;  // 200 206 301 304 400 404 405 412 416 500 other
   struct ByClass {
-    metrics::Counter* requests = nullptr;
-    metrics::Histogram* duration = nullptr;
-    metrics::Histogram* in_worker = nullptr;
+    prometheus::Counter* requests = nullptr;
+    prometheus::Histogram* duration = nullptr;
+    prometheus::Histogram* in_worker = nullptr;
   };
   std::array<std::array<ByClass, kStatusClasses>, kMethodClasses> by_class_{};
-  std::array<metrics::Histogram*, kMethodClasses> queued_by_method_{};
-  metrics::Gauge* in_flight_all_ = nullptr;
-  metrics::Counter* bytes_in_all_ = nullptr;
-  metrics::Counter* bytes_out_all_ = nullptr;
+  std::array<prometheus::Histogram*, kMethodClasses> queued_by_method_{};
+  std::array<prometheus::Counter*, kStaticStatuses> static_by_status_{};
+  prometheus::Gauge* in_flight_all_ = nullptr;
+  prometheus::Counter* timeouts_all_ = nullptr;
+  prometheus::Counter* client_aborts_all_ = nullptr;
+  prometheus::Counter* bytes_in_all_ = nullptr;
+  prometheus::Counter* bytes_out_all_ = nullptr;
+  prometheus::Histogram* boot_all_ = nullptr;
+  prometheus::Histogram* warmup_all_ = nullptr;
 };
 
 }  // namespace hearth::app
