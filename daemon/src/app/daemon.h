@@ -83,7 +83,7 @@ class Daemon final : private supervisor::Pool::Listener {
   boost::asio::io_context io_{cfg_->keepwarm.url.empty() ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE
                                                          : BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   SteadyClock clock_;
-  supervisor::PosixSpawner spawner_;
+  supervisor::PosixSpawner spawner_{io_};
   std::unique_ptr<supervisor::Reaper> reaper_;
   proxy::Dispatcher dispatcher_;
   std::unique_ptr<Telemetry> telemetry_;
