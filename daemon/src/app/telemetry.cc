@@ -157,7 +157,7 @@ void Telemetry::on_request_done(const proxy::RequestRecord& r) {
   }
   if (r.status == 504) timeouts_all_->Increment();
   if (r.client_gone) client_aborts_all_->Increment();
-  bytes_in_all_->Increment(static_cast<double>(req.body.size()));
+  if (req.body.size() != 0) bytes_in_all_->Increment(static_cast<double>(req.body.size()));  // a CAS loop: not for 0
   bytes_out_all_->Increment(static_cast<double>(r.bytes_out));
 
   if (access_log_.enabled()) {
