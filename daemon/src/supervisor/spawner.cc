@@ -68,7 +68,8 @@ class ChildSetup {
     return {};
   }
 
-  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&, const char* const*&) {
+  bp::error_code on_exec_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
+                               const char* const*&) {
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -103,7 +104,12 @@ class ChildSetup {
       for (auto& [src, dst] : spec_.fd_map) keep = keep || dst == fd;
       if (!keep) ::close(fd);
     }
-    ::syscall(SYS_close_range, static_cast<unsigned>(max_target_ + 1), ~0u, CLOSE_RANGE_CLOEXEC);
+    if (::syscall(SYS_close_range, static_cast<unsigned>(max_target_ + 1), ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
+      // A kernel before 5.11: close what lies below the launcher's pipe (the
+      // last of its whitelist); close_all() closes what lies above it.
+      const int pipe_fd = launcher.fd_whitelist.back();
+      for (int fd = max_target_ + 1; fd < pipe_fd; ++fd) ::close(fd);
+    }
     if (!spec_.cwd.empty() && ::chdir(spec_.cwd.c_str()) != 0) return fail(ChildStep::Chdir);
     return {};
   }
