@@ -90,35 +90,37 @@ Telemetry::Telemetry(boost::asio::io_context& io, const config::Config& cfg)
     : access_log_(io, cfg.log.access_log,
                   cfg.log.access_log_format == "json" ? metrics::AccessLog::Format::Json
                                                       : metrics::AccessLog::Format::Combined),
-      requests_(family(prometheus::BuildCounter(), reg_, "hearth_requests_total",
-                       "Requests answered (by the app or a static mount), by method and status class.")),
-      static_requests_(family(prometheus::BuildCounter(), reg_, "hearth_static_requests_total",
-                              "Requests answered by a [[static]] mount, by status code (200, 206, 304, 404, ...).")),
-      duration_(family(prometheus::BuildHistogram(), reg_, "hearth_request_duration_seconds",
-                       "Time from a complete request to the end of its response, measured at the proxy.")),
-      queued_(family(prometheus::BuildHistogram(), reg_, "hearth_request_queue_seconds",
-                     "Time a request waited for a free worker slot.")),
-      in_worker_(family(prometheus::BuildHistogram(), reg_, "hearth_request_worker_seconds",
-                        "Time from handing a request to a worker to the end of its response.")),
-      in_flight_(family(prometheus::BuildGauge(), reg_, "hearth_requests_in_flight",
-                        "Requests received and not yet answered.")),
-      timeouts_(family(prometheus::BuildCounter(), reg_, "hearth_request_timeouts_total",
-                       "Requests answered 504 because the worker took too long.")),
-      client_aborts_(family(prometheus::BuildCounter(), reg_, "hearth_client_aborts_total",
-                            "Requests whose client left before the response ended.")),
-      bytes_in_(family(prometheus::BuildCounter(), reg_, "hearth_request_bytes_total", "Request body bytes received.")),
-      bytes_out_(family(prometheus::BuildCounter(), reg_, "hearth_response_bytes_total",
-                        "Response body bytes produced by the app.")),
+      requests_(loop_.add_counter("hearth_requests_total",
+                                  "Requests answered (by the app or a static mount), by method and status class.",
+                                  {"method", "status"})),
+      static_requests_(loop_.add_counter(
+          "hearth_static_requests_total",
+          "Requests answered by a [[static]] mount, by status code (200, 206, 304, 404, ...).", {"status"})),
+      timeouts_(loop_.add_counter("hearth_request_timeouts_total",
+                                  "Requests answered 504 because the worker took too long.", {})),
+      client_aborts_(loop_.add_counter("hearth_client_aborts_total",
+                                       "Requests whose client left before the response ended.", {})),
+      bytes_in_(loop_.add_counter("hearth_request_bytes_total", "Request body bytes received.", {})),
+      bytes_out_(loop_.add_counter("hearth_response_bytes_total", "Response body bytes produced by the app.", {})),
+      in_flight_(loop_.add_gauge("hearth_requests_in_flight", "Requests received and not yet answered.", {})),
+      duration_(loop_.add_histogram("hearth_request_duration_seconds",
+                                    "Time from a complete request to the end of its response, measured at the proxy.",
+                                    {"method", "status"}, metrics::latency_buckets())),
+      queued_(loop_.add_histogram("hearth_request_queue_seconds", "Time a request waited for a free worker slot.",
+                                  {"method"}, metrics::latency_buckets())),
+      in_worker_(loop_.add_histogram("hearth_request_worker_seconds",
+                                     "Time from handing a request to a worker to the end of its response.",
+                                     {"method", "status"}, metrics::latency_buckets())),
       boot_(family(prometheus::BuildHistogram(), reg_, "hearth_worker_boot_seconds",
                    "From fork to the app loaded in a worker (lazy import included).")),
       warmup_(family(prometheus::BuildHistogram(), reg_, "hearth_worker_warmup_seconds",
                      "Warm-up (and admission health check) of a new worker.")) {
-  // Children that always exist, so dashboards see zeros rather than gaps.
-  in_flight_all_ = &in_flight_.Add({});
-  timeouts_all_ = &timeouts_.Add({});
-  client_aborts_all_ = &client_aborts_.Add({});
-  bytes_in_all_ = &bytes_in_.Add({});
-  bytes_out_all_ = &bytes_out_.Add({});
+  // Series that always exist, so dashboards see zeros rather than gaps.
+  in_flight_all_ = &in_flight_.add({});
+  timeouts_all_ = &timeouts_.add({});
+  client_aborts_all_ = &client_aborts_.add({});
+  bytes_in_all_ = &bytes_in_.add({});
+  bytes_out_all_ = &bytes_out_.add({});
   static_assert(std::size(kMethodNames) == kMethodClasses && std::size(kStatusNames) == kStatusClasses &&
                 std::size(kStaticStatusNames) == kStaticStatuses);
 }
@@ -130,35 +132,35 @@ void Telemetry::set_sources(Sources s) {
   register_callbacks();
 }
 
-void Telemetry::on_request_start() { in_flight_all_->Increment(); }
+void Telemetry::on_request_start() { in_flight_all_->increment(); }
 
 void Telemetry::on_request_done(const proxy::RequestRecord& r) {
-  in_flight_all_->Decrement();
+  in_flight_all_->decrement();
   const http::Request& req = *r.request;
   const std::size_t mi = method_class(req.method);
   const std::size_t si = status_class(r.status);
   const std::string& m = kMethodNames[mi];
   const char* sc = kStatusNames[si];
   ByClass& c = by_class_[mi][si];
-  if (!c.requests) c.requests = &requests_.Add({{"method", m}, {"status", sc}});
-  c.requests->Increment();
+  if (!c.requests) c.requests = &requests_.add({m, sc});
+  c.requests->increment();
   if (r.is_static) {
-    prometheus::Counter*& s = static_by_status_[static_status(r.status)];
-    if (!s) s = &static_requests_.Add({{"status", kStaticStatusNames[static_status(r.status)]}});
-    s->Increment();
+    metrics::LoopCounter*& s = static_by_status_[static_status(r.status)];
+    if (!s) s = &static_requests_.add({kStaticStatusNames[static_status(r.status)]});
+    s->increment();
   }
-  if (!c.duration) c.duration = &duration_.Add({{"method", m}, {"status", sc}}, metrics::latency_buckets());
-  c.duration->Observe(seconds(r.received_at, r.finished_at));
+  if (!c.duration) c.duration = &duration_.add({m, sc});
+  c.duration->observe(seconds(r.received_at, r.finished_at));
   if (r.dispatched) {
-    if (!queued_by_method_[mi]) queued_by_method_[mi] = &queued_.Add({{"method", m}}, metrics::latency_buckets());
-    queued_by_method_[mi]->Observe(seconds(r.received_at, r.dispatched_at));
-    if (!c.in_worker) c.in_worker = &in_worker_.Add({{"method", m}, {"status", sc}}, metrics::latency_buckets());
-    c.in_worker->Observe(seconds(r.dispatched_at, r.finished_at));
+    if (!queued_by_method_[mi]) queued_by_method_[mi] = &queued_.add({m});
+    queued_by_method_[mi]->observe(seconds(r.received_at, r.dispatched_at));
+    if (!c.in_worker) c.in_worker = &in_worker_.add({m, sc});
+    c.in_worker->observe(seconds(r.dispatched_at, r.finished_at));
   }
-  if (r.status == 504) timeouts_all_->Increment();
-  if (r.client_gone) client_aborts_all_->Increment();
-  if (req.body.size() != 0) bytes_in_all_->Increment(static_cast<double>(req.body.size()));  // a CAS loop: not for 0
-  bytes_out_all_->Increment(static_cast<double>(r.bytes_out));
+  if (r.status == 504) timeouts_all_->increment();
+  if (r.client_gone) client_aborts_all_->increment();
+  bytes_in_all_->increment(req.body.size());
+  bytes_out_all_->increment(r.bytes_out);
 
   if (access_log_.enabled()) {
     struct timeval tv;
@@ -371,6 +373,6 @@ void Telemetry::register_callbacks() {
                  [](const Emit& emit) { emit({build::kVersion}, 1); });
 }
 
-std::string Telemetry::expose() const { return metrics::expose({&reg_, &callbacks_, &process_}); }
+std::string Telemetry::expose() const { return metrics::expose({&loop_, &reg_, &callbacks_, &process_}); }
 
 }  // namespace hearth::app

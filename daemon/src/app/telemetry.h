@@ -4,13 +4,16 @@
 // Per-worker memory comes from the pool's timer samples, never from the
 // request path.
 //
-// The metrics live in prometheus-cpp: a prometheus::Registry for what the
-// request path pushes (through handles looked up once, never a label lookup
-// per request), a CallbackCollector for what is read from the components at
-// scrape time, a ProcessCollector for process_*. expose() serializes the three.
-#include <prometheus/counter.h>
+// /metrics is written by prometheus-cpp's TextSerializer from four
+// Collectables: a LoopCollector for what the request path pushes (plain
+// counters and histogram buckets of the io_context's thread, through handles
+// looked up once: no label lookup, atomic or mutex per request), the
+// prometheus::Registry for what changes once per worker (boot and warm-up
+// histograms), a CallbackCollector for what is read from the components at
+// scrape time, a ProcessCollector for process_*. Every update and every scrape
+// happens on the daemon's io_context (keep-warm's resolver thread only
+// completes through it).
 #include <prometheus/family.h>
-#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -22,6 +25,7 @@
 #include "config/config.h"
 #include "metrics/access_log.h"
 #include "metrics/callback_collector.h"
+#include "metrics/loop_collector.h"
 #include "metrics/process_collector.h"
 #include "metrics/series_slots.h"
 #include "proxy/observed_sink.h"
@@ -79,43 +83,46 @@ class Telemetry final : public proxy::RequestObserver {
 
   Sources src_;
   metrics::AccessLog access_log_;
+  metrics::LoopCollector loop_;
   prometheus::Registry reg_;
   metrics::CallbackCollector callbacks_;
   metrics::ProcessCollector process_;
   // hearth_worker_memory_bytes' worker label: a slot index, not the worker id.
   mutable metrics::SeriesSlots worker_slots_;
-  prometheus::Family<prometheus::Counter>& requests_;
-  prometheus::Family<prometheus::Counter>& static_requests_;
-  prometheus::Family<prometheus::Histogram>& duration_;
-  prometheus::Family<prometheus::Histogram>& queued_;
-  prometheus::Family<prometheus::Histogram>& in_worker_;
-  prometheus::Family<prometheus::Gauge>& in_flight_;
-  prometheus::Family<prometheus::Counter>& timeouts_;
-  prometheus::Family<prometheus::Counter>& client_aborts_;
-  prometheus::Family<prometheus::Counter>& bytes_in_;
-  prometheus::Family<prometheus::Counter>& bytes_out_;
+  // Per request (loop_), in the order prometheus-cpp's registry wrote them:
+  // counters, the gauge, histograms.
+  metrics::LoopFamily<metrics::LoopCounter>& requests_;
+  metrics::LoopFamily<metrics::LoopCounter>& static_requests_;
+  metrics::LoopFamily<metrics::LoopCounter>& timeouts_;
+  metrics::LoopFamily<metrics::LoopCounter>& client_aborts_;
+  metrics::LoopFamily<metrics::LoopCounter>& bytes_in_;
+  metrics::LoopFamily<metrics::LoopCounter>& bytes_out_;
+  metrics::LoopFamily<metrics::LoopGauge>& in_flight_;
+  metrics::LoopFamily<metrics::LoopHistogram>& duration_;
+  metrics::LoopFamily<metrics::LoopHistogram>& queued_;
+  metrics::LoopFamily<metrics::LoopHistogram>& in_worker_;
+  // Per worker (reg_).
   prometheus::Family<prometheus::Histogram>& boot_;
   prometheus::Family<prometheus::Histogram>& warmup_;
 
-  // The children a request updates, looked up once (a label lookup hashes a
-  // std::map of strings under the family's mutex): by method class x status
+  // The series a request updates, looked up once: by method class x status
   // class, each made on first use, so a series appears once it has a sample.
   static constexpr std::size_t kMethodClasses = 8;  // GET HEAD POST PUT PATCH DELETE OPTIONS other
   static constexpr std::size_t kStatusClasses = 6;  // 1xx..5xx, none
   static constexpr std::size_t kStaticStatuses = 11;  // 200 206 301 304 400 404 405 412 416 500 other
   struct ByClass {
-    prometheus::Counter* requests = nullptr;
-    prometheus::Histogram* duration = nullptr;
-    prometheus::Histogram* in_worker = nullptr;
+    metrics::LoopCounter* requests = nullptr;
+    metrics::LoopHistogram* duration = nullptr;
+    metrics::LoopHistogram* in_worker = nullptr;
   };
   std::array<std::array<ByClass, kStatusClasses>, kMethodClasses> by_class_{};
-  std::array<prometheus::Histogram*, kMethodClasses> queued_by_method_{};
-  std::array<prometheus::Counter*, kStaticStatuses> static_by_status_{};
-  prometheus::Gauge* in_flight_all_ = nullptr;
-  prometheus::Counter* timeouts_all_ = nullptr;
-  prometheus::Counter* client_aborts_all_ = nullptr;
-  prometheus::Counter* bytes_in_all_ = nullptr;
-  prometheus::Counter* bytes_out_all_ = nullptr;
+  std::array<metrics::LoopHistogram*, kMethodClasses> queued_by_method_{};
+  std::array<metrics::LoopCounter*, kStaticStatuses> static_by_status_{};
+  metrics::LoopGauge* in_flight_all_ = nullptr;
+  metrics::LoopCounter* timeouts_all_ = nullptr;
+  metrics::LoopCounter* client_aborts_all_ = nullptr;
+  metrics::LoopCounter* bytes_in_all_ = nullptr;
+  metrics::LoopCounter* bytes_out_all_ = nullptr;
   prometheus::Histogram* boot_all_ = nullptr;
   prometheus::Histogram* warmup_all_ = nullptr;
 };

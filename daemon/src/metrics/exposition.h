@@ -3,9 +3,10 @@
 // prometheus-cpp's TextSerializer (core only: the daemon's admin listener serves
 // /metrics, not the library's civetweb exposer).
 //
-// Sources, in the order they are written: the prometheus::Registry that the
-// request path updates through cached handles (app/telemetry.h), the
-// CallbackCollector computed at scrape time, the ProcessCollector.
+// Sources, in the order they are written (app/telemetry.h): the LoopCollector
+// that the request path updates through cached handles, the prometheus::Registry
+// (per-worker histograms), the CallbackCollector computed at scrape time, the
+// ProcessCollector.
 #include <prometheus/collectable.h>
 
 #include <initializer_list>
