@@ -9,7 +9,8 @@ difference of the two totals divided by 2,000 is the cost of one request, with s
 readiness probe and shut-down cancelled out. The same difference per function (callgrind_annotate
 --inclusive=no of each run) gives the per-request self cost by function.
 
-hearthd starts its children with fork + execve (supervisor/spawner.cc), not Boost.Process, so the
+hearthd starts its children with Boost.Process v2 (supervisor/spawner.cc), built without
+pidfd_open (BOOST_PROCESS_V2_DISABLE_PIDFD_OPEN), a system call valgrind 3.19 does not know, so the
 ordinary Release binary runs under valgrind as it is.
 """
 import os

@@ -9,9 +9,10 @@ profile="${1:-test}"
 
 image_pkgs=(
   build-essential cmake pkg-config
-  libboost1.81-dev libboost-filesystem1.81-dev
+  libboost1.81-dev
   libnghttp2-dev libtomlplusplus-dev libssl-dev
   libbrotli-dev zlib1g-dev
+  prometheus-cpp-dev  # /metrics: only its core library is linked (libprometheus-cpp-core1.0)
 )
 build_pkgs=(
   "${image_pkgs[@]}"

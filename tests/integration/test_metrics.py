@@ -241,10 +241,41 @@ def test_memory_figures_match_known_allocations(hearthd, tmp_path):
     assert mem["workers_uss_bytes"] == sum(w["uss_bytes"] for w in workers)
     # The same figures on /metrics.
     text = scrape(srv)
-    for w in workers:
-        assert metric(text, "hearth_worker_memory_bytes", worker=w["id"], kind="uss") >= post_mib * MIB
+    # The worker label is a slot index (0, 1 for two workers), not the ever-growing worker id.
+    slots = {l["worker"] for n, l, _ in parse_metrics(text) if n == "hearth_worker_memory_bytes"}
+    assert slots == {"0", "1"}, slots
+    for slot in slots:
+        assert metric(text, "hearth_worker_memory_bytes", worker=slot, kind="uss") >= post_mib * MIB
     assert metric(text, "hearth_app_memory_bytes", kind="pss") < metric(text, "hearth_app_memory_bytes", kind="rss")
     assert 0.3 < metric(text, "hearth_app_memory_shared_ratio") < 1
+
+
+def test_recycled_workers_reuse_the_worker_label_slots(hearthd):
+    """--max-requests 3 replaces the worker every third request. Each replacement takes a
+    freed slot of hearth_worker_memory_bytes' worker label instead of adding a series per
+    worker id: the label's values stay within the most workers alive at once (the old one
+    drains while its successor boots: two, three at the very most)."""
+    srv = hearthd("lc_version:app", "--max-requests", "3", workers=1, ready_workers=1,
+                  toml='memory_interval = "100ms"\n')
+    pids, labels = set(), set()
+    last = None
+    for _ in range(6):
+        def next_worker():  # the old worker serves until its replacement is ready
+            r = hhttp.get(srv.port, "/")
+            assert r.status == 200, r.body
+            pid = int(re.search(rb"pid=(\d+)", r.body).group(1))
+            pids.add(pid)
+            return pid if pid != last else None
+        last = poll(next_worker, 10, interval=0.02, what="the next worker to serve")
+
+        def sampled():
+            text = scrape(srv)
+            seen = {l["worker"] for n, l, _ in parse_metrics(text) if n == "hearth_worker_memory_bytes"}
+            labels.update(seen)
+            return seen or None
+        poll(sampled, 10, interval=0.05, what="a worker memory sample")
+    assert len(pids) >= 5, pids  # several workers served, each with a new id
+    assert labels and labels <= {"0", "1", "2"}, labels
 
 
 # --- access log and request ids ----------------------------------------------------------

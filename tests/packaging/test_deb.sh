@@ -41,7 +41,7 @@ trap cleanup EXIT
 
 # --- 1. metadata ------------------------------------------------------------------
 depends=$(dpkg-deb -f "$deb" Depends)
-for d in python3 libnghttp2-14 libtomlplusplus3 libssl3 adduser; do
+for d in python3 libnghttp2-14 libtomlplusplus3 libssl3 libprometheus-cpp-core1.0 adduser; do
   grep -q "\b$d\b" <<<"$depends" || fail "Depends lacks $d: $depends"
 done
 ok "Depends: $depends"

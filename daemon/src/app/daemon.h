@@ -101,7 +101,7 @@ class Daemon final : private supervisor::Pool::Listener, private control::Target
   SteadyClock clock_;
   const proxy::EnvironOptions environ_;  // for the proxy, warm-up, health checks, keep-warm
   const std::string temp_dir_;           // config::effective_temp_dir(temp_dir)
-  supervisor::PosixSpawner spawner_;
+  supervisor::PosixSpawner spawner_{io_};
   std::unique_ptr<supervisor::Reaper> reaper_;
   proxy::Dispatcher dispatcher_;
   std::unique_ptr<Telemetry> telemetry_;

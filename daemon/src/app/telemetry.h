@@ -3,6 +3,20 @@
 // and read from the pool, dispatcher and health components at scrape time.
 // Per-worker memory comes from the pool's timer samples, never from the
 // request path.
+//
+// /metrics is written by prometheus-cpp's TextSerializer from four
+// Collectables: a LoopCollector for what the request path pushes (plain
+// counters and histogram buckets of the io_context's thread, through handles
+// looked up once: no label lookup, atomic or mutex per request), the
+// prometheus::Registry for what changes once per worker (boot and warm-up
+// histograms), a CallbackCollector for what is read from the components at
+// scrape time, a ProcessCollector for process_*. Every update and every scrape
+// happens on the daemon's io_context (keep-warm's resolver thread only
+// completes through it).
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <boost/asio/io_context.hpp>
 #include <array>
 #include <memory>
@@ -10,7 +24,10 @@
 
 #include "config/config.h"
 #include "metrics/access_log.h"
-#include "metrics/registry.h"
+#include "metrics/callback_collector.h"
+#include "metrics/loop_collector.h"
+#include "metrics/process_collector.h"
+#include "metrics/series_slots.h"
 #include "proxy/observed_sink.h"
 
 namespace hearth::supervisor {
@@ -66,35 +83,48 @@ class Telemetry final : public proxy::RequestObserver {
 
   Sources src_;
   metrics::AccessLog access_log_;
-  metrics::Registry reg_;
-  metrics::Family<metrics::Counter>& requests_;
-  metrics::Family<metrics::Counter>& static_requests_;
-  metrics::Family<metrics::Histogram>& duration_;
-  metrics::Family<metrics::Histogram>& queued_;
-  metrics::Family<metrics::Histogram>& in_worker_;
-  metrics::Family<metrics::Gauge>& in_flight_;
-  metrics::Family<metrics::Counter>& timeouts_;
-  metrics::Family<metrics::Counter>& client_aborts_;
-  metrics::Family<metrics::Counter>& bytes_in_;
-  metrics::Family<metrics::Counter>& bytes_out_;
-  metrics::Family<metrics::Histogram>& boot_;
-  metrics::Family<metrics::Histogram>& warmup_;
+  metrics::LoopCollector loop_;
+  prometheus::Registry reg_;
+  metrics::CallbackCollector callbacks_;
+  metrics::ProcessCollector process_;
+  // hearth_worker_memory_bytes' worker label: a slot index, not the worker id.
+  mutable metrics::SeriesSlots worker_slots_;
+  // Per request (loop_), in the order prometheus-cpp's registry wrote them:
+  // counters, the gauge, histograms.
+  metrics::LoopFamily<metrics::LoopCounter>& requests_;
+  metrics::LoopFamily<metrics::LoopCounter>& static_requests_;
+  metrics::LoopFamily<metrics::LoopCounter>& timeouts_;
+  metrics::LoopFamily<metrics::LoopCounter>& client_aborts_;
+  metrics::LoopFamily<metrics::LoopCounter>& bytes_in_;
+  metrics::LoopFamily<metrics::LoopCounter>& bytes_out_;
+  metrics::LoopFamily<metrics::LoopGauge>& in_flight_;
+  metrics::LoopFamily<metrics::LoopHistogram>& duration_;
+  metrics::LoopFamily<metrics::LoopHistogram>& queued_;
+  metrics::LoopFamily<metrics::LoopHistogram>& in_worker_;
+  // Per worker (reg_).
+  prometheus::Family<prometheus::Histogram>& boot_;
+  prometheus::Family<prometheus::Histogram>& warmup_;
 
-  // The children a request updates, looked up once (a label lookup builds a
-  // vector of strings and searches a map): by method class x status class,
-  // each made on first use as `with()` would.
+  // The series a request updates, looked up once: by method class x status
+  // class, each made on first use, so a series appears once it has a sample.
   static constexpr std::size_t kMethodClasses = 8;  // GET HEAD POST PUT PATCH DELETE OPTIONS other
   static constexpr std::size_t kStatusClasses = 6;  // 1xx..5xx, none
+  static constexpr std::size_t kStaticStatuses = 11;  // 200 206 301 304 400 404 405 412 416 500 other
   struct ByClass {
-    metrics::Counter* requests = nullptr;
-    metrics::Histogram* duration = nullptr;
-    metrics::Histogram* in_worker = nullptr;
+    metrics::LoopCounter* requests = nullptr;
+    metrics::LoopHistogram* duration = nullptr;
+    metrics::LoopHistogram* in_worker = nullptr;
   };
   std::array<std::array<ByClass, kStatusClasses>, kMethodClasses> by_class_{};
-  std::array<metrics::Histogram*, kMethodClasses> queued_by_method_{};
-  metrics::Gauge* in_flight_all_ = nullptr;
-  metrics::Counter* bytes_in_all_ = nullptr;
-  metrics::Counter* bytes_out_all_ = nullptr;
+  std::array<metrics::LoopHistogram*, kMethodClasses> queued_by_method_{};
+  std::array<metrics::LoopCounter*, kStaticStatuses> static_by_status_{};
+  metrics::LoopGauge* in_flight_all_ = nullptr;
+  metrics::LoopCounter* timeouts_all_ = nullptr;
+  metrics::LoopCounter* client_aborts_all_ = nullptr;
+  metrics::LoopCounter* bytes_in_all_ = nullptr;
+  metrics::LoopCounter* bytes_out_all_ = nullptr;
+  prometheus::Histogram* boot_all_ = nullptr;
+  prometheus::Histogram* warmup_all_ = nullptr;
 };
 
 }  // namespace hearth::app

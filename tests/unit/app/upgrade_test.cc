@@ -49,7 +49,7 @@ namespace {
 // the ready pipe is fd 3 when no sockets are handed over.
 struct UpgradeRun {
   boost::asio::io_context io;
-  supervisor::PosixSpawner spawner;
+  supervisor::PosixSpawner spawner{io};
   supervisor::Reaper reaper{io, false};
   BinaryUpgrade up{io, spawner, reaper};
   std::optional<BinaryUpgrade::Result> result;

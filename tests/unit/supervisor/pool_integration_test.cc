@@ -97,7 +97,7 @@ def application(environ, start_response):
     return [body]
 )PY");
   Reaper reaper(io_, /*become_subreaper=*/true);  // workers are double-forked: they become ours
-  PosixSpawner spawner;
+  PosixSpawner spawner(io_);
   RecordingPoolListener listener;
   Pool pool(io_, spawner, reaper, options(), listener);
   EXPECT_EQ(pool.phase(), Pool::Phase::Starting);
@@ -148,7 +148,7 @@ def application(environ, start_response):
 TEST_F(PoolIntegrationTest, ImportErrorAtStartIsFatal) {
   write_app("raise RuntimeError('boom at import')\n");
   Reaper reaper(io_, true);
-  PosixSpawner spawner;
+  PosixSpawner spawner(io_);
   RecordingPoolListener listener;
   Pool pool(io_, spawner, reaper, options(), listener);
   pool.start();
@@ -166,7 +166,7 @@ TEST_F(PoolIntegrationTest, ImportErrorAtStartIsFatal) {
 TEST_F(PoolIntegrationTest, MissingInterpreterIsFatal) {
   write_app("def application(e, s):\n    return []\n");
   Reaper reaper(io_, true);
-  PosixSpawner spawner;
+  PosixSpawner spawner(io_);
   RecordingPoolListener listener;
   Pool::Options o = options();
   o.zygote.python = dir_ + "/no-such-python";

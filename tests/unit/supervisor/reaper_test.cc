@@ -49,7 +49,7 @@ class ReaperTest : public ::testing::Test {
   static bool gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
 
   boost::asio::io_context io_;
-  PosixSpawner spawner_;
+  PosixSpawner spawner_{io_};
 };
 
 TEST_F(ReaperTest, WatchReportsTheExitCode) {

@@ -1,11 +1,14 @@
 #include "supervisor/spawner.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
 
 #include <cerrno>
 #include <set>
@@ -81,7 +84,8 @@ TEST(PosixSpawner, FdMapDeliversPipeAsFd3) {
   Pipe p;
   SpawnSpec spec = sh("echo hello from child >&3");
   spec.fd_map = {{p.w, 3}};
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(spec);
   ASSERT_FALSE(r.error) << r.what << ": " << r.error.message();
   ASSERT_GT(r.pid, 0);
@@ -96,7 +100,8 @@ TEST(PosixSpawner, FdMapDeliversPipeAsFd3) {
 TEST(PosixSpawner, MissingProgramReportsExecFailure) {
   SpawnSpec spec;
   spec.argv = {"/nonexistent/hearth-no-such-program", "--x"};
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(spec);
   EXPECT_EQ(r.error, std::error_code(ENOENT, std::system_category()));
   EXPECT_EQ(r.what, "exec");
@@ -116,7 +121,8 @@ TEST(PosixSpawner, NonExecutableReportsEacces) {
   ASSERT_EQ(::chmod(path, 0644), 0);
   SpawnSpec spec;
   spec.argv = {path};
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(spec);
   ::unlink(path);
   EXPECT_EQ(r.error, std::error_code(EACCES, std::system_category()));
@@ -125,7 +131,8 @@ TEST(PosixSpawner, NonExecutableReportsEacces) {
 }
 
 TEST(PosixSpawner, EmptyArgvIsAnError) {
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(SpawnSpec{});
   EXPECT_EQ(r.error, std::make_error_code(std::errc::invalid_argument));
   EXPECT_EQ(r.what, "empty argv");
@@ -135,7 +142,8 @@ TEST(PosixSpawner, EmptyArgvIsAnError) {
 TEST(PosixSpawner, BadCwdReportsChdir) {
   SpawnSpec spec = sh("true");
   spec.cwd = "/nonexistent/hearth-dir";
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(spec);
   EXPECT_EQ(r.error, std::error_code(ENOENT, std::system_category()));
   EXPECT_EQ(r.what, "chdir");
@@ -149,7 +157,8 @@ TEST(PosixSpawner, EnvAndCwdApplied) {
   spec.env = {"FOO=bar baz", "PATH=/usr/bin:/bin"};
   spec.cwd = "/tmp";
   spec.fd_map = {{p.w, 3}};
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(spec);
   ASSERT_FALSE(r.error) << r.what;
   p.close_w();
@@ -176,7 +185,8 @@ TEST(PosixSpawner, FdsNotInTheMapAreClosed) {
   // left open (`exec >&3` redirects without the shell saving a copy of fd 1).
   SpawnSpec spec = sh("exec >&3; ls /proc/$$/fd; exit 0");
   spec.fd_map = {{p.w, 3}, {p6.w, 6}};
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(spec);
   ::close(leak_high);
   ::close(leak_low);
@@ -203,7 +213,8 @@ TEST(PosixSpawner, SwappedFdMapDoesNotClobber) {
   b.close_w();
   SpawnSpec spec = sh("echo A >&8; echo B >&7");
   spec.fd_map = {{7, 8}, {8, 7}};
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(spec);
   ::close(7);
   ::close(8);
@@ -220,7 +231,8 @@ TEST(PosixSpawner, NewSessionMakesSessionLeader) {
   SpawnSpec spec = sh("read x");
   spec.fd_map = {{in.r, 0}};
   spec.new_session = true;
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(spec);
   ASSERT_FALSE(r.error) << r.what;
   // spawn() returns after exec succeeded, so setsid() has already happened.
@@ -235,7 +247,8 @@ TEST(PosixSpawner, WithoutNewSessionSharesOurSession) {
   SpawnSpec spec = sh("read x");
   spec.fd_map = {{in.r, 0}};
   spec.new_session = false;
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(spec);
   ASSERT_FALSE(r.error) << r.what;
   EXPECT_EQ(::getsid(r.pid), ::getsid(0));
@@ -244,8 +257,55 @@ TEST(PosixSpawner, WithoutNewSessionSharesOurSession) {
   reap(r.pid);
 }
 
+TEST(PosixSpawner, ExecFailureReportedWhenTheLowestFreeFdsAreTargets) {
+  // Boost.Process makes its error pipe from the lowest free fds; were those
+  // targets, the child's dup2 would replace the pipe and a failed exec would
+  // look like a success. The spawner fills such holes for the spawn.
+  int low = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(low, 3);
+  ::close(low);
+  if (::fcntl(low + 1, F_GETFD) != -1) GTEST_SKIP() << "fd " << low + 1 << " in use";
+  Pipe p;
+  p.move_above(low + 20);
+  SpawnSpec spec;
+  spec.argv = {"/nonexistent/hearth-no-such-program"};
+  spec.fd_map = {{p.w, low}, {p.w, low + 1}};
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
+  SpawnResult r = spawner.spawn(spec);
+  EXPECT_EQ(r.error, std::error_code(ENOENT, std::system_category()));
+  EXPECT_EQ(r.what, "exec");
+  ASSERT_GT(r.pid, 0);
+  EXPECT_EQ(::fcntl(low, F_GETFD), -1) << "the placeholders are closed again";
+  reap(r.pid);
+}
+
+TEST(PosixSpawner, ChildOutlivesTheSpawnAndSignalsAreLeftAsTheyWere) {
+  // Boost.Process kills its child when the process object dies unless it is
+  // detached; here the child must run on, for the Reaper to collect.
+  struct sigaction before {};
+  ASSERT_EQ(::sigaction(SIGCHLD, nullptr, &before), 0);
+  Pipe in;
+  SpawnSpec spec = sh("read x");
+  spec.fd_map = {{in.r, 0}};
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
+  SpawnResult r = spawner.spawn(spec);
+  ASSERT_FALSE(r.error) << r.what;
+  int status = 0;
+  EXPECT_EQ(::waitpid(r.pid, &status, WNOHANG), 0) << "the child is still running";
+  EXPECT_EQ(::kill(r.pid, 0), 0);
+  struct sigaction after {};
+  ASSERT_EQ(::sigaction(SIGCHLD, nullptr, &after), 0);
+  EXPECT_EQ(after.sa_handler, before.sa_handler);
+  in.close_w();  // EOF: `read` fails and the shell exits
+  int st = reap(r.pid);
+  EXPECT_TRUE(WIFEXITED(st)) << "exited by itself, not killed";
+}
+
 TEST(PosixSpawner, ChildExitCodePassesThrough) {
-  PosixSpawner spawner;
+  boost::asio::io_context io;
+  PosixSpawner spawner(io);
   SpawnResult r = spawner.spawn(sh("exit 42"));
   ASSERT_FALSE(r.error);
   int st = reap(r.pid);
