@@ -40,6 +40,7 @@ std::string describe(const Action& a) {
     case Why::CanaryNoRoom: s += " canary_no_room"; break;
     case Why::ZygoteNoRoom: s += " zygote_no_room"; break;
     case Why::ZygoteOverBudget: s += " zygote_over_budget"; break;
+    case Why::ReplacementReady: s += " replacement_ready"; break;
   }
   return s;
 }
