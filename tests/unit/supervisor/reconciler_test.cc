@@ -455,7 +455,7 @@ TEST(Reconciler, TheVictimGoesWhenAnActiveReplacementIsReady) {
   w.ready(3);
   auto stop = replacement_ready(w.view(), 3);
   ASSERT_TRUE(stop);
-  EXPECT_EQ(describe(*stop), "stop_victim 1 memory");
+  EXPECT_EQ(describe(*stop), "stop_victim 1 memory replacement_ready");
   EXPECT_EQ(stop->why, Why::ReplacementReady);
   // A new generation's worker is no replacement for an active one.
   w.gens.begin_reload(false);
