@@ -19,9 +19,9 @@ if ! command -v clang++ >/dev/null; then
 fi
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-if [ ! -f "$dir/CMakeCache.txt" ]; then
-  cmake -S fuzz -B "$dir" -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" >/dev/null
-fi
+# Configured every time (a second or two): the source lists are globs, and a
+# build directory from before a new .cc file would not link.
+cmake -S fuzz -B "$dir" -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" >/dev/null
 cmake --build "$dir" -j "${JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}"
 
 declare -A max_len=([http1_request]=10000 [worker_protocol]=4096 [config_toml]=16384 [h2_session]=16384 [proxy_protocol]=4200)
