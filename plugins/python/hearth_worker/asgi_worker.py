@@ -19,7 +19,7 @@ import time
 import traceback
 
 from .asgi import build_scope, encode_response_start
-from .conn import BUF_KEEP, BUF_SIZE, SlotClosed
+from .conn import BUF_KEEP, SlotClosed
 from .lifeline import EXIT_INTERNAL, EXIT_OK
 from .lifeline import exit_now as _exit
 from .protocol import (
@@ -31,6 +31,9 @@ _END_ABORTED = HEADER.pack(RESPONSE_END, FLAG_ABORTED, 0, 0, 0)
 _BODY_PACK = HEADER.pack
 _BODY_CHUNK = 64 * 1024  # request body bytes per http.request event
 _SHUTDOWN_TIMEOUT = 30.0
+# A slot's receive buffer: small, since a worker has `concurrency` (100) of them; it grows
+# for a larger environ block and shrinks again when idle (as conn.py's).
+_SLOT_BUF = 16 * 1024
 
 _500_BODY = b"Internal Server Error\n"
 _500_MESSAGE = {"type": "http.response.start", "status": 500,
@@ -93,12 +96,12 @@ class Lifespan:
             if exc is not None:
                 raise LifespanError("lifespan.startup failed\n" + "".join(
                     traceback.format_exception(type(exc), exc, exc.__traceback__)))
-            raise LifespanError("lifespan = \"on\" but the app returned from the lifespan scope "
-                                "without answering lifespan.startup")
+            raise LifespanError("lifespan.startup failed\nlifespan = \"on\" but the app returned from the "
+                                "lifespan scope without answering lifespan.startup")
         if msg.get("type") == "lifespan.startup.failed":
-            raise LifespanError("lifespan.startup failed: %s" % msg.get("message", ""))
+            raise LifespanError("lifespan.startup failed\n%s" % (msg.get("message") or "(no message)"))
         if msg.get("type") != "lifespan.startup.complete":
-            raise LifespanError("unexpected lifespan message %r" % (msg.get("type"),))
+            raise LifespanError("lifespan.startup failed\nunexpected lifespan message %r" % (msg.get("type"),))
         self.supported = True
 
     async def shutdown(self):
@@ -127,7 +130,7 @@ class AsyncSlot:
         self.aw = aworker
         self.index = index
         self.sock = sock
-        self.buf = bytearray(BUF_SIZE)
+        self.buf = bytearray(_SLOT_BUF)
         self.view = memoryview(self.buf)
         self.pos = 0
         self.end = 0
@@ -198,7 +201,7 @@ class AsyncSlot:
             if self.pos == self.end:
                 self.pos = self.end = 0
                 if len(self.buf) > BUF_KEEP:
-                    self.buf = bytearray(BUF_SIZE)
+                    self.buf = bytearray(_SLOT_BUF)
                     self.view = memoryview(self.buf)
             if self.end - self.pos < 16:
                 await self.fill(16)
