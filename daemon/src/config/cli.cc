@@ -142,6 +142,12 @@ const FlagSpec kFlags[] = {
      [](std::string_view, Config& c, CliState&) { c.preload = true; return ""s; }},
     {"no-preload", 0, nullptr, "Application", "preload", "import the app in each worker instead", nullptr,
      [](std::string_view, Config& c, CliState&) { c.preload = false; return ""s; }},
+    {"interface", 0, "KIND", "Application", "interface", "wsgi, asgi or auto (detect a coroutine app as ASGI 3)",
+     [](const Config& d) { return d.interface; },
+     nullptr},
+    {"lifespan", 0, "MODE", "Application", "lifespan", "ASGI lifespan events: auto, on or off",
+     [](const Config& d) { return d.lifespan; },
+     nullptr},
     {"env", 'e', "KEY=VALUE", "Application", "env", "set an environment variable for the app (repeatable)",
      nullptr,
      [](std::string_view v, Config& c, CliState&) -> std::string {
@@ -280,12 +286,6 @@ const FlagSpec kFlags[] = {
      [](std::string_view v, Config&, CliState&) -> std::string {
        return v == "sync" || v == "gthread" ? ""s : "sync or gthread"s;
      }},
-    {"interface", 0, "KIND", "Application", "interface", "wsgi, asgi or auto (detect a coroutine app as ASGI 3)",
-     [](const Config& d) { return d.interface; },
-     nullptr},
-    {"lifespan", 0, "MODE", "Application", "lifespan", "ASGI lifespan events: auto, on or off",
-     [](const Config& d) { return d.lifespan; },
-     nullptr},
     {"concurrency", 0, "N", "Workers", "concurrency", "ASGI: concurrent requests per worker on its event loop",
      [](const Config& d) { return std::to_string(d.concurrency); },
      nullptr},
