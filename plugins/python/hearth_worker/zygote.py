@@ -140,9 +140,10 @@ class Zygote:
                 self._fail("failed to load app %r\n%s" % (self.args.app, loader.app_traceback()))
             import_ms = int(round((time.monotonic() - t0) * 1000))
         self._load_hooks()
-        from .asgi import ASGI, resolve_interface
-        self.interface = resolve_interface(self.args.interface, self.app)
-        self.slots = self.args.concurrency if self.interface == ASGI else self.args.threads
+        if self.args.interface != "wsgi":  # a WSGI zygote imports nothing more than before
+            from .asgi import ASGI, resolve_interface
+            self.interface = resolve_interface(self.args.interface, self.app)
+            self.slots = self.args.concurrency if self.interface == ASGI else self.args.threads
         if self.args.preload:
             gc.collect()
             gc.freeze()

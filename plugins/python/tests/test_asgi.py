@@ -136,6 +136,27 @@ def test_auto_detects_asgi_and_reports_concurrency_slots(make_daemon):
     assert s["started"] is True  # lifespan.startup ran before WORKER_READY
 
 
+@pytest.mark.parametrize("no_uvloop", [False, True], ids=["uvloop-if-installed", "asyncio"])
+def test_event_loop_is_uvloop_when_importable_else_asyncio(make_daemon, no_uvloop):
+    d = _asgi_daemon(make_daemon, concurrency=2, env={"HEARTH_TEST_NO_UVLOOP": "1"} if no_uvloop else None)
+    d.start()
+    w = d.fork(1)
+    loop = w.request("/scope").json()["loop"]
+    if no_uvloop or not fakedaemon.python_has("uvloop"):
+        assert loop.startswith("asyncio"), loop
+    else:
+        assert loop.startswith("uvloop"), loop
+    # The cycle works on either loop.
+    body = b"y" * 200000
+    assert w.request("/echo", method="POST", body=body).body == body
+
+
+def test_wsgi_interface_keeps_the_zygote_command_line_answer(make_daemon):
+    d = make_daemon(app="asgi_app:wsgi_app")  # no --interface: the daemon's WSGI command line
+    info = d.start().json()
+    assert info["interface"] == "wsgi" and info["slots"] == 1
+
+
 def test_auto_keeps_wsgi_for_a_wsgi_app(make_daemon):
     d = _asgi_daemon(make_daemon, app="asgi_app:wsgi_app", concurrency=5)
     info = d.start().json()

@@ -8,6 +8,10 @@ names a file that gets "startup <pid>" / "shutdown <pid>" lines.
 import asyncio
 import json
 import os
+import sys
+
+if os.environ.get("HEARTH_TEST_NO_UVLOOP"):
+    sys.modules["uvloop"] = None  # "import uvloop" raises ImportError: the asyncio fallback
 
 STATE = {"started": False}
 
@@ -68,6 +72,7 @@ async def app(scope, receive, send):
         out["query_string"] = scope["query_string"].decode("latin-1")
         out["started"] = STATE["started"]
         out["pid"] = os.getpid()
+        out["loop"] = type(asyncio.get_running_loop()).__module__
         return await _respond(send, 200, json.dumps(out).encode(), b"application/json")
     if path == "/echo":
         body, events = await _body(receive)
