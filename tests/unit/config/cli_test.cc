@@ -230,7 +230,7 @@ TEST(Cli, ParseCommandLineFindsConfigAndOverrides) {
 TEST(Cli, HelpListsEveryFlagWithDefaults) {
   std::string help = help_text();
   for (const auto& flag : long_flags()) EXPECT_THAT(help, HasSubstr(flag)) << flag;
-  EXPECT_EQ(long_flags().size(), 50u);
+  EXPECT_EQ(long_flags().size(), 53u);
   EXPECT_THAT(help, HasSubstr("--certfile FILE"));
   EXPECT_THAT(help, HasSubstr("-w, --workers N"));
   std::istringstream lines(help);
