@@ -22,6 +22,7 @@ def _python_has(module):
 
 
 needs_starlette = pytest.mark.skipif(not _python_has("starlette"), reason="python3-starlette is not installed")
+needs_django = pytest.mark.skipif(not _python_has("django"), reason="python3-django is not installed")
 needs_fastapi = pytest.mark.skipif(not _python_has("fastapi"), reason="python3-fastapi is not installed")
 
 
@@ -124,6 +125,20 @@ def test_fastapi_app_with_startup_and_shutdown_events(hearthd, tmp_path):
     lines = [l.split() for l in events.read_text().splitlines()]
     shut = sorted(p for e, p in lines if e == "shutdown")
     assert shut == sorted(p for e, p in started), lines  # every worker ran shutdown once
+
+
+@needs_django
+def test_django_get_asgi_application(hearthd):
+    srv = hearthd("djproj.asgi:application", workers=1)
+    assert "slots=100" in srv.log()  # detected as ASGI
+    assert curl(srv.url + "/")[::2] == (200, "Hello from Django\n")
+    code, _, body = curl(srv.url + "/json/?a=1")
+    data = json.loads(body)
+    assert code == 200 and data["framework"] == "django" and data["args"] == {"a": "1"}
+    assert data["remote_addr"] == "127.0.0.1" and data["scheme"] == "http"
+    assert data["worker_id"] not in (None, "zygote")  # the HEARTH_* contract holds
+    code, _, body = curl(srv.url + "/echo/", "--data", "x=1&y=two")
+    assert code == 200 and json.loads(body) == {"form": {"x": "1", "y": "two"}, "length": 9}
 
 
 def test_startup_failure_exits_3_with_the_apps_message(hearthd):
