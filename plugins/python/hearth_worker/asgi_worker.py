@@ -71,7 +71,7 @@ class Lifespan:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
         await self.app(scope, self._inbox.get, self._outbox.put)
 
-    async def _wait(self, expect):
+    async def _wait(self):
         """The app's next lifespan message, or None when the task ended first."""
         getter = asyncio.ensure_future(self._outbox.get())
         await asyncio.wait((getter, self._task), return_when=asyncio.FIRST_COMPLETED)
@@ -85,7 +85,7 @@ class Lifespan:
             return
         self._task = asyncio.ensure_future(self._run())
         await self._inbox.put({"type": "lifespan.startup"})
-        msg = await self._wait("startup")
+        msg = await self._wait()
         if msg is None:
             exc = self._task.exception() if not self._task.cancelled() else None
             if self.mode == "auto":
@@ -110,7 +110,7 @@ class Lifespan:
         self.supported = False
         await self._inbox.put({"type": "lifespan.shutdown"})
         try:
-            msg = await asyncio.wait_for(self._wait("shutdown"), _SHUTDOWN_TIMEOUT)
+            msg = await asyncio.wait_for(self._wait(), _SHUTDOWN_TIMEOUT)
         except asyncio.TimeoutError:
             self.log("lifespan.shutdown did not finish within %ds" % _SHUTDOWN_TIMEOUT)
             return
