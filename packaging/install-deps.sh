@@ -2,7 +2,7 @@
 # Idempotent: apt-installs only the Debian packages Hearth needs that are missing.
 # Usage: packaging/install-deps.sh [build|test|bench|fuzz|image]   (default: test)
 #   image: only what compiles hearthd and hearthctl (the Dockerfile's build stage;
-#   no unit-test frameworks, no Python headers).
+#   no unit-test frameworks).
 set -euo pipefail
 
 profile="${1:-test}"
@@ -17,7 +17,7 @@ image_pkgs=(
 build_pkgs=(
   "${image_pkgs[@]}"
   libgtest-dev libgmock-dev
-  python3 python3-dev
+  python3  # the worker runtime and the tests; no python3-dev: nothing is compiled against Python
 )
 test_pkgs=(
   python3-flask python3-django python3-pytest python3-h2

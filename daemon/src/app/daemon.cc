@@ -222,6 +222,9 @@ void Daemon::build_supervision(const std::string& python) {
   pool_ = std::make_unique<supervisor::Pool>(io_, spawner_, *reaper_, po,
                                              static_cast<supervisor::Pool::Listener&>(*this), clock_);
   pool_->set_queue_probe([this] { return dispatcher_.queue_length(); });
+  // Free slots go straight to the dispatcher (WorkerSlot::Home). Once the daemon is
+  // Stopping the pool has stopped every worker, so none comes back.
+  pool_->set_slot_home(&dispatcher_);
   if (!c.warmup.requests.empty() || !c.health.path.empty()) {
     admission_ = std::make_unique<health::Admission>(io_, cfg_, environ_);
     pool_->set_admission([this](std::shared_ptr<supervisor::Worker> w, std::function<void(bool, std::string)> done) {
@@ -365,11 +368,6 @@ void Daemon::finish_shutdown() {
   signals_.cancel();
   HLOG(Info, "stopped");
   io_.stop();
-}
-
-void Daemon::on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot) {
-  if (phase_ == Phase::Stopping || phase_ == Phase::Done) return;
-  dispatcher_.on_slot_free(std::move(slot));
 }
 
 void Daemon::on_fatal(const std::string& message) {

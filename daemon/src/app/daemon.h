@@ -61,7 +61,6 @@ class Daemon final : private supervisor::Pool::Listener, private control::Target
   void build_supervision(const std::string& python);  // pool, admission, health checks, keep-warm
   void start(const std::string& python);              // signals, then everything starts
 
-  void on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot) override;
   void on_fatal(const std::string& message) override;
   void do_wait_signals();
   void begin_shutdown(int exit_code, bool graceful);

@@ -1,6 +1,5 @@
 #include "proxy/dispatcher.h"
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
 
 #include "common/log.h"
@@ -86,24 +85,21 @@ void Dispatcher::assign(std::shared_ptr<WorkerSlot> slot, PendingRequest p) {
   ++stats_.dispatched;
   ++p.attempts;
   p.sink->dispatched();
-  WorkerSlot::RetryFn again;
-  if (retryable(p)) {
-    // Only `this` is captured: a trivially copyable functor of one pointer is
-    // stored inside the std::function, not allocated per request. retryable()
-    // admits a request's first send only, so the attempt being retried is 1.
-    // The Dispatcher is alive when the slot calls this (io_ is used at once);
-    // the posted part checks `alive`, taken at that moment.
-    again = [this](std::shared_ptr<http::Request> req, std::string env, std::shared_ptr<http::ResponseSink> sink,
-                   int lost) {
-      // Posted: the failing slot is still unwinding when this is called.
-      boost::asio::post(io_, [this, alive = alive_, lost,
-                              p = PendingRequest{std::move(req), std::move(sink), std::move(env), 1}]() mutable {
-        if (*alive) retry(std::move(p), lost);
-        else p.sink->simple(502, "text/plain", "Bad Gateway\n");
-      });
-    };
+  // retryable() admits a request's first send only: a request handed back
+  // (on_exchange_end) is re-sent as attempt 2 and never handed back again.
+  slot->send(std::move(p.request), std::move(p.env_block), std::move(p.sink), false,
+             retryable(p) ? supervisor::Retryable::Yes : supervisor::Retryable::No);
+}
+
+void Dispatcher::on_exchange_end(std::shared_ptr<WorkerSlot> slot, supervisor::ExchangeEnd&& end) {
+  if (end.outcome == supervisor::ExchangeOutcome::Retry) {
+    // The slot is Closed (its worker was lost) and has finished with the
+    // exchange: re-sending now cannot reach it.
+    retry(PendingRequest{std::move(end.request), std::move(end.sink), std::move(end.env_block), 1},
+          slot->worker_id());
+    return;
   }
-  slot->send(std::move(p.request), std::move(p.env_block), std::move(p.sink), false, std::move(again));
+  if (end.fate == supervisor::SlotFate::Free) on_slot_free(std::move(slot));
 }
 
 void Dispatcher::retry(PendingRequest p, int lost_worker_id) {

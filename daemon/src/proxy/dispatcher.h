@@ -2,6 +2,10 @@
 // Matches buffered requests with free worker slots: a free slot takes the
 // oldest waiting request; a request with no free slot waits in the bounded
 // queue or gets 503 + Retry-After. Owns no sockets: it talks to slots and sinks.
+// It is every slot's Home (WorkerSlot::Home): a slot whose exchange ended comes
+// back through on_exchange_end with its ExchangeEnd (free or not, and a request
+// to send again when its worker was lost before answering).
+// Lifetime: outlives the pool's workers and their slots (the Daemon owns both).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
@@ -31,19 +35,23 @@ struct DispatchStats {
   uint64_t retried = 0;    // sent again after their worker died before answering
 };
 
-class Dispatcher {
+class Dispatcher final : public supervisor::WorkerSlot::Home {
  public:
   Dispatcher(boost::asio::io_context& io, const ClockSource& clock, std::size_t max_queue,
              std::chrono::milliseconds queue_timeout);
-  ~Dispatcher() { *alive_ = false; }
   void submit(PendingRequest p);
   // Methods retried once on another worker when theirs dies before the
   // response starts (config `retry_methods`); empty = never.
   void set_retry_methods(std::vector<std::string> methods) { retry_methods_ = std::move(methods); }
-  void on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot);
+  // A slot is free (its worker was admitted, or a test hands it in): it takes
+  // the oldest waiting request or joins the free list. Ignored unless Idle.
+  void on_slot_free(std::shared_ptr<supervisor::WorkerSlot> slot) override;
+  // An exchange ended: Retry re-sends the handed-back request on another worker
+  // (once, never on the lost one); a Free slot is taken back (on_slot_free).
+  void on_exchange_end(std::shared_ptr<supervisor::WorkerSlot> slot, supervisor::ExchangeEnd&& end) override;
   // Takes an idle slot of one worker out of the free list (for a health or
   // keep-warm request); null if it has none free. The slot comes back through
-  // on_slot_free when that exchange ends.
+  // on_exchange_end when that exchange ends.
   std::shared_ptr<supervisor::WorkerSlot> borrow_slot(int worker_id);
   // Answer everything still queued with 503 (shutdown).
   void reject_all(const char* why);
@@ -69,7 +77,6 @@ class Dispatcher {
   bool timer_armed_ = false;
   DispatchStats stats_;
   std::vector<std::string> retry_methods_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted retries
 };
 
 }  // namespace hearth::proxy

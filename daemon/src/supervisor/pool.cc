@@ -189,7 +189,7 @@ std::shared_ptr<Worker> Pool::spawn_worker(uint32_t gen) {
   auto z = zygote(gen);
   if (!z || z->state() != Zygote::State::Ready) return nullptr;
   int id = next_worker_id_++;
-  auto w = std::make_shared<Worker>(io_, reaper_, static_cast<Worker::Listener&>(*this), id, gen,
+  auto w = std::make_shared<Worker>(io_, reaper_, static_cast<Worker::Listener&>(*this), slot_home_, id, gen,
                                     opt_.request_timeout, opt_.boot_timeout, clock_);
   w->set_request_limit(request_limit(opt_.max_requests, opt_.max_requests_jitter, rng_));
   std::vector<int> fds;
@@ -291,19 +291,14 @@ bool Pool::boot_error_is_news(Worker&, const std::string& text) {
   return true;
 }
 
-void Pool::on_slot_free(std::shared_ptr<WorkerSlot> slot) {
-  if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return;
-  auto it = workers_.find(slot->worker_id());
-  if (it != workers_.end()) {
-    auto& w = it->second;
-    ExchangeVerdict v = after_exchange(view_of(*w), opt_.max_consecutive_failures);
-    if (v.eject && eject(w->id(), std::to_string(w->consecutive_failures()) + " failed requests in a row")) return;
-    if (v.recycle != RecycleReason::None) {
-      w->mark_recycle(v.recycle);
-      asio::post(io_, [this] { maintain(); });
-    }
+void Pool::on_exchange_counted(Worker& w) {
+  // Only Ready workers report here; shutdown() stops them all, so the pool is not stopping.
+  ExchangeVerdict v = after_exchange(view_of(w), opt_.max_consecutive_failures);
+  if (v.eject && eject(w.id(), std::to_string(w.consecutive_failures()) + " failed requests in a row")) return;
+  if (v.recycle != RecycleReason::None) {
+    w.mark_recycle(v.recycle);
+    asio::post(io_, [this] { maintain(); });
   }
-  listener_.on_slot_free(std::move(slot));
 }
 
 void Pool::on_worker_exit(Worker& w, const ExitStatus& st) {

@@ -71,7 +71,6 @@ class Pool : private Worker::Listener {
   class Listener {
    public:
     virtual ~Listener() = default;
-    virtual void on_slot_free(std::shared_ptr<WorkerSlot> slot) = 0;
     // The app cannot start at all (import error at start-up): the daemon exits.
     virtual void on_fatal(const std::string& message) = 0;
   };
@@ -153,6 +152,9 @@ class Pool : private Worker::Listener {
   // the workers are already being ejected. Returns whether it did.
   bool eject(int worker_id, const std::string& why);
   void set_admission(AdmitFn fn) { admit_ = std::move(fn); }
+  // Where the workers' free slots go (the dispatcher; it outlives the pool).
+  // Set before start(); without one (tests) no slot is handed out.
+  void set_slot_home(WorkerSlot::Home* home) { slot_home_ = home; }
   // Called when a worker enters rotation (for boot/warm-up metrics).
   void set_ready_hook(std::function<void(const Worker&)> fn) { ready_hook_ = std::move(fn); }
   // How many requests are waiting (for autoscaling).
@@ -202,7 +204,7 @@ class Pool : private Worker::Listener {
   void on_worker_ready(Worker& w) override;
   void on_worker_boot_failed(Worker& w, const std::string& text) override;
   bool boot_error_is_news(Worker& w, const std::string& text) override;
-  void on_slot_free(std::shared_ptr<WorkerSlot> slot) override;
+  void on_exchange_counted(Worker& w) override;
   void on_worker_exit(Worker& w, const ExitStatus& st) override;
 
   boost::asio::io_context& io_;
@@ -240,6 +242,7 @@ class Pool : private Worker::Listener {
   uint64_t restarts_ = 0;
   std::mt19937_64 rng_;
   AdmitFn admit_;
+  WorkerSlot::Home* slot_home_ = nullptr;
   std::function<void(const Worker&)> ready_hook_;
   std::function<std::size_t()> queue_probe_;
   std::function<void()> on_stopped_;

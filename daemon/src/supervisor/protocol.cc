@@ -2,7 +2,9 @@
 
 #include "common/json_escape.h"
 
-#include <charconv>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
 #include <cstring>
 
 namespace hearth::supervisor {
@@ -25,20 +27,13 @@ bool has_crlf(std::string_view s) {
 }
 
 // Finds the raw value text after "key": in a flat JSON object.
-std::optional<std::string_view> json_raw(std::string_view json, std::string_view key) {
-  std::string needle = "\"" + std::string(key) + "\"";
-  std::size_t pos = 0;
-  while ((pos = json.find(needle, pos)) != std::string_view::npos) {
-    std::size_t p = pos + needle.size();
-    while (p < json.size() && (json[p] == ' ' || json[p] == '\t')) ++p;
-    if (p < json.size() && json[p] == ':') {
-      ++p;
-      while (p < json.size() && (json[p] == ' ' || json[p] == '\t')) ++p;
-      return json.substr(p);
-    }
-    pos = p;
-  }
-  return std::nullopt;
+// The flat JSON objects the runtime sends (WORKER_READY, FORKED, ...): one
+// Boost.JSON parse (common/boost_json.cc); nullptr when malformed or not an object.
+const boost::json::value* json_field(std::string_view json, std::string_view key, boost::json::value& doc) {
+  boost::system::error_code ec;
+  doc = boost::json::parse(json, ec);
+  if (ec || !doc.is_object()) return nullptr;
+  return doc.as_object().if_contains(key);
 }
 
 }  // namespace
@@ -178,45 +173,19 @@ std::optional<ResponseHead> parse_response_start(std::string_view payload) {
 }
 
 std::optional<int64_t> json_int(std::string_view json, std::string_view key) {
-  auto raw = json_raw(json, key);
-  if (!raw) return std::nullopt;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
-  if (ec != std::errc()) return std::nullopt;
-  return v;
+  boost::json::value doc;
+  const boost::json::value* v = json_field(json, key, doc);
+  if (!v) return std::nullopt;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64() && v->as_uint64() <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(v->as_uint64());
+  return std::nullopt;
 }
 
 std::optional<std::string> json_string(std::string_view json, std::string_view key) {
-  auto raw = json_raw(json, key);
-  if (!raw || raw->empty() || (*raw)[0] != '"') return std::nullopt;
-  std::string out;
-  for (std::size_t i = 1; i < raw->size(); ++i) {
-    char c = (*raw)[i];
-    if (c == '"') return out;
-    if (c == '\\' && i + 1 < raw->size()) {
-      char e = (*raw)[++i];
-      switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'b': out += '\b'; break;  // Python's json.dumps writes these two as escapes too
-        case 'f': out += '\f'; break;
-        case 'u':
-          // Keep it simple: \uXXXX for ASCII only; others become '?'.
-          if (i + 4 < raw->size()) {
-            unsigned v = 0;
-            std::from_chars(raw->data() + i + 1, raw->data() + i + 5, v, 16);
-            out += (v < 0x80) ? static_cast<char>(v) : '?';
-            i += 4;
-          }
-          break;
-        default: out += e;
-      }
-    } else {
-      out += c;
-    }
-  }
-  return std::nullopt;
+  boost::json::value doc;
+  const boost::json::value* v = json_field(json, key, doc);
+  if (!v || !v->is_string()) return std::nullopt;
+  return std::string(v->as_string());
 }
 
 std::string json_escape(std::string_view s) { return json::escaped(s); }

@@ -106,7 +106,8 @@ std::optional<ResponseHeadView> scan_response_start(std::string_view payload, F&
   return head;
 }
 
-// Minimal readers for the flat JSON objects the runtime sends.
+// Readers for the flat JSON objects the runtime sends (Boost.JSON): a value of
+// another kind, a missing key or a malformed document give nullopt.
 std::optional<int64_t> json_int(std::string_view json, std::string_view key);
 std::optional<std::string> json_string(std::string_view json, std::string_view key);
 // JSON string escaping (common/json_escape.h: UTF-8 kept, invalid bytes as \u00XX).

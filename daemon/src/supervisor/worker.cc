@@ -44,10 +44,10 @@ const char* stop_reason_name(Worker::StopReason r) {
   return "?";
 }
 
-Worker::Worker(asio::io_context& io, Reaper& reaper, Listener& listener, int id, uint32_t generation,
-               std::chrono::milliseconds request_timeout, std::chrono::milliseconds boot_timeout,
+Worker::Worker(asio::io_context& io, Reaper& reaper, Listener& listener, WorkerSlot::Home* home, int id,
+               uint32_t generation, std::chrono::milliseconds request_timeout, std::chrono::milliseconds boot_timeout,
                const ClockSource& clock)
-    : io_(io), reaper_(reaper), listener_(listener), clock_(clock), id_(id), generation_(generation),
+    : io_(io), reaper_(reaper), listener_(listener), home_(home), clock_(clock), id_(id), generation_(generation),
       request_timeout_(request_timeout), boot_timeout_(boot_timeout), timer_(io), started_(clock_.now()),
       idle_since_(started_) {}
 
@@ -68,8 +68,8 @@ std::string Worker::create_slots(uint32_t threads, std::vector<int>* worker_fds)
     }
     asio::local::stream_protocol::socket sock(io_);
     sock.assign(asio::local::stream_protocol(), sv[0]);
-    slots_.push_back(std::make_shared<WorkerSlot>(io_, std::move(sock), static_cast<WorkerSlot::Owner*>(this), id_, static_cast<int>(i),
-                                                  request_timeout_, clock_));
+    slots_.push_back(std::make_shared<WorkerSlot>(io_, std::move(sock), static_cast<WorkerSlot::Owner*>(this), home_,
+                                                  id_, static_cast<int>(i), request_timeout_, clock_));
     worker_fds->push_back(sv[1]);
   }
   for (auto& s : slots_) s->start();
@@ -130,7 +130,7 @@ void Worker::admit() {
                                   << " boot_ms=" << boot_ms_ << " warmup_ms=" << warmup_ms_);
   listener_.on_worker_ready(*this);
   for (auto& s : slots_) {
-    if (state_ == State::Ready && s->state() == WorkerSlot::State::Idle) listener_.on_slot_free(s);
+    if (home_ && state_ == State::Ready && s->state() == WorkerSlot::State::Idle) home_->on_slot_free(s);
   }
 }
 
@@ -152,7 +152,7 @@ std::size_t Worker::busy_slots() const {
   return n;
 }
 
-void Worker::on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) {
+SlotFate Worker::on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) {
   if (!slot.last_internal()) {
     ++requests_;
     bool failed = outcome != WorkerSlot::Outcome::Ok || slot.last_status() >= 500;
@@ -174,19 +174,20 @@ void Worker::on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) {
         auto self = weak.lock();
         if (!ec && self && self->pid_ > 0 && self->state_ != State::Dead) ::kill(self->pid_, SIGKILL);
       });
-      return;
+      return SlotFate::Withheld;
     case WorkerSlot::Outcome::ProtocolError:
       kill_now(StopReason::Broken);
-      return;
+      return SlotFate::Withheld;
     case WorkerSlot::Outcome::WorkerLost:
       if (state_ != State::Stopping) stop_reason_ = StopReason::Crash;
-      return;
+      return SlotFate::Withheld;
   }
-  if (state_ == State::Ready) {
-    listener_.on_slot_free(slot.shared_from_this());
-  } else if (state_ == State::Draining && busy_slots() == 0) {
-    send_term();
-  }
+  // Only a Ready worker is in rotation (a stopping pool has stopped every
+  // worker, so none is Ready): the pool's verdict may take it out (ejection).
+  if (state_ == State::Ready) listener_.on_exchange_counted(*this);
+  if (state_ == State::Ready) return SlotFate::Free;
+  if (state_ == State::Draining && busy_slots() == 0) send_term();
+  return SlotFate::Withheld;
 }
 
 void Worker::on_slot_closed(WorkerSlot&) {

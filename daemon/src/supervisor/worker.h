@@ -2,6 +2,9 @@
 // The daemon's side of one worker process: its pid, its slot sockets and its
 // life. Lifetime: owned by the Pool; a Worker outlives its slots' exchanges
 // (it detaches and closes them before it goes).
+// It is the one observer of its slots' exchanges (WorkerSlot::Owner): it counts
+// them, asks its Listener (the Pool) about ejection and recycling, and decides
+// from its own state, checked once, whether the slot goes back to the Home.
 #include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
@@ -60,13 +63,18 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
     // Whether the app's traceback from this worker is worth logging in full:
     // not when the daemon is already exiting or the same text was just logged.
     virtual bool boot_error_is_news(Worker&, const std::string&) { return true; }
-    virtual void on_slot_free(std::shared_ptr<WorkerSlot> slot) = 0;
+    // An exchange on a Ready worker ended and was counted (requests served,
+    // consecutive failures): the listener may eject the worker or mark it for
+    // recycling. Its slot goes back to the Home only if it is still Ready then.
+    virtual void on_exchange_counted(Worker& w) = 0;
     virtual void on_worker_exit(Worker& w, const ExitStatus& st) = 0;
   };
 
   // `clock` stamps started_at, ready_at and idle_since and times its slots'
-  // exchanges (the timers stay on the loop's clock).
-  Worker(boost::asio::io_context& io, Reaper& reaper, Listener& listener, int id, uint32_t generation,
+  // exchanges (the timers stay on the loop's clock). `home` (the dispatcher,
+  // may be null in tests) receives its slots when they are free.
+  Worker(boost::asio::io_context& io, Reaper& reaper, Listener& listener, WorkerSlot::Home* home, int id,
+         uint32_t generation,
          std::chrono::milliseconds request_timeout, std::chrono::milliseconds boot_timeout,
          const ClockSource& clock);
   ~Worker();
@@ -114,7 +122,7 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
  private:
   void on_worker_ready(WorkerSlot& slot, std::string_view json) override;
   void on_worker_failed(WorkerSlot& slot, std::string_view text) override;
-  void on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) override;
+  SlotFate on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) override;
   void on_slot_closed(WorkerSlot& slot) override;
   void on_exit(const ExitStatus& st);
   void send_term();
@@ -124,6 +132,7 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   boost::asio::io_context& io_;
   Reaper& reaper_;
   Listener& listener_;
+  WorkerSlot::Home* home_;
   const ClockSource& clock_;
   int id_;
   uint32_t generation_;

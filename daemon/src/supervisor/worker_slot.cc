@@ -26,9 +26,9 @@ const char* WorkerSlot::outcome_name(Outcome o) {
   return "?";
 }
 
-WorkerSlot::WorkerSlot(asio::io_context& io, Socket socket, Owner* owner, int worker_id, int index,
+WorkerSlot::WorkerSlot(asio::io_context& io, Socket socket, Owner* owner, Home* home, int worker_id, int index,
                        std::chrono::milliseconds timeout, const ClockSource& clock)
-    : io_(io), socket_(std::move(socket)), timer_(io), owner_(owner), clock_(clock), worker_id_(worker_id),
+    : io_(io), socket_(std::move(socket)), timer_(io), owner_(owner), home_(home), clock_(clock), worker_id_(worker_id),
       index_(index), timeout_(timeout) {}
 
 WorkerSlot::~WorkerSlot() = default;
@@ -173,9 +173,9 @@ bool WorkerSlot::response_complete() const {
 }
 
 void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_block,
-                      std::shared_ptr<http::ResponseSink> sink, bool internal, RetryFn retry) {
+                      std::shared_ptr<http::ResponseSink> sink, bool internal, Retryable retryable) {
   state_ = State::Busy;
-  retry_ = std::move(retry);
+  retryable_ = retryable;
   internal_ = internal;
   last_status_ = 0;
   request_ = std::move(request);
@@ -283,12 +283,15 @@ void WorkerSlot::on_timeout() {
 void WorkerSlot::fail_exchange(Outcome outcome) {
   timer_.cancel();
   if (request_) current_line_ = request_->method + " " + request_->target;  // kept while Broken
-  RetryFn retry = std::move(retry_);
-  retry_ = nullptr;
-  if (outcome == Outcome::WorkerLost && retry && sink_ && !response_started_ && !response_done_ &&
-      !sink_->client_gone() && request_ && wbuf_.size() >= kHeaderSize) {
+  ExchangeEnd end;
+  end.outcome = response_done_ ? ExchangeOutcome::Done : ExchangeOutcome::Failed;
+  if (outcome == Outcome::WorkerLost && retryable_ == Retryable::Yes && home_ && sink_ && !response_started_ &&
+      !response_done_ && !sink_->client_gone() && request_ && wbuf_.size() >= kHeaderSize) {
     // Nothing reached the client: hand the request back instead of a 502.
-    retry(std::move(request_), wbuf_.substr(kHeaderSize), std::move(sink_), worker_id_);
+    end.outcome = ExchangeOutcome::Retry;
+    end.request = std::move(request_);
+    end.env_block = wbuf_.substr(kHeaderSize);
+    end.sink = std::move(sink_);
   } else if (sink_ && !response_done_) {
     if (!response_started_) {
       if (outcome == Outcome::Timeout)
@@ -305,10 +308,12 @@ void WorkerSlot::fail_exchange(Outcome outcome) {
                "lost after a complete response to " << current_line_ << " (" << outcome_name(outcome)
                                                     << "); the response stands");
       sink_->finish(true);
+      end.outcome = ExchangeOutcome::Done;
     } else {
       sink_->finish(false);
     }
   }
+  retryable_ = Retryable::No;
   response_done_ = true;
   request_.reset();
   sink_.reset();
@@ -317,17 +322,24 @@ void WorkerSlot::fail_exchange(Outcome outcome) {
     paused_ = false;  // read on, so a worker that dies (or is killed after a timeout) is seen
     do_read();
   }
-  if (owner_) owner_->on_exchange_done(*this, outcome);
+  end_exchange(outcome, std::move(end));
 }
 
 void WorkerSlot::maybe_idle() {
   if (state_ != State::Busy || !response_done_ || writing_) return;
   state_ = State::Idle;
-  retry_ = nullptr;
+  retryable_ = Retryable::No;
   request_.reset();
   sink_.reset();
   current_line_.clear();
-  if (owner_) owner_->on_exchange_done(*this, pending_outcome_);
+  end_exchange(pending_outcome_, ExchangeEnd{});
+}
+
+void WorkerSlot::end_exchange(Outcome outcome, ExchangeEnd&& end) {
+  // The slot's state is final for this exchange: the Owner and the Home may
+  // send it the next request at once.
+  end.fate = owner_ ? owner_->on_exchange_done(*this, outcome) : SlotFate::Withheld;
+  if (home_) home_->on_exchange_end(shared_from_this(), std::move(end));
 }
 
 void WorkerSlot::close() {

@@ -3,7 +3,14 @@
 // thread. Carries one request at a time (docs/worker-protocol.md) and streams
 // the response frames into the client's ResponseSink as fast as they arrive.
 // Lifetime: owned by its Worker (shared_ptr, so pending Asio handlers keep it
-// alive); the Worker outlives its slots' exchanges by calling close().
+// alive); the Worker outlives its slots' exchanges by calling close(). The
+// slot's Home (the dispatcher) outlives every slot's exchanges.
+//
+// A slot's return has one path: when an exchange ends, the slot asks its Owner
+// (the Worker: request and failure counts, kills, and through the Pool passive
+// ejection and max_requests) once whether it is free again (SlotFate), then
+// tells its Home how the exchange ended (ExchangeEnd): the dispatcher takes a
+// Free slot back, and re-sends a request handed back with Retry.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,6 +27,34 @@
 #include "supervisor/protocol.h"
 
 namespace hearth::supervisor {
+
+// Whether a slot whose exchange ended takes the next request; its Owner decides.
+enum class SlotFate {
+  Free,      // idle, and its worker is Ready (in rotation, not ejected)
+  Withheld,  // its worker is admitting, draining, stopping or gone, or the slot is Broken/Closed
+};
+
+// How an exchange ended, as the slot's Home needs it.
+enum class ExchangeOutcome {
+  Done,    // the client has the worker's response (complete, or cut by the app's ABORTED END)
+  Failed,  // the slot answered for the worker (502/504) or cut its response: nothing to do again
+  Retry,   // the worker was lost before any response byte reached the client and the request was
+           // sent Retryable::Yes: it is handed back (ExchangeEnd::request/env_block/sink) to go elsewhere
+};
+
+// Whether a request may be handed back (ExchangeOutcome::Retry) instead of
+// answered 502 when its worker is lost before the response starts.
+enum class Retryable { No, Yes };
+
+// What a slot tells its Home when an exchange ends: a value, no stored callback.
+struct ExchangeEnd {
+  ExchangeOutcome outcome = ExchangeOutcome::Done;
+  SlotFate fate = SlotFate::Withheld;
+  // Retry only: the request, its environ block and the client's sink, untouched.
+  std::shared_ptr<http::Request> request;
+  std::string env_block;
+  std::shared_ptr<http::ResponseSink> sink;
+};
 
 class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
  public:
@@ -39,35 +74,50 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   };
   static const char* outcome_name(Outcome o);
 
+  // The worker's side: what its process says on this channel, and the one
+  // observer of every exchange's end.
   class Owner {
    public:
     virtual ~Owner() = default;
     virtual void on_worker_ready(WorkerSlot& slot, std::string_view json) = 0;
     virtual void on_worker_failed(WorkerSlot& slot, std::string_view text) = 0;
-    virtual void on_exchange_done(WorkerSlot& slot, Outcome outcome) = 0;
+    // An exchange ended (the slot is Idle, Broken or Closed by now): count it,
+    // act on it (kill after a timeout...) and say whether the slot is free.
+    // Called once per exchange, before the Home hears of it.
+    [[nodiscard]] virtual SlotFate on_exchange_done(WorkerSlot& slot, Outcome outcome) = 0;
     virtual void on_slot_closed(WorkerSlot& slot) = 0;
+  };
+  // Where free slots go: the dispatcher.
+  class Home {
+   public:
+    virtual ~Home() = default;
+    // `slot` enters rotation (its worker was admitted).
+    virtual void on_slot_free(std::shared_ptr<WorkerSlot> slot) = 0;
+    // An exchange on `slot` ended: take it back if end.fate is Free; re-send
+    // end.request when end.outcome is Retry (the slot is Closed then).
+    virtual void on_exchange_end(std::shared_ptr<WorkerSlot> slot, ExchangeEnd&& end) = 0;
   };
 
   using Socket = boost::asio::local::stream_protocol::socket;
-  // Takes back a request whose worker was lost before any response byte
-  // reached the client, so it can be tried on another worker.
-  using RetryFn = std::function<void(std::shared_ptr<http::Request>, std::string env_block,
-                                     std::shared_ptr<http::ResponseSink>, int lost_worker_id)>;
   // `clock` times the exchange for busy_for() (the request timeout runs on the loop's timer).
-  WorkerSlot(boost::asio::io_context& io, Socket socket, Owner* owner, int worker_id, int index,
+  // `owner` and `home` may be null (tests): then the fate is Withheld and nobody is told.
+  WorkerSlot(boost::asio::io_context& io, Socket socket, Owner* owner, Home* home, int worker_id, int index,
              std::chrono::milliseconds timeout, const ClockSource& clock = steady_clock_source());
   ~WorkerSlot();
 
   void start();  // begin reading frames
   // Precondition: state() == Idle. The response (or a 502/504) goes to `sink`.
   // internal: a warm-up/health/keep-warm request, not user traffic.
-  // retry: if set and the worker is lost before the response started, the
-  // request goes to `retry` instead of being answered 502.
+  // retryable: Yes and the worker is lost before the response started (and the
+  // client is still there): the request is handed back to the Home
+  // (ExchangeOutcome::Retry) instead of being answered 502.
   void send(std::shared_ptr<http::Request> request, std::string env_block,
-            std::shared_ptr<http::ResponseSink> sink, bool internal = false, RetryFn retry = {});
+            std::shared_ptr<http::ResponseSink> sink, bool internal = false,
+            Retryable retryable = Retryable::No);
   // Closes the socket; an exchange in flight is answered as WorkerLost.
   void close();
-  // Stop calling the owner (it is going away).
+  // Stop calling the owner (it is going away). The Home is still told: a
+  // request handed back when the worker is gone must reach it.
   void detach() { owner_ = nullptr; }
 
   State state() const { return state_; }
@@ -91,8 +141,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   void do_write_body(std::shared_ptr<http::Request> req, uint64_t offset);
   void on_timeout();
   void fail_exchange(Outcome outcome);
-  void complete_exchange(Outcome outcome);
   void maybe_idle();
+  // The one return path: the Owner observes and decides the fate, the Home is told.
+  void end_exchange(Outcome outcome, ExchangeEnd&& end);
   // RESPONSE_START and every declared body byte arrived (END may be missing).
   bool response_complete() const;
 
@@ -100,6 +151,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   Socket socket_;
   boost::asio::steady_timer timer_;
   Owner* owner_;
+  Home* home_;
   const ClockSource& clock_;
   int worker_id_;
   int index_;
@@ -115,7 +167,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   std::shared_ptr<http::Request> request_;
   std::shared_ptr<http::ResponseSink> sink_;
   std::string wbuf_;        // header + environ block
-  RetryFn retry_;
+  Retryable retryable_ = Retryable::No;
   // One sendfile(2) of a spooled request body moves at most this much.
   static constexpr std::size_t kBodySendChunk = 1024 * 1024;
   bool writing_ = false;

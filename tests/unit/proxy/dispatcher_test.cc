@@ -24,9 +24,17 @@ class DispatcherTest : public ::testing::Test {
   void TearDown() override {
     for (auto& p : pairs_) p.shutdown(io_);
   }
-  // A slot whose exchanges nobody reports: the test calls on_slot_free itself.
+  // A slot whose home is the current dispatcher but that has no owner: its
+  // fate is Withheld, so the test calls on_slot_free itself; a request handed
+  // back (ExchangeOutcome::Retry) still reaches the dispatcher.
   std::shared_ptr<WorkerSlot> add_slot(int worker_id = 1, int index = 0) {
-    pairs_.push_back(SlotPair::make(io_, nullptr, worker_id, index));
+    pairs_.push_back(SlotPair::make(io_, nullptr, worker_id, index, ms{0}, d_.get()));
+    return pairs_.back().slot;
+  }
+  // A slot whose exchanges `owner` observes: owner.fate decides whether it comes back.
+  std::shared_ptr<WorkerSlot> add_owned_slot(hearth::testing::RecordingOwner& owner, int worker_id, int index = 0,
+                                             ms timeout = ms{0}) {
+    pairs_.push_back(SlotPair::make(io_, &owner, worker_id, index, timeout, d_.get()));
     return pairs_.back().slot;
   }
   hearth::testing::FakeWorker& worker_of(const std::shared_ptr<WorkerSlot>& s) {
@@ -52,7 +60,9 @@ class DispatcherTest : public ::testing::Test {
 
   // The Dispatcher lives until after TearDown, whose io_.poll() may still run
   // its (cancelled) timer handler; it is destroyed before io_.
+  // A second make() keeps the first dispatcher alive: its slots still name it their home.
   Dispatcher& make(std::size_t max_queue, ms queue_timeout, const ClockSource* clock = nullptr) {
+    if (d_) old_.push_back(std::move(d_));
     d_ = std::make_unique<Dispatcher>(io_, clock ? *clock : clock_, max_queue, queue_timeout);
     return *d_;
   }
@@ -61,6 +71,7 @@ class DispatcherTest : public ::testing::Test {
   ManualClock clock_;
   SteadyClock steady_;
   std::vector<SlotPair> pairs_;
+  std::vector<std::unique_ptr<Dispatcher>> old_;
   std::unique_ptr<Dispatcher> d_;
 };
 
@@ -460,6 +471,176 @@ TEST_F(DispatcherTest, NoRetryAfterTheResponseStarted) {
   EXPECT_EQ(sink->status, 200);
   EXPECT_EQ(sink->finished_ok, false);
   EXPECT_EQ(d.stats().retried, 0u);
+}
+
+// --- a slot's return: ExchangeEnd values instead of a stored callback --------
+
+supervisor::ExchangeEnd ended(supervisor::ExchangeOutcome outcome, supervisor::SlotFate fate) {
+  supervisor::ExchangeEnd e;
+  e.outcome = outcome;
+  e.fate = fate;
+  return e;
+}
+
+// What a slot hands back when its worker was lost before answering.
+supervisor::ExchangeEnd handed_back(std::shared_ptr<http::Request> request, std::string env,
+                                    std::shared_ptr<http::ResponseSink> sink) {
+  auto e = ended(supervisor::ExchangeOutcome::Retry, supervisor::SlotFate::Withheld);
+  e.request = std::move(request);
+  e.env_block = std::move(env);
+  e.sink = std::move(sink);
+  return e;
+}
+
+// The dispatcher acts on the value alone: each outcome, each fate.
+TEST_F(DispatcherTest, ExchangeEndValuesAreActedOn) {
+  Dispatcher& d = make(10, ms{1000});
+  d.set_retry_methods({"GET"});
+  auto lost = add_slot(1, 0);
+  auto done = add_slot(2, 0);
+  auto other = add_slot(3, 0);
+
+  // Done or Failed, Withheld: the slot stays out (its worker is stopping).
+  d.on_exchange_end(done, ended(supervisor::ExchangeOutcome::Done, supervisor::SlotFate::Withheld));
+  d.on_exchange_end(done, ended(supervisor::ExchangeOutcome::Failed, supervisor::SlotFate::Withheld));
+  EXPECT_EQ(d.free_slots(), 0u);
+  // Done or Failed, Free: taken back once per end.
+  d.on_exchange_end(other, ended(supervisor::ExchangeOutcome::Failed, supervisor::SlotFate::Free));
+  EXPECT_EQ(d.free_slots(), 1u);
+  d.on_exchange_end(done, ended(supervisor::ExchangeOutcome::Done, supervisor::SlotFate::Free));
+  EXPECT_EQ(d.free_slots(), 2u);
+
+  // Retry: the handed-back request goes to another worker's free slot, never the lost one's.
+  auto sink = new_sink();
+  d.on_exchange_end(lost, handed_back(make_request("GET", "/again"), "PATH_INFO\0/again"s, sink));
+  EXPECT_EQ(d.stats().retried, 1u);
+  EXPECT_EQ(d.stats().dispatched, 1u);
+  EXPECT_EQ(d.free_slots(), 1u);
+  EXPECT_EQ(lost->state(), WorkerSlot::State::Idle);  // never handed the retry
+  auto& to = done->state() == WorkerSlot::State::Busy ? worker_of(done) : worker_of(other);
+  auto req = to.await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->environ, "PATH_INFO\0/again"s);
+}
+
+// A worker that finished an exchange and is still Ready: its slot comes back by
+// itself (the owner says Free) and takes the oldest waiting request.
+TEST_F(DispatcherTest, FreedSlotComesBackAndTakesTheNextRequest) {
+  Dispatcher& d = make(10, ms{1000});
+  hearth::testing::RecordingOwner owner;
+  owner.fate = supervisor::SlotFate::Free;
+  auto slot = add_owned_slot(owner, 1);
+  d.on_slot_free(slot);  // admitted
+  auto s1 = new_sink(), s2 = new_sink();
+  d.submit(pending("/1", s1));
+  d.submit(pending("/2", s2));
+  EXPECT_EQ(d.queue_length(), 1u);
+  ASSERT_TRUE(worker_of(slot).await_request(io_));
+  worker_of(slot).respond("200 OK", "one");
+  // No on_slot_free from the test: the slot's own return path brings it back.
+  auto req = worker_of(slot).await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->environ, "PATH_INFO\0/2"s);
+  EXPECT_EQ(s1->status, 200);
+  EXPECT_EQ(d.queue_length(), 0u);
+  EXPECT_EQ(owner.outcomes.size(), 1u);  // observed once
+  worker_of(slot).respond("200 OK", "two");
+  ASSERT_TRUE(run_until(io_, [&] { return s2->finished(); }));
+  EXPECT_EQ(d.free_slots(), 1u);  // nothing waiting: it joins the free list
+}
+
+// A slot freed while its worker is stopping (draining, ejected, recycled) is
+// not taken back: the waiting request stays queued for another worker.
+TEST_F(DispatcherTest, SlotFreedWhileItsWorkerIsStoppingIsNotTakenBack) {
+  Dispatcher& d = make(10, ms{1000});
+  hearth::testing::RecordingOwner owner;
+  owner.fate = supervisor::SlotFate::Free;
+  auto slot = add_owned_slot(owner, 1);
+  d.on_slot_free(slot);
+  auto s1 = new_sink(), s2 = new_sink();
+  d.submit(pending("/1", s1));
+  d.submit(pending("/2", s2));
+  ASSERT_TRUE(worker_of(slot).await_request(io_));
+  owner.fate = supervisor::SlotFate::Withheld;  // the worker was stopped meanwhile
+  worker_of(slot).respond("200 OK", "one");
+  ASSERT_TRUE(run_until(io_, [&] { return s1->finished(); }));
+  run_for(io_, ms{20});
+  EXPECT_EQ(slot->state(), WorkerSlot::State::Idle);
+  EXPECT_EQ(d.free_slots(), 0u);
+  EXPECT_EQ(d.queue_length(), 1u);
+  EXPECT_EQ(s2->starts, 0);
+  EXPECT_TRUE(worker_of(slot).inbox().empty());
+  // Another worker's slot serves it.
+  auto next = add_slot(2, 0);
+  d.on_slot_free(next);
+  auto req = worker_of(next).await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->environ, "PATH_INFO\0/2"s);
+}
+
+// The only worker dies before answering a GET: the retry finds no other worker,
+// waits in the queue (never on the dead worker's other slot) and is served by
+// the first slot that frees.
+TEST_F(DispatcherTest, RetryThatFindsNoOtherWorkerWaitsForOne) {
+  Dispatcher& d = make(10, ms{1000});
+  d.set_retry_methods({"GET"});
+  auto dead = add_slot(1, 0);
+  auto dead_twin = add_slot(1, 1);
+  d.on_slot_free(dead_twin);
+  d.on_slot_free(dead);
+  auto sink = new_sink();
+  d.submit(pending("/a", sink));
+  auto& first = dead->state() == WorkerSlot::State::Busy ? worker_of(dead) : worker_of(dead_twin);
+  ASSERT_TRUE(first.await_request(io_));
+  first.close();
+  ASSERT_TRUE(run_until(io_, [&] { return d.stats().retried == 1u; }));
+  EXPECT_EQ(d.queue_length(), 1u);
+  EXPECT_EQ(d.free_slots(), 0u);  // the dead worker's idle slot was dropped
+  EXPECT_EQ(d.stats().dispatched, 1u);
+  EXPECT_EQ(sink->starts, 0);
+
+  auto fresh = add_slot(2, 0);
+  d.on_slot_free(fresh);
+  auto req = worker_of(fresh).await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->environ, "PATH_INFO\0/a"s);
+  worker_of(fresh).respond("200 OK", "from 2");
+  ASSERT_TRUE(run_until(io_, [&] { return sink->finished(); }));
+  EXPECT_EQ(sink->status, 200);
+  EXPECT_EQ(d.stats().dispatched, 2u);
+}
+
+// ...and when no worker comes within queue_timeout, it is answered 503 like any
+// queued request.
+TEST_F(DispatcherTest, RetryThatFindsNoOtherWorkerTimesOut) {
+  Dispatcher& d = make(10, ms{50}, &steady_);
+  d.set_retry_methods({"GET"});
+  auto dead = add_slot(1, 0);
+  d.on_slot_free(dead);
+  auto sink = new_sink();
+  d.submit(pending("/a", sink));
+  ASSERT_TRUE(worker_of(dead).await_request(io_));
+  worker_of(dead).close();
+  ASSERT_TRUE(run_until(io_, [&] { return sink->finished(); }));
+  expect_503(*sink, "timed out waiting for a worker");
+  EXPECT_EQ(d.stats().retried, 1u);
+  EXPECT_EQ(d.stats().rejected_timeout, 1u);
+}
+
+// A retried request whose client left meanwhile is dropped, not re-sent.
+TEST_F(DispatcherTest, RetryOfAGoneClientIsAbandoned) {
+  Dispatcher& d = make(10, ms{1000});
+  d.set_retry_methods({"GET"});
+  auto lost = add_slot(1, 0);
+  auto live = add_slot(2, 0);
+  d.on_slot_free(live);
+  auto sink = new_sink();
+  sink->gone = true;
+  d.on_exchange_end(lost, handed_back(make_request("GET", "/x"), "PATH_INFO\0/x"s, sink));
+  EXPECT_EQ(d.stats().abandoned, 1u);
+  EXPECT_EQ(d.stats().dispatched, 0u);
+  EXPECT_EQ(live->state(), WorkerSlot::State::Idle);
+  EXPECT_EQ(sink->finished_ok, false);
 }
 
 }  // namespace

@@ -35,9 +35,7 @@ using ms = std::chrono::milliseconds;
 
 class RecordingPoolListener final : public Pool::Listener {
  public:
-  void on_slot_free(std::shared_ptr<WorkerSlot> slot) override { free.push_back(std::move(slot)); }
   void on_fatal(const std::string& message) override { fatal.push_back(message); }
-  std::vector<std::shared_ptr<WorkerSlot>> free;
   std::vector<std::string> fatal;
 };
 
@@ -99,14 +97,16 @@ def application(environ, start_response):
   Reaper reaper(io_, /*become_subreaper=*/true);  // workers are double-forked: they become ours
   PosixSpawner spawner(io_);
   RecordingPoolListener listener;
+  hearth::testing::RecordingHome home;  // the dispatcher's place: where free slots go
   Pool pool(io_, spawner, reaper, options(), listener);
+  pool.set_slot_home(&home);
   EXPECT_EQ(pool.phase(), Pool::Phase::Starting);
   pool.start();
-  ASSERT_TRUE(run_until(io_, [&] { return pool.ready_workers() == 1 && !listener.free.empty(); }, ms{30000}))
+  ASSERT_TRUE(run_until(io_, [&] { return pool.ready_workers() == 1 && !home.free.empty(); }, ms{30000}))
       << "fatal: " << (listener.fatal.empty() ? "" : listener.fatal[0]);
   EXPECT_TRUE(listener.fatal.empty());
   EXPECT_EQ(pool.phase(), Pool::Phase::Running);
-  ASSERT_EQ(listener.free.size(), 1u);  // threads = 1: one slot
+  ASSERT_EQ(home.free.size(), 1u);  // threads = 1: one slot
 
   Pool::Status st = pool.status();
   EXPECT_GT(st.zygote_pid, 0);
@@ -121,7 +121,7 @@ def application(environ, start_response):
   EXPECT_EQ(pids.size(), 2u);
 
   // One real request through the slot.
-  auto slot = listener.free[0];
+  auto slot = home.free[0];
   ASSERT_EQ(slot->state(), WorkerSlot::State::Idle);
   auto req = hearth::testing::make_request("POST", "/hi?x=1", "payload");
   req->headers = {{"Host", "localhost"}, {"Content-Length", "7"}};
@@ -150,12 +150,14 @@ TEST_F(PoolIntegrationTest, ImportErrorAtStartIsFatal) {
   Reaper reaper(io_, true);
   PosixSpawner spawner(io_);
   RecordingPoolListener listener;
+  hearth::testing::RecordingHome home;  // the dispatcher's place: where free slots go
   Pool pool(io_, spawner, reaper, options(), listener);
+  pool.set_slot_home(&home);
   pool.start();
   ASSERT_TRUE(run_until(io_, [&] { return !listener.fatal.empty(); }, ms{30000}));
   EXPECT_NE(listener.fatal[0].find("boom at import"), std::string::npos) << listener.fatal[0];
   EXPECT_EQ(pool.ready_workers(), 0u);
-  EXPECT_TRUE(listener.free.empty());
+  EXPECT_TRUE(home.free.empty());
 
   bool stopped = false;
   pool.shutdown([&] { stopped = true; });

@@ -28,9 +28,7 @@ using ms = std::chrono::milliseconds;
 
 class RecordingPoolListener final : public Pool::Listener {
  public:
-  void on_slot_free(std::shared_ptr<WorkerSlot> slot) override { free.push_back(std::move(slot)); }
   void on_fatal(const std::string& message) override { fatal.push_back(message); }
-  std::vector<std::shared_ptr<WorkerSlot>> free;
   std::vector<std::string> fatal;
 };
 
@@ -74,6 +72,7 @@ class PoolTest : public ::testing::Test {
     o.workers = workers;
     o.graceful_timeout = ms{2000};
     pool_ = std::make_unique<Pool>(io_, spawner_, reaper_, o, listener_, clock_);
+    pool_->set_slot_home(&home_);
   }
   int zygote(std::size_t n) { return spawner_.controls.at(n); }
   void zygote_ready(std::size_t n) {
@@ -119,6 +118,7 @@ class PoolTest : public ::testing::Test {
   FakeSpawner spawner_;
   ManualClock clock_;
   RecordingPoolListener listener_;
+  hearth::testing::RecordingHome home_;  // the dispatcher's place: where free slots go
   std::unique_ptr<Pool> pool_;
   std::vector<FakeWorkerProcess> workers_;
   int death_[2] = {-1, -1};
@@ -232,12 +232,12 @@ TEST_F(PoolTest, MaxRequestsRecyclesReplacementFirst) {
   zygote_ready(0);
   auto first = fork_one(0);
   ASSERT_TRUE(first);
-  ASSERT_TRUE(run_until(io_, [&] { return listener_.free.size() == 1u; }));
+  ASSERT_TRUE(run_until(io_, [&] { return home_.free.size() == 1u; }));
   // The Python side of worker 1's slot answers one request.
   hearth::testing::FakeWorker peer(io_);
   peer.socket().assign(boost::asio::local::stream_protocol(), ::dup(first->slot_fds.at(0)));
   auto sink = std::make_shared<hearth::testing::RecordingSink>();
-  listener_.free[0]->send(hearth::testing::make_request("GET", "/"), "PATH_INFO\0/"s, sink);
+  home_.free[0]->send(hearth::testing::make_request("GET", "/"), "PATH_INFO\0/"s, sink);
   ASSERT_TRUE(peer.await_request(io_));
   peer.respond("200 OK", "x");
   ASSERT_TRUE(run_until(io_, [&] { return sink->finished(); }));

@@ -353,6 +353,9 @@ TEST(JsonHelpers, Int) {
   EXPECT_FALSE(json_int(j, "n"));
   EXPECT_FALSE(json_int(j, "missing"));
   EXPECT_FALSE(json_int(j, "pi"));  // a prefix of a key is not the key
+  EXPECT_FALSE(json_int("not json", "pid"));
+  EXPECT_FALSE(json_int(R"({"pid":1} trailing)", "pid"));
+  EXPECT_FALSE(json_int("[1,2]", "pid"));
 }
 
 TEST(JsonHelpers, KeyTextInsideAValueIsSkipped) {
@@ -365,7 +368,7 @@ TEST(JsonHelpers, String) {
   std::string_view j = R"({"python":"3.11.2","error":"a \"q\" \\ b\nc\td\re\/f","u":"\u0041\u00e9","n":1})";
   EXPECT_EQ(json_string(j, "python"), "3.11.2");
   EXPECT_EQ(json_string(j, "error"), "a \"q\" \\ b\nc\td\re/f");
-  EXPECT_EQ(json_string(j, "u"), "A?");  // non-ASCII \u escapes become '?'
+  EXPECT_EQ(json_string(j, "u"), "A\xc3\xa9");  // \u escapes decode to UTF-8
   EXPECT_FALSE(json_string(j, "n"));
   EXPECT_FALSE(json_string(j, "missing"));
   EXPECT_FALSE(json_string(R"({"a":"unterminated)", "a"));

@@ -1,7 +1,8 @@
 #pragma once
 // Test doubles for WorkerSlot-level tests (also used by tests/unit/proxy):
 // a ResponseSink that records every call, a WorkerSlot::Owner that records
-// every callback, and a fake worker: the far end of a socketpair that the test
+// every callback (and answers a chosen SlotFate), a WorkerSlot::Home that
+// records what comes back, and a fake worker: the far end of a socketpair that the test
 // reads and writes directly, speaking docs/worker-protocol.md.
 #include <sys/socket.h>
 
@@ -71,9 +72,10 @@ class RecordingOwner final : public WorkerSlot::Owner {
  public:
   void on_worker_ready(WorkerSlot&, std::string_view json) override { ready.emplace_back(json); }
   void on_worker_failed(WorkerSlot&, std::string_view text) override { failed.emplace_back(text); }
-  void on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) override {
+  supervisor::SlotFate on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) override {
     outcomes.push_back(outcome);
     events.push_back(std::string("done:") + WorkerSlot::outcome_name(outcome));
+    return fate;
   }
   void on_slot_closed(WorkerSlot&) override {
     ++closed;
@@ -82,6 +84,21 @@ class RecordingOwner final : public WorkerSlot::Owner {
   std::vector<std::string> ready, failed, events;
   std::vector<WorkerSlot::Outcome> outcomes;
   int closed = 0;
+  // What on_exchange_done answers: Free plays a Ready worker, Withheld a stopping one.
+  supervisor::SlotFate fate = supervisor::SlotFate::Withheld;
+};
+
+// Records what slots tell their Home; `free` holds every slot handed back free
+// (entering rotation, or an exchange that ended with SlotFate::Free).
+class RecordingHome final : public WorkerSlot::Home {
+ public:
+  void on_slot_free(std::shared_ptr<WorkerSlot> slot) override { free.push_back(std::move(slot)); }
+  void on_exchange_end(std::shared_ptr<WorkerSlot> slot, supervisor::ExchangeEnd&& end) override {
+    if (end.fate == supervisor::SlotFate::Free) free.push_back(slot);
+    ends.push_back(std::move(end));
+  }
+  std::vector<std::shared_ptr<WorkerSlot>> free;
+  std::vector<supervisor::ExchangeEnd> ends;
 };
 
 // Runs `io` until pred() holds or `timeout` passes; returns pred().
@@ -188,12 +205,13 @@ struct SlotPair {
   std::unique_ptr<FakeWorker> worker;
 
   static SlotPair make(asio::io_context& io, WorkerSlot::Owner* owner, int worker_id, int index,
-                       std::chrono::milliseconds timeout = std::chrono::milliseconds{0}) {
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds{0},
+                       WorkerSlot::Home* home = nullptr) {
     SlotPair p;
     p.worker = std::make_unique<FakeWorker>(io);
     WorkerSlot::Socket ours(io);
     asio::local::connect_pair(ours, p.worker->socket());
-    p.slot = std::make_shared<WorkerSlot>(io, std::move(ours), owner, worker_id, index, timeout);
+    p.slot = std::make_shared<WorkerSlot>(io, std::move(ours), owner, home, worker_id, index, timeout);
     p.slot->start();
     return p;
   }

@@ -58,7 +58,10 @@ class RecordingWorkerListener final : public Worker::Listener {
   }
   void on_worker_ready(Worker&) override { ++ready; }
   void on_worker_boot_failed(Worker&, const std::string& text) override { boot_failed.push_back(text); }
-  void on_slot_free(std::shared_ptr<WorkerSlot> slot) override { free.push_back(std::move(slot)); }
+  void on_exchange_counted(Worker& w) override {
+    ++counted;
+    if (on_counted) on_counted(w);
+  }
   void on_worker_exit(Worker& w, const ExitStatus& st) override {
     exits.push_back(st);
     exit_reason = w.stop_reason();
@@ -66,7 +69,8 @@ class RecordingWorkerListener final : public Worker::Listener {
   bool auto_admit = true;
   int booted = 0, ready = 0;
   std::vector<std::string> boot_failed;
-  std::vector<std::shared_ptr<WorkerSlot>> free;
+  int counted = 0;
+  std::function<void(Worker&)> on_counted;  // plays the pool's verdict (ejection)
   std::vector<ExitStatus> exits;
   Reason exit_reason = Reason::None;
 };
@@ -101,7 +105,7 @@ class WorkerTest : public ::testing::Test {
   }
   // Creates the worker and its slots; the peers play the Python threads.
   void make(uint32_t threads = 1, ms request_timeout = ms{0}, ms boot_timeout = ms{10000}) {
-    worker_ = std::make_shared<Worker>(io_, reaper_, listener_, /*id=*/4, /*generation=*/2, request_timeout,
+    worker_ = std::make_shared<Worker>(io_, reaper_, listener_, &home_, /*id=*/4, /*generation=*/2, request_timeout,
                                        boot_timeout, clock_);
     std::vector<int> fds;
     ASSERT_EQ(worker_->create_slots(threads, &fds), "");
@@ -124,6 +128,7 @@ class WorkerTest : public ::testing::Test {
   Reaper reaper_{io_, false};
   ManualClock clock_;  // stamps started/ready/idle; the timers run on the loop
   RecordingWorkerListener listener_;
+  hearth::testing::RecordingHome home_;  // the dispatcher's place: where free slots go
   std::shared_ptr<Worker> worker_;
   std::vector<std::unique_ptr<SlotPeer>> peers_;
   pid_t pid_ = -1;
@@ -146,16 +151,16 @@ TEST_F(WorkerTest, BootReadyAdmitFreesEverySlot) {
   EXPECT_EQ(worker_->boot_ms(), 12);
   EXPECT_EQ(worker_->pid(), pid_);  // FORKED came first: READY's pid is not used
   EXPECT_EQ(listener_.ready, 0);
-  EXPECT_TRUE(listener_.free.empty());
+  EXPECT_TRUE(home_.free.empty());
 
   worker_->admit();
   EXPECT_EQ(worker_->state(), State::Ready);
   EXPECT_EQ(listener_.ready, 1);
-  ASSERT_EQ(listener_.free.size(), 2u);
-  EXPECT_EQ(listener_.free[0], worker_->slots()[0]);
-  EXPECT_EQ(listener_.free[1], worker_->slots()[1]);
-  EXPECT_EQ(listener_.free[0]->worker_id(), 4);
-  EXPECT_EQ(listener_.free[1]->index(), 1);
+  ASSERT_EQ(home_.free.size(), 2u);
+  EXPECT_EQ(home_.free[0], worker_->slots()[0]);
+  EXPECT_EQ(home_.free[1], worker_->slots()[1]);
+  EXPECT_EQ(home_.free[0]->worker_id(), 4);
+  EXPECT_EQ(home_.free[1]->index(), 1);
 }
 
 TEST_F(WorkerTest, ReadyBeforeForkedTakesThePidFromReady) {
@@ -176,22 +181,71 @@ TEST_F(WorkerTest, ReadyBeforeForkedTakesThePidFromReady) {
 TEST_F(WorkerTest, ServesRequestsAndFreesTheSlotAgain) {
   make();
   boot();
-  ASSERT_EQ(listener_.free.size(), 1u);
-  auto slot = listener_.free[0];
+  ASSERT_EQ(home_.free.size(), 1u);
+  auto slot = home_.free[0];
   for (int i = 1; i <= 2; ++i) {
     auto sink = std::make_shared<RecordingSink>();
     slot->send(make_request("GET", "/"), "PATH_INFO\0/"s, sink);
     ASSERT_TRUE((*peers_[0])->await_request(io_));
     (*peers_[0])->respond("200 OK", "x");
-    ASSERT_TRUE(run_until(io_, [&] { return listener_.free.size() == static_cast<std::size_t>(i + 1); }));
+    ASSERT_TRUE(run_until(io_, [&] { return home_.free.size() == static_cast<std::size_t>(i + 1); }));
     EXPECT_EQ(worker_->requests_served(), static_cast<uint64_t>(i));
   }
   // Internal requests (warm-up, health) are not counted as served.
   slot->send(make_request("GET", "/health"), "PATH_INFO\0/health"s, std::make_shared<RecordingSink>(), true);
   ASSERT_TRUE((*peers_[0])->await_request(io_));
   (*peers_[0])->respond("200 OK", "");
-  ASSERT_TRUE(run_until(io_, [&] { return listener_.free.size() == 4u; }));
+  ASSERT_TRUE(run_until(io_, [&] { return home_.free.size() == 4u; }));
   EXPECT_EQ(worker_->requests_served(), 2u);
+}
+
+// The slot's one return path: the worker counts the exchange, the pool's
+// verdict (on_exchange_counted) may eject it, and only then is the fate decided.
+TEST_F(WorkerTest, EjectedAfterAnExchangeWithholdsTheSlot) {
+  make(2);
+  boot();
+  ASSERT_EQ(home_.free.size(), 2u);
+  auto slot = home_.free[0];
+  listener_.on_counted = [](Worker& w) { w.stop(Reason::Health, ms{5000}); };
+  auto sink = std::make_shared<RecordingSink>();
+  slot->send(make_request("GET", "/"), "PATH_INFO\0/"s, sink);
+  ASSERT_TRUE((*peers_[0])->await_request(io_));
+  (*peers_[0])->respond("500 Internal Server Error", "x");
+  ASSERT_TRUE(run_until(io_, [&] { return !home_.ends.empty(); }));
+  EXPECT_EQ(listener_.counted, 1);
+  EXPECT_EQ(worker_->consecutive_failures(), 1u);
+  EXPECT_EQ(home_.ends[0].outcome, ExchangeOutcome::Done);
+  EXPECT_EQ(home_.ends[0].fate, SlotFate::Withheld);
+  EXPECT_EQ(home_.free.size(), 2u);  // not offered again
+  EXPECT_EQ(worker_->stop_reason(), Reason::Health);
+  ASSERT_TRUE(wait_exit());  // nothing else in flight: SIGTERM at once
+  EXPECT_EQ(listener_.exits[0].signal(), SIGTERM);
+}
+
+TEST_F(WorkerTest, ExchangeOnAStoppingWorkerIsNotCountedByThePool) {
+  make(2);
+  boot();
+  auto a = home_.free[0];
+  auto b = home_.free[1];
+  auto sa = std::make_shared<RecordingSink>(), sb = std::make_shared<RecordingSink>();
+  a->send(make_request("GET", "/a"), "PATH_INFO\0/a"s, sa);
+  b->send(make_request("GET", "/b"), "PATH_INFO\0/b"s, sb);
+  ASSERT_TRUE((*peers_[0])->await_request(io_));
+  ASSERT_TRUE((*peers_[1])->await_request(io_));
+  worker_->stop(Reason::Reload, ms{5000});
+  ASSERT_EQ(worker_->state(), State::Draining);
+  (*peers_[0])->respond("200 OK", "a");
+  ASSERT_TRUE(run_until(io_, [&] { return home_.ends.size() == 1u; }));
+  EXPECT_EQ(home_.ends[0].fate, SlotFate::Withheld);
+  EXPECT_EQ(listener_.counted, 0);  // the pool only judges workers in rotation
+  EXPECT_EQ(worker_->requests_served(), 1u);
+  EXPECT_EQ(worker_->state(), State::Draining);  // b still runs
+  (*peers_[1])->respond("200 OK", "b");
+  ASSERT_TRUE(run_until(io_, [&] { return home_.ends.size() == 2u; }));
+  EXPECT_EQ(home_.ends[1].fate, SlotFate::Withheld);
+  EXPECT_EQ(home_.free.size(), 2u);
+  ASSERT_TRUE(wait_exit());  // the last one done: SIGTERM
+  EXPECT_EQ(listener_.exits[0].signal(), SIGTERM);
 }
 
 TEST_F(WorkerTest, TimestampsComeFromTheInjectedClock) {
@@ -203,13 +257,13 @@ TEST_F(WorkerTest, TimestampsComeFromTheInjectedClock) {
   boot();
   EXPECT_EQ(worker_->ready_at(), t0 + ms{1500});
   EXPECT_EQ(worker_->idle_since(), t0 + ms{1500});
-  auto slot = listener_.free.at(0);
+  auto slot = home_.free.at(0);
   slot->send(make_request("GET", "/"), "PATH_INFO\0/"s, std::make_shared<RecordingSink>());
   ASSERT_TRUE((*peers_[0])->await_request(io_));
   clock_.advance(ms{250});
   EXPECT_EQ(slot->busy_for(), ms{250});  // the slots time their exchange on the same clock
   (*peers_[0])->respond("200 OK", "x");
-  ASSERT_TRUE(run_until(io_, [&] { return listener_.free.size() == 2u; }));
+  ASSERT_TRUE(run_until(io_, [&] { return home_.free.size() == 2u; }));
   EXPECT_EQ(worker_->idle_since(), t0 + ms{1750});  // idle again when the exchange ended
   EXPECT_EQ(worker_->started_at(), t0);
 }
@@ -275,7 +329,7 @@ TEST_F(WorkerTest, TermIgnoredMeansKillAfterGrace) {
 TEST_F(WorkerTest, StopWhileBusyDrainsFirst) {
   make();
   boot();
-  auto slot = listener_.free[0];
+  auto slot = home_.free[0];
   auto sink = std::make_shared<RecordingSink>();
   slot->send(make_request("GET", "/long"), "PATH_INFO\0/long"s, sink);
   ASSERT_TRUE((*peers_[0])->await_request(io_));
@@ -289,13 +343,13 @@ TEST_F(WorkerTest, StopWhileBusyDrainsFirst) {
   EXPECT_EQ(sink->body_text, "done");
   EXPECT_EQ(sink->finished_ok, true);
   EXPECT_EQ(listener_.exits[0].signal(), SIGTERM);
-  EXPECT_EQ(listener_.free.size(), 1u);  // the slot was not offered again while draining
+  EXPECT_EQ(home_.free.size(), 1u);  // the slot was not offered again while draining
 }
 
 TEST_F(WorkerTest, DrainingPastTheGraceIsKilled) {
   make();
   boot({SIGTERM});
-  auto slot = listener_.free[0];
+  auto slot = home_.free[0];
   auto sink = std::make_shared<RecordingSink>();
   slot->send(make_request("GET", "/stuck"), "PATH_INFO\0/stuck"s, sink);
   ASSERT_TRUE((*peers_[0])->await_request(io_));
@@ -328,7 +382,7 @@ TEST_F(WorkerTest, SlotSocketClosedKillsTheProcess) {
 TEST_F(WorkerTest, RequestTimeoutDumpsStacksThenKills) {
   make(1, /*request_timeout=*/ms{50});
   boot({SIGTERM, SIGUSR2});
-  auto slot = listener_.free[0];
+  auto slot = home_.free[0];
   auto sink = std::make_shared<RecordingSink>();
   slot->send(make_request("GET", "/slow"), "PATH_INFO\0/slow"s, sink);
   ASSERT_TRUE((*peers_[0])->await_request(io_));
@@ -344,7 +398,7 @@ TEST_F(WorkerTest, RequestTimeoutDumpsStacksThenKills) {
 TEST_F(WorkerTest, ProtocolErrorKillsAsBroken) {
   make();
   boot({SIGTERM});
-  auto slot = listener_.free[0];
+  auto slot = home_.free[0];
   auto sink = std::make_shared<RecordingSink>();
   slot->send(make_request("GET", "/"), "PATH_INFO\0/"s, sink);
   ASSERT_TRUE((*peers_[0])->await_request(io_));
