@@ -153,12 +153,26 @@ def test_gunicorn_uvicorn_worker_class_means_asgi(hearthd):
     srv = hearthd("asgi_raw:app", "-k", "uvicorn.workers.UvicornWorker", "--concurrency", "8", workers=1)
     assert "interface asgi" in srv.log()
     assert "slots=8" in srv.log()
+    assert "RLIMIT_NOFILE" not in srv.log()  # 2 x 1 x 8 + 256 fits any usual limit
     assert curl(srv.url + "/")[0] == 200
 
 
 def test_uvicorn_h11_worker_class_and_check_config(hearthd):
     srv = hearthd("asgi_raw:app", "-k", "uvicorn.workers.UvicornH11Worker", workers=1)
     assert "interface asgi" in srv.log()
+    assert curl(srv.url + "/")[0] == 200
+
+
+def test_a_low_fd_limit_is_warned_about_at_start(hearthd):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # hearthd inherits 512: 2 workers x 100 slots, twice during a reload, + 256 = 656 > 512.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))
+    try:
+        srv = hearthd("asgi_raw:app", "--interface", "asgi", workers=2, ready_workers=2)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert "need about 656 file descriptors but RLIMIT_NOFILE is 512" in srv.log(), srv.log_tail()
     assert curl(srv.url + "/")[0] == 200
 
 
