@@ -127,6 +127,24 @@ def test_fastapi_app_with_startup_and_shutdown_events(hearthd, tmp_path):
     assert shut == sorted(p for e, p in started), lines  # every worker ran shutdown once
 
 
+@needs_fastapi
+def test_recycling_runs_shutdown_in_the_old_worker_and_startup_in_the_new(hearthd, tmp_path):
+    events = tmp_path / "events.log"
+    srv = hearthd("asgi_fastapi:app", "--max-requests", "3", workers=1, env=_env(HEARTH_TEST_EVENTS=str(events)))
+    for _ in range(6):
+        assert curl(srv.url + "/")[0] == 200
+
+    def lines():
+        return [l.split() for l in events.read_text().splitlines()]
+
+    poll(lambda: sum(1 for e, _ in lines() if e == "shutdown") >= 1, 10, what="a recycled worker's shutdown event")
+    got = lines()
+    first_pid = got[0][1]
+    assert got[0] == ["startup", first_pid]
+    assert ["shutdown", first_pid] in got, got
+    assert any(e == "startup" and p != first_pid for e, p in got), got  # its replacement started
+
+
 @needs_django
 def test_django_get_asgi_application(hearthd):
     srv = hearthd("djproj.asgi:application", workers=1)
