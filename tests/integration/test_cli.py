@@ -276,7 +276,7 @@ def test_a_pasted_gunicorn_line_is_accepted(tmp_path):
     (["--worker-connections", "1000"], "--threads N"),
     (["--statsd-host", "localhost:8125"], "--admin-bind"),
     (["--access-logformat", "%(h)s %(r)s"], "--access-log-format combined or json"),
-    (["-k", "uvicorn.workers.UvicornWorker"], "ASGI apps are not supported yet"),
+    (["-k", "uvicorn.workers.SomeOtherWorker"], "hearthd serves ASGI apps itself"),
     (["--worker-class", "gevent"], "sync workers with --threads N"),
 ])
 def test_gunicorn_flags_without_a_meaning_here_name_the_equivalent(args, says):

@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -46,6 +48,22 @@ Daemon::~Daemon() {
   if (upgrade_ready_fd_ >= 0) ::close(upgrade_ready_fd_);
   if (pending_control_fd_ >= 0) ::close(pending_control_fd_);
 }
+
+namespace {
+// An ASGI worker holds `concurrency` slot sockets in hearthd (docs/asgi.md): warn when the
+// workers' sockets, twice over during a rolling reload, may not fit RLIMIT_NOFILE.
+void warn_asgi_fd_budget(const config::Config& c) {
+  if (c.interface != "asgi") return;
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
+  uint64_t workers = std::max<uint64_t>(c.workers, c.max_workers);
+  uint64_t need = 2 * workers * c.concurrency + 256;
+  if (need <= rl.rlim_cur) return;
+  HLOG(Warn, "ASGI: " << workers << " worker(s) x concurrency " << c.concurrency << " slot sockets, twice during a "
+                      "reload, need about " << need << " file descriptors but RLIMIT_NOFILE is " << rl.rlim_cur
+                      << ": raise it (LimitNOFILE= in the systemd unit, ulimit -n) or lower concurrency");
+}
+}  // namespace
 
 int Daemon::run() {
   const config::Config& c = *cfg_;
@@ -240,7 +258,8 @@ void Daemon::start(const std::string& python) {
 
   HLOG(Info, "hearth " << build::kVersion << " serving " << c.app << " with " << c.workers << " worker(s) x "
                        << c.threads << " thread(s), " << (c.preload ? "preload" : "lazy") << ", python "
-                       << python);
+                       << python << ", interface " << c.interface);
+  warn_asgi_fd_budget(c);
   pool_->start();
   health_->start();
   keepwarm_internal_->start();

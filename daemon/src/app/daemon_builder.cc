@@ -53,6 +53,9 @@ supervisor::Pool::Options pool_options(const config::Config& c, std::string pyth
   po.zygote.pythonpath = c.pythonpath;
   po.zygote.env = std::move(env);
   po.zygote.threads = c.threads;
+  po.zygote.interface = c.interface;
+  po.zygote.lifespan = c.lifespan;
+  po.zygote.concurrency = c.concurrency;
   po.zygote.generation = 1;
   po.zygote.death_pipe_read_fd = death_pipe_read_fd;
   po.zygote.capture_output = c.log.capture_output;

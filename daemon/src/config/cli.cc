@@ -142,6 +142,12 @@ const FlagSpec kFlags[] = {
      [](std::string_view, Config& c, CliState&) { c.preload = true; return ""s; }},
     {"no-preload", 0, nullptr, "Application", "preload", "import the app in each worker instead", nullptr,
      [](std::string_view, Config& c, CliState&) { c.preload = false; return ""s; }},
+    {"interface", 0, "KIND", "Application", "interface", "wsgi, asgi or auto (detect a coroutine app as ASGI 3)",
+     [](const Config& d) { return d.interface; },
+     nullptr},
+    {"lifespan", 0, "MODE", "Application", "lifespan", "ASGI lifespan events: auto, on or off",
+     [](const Config& d) { return d.lifespan; },
+     nullptr},
     {"env", 'e', "KEY=VALUE", "Application", "env", "set an environment variable for the app (repeatable)",
      nullptr,
      [](std::string_view v, Config& c, CliState&) -> std::string {
@@ -274,11 +280,15 @@ const FlagSpec kFlags[] = {
      [](const Config& d) { return std::to_string(d.threads); },
      nullptr},
     {"worker-class", 'k', "CLASS", "Workers", nullptr,
-     "gunicorn's worker class: sync or gthread (sync workers with --threads N); others are refused",
+     "gunicorn's worker class: sync or gthread (sync workers with --threads N), uvicorn.workers.UvicornWorker "
+     "(= --interface asgi); others are refused",
      [](const Config&) { return "sync"s; },
      [](std::string_view v, Config&, CliState&) -> std::string {
        return v == "sync" || v == "gthread" ? ""s : "sync or gthread"s;
      }},
+    {"concurrency", 0, "N", "Workers", "concurrency", "ASGI: concurrent requests per worker on its event loop",
+     [](const Config& d) { return std::to_string(d.concurrency); },
+     nullptr},
     {"worker-tmp-dir", 0, "DIR", "Workers", nullptr,
      "accepted for gunicorn command lines; hearthd keeps no heartbeat files, so nothing is written there",
      nullptr,
@@ -401,13 +411,18 @@ const RejectedFlag* find_rejected(std::string_view typed) {
   return nullptr;
 }
 
+// -k uvicorn.workers.UvicornWorker / UvicornH11Worker: an ASGI app (--interface asgi).
+bool is_asgi_worker_class(std::string_view v) {
+  return v == "uvicorn.workers.UvicornWorker" || v == "uvicorn.workers.UvicornH11Worker";
+}
+
 // -k/--worker-class: what hearthd can and cannot run.
 std::string worker_class_error(const std::string& typed, const std::string& v) {
-  if (v == "sync" || v == "gthread") return "";
+  if (v == "sync" || v == "gthread" || is_asgi_worker_class(v)) return "";
   if (v.find("uvicorn") != std::string::npos || v.find("Uvicorn") != std::string::npos ||
       v.find("ASGI") != std::string::npos || v.find("asgi") != std::string::npos)
-    return typed + " " + v + ": ASGI apps are not supported yet (ASGI support is a separate, open issue); "
-                             "hearthd runs WSGI apps with sync workers (-k sync or -k gthread with --threads N)";
+    return typed + " " + v + ": hearthd serves ASGI apps itself: use -k uvicorn.workers.UvicornWorker or "
+                             "--interface asgi (docs/asgi.md)";
   return typed + " " + v + ": hearthd has one worker type, sync workers with --threads N concurrent requests "
                            "each (-k sync, -k gthread); it buffers slow clients itself, the main reason for "
                            "gevent/eventlet workers";
@@ -546,6 +561,10 @@ void apply_command_line(const CommandLine& cl, Config& cfg, Provenance& prov, st
     if (std::string_view(s.flag->long_name) == "worker-class") {
       std::string err = worker_class_error(s.as_typed, s.value);
       if (!err.empty()) errors.push_back(err);
+      if (is_asgi_worker_class(s.value)) {
+        cfg.interface = "asgi";
+        prov.set("interface", s.as_typed);
+      }
       continue;
     }
     std::string expected =

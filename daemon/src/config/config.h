@@ -168,6 +168,8 @@ struct Config {
   std::string chdir;                    // worker cwd; "" = daemon's cwd
   std::vector<std::string> pythonpath;  // prepended to sys.path
   bool preload = true;                  // import once in the zygote, fork workers
+  std::string interface = "auto";       // wsgi | asgi | auto (docs/asgi.md)
+  std::string lifespan = "auto";        // ASGI lifespan: auto | on | off
   std::map<std::string, std::string> env;  // extra environment for the zygote and workers
 
   // --- listeners ---
@@ -189,6 +191,7 @@ struct Config {
   // --- workers and dispatch ---
   uint32_t workers = 0;                 // 0 in input = default 2 x cores + 1 (resolved by the loader)
   uint32_t threads = 1;                 // concurrent requests per worker
+  uint32_t concurrency = 100;           // ASGI: concurrent requests per worker (slots on one event loop)
   uint32_t max_queue = 1024;            // requests waiting for a worker; beyond it 503
   Millis queue_timeout{30000};          // longest a request may wait for a worker (else 503)
   Millis timeout{30000};                // longest a worker may spend on one request (else 504 + kill)

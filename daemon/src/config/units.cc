@@ -243,6 +243,18 @@ std::optional<std::string> parse_log_level(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<std::string> parse_interface(std::string_view text) {
+  std::string l = lower(text);
+  if (l == "wsgi" || l == "asgi" || l == "auto") return l;
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_lifespan(std::string_view text) {
+  std::string l = lower(text);
+  if (l == "auto" || l == "on" || l == "off") return l;
+  return std::nullopt;
+}
+
 std::optional<std::string> parse_access_log_format(std::string_view text) {
   std::string l = lower(text);
   if (l == "combined" || l == "json") return l;

@@ -52,6 +52,9 @@ namespace hearth::config {
 // and "critical" are accepted as warn and error. Returns the canonical name.
 std::optional<std::string> parse_log_level(std::string_view text);
 
+// interface: wsgi|asgi|auto; lifespan: auto|on|off (case-insensitive), canonical name.
+std::optional<std::string> parse_interface(std::string_view text);
+std::optional<std::string> parse_lifespan(std::string_view text);
 // log.access_log_format: combined|json (case-insensitive), canonical name.
 std::optional<std::string> parse_access_log_format(std::string_view text);
 // A file-mode mask in octal: "027", "0027", "0o027"; nullopt above 0777 or not octal.

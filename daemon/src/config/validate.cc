@@ -93,6 +93,9 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
     else continue;
     if (v < k.field.min) fail(std::string(k.key), "must be at least " + std::to_string(k.field.min));
   }
+  // A FORK carries one socket per slot; the runtime accepts at most 256 (protocol.py MAX_FDS).
+  if (cfg.concurrency > 256) fail("concurrency", "must be at most 256, got " + std::to_string(cfg.concurrency));
+  if (cfg.threads > 256) fail("threads", "must be at most 256, got " + std::to_string(cfg.threads));
   // A request line and a Host field need room: 0 (or a few bytes) refuses every request.
   if (cfg.http.max_header_size < kMinHeaderSize) {
     fail("http.max_header_size", "must be at least " + std::to_string(kMinHeaderSize) + " bytes, got " +

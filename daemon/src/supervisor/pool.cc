@@ -193,7 +193,7 @@ std::shared_ptr<Worker> Pool::spawn_worker(uint32_t gen) {
                                     opt_.request_timeout, opt_.boot_timeout, clock_);
   w->set_request_limit(request_limit(opt_.max_requests, opt_.max_requests_jitter, rng_));
   std::vector<int> fds;
-  std::string err = w->create_slots(opt_.zygote.threads, &fds);
+  std::string err = w->create_slots(z->slots(), &fds);
   if (!err.empty()) {
     HLOG_CTX(Error, "pool", "cannot create worker " << id << ": " << err);
     schedule_maintain(worker_backoff_.on_failed_start());
@@ -263,10 +263,15 @@ void Pool::on_worker_ready(Worker& w) {
 void Pool::on_worker_boot_failed(Worker& w, const std::string& text) {
   // An import failure in the first lazy worker is fatal (the app cannot load);
   // a failed warm-up (Admitting) is a failed boot that is retried.
-  if (!worker_ever_ready_ && phase_ == Phase::Starting && w.generation() == gens_.active() && !opt_.zygote.preload &&
+  // An ASGI worker's lifespan.startup runs after the fork even with preload: the same.
+  auto z = zygote(w.generation());
+  bool app_boots_in_worker = !opt_.zygote.preload || (z && z->interface() == "asgi");
+  if (!worker_ever_ready_ && phase_ == Phase::Starting && w.generation() == gens_.active() && app_boots_in_worker &&
       w.state() != Worker::State::Admitting) {
     // The worker has logged the traceback already: say it once.
-    listener_.on_fatal("the app failed to import in worker " + std::to_string(w.id()) + " (the traceback is above)");
+    listener_.on_fatal((opt_.zygote.preload ? "the app failed to start (ASGI lifespan) in worker "
+                                            : "the app failed to import in worker ") +
+                       std::to_string(w.id()) + " (the traceback is above)");
     return;
   }
   if (gens_.is_incoming(w.generation())) {

@@ -39,6 +39,10 @@ std::string Zygote::start() {
   s.argv = {spec_.python, spec_.runtime_dir + "/hearth_zygote.py", "--control-fd", "3", "--death-fd", "4",
             "--app", spec_.app, spec_.preload ? "--preload" : "--no-preload", "--threads",
             std::to_string(spec_.threads), "--generation", std::to_string(spec_.generation)};
+  if (spec_.interface != "wsgi") {  // the WSGI command line stays as it was
+    s.argv.insert(s.argv.end(), {std::string("--interface"), spec_.interface, std::string("--concurrency"),
+                                 std::to_string(spec_.concurrency), std::string("--lifespan"), spec_.lifespan});
+  }
   if (!spec_.chdir.empty()) {
     s.argv.push_back("--chdir");
     s.argv.push_back(spec_.chdir);
@@ -115,9 +119,16 @@ void Zygote::handle_frame(const FrameHeader& h, std::string_view payload) {
     case FrameType::ZygoteReady: {
       threads_after_import_ = json_int(payload, "threads_after_import").value_or(1);
       import_ms_ = json_int(payload, "import_ms").value_or(0);
+      {
+        int64_t n = json_int(payload, "slots").value_or(spec_.threads);
+        slots_ = n >= 1 && n <= 256 ? static_cast<uint32_t>(n) : spec_.threads;
+        auto kind = json_string(payload, "interface");
+        interface_ = kind ? *kind : "wsgi";
+      }
       state_ = State::Ready;
       HLOG_CTX(Info, "zygote", "zygote ready pid=" << pid_ << " generation=" << spec_.generation
-                                                   << " import_ms=" << import_ms_);
+                                                   << " import_ms=" << import_ms_
+                                                   << " slots=" << slots_);
       if (threads_after_import_ > 1) {
         HLOG_CTX(Warn, "zygote",
                  "the app started " << (threads_after_import_ - 1)

@@ -29,6 +29,9 @@ struct ZygoteSpec {
   std::vector<std::string> pythonpath;
   std::vector<std::string> env;  // complete environment, "K=V"
   uint32_t threads = 1;
+  std::string interface = "wsgi";  // wsgi | asgi | auto (the zygote resolves auto when preloading)
+  std::string lifespan = "auto";   // ASGI lifespan: auto | on | off
+  uint32_t concurrency = 100;      // ASGI workers' slots
   uint32_t generation = 1;
   int death_pipe_read_fd = -1;   // the daemon's death pipe (read end)
   std::string hook_pre_fork;     // "module:function" run in the zygote before each fork
@@ -68,6 +71,10 @@ class Zygote : public std::enable_shared_from_this<Zygote> {
   uint32_t generation() const { return spec_.generation; }
   bool threads_warning() const { return threads_after_import_ > 1; }
   int64_t import_ms() const { return import_ms_; }
+  // Slot sockets per worker: ZYGOTE_READY's "slots" (threads for WSGI, concurrency for ASGI).
+  uint32_t slots() const { return slots_; }
+  // ZYGOTE_READY's "interface": "wsgi", "asgi", or "auto" (preload off: decided in each worker).
+  const std::string& interface() const { return interface_; }
 
  private:
   void do_read();
@@ -85,6 +92,8 @@ class Zygote : public std::enable_shared_from_this<Zygote> {
   std::array<char, 8192> rbuf_{};
   int64_t threads_after_import_ = 0;
   int64_t import_ms_ = 0;
+  uint32_t slots_ = 1;
+  std::string interface_ = "wsgi";
 };
 
 const char* zygote_state_name(Zygote::State s);

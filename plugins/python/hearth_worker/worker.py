@@ -275,7 +275,7 @@ class Worker:
     """The worker process after the fork. ``run()`` never returns."""
 
     def __init__(self, worker_id, slot_socks, death_fd, app=None, app_spec=None, fork_time=None,
-                 hooks=None):
+                 hooks=None, interface="wsgi", lifespan="auto"):
         self.worker_id = worker_id
         self.threads = len(slot_socks)
         self.socks = slot_socks
@@ -284,6 +284,8 @@ class Worker:
         self.app_spec = app_spec
         self.fork_time = time.monotonic() if fork_time is None else fork_time
         self.hooks = hooks if hooks is not None else Hooks()
+        self.interface = interface  # "wsgi", "asgi", or "auto" when the zygote did not load the app
+        self.lifespan = lifespan
         self.slots = []
         self.stopping = False
         self.post_fork_done = False  # worker_exit runs only after post_fork returned
@@ -386,6 +388,8 @@ class Worker:
             except BaseException:
                 self._boot_failed(slot0, "worker %s: failed to load app %r\n%s" % (
                     self.worker_id, self.app_spec, loader.app_traceback()))
+        if self.interface != "wsgi":
+            self._maybe_run_asgi()
         self.slots = [Slot(self, i, sock, self.app) for i, sock in enumerate(self.socks)]
         boot_ms = int(round((time.monotonic() - self.fork_time) * 1000))
         self.slots[0].sendall(json_frame(WORKER_READY, {
@@ -398,6 +402,20 @@ class Worker:
                              name="hearth-slot-%d" % slot.index, daemon=True).start()
         while True:
             signal.pause()
+
+    def _maybe_run_asgi(self):
+        """An ASGI app (interface "asgi", or "auto" and the app is one): serve it on an
+        event loop (asgi_worker.py); never returns. A WSGI app under "auto" returns."""
+        from .asgi import ASGI, AUTO, resolve_interface
+        if resolve_interface(self.interface, self.app) != ASGI:
+            return
+        if self.interface == AUTO:
+            sys.stderr.write(
+                "[worker %s] interface = \"auto\" found an ASGI app after the fork (preload is off), so "
+                "this worker has %d slot(s) (threads), not `concurrency`; set interface = \"asgi\"\n"
+                % (self.worker_id, self.threads))
+        from .asgi_worker import AsgiWorker
+        AsgiWorker(self, self.lifespan).run()
 
     def _serve_thread(self, slot):
         try:

@@ -42,12 +42,17 @@ def parse_args(argv):
     p.add_argument("--pythonpath", action="append", default=[])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--generation", type=int, default=0)
+    p.add_argument("--interface", choices=("wsgi", "asgi", "auto"), default="wsgi")
+    p.add_argument("--concurrency", type=int, default=100, help="slots of an ASGI worker")
+    p.add_argument("--lifespan", choices=("auto", "on", "off"), default="auto")
     for name in hooks.NAMES:
         p.add_argument("--hook-" + name.replace("_", "-"), dest="hook_" + name, default=None,
                        metavar="MODULE:FUNCTION", help="the %s server hook (docs/hooks.md)" % name)
     args = p.parse_args(argv)
     if args.threads < 1:
         p.error("--threads must be >= 1")
+    if args.concurrency < 1:
+        p.error("--concurrency must be >= 1")
     return args
 
 
@@ -108,6 +113,8 @@ class Zygote:
         self.death_fd = args.death_fd
         self.app = None
         self.hooks = hooks.Hooks()
+        self.interface = args.interface  # resolved from "auto" once the app is loaded
+        self.slots = args.threads        # slot sockets per worker (FORK must carry this many)
 
     def send(self, data):
         try:
@@ -133,6 +140,10 @@ class Zygote:
                 self._fail("failed to load app %r\n%s" % (self.args.app, loader.app_traceback()))
             import_ms = int(round((time.monotonic() - t0) * 1000))
         self._load_hooks()
+        if self.args.interface != "wsgi":  # a WSGI zygote imports nothing more than before
+            from .asgi import ASGI, resolve_interface
+            self.interface = resolve_interface(self.args.interface, self.app)
+            self.slots = self.args.concurrency if self.interface == ASGI else self.args.threads
         if self.args.preload:
             gc.collect()
             gc.freeze()
@@ -148,6 +159,8 @@ class Zygote:
             "preload": bool(self.args.preload),
             "import_ms": import_ms,
             "threads_after_import": threads,
+            "interface": self.interface,
+            "slots": self.slots,
         }))
 
     def _load_hooks(self):
@@ -218,9 +231,10 @@ class Zygote:
                 worker_id = int(msg["worker_id"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise RuntimeError("bad FORK payload %r: %s" % (payload[:200], exc)) from None
-            if len(fds) != self.args.threads:
-                raise RuntimeError("FORK carried %d slot socket(s), expected %d (--threads)"
-                                   % (len(fds), self.args.threads))
+            if len(fds) != self.slots:
+                raise RuntimeError("FORK carried %d slot socket(s), expected %d (%s)"
+                                   % (len(fds), self.slots,
+                                      "--concurrency" if self.slots != self.args.threads else "--threads"))
             self._run_pre_fork(worker_id)
             pid = self._double_fork(worker_id, fds)
         except Exception as exc:
@@ -313,7 +327,8 @@ class Zygote:
             socks = [socket.socket(fileno=fd) for fd in fds]
             Worker(worker_id, socks, self.death_fd, app=self.app,
                    app_spec=None if self.app is not None else self.args.app,
-                   fork_time=fork_time, hooks=self.hooks).run()
+                   fork_time=fork_time, hooks=self.hooks, interface=self.interface,
+                   lifespan=self.args.lifespan).run()
         except BaseException:
             try:
                 sys.stderr.write("[worker %s] failed to start\n%s" % (worker_id, traceback.format_exc()))

@@ -244,7 +244,9 @@ class FakeDaemon:
             self.ctrl.sendall(data)
 
     def fork(self, worker_id=1, nslots=None, expect_ready=True, timeout=15.0):
-        nslots = self.threads if nslots is None else nslots
+        if nslots is None:  # the zygote's answer (threads, or concurrency for ASGI), else threads
+            slots = self.ready.json().get("slots") if self.ready is not None else None
+            nslots = slots if slots else self.threads
         pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(nslots)]
         ours = [a for a, _ in pairs]
         theirs = [b for _, b in pairs]

@@ -230,7 +230,7 @@ TEST(Cli, ParseCommandLineFindsConfigAndOverrides) {
 TEST(Cli, HelpListsEveryFlagWithDefaults) {
   std::string help = help_text();
   for (const auto& flag : long_flags()) EXPECT_THAT(help, HasSubstr(flag)) << flag;
-  EXPECT_EQ(long_flags().size(), 50u);
+  EXPECT_EQ(long_flags().size(), 53u);
   EXPECT_THAT(help, HasSubstr("--certfile FILE"));
   EXPECT_THAT(help, HasSubstr("-w, --workers N"));
   std::istringstream lines(help);
@@ -289,9 +289,23 @@ TEST(CliGunicorn, RefusedFlagsNameTheEquivalentOnce) {
   EXPECT_THAT(one({"--statsd-host", "localhost:8125"}), HasSubstr("--admin-bind"));
   EXPECT_THAT(one({"--access-logformat", "%(h)s"}), HasSubstr("--access-log-format combined or json"));
   EXPECT_THAT(one({"--access-logformat=%(h)s"}), HasSubstr("--access-log-format"));
-  EXPECT_THAT(one({"-k", "uvicorn.workers.UvicornWorker"}), HasSubstr("ASGI apps are not supported yet"));
+  EXPECT_THAT(one({"-k", "uvicorn.workers.SomeOtherWorker"}), HasSubstr("hearthd serves ASGI apps itself"));
   EXPECT_THAT(one({"--worker-class", "gevent"}), HasSubstr("sync workers with --threads N"));
   EXPECT_THAT(one({"-k", "gthread", "--reload"}), HasSubstr("hearthctl reload"));
+}
+
+TEST(CliGunicorn, UvicornWorkerClassMeansAsgi) {
+  EXPECT_EQ(ok({"-k", "uvicorn.workers.UvicornWorker"}).interface, "asgi");
+  EXPECT_EQ(ok({"--worker-class", "uvicorn.workers.UvicornH11Worker"}).interface, "asgi");
+  EXPECT_EQ(ok({"-k", "sync"}).interface, "auto");
+  Config c = ok({"--interface", "WSGI", "--concurrency", "32", "--lifespan", "off"});
+  EXPECT_EQ(c.interface, "wsgi");
+  EXPECT_EQ(c.concurrency, 32u);
+  EXPECT_EQ(c.lifespan, "off");
+  EXPECT_THAT(errors_of({"--interface", "cgi"}), ElementsAre(HasSubstr("one of wsgi, asgi, auto")));
+  EXPECT_THAT(errors_of({"--lifespan", "maybe"}), ElementsAre(HasSubstr("one of auto, on, off")));
+  EXPECT_THAT(errors_of({"--concurrency", "0"}), ElementsAre(HasSubstr("concurrency")));
+  EXPECT_THAT(errors_of({"--concurrency", "257"}), ElementsAre(HasSubstr("at most 256")));
 }
 
 TEST(CliGunicorn, ValuesAreChecked) {

@@ -251,5 +251,46 @@ TEST_F(PoolTest, MaxRequestsRecyclesReplacementFirst) {
   EXPECT_EQ(pool_->counters().restarts.at("max_requests"), 1u);
 }
 
+// ASGI (docs/asgi.md): the zygote's ZYGOTE_READY says how many slot sockets a worker
+// gets (concurrency), and a worker whose lifespan startup fails before any worker was
+// ever ready stops the daemon, even with preload.
+TEST_F(PoolTest, AsgiWorkersGetTheZygotesSlotCount) {
+  make(1);
+  pool_->start();
+  ASSERT_TRUE(hearth::testing::send_frame(zygote(0), FrameType::ZygoteReady,
+                                          R"({"pid":1,"import_ms":5,"interface":"asgi","slots":5})"));
+  auto w = fork_one(0);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->slot_fds.size(), 5u);
+  ASSERT_TRUE(run_until(io_, [&] { return pool_->ready_workers() == 1; }));
+  EXPECT_EQ(pool_->status().workers.at(0).slots, 5u);
+}
+
+TEST_F(PoolTest, AnAsgiStartupFailureBeforeAnyWorkerWasReadyIsFatal) {
+  make(1);
+  pool_->start();
+  ASSERT_TRUE(hearth::testing::send_frame(zygote(0), FrameType::ZygoteReady,
+                                          R"({"pid":1,"import_ms":5,"interface":"asgi","slots":2})"));
+  ASSERT_TRUE(fork_one(0, true));
+  ASSERT_TRUE(run_until(io_, [&] { return !listener_.fatal.empty(); }));
+  EXPECT_NE(listener_.fatal.at(0).find("failed to start (ASGI lifespan)"), std::string::npos) << listener_.fatal.at(0);
+}
+
+TEST_F(PoolTest, AWsgiBootFailureWithPreloadIsNotFatal) {
+  make(1);
+  pool_->start();
+  zygote_ready(0);
+  ASSERT_TRUE(fork_one(0, true));
+  // The failed worker is killed and replaced later (crash-loop backoff), not fatal. The
+  // fatal path posts nothing: it is called from the WORKER_FAILED handler, so once the
+  // worker has been killed the decision was made.
+  ASSERT_TRUE(run_until(io_, [&] {
+    for (auto& w : pool_->workers())
+      if (w->id() == 1 && w->state() != Worker::State::Stopping && w->state() != Worker::State::Dead) return false;
+    return true;  // worker 1 is stopping or gone (a replacement may already be forking)
+  }));
+  EXPECT_TRUE(listener_.fatal.empty());
+}
+
 }  // namespace
 }  // namespace hearth::supervisor

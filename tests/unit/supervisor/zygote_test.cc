@@ -109,6 +109,38 @@ TEST_F(ZygoteTest, PreloadFlag) {
   EXPECT_EQ(argv.size(), 13u);  // no --chdir, no --pythonpath
 }
 
+TEST_F(ZygoteTest, AsgiFlagsOnlyWhenTheInterfaceIsNotWsgi) {
+  spec_.interface = "auto";
+  spec_.concurrency = 64;
+  spec_.lifespan = "on";
+  make();
+  ASSERT_EQ(zygote_->start(), "");
+  const auto& argv = spawner_.specs[0].argv;
+  ASSERT_EQ(argv.size(), 19u);
+  EXPECT_EQ(std::vector<std::string>(argv.begin() + 13, argv.end()),
+            (std::vector<std::string>{"--interface", "auto", "--concurrency", "64", "--lifespan", "on"}));
+}
+
+TEST_F(ZygoteTest, SlotsAndInterfaceComeFromZygoteReady) {
+  int ready = 0;
+  make(Zygote::Events{[&](Zygote&) { ++ready; }, {}, {}, {}, {}});
+  ASSERT_EQ(zygote_->start(), "");
+  send(FrameType::ZygoteReady, R"({"pid":99,"import_ms":5,"threads_after_import":1,"interface":"asgi","slots":100})");
+  ASSERT_TRUE(run_until(io_, [&] { return ready == 1; }));
+  EXPECT_EQ(zygote_->slots(), 100u);
+  EXPECT_EQ(zygote_->interface(), "asgi");
+}
+
+TEST_F(ZygoteTest, SlotsDefaultToThreadsWhenMissingOrOutOfRange) {
+  int ready = 0;
+  make(Zygote::Events{[&](Zygote&) { ++ready; }, {}, {}, {}, {}});
+  ASSERT_EQ(zygote_->start(), "");
+  send(FrameType::ZygoteReady, R"({"pid":99,"import_ms":5,"slots":100000})");
+  ASSERT_TRUE(run_until(io_, [&] { return ready == 1; }));
+  EXPECT_EQ(zygote_->slots(), 2u);  // spec_.threads
+  EXPECT_EQ(zygote_->interface(), "wsgi");
+}
+
 TEST_F(ZygoteTest, SpawnFailureIsReported) {
   spawner_.fail = true;
   make();
