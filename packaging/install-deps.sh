@@ -21,6 +21,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3-flask python3-django python3-pytest python3-h2
+  python3-fastapi python3-starlette python3-uvloop  # tests/integration/test_asgi.py (ASGI apps; uvloop when importable)
   curl nghttp2-client wrk procps prometheus zsh openssl
   postgresql python3-psycopg2
   python3-yaml  # tests/packaging: the Kubernetes manifests
