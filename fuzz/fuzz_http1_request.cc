@@ -14,13 +14,19 @@
 // one Host in HTTP/1.1 and every Host (and absolute-form authority) a
 // host[:port], token method, version 1.0/1.1, no CR/LF/NUL in any
 // stored header, a body no larger than max_body_size and equal to Content-Length.
+// The input's first head is also given to both head parsers on its own: what
+// the one-pass path (http/simple_head.h) takes, RequestParser (Beast) must
+// accept and build the same way.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "http/head_scanner.h"
 #include "http/request_checks.h"
+#include "http/request_parser.h"
 #include "http/request_reader.h"
+#include "http/simple_head.h"
 
 namespace {
 
@@ -121,12 +127,41 @@ struct Connection {
   }
 };
 
+// Differential: parse_simple_head() against RequestParser on one whole head.
+void check_simple_head(std::string_view in) {
+  const std::size_t crlf2 = in.find("\r\n\r\n");
+  if (crlf2 == std::string_view::npos) return;
+  const std::string_view head = in.substr(0, crlf2 + 4);
+  hearth::http::HeadScanner scanner(limits().max_header_size);
+  if (scanner.feed(head) != hearth::http::HeadScanner::Result::Complete || scanner.head_size() != head.size())
+    return;
+  hearth::http::Request simple;
+  hearth::http::SimpleHeadFacts facts;
+  if (hearth::http::parse_simple_head(head, limits(), simple, facts) != hearth::http::SimpleHead::Parsed) {
+    check(simple.headers.empty());
+    return;
+  }
+  hearth::http::RequestParser beast(limits(), "/tmp");
+  boost::beast::error_code ec;
+  const std::size_t n = beast.put(boost::asio::const_buffer(head.data(), head.size()), ec);
+  check(!ec && n == head.size() && beast.is_done());
+  check(beast.keep_alive() == facts.keep_alive && beast.expects_continue() == facts.expect_continue);
+  const hearth::http::Request& b = *beast.request();
+  check(b.method == simple.method && b.target == simple.target && b.version == simple.version &&
+        b.is_head == simple.is_head && b.headers.size() == simple.headers.size());
+  for (std::size_t i = 0; i < b.headers.size(); ++i) {
+    check(b.headers[i].name == simple.headers[i].name && b.headers[i].value == simple.headers[i].value);
+  }
+  check_accepted(simple);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::size_t piece = static_cast<std::size_t>(data[0]) + 1;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
+  check_simple_head(in);
   Connection conn;
   while (!in.empty() && !conn.done) {
     std::size_t take = in.size() < piece ? in.size() : piece;

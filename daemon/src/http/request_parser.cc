@@ -3,6 +3,7 @@
 #include <boost/beast/http/error.hpp>
 
 #include "http/request_checks.h"
+#include "http/simple_head.h"
 
 namespace hearth::http {
 
@@ -24,6 +25,16 @@ int RequestParser::status_for(const error_code& ec) const {
   if (ec == bhttp::error::header_limit) return 431;
   if (ec == bhttp::error::body_limit) return 413;
   return 400;
+}
+
+bool RequestParser::take_simple_head(std::string_view head) {
+  SimpleHeadFacts facts;
+  if (parse_simple_head(head, limits_, *req_, facts) != SimpleHead::Parsed) return false;
+  simple_ = true;
+  simple_keep_alive_ = facts.keep_alive;
+  expect_continue_ = facts.expect_continue;
+  header_done_ = true;
+  return true;
 }
 
 void RequestParser::reject(int status, error_code& ec) {

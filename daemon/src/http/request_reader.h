@@ -115,6 +115,11 @@ inline RequestReader::Step RequestReader::step(std::string_view buffered, std::s
             break;
         }
         const std::size_t head = scanner_.head_size();
+        // The common request (no body, nothing unusual) in one pass; Beast for the rest.
+        if (parser_->take_simple_head(raw.substr(0, head))) {
+          consumed = at + head;
+          return Step::Complete;
+        }
         boost::beast::error_code ec;
         const std::size_t n = parser_->put(boost::asio::const_buffer(raw.data(), head), ec);
         if (ec) return reject(parser_->status_for(ec));
