@@ -14,9 +14,10 @@
 // one Host in HTTP/1.1 and every Host (and absolute-form authority) a
 // host[:port], token method, version 1.0/1.1, no CR/LF/NUL in any
 // stored header, a body no larger than max_body_size and equal to Content-Length.
-// The input's first head is also given to both head parsers on its own: what
-// the one-pass path (http/simple_head.h) takes, RequestParser (Beast) must
-// accept and build the same way.
+// The input up to its first and its last CRLF CRLF is also given to the head
+// parsers on its own: what the one-pass path (http/simple_head.h) takes,
+// HeadScanner must see as one whole head and RequestParser (Beast) must accept
+// and build the same way.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -127,20 +128,18 @@ struct Connection {
   }
 };
 
-// Differential: parse_simple_head() against RequestParser on one whole head.
-void check_simple_head(std::string_view in) {
-  const std::size_t crlf2 = in.find("\r\n\r\n");
-  if (crlf2 == std::string_view::npos) return;
-  const std::string_view head = in.substr(0, crlf2 + 4);
-  hearth::http::HeadScanner scanner(limits().max_header_size);
-  if (scanner.feed(head) != hearth::http::HeadScanner::Result::Complete || scanner.head_size() != head.size())
-    return;
+// Differential: parse_simple_head() against HeadScanner and RequestParser on a
+// buffer ending in CRLF CRLF (RequestReader tries those before HeadScanner).
+void check_simple_head(std::string_view head) {
+  if (head.size() < 4 || head.substr(head.size() - 4) != "\r\n\r\n") return;
   hearth::http::Request simple;
   hearth::http::SimpleHeadFacts facts;
   if (hearth::http::parse_simple_head(head, limits(), simple, facts) != hearth::http::SimpleHead::Parsed) {
     check(simple.headers.empty());
     return;
   }
+  hearth::http::HeadScanner scanner(limits().max_header_size);
+  check(scanner.feed(head) == hearth::http::HeadScanner::Result::Complete && scanner.head_size() == head.size());
   hearth::http::RequestParser beast(limits(), "/tmp");
   boost::beast::error_code ec;
   const std::size_t n = beast.put(boost::asio::const_buffer(head.data(), head.size()), ec);
@@ -161,7 +160,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::size_t piece = static_cast<std::size_t>(data[0]) + 1;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  check_simple_head(in);
+  // The input up to its first and up to its last CRLF CRLF.
+  if (const std::size_t first = in.find("\r\n\r\n"); first != std::string_view::npos) {
+    check_simple_head(in.substr(0, first + 4));
+    check_simple_head(in.substr(0, in.rfind("\r\n\r\n") + 4));
+  }
   Connection conn;
   while (!in.empty() && !conn.done) {
     std::size_t take = in.size() < piece ? in.size() : piece;
