@@ -13,7 +13,7 @@ using boost::beast::string_view;
 
 RequestParser::RequestParser(const config::HttpLimits& limits, const std::string& temp_dir)
     : limits_(limits), req_(std::make_shared<Request>()) {
-  req_->body = Spool(limits.body_buffer_size, temp_dir);
+  req_->body.configure(limits.body_buffer_size, temp_dir);
   header_limit(static_cast<std::uint32_t>(
       limits.max_header_size > UINT32_MAX ? UINT32_MAX : limits.max_header_size));
   body_limit(limits.max_body_size);
