@@ -14,13 +14,20 @@
 // one Host in HTTP/1.1 and every Host (and absolute-form authority) a
 // host[:port], token method, version 1.0/1.1, no CR/LF/NUL in any
 // stored header, a body no larger than max_body_size and equal to Content-Length.
+// The input up to its first and its last CRLF CRLF is also given to the head
+// parsers on its own: what the one-pass path (http/simple_head.h) takes,
+// HeadScanner must see as one whole head and RequestParser (Beast) must accept
+// and build the same way.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "http/head_scanner.h"
 #include "http/request_checks.h"
+#include "http/request_parser.h"
 #include "http/request_reader.h"
+#include "http/simple_head.h"
 
 namespace {
 
@@ -121,12 +128,43 @@ struct Connection {
   }
 };
 
+// Differential: parse_simple_head() against HeadScanner and RequestParser on a
+// buffer ending in CRLF CRLF (RequestReader tries those before HeadScanner).
+void check_simple_head(std::string_view head) {
+  if (head.size() < 4 || head.substr(head.size() - 4) != "\r\n\r\n") return;
+  hearth::http::Request simple;
+  hearth::http::SimpleHeadFacts facts;
+  if (hearth::http::parse_simple_head(head, limits(), simple, facts) != hearth::http::SimpleHead::Parsed) {
+    check(simple.headers.empty());
+    return;
+  }
+  hearth::http::HeadScanner scanner(limits().max_header_size);
+  check(scanner.feed(head) == hearth::http::HeadScanner::Result::Complete && scanner.head_size() == head.size());
+  hearth::http::RequestParser beast(limits(), "/tmp");
+  boost::beast::error_code ec;
+  const std::size_t n = beast.put(boost::asio::const_buffer(head.data(), head.size()), ec);
+  check(!ec && n == head.size() && beast.is_done());
+  check(beast.keep_alive() == facts.keep_alive && beast.expects_continue() == facts.expect_continue);
+  const hearth::http::Request& b = *beast.request();
+  check(b.method == simple.method && b.target == simple.target && b.version == simple.version &&
+        b.is_head == simple.is_head && b.headers.size() == simple.headers.size());
+  for (std::size_t i = 0; i < b.headers.size(); ++i) {
+    check(b.headers[i].name == simple.headers[i].name && b.headers[i].value == simple.headers[i].value);
+  }
+  check_accepted(simple);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::size_t piece = static_cast<std::size_t>(data[0]) + 1;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
+  // The input up to its first and up to its last CRLF CRLF.
+  if (const std::size_t first = in.find("\r\n\r\n"); first != std::string_view::npos) {
+    check_simple_head(in.substr(0, first + 4));
+    check_simple_head(in.substr(0, in.rfind("\r\n\r\n") + 4));
+  }
   Connection conn;
   while (!in.empty() && !conn.done) {
     std::size_t take = in.size() < piece ? in.size() : piece;

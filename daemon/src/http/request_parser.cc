@@ -3,6 +3,7 @@
 #include <boost/beast/http/error.hpp>
 
 #include "http/request_checks.h"
+#include "http/simple_head.h"
 
 namespace hearth::http {
 
@@ -12,7 +13,7 @@ using boost::beast::string_view;
 
 RequestParser::RequestParser(const config::HttpLimits& limits, const std::string& temp_dir)
     : limits_(limits), req_(std::make_shared<Request>()) {
-  req_->body = Spool(limits.body_buffer_size, temp_dir);
+  req_->body.configure(limits.body_buffer_size, temp_dir);
   header_limit(static_cast<std::uint32_t>(
       limits.max_header_size > UINT32_MAX ? UINT32_MAX : limits.max_header_size));
   body_limit(limits.max_body_size);
@@ -24,6 +25,16 @@ int RequestParser::status_for(const error_code& ec) const {
   if (ec == bhttp::error::header_limit) return 431;
   if (ec == bhttp::error::body_limit) return 413;
   return 400;
+}
+
+bool RequestParser::take_simple_head(std::string_view head) {
+  SimpleHeadFacts facts;
+  if (parse_simple_head(head, limits_, *req_, facts) != SimpleHead::Parsed) return false;
+  simple_ = true;
+  simple_keep_alive_ = facts.keep_alive;
+  expect_continue_ = facts.expect_continue;
+  header_done_ = true;
+  return true;
 }
 
 void RequestParser::reject(int status, error_code& ec) {

@@ -9,9 +9,14 @@
 // (no Content-Length with Transfer-Encoding, Transfer-Encoding only as a
 // single "chunked", never in HTTP/1.0; one plain decimal Content-Length), and
 // exactly one Host in HTTP/1.1. A rejection leaves reject_status() set (400/431).
+//
+// A plain body-less head is taken in one pass instead (take_simple_head(),
+// http/simple_head.h): Beast then never sees it, and is_done() and
+// keep_alive() below answer for it as Beast would have.
 #include <boost/beast/http/basic_parser.hpp>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "config/config.h"
@@ -33,6 +38,17 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   const std::error_code& body_error() const { return body_error_; }
   // The client sent "Expect: 100-continue".
   bool expects_continue() const { return expect_continue_; }
+
+  // Builds the request from a whole head (HeadScanner's) in one pass when it is
+  // a plain body-less one (parse_simple_head()); true: the request is complete.
+  // False: nothing was taken, put() the head as before. Only on a fresh parser.
+  [[nodiscard]] bool take_simple_head(std::string_view head);
+  // Beast's answers, or take_simple_head()'s when it took the head. These hide
+  // basic_parser's non-virtual functions of the same name on purpose: callers
+  // hold a RequestParser.
+  bool is_done() const { return simple_ || basic_parser::is_done(); }
+  bool is_header_done() const { return simple_ || basic_parser::is_header_done(); }
+  bool keep_alive() const { return simple_ ? simple_keep_alive_ : basic_parser::keep_alive(); }
 
   // Maps a parse error to the status to answer with (400, 413 or 431).
   int status_for(const boost::beast::error_code& ec) const;
@@ -68,6 +84,8 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   bool header_done_ = false;
   bool expect_continue_ = false;
   bool body_failed_ = false;
+  bool simple_ = false;             // take_simple_head() took the head: Beast saw nothing
+  bool simple_keep_alive_ = false;  // its keep_alive()
   int reject_status_ = 0;
   std::error_code body_error_;
 };

@@ -11,6 +11,7 @@
 // starts, not while idle (10,000 idle keep-alive connections).
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -104,6 +105,17 @@ inline RequestReader::Step RequestReader::step(std::string_view buffered, std::s
           }
           h2_checked_ = true;
         }
+        // The common case: the buffer holds exactly one head and nothing after
+        // it (a client waiting for its answer). A head parse_simple_head()
+        // accepts has CRLF line ends, no NUL, bare CR or LF, obs-fold or empty
+        // line before its end, and fits max_header_size: HeadScanner would find
+        // it Complete and whole, so it need not scan it first.
+        const bool whole = raw.size() >= 4 && raw.size() <= limits_.max_header_size &&
+                           std::memcmp(raw.data() + raw.size() - 4, "\r\n\r\n", 4) == 0;
+        if (whole && parser_->take_simple_head(raw)) {
+          consumed = at + raw.size();
+          return Step::Complete;
+        }
         switch (scanner_.feed(raw)) {
           case HeadScanner::Result::NeedMore:
             return Step::NeedMore;
@@ -115,6 +127,11 @@ inline RequestReader::Step RequestReader::step(std::string_view buffered, std::s
             break;
         }
         const std::size_t head = scanner_.head_size();
+        // The common request (no body, nothing unusual) in one pass; Beast for the rest.
+        if (!(whole && head == raw.size()) && parser_->take_simple_head(raw.substr(0, head))) {
+          consumed = at + head;
+          return Step::Complete;
+        }
         boost::beast::error_code ec;
         const std::size_t n = parser_->put(boost::asio::const_buffer(raw.data(), head), ec);
         if (ec) return reject(parser_->status_for(ec));

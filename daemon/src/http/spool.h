@@ -13,6 +13,12 @@ class Spool {
   Spool() = default;
   // memory_limit: bytes kept in memory before spilling; temp_dir: where to spill.
   Spool(uint64_t memory_limit, std::string temp_dir);
+  // An empty spool made what Spool(memory_limit, temp_dir) makes, in place
+  // (a request's body, once per request: no temporary to move and destroy).
+  void configure(uint64_t memory_limit, const std::string& temp_dir) {
+    memory_limit_ = memory_limit;
+    temp_dir_ = temp_dir;
+  }
   ~Spool();
   Spool(Spool&&) noexcept;
   Spool& operator=(Spool&&) noexcept;

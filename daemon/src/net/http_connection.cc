@@ -322,10 +322,28 @@ void HttpConnection::begin_response(bool keep_alive, int version, bool is_head) 
   phase_ = Phase::Responding;
   keep_self_ = shared_from_this();
   set_deadline(TimePoint::max());
-  sink_ = std::make_shared<http::BufferedResponseSink>(
-      state_->limits, state_->temp_dir, &state_->date, static_cast<http::SinkTransport*>(this),
-      http::BufferedResponseSink::Options{version, is_head, keep_alive, /*sendfile=*/!stream_.is_tls(),
-                                          &state_->response_spool_bytes, state_->error_pages});
+  http::BufferedResponseSink::Options options{version, is_head, keep_alive, /*sendfile=*/!stream_.is_tls(),
+                                              &state_->response_spool_bytes, state_->error_pages};
+  auto* transport = static_cast<http::SinkTransport*>(this);
+  if (!state_->spare_sinks.empty()) {
+    sink_ = std::move(state_->spare_sinks.back());
+    state_->spare_sinks.pop_back();
+    sink_->reuse(transport, std::move(options));
+    return;
+  }
+  sink_ = std::make_shared<http::BufferedResponseSink>(state_->limits, state_->temp_dir, &state_->date,
+                                                       transport, std::move(options));
+}
+
+void HttpConnection::release_sink() {
+  // Nobody else holds it (the handler's wrapper is gone): keep it for the next
+  // response on this server instead of freeing it and its head buffer.
+  if (sink_.use_count() == 1 && state_->spare_sinks.size() < ServerState::kSpareSinks && sink_->recycle()) {
+    state_->spare_sinks.push_back(std::move(sink_));
+    return;
+  }
+  sink_->detach();
+  sink_.reset();
 }
 
 void HttpConnection::on_sink_output() {
@@ -445,8 +463,7 @@ void HttpConnection::on_write(const error_code& ec, std::size_t n) {
 void HttpConnection::on_response_done() {
   auto self = std::move(keep_self_);
   const bool close = sink_->must_close() || !keep_alive_ || error_response_ || state_->draining;
-  sink_->detach();
-  sink_.reset();
+  release_sink();
   if (close) return begin_linger();
   next_request();
 }

@@ -67,6 +67,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void dispatch();
   void respond_error(int status);
   void begin_response(bool keep_alive, int version, bool is_head);
+  void release_sink();  // after a response: to ServerState::spare_sinks, or freed
   void on_sink_output() override;
   void do_write();
   void do_sendfile();

@@ -8,8 +8,10 @@
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "config/config.h"
+#include "http/buffered_response_sink.h"
 #include "http/date_cache.h"
 #include "http/error_pages.h"
 #include "http/handler.h"
@@ -69,6 +71,10 @@ struct ServerState {
   uint64_t h2_body_memory = 0;
   // Bytes in every HTTP/1.1 response's temp file (bounded by limits.max_total_response_spool).
   uint64_t response_spool_bytes = 0;
+  // Response sinks of finished keep-alive responses, recycled for the next
+  // (HttpConnection::begin_response); at most kSpareSinks, each with small buffers.
+  static constexpr std::size_t kSpareSinks = 8;
+  std::vector<std::shared_ptr<http::BufferedResponseSink>> spare_sinks;
   std::shared_ptr<MemoryTrimmer> trimmer = std::make_shared<MemoryTrimmer>(io);
 };
 

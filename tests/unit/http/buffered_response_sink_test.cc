@@ -406,3 +406,67 @@ TEST(DateCache, FormatsImfFixdate) {
 
 }  // namespace
 }  // namespace hearth::http
+
+namespace hearth::http {
+namespace {
+
+// Everything queued now, in one go.
+std::string drain_all(BufferedResponseSink& s) {
+  std::string out;
+  for (std::string_view v = s.next_output(); !v.empty(); v = s.next_output()) {
+    out.append(v);
+    s.consume(v.size());
+  }
+  return out;
+}
+
+// A recycled sink answers its next response byte for byte as a new one does,
+// whatever the previous response left behind (framing, must_close, a file).
+TEST(SinkRecycle, ReusedSinkWritesWhatANewOneWrites) {
+  config::HttpLimits limits;
+  FakeTransport t1, t2, t3;
+  BufferedResponseSink used(limits, "/tmp", nullptr, &t1, BufferedResponseSink::Options{10, false, false});
+  used.start(200, "", {{"X-A", "1"}});  // HTTP/1.0, no length: close-delimited, must_close
+  used.body("first");
+  used.finish(true);
+  drain_all(used);
+  ASSERT_TRUE(used.complete());
+  ASSERT_TRUE(used.must_close());
+  ASSERT_TRUE(used.recycle());
+  EXPECT_TRUE(used.client_gone());  // detached until reused
+  EXPECT_FALSE(used.started());
+  EXPECT_EQ(used.body_bytes(), 0u);
+
+  auto respond = [](BufferedResponseSink& s) {
+    s.start(200, "", {{"Content-Type", "text/plain"}});  // HTTP/1.1, no length: chunked
+    s.body("hello");
+    s.finish(true);
+    return drain_all(s);
+  };
+  used.reuse(&t2, BufferedResponseSink::Options{11, false, true});
+  BufferedResponseSink fresh(limits, "/tmp", nullptr, &t3, BufferedResponseSink::Options{11, false, true});
+  const std::string a = respond(used), b = respond(fresh);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_EQ(used.must_close(), fresh.must_close());
+  EXPECT_TRUE(used.complete());
+  EXPECT_GT(t2.notified, 0);
+  EXPECT_EQ(t1.notified, 1 + 1 + 1);  // start, body, finish of the first response only
+}
+
+// A sink whose buffers grew for a large response is not kept (memory), and is
+// detached as by detach().
+TEST(SinkRecycle, LargeBuffersAreNotKept) {
+  config::HttpLimits limits;
+  FakeTransport t;
+  BufferedResponseSink s(limits, "/tmp", nullptr, &t, BufferedResponseSink::Options{11, false, true});
+  s.start(200, "", {{"Content-Length", "20000"}});
+  s.body(std::string(20000, 'x'));
+  s.finish(true);
+  drain_all(s);
+  EXPECT_FALSE(s.recycle());
+  EXPECT_TRUE(s.client_gone());
+}
+
+}  // namespace
+}  // namespace hearth::http
