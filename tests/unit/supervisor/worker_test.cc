@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "fake_zygote.h"
 #include "slot_harness.h"
 
 namespace hearth::supervisor {
@@ -29,26 +30,6 @@ using hearth::testing::run_until;
 using ms = std::chrono::milliseconds;
 using State = Worker::State;
 using Reason = Worker::StopReason;
-
-// A child that waits for signals; `ignore` lists signals it ignores. Returns
-// once the child has set its dispositions, so no signal can beat them.
-pid_t fake_process(std::vector<int> ignore = {}) {
-  int ready[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0) return -1;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    for (int s : ignore) ::signal(s, SIG_IGN);
-    (void)!::write(ready[1], "r", 1);
-    ::syscall(SYS_close_range, 3u, ~0u, 0u);
-    while (true) ::pause();
-  }
-  ::close(ready[1]);
-  char c;
-  while (::read(ready[0], &c, 1) < 0 && errno == EINTR) {
-  }
-  ::close(ready[0]);
-  return pid;
-}
 
 class RecordingWorkerListener final : public Worker::Listener {
  public:
@@ -114,7 +95,7 @@ class WorkerTest : public ::testing::Test {
   }
   // Forked, READY on slot 0, admitted.
   void boot(std::vector<int> ignore = {}) {
-    pid_ = fake_process(std::move(ignore));
+    pid_ = hearth::testing::pausing_child(std::move(ignore));
     worker_->on_forked(pid_);
     (*peers_[0])->send(FrameType::WorkerReady,
                        R"({"pid":)" + std::to_string(pid_) + R"(,"worker_id":4,"boot_ms":12})");
@@ -140,7 +121,7 @@ TEST_F(WorkerTest, BootReadyAdmitFreesEverySlot) {
   EXPECT_EQ(worker_->state(), State::Forking);
   EXPECT_EQ(worker_->slots().size(), 2u);
   EXPECT_EQ(worker_->pid(), -1);
-  pid_ = fake_process();
+  pid_ = hearth::testing::pausing_child();
   worker_->on_forked(pid_);
   EXPECT_EQ(worker_->state(), State::Booting);
   EXPECT_EQ(worker_->pid(), pid_);
@@ -165,7 +146,7 @@ TEST_F(WorkerTest, BootReadyAdmitFreesEverySlot) {
 
 TEST_F(WorkerTest, ReadyBeforeForkedTakesThePidFromReady) {
   make();
-  pid_ = fake_process();
+  pid_ = hearth::testing::pausing_child();
   (*peers_[0])->send(FrameType::WorkerReady, R"({"pid":)" + std::to_string(pid_) + R"(,"worker_id":4,"boot_ms":3})");
   ASSERT_TRUE(run_until(io_, [&] { return listener_.ready == 1; }));
   EXPECT_EQ(worker_->pid(), pid_);
@@ -270,7 +251,7 @@ TEST_F(WorkerTest, TimestampsComeFromTheInjectedClock) {
 
 TEST_F(WorkerTest, WorkerFailedIsABootFailure) {
   make();
-  pid_ = fake_process();
+  pid_ = hearth::testing::pausing_child();
   worker_->on_forked(pid_);
   (*peers_[0])->send(FrameType::WorkerFailed, "Traceback: ImportError: x");
   ASSERT_TRUE(run_until(io_, [&] { return !listener_.boot_failed.empty(); }));
@@ -281,7 +262,7 @@ TEST_F(WorkerTest, WorkerFailedIsABootFailure) {
 
 TEST_F(WorkerTest, BootTimeoutKills) {
   make(1, ms{0}, /*boot_timeout=*/ms{50});
-  pid_ = fake_process({SIGTERM});
+  pid_ = hearth::testing::pausing_child({SIGTERM});
   worker_->on_forked(pid_);
   ASSERT_TRUE(run_until(io_, [&] { return !listener_.boot_failed.empty(); }));
   EXPECT_EQ(listener_.boot_failed, (std::vector<std::string>{"boot timeout"}));
@@ -413,7 +394,7 @@ TEST_F(WorkerTest, StopWhileForkingTermsOnceThePidIsKnown) {
   make();
   worker_->stop(Reason::Shutdown, ms{5000});
   EXPECT_EQ(worker_->state(), State::Stopping);
-  pid_ = fake_process();
+  pid_ = hearth::testing::pausing_child();
   worker_->on_forked(pid_);
   ASSERT_TRUE(wait_exit());
   EXPECT_EQ(listener_.exits[0].signal(), SIGTERM);
