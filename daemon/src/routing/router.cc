@@ -22,7 +22,14 @@ int compare_ci(std::string_view key, std::string_view host) noexcept {
   return key.size() < host.size() ? -1 : 1;
 }
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+  std::string q;
+  q.reserve(s.size() + 2);
+  q.push_back('"');
+  q.append(s);
+  q.push_back('"');
+  return q;
+}
 
 std::string entry_label(const RouteSpec& s, std::size_t i) {
   return s.name.empty() ? "entry #" + std::to_string(i + 1) : "entry " + quoted(s.name);
@@ -142,7 +149,8 @@ RouteTable::BuildResult RouteTable::build(std::vector<RouteSpec> specs) {
         r.errors.push_back(who + ": host " + quoted(h) + " has " + why);
         continue;
       }
-      std::string key = wildcard ? "*" + host.substr(2) : "=" + host;
+      std::string key(1, wildcard ? '*' : '=');
+      key.append(std::string_view(host).substr(wildcard ? 2 : 0));
       if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
         r.errors.push_back(who + " lists host " + quoted(h) + " twice");
         continue;
@@ -154,9 +162,10 @@ RouteTable::BuildResult RouteTable::build(std::vector<RouteSpec> specs) {
 
     for (const std::string& key : keys) {
       if (auto [it, fresh] = routes.emplace(std::pair{key, s.prefix}, i); !fresh) {
-        const std::string where = key.empty() ? std::string("no host") : "host " + quoted(key[0] == '*' ? "*." + key.substr(1) : key.substr(1));
-        r.errors.push_back("entries " + quoted(specs[it->second].name) + " and " + quoted(s.name) + " both route " + where +
-                           " with prefix " + quoted(s.prefix.empty() ? "/" : s.prefix));
+        std::string where = "no host";
+        if (!key.empty()) where = "host " + quoted((key[0] == '*' ? "*." : "") + key.substr(1));
+        r.errors.push_back("entries " + quoted(specs[it->second].name) + " and " + quoted(s.name) + " both route " +
+                           where + " with prefix " + quoted(s.prefix.empty() ? "/" : s.prefix));
         continue;
       }
       std::uint32_t g;
