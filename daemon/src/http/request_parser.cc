@@ -11,8 +11,9 @@ namespace bhttp = boost::beast::http;
 using boost::beast::error_code;
 using boost::beast::string_view;
 
-RequestParser::RequestParser(const config::HttpLimits& limits, const std::string& temp_dir)
-    : limits_(limits), req_(std::make_shared<Request>()) {
+RequestParser::RequestParser(const config::HttpLimits& limits, const std::string& temp_dir,
+                             std::shared_ptr<Request> recycled)
+    : limits_(limits), req_(recycled != nullptr ? std::move(recycled) : std::make_shared<Request>()) {
   req_->body.configure(limits.body_buffer_size, temp_dir);
   header_limit(static_cast<std::uint32_t>(
       limits.max_header_size > UINT32_MAX ? UINT32_MAX : limits.max_header_size));

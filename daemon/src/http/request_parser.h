@@ -27,7 +27,9 @@ namespace hearth::http {
 class RequestParser final : public boost::beast::http::basic_parser<true> {
  public:
   // `limits` is referenced, not copied: it must outlive the parser.
-  RequestParser(const config::HttpLimits& limits, const std::string& temp_dir);
+  // `recycled`: an empty Request to build into (RequestPool::take()); null: a new one.
+  RequestParser(const config::HttpLimits& limits, const std::string& temp_dir,
+                std::shared_ptr<Request> recycled = nullptr);
 
   // The request being built; complete once is_done().
   std::shared_ptr<Request>& request() { return req_; }

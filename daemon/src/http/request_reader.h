@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "http/head_scanner.h"
 #include "http/request_parser.h"
+#include "http/request_pool.h"
 
 namespace hearth::http {
 
@@ -41,8 +42,9 @@ class RequestReader {
     H2Preface,  // the stream starts with the HTTP/2 client preface and limits.h2_enabled
   };
 
-  RequestReader(const config::HttpLimits& limits, const std::string& temp_dir)
-      : limits_(limits), temp_dir_(temp_dir), scanner_(limits.max_header_size) {}
+  // `pool` (may be null): where each request's Request is taken from.
+  RequestReader(const config::HttpLimits& limits, const std::string& temp_dir, RequestPool* pool = nullptr)
+      : limits_(limits), temp_dir_(temp_dir), pool_(pool), scanner_(limits.max_header_size) {}
 
   // Reads on from `buffered` (everything received and not yet consumed) and sets
   // `consumed` to how many of its bytes the caller must now drop. H2Preface
@@ -71,6 +73,7 @@ class RequestReader {
 
   const config::HttpLimits& limits_;
   const std::string& temp_dir_;
+  RequestPool* pool_;
   Phase phase_ = Phase::Idle;
   bool h2_checked_ = false;  // the connection's first bytes were checked for the HTTP/2 preface
   int reject_status_ = 0;
@@ -89,7 +92,7 @@ inline RequestReader::Step RequestReader::step(std::string_view buffered, std::s
           return Step::NeedMore;
         }
         phase_ = Phase::Head;
-        if (!parser_) parser_.emplace(limits_, temp_dir_);
+        if (!parser_) parser_.emplace(limits_, temp_dir_, pool_ != nullptr ? pool_->take() : nullptr);
         continue;
       }
       case Phase::Head: {

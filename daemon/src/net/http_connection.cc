@@ -48,7 +48,7 @@ HttpConnection::HttpConnection(Stream stream, std::shared_ptr<ServerState> state
       timer_(stream_.get_executor()),
       state_(std::move(state)),
       id_(state_->next_connection_id++),
-      reader_(state_->limits, state_->temp_dir) {}
+      reader_(state_->limits, state_->temp_dir, &state_->requests) {}
 
 HttpConnection::~HttpConnection() {
   if (sink_) sink_->detach();
@@ -273,6 +273,7 @@ void HttpConnection::dispatch() {
   req->connection_id = id_;
   req->tls = stream_.is_tls();
   req->received_at = head_done_at_;
+  request_ = req;
   const bool body_failed = parser.body_failed();
   begin_response(keep_alive_, req->version, req->is_head);
   if (body_failed) {
@@ -464,6 +465,7 @@ void HttpConnection::on_response_done() {
   auto self = std::move(keep_self_);
   const bool close = sink_->must_close() || !keep_alive_ || error_response_ || state_->draining;
   release_sink();
+  state_->requests.give(std::move(request_));
   if (close) return begin_linger();
   next_request();
 }

@@ -94,6 +94,9 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   boost::beast::basic_flat_buffer<ReadBufferAllocator<char>> buffer_;
   http::RequestReader reader_;  // parsing and its Idle/Head/Body states (socket-free)
   std::shared_ptr<http::BufferedResponseSink> sink_;
+  // The request being answered, given to ServerState::requests when its
+  // response is done (the handler may hold it a little longer).
+  std::shared_ptr<http::Request> request_;
   TimePoint head_done_at_{};
 
   std::shared_ptr<HttpConnection> keep_self_;  // held while Responding: the handler may be async

@@ -15,6 +15,7 @@
 #include "http/date_cache.h"
 #include "http/error_pages.h"
 #include "http/handler.h"
+#include "http/request_pool.h"
 #include "net/per_ip_connections.h"
 #include "net/memory_trimmer.h"
 
@@ -75,6 +76,8 @@ struct ServerState {
   // (HttpConnection::begin_response); at most kSpareSinks, each with small buffers.
   static constexpr std::size_t kSpareSinks = 8;
   std::vector<std::shared_ptr<http::BufferedResponseSink>> spare_sinks;
+  // Requests of finished responses, recycled for the next request (http/request_pool.h).
+  http::RequestPool requests;
   std::shared_ptr<MemoryTrimmer> trimmer = std::make_shared<MemoryTrimmer>(io);
 };
 

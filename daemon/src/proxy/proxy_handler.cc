@@ -4,6 +4,8 @@
 #include <cstring>
 #include <random>
 
+#include "proxy/sink_allocator.h"
+
 namespace hearth::proxy {
 
 ProxyHandler::ProxyHandler(Dispatcher& dispatcher, EnvironOptions options, RequestObserver* observer,
@@ -33,7 +35,8 @@ void ProxyHandler::handle(std::shared_ptr<http::Request> request, std::shared_pt
   if (observer_ || via_) {
     ObservedSink::Options o;
     if (via_) o.via = "1.1 hearth";
-    sink = std::make_shared<ObservedSink>(std::move(sink), request, env.request_id, observer_, clock_, std::move(o));
+    sink = std::allocate_shared<ObservedSink>(SinkAllocator<ObservedSink>{}, std::move(sink), request, env.request_id,
+                                            observer_, clock_, std::move(o));
   }
   if (!env.error.empty()) {
     sink->simple(400, "text/plain", "Bad Request: " + env.error + "\n");
