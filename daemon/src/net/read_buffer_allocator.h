@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <new>
 
+#include "common/block_cache.h"
+
 namespace hearth::net {
 
 // The allocator of HttpConnection's read buffer. Between keep-alive requests a
@@ -27,20 +29,13 @@ class ReadBufferAllocator {
   T* allocate(std::size_t n) {
     const std::size_t bytes = n * sizeof(T);
     if (bytes <= kBlock) {
-      Cache& c = cache();
-      if (c.count > 0) return static_cast<T*>(c.blocks[--c.count]);
+      if (void* b = Blocks::take()) return static_cast<T*>(b);
       return static_cast<T*>(::operator new(kBlock));
     }
     return static_cast<T*>(::operator new(bytes));
   }
   void deallocate(T* p, std::size_t n) noexcept {
-    if (n * sizeof(T) <= kBlock) {
-      Cache& c = cache();
-      if (c.count < kKept) {
-        c.blocks[c.count++] = p;
-        return;
-      }
-    }
+    if (n * sizeof(T) <= kBlock && Blocks::give(p)) return;
     ::operator delete(static_cast<void*>(p));
   }
 
@@ -50,17 +45,7 @@ class ReadBufferAllocator {
   bool operator!=(const ReadBufferAllocator<U>&) const noexcept { return false; }
 
  private:
-  struct Cache {
-    void* blocks[kKept];
-    int count = 0;
-    ~Cache() {
-      while (count > 0) ::operator delete(blocks[--count]);
-    }
-  };
-  static Cache& cache() {
-    static thread_local Cache c;
-    return c;
-  }
+  using Blocks = BlockCache<ReadBufferAllocator<T>, kKept>;
 };
 
 }  // namespace hearth::net

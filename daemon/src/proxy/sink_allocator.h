@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <new>
 
+#include "common/block_cache.h"
+
 namespace hearth::proxy {
 
 template <class T>
@@ -23,19 +25,12 @@ class SinkAllocator {
 
   T* allocate(std::size_t n) {
     if (n == 1) {
-      Cache& c = cache();
-      if (c.count > 0) return static_cast<T*>(c.blocks[--c.count]);
+      if (void* b = Blocks::take()) return static_cast<T*>(b);
     }
     return static_cast<T*>(::operator new(n * sizeof(T)));
   }
   void deallocate(T* p, std::size_t n) noexcept {
-    if (n == 1) {
-      Cache& c = cache();
-      if (c.count < kKept) {
-        c.blocks[c.count++] = p;
-        return;
-      }
-    }
+    if (n == 1 && Blocks::give(p)) return;
     ::operator delete(static_cast<void*>(p));
   }
 
@@ -46,17 +41,7 @@ class SinkAllocator {
 
  private:
   // One cache per T: every block in it is sizeof(T) bytes.
-  struct Cache {
-    void* blocks[kKept];
-    int count = 0;
-    ~Cache() {
-      while (count > 0) ::operator delete(blocks[--count]);
-    }
-  };
-  static Cache& cache() {
-    static thread_local Cache c;
-    return c;
-  }
+  using Blocks = BlockCache<SinkAllocator<T>, kKept>;
 };
 
 }  // namespace hearth::proxy
