@@ -180,6 +180,16 @@ class Conn:
         return True
 
 
+def recv_until_close(sock):
+    """Every byte `sock` (a plain or TLS socket) sends until the peer closes."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def request(method, path, headers=(), body=b"", version="HTTP/1.1", host="127.0.0.1"):
     """Bytes of one request. Content-Length is added for a non-empty body unless a
     framing header is given explicitly."""

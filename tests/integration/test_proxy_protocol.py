@@ -204,12 +204,7 @@ def test_header_before_tls(hearthd, pki):
     raw.sendall(v2_inet4("192.0.2.200", 3333, tlvs=tlv(0x20, b"\x01\x00\x00\x00\x00")))
     with ctx.wrap_socket(raw, server_hostname="localhost") as s:
         s.sendall(b"GET /environ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = hhttp.recv_until_close(s)
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), head
     env = json.loads(body)

@@ -437,12 +437,7 @@ def test_slow_reader_gets_the_whole_big_file(site, tmp_path):
         assert got == BIG and h.digest() == want
         # The connection is still usable (keep-alive) after a sendfile response.
         s.sendall(b"GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        rest = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            rest += chunk
+        rest = hhttp.recv_until_close(s)
         assert rest.startswith(b"HTTP/1.1 200") and rest.endswith(b"hello, static world\n")
 
 

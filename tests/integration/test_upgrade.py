@@ -304,12 +304,7 @@ def test_upgrade_of_an_https_daemon_keeps_serving_https(hearthd, tmp_path, stray
         raw = socket.create_connection(("127.0.0.1", port), timeout=5)
         with ctx.wrap_socket(raw, server_hostname="localhost") as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = hhttp.recv_until_close(s)
         assert data.startswith(b"HTTP/1.1 200"), data[:200]
 
 
