@@ -6,7 +6,6 @@ loop, and a thread while the app is imported) and by every worker (a thread).
 """
 
 import os
-import select
 import sys
 
 EXIT_OK = 0
@@ -38,16 +37,6 @@ def death_pipe_readable(fd):
         pass
     except OSError:
         exit_now(EXIT_OK)
-
-
-def daemon_gone(fd):
-    """True when the death pipe is at EOF now (its write end dies with the daemon), or
-    cannot be read; never blocks."""
-    try:
-        readable, _, _ = select.select([fd], [], [], 0)
-        return bool(readable) and os.read(fd, 1) == b""
-    except (OSError, ValueError, TypeError):
-        return True
 
 
 def watch_death_pipe(fd):

@@ -18,7 +18,7 @@ import traceback
 from . import loader
 from .hooks import Hooks
 from .conn import SlotClosed, SlotConn
-from .lifeline import EXIT_APP_LOAD, EXIT_INTERNAL, EXIT_OK, daemon_gone, watch_death_pipe
+from .lifeline import EXIT_APP_LOAD, EXIT_INTERNAL, EXIT_OK, watch_death_pipe
 from .lifeline import exit_now as _exit
 from .protocol import (
     FLAG_ABORTED, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END,
@@ -338,16 +338,16 @@ class Worker:
         _exit(EXIT_OK)
 
     def _boot_failed(self, slot0, text):
-        """WORKER_FAILED with ``text`` on slot 0 (the daemon logs it once), then exit 3;
-        stderr only when the daemon is gone. A daemon that is alive but closed the slot
-        is stopping (often because another worker reported this very failure): it has
-        logged the traceback already."""
+        """WORKER_FAILED with ``text`` on slot 0 (the daemon logs it once), then exit 3.
+        Nothing goes to stderr when the send fails: a daemon that closed the slot is
+        stopping (often because another worker reported this very failure) and has logged
+        the traceback already, and a daemon that is gone leaves no log to add to; writing
+        to the stderr this worker inherited only repeated the traceback after the daemon's
+        last line (seen in CI with lazy workers)."""
         try:
             slot0.sendall(text_frame(WORKER_FAILED, text))
         except OSError:
-            if daemon_gone(self.death_fd):
-                sys.stderr.write(text)
-                sys.stderr.flush()
+            pass
         _exit(EXIT_APP_LOAD)
 
     def _watch_death(self):

@@ -210,18 +210,3 @@ def test_death_pipe_readable_returns_when_not_eof_and_exits_on_eof():
         "os._exit(9)\n")
     assert p.returncode == 0, p
     assert p.stdout == b"still here\n"
-
-
-def test_daemon_gone_only_at_eof():
-    from hearth_worker import lifeline
-    r, w = os.pipe()
-    try:
-        assert not lifeline.daemon_gone(r)   # daemon alive: nothing to read, no block
-        os.close(w)
-        w = None
-        assert lifeline.daemon_gone(r)       # write end closed: EOF
-    finally:
-        os.close(r)
-        if w is not None:
-            os.close(w)
-    assert lifeline.daemon_gone(r)           # a closed fd counts as gone
