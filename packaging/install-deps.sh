@@ -22,6 +22,7 @@ build_pkgs=(
 test_pkgs=(
   python3-flask python3-django python3-pytest python3-h2
   python3-fastapi python3-starlette python3-uvloop  # tests/integration/test_asgi.py (ASGI apps; uvloop when importable)
+  python3-websockets  # tests/integration: the WebSocket client (RFC 6455)
   curl nghttp2-client wrk procps prometheus zsh openssl
   postgresql python3-psycopg2
   python3-yaml  # tests/packaging: the Kubernetes manifests
@@ -33,6 +34,7 @@ test_pkgs=(
 )
 bench_pkgs=(
   gunicorn uwsgi uwsgi-plugin-python3 nginx-light wrk nghttp2-client
+  python3-uvicorn python3-hypercorn  # make bench: the ASGI peers
   strace  # make profile: system calls per request
   valgrind  # make profile: instructions per request (callgrind)
   $(apt-cache show passenger >/dev/null 2>&1 && echo passenger || true)  # only where the distro has it
