@@ -322,6 +322,11 @@ constexpr KeySpec kSchema[] = {
      "plain-HTTP listeners that answer every request with `308 Permanent Redirect` to "
      "`https://HOST[:PORT]/same/path?query`; they never reach the app",
      custom()},
+    {"tls.certificates", "array of tables", "none", "",
+     "more certificates, chosen by the name the client asks for (SNI): each `[[tls.certificates]]` has `hosts` "
+     "(exact names and `*.example.com` wildcards), `certfile` and `keyfile` (optional, as above). A client "
+     "asking for another name, or none, gets the top-level `certfile`, which must be set. Reloaded with it",
+     custom()},
 };
 
 #undef AT
