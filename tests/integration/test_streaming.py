@@ -190,6 +190,7 @@ def assert_streamed(make_stream, n=3, gap=0.3, attempts=3):
         finally:
             s.close()
         firsts.append(evs[0][2] - evs[0][1])
+        print("first event after %.1f ms (bound %.0f ms)" % (firsts[-1] * 1000, LATENCY * 1000))
         if firsts[-1] <= LATENCY:
             return s, firsts
     raise AssertionError("first event latency %s, bound %.3f s" % (firsts, LATENCY))
