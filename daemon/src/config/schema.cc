@@ -175,7 +175,9 @@ constexpr KeySpec kSchema[] = {
      "request bodies up to this stay in memory, larger ones go to `temp_dir`",
      size_at(AT(http.body_buffer_size))},
     {"http.response_buffer_size", "size", "", "",
-     "responses are buffered in memory up to this, then in a temp file",
+     "responses are buffered in memory up to this, then in a temp file; a streamed response (server-sent "
+     "events, `X-Accel-Buffering: no`, an ASGI body with `more_body`) only in memory: beyond this the worker "
+     "waits for the client",
      size_at(AT(http.response_buffer_size))},
     {"http.max_buffered_memory", "size", "", "",
      "HTTP/2 request bodies held in memory, all connections together; a new upload beyond it is refused with "
