@@ -19,11 +19,13 @@ import time
 import traceback
 
 from .asgi import build_scope, encode_response_start
+from .asgi_websocket import WsCycle, build_websocket_scope
 from .conn import BUF_KEEP, SlotClosed
 from .lifeline import EXIT_INTERNAL, EXIT_OK
 from .lifeline import exit_now as _exit
 from .protocol import (
-    FLAG_ABORTED, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END, WORKER_READY, json_frame)
+    FLAG_ABORTED, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END, WORKER_READY, WS_DISCONNECT,
+    WS_RECEIVE, json_frame)
 from .wsgi import no_body_expected
 
 _END = HEADER.pack(RESPONSE_END, 0, 0, 0, 0)
@@ -207,6 +209,11 @@ class AsyncSlot:
                 await self.fill(16)
             self.busy = True
             ftype, _flags, _res, length, body_len = HEADER.unpack_from(self.buf, self.pos)
+            if ftype in (WS_RECEIVE, WS_DISCONNECT) and length <= MAX_PAYLOAD:
+                # Sent for a WebSocket whose app had already closed it: skipped.
+                self.pos += 16
+                await self.skip(length)
+                continue
             if ftype != REQUEST or length > MAX_PAYLOAD:
                 self.log("protocol error: frame type 0x%02x, length %d on slot %d; exiting"
                          % (ftype, length, self.index))
@@ -218,6 +225,12 @@ class AsyncSlot:
             self.pos += length
             env = dict(zip(it, it))
             self.request_id = env.get("hearth.request_id", "-")
+            state = aw.lifespan.state if aw.lifespan.supported else None
+            if env.get("hearth.websocket") == "1":
+                await WsCycle(self, env).run(aw.app, build_websocket_scope(env, state))
+                if body_len:
+                    await self.skip(body_len)
+                continue
             cycle = Cycle(self, env, body_len)
             await cycle.run(aw.app, build_scope(env, aw.lifespan.state if aw.lifespan.supported else None))
             if cycle.body_left:
