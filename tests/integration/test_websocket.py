@@ -406,3 +406,51 @@ def test_fastapi_websocket_endpoint(hearthd):
     assert first == {"n": 1, "echo": {"a": 1}}
     assert second == {"n": 2, "echo": [2]}
     assert text == "SHOUT"
+
+
+def test_wss_over_tls(hearthd, tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", "k.pem", "-out", "c.pem", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], cwd=tmp_path, check=True, capture_output=True)
+    srv = hearthd("asgi_ws:app", "--certfile", tmp_path / "c.pem", "--keyfile", tmp_path / "k.pem", workers=1,
+                  wait=False)
+    url = srv.wait_log(r"listening on (https://\S+)")[0]
+    from conftest import http_status
+    poll(lambda: srv.admin_url and http_status(srv.admin_url + "/readyz", timeout=1.0) == 200, 20,
+         what="hearthd ready")
+    ctx = ssl.create_default_context(cafile=str(tmp_path / "c.pem"))
+
+    async def go():
+        base = url.replace("https://", "wss://")
+        async with websockets.connect(base + "/echo", ssl=ctx) as ws:
+            await ws.send("over tls")
+            echoed = await ws.recv()
+            await ws.send(b"\x00" * 100000)
+            big = await ws.recv()
+        async with websockets.connect(base + "/scope", ssl=ctx) as ws:
+            scope = json.loads(await ws.recv())
+        return echoed, big, scope
+    echoed, big, scope = run(go())
+    assert echoed == "over tls" and big == b"\x00" * 100000
+    assert scope["scheme"] == "wss"
+
+
+def test_daemon_stop_closes_open_sockets_with_1001(hearthd):
+    import signal
+    srv = hearthd("asgi_ws:app", workers=1)
+
+    async def go():
+        async with websockets.connect(ws_url(srv, "/echo")) as ws:
+            await ws.send("x")
+            await ws.recv()
+            srv.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 15)
+        return ws.close_code
+    assert run(go()) == 1001
+    assert srv.wait_exit(15) == 0
