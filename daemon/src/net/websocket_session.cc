@@ -138,6 +138,8 @@ void WebSocketSession::resume_reading() {
   if (!paused_) return;
   paused_ = false;
   if (phase_ == Phase::Closed) return;
+  last_input_ = Clock::now();  // the idle clock restarts: we were not reading
+  arm_timer();
   asio::post(stream_->get_executor(), [self = shared_from_this()] {
     self->process();
     self->do_read();
@@ -245,7 +247,7 @@ void WebSocketSession::arm_timer() {
   if (phase_ == Phase::Closed || !timer_) return;
   TimePoint next = close_deadline_;
   const Duration idle = state_->limits.ws_idle_timeout;
-  if (phase_ == Phase::Open && idle.count() > 0) {
+  if (phase_ == Phase::Open && idle.count() > 0 && !paused_) {  // paused: the silence is the worker's
     next = std::min(next, ping_sent_ ? last_input_ + idle : last_input_ + idle / 2);
   }
   if (write_since_ != TimePoint::max()) next = std::min(next, write_since_ + state_->limits.send_timeout);
@@ -270,7 +272,7 @@ void WebSocketSession::on_timer(const error_code& ec) {
     return close_now();
   }
   const Duration idle = state_->limits.ws_idle_timeout;
-  if (phase_ == Phase::Open && idle.count() > 0) {
+  if (phase_ == Phase::Open && idle.count() > 0 && !paused_) {
     if (now >= last_input_ + idle) {
       HLOG_CTX(Debug, state_->name, "websocket: idle timeout");
       start_close(ws::close_code::kGoingAway, "idle timeout");

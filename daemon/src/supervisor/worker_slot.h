@@ -146,6 +146,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>, public http:
   bool last_internal() const { return internal_; }
   // An accepted WebSocket is open on this slot (hearthctl status).
   bool websocket_open() const { return ws_state_ == WsState::Open; }
+  WsState ws_state() const { return ws_state_; }
 
   // http::WebSocketApp: the client's side of a WebSocket exchange.
   bool on_client_message(bool text, std::string_view data) override;
