@@ -5,7 +5,6 @@ handshakes, idle clients and clients that never read. docs/asgi.md#websockets.""
 import asyncio
 import base64
 import json
-import os
 import re
 import socket
 import struct
@@ -20,7 +19,6 @@ from lifecycle_util import ctl, start, status
 websockets = pytest.importorskip("websockets")
 from websockets.exceptions import ConnectionClosed, InvalidStatusCode  # noqa: E402
 
-SANITIZE = bool(os.environ.get("HEARTH_SANITIZE"))
 KEY = base64.b64encode(b"0123456789abcdef").decode()
 
 
