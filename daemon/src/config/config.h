@@ -49,6 +49,9 @@ struct HttpLimits {
   uint32_t h2_initial_window_size = 1 << 20;    // HTTP/2 per-stream flow-control window, bytes
   bool via = false;                             // add "Via: 1.1 hearth" to responses proxied from the app
   uint32_t max_connections_per_ip = 0;          // open connections one client address may hold; 0 = no limit
+  // [websocket] (docs/asgi.md): they act on the front door's upgraded connections.
+  uint64_t ws_max_message_size = 1 << 20;       // a whole client message; beyond it: close 1009
+  Millis ws_idle_timeout{60000};                // silence from the client; a ping at half of it, close 1001 at its end
 };
 
 // [compression] (docs/frontdoor.md): the app's responses compressed on the

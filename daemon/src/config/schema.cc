@@ -208,6 +208,20 @@ constexpr KeySpec kSchema[] = {
      "at once. The address is the PROXY protocol's when `proxy_protocol` is on",
      count_at(AT(http.max_connections_per_ip))},
 
+    // ---------------------------------------------------------------- [websocket]
+    {"websocket", "section", "", "",
+     "WebSockets (RFC 6455 over HTTP/1.1 `Upgrade`) for ASGI apps: hearthd speaks the frames, the app gets "
+     "`websocket.*` events. See [asgi.md](asgi.md#websockets)."},
+    {"websocket.max_message_size", "size", "", "",
+     "the largest message a client may send (all its fragments together); beyond it the connection is closed "
+     "with 1009 (uvicorn's `--ws-max-size`)",
+     at_least(size_at(AT(http.ws_max_message_size)), 1)},
+    {"websocket.idle_timeout", "duration", "(0 = off)", "",
+     "silence from a client before hearthd pings it (after half of it) and closes the connection with 1001 (at "
+     "its end); a client that answers pings stays open (uvicorn's `--ws-ping-interval` 20s + "
+     "`--ws-ping-timeout` 20s close a dead peer after about 40s)",
+     duration_at(AT(http.ws_idle_timeout))},
+
     // ---------------------------------------------------------------- [compression]
     {"compression", "section", "", "",
      "Dynamic compression of the app's responses (nginx's `gzip on;`), negotiated from `Accept-Encoding` with "

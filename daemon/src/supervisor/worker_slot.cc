@@ -135,10 +135,17 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       sink_->start(head->status, head->reason, std::move(headers));
       return;
     }
+    case FrameType::WsAccept:
+    case FrameType::WsSend:
+    case FrameType::WsClose:
+      if (state_ != State::Busy || response_done_ || ws_state_ == WsState::None) break;
+      handle_ws_frame(h, payload);
+      return;
     case FrameType::ResponseEnd: {
       if (state_ != State::Busy || response_done_) break;
       timer_.cancel();
       bool aborted = (h.flags & kFlagAborted) != 0;
+      if (ws_state_ != WsState::None && ws_state_ != WsState::Connecting) return ws_response_end(aborted);
       if (!response_started_ && !gone_sent_) {
         // END without START: the worker broke the protocol (unless told CLIENT_GONE).
         fail_exchange(Outcome::ProtocolError);
@@ -175,7 +182,8 @@ void WorkerSlot::handle_body(std::string_view chunk) {
 }
 
 void WorkerSlot::on_client_gone() {
-  if (state_ != State::Busy || response_done_ || gone_sent_) return;
+  // A WebSocket's client leaving is WS_DISCONNECT (the session tells the slot), never CLIENT_GONE.
+  if (state_ != State::Busy || response_done_ || gone_sent_ || ws_state_ != WsState::None) return;
   gone_sent_ = true;
   if (writing_) {
     gone_pending_ = true;  // after the request: the worker reads frames in order
@@ -201,7 +209,7 @@ void WorkerSlot::on_request_written() {
     gone_pending_ = false;
     if (state_ == State::Busy && !response_done_ && socket_.is_open()) return write_client_gone();
   }
-  maybe_idle();
+  after_write();
 }
 
 bool WorkerSlot::response_complete() const {
@@ -226,6 +234,9 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   started_at_ = clock_.now();
   sink_->watch_client(this);
   current_line_.clear();  // current_request_line() reads request_ while it is held
+  ws_ = request_->websocket;
+  ws_state_ = ws_ ? WsState::Connecting : WsState::None;
+  if (ws_) ws_->set_app(std::shared_ptr<http::WebSocketApp>(shared_from_this(), this));
 
   const http::Spool& body = request_->body;
   wbuf_.resize(kHeaderSize);
@@ -310,6 +321,11 @@ void WorkerSlot::on_timeout() {
 void WorkerSlot::fail_exchange(Outcome outcome) {
   timer_.cancel();
   if (sink_) sink_->watch_client(nullptr);
+  if (ws_state_ == WsState::Open) {
+    // 1001: the worker went away (killed after graceful_timeout, or died); 1011: it failed.
+    ws_->close(outcome == Outcome::WorkerLost ? 1001 : 1011, "");
+  }
+  end_ws();
   if (request_) current_line_ = request_->method + " " + request_->target;  // kept while Broken
   ExchangeEnd end;
   end.outcome = response_done_ ? ExchangeOutcome::Done : ExchangeOutcome::Failed;
@@ -357,6 +373,7 @@ void WorkerSlot::maybe_idle() {
   if (state_ != State::Busy || !response_done_ || writing_) return;
   state_ = State::Idle;
   retryable_ = Retryable::No;
+  end_ws();
   request_.reset();
   sink_.reset();
   current_line_.clear();
@@ -368,6 +385,146 @@ void WorkerSlot::end_exchange(Outcome outcome, ExchangeEnd&& end) {
   // send it the next request at once.
   end.fate = owner_ ? owner_->on_exchange_done(*this, outcome) : SlotFate::Withheld;
   if (home_) home_->on_exchange_end(shared_from_this(), std::move(end));
+}
+
+// --- WebSockets -------------------------------------------------------------------
+
+void WorkerSlot::handle_ws_frame(const FrameHeader& h, std::string_view payload) {
+  switch (h.type) {
+    case FrameType::WsAccept: {
+      if (ws_state_ == WsState::Closed) return;  // the client left first; the worker hears WS_DISCONNECT
+      if (ws_state_ != WsState::Connecting) break;
+      // "subprotocol\0name\0value\0..."
+      std::size_t a = payload.find('\0');
+      std::string_view subprotocol = payload.substr(0, a);
+      std::vector<http::Header> headers;
+      bool ok = true;
+      std::string_view rest = a == std::string_view::npos ? std::string_view() : payload.substr(a + 1);
+      while (ok && !rest.empty()) {
+        std::size_t b = rest.find('\0');
+        if (b == std::string_view::npos) {
+          ok = false;
+          break;
+        }
+        std::string_view name = rest.substr(0, b);
+        rest.remove_prefix(b + 1);
+        std::size_t c = rest.find('\0');
+        std::string_view value = rest.substr(0, c);
+        rest = c == std::string_view::npos ? std::string_view() : rest.substr(c + 1);
+        ok = detail::valid_response_field(name, value);
+        headers.push_back(http::Header{std::string(name), std::string(value)});
+      }
+      ok = ok && detail::valid_response_field("Sec-WebSocket-Protocol", subprotocol);
+      if (!ok) break;
+      if (!ws_->accept(subprotocol, std::move(headers))) {
+        // The client is gone: the app hears it as a disconnect.
+        ws_state_ = WsState::Closed;
+        queue_ws(FrameType::WsDisconnect, 0, 1006, {});
+        flush_ws();
+        return;
+      }
+      ws_state_ = WsState::Open;
+      timer_.cancel();  // `timeout` bounds the handshake, not the socket's life
+      response_started_ = true;
+      last_status_ = 101;
+      sink_->start(101, "Switching Protocols", {});  // for the access log; the socket is the link's now
+      return;
+    }
+    case FrameType::WsSend:
+      if (ws_state_ == WsState::Open) {
+        ws_->send((h.flags & kFlagText) != 0, payload);
+        return;
+      }
+      if (ws_state_ == WsState::Closed) return;  // crossed the client's close
+      break;
+    case FrameType::WsClose:
+      if (ws_state_ == WsState::Connecting) {
+        // Closed before accepting: the handshake is refused with 403 (as uvicorn does).
+        ws_state_ = WsState::Refused;
+        response_started_ = true;
+        last_status_ = 403;
+        sink_->simple(403, "text/plain", "403 Forbidden\n");
+        return;
+      }
+      if (ws_state_ == WsState::Open) {
+        ws_state_ = WsState::Closed;
+        ws_->close(static_cast<uint16_t>(h.aux), payload);
+        return;
+      }
+      if (ws_state_ == WsState::Closed) return;
+      break;
+    default:
+      break;
+  }
+  HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
+           "unexpected WebSocket frame type " << static_cast<int>(h.type) << " from worker");
+  fail_exchange(Outcome::ProtocolError);
+}
+
+void WorkerSlot::ws_response_end(bool aborted) {
+  // The app returned: an open socket is closed for it (1000, or 1011 if it failed).
+  if (ws_state_ == WsState::Open) ws_->close(aborted ? 1011 : 1000, "");
+  if (ws_state_ != WsState::Refused) sink_->finish(true);
+  response_done_ = true;
+  pending_outcome_ = aborted ? Outcome::AppAborted : Outcome::Ok;
+  maybe_idle();
+}
+
+bool WorkerSlot::on_client_message(bool text, std::string_view data) {
+  if (state_ != State::Busy || response_done_ || ws_state_ != WsState::Open) return true;
+  queue_ws(FrameType::WsReceive, text ? kFlagText : 0, 0, data);
+  flush_ws();
+  if (ws_out_.size() < kWsQueueLimit) return true;
+  ws_client_paused_ = true;
+  return false;
+}
+
+void WorkerSlot::on_client_closed(uint16_t code) {
+  if (state_ != State::Busy || response_done_) return;
+  if (ws_state_ != WsState::Open && ws_state_ != WsState::Connecting) return;
+  ws_state_ = WsState::Closed;
+  queue_ws(FrameType::WsDisconnect, 0, code, {});
+  flush_ws();
+}
+
+void WorkerSlot::queue_ws(FrameType type, uint8_t flags, uint64_t aux, std::string_view payload) {
+  const std::size_t at = ws_out_.size();
+  ws_out_.resize(at + kHeaderSize);
+  encode_header(FrameHeader{type, flags, static_cast<uint32_t>(payload.size()), aux}, ws_out_.data() + at);
+  ws_out_.append(payload);
+}
+
+void WorkerSlot::flush_ws() {
+  if (writing_ || ws_out_.empty() || !socket_.is_open()) return;
+  writing_ = true;
+  ws_wbuf_.swap(ws_out_);
+  ws_out_.clear();
+  asio::async_write(socket_, asio::buffer(ws_wbuf_), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                                  std::size_t) {
+    self->writing_ = false;
+    self->ws_wbuf_.clear();
+    if (ec) return self->maybe_idle();  // the worker is gone; the read side reports it
+    self->after_write();
+  });
+}
+
+void WorkerSlot::after_write() {
+  if (ws_client_paused_ && ws_out_.size() < kWsQueueLimit && ws_) {
+    ws_client_paused_ = false;
+    ws_->resume_reading();
+  }
+  flush_ws();
+  maybe_idle();
+}
+
+void WorkerSlot::end_ws() {
+  if (ws_) {
+    ws_->detach_app();
+    ws_.reset();
+  }
+  ws_state_ = WsState::None;
+  ws_out_.clear();
+  ws_client_paused_ = false;
 }
 
 void WorkerSlot::close() {

@@ -19,12 +19,13 @@ import time
 import traceback
 
 from .asgi import build_scope, encode_response_start
+from .asgi_websocket import WsCycle, build_websocket_scope
 from .conn import BUF_KEEP, SlotClosed, poll_client_gone
 from .lifeline import EXIT_INTERNAL, EXIT_OK
 from .lifeline import exit_now as _exit
 from .protocol import (
     CLIENT_GONE, FLAG_ABORTED, FLAG_STREAM, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END,
-    WORKER_READY, json_frame)
+    WORKER_READY, WS_DISCONNECT, WS_RECEIVE, json_frame)
 from .wsgi import no_body_expected
 
 _END = HEADER.pack(RESPONSE_END, 0, 0, 0, 0)
@@ -239,6 +240,11 @@ class AsyncSlot:
                 await self.fill(16)
             self.busy = True
             ftype, _flags, _res, length, body_len = HEADER.unpack_from(self.buf, self.pos)
+            if ftype in (WS_RECEIVE, WS_DISCONNECT) and length <= MAX_PAYLOAD:
+                # Sent for a WebSocket whose app had already closed it: skipped.
+                self.pos += 16
+                await self.skip(length)
+                continue
             if ftype != REQUEST or length > MAX_PAYLOAD:
                 if ftype == CLIENT_GONE and not length:
                     self.pos += 16  # it crossed our RESPONSE_END: stale
@@ -253,6 +259,12 @@ class AsyncSlot:
             self.pos += length
             env = dict(zip(it, it))
             self.request_id = env.get("hearth.request_id", "-")
+            state = aw.lifespan.state if aw.lifespan.supported else None
+            if env.get("hearth.websocket") == "1":
+                await WsCycle(self, env).run(aw.app, build_websocket_scope(env, state))
+                if body_len:
+                    await self.skip(body_len)
+                continue
             cycle = Cycle(self, env, body_len)
             try:
                 await cycle.run(aw.app, build_scope(env, aw.lifespan.state if aw.lifespan.supported else None))

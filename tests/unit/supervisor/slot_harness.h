@@ -178,6 +178,28 @@ class FakeWorker {
     run_until(io, [&] { return bad_header_ || (got = take_request()).has_value(); }, timeout);
     return got;
   }
+  // One whole frame (header + payload; no unframed body follows it) from the
+  // inbox, if one is there: the WebSocket frames.
+  std::optional<std::pair<supervisor::FrameHeader, std::string>> take_frame() {
+    pump();
+    if (inbox_.size() < supervisor::kHeaderSize) return std::nullopt;
+    auto h = supervisor::decode_header(inbox_.data());
+    if (!h) {
+      bad_header_ = true;
+      return std::nullopt;
+    }
+    std::size_t need = supervisor::kHeaderSize + h->length;
+    if (inbox_.size() < need) return std::nullopt;
+    std::pair<supervisor::FrameHeader, std::string> f{*h, inbox_.substr(supervisor::kHeaderSize, h->length)};
+    inbox_.erase(0, need);
+    return f;
+  }
+  std::optional<std::pair<supervisor::FrameHeader, std::string>> await_frame(
+      asio::io_context& io, std::chrono::milliseconds timeout = std::chrono::milliseconds{3000}) {
+    std::optional<std::pair<supervisor::FrameHeader, std::string>> got;
+    run_until(io, [&] { return bad_header_ || (got = take_frame()).has_value(); }, timeout);
+    return got;
+  }
   // Blocking write of raw bytes (small frames fit the socket buffer).
   void send_raw(std::string_view data) {
     while (!data.empty()) {
