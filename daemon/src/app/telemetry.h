@@ -21,6 +21,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "metrics/access_log.h"
@@ -56,13 +57,19 @@ namespace hearth::app {
 
 class Telemetry final : public proxy::RequestObserver {
  public:
-  struct Sources {
-    const supervisor::Pool* pool = nullptr;
+  // One app's components (every app of [[apps]], or the single app named
+  // "app"): each per-app series carries an `app` label with its name.
+  struct AppSources {
+    std::string name;
+    const supervisor::Pool* pool = nullptr;  // null while the app has none (not built yet)
     const proxy::Dispatcher* dispatcher = nullptr;
     const health::Admission* admission = nullptr;
     const health::HealthChecker* health = nullptr;
     const health::InternalKeepwarm* keepwarm_internal = nullptr;
     const health::PublicPinger* keepwarm_public = nullptr;
+  };
+  struct Sources {
+    std::vector<AppSources> apps;
     const net::HttpServer* http = nullptr;  // the app listeners (TLS handshake failures)
     const frontdoor::RateLimitHandler* rate_limits = nullptr;  // [[rate_limit]]; null without rules
     const frontdoor::CompressionHandler* compression = nullptr;  // null unless compression.enabled
@@ -88,7 +95,8 @@ class Telemetry final : public proxy::RequestObserver {
   metrics::CallbackCollector callbacks_;
   metrics::ProcessCollector process_;
   // hearth_worker_memory_bytes' worker label: a slot index, not the worker id.
-  mutable metrics::SeriesSlots worker_slots_;
+  // One per app (Sources::apps order).
+  mutable std::vector<metrics::SeriesSlots> worker_slots_;
   // Per request (loop_), in the order prometheus-cpp's registry wrote them:
   // counters, the gauge, histograms.
   metrics::LoopFamily<metrics::LoopCounter>& requests_;
