@@ -96,6 +96,30 @@ env = {{ APP_TAG = "raw" }}
     assert _get(srv, "/other").status == 404
 
 
+def test_static_mounts_are_served_before_routing(hearthd, tmp_path):
+    static = tmp_path / "assets"
+    static.mkdir()
+    (static / "a.txt").write_text("static-a\n")
+    toml = f"""
+[[static]]
+prefix = "/assets/"
+dir = "{static}"
+
+[[apps]]
+name = "api"
+app = "mount_echo:app"
+hosts = ["api.test"]
+env = {{ APP_TAG = "api" }}
+"""
+    srv = hearthd(None, workers=1, toml=toml, ready_workers=1)
+    # No default app, but the mount answers for every host; the rest is routed.
+    for host in ("api.test", "other.test"):
+        r = _get(srv, "/assets/a.txt", host=host)
+        assert r.status == 200 and r.body == b"static-a\n", r
+    assert _get(srv, "/x", host="api.test").json()["tag"] == "api"
+    assert _get(srv, "/x", host="other.test").status == 421
+
+
 def test_misses_are_421_and_404(hearthd, tmp_path):
     toml = """
 [[apps]]

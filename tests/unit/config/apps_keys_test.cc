@@ -164,6 +164,16 @@ TEST(AppsKeys, ATopLevelErrorIsReportedOnce) {
   EXPECT_EQ(e.find("threads: must be at most 256", first + 1), std::string::npos) << e;
 }
 
+TEST(AppsKeys, TheExampleConfigLoads) {
+  LoadResult r = load_file_only(std::string(HEARTH_SOURCE_DIR) + "/conf/several-apps.toml", 2);
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  ASSERT_EQ(r.config->apps.size(), 3u);
+  EXPECT_EQ(r.config->apps[0].settings->health.path, "/healthz");
+  EXPECT_EQ(r.config->apps[1].prefix, "/blog");
+  EXPECT_EQ(r.config->apps[2].settings->warmup.requests.size(), 1u);
+  for (const auto& a : r.config->apps) EXPECT_EQ(a.settings->python, "/srv/venv/bin/python") << a.name;
+}
+
 TEST(AppsKeys, AppNames) {
   EXPECT_TRUE(is_app_name("blog_2-x"));
   EXPECT_FALSE(is_app_name(""));
