@@ -96,6 +96,22 @@ env = {{ APP_TAG = "raw" }}
     assert _get(srv, "/other").status == 404
 
 
+def test_asgi_app_under_a_prefix_gets_root_path(hearthd, tmp_path):
+    toml = """
+[[apps]]
+name = "live"
+app = "mount_echo:asgi_app"
+interface = "asgi"
+lifespan = "off"
+prefix = "/live"
+env = { APP_TAG = "live" }
+"""
+    srv = hearthd(None, workers=1, toml=toml, ready_workers=1)
+    r = _get(srv, "/live/feed%20x?y=1")
+    assert r.status == 200, r
+    assert r.json() == {"tag": "live", "root_path": "/live", "path": "/live/feed x", "raw_path": "/live/feed%20x"}
+
+
 def test_static_mounts_are_served_before_routing(hearthd, tmp_path):
     static = tmp_path / "assets"
     static.mkdir()

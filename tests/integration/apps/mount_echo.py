@@ -19,3 +19,14 @@ def app(environ, start_response):
     }).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+async def asgi_app(scope, receive, send):
+    """The ASGI twin: the mount as root_path, and the full path (ASGI spec)."""
+    if scope["type"] != "http":
+        return
+    body = json.dumps({"tag": os.environ.get("APP_TAG", ""), "root_path": scope["root_path"],
+                       "path": scope["path"], "raw_path": scope["raw_path"].decode("latin-1")}).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
