@@ -162,6 +162,11 @@ env = { APP_TAG = "b" }
     with hhttp.Conn(srv.port) as c:
         c.send(hhttp.request("GET", "/", version="HTTP/1.0", host=None))
         assert c.read_response().status == 404
+    # hearthd's own answers are counted and logged like every other response.
+    from hw_helpers import metric, scrape
+    poll(lambda: (metric(scrape(srv), "hearth_requests_total", method="GET", status="4xx") or 0) >= 3, 10,
+         what="the 421/404s in hearth_requests_total")
+    poll(lambda: '"GET / HTTP/1.1" 421 ' in srv.stdout(), 10, what="the 421 in the access log")
 
 
 def test_hearthctl_status_reload_scale_by_name(hearthd, tmp_path):

@@ -6,8 +6,18 @@
 
 namespace hearth::app {
 
-AppRouter::AppRouter(routing::RouteTable table, std::vector<Target> targets)
-    : table_(std::move(table)), targets_(std::move(targets)) {}
+AppRouter::AppRouter(routing::RouteTable table, std::vector<Target> targets, proxy::RequestObserver* observer,
+                     const ClockSource* clock)
+    : table_(std::move(table)), targets_(std::move(targets)), observer_(clock ? observer : nullptr), clock_(clock) {}
+
+std::shared_ptr<http::ResponseSink> AppRouter::observe(const std::shared_ptr<http::Request>& request,
+                                                       std::shared_ptr<http::ResponseSink> sink) {
+  if (!observer_) return sink;
+  proxy::ObservedSink::Options o;
+  o.add_request_id = false;
+  return std::make_shared<proxy::ObservedSink>(std::move(sink), request, proxy::request_id_for(*request, "-"),
+                                               observer_, *clock_, std::move(o));
+}
 
 std::string_view routing_host(const http::Request& req) {
   std::string_view authority = http::absolute_form_authority(req.target);
@@ -39,6 +49,7 @@ void AppRouter::handle(std::shared_ptr<http::Request> request, std::shared_ptr<h
   std::string_view p = path ? std::string_view(*path) : std::string_view(request->target);
   routing::RouteMatch m = table_.lookup(host, p);
   if (!m.found()) {
+    sink = observe(request, std::move(sink));
     if (m.miss == routing::RouteMatch::Miss::UnknownHost && !routing::normalize_host(host).empty()) {
       ++misdirected_;
       sink->simple(421, "text/plain", "Misdirected Request: no app serves this host\n");
@@ -50,6 +61,7 @@ void AppRouter::handle(std::shared_ptr<http::Request> request, std::shared_ptr<h
   }
   const Target& t = targets_[m.index];
   if (t.gate && t.gate() == Gate::Closed) {
+    sink = observe(request, std::move(sink));
     sink->simple(503, "text/plain", "Service Unavailable: the app failed to start\n", {{"Retry-After", "5"}});
     return;
   }

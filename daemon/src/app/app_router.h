@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "http/handler.h"
+#include "proxy/observed_sink.h"
 #include "routing/router.h"
 
 namespace hearth::app {
@@ -30,8 +32,11 @@ class AppRouter final : public http::RequestHandler {
     http::RequestHandler* handler = nullptr;  // the app's proxy; outlives the router
     std::function<Gate()> gate;               // null = always open
   };
-  // `targets[i]` serves `table.entries()[i]`.
-  AppRouter(routing::RouteTable table, std::vector<Target> targets);
+  // `targets[i]` serves `table.entries()[i]`. `observer` (optional, with
+  // `clock`): the answers the router makes itself (421, 404, 503) reach the
+  // metrics and the access log like every other response.
+  AppRouter(routing::RouteTable table, std::vector<Target> targets, proxy::RequestObserver* observer = nullptr,
+            const ClockSource* clock = nullptr);
   void handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) override;
 
   // Counted misses, for tests and the status document.
@@ -39,8 +44,13 @@ class AppRouter final : public http::RequestHandler {
   uint64_t not_found() const { return not_found_; }
 
  private:
+  std::shared_ptr<http::ResponseSink> observe(const std::shared_ptr<http::Request>& request,
+                                              std::shared_ptr<http::ResponseSink> sink);
+
   routing::RouteTable table_;
   std::vector<Target> targets_;
+  proxy::RequestObserver* observer_;
+  const ClockSource* clock_;
   uint64_t misdirected_ = 0;
   uint64_t not_found_ = 0;
 };

@@ -175,7 +175,7 @@ int Daemon::open_front_door() {
       for (const auto& e : built.errors) std::fprintf(stderr, "hearthd: apps: %s\n", e.c_str());
       return 2;
     }
-    router_ = std::make_unique<AppRouter>(std::move(*built.table), std::move(targets));
+    router_ = std::make_unique<AppRouter>(std::move(*built.table), std::move(targets), telemetry_.get(), &clock_);
     app_handler = router_.get();
   }
   AdminHandler::Probes probes;
