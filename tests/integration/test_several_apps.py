@@ -209,7 +209,10 @@ def test_readyz_per_app_and_metrics_labels(hearthd, tmp_path):
     _get(srv, "/blog/")
     import urllib.request
     text = urllib.request.urlopen(srv.admin_url + "/metrics", timeout=5).read().decode()
+    assert re.search(r'^hearth_requests_total\{app="blog",method="GET",status="2xx"\} [1-9]', text, re.M), text
+    assert not re.search(r'^hearth_requests_total\{app="(api|site)",method="GET",status="2xx"\}', text, re.M), text
     for name in ("api", "blog", "site"):
+        assert re.search(rf'^hearth_requests_in_flight\{{app="{name}"\}} 0$', text, re.M), text
         assert re.search(rf'^hearth_workers\{{app="{name}",state="ready"\}} 1$', text, re.M), text
         assert re.search(rf'^hearth_generation\{{app="{name}"\}} 1$', text, re.M), text
 

@@ -26,7 +26,7 @@ AppUnit::AppUnit(Shared shared, config::AppConfig app, FatalFn on_fatal)
       environ_(app_environ(shared_.environ, app_)),
       dispatcher_(shared_.io, shared_.clock, app_.settings->max_queue, app_.settings->queue_timeout) {
   dispatcher_.set_retry_methods(app_.settings->retry_methods);
-  proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, environ_, shared_.telemetry, &shared_.clock);
+  proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, environ_, shared_.observer, &shared_.clock);
   proxy_->set_via(app_.settings->http.via);
 }
 

@@ -158,7 +158,9 @@ int Daemon::open_front_door() {
   std::vector<routing::RouteSpec> specs;
   std::vector<AppRouter::Target> targets;
   for (const auto& a : config::apps_of(cfg_)) {
-    AppUnit::Shared shared{io_, clock_, spawner_, *reaper_, telemetry_.get(), environ_, several_apps()};
+    AppUnit::Shared shared{io_,     clock_,         spawner_,
+                           *reaper_, telemetry_.get(), environ_,
+                           several_apps(), telemetry_->app_observer(apps_.size())};
     apps_.push_back(std::make_unique<AppUnit>(
         std::move(shared), a, [this](AppUnit& u, const std::string& m) { on_app_fatal(u, m); }));
     AppUnit* u = apps_.back().get();

@@ -92,35 +92,47 @@ Telemetry::Telemetry(boost::asio::io_context& io, const config::Config& cfg)
                                                       : metrics::AccessLog::Format::Combined),
       requests_(loop_.add_counter("hearth_requests_total",
                                   "Requests answered (by the app or a static mount), by method and status class.",
-                                  {"method", "status"})),
+                                  {"app", "method", "status"})),
       static_requests_(loop_.add_counter(
           "hearth_static_requests_total",
           "Requests answered by a [[static]] mount, by status code (200, 206, 304, 404, ...).", {"status"})),
       timeouts_(loop_.add_counter("hearth_request_timeouts_total",
-                                  "Requests answered 504 because the worker took too long.", {})),
+                                  "Requests answered 504 because the worker took too long.", {"app"})),
       client_aborts_(loop_.add_counter("hearth_client_aborts_total",
-                                       "Requests whose client left before the response ended.", {})),
-      bytes_in_(loop_.add_counter("hearth_request_bytes_total", "Request body bytes received.", {})),
-      bytes_out_(loop_.add_counter("hearth_response_bytes_total", "Response body bytes produced by the app.", {})),
-      in_flight_(loop_.add_gauge("hearth_requests_in_flight", "Requests received and not yet answered.", {})),
+                                       "Requests whose client left before the response ended.", {"app"})),
+      bytes_in_(loop_.add_counter("hearth_request_bytes_total", "Request body bytes received.", {"app"})),
+      bytes_out_(loop_.add_counter("hearth_response_bytes_total", "Response body bytes produced by the app.", {"app"})),
+      in_flight_(loop_.add_gauge("hearth_requests_in_flight", "Requests received and not yet answered.", {"app"})),
       duration_(loop_.add_histogram("hearth_request_duration_seconds",
                                     "Time from a complete request to the end of its response, measured at the proxy.",
-                                    {"method", "status"}, metrics::latency_buckets())),
+                                    {"app", "method", "status"}, metrics::latency_buckets())),
       queued_(loop_.add_histogram("hearth_request_queue_seconds", "Time a request waited for a free worker slot.",
-                                  {"method"}, metrics::latency_buckets())),
+                                  {"app", "method"}, metrics::latency_buckets())),
       in_worker_(loop_.add_histogram("hearth_request_worker_seconds",
                                      "Time from handing a request to a worker to the end of its response.",
-                                     {"method", "status"}, metrics::latency_buckets())),
+                                     {"app", "method", "status"}, metrics::latency_buckets())),
       boot_(family(prometheus::BuildHistogram(), reg_, "hearth_worker_boot_seconds",
                    "From fork to the app loaded in a worker (lazy import included).")),
       warmup_(family(prometheus::BuildHistogram(), reg_, "hearth_worker_warmup_seconds",
                      "Warm-up (and admission health check) of a new worker.")) {
-  // Series that always exist, so dashboards see zeros rather than gaps.
-  in_flight_all_ = &in_flight_.add({});
-  timeouts_all_ = &timeouts_.add({});
-  client_aborts_all_ = &client_aborts_.add({});
-  bytes_in_all_ = &bytes_in_.add({});
-  bytes_out_all_ = &bytes_out_.add({});
+  // One set of per-request series per app (app=NAME; the single-app form's
+  // app is "app"), then the daemon's own answers (static files, 429s, no
+  // route: app=""). Series that always exist, so dashboards see zeros rather than gaps.
+  std::vector<std::string> names;
+  for (const auto& a : cfg.apps) names.push_back(a.name);
+  if (names.empty()) names.push_back(config::kSingleAppName);
+  names.emplace_back();
+  per_app_.resize(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    PerApp& p = per_app_[i];
+    p.name = names[i];
+    p.telemetry = this;
+    p.in_flight = &in_flight_.add({p.name});
+    p.timeouts = &timeouts_.add({p.name});
+    p.client_aborts = &client_aborts_.add({p.name});
+    p.bytes_in = &bytes_in_.add({p.name});
+    p.bytes_out = &bytes_out_.add({p.name});
+  }
   static_assert(std::size(kMethodNames) == kMethodClasses && std::size(kStatusNames) == kStatusClasses &&
                 std::size(kStaticStatusNames) == kStaticStatuses);
 }
@@ -133,35 +145,42 @@ void Telemetry::set_sources(Sources s) {
   register_callbacks();
 }
 
-void Telemetry::on_request_start() { in_flight_all_->increment(); }
+proxy::RequestObserver* Telemetry::app_observer(std::size_t app) {
+  if (app + 1 < per_app_.size()) return &per_app_[app];
+  return this;
+}
 
-void Telemetry::on_request_done(const proxy::RequestRecord& r) {
-  in_flight_all_->decrement();
+void Telemetry::on_request_start() { per_app_.back().in_flight->increment(); }
+
+void Telemetry::on_request_done(const proxy::RequestRecord& r) { record(r, per_app_.back()); }
+
+void Telemetry::record(const proxy::RequestRecord& r, PerApp& p) {
+  p.in_flight->decrement();
   const http::Request& req = *r.request;
   const std::size_t mi = method_class(req.method);
   const std::size_t si = status_class(r.status);
   const std::string& m = kMethodNames[mi];
   const char* sc = kStatusNames[si];
-  ByClass& c = by_class_[mi][si];
-  if (!c.requests) c.requests = &requests_.add({m, sc});
+  ByClass& c = p.by_class[mi][si];
+  if (!c.requests) c.requests = &requests_.add({p.name, m, sc});
   c.requests->increment();
   if (r.is_static) {
     metrics::LoopCounter*& s = static_by_status_[static_status(r.status)];
     if (!s) s = &static_requests_.add({kStaticStatusNames[static_status(r.status)]});
     s->increment();
   }
-  if (!c.duration) c.duration = &duration_.add({m, sc});
+  if (!c.duration) c.duration = &duration_.add({p.name, m, sc});
   c.duration->observe(seconds(r.received_at, r.finished_at));
   if (r.dispatched) {
-    if (!queued_by_method_[mi]) queued_by_method_[mi] = &queued_.add({m});
-    queued_by_method_[mi]->observe(seconds(r.received_at, r.dispatched_at));
-    if (!c.in_worker) c.in_worker = &in_worker_.add({m, sc});
+    if (!p.queued_by_method[mi]) p.queued_by_method[mi] = &queued_.add({p.name, m});
+    p.queued_by_method[mi]->observe(seconds(r.received_at, r.dispatched_at));
+    if (!c.in_worker) c.in_worker = &in_worker_.add({p.name, m, sc});
     c.in_worker->observe(seconds(r.dispatched_at, r.finished_at));
   }
-  if (r.status == 504) timeouts_all_->increment();
-  if (r.client_gone) client_aborts_all_->increment();
-  bytes_in_all_->increment(req.body.size());
-  bytes_out_all_->increment(r.bytes_out);
+  if (r.status == 504) p.timeouts->increment();
+  if (r.client_gone) p.client_aborts->increment();
+  p.bytes_in->increment(req.body.size());
+  p.bytes_out->increment(r.bytes_out);
 
   if (access_log_.enabled()) {
     struct timeval tv;
