@@ -186,8 +186,30 @@ def test_hearthctl_status_reload_scale_by_name(hearthd, tmp_path):
     assert bad.returncode == 1 and "no app named 'nope'" in bad.stderr and "api, blog, site" in bad.stderr, bad
 
     gen_before = {a["name"]: a["generation"] for a in doc["apps"]}
-    r = ctl(sock, "reload", "blog")
+    # Reload blog while the other apps take traffic: none of their requests fails.
+    import threading
+    done = threading.Event()
+    results = []
+
+    def load():
+        for i in range(2000):  # bounded; stops as soon as the reload answered
+            if done.is_set() and i >= 20:
+                return
+            host = "api.example.test" if i % 2 else "127.0.0.1"
+            r = _get(srv, "/x", host=host)
+            results.append((r.status, r.json()["tag"] if r.status == 200 else None, host))
+
+    t = threading.Thread(target=load)
+    t.start()
+    try:
+        r = ctl(sock, "reload", "blog")
+    finally:
+        done.set()
+        t.join(60)
     assert r.returncode == 0, (r.stdout, r.stderr)
+    assert len(results) >= 20
+    bad = [x for x in results if x[0] != 200 or x[1] != ("api" if x[2] == "api.example.test" else "site")]
+    assert bad == [], bad[:5]
     after = {a["name"]: a["generation"] for a in json.loads(ctl(sock, "--json", "status").stdout)["apps"]}
     assert after == {**gen_before, "blog": gen_before["blog"] + 1}, (gen_before, after)
     assert _get(srv, "/blog/").json()["tag"] == "blog"
