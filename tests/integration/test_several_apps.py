@@ -230,8 +230,12 @@ def test_readyz_per_app_and_metrics_labels(hearthd, tmp_path):
     assert http_status(srv.admin_url + "/readyz?app=nope") == 404
     _get(srv, "/blog/")
     import urllib.request
-    text = urllib.request.urlopen(srv.admin_url + "/metrics", timeout=5).read().decode()
-    assert re.search(r'^hearth_requests_total\{app="blog",method="GET",status="2xx"\} [1-9]', text, re.M), text
+
+    def scraped():  # the request is counted once its response is done, which may trail the client's read
+        t = urllib.request.urlopen(srv.admin_url + "/metrics", timeout=5).read().decode()
+        return t if re.search(r'^hearth_requests_total\{app="blog",method="GET",status="2xx"\} [1-9]', t, re.M) else None
+
+    text = poll(scraped, 10, what='hearth_requests_total{app="blog"}')
     assert not re.search(r'^hearth_requests_total\{app="(api|site)",method="GET",status="2xx"\}', text, re.M), text
     for name in ("api", "blog", "site"):
         assert re.search(rf'^hearth_requests_in_flight\{{app="{name}"\}} 0$', text, re.M), text
