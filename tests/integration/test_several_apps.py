@@ -17,6 +17,7 @@ name = "api"
 app = "mount_echo:app"
 hosts = ["api.example.test", "*.api.example.test"]
 env = {{ APP_TAG = "api" }}
+queue_timeout = "3s"   # bounds a request that meets api's crash-loop backoff (test_one_apps_crashes...)
 
 [[apps]]
 name = "blog"
@@ -246,7 +247,7 @@ def test_readyz_per_app_and_metrics_labels(hearthd, tmp_path):
 def test_one_apps_crashes_never_fail_another(hearthd, tmp_path):
     srv, _ = _start_three(hearthd, tmp_path)
     failures = []
-    for i in range(60):  # bounded: 60 rounds, each one crash of api and a few blog requests
+    for i in range(40):  # bounded: 40 rounds, each one crash of api and a few blog requests
         r = _get(srv, "/crash", host="api.example.test")
         assert r.status in (502, 503, 504), r
         for _ in range(3):
