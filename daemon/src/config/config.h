@@ -109,6 +109,15 @@ struct KeepwarmConfig {
   Millis timeout{10000};               // for one public ping
 };
 
+// One [[tls.certificates]] entry: the certificate served to clients whose TLS
+// server name (SNI) is one of `hosts` (exact, or `*.example.com`); others get
+// the top-level certfile (tls/sni.h).
+struct TlsCertificate {
+  std::vector<std::string> hosts;
+  std::string certfile;                 // PEM chain, leaf first
+  std::string keyfile;                  // "" = the key is in certfile
+};
+
 // TLS for the application listeners (issue 6). When certfile is set every
 // `bind` serves HTTPS (as with gunicorn's --certfile); the admin listener stays plain.
 struct TlsConfig {
@@ -118,6 +127,7 @@ struct TlsConfig {
   std::string ciphers;                  // TLS 1.2 cipher list (OpenSSL syntax); "" = Mozilla intermediate
   Millis hsts_max_age{0};               // Strict-Transport-Security max-age on HTTPS responses; 0 = no header
   std::vector<Bind> redirect_http_from;  // plain listeners that answer 308 to https://host/...
+  std::vector<TlsCertificate> certificates;  // per-host certificates chosen by SNI; the above is the fallback
   bool enabled() const { return !certfile.empty(); }
 };
 

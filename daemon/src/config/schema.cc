@@ -180,7 +180,9 @@ constexpr KeySpec kSchema[] = {
      "request bodies up to this stay in memory, larger ones go to `temp_dir`",
      size_at(AT(http.body_buffer_size))},
     {"http.response_buffer_size", "size", "", "",
-     "responses are buffered in memory up to this, then in a temp file",
+     "responses are buffered in memory up to this, then in a temp file; a streamed response (server-sent "
+     "events, `X-Accel-Buffering: no`, an ASGI body with `more_body`) only in memory: beyond this the worker "
+     "waits for the client",
      size_at(AT(http.response_buffer_size))},
     {"http.max_buffered_memory", "size", "", "",
      "HTTP/2 request bodies held in memory, all connections together; a new upload beyond it is refused with "
@@ -326,6 +328,11 @@ constexpr KeySpec kSchema[] = {
     {"tls.redirect_http_from", "address or array", "", "",
      "plain-HTTP listeners that answer every request with `308 Permanent Redirect` to "
      "`https://HOST[:PORT]/same/path?query`; they never reach the app",
+     custom()},
+    {"tls.certificates", "array of tables", "none", "",
+     "more certificates, chosen by the name the client asks for (SNI): each `[[tls.certificates]]` has `hosts` "
+     "(exact names and `*.example.com` wildcards), `certfile` and `keyfile` (optional, as above). A client "
+     "asking for another name, or none, gets the top-level `certfile`, which must be set. Reloaded with it",
      custom()},
 };
 

@@ -20,6 +20,7 @@ enum class FrameType : uint8_t {
   Forked = 0x12,         // zygote -> daemon: JSON {worker_id, pid}
   ForkFailed = 0x13,     // zygote -> daemon: JSON {worker_id, error}
   Request = 0x20,        // daemon -> worker: environ block; aux = body length; raw body follows
+  ClientGone = 0x21,     // daemon -> worker: the client of the request in flight went away (empty)
   WorkerReady = 0x30,    // worker -> daemon (slot 0): JSON {pid, worker_id, boot_ms}
   WorkerFailed = 0x31,   // worker -> daemon (slot 0): traceback text
   ResponseStart = 0x32,  // worker -> daemon: "status\0name\0value..."
@@ -29,7 +30,8 @@ enum class FrameType : uint8_t {
 
 inline constexpr std::size_t kHeaderSize = 16;
 inline constexpr uint32_t kMaxControlPayload = 64u << 20;  // non-body frames
-inline constexpr uint8_t kFlagAborted = 1;
+inline constexpr uint8_t kFlagAborted = 1;  // RESPONSE_END: the app failed mid-response
+inline constexpr uint8_t kFlagStream = 2;   // RESPONSE_START: a streamed response (no temp file)
 
 struct FrameHeader {
   FrameType type = FrameType::Shutdown;

@@ -131,6 +131,7 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
           declared_body_ = len;
         }
       }
+      if (h.flags & kFlagStream) [[unlikely]] sink_->set_streaming();
       sink_->start(head->status, head->reason, std::move(headers));
       return;
     }
@@ -138,12 +139,13 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       if (state_ != State::Busy || response_done_) break;
       timer_.cancel();
       bool aborted = (h.flags & kFlagAborted) != 0;
-      if (!response_started_) {
-        // END without START: the worker broke the protocol.
+      if (!response_started_ && !gone_sent_) {
+        // END without START: the worker broke the protocol (unless told CLIENT_GONE).
         fail_exchange(Outcome::ProtocolError);
         return;
       }
-      sink_->finish(!aborted);
+      sink_->watch_client(nullptr);
+      sink_->finish(!aborted && response_started_);
       response_done_ = true;
       pending_outcome_ = aborted ? Outcome::AppAborted : Outcome::Ok;
       maybe_idle();
@@ -165,7 +167,41 @@ void WorkerSlot::handle_body(std::string_view chunk) {
     return;
   }
   body_received_ += chunk.size();
-  if (!sink_->client_gone()) sink_->body(chunk);
+  if (!sink_->client_gone()) [[likely]] {
+    sink_->body(chunk);
+  } else {
+    on_client_gone();  // a sink that does not tell (watch_client) still gets the worker told
+  }
+}
+
+void WorkerSlot::on_client_gone() {
+  if (state_ != State::Busy || response_done_ || gone_sent_) return;
+  gone_sent_ = true;
+  if (writing_) {
+    gone_pending_ = true;  // after the request: the worker reads frames in order
+    return;
+  }
+  write_client_gone();
+}
+
+void WorkerSlot::write_client_gone() {
+  static const std::string kFrame = encode_frame(FrameType::ClientGone, {});
+  HLOG_CTX(Debug, "worker " + std::to_string(worker_id_), "client gone: " << current_request_line());
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(kFrame), [self = shared_from_this()](const boost::system::error_code&,
+                                                                               std::size_t) {
+    self->writing_ = false;
+    self->maybe_idle();
+  });
+}
+
+void WorkerSlot::on_request_written() {
+  writing_ = false;
+  if (gone_pending_) [[unlikely]] {
+    gone_pending_ = false;
+    if (state_ == State::Busy && !response_done_ && socket_.is_open()) return write_client_gone();
+  }
+  maybe_idle();
 }
 
 bool WorkerSlot::response_complete() const {
@@ -182,10 +218,13 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   sink_ = std::move(sink);
   response_started_ = false;
   response_done_ = false;
+  gone_pending_ = false;
+  gone_sent_ = false;
   declared_body_.reset();
   body_received_ = 0;
   pending_outcome_ = Outcome::Ok;
   started_at_ = clock_.now();
+  sink_->watch_client(this);
   current_line_.clear();  // current_request_line() reads request_ while it is held
 
   const http::Spool& body = request_->body;
@@ -209,17 +248,12 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   if (body.in_memory()) {
     std::array<asio::const_buffer, 2> bufs{asio::buffer(wbuf_), asio::buffer(body.memory())};
     asio::async_write(socket_, bufs, [self, req](const boost::system::error_code& ec, std::size_t) {
-      self->writing_ = false;
       // A write error means the worker is gone; the read side reports it.
-      self->maybe_idle();
+      self->on_request_written();
     });
   } else {
     asio::async_write(socket_, asio::buffer(wbuf_), [self, req](const boost::system::error_code& ec, std::size_t) {
-      if (ec) {
-        self->writing_ = false;
-        self->maybe_idle();
-        return;
-      }
+      if (ec) return self->on_request_written();
       self->do_write_body(req, 0);
     });
   }
@@ -247,20 +281,14 @@ void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offs
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       socket_.async_wait(asio::socket_base::wait_write,
                          [self = shared_from_this(), req, offset](const boost::system::error_code& ec) {
-                           if (ec || self->state_ != State::Busy) {
-                             self->writing_ = false;
-                             self->maybe_idle();
-                             return;
-                           }
+                           if (ec || self->state_ != State::Busy) return self->on_request_written();
                            self->do_write_body(req, offset);
                          });
       return;
     }
     if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
       // The worker is gone; the read side reports it (as after a failed async_write).
-      writing_ = false;
-      maybe_idle();
-      return;
+      return on_request_written();
     }
     // 0 (the temp file is shorter than recorded) or a read error.
     HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
@@ -269,8 +297,7 @@ void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offs
     fail_exchange(Outcome::ProtocolError);
     return;
   }
-  writing_ = false;
-  maybe_idle();
+  on_request_written();
 }
 
 void WorkerSlot::on_timeout() {
@@ -282,6 +309,7 @@ void WorkerSlot::on_timeout() {
 
 void WorkerSlot::fail_exchange(Outcome outcome) {
   timer_.cancel();
+  if (sink_) sink_->watch_client(nullptr);
   if (request_) current_line_ = request_->method + " " + request_->target;  // kept while Broken
   ExchangeEnd end;
   end.outcome = response_done_ ? ExchangeOutcome::Done : ExchangeOutcome::Failed;

@@ -11,6 +11,13 @@
 // ejection and max_requests) once whether it is free again (SlotFate), then
 // tells its Home how the exchange ended (ExchangeEnd): the dispatcher takes a
 // Free slot back, and re-sends a request handed back with Retry.
+//
+// A client that goes away before the response ended (the sink tells the slot,
+// http::ClientGoneListener) is reported to the worker with one CLIENT_GONE frame,
+// written after the request; the worker still ends the exchange with
+// RESPONSE_END (then allowed without RESPONSE_START), so the framing stays in
+// step. A CLIENT_GONE that crosses the worker's RESPONSE_END is skipped by the
+// worker at its next frame (docs/worker-protocol.md).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -56,7 +63,7 @@ struct ExchangeEnd {
   std::shared_ptr<http::ResponseSink> sink;
 };
 
-class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
+class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>, private http::ClientGoneListener {
  public:
   // Independent of the worker's state: what this channel is doing.
   enum class State {
@@ -139,6 +146,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   void handle_frame(const FrameHeader& h, std::string_view payload);
   void handle_body(std::string_view chunk);
   void do_write_body(std::shared_ptr<http::Request> req, uint64_t offset);
+  void on_request_written();  // the request (and its body) went out, or the write failed
+  void on_client_gone() override;
+  void write_client_gone();
   void on_timeout();
   void fail_exchange(Outcome outcome);
   void maybe_idle();
@@ -178,6 +188,10 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   std::optional<uint64_t> declared_body_;
   uint64_t body_received_ = 0;
   bool response_done_ = false;
+  // CLIENT_GONE: owed (the client left while the request was still being written),
+  // and written (or owed) for this exchange: RESPONSE_END alone is then a valid end.
+  bool gone_pending_ = false;
+  bool gone_sent_ = false;
   Outcome pending_outcome_ = Outcome::Ok;
   TimePoint started_at_{};
   std::string current_line_;

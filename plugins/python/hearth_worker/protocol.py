@@ -24,13 +24,15 @@ FORK_FAILED = 0x13
 
 # Slot sockets (daemon <-> worker).
 REQUEST = 0x20
+CLIENT_GONE = 0x21  # daemon -> worker: the client of the request on this slot went away
 WORKER_READY = 0x30
 WORKER_FAILED = 0x31
 RESPONSE_START = 0x32
 RESPONSE_BODY = 0x33
 RESPONSE_END = 0x34
 
-FLAG_ABORTED = 1
+FLAG_ABORTED = 1   # RESPONSE_END: the app failed after the response started
+FLAG_STREAM = 2    # RESPONSE_START: a streamed response (SSE, X-Accel-Buffering: no, ASGI more_body)
 
 CONTROL_TO_ZYGOTE = frozenset((FORK, SHUTDOWN))
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -46,6 +47,13 @@ class RecordingSink final : public http::ResponseSink {
     finished_ok = ok;
   }
   bool client_gone() const override { return gone; }
+  void set_streaming() override { ++streaming; }
+  void watch_client(http::ClientGoneListener* listener) override { watcher = listener; }
+  // The client leaves, as a connection's close does: gone, and the watcher told.
+  void leave() {
+    gone = true;
+    if (auto* w = std::exchange(watcher, nullptr)) w->on_client_gone();
+  }
 
   std::optional<std::string> header(std::string_view name) const {
     for (auto& h : headers)
@@ -66,6 +74,8 @@ class RecordingSink final : public http::ResponseSink {
   bool fill_after_body = false;
   bool is_full = false;
   std::function<void()> writable;
+  int streaming = 0;  // set_streaming() calls
+  http::ClientGoneListener* watcher = nullptr;
 };
 
 class RecordingOwner final : public WorkerSlot::Owner {
