@@ -26,9 +26,10 @@ const char* kUsage =
     "Control a running hearthd over its Unix control socket.\n"
     "\n"
     "Commands:\n"
-    "  status        workers, their state, requests, memory (RSS/PSS/USS) and the queue\n"
-    "  reload        rolling reload of the app's code; waits for the outcome\n"
-    "  scale N       set the number of workers (N >= 1)\n"
+    "  status [APP]  workers, their state, requests, memory (RSS/PSS/USS) and the queue\n"
+    "  reload [APP]  rolling reload of the app's code; waits for the outcome\n"
+    "  scale N       set the number of workers (N >= 1); `scale APP N` for one app\n"
+    "                APP: one app of [[apps]]; without it, every app (scale: the only one)\n"
     "  stop          graceful shutdown: finish in-flight requests, then exit\n"
     "  upgrade       start the hearthd binary on disk with the same arguments, hand it\n"
     "                the listening sockets, and drain this one once the new one serves\n"
@@ -140,12 +141,16 @@ int main(int argc, char** argv) {
   if (words.empty()) return usage_error("no command given (status, reload, scale N or stop)");
   std::string cmd = words[0];
   if (cmd == "scale") {
-    if (words.size() != 2 || words[1].find_first_not_of("0123456789") != std::string::npos) {
-      return usage_error("usage: hearthctl scale N (N a number of workers)");
+    // scale N, or scale APP N ([[apps]]: with several apps the name is needed).
+    if (words.size() < 2 || words.size() > 3 || words.back().find_first_not_of("0123456789") != std::string::npos) {
+      return usage_error("usage: hearthctl scale [APP] N (N a number of workers)");
     }
-    cmd += " " + words[1];
+    for (size_t i = 1; i < words.size(); ++i) cmd += " " + words[i];
   } else if (cmd != "status" && cmd != "stop" && cmd != "reload" && cmd != "upgrade") {
     return usage_error("unknown command '" + cmd + "' (status, reload, upgrade, scale N or stop)");
+  } else if (cmd == "status" || cmd == "reload") {
+    if (words.size() > 2) return usage_error("'" + cmd + "' takes at most one argument (an app name)");
+    if (words.size() == 2) cmd += " " + words[1];  // one app of [[apps]]
   } else if (words.size() != 1) {
     return usage_error("'" + cmd + "' takes no arguments");
   }

@@ -1,5 +1,6 @@
 #include "ctl/status_format.h"
 
+#include <boost/json/serialize.hpp>
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
@@ -46,7 +47,19 @@ std::string format_status(std::string_view json, const Paint& paint) {
   if (!doc) return std::string("unreadable answer from hearthd: ") + std::string(json) + "\n";
   const Reader v{&*doc};
   std::string out;
+  if (auto apps = v.array("apps")) {
+    // Several apps ([[apps]]): one block each.
+    for (const auto& item : *apps) {
+      if (!out.empty()) out += "\n";
+      if (item.is_object()) out += format_status(boost::json::serialize(item.get_object()), paint);
+    }
+    return out;
+  }
   std::string phase = v.str("phase");
+  if (!v.str("name").empty()) {
+    std::string st = v.str("state");
+    out += paint.bold("[" + v.str("name") + "]") + "  " + (st == "running" ? paint.green(st) : paint.red(st)) + "\n";
+  }
   out += fmt("hearthd %s  pid %d  app %s  phase %s  uptime %.0fs\n", v.str("version").c_str(),
              static_cast<int>(v.num("pid")), paint.bold(v.str("app")).c_str(),
              (phase == "running" ? paint.green(phase) : paint.yellow(phase)).c_str(), v.num("uptime_s"));

@@ -137,8 +137,9 @@ def test_hearthctl_help_and_version():
     (["frobnicate"], "unknown command 'frobnicate'"),
     (["--colour=blue", "status"], "--colour: expected auto, always or never, got 'blue'"),
     (["--bogus", "status"], "unknown option --bogus"),
-    (["scale"], "usage: hearthctl scale N"),
-    (["status", "now"], "'status' takes no arguments"),
+    (["scale"], "usage: hearthctl scale [APP] N"),
+    (["status", "a", "b"], "'status' takes at most one argument (an app name)"),
+    (["stop", "now"], "'stop' takes no arguments"),
 ])
 def test_hearthctl_usage_errors_exit_2_and_point_at_help(args, message):
     r = run(HEARTHCTL, *args)

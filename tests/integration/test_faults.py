@@ -36,16 +36,17 @@ APP = "ft_faults:app"
 
 
 def metric(admin_url, name, token=None):
-    """The value of an unlabelled sample in /metrics."""
+    """The value of a sample in /metrics (summed over its labels, such as app=)."""
     req = urllib.request.Request(admin_url + "/metrics")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(req, timeout=5) as r:
         text = r.read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} missing from /metrics")
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+              if line.startswith(name + " ") or line.startswith(name + "{")]
+    if not values:
+        raise AssertionError(f"{name} missing from /metrics")
+    return sum(values)
 
 
 def proc_ids(pid):

@@ -32,13 +32,27 @@ bool AdminHandler::authorized(const http::Request& req) const {
 
 void AdminHandler::handle(std::shared_ptr<http::Request> req, std::shared_ptr<http::ResponseSink> sink) {
   std::string_view path = req->target;
-  if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  std::string_view query;
+  if (auto q = path.find('?'); q != std::string_view::npos) {
+    query = path.substr(q + 1);
+    path = path.substr(0, q);
+  }
   if (req->method != "GET" && req->method != "HEAD") {
     sink->simple(405, "text/plain", "Method Not Allowed\n", {http::Header{"Allow", "GET, HEAD"}});
     return;
   }
   if (path == "/healthz") {
     sink->simple(200, "text/plain", "ok\n");
+  } else if (path == "/readyz" && query.rfind("app=", 0) == 0 && probes_.app_ready) {
+    std::string_view name = query.substr(4, query.find('&') == std::string_view::npos ? std::string_view::npos
+                                                                                        : query.find('&') - 4);
+    int r = probes_.app_ready(name);
+    if (r < 0)
+      sink->simple(404, "text/plain", "no such app\n");
+    else if (r > 0)
+      sink->simple(200, "text/plain", "ready\n");
+    else
+      sink->simple(503, "text/plain", "not ready\n");
   } else if (path == "/readyz") {
     if (probes_.ready && probes_.ready())
       sink->simple(200, "text/plain", "ready\n");

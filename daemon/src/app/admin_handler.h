@@ -1,6 +1,7 @@
 #pragma once
 // The admin listener's endpoints: /healthz (the daemon is alive), /readyz
-// (enough workers are ready and the daemon is not draining), /metrics.
+// (enough workers of every app are ready and the daemon is not draining;
+// /readyz?app=NAME for one app of [[apps]], 404 for an unknown name), /metrics.
 // With a metrics token, /metrics answers 401 unless the request carries
 // "Authorization: Bearer <token>"; the probes stay open for load balancers.
 #include <functional>
@@ -16,6 +17,7 @@ class AdminHandler final : public http::RequestHandler {
   struct Probes {
     std::function<bool()> ready;              // /readyz
     std::function<std::string()> metrics;     // /metrics body (Prometheus text)
+    std::function<int(std::string_view)> app_ready;  // /readyz?app=NAME: 1 ready, 0 not, -1 no such app
   };
   explicit AdminHandler(Probes probes, std::string metrics_token = {})
       : probes_(std::move(probes)), metrics_token_(std::move(metrics_token)) {}

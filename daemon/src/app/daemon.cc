@@ -35,11 +35,16 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config)
     : cfg_(std::move(config)),
       environ_(environ_options(*cfg_)),
       temp_dir_(config::effective_temp_dir(cfg_->temp_dir)),
-      dispatcher_(io_, clock_, cfg_->max_queue, cfg_->queue_timeout),
       signals_(io_),
       drain_timer_(io_),
-      started_(std::chrono::steady_clock::now()) {
-  dispatcher_.set_retry_methods(cfg_->retry_methods);
+      started_(std::chrono::steady_clock::now()) {}
+
+bool any_keepwarm_url(const config::Config& c) {
+  if (!c.keepwarm.url.empty()) return true;
+  for (const auto& a : c.apps) {
+    if (!a.settings->keepwarm.url.empty()) return true;
+  }
+  return false;
 }
 
 Daemon::~Daemon() {
@@ -80,17 +85,16 @@ int Daemon::run() {
     return 2;
   }
   if (int rc = open_process_files(privileges)) return rc;
-  std::string python;
-  if (int rc = check_runtime(&python)) return rc;
+  if (int rc = check_runtime()) return rc;
   if (int rc = open_front_door()) return rc;
   if (int rc = become_user(privileges)) return rc;
-  build_supervision(python);
-  start(python);
+  build_supervision();
+  start();
 
   io_.run();
   // Whatever survived (only after an emergency) is killed; the death pipe closes with us.
-  if (pool_) {
-    for (pid_t p : pool_->pids()) ::kill(p, SIGKILL);
+  for (auto& a : apps_) {
+    for (pid_t p : a->pids()) ::kill(p, SIGKILL);
   }
   return exit_code_;
 }
@@ -112,15 +116,19 @@ int Daemon::open_process_files(const PrivilegePlan& privileges) {
   return 0;
 }
 
-int Daemon::check_runtime(std::string* python_out) {
+int Daemon::check_runtime() {
   const config::Config& c = *cfg_;
-  // The runtime and the interpreter must exist before anything listens.
-  std::string& python = *python_out;
-  python = resolve_program(c.python, ::getenv("PATH"));
-  if (::access(python.c_str(), X_OK) != 0) {
-    std::fprintf(stderr, "hearthd: python interpreter '%s' not found or not executable (set `python` or --python)\n",
-                 c.python.c_str());
-    return 1;
+  // The runtime and every app's interpreter must exist before anything listens.
+  for (const auto& a : config::apps_of(cfg_)) {
+    std::string python = resolve_program(a.settings->python, ::getenv("PATH"));
+    if (::access(python.c_str(), X_OK) != 0) {
+      std::string who = several_apps() ? " of app " + a.name : "";
+      std::fprintf(stderr,
+                   "hearthd: python interpreter '%s'%s not found or not executable (set `python` or --python)\n",
+                   a.settings->python.c_str(), who.c_str());
+      return 1;
+    }
+    pythons_.push_back(std::move(python));
   }
   std::string zygote_script = c.runtime_dir + "/hearth_zygote.py";
   if (::access(zygote_script.c_str(), R_OK) != 0) {
@@ -144,17 +152,43 @@ int Daemon::open_front_door() {
     std::fprintf(stderr, "hearthd: %s\n", err.c_str());
     return 1;
   }
-  proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, environ_, telemetry_.get(), &clock_);
-  proxy_->set_via(c.http.via);
-  proxy_->set_interface_probe([this] { return pool_ ? pool_->app_interface() : std::string(); });
+  // One AppUnit per app; the router in front of them unless there is one app
+  // on the default route (then its proxy is the chain's app handler: nothing
+  // is spent on routing per request).
+  std::vector<routing::RouteSpec> specs;
+  std::vector<AppRouter::Target> targets;
+  for (const auto& a : config::apps_of(cfg_)) {
+    AppUnit::Shared shared{io_,     clock_,         spawner_,
+                           *reaper_, telemetry_.get(), environ_,
+                           several_apps(), telemetry_->app_observer(apps_.size())};
+    apps_.push_back(std::make_unique<AppUnit>(
+        std::move(shared), a, [this](AppUnit& u, const std::string& m) { on_app_fatal(u, m); }));
+    AppUnit* u = apps_.back().get();
+    specs.push_back(routing::RouteSpec{a.name, a.hosts, a.prefix, false});
+    targets.push_back(AppRouter::Target{&u->proxy(), [u] {
+                                          return u->state() == AppUnit::State::Failed ? AppRouter::Gate::Closed
+                                                                                      : AppRouter::Gate::Open;
+                                        }});
+  }
+  http::RequestHandler* app_handler = &apps_.front()->proxy();
+  if (several_apps() || !specs.front().hosts.empty() || !specs.front().prefix.empty()) {
+    auto built = routing::RouteTable::build(std::move(specs));
+    if (!built.table) {  // the loader checked the same table; kept for a config built by hand
+      for (const auto& e : built.errors) std::fprintf(stderr, "hearthd: apps: %s\n", e.c_str());
+      return 2;
+    }
+    router_ = std::make_unique<AppRouter>(std::move(*built.table), std::move(targets), telemetry_.get(), &clock_);
+    app_handler = router_.get();
+  }
   AdminHandler::Probes probes;
   probes.ready = [this] { return ready(); };
+  probes.app_ready = [this](std::string_view name) { return app_ready(name); };
   probes.metrics = [this] { return telemetry_->expose(); };
   admin_handler_ = std::make_unique<AdminHandler>(probes, c.metrics_token);
 
   const std::string& temp_dir = temp_dir_;
   try {
-    if (std::string err = build_handler_chain(c, *proxy_, telemetry_.get(), clock_, &chain_); !err.empty()) {
+    if (std::string err = build_handler_chain(c, *app_handler, telemetry_.get(), clock_, &chain_); !err.empty()) {
       std::fprintf(stderr, "hearthd: %s\n", err.c_str());
       return 2;
     }
@@ -216,40 +250,27 @@ int Daemon::become_user(const PrivilegePlan& privileges) {
   return 0;
 }
 
-void Daemon::build_supervision(const std::string& python) {
-  const config::Config& c = *cfg_;
-  auto po = pool_options(c, python, app_environment(c, environ), death_pipe_[0]);
-  // The pool reads the same clock as the dispatcher and the handlers (one clock, wired here).
-  pool_ = std::make_unique<supervisor::Pool>(io_, spawner_, *reaper_, po,
-                                             static_cast<supervisor::Pool::Listener&>(*this), clock_);
-  pool_->set_queue_probe([this] { return dispatcher_.queue_length(); });
-  // Free slots go straight to the dispatcher (WorkerSlot::Home). Once the daemon is
-  // Stopping the pool has stopped every worker, so none comes back.
-  pool_->set_slot_home(&dispatcher_);
-  if (!c.warmup.requests.empty() || !c.health.path.empty()) {
-    admission_ = std::make_unique<health::Admission>(io_, cfg_, environ_);
-    pool_->set_admission([this](std::shared_ptr<supervisor::Worker> w, std::function<void(bool, std::string)> done) {
-      admission_->admit(health::admission_target(w), std::move(done));
-    });
+void Daemon::build_supervision() {
+  // Each app's pool reads the same clock as the dispatchers and the handlers
+  // (one clock, wired here). Free slots go straight to the app's dispatcher;
+  // once the daemon is Stopping every pool has stopped its workers, so none comes back.
+  for (size_t i = 0; i < apps_.size(); ++i) {
+    AppUnit& u = *apps_[i];
+    u.build_supervision(pythons_[i], app_environment(u.settings(), environ), death_pipe_[0],
+                        [this] { on_worker_ready_event(); });
   }
-  health_ = std::make_unique<health::HealthChecker>(io_, c.health, environ_, health::pool_workers(*pool_),
-                                                    health::dispatcher_slots(dispatcher_));
-  keepwarm_internal_ = std::make_unique<health::InternalKeepwarm>(
-      io_, c.keepwarm.internal_interval, keepwarm_request(c), environ_, c.timeout, health::pool_workers(*pool_),
-      health::dispatcher_slots(dispatcher_), [this] { return proxy_->last_request(); });
-  keepwarm_public_ = std::make_unique<health::PublicPinger>(io_, c.keepwarm.url, c.keepwarm.interval,
-                                                            c.keepwarm.jitter, c.keepwarm.timeout);
-  pool_->set_ready_hook([this](const supervisor::Worker& w) {
-    telemetry_->on_worker_ready(w);
-    asio::post(io_, [this] { on_worker_ready_event(); });
-  });
-  telemetry_->set_sources(Telemetry::Sources{pool_.get(), &dispatcher_, admission_.get(), health_.get(),
-                                             keepwarm_internal_.get(), keepwarm_public_.get(), http_.get(),
-                                             chain_.rate_limit.get(), chain_.compression.get()});
+  Telemetry::Sources sources;
+  for (const auto& a : apps_) {
+    sources.apps.push_back(Telemetry::AppSources{a->name(), a->pool(), &a->dispatcher(), a->admission(), a->health(),
+                                                 a->keepwarm_internal(), a->keepwarm_public()});
+  }
+  sources.http = http_.get();
+  sources.rate_limits = chain_.rate_limit.get();
+  sources.compression = chain_.compression.get();
+  telemetry_->set_sources(std::move(sources));
 }
 
-void Daemon::start(const std::string& python) {
-  const config::Config& c = *cfg_;
+void Daemon::start() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGQUIT);
@@ -257,14 +278,21 @@ void Daemon::start(const std::string& python) {
   signals_.add(SIGUSR1);
   do_wait_signals();
 
-  HLOG(Info, "hearth " << build::kVersion << " serving " << c.app << " with " << c.workers << " worker(s) x "
-                       << c.threads << " thread(s), " << (c.preload ? "preload" : "lazy") << ", python "
-                       << python << ", interface " << c.interface);
-  warn_asgi_fd_budget(c);
-  pool_->start();
-  health_->start();
-  keepwarm_internal_->start();
-  keepwarm_public_->start();
+  for (size_t i = 0; i < apps_.size(); ++i) {
+    const config::Config& c = apps_[i]->settings();
+    std::string route;
+    if (several_apps()) {
+      const auto& a = apps_[i]->app();
+      route = " as app " + a.name + " (";
+      for (const auto& h : a.hosts) route += h + " ";
+      route += (a.prefix.empty() ? std::string("/") : a.prefix) + ")";
+    }
+    HLOG(Info, "hearth " << build::kVersion << " serving " << c.app << route << " with " << c.workers
+                         << " worker(s) x " << c.threads << " thread(s), " << (c.preload ? "preload" : "lazy")
+                         << ", python " << pythons_[i] << ", interface " << c.interface);
+    warn_asgi_fd_budget(c);
+  }
+  for (auto& a : apps_) a->start();
   notifier_ = std::make_unique<ServiceNotifier>(io_, notify_transport_, [this] { return service_status(); });
   notifier_->start();
   upgrade_ = std::make_unique<BinaryUpgrade>(io_, spawner_, *reaper_);
@@ -292,7 +320,7 @@ void Daemon::do_wait_signals() {
         HLOG(Info, "SIGHUP: rolling reload");
         reload_tls();  // logs the outcome
         load_error_pages(false);
-        start_reload([](const supervisor::Pool::ReloadResult&) {});  // the pool logs the outcome
+        start_reload(nullptr, [](const supervisor::Pool::ReloadResult&) {});  // the pools log the outcome
       }
     } else if (phase_ == Phase::Running) {
       HLOG(Info, "received " << sigabbrev_np(sig) << ": graceful shutdown (graceful_timeout "
@@ -300,7 +328,9 @@ void Daemon::do_wait_signals() {
       begin_shutdown(0, true);
     } else {
       HLOG(Warn, "received " << sigabbrev_np(sig) << " again: stopping now");
-      for (pid_t p : pool_->pids()) ::kill(p, SIGKILL);
+      for (auto& a : apps_) {
+        for (pid_t p : a->pids()) ::kill(p, SIGKILL);
+      }
       if (http_) http_->close_all();
       if (redirect_) redirect_->close_all();
       if (admin_) admin_->close_all();
@@ -332,21 +362,20 @@ void Daemon::begin_shutdown(int exit_code, bool graceful) {
 }
 
 void Daemon::stop_background() {
-  if (health_) health_->stop();
-  if (keepwarm_internal_) keepwarm_internal_->stop();
-  if (keepwarm_public_) keepwarm_public_->stop();
+  for (auto& a : apps_) a->stop_background();
 }
 
 void Daemon::poll_drain() {
-  bool idle = (!http_ || http_->busy_connections() == 0) && dispatcher_.queue_length() == 0;
+  bool idle = !http_ || http_->busy_connections() == 0;
+  for (auto& a : apps_) idle = idle && a->dispatcher().queue_length() == 0;
   if (idle || std::chrono::steady_clock::now() >= drain_deadline_) {
     if (!idle) HLOG(Warn, "graceful_timeout reached with requests in flight; stopping workers");
-    dispatcher_.reject_all("shutting down");
     phase_ = Phase::Stopping;
     // graceful_timeout is the in-flight requests' whole time: when the drain used it
     // up, their workers are killed now rather than given graceful_timeout once more.
-    if (idle) pool_->shutdown([this] { finish_shutdown(); });
-    else pool_->shutdown([this] { finish_shutdown(); }, milliseconds(0));
+    std::optional<milliseconds> grace;
+    if (!idle) grace = milliseconds(0);
+    shutdown_apps(grace);
     return;
   }
   drain_timer_.expires_after(milliseconds(20));
@@ -361,7 +390,7 @@ void Daemon::finish_shutdown() {
   // queue while the pool shuts down; answer it now, while telemetry_ (which
   // its sink reports to) is alive. Left queued, it was destroyed after
   // telemetry_ in ~Daemon: a heap-use-after-free found by make test-sanitize.
-  dispatcher_.reject_all("shutting down");
+  for (auto& a : apps_) a->dispatcher().reject_all("shutting down");
   if (telemetry_) telemetry_->flush();
   if (http_) http_->close_all();
   if (redirect_) redirect_->close_all();
@@ -371,11 +400,33 @@ void Daemon::finish_shutdown() {
   io_.stop();
 }
 
-void Daemon::on_fatal(const std::string& message) {
+void Daemon::shutdown_apps(std::optional<milliseconds> grace) {
+  // Every pool stops at once; the last one to finish ends the daemon.
+  auto left = std::make_shared<size_t>(apps_.size());
+  for (auto& a : apps_) {
+    a->shutdown(
+        [this, left] {
+          if (--*left == 0) finish_shutdown();
+        },
+        grace);
+  }
+}
+
+void Daemon::on_app_fatal(AppUnit& unit, const std::string& message) {
   std::string m = message;
   while (!m.empty() && m.back() == '\n') m.pop_back();
-  HLOG(Error, m);
-  HLOG(Error, "cannot serve the app; exiting");
+  HLOG(Error, (several_apps() ? "app " + unit.name() + ": " : std::string()) << m);
+  bool any_left = std::any_of(apps_.begin(), apps_.end(),
+                              [](const auto& a) { return a->state() == AppUnit::State::Running; });
+  if (any_left) {
+    // The others keep serving; this app's route answers 503 (AppRouter::Gate::Closed).
+    HLOG(Error, "app " << unit.name() << " cannot start; it answers 503 while the other apps serve "
+                       "(fix it, then restart hearthd)");
+    unit.shutdown(nullptr);
+    asio::post(io_, [this] { on_worker_ready_event(); });  // the others may all be ready already
+    return;
+  }
+  HLOG(Error, (several_apps() ? "no app can start; exiting" : "cannot serve the app; exiting"));
   // Exit code 3 is what gunicorn uses when the app fails to load.
   if (phase_ == Phase::Running) {
     exit_code_ = 3;
@@ -385,8 +436,8 @@ void Daemon::on_fatal(const std::string& message) {
     if (http_) http_->stop_accepting();
     if (redirect_) redirect_->stop_accepting();
     if (control_) control_->close();
-    dispatcher_.reject_all("the app failed to load");
-    pool_->shutdown([this] { finish_shutdown(); });
+    for (auto& a : apps_) a->dispatcher().reject_all("the app failed to load");
+    shutdown_apps(std::nullopt);
   }
 }
 
@@ -417,34 +468,115 @@ std::string Daemon::reload_tls() {
 }
 
 bool Daemon::ready() const {
-  return phase_ == Phase::Running && pool_ && pool_->ready_workers() >= std::max<uint32_t>(cfg_->ready_min, 1);
+  if (phase_ != Phase::Running || apps_.empty()) return false;
+  return std::all_of(apps_.begin(), apps_.end(), [](const auto& a) { return a->ready(); });
 }
 
-std::string Daemon::status() const {
-  StatusContext ctx;
-  ctx.version = build::kVersion;
-  ctx.pid = ::getpid();
-  ctx.app = cfg_->app;
-  ctx.preload = cfg_->preload;
-  ctx.queue_length = dispatcher_.queue_length();
-  ctx.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  return status_json(pool_->status(), ctx);
+bool Daemon::serving() const {
+  if (phase_ != Phase::Running) return false;
+  bool any = false;
+  for (const auto& a : apps_) {
+    if (a->state() != AppUnit::State::Running) continue;
+    if (!a->ready()) return false;
+    any = true;
+  }
+  return any;
 }
 
-void Daemon::reload(std::function<void(const control::ReloadOutcome&)> done) {
+int Daemon::app_ready(std::string_view name) const {
+  const AppUnit* u = find_app(name);
+  if (!u) return -1;
+  return phase_ == Phase::Running && u->ready() ? 1 : 0;
+}
+
+AppUnit* Daemon::find_app(std::string_view name) const {
+  for (const auto& a : apps_) {
+    if (a->name() == name) return a.get();
+  }
+  return nullptr;
+}
+
+namespace {
+std::string app_names(const std::vector<std::unique_ptr<AppUnit>>& apps) {
+  std::string out;
+  for (const auto& a : apps) out += (out.empty() ? "" : ", ") + a->name();
+  return out;
+}
+const char* state_name(AppUnit::State s) {
+  switch (s) {
+    case AppUnit::State::Running: return "running";
+    case AppUnit::State::Failed: return "failed";
+    case AppUnit::State::Stopped: return "stopped";
+  }
+  return "?";
+}
+}  // namespace
+
+std::string Daemon::status(std::string_view app) const {
+  auto one = [this](const AppUnit& u) {
+    StatusContext ctx;
+    ctx.version = build::kVersion;
+    ctx.pid = ::getpid();
+    ctx.app = u.settings().app;
+    ctx.preload = u.settings().preload;
+    ctx.queue_length = u.dispatcher().queue_length();
+    ctx.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    if (several_apps()) {
+      ctx.name = u.name();
+      ctx.state = state_name(u.state());
+    }
+    return status_json(u.pool()->status(), ctx);
+  };
+  if (!app.empty()) {
+    const AppUnit* u = find_app(app);
+    if (!u) return control::error_reply("no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")");
+    return one(*u);
+  }
+  if (!several_apps()) return one(*apps_.front());
+  std::vector<std::string> docs;
+  for (const auto& a : apps_) docs.push_back(one(*a));
+  return apps_status_json(docs);
+}
+
+void Daemon::reload(std::string_view app, std::function<void(const control::ReloadOutcome&)> done) {
+  AppUnit* unit = nullptr;
+  if (!app.empty() && !(unit = find_app(app))) {
+    control::ReloadOutcome r;
+    r.message = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")";
+    return done(r);
+  }
+  if (unit && unit->state() != AppUnit::State::Running) {
+    control::ReloadOutcome r;
+    r.message = "app " + unit->name() + " is " + state_name(unit->state()) + " (it failed to start): restart hearthd";
+    return done(r);
+  }
   // The certificate first (synchronous): a renewed certificate is in use
   // for new connections before the workers are replaced.
   std::string tls_error = reload_tls();
   load_error_pages(false);  // logs the outcome
-  start_reload([done = std::move(done), tls_error](const supervisor::Pool::ReloadResult& r) {
+  start_reload(unit, [done = std::move(done), tls_error](const supervisor::Pool::ReloadResult& r) {
     done(control::ReloadOutcome{r.ok, r.generation, r.seconds, r.message, r.detail, tls_error});
   });
 }
 
-control::ScaleOutcome Daemon::scale(uint32_t workers) {
+control::ScaleOutcome Daemon::scale(std::string_view app, uint32_t workers) {
   control::ScaleOutcome out;
-  out.error = pool_->scale(workers, &out.capped);
-  out.memory_budget = cfg_->memory_budget;
+  AppUnit* unit = nullptr;
+  if (!app.empty()) {
+    unit = find_app(app);
+    if (!unit) out.error = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")";
+  } else if (apps_.size() > 1) {
+    out.error = "several apps run (" + app_names(apps_) + "): name one, as in `hearthctl scale APP N`";
+  } else {
+    unit = apps_.front().get();
+  }
+  if (!unit) return out;
+  if (unit->state() != AppUnit::State::Running) {
+    out.error = "app " + unit->name() + " is " + state_name(unit->state());
+    return out;
+  }
+  out.error = unit->pool()->scale(workers, &out.capped);
+  out.memory_budget = unit->settings().memory_budget;
   return out;
 }
 

@@ -10,6 +10,8 @@
 #include "app/error_log.h"
 #include "app/pid_file.h"
 #include "app/admin_handler.h"
+#include "app/app_router.h"
+#include "app/app_unit.h"
 #include "app/daemon_builder.h"
 #include "app/systemd_notify.h"
 #include "app/upgrade.h"
@@ -34,10 +36,13 @@ namespace hearth::app {
 
 struct PrivilegePlan;
 
+// True when the top level or any app sets keepwarm.url (the resolver needs a locked scheduler).
+bool any_keepwarm_url(const config::Config& c);
+
 // The wiring (which component gets which options) is in daemon_builder.h;
 // the control protocol's words and answers in control/commands.h, the status
 // document in status_json.h. This class owns the components and the phases.
-class Daemon final : private supervisor::Pool::Listener, private control::Target {
+class Daemon final : private control::Target {
  public:
   // The daemon's own life.
   enum class Phase {
@@ -55,30 +60,45 @@ class Daemon final : private supervisor::Pool::Listener, private control::Target
   // run()'s start-up steps, in order. Each returns 0 to go on, else the exit
   // code, its message printed (the start-up regime: fail fast and say why).
   int open_process_files(const PrivilegePlan& privileges);  // umask, name, error log, pid file
-  int check_runtime(std::string* python);  // the interpreter and the runtime exist; the death pipe
-  int open_front_door();                   // telemetry, handlers, listeners, TLS, control socket
+  int check_runtime();                     // each app's interpreter and the runtime exist; the death pipe
+  int open_front_door();                   // telemetry, apps, router, handlers, listeners, TLS, control socket
   int become_user(const PrivilegePlan& privileges);  // drop root for good once everything is open
-  void build_supervision(const std::string& python);  // pool, admission, health checks, keep-warm
-  void start(const std::string& python);              // signals, then everything starts
+  void build_supervision();                // each app's pool, admission, health checks, keep-warm
+  void start();                            // signals, then everything starts
 
-  void on_fatal(const std::string& message) override;
+  // An app cannot start at all. The single-app form (or the last app still
+  // running) exits 3; with others serving, only that app stops (its route answers 503).
+  void on_app_fatal(AppUnit& unit, const std::string& message);
+  // The app named `name`, or nullptr.
+  AppUnit* find_app(std::string_view name) const;
+  bool several_apps() const { return apps_.size() > 1 || !cfg_->apps.empty(); }
   void do_wait_signals();
   void begin_shutdown(int exit_code, bool graceful);
   void poll_drain();
   void stop_background();
+  // Stops every app's pool; finish_shutdown() once the last one is down.
+  void shutdown_apps(std::optional<std::chrono::milliseconds> grace);
   void finish_shutdown();
   // control::Target: what hearthctl's commands do.
   bool accepting_reloads() const override { return phase_ == Phase::Running; }
-  std::string status() const override;
-  void reload(std::function<void(const control::ReloadOutcome&)> done) override;
-  control::ScaleOutcome scale(uint32_t workers) override;
+  std::string status(std::string_view app) const override;
+  void reload(std::string_view app, std::function<void(const control::ReloadOutcome&)> done) override;
+  control::ScaleOutcome scale(std::string_view app, uint32_t workers) override;
   void upgrade(control::Reply reply) override { begin_upgrade(std::move(reply)); }
   void stop() override;
+  // /readyz: every app has ready_min workers ready (a failed app is never ready).
   bool ready() const;
+  // The service serves (systemd READY=1, `hearthctl upgrade`): every app still
+  // running is ready and at least one runs; an app that failed to start does
+  // not hold the others back.
+  bool serving() const;
+  // /readyz?app=NAME: 1 ready, 0 not, -1 no such app.
+  int app_ready(std::string_view name) const;
   // Binds the listeners, or adopts inherited ones (socket activation, upgrade).
   void open_listeners();
   void on_worker_ready_event();
-  void start_reload(supervisor::Pool::ReloadCallback cb);
+  // Reloads one app (or, with `unit` null, every app one after the other).
+  void start_reload(AppUnit* unit, supervisor::Pool::ReloadCallback cb);
   void begin_upgrade(control::ControlServer::Reply reply);
   void hand_over(pid_t new_pid);
   std::string service_status() const;
@@ -95,18 +115,21 @@ class Daemon final : private supervisor::Pool::Listener, private control::Target
   // thread of its own (and refuses to run under the unlocked scheduler): with
   // a keepwarm.url to resolve, the scheduler keeps its lock. Declared after
   // cfg_, which picks the hint.
-  boost::asio::io_context io_{cfg_->keepwarm.url.empty() ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE
-                                                         : BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  boost::asio::io_context io_{any_keepwarm_url(*cfg_) ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO
+                                                     : BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
   SteadyClock clock_;
   const proxy::EnvironOptions environ_;  // for the proxy, warm-up, health checks, keep-warm
   const std::string temp_dir_;           // config::effective_temp_dir(temp_dir)
   supervisor::PosixSpawner spawner_{io_};
   std::unique_ptr<supervisor::Reaper> reaper_;
-  proxy::Dispatcher dispatcher_;
   std::unique_ptr<Telemetry> telemetry_;
   ErrorLog error_log_;
   PidFile pid_file_;
-  std::unique_ptr<proxy::ProxyHandler> proxy_;
+  // Every app (one for the single-app form), in config order; and the router
+  // in front of them when there are several (or one with a route).
+  std::vector<std::unique_ptr<AppUnit>> apps_;
+  std::vector<std::string> pythons_;  // each app's interpreter, resolved
+  std::unique_ptr<AppRouter> router_;
   std::unique_ptr<AdminHandler> admin_handler_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::HttpServer> admin_;
@@ -114,11 +137,6 @@ class Daemon final : private supervisor::Pool::Listener, private control::Target
   std::unique_ptr<tls::RedirectHandler> redirect_handler_;  // tls.redirect_http_from
   std::unique_ptr<net::HttpServer> redirect_;
   std::unique_ptr<control::ControlServer> control_;
-  std::unique_ptr<supervisor::Pool> pool_;
-  std::unique_ptr<health::Admission> admission_;
-  std::unique_ptr<health::HealthChecker> health_;
-  std::unique_ptr<health::InternalKeepwarm> keepwarm_internal_;
-  std::unique_ptr<health::PublicPinger> keepwarm_public_;
   SdNotifyTransport notify_transport_;
   std::unique_ptr<ServiceNotifier> notifier_;
   std::unique_ptr<BinaryUpgrade> upgrade_;

@@ -103,13 +103,17 @@ void Daemon::open_listeners() {
 }
 
 void Daemon::on_worker_ready_event() {
-  if (!ready()) {
+  if (!serving()) {
     if (notifier_) notifier_->refresh_status();
     return;
   }
   // A new daemon of an upgrade takes over only at full strength (every desired
   // worker ready), so the hand-over never lowers capacity.
-  if (upgrading_from_parent_ && pool_->phase() != supervisor::Pool::Phase::Running) return;
+  for (const auto& a : apps_) {
+    if (upgrading_from_parent_ && a->state() == AppUnit::State::Running &&
+        a->pool()->phase() != supervisor::Pool::Phase::Running)
+      return;
+  }
   if (upgrading_from_parent_) {
     upgrading_from_parent_ = false;
     http_->start();
@@ -131,28 +135,73 @@ void Daemon::on_worker_ready_event() {
   if (notifier_) notifier_->ready();
 }
 
-void Daemon::start_reload(supervisor::Pool::ReloadCallback cb) {
+void Daemon::start_reload(AppUnit* unit, supervisor::Pool::ReloadCallback cb) {
   if (notifier_) notifier_->reloading();
-  pool_->reload([this, cb = std::move(cb)](const supervisor::Pool::ReloadResult& r) {
-    if (notifier_) notifier_->reloaded();
-    cb(r);
-  });
+  if (unit) {
+    unit->pool()->reload([this, cb = std::move(cb)](const supervisor::Pool::ReloadResult& r) {
+      if (notifier_) notifier_->reloaded();
+      cb(r);
+    });
+    return;
+  }
+  // Every running app, one after the other (never two generations of two
+  // apps at once: a reload briefly doubles an app's workers). The outcome is
+  // the first failure, else the last success; a failed app is skipped.
+  std::vector<AppUnit*> units;
+  for (auto& a : apps_) {
+    if (a->state() == AppUnit::State::Running) units.push_back(a.get());
+  }
+  struct Chain {
+    std::vector<AppUnit*> units;
+    size_t next = 0;
+    supervisor::Pool::ReloadResult result;
+    supervisor::Pool::ReloadCallback done;
+    bool failed = false;
+  };
+  auto chain = std::make_shared<Chain>(Chain{std::move(units), 0, {}, std::move(cb), false});
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [this, chain, step] {
+    if (chain->next >= chain->units.size() || phase_ != Phase::Running) {
+      if (notifier_) notifier_->reloaded();
+      if (chain->units.empty()) chain->result.message = "no app is running";
+      auto done = std::move(chain->done);
+      auto result = chain->result;
+      *step = nullptr;  // breaks the cycle
+      done(result);
+      return;
+    }
+    AppUnit* u = chain->units[chain->next++];
+    u->pool()->reload([this, chain, step, u](const supervisor::Pool::ReloadResult& r) {
+      if (!chain->failed) {
+        chain->result = r;
+        if (several_apps()) chain->result.message = "app " + u->name() + ": " + r.message;
+      }
+      if (!r.ok) chain->failed = true;
+      asio::post(io_, [step] {
+        if (*step) (*step)();
+      });
+    });
+  };
+  (*step)();
 }
 
 std::string Daemon::service_status() const {
-  if (!pool_) return "starting";
-  auto st = pool_->status();
-  std::string s = std::string(phase_ == Phase::Running ? (ready() ? "serving" : "starting") : "stopping") + ": " +
-                  std::to_string(st.ready) + "/" + std::to_string(st.effective) + " workers ready, generation " +
-                  std::to_string(st.generation) + ", queue " + std::to_string(dispatcher_.queue_length());
-  if (std::string_view(st.reload) != "none" && *st.reload) s += ", reload " + std::string(st.reload);
+  if (apps_.empty() || !apps_.front()->pool()) return "starting";
+  std::string s = std::string(phase_ == Phase::Running ? (serving() ? "serving" : "starting") : "stopping") + ":";
+  for (const auto& a : apps_) {
+    auto st = a->pool()->status();
+    if (several_apps()) s += std::string(&a == &apps_.front() ? " " : "; ") + a->name();
+    s += " " + std::to_string(st.ready) + "/" + std::to_string(st.effective) + " workers ready, generation " +
+         std::to_string(st.generation) + ", queue " + std::to_string(a->dispatcher().queue_length());
+    if (std::string_view(st.reload) != "none" && *st.reload) s += ", reload " + std::string(st.reload);
+  }
   return s;
 }
 
 void Daemon::begin_upgrade(control::ControlServer::Reply reply) {
   auto refuse = [&reply](const std::string& why) { reply(control::error_reply(why)); };
   if (phase_ != Phase::Running) return refuse("the daemon is shutting down");
-  if (!ready()) return refuse("not ready yet (no worker serves): nothing to hand over");
+  if (!serving()) return refuse("not ready yet (no worker serves): nothing to hand over");
   std::vector<HandoffSocket> sockets;
   for (int fd : http_->listener_fds()) sockets.push_back({fd, "http"});
   if (admin_) {

@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace hearth::app {
@@ -37,6 +38,10 @@ std::string status_json(const supervisor::Pool::Status& st, const StatusContext&
   o["crash_loop"] = st.crash_loop;
   o["queue_length"] = ctx.queue_length;
   o["uptime_s"] = ctx.uptime_s;
+  if (!ctx.name.empty()) {
+    o["name"] = sv(ctx.name);
+    o["state"] = sv(ctx.state);
+  }
   uint64_t total_pss = 0, total_uss = 0, total_rss = 0;
   json::array workers;
   for (const auto& w : st.workers) {
@@ -85,6 +90,15 @@ std::string status_json(const supervisor::Pool::Status& st, const StatusContext&
     o["app_pss_bytes"] = st.app_pss;
     o["memory_budget_exceeded"] = st.budget_unmet;
   }
+  return json::serialize(o);
+}
+
+std::string apps_status_json(const std::vector<std::string>& documents) {
+  json::array apps;
+  for (const auto& d : documents) apps.push_back(json::parse(d));
+  json::object o;
+  o["ok"] = true;
+  o["apps"] = std::move(apps);
   return json::serialize(o);
 }
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "supervisor/pool.h"
 
@@ -18,8 +19,16 @@ struct StatusContext {
   bool preload = true;
   std::size_t queue_length = 0;
   double uptime_s = 0;
+  // [[apps]]: the app's name and its life (AppUnit::State: "running",
+  // "failed", "stopped"); "" in the single-app form (the fields are left out).
+  std::string_view name;
+  std::string_view state;
 };
 
 std::string status_json(const supervisor::Pool::Status& st, const StatusContext& ctx);
+
+// Several apps (`hearthctl status` without a name): {"ok":true,"apps":[...]},
+// each item one status_json() document.
+std::string apps_status_json(const std::vector<std::string>& documents);
 
 }  // namespace hearth::app

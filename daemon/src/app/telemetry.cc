@@ -92,35 +92,47 @@ Telemetry::Telemetry(boost::asio::io_context& io, const config::Config& cfg)
                                                       : metrics::AccessLog::Format::Combined),
       requests_(loop_.add_counter("hearth_requests_total",
                                   "Requests answered (by the app or a static mount), by method and status class.",
-                                  {"method", "status"})),
+                                  {"app", "method", "status"})),
       static_requests_(loop_.add_counter(
           "hearth_static_requests_total",
           "Requests answered by a [[static]] mount, by status code (200, 206, 304, 404, ...).", {"status"})),
       timeouts_(loop_.add_counter("hearth_request_timeouts_total",
-                                  "Requests answered 504 because the worker took too long.", {})),
+                                  "Requests answered 504 because the worker took too long.", {"app"})),
       client_aborts_(loop_.add_counter("hearth_client_aborts_total",
-                                       "Requests whose client left before the response ended.", {})),
-      bytes_in_(loop_.add_counter("hearth_request_bytes_total", "Request body bytes received.", {})),
-      bytes_out_(loop_.add_counter("hearth_response_bytes_total", "Response body bytes produced by the app.", {})),
-      in_flight_(loop_.add_gauge("hearth_requests_in_flight", "Requests received and not yet answered.", {})),
+                                       "Requests whose client left before the response ended.", {"app"})),
+      bytes_in_(loop_.add_counter("hearth_request_bytes_total", "Request body bytes received.", {"app"})),
+      bytes_out_(loop_.add_counter("hearth_response_bytes_total", "Response body bytes produced by the app.", {"app"})),
+      in_flight_(loop_.add_gauge("hearth_requests_in_flight", "Requests received and not yet answered.", {"app"})),
       duration_(loop_.add_histogram("hearth_request_duration_seconds",
                                     "Time from a complete request to the end of its response, measured at the proxy.",
-                                    {"method", "status"}, metrics::latency_buckets())),
+                                    {"app", "method", "status"}, metrics::latency_buckets())),
       queued_(loop_.add_histogram("hearth_request_queue_seconds", "Time a request waited for a free worker slot.",
-                                  {"method"}, metrics::latency_buckets())),
+                                  {"app", "method"}, metrics::latency_buckets())),
       in_worker_(loop_.add_histogram("hearth_request_worker_seconds",
                                      "Time from handing a request to a worker to the end of its response.",
-                                     {"method", "status"}, metrics::latency_buckets())),
+                                     {"app", "method", "status"}, metrics::latency_buckets())),
       boot_(family(prometheus::BuildHistogram(), reg_, "hearth_worker_boot_seconds",
                    "From fork to the app loaded in a worker (lazy import included).")),
       warmup_(family(prometheus::BuildHistogram(), reg_, "hearth_worker_warmup_seconds",
                      "Warm-up (and admission health check) of a new worker.")) {
-  // Series that always exist, so dashboards see zeros rather than gaps.
-  in_flight_all_ = &in_flight_.add({});
-  timeouts_all_ = &timeouts_.add({});
-  client_aborts_all_ = &client_aborts_.add({});
-  bytes_in_all_ = &bytes_in_.add({});
-  bytes_out_all_ = &bytes_out_.add({});
+  // One set of per-request series per app (app=NAME; the single-app form's
+  // app is "app"), then the daemon's own answers (static files, 429s, no
+  // route: app=""). Series that always exist, so dashboards see zeros rather than gaps.
+  std::vector<std::string> names;
+  for (const auto& a : cfg.apps) names.push_back(a.name);
+  if (names.empty()) names.push_back(config::kSingleAppName);
+  names.emplace_back();
+  per_app_.resize(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    PerApp& p = per_app_[i];
+    p.name = names[i];
+    p.telemetry = this;
+    p.in_flight = &in_flight_.add({p.name});
+    p.timeouts = &timeouts_.add({p.name});
+    p.client_aborts = &client_aborts_.add({p.name});
+    p.bytes_in = &bytes_in_.add({p.name});
+    p.bytes_out = &bytes_out_.add({p.name});
+  }
   static_assert(std::size(kMethodNames) == kMethodClasses && std::size(kStatusNames) == kStatusClasses &&
                 std::size(kStaticStatusNames) == kStaticStatuses);
 }
@@ -129,38 +141,46 @@ std::string Telemetry::open() { return access_log_.open(); }
 
 void Telemetry::set_sources(Sources s) {
   src_ = s;
+  worker_slots_.assign(src_.apps.size(), metrics::SeriesSlots{});
   register_callbacks();
 }
 
-void Telemetry::on_request_start() { in_flight_all_->increment(); }
+proxy::RequestObserver* Telemetry::app_observer(std::size_t app) {
+  if (app + 1 < per_app_.size()) return &per_app_[app];
+  return this;
+}
 
-void Telemetry::on_request_done(const proxy::RequestRecord& r) {
-  in_flight_all_->decrement();
+void Telemetry::on_request_start() { per_app_.back().in_flight->increment(); }
+
+void Telemetry::on_request_done(const proxy::RequestRecord& r) { record(r, per_app_.back()); }
+
+void Telemetry::record(const proxy::RequestRecord& r, PerApp& p) {
+  p.in_flight->decrement();
   const http::Request& req = *r.request;
   const std::size_t mi = method_class(req.method);
   const std::size_t si = status_class(r.status);
   const std::string& m = kMethodNames[mi];
   const char* sc = kStatusNames[si];
-  ByClass& c = by_class_[mi][si];
-  if (!c.requests) c.requests = &requests_.add({m, sc});
+  ByClass& c = p.by_class[mi][si];
+  if (!c.requests) c.requests = &requests_.add({p.name, m, sc});
   c.requests->increment();
   if (r.is_static) {
     metrics::LoopCounter*& s = static_by_status_[static_status(r.status)];
     if (!s) s = &static_requests_.add({kStaticStatusNames[static_status(r.status)]});
     s->increment();
   }
-  if (!c.duration) c.duration = &duration_.add({m, sc});
+  if (!c.duration) c.duration = &duration_.add({p.name, m, sc});
   c.duration->observe(seconds(r.received_at, r.finished_at));
   if (r.dispatched) {
-    if (!queued_by_method_[mi]) queued_by_method_[mi] = &queued_.add({m});
-    queued_by_method_[mi]->observe(seconds(r.received_at, r.dispatched_at));
-    if (!c.in_worker) c.in_worker = &in_worker_.add({m, sc});
+    if (!p.queued_by_method[mi]) p.queued_by_method[mi] = &queued_.add({p.name, m});
+    p.queued_by_method[mi]->observe(seconds(r.received_at, r.dispatched_at));
+    if (!c.in_worker) c.in_worker = &in_worker_.add({p.name, m, sc});
     c.in_worker->observe(seconds(r.dispatched_at, r.finished_at));
   }
-  if (r.status == 504) timeouts_all_->increment();
-  if (r.client_gone) client_aborts_all_->increment();
-  bytes_in_all_->increment(req.body.size());
-  bytes_out_all_->increment(r.bytes_out);
+  if (r.status == 504) p.timeouts->increment();
+  if (r.client_gone) p.client_aborts->increment();
+  p.bytes_in->increment(req.body.size());
+  p.bytes_out->increment(r.bytes_out);
 
   if (access_log_.enabled()) {
     struct timeval tv;
@@ -196,21 +216,6 @@ void Telemetry::flush() { access_log_.flush(); }
 void Telemetry::register_callbacks() {
   using Emit = metrics::CallbackCollector::Emit;
   using Type = metrics::CallbackCollector::Type;
-  callbacks_.add("hearth_queue_length", "Requests waiting for a free worker slot.", Type::Gauge, {},
-                 [this](const Emit& emit) {
-                   emit({}, src_.dispatcher ? static_cast<double>(src_.dispatcher->queue_length()) : 0);
-                 });
-  callbacks_.add("hearth_queue_rejected_total", "Requests answered 503 because the queue was full or the wait expired.",
-                 Type::Counter, {"reason"}, [this](const Emit& emit) {
-                   if (!src_.dispatcher) return;
-                   emit({"full"}, static_cast<double>(src_.dispatcher->stats().rejected_full));
-                   emit({"timeout"}, static_cast<double>(src_.dispatcher->stats().rejected_timeout));
-                 });
-  callbacks_.add("hearth_requests_retried_total",
-                 "Requests sent to another worker because theirs died before answering (retry_methods).", Type::Counter,
-                 {}, [this](const Emit& emit) {
-                   emit({}, src_.dispatcher ? static_cast<double>(src_.dispatcher->stats().retried) : 0);
-                 });
   callbacks_.add(
       "hearth_tls_handshake_failures_total",
       "HTTPS connections closed because the TLS handshake failed or timed out (header_timeout).", Type::Counter, {},
@@ -252,133 +257,282 @@ void Telemetry::register_callbacks() {
                    emit({"in"}, static_cast<double>(ws.messages_in));
                    emit({"out"}, static_cast<double>(ws.messages_out));
                  });
-  callbacks_.add("hearth_workers", "Workers by state.", Type::Gauge, {"state"}, [this](const Emit& emit) {
-    if (!src_.pool) return;
-    std::map<std::string, int> by_state{{"booting", 0}, {"warming", 0}, {"ready", 0}, {"draining", 0}, {"stopping", 0}};
-    for (auto& w : src_.pool->workers()) {
-      std::string s = supervisor::worker_state_name(w->state());
-      if (s == "forking") s = "booting";
-      if (s == "dead") continue;
-      ++by_state[s];
+  callbacks_.add("hearth_queue_length", "Requests waiting for a free worker slot.", Type::Gauge, {"app"},
+                 [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     emit({}, a.dispatcher ? static_cast<double>(a.dispatcher->queue_length()) : 0);
+                   }
+                 });
+  callbacks_.add("hearth_queue_rejected_total", "Requests answered 503 because the queue was full or the wait expired.",
+                 Type::Counter, {"app", "reason"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (!a.dispatcher) continue;
+                     emit({"full"}, static_cast<double>(a.dispatcher->stats().rejected_full));
+                     emit({"timeout"}, static_cast<double>(a.dispatcher->stats().rejected_timeout));
+                   }
+                 });
+  callbacks_.add("hearth_requests_retried_total",
+                 "Requests sent to another worker because theirs died before answering (retry_methods).", Type::Counter,
+                 {"app"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     emit({}, a.dispatcher ? static_cast<double>(a.dispatcher->stats().retried) : 0);
+                   }
+                 });
+  callbacks_.add("hearth_workers", "Workers by state.", Type::Gauge, {"app", "state"}, [this](const Emit& emit_) {
+    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+      const AppSources& a = src_.apps[ai];
+      auto emit = [&](std::vector<std::string> l, double v) {
+        l.insert(l.begin(), a.name);
+        emit_(l, v);
+      };
+      if (!a.pool) continue;
+      std::map<std::string, int> by_state{
+          {"booting", 0}, {"warming", 0}, {"ready", 0}, {"draining", 0}, {"stopping", 0}};
+      for (auto& w : a.pool->workers()) {
+        std::string s = supervisor::worker_state_name(w->state());
+        if (s == "forking") s = "booting";
+        if (s == "dead") continue;
+        ++by_state[s];
+      }
+      for (auto& [s, n] : by_state) emit({s}, n);
     }
-    for (auto& [s, n] : by_state) emit({s}, n);
   });
   callbacks_.add("hearth_workers_desired", "The worker count the pool aims for (after the memory budget cap).",
-                 Type::Gauge, {}, [this](const Emit& emit) {
-                   if (src_.pool) emit({}, src_.pool->status().effective);
+                 Type::Gauge, {"app"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (a.pool) emit({}, a.pool->status().effective);
+                   }
                  });
   callbacks_.add("hearth_memory_budget_exceeded",
                  "1 when memory_budget cannot be met: the app's processes use more than it with one worker.",
-                 Type::Gauge, {}, [this](const Emit& emit) {
-                   if (src_.pool) emit({}, src_.pool->status().budget_unmet ? 1 : 0);
+                 Type::Gauge, {"app"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (a.pool) emit({}, a.pool->status().budget_unmet ? 1 : 0);
+                   }
                  });
   callbacks_.add("hearth_app_memory_pss_bytes",
                  "PSS of the app's process tree (zygotes and workers) at the last memory sample, under memory_budget.",
-                 Type::Gauge, {}, [this](const Emit& emit) {
-                   if (!src_.pool) return;
-                   auto st = src_.pool->status();
-                   if (st.memory_budget > 0) emit({}, static_cast<double>(st.app_pss));
-                 });
-  callbacks_.add("hearth_busy_ratio", "Busy request slots over all slots of ready workers (0..1).", Type::Gauge, {},
-                 [this](const Emit& emit) {
-                   if (!src_.pool) return;
-                   double busy = 0, total = 0;
-                   for (auto& w : src_.pool->workers()) {
-                     if (w->state() != supervisor::Worker::State::Ready) continue;
-                     busy += static_cast<double>(w->busy_slots());
-                     total += static_cast<double>(w->slots().size());
+                 Type::Gauge, {"app"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (!a.pool) continue;
+                     auto st = a.pool->status();
+                     if (st.memory_budget > 0) emit({}, static_cast<double>(st.app_pss));
                    }
-                   emit({}, total > 0 ? busy / total : 0);
                  });
-  callbacks_.add("hearth_worker_restarts_total", "Workers stopped and replaced, by reason.", Type::Counter, {"reason"},
-                 [this](const Emit& emit) {
-                   if (!src_.pool) return;
-                   std::map<std::string, uint64_t> all{{"crash", 0},        {"timeout", 0},      {"memory", 0},
-                                                       {"max_requests", 0}, {"reload", 0},       {"health", 0},
-                                                       {"boot_failed", 0},  {"boot_timeout", 0}, {"scale", 0}};
-                   for (auto& [k, v] : src_.pool->counters().restarts) all[k] = v;
-                   for (auto& [k, v] : all) emit({k}, static_cast<double>(v));
+  callbacks_.add("hearth_busy_ratio", "Busy request slots over all slots of ready workers (0..1).", Type::Gauge,
+                 {"app"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (!a.pool) continue;
+                     double busy = 0, total = 0;
+                     for (auto& w : a.pool->workers()) {
+                       if (w->state() != supervisor::Worker::State::Ready) continue;
+                       busy += static_cast<double>(w->busy_slots());
+                       total += static_cast<double>(w->slots().size());
+                     }
+                     emit({}, total > 0 ? busy / total : 0);
+                   }
                  });
-  callbacks_.add("hearth_reloads_total", "Rolling reloads by result.", Type::Counter, {"result"},
-                 [this](const Emit& emit) {
-                   if (!src_.pool) return;
-                   emit({"ok"}, static_cast<double>(src_.pool->counters().reloads_ok));
-                   emit({"failed"}, static_cast<double>(src_.pool->counters().reloads_failed));
+  callbacks_.add("hearth_worker_restarts_total", "Workers stopped and replaced, by reason.", Type::Counter,
+                 {"app", "reason"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (!a.pool) continue;
+                     std::map<std::string, uint64_t> all{{"crash", 0},        {"timeout", 0},      {"memory", 0},
+                                                         {"max_requests", 0}, {"reload", 0},       {"health", 0},
+                                                         {"boot_failed", 0},  {"boot_timeout", 0}, {"scale", 0}};
+                     for (auto& [k, v] : a.pool->counters().restarts) all[k] = v;
+                     for (auto& [k, v] : all) emit({k}, static_cast<double>(v));
+                   }
                  });
-  callbacks_.add("hearth_last_reload_duration_seconds", "How long the last successful reload took.", Type::Gauge, {},
-                 [this](const Emit& emit) {
-                   if (src_.pool) emit({}, src_.pool->counters().last_reload_seconds);
+  callbacks_.add("hearth_reloads_total", "Rolling reloads by result.", Type::Counter, {"app", "result"},
+                 [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (!a.pool) continue;
+                     emit({"ok"}, static_cast<double>(a.pool->counters().reloads_ok));
+                     emit({"failed"}, static_cast<double>(a.pool->counters().reloads_failed));
+                   }
                  });
-  callbacks_.add("hearth_generation", "The generation (zygote + workers) currently serving.", Type::Gauge, {},
-                 [this](const Emit& emit) {
-                   if (src_.pool) emit({}, src_.pool->generation());
+  callbacks_.add("hearth_last_reload_duration_seconds", "How long the last successful reload took.", Type::Gauge,
+                 {"app"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (a.pool) emit({}, a.pool->counters().last_reload_seconds);
+                   }
+                 });
+  callbacks_.add("hearth_generation", "The generation (zygote + workers) currently serving.", Type::Gauge, {"app"},
+                 [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (a.pool) emit({}, a.pool->generation());
+                   }
                  });
   callbacks_.add("hearth_worker_memory_bytes",
                  "Per-worker memory from smaps_rollup: rss counts shared pages, pss splits them, uss is private.",
-                 Type::Gauge, {"worker", "kind"}, [this](const Emit& emit) {
-                   if (!src_.pool) return;
-                   // The worker label is a slot index (SeriesSlots): a recycled
-                   // worker's successor continues its series instead of adding one.
-                   std::vector<std::shared_ptr<supervisor::Worker>> live;
-                   std::vector<int> ids;
-                   for (auto& w : src_.pool->workers()) {
-                     if (w->state() == supervisor::Worker::State::Dead) continue;
-                     live.push_back(w);
-                     ids.push_back(w->id());
-                   }
-                   const std::vector<std::size_t> slots = worker_slots_.update(ids);
-                   for (std::size_t i = 0; i < live.size(); ++i) {
-                     auto& m = live[i]->memory();
-                     if (!m) continue;
-                     std::string slot = std::to_string(slots[i]);
-                     emit({slot, "rss"}, static_cast<double>(m->rss));
-                     emit({slot, "pss"}, static_cast<double>(m->pss));
-                     emit({slot, "uss"}, static_cast<double>(m->uss));
+                 Type::Gauge, {"app", "worker", "kind"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (!a.pool) continue;
+                     // The worker label is a slot index (SeriesSlots): a recycled
+                     // worker's successor continues its series instead of adding one.
+                     std::vector<std::shared_ptr<supervisor::Worker>> live;
+                     std::vector<int> ids;
+                     for (auto& w : a.pool->workers()) {
+                       if (w->state() == supervisor::Worker::State::Dead) continue;
+                       live.push_back(w);
+                       ids.push_back(w->id());
+                     }
+                     const std::vector<std::size_t> slots = worker_slots_[ai].update(ids);
+                     for (std::size_t i = 0; i < live.size(); ++i) {
+                       auto& m = live[i]->memory();
+                       if (!m) continue;
+                       std::string slot = std::to_string(slots[i]);
+                       emit({slot, "rss"}, static_cast<double>(m->rss));
+                       emit({slot, "pss"}, static_cast<double>(m->pss));
+                       emit({slot, "uss"}, static_cast<double>(m->uss));
+                     }
                    }
                  });
   callbacks_.add("hearth_app_memory_bytes",
                  "The app's memory (zygote + workers): pss is the real total, rss the naive sum.", Type::Gauge,
-                 {"kind"}, [this](const Emit& emit) {
-                   if (!src_.pool) return;
-                   double pss, rss;
-                   app_memory(*src_.pool, &pss, &rss);
-                   emit({"pss"}, pss);
-                   emit({"rss"}, rss);
+                 {"app", "kind"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (!a.pool) continue;
+                     double pss, rss;
+                     app_memory(*a.pool, &pss, &rss);
+                     emit({"pss"}, pss);
+                     emit({"rss"}, rss);
+                   }
                  });
   callbacks_.add("hearth_app_memory_shared_ratio",
                  "1 - total PSS / total RSS: the share of the app's resident pages that copy-on-write saves.",
-                 Type::Gauge, {}, [this](const Emit& emit) {
-                   if (!src_.pool) return;
-                   double pss, rss;
-                   app_memory(*src_.pool, &pss, &rss);
-                   emit({}, rss > 0 ? 1.0 - pss / rss : 0);
+                 Type::Gauge, {"app"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (!a.pool) continue;
+                     double pss, rss;
+                     app_memory(*a.pool, &pss, &rss);
+                     emit({}, rss > 0 ? 1.0 - pss / rss : 0);
+                   }
                  });
-  callbacks_.add("hearth_health_checks_total", "Active health checks by result.", Type::Counter, {"result"},
-                 [this](const Emit& emit) {
-                   if (!src_.health) return;
-                   emit({"ok"}, static_cast<double>(src_.health->checks_ok()));
-                   emit({"failed"}, static_cast<double>(src_.health->checks_failed()));
+  callbacks_.add("hearth_health_checks_total", "Active health checks by result.", Type::Counter, {"app", "result"},
+                 [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (!a.health) continue;
+                     emit({"ok"}, static_cast<double>(a.health->checks_ok()));
+                     emit({"failed"}, static_cast<double>(a.health->checks_failed()));
+                   }
                  });
-  callbacks_.add("hearth_health_ejections_total", "Workers ejected by active health checks.", Type::Counter, {},
-                 [this](const Emit& emit) {
-                   if (src_.health) emit({}, static_cast<double>(src_.health->ejections()));
+  callbacks_.add("hearth_health_ejections_total", "Workers ejected by active health checks.", Type::Counter, {"app"},
+                 [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (a.health) emit({}, static_cast<double>(a.health->ejections()));
+                   }
                  });
   callbacks_.add("hearth_warmups_total", "Admissions of new workers (warm-up + health check) by result.", Type::Counter,
-                 {"result"}, [this](const Emit& emit) {
-                   if (!src_.admission) return;
-                   emit({"ok"}, static_cast<double>(src_.admission->warmups_ok()));
-                   emit({"failed"}, static_cast<double>(src_.admission->warmups_failed()));
+                 {"app", "result"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (!a.admission) continue;
+                     emit({"ok"}, static_cast<double>(a.admission->warmups_ok()));
+                     emit({"failed"}, static_cast<double>(a.admission->warmups_failed()));
+                   }
                  });
   callbacks_.add("hearth_keepwarm_pings_total",
                  "Keep-warm requests: internal (through workers) and public (the app's URL).", Type::Counter,
-                 {"kind", "result"}, [this](const Emit& emit) {
-                   if (src_.keepwarm_internal) {
-                     emit({"internal", "ok"}, static_cast<double>(src_.keepwarm_internal->pings_ok()));
-                     emit({"internal", "failed"}, static_cast<double>(src_.keepwarm_internal->pings_failed()));
-                   }
-                   if (src_.keepwarm_public) {
-                     emit({"public", "ok"}, static_cast<double>(src_.keepwarm_public->ok()));
-                     emit({"public", "failed"}, static_cast<double>(src_.keepwarm_public->failed()));
+                 {"app", "kind", "result"}, [this](const Emit& emit_) {
+                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
+                     const AppSources& a = src_.apps[ai];
+                     auto emit = [&](std::vector<std::string> l, double v) {
+                       l.insert(l.begin(), a.name);
+                       emit_(l, v);
+                     };
+                     if (a.keepwarm_internal) {
+                       emit({"internal", "ok"}, static_cast<double>(a.keepwarm_internal->pings_ok()));
+                       emit({"internal", "failed"}, static_cast<double>(a.keepwarm_internal->pings_failed()));
+                     }
+                     if (a.keepwarm_public) {
+                       emit({"public", "ok"}, static_cast<double>(a.keepwarm_public->ok()));
+                       emit({"public", "failed"}, static_cast<double>(a.keepwarm_public->failed()));
+                     }
                    }
                  });
   callbacks_.add("hearth_build_info", "Build information (always 1).", Type::Gauge, {"version"},

@@ -19,8 +19,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <array>
+#include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "metrics/access_log.h"
@@ -56,13 +58,19 @@ namespace hearth::app {
 
 class Telemetry final : public proxy::RequestObserver {
  public:
-  struct Sources {
-    const supervisor::Pool* pool = nullptr;
+  // One app's components (every app of [[apps]], or the single app named
+  // "app"): each per-app series carries an `app` label with its name.
+  struct AppSources {
+    std::string name;
+    const supervisor::Pool* pool = nullptr;  // null while the app has none (not built yet)
     const proxy::Dispatcher* dispatcher = nullptr;
     const health::Admission* admission = nullptr;
     const health::HealthChecker* health = nullptr;
     const health::InternalKeepwarm* keepwarm_internal = nullptr;
     const health::PublicPinger* keepwarm_public = nullptr;
+  };
+  struct Sources {
+    std::vector<AppSources> apps;
     const net::HttpServer* http = nullptr;  // the app listeners (TLS handshake failures)
     const frontdoor::RateLimitHandler* rate_limits = nullptr;  // [[rate_limit]]; null without rules
     const frontdoor::CompressionHandler* compression = nullptr;  // null unless compression.enabled
@@ -71,8 +79,12 @@ class Telemetry final : public proxy::RequestObserver {
   // Start-up regime: "" or an error (the access log file cannot be opened).
   std::string open();
   void set_sources(Sources s);
+  // The daemon's own answers (static files, 429s, no route): app="".
   void on_request_start() override;
   void on_request_done(const proxy::RequestRecord& record) override;
+  // The observer for app number `app` (config order; the single-app form's is 0):
+  // its requests' series carry app=NAME. Lives as long as the Telemetry.
+  proxy::RequestObserver* app_observer(std::size_t app);
   void on_worker_ready(const supervisor::Worker& w);
   std::string expose() const;
   void reopen_logs();
@@ -88,7 +100,8 @@ class Telemetry final : public proxy::RequestObserver {
   metrics::CallbackCollector callbacks_;
   metrics::ProcessCollector process_;
   // hearth_worker_memory_bytes' worker label: a slot index, not the worker id.
-  mutable metrics::SeriesSlots worker_slots_;
+  // One per app (Sources::apps order).
+  mutable std::vector<metrics::SeriesSlots> worker_slots_;
   // Per request (loop_), in the order prometheus-cpp's registry wrote them:
   // counters, the gauge, histograms.
   metrics::LoopFamily<metrics::LoopCounter>& requests_;
@@ -115,14 +128,23 @@ class Telemetry final : public proxy::RequestObserver {
     metrics::LoopHistogram* duration = nullptr;
     metrics::LoopHistogram* in_worker = nullptr;
   };
-  std::array<std::array<ByClass, kStatusClasses>, kMethodClasses> by_class_{};
-  std::array<metrics::LoopHistogram*, kMethodClasses> queued_by_method_{};
+  // One app's per-request series; also its proxy's observer.
+  struct PerApp final : proxy::RequestObserver {
+    std::string name;
+    Telemetry* telemetry = nullptr;
+    std::array<std::array<ByClass, kStatusClasses>, kMethodClasses> by_class{};
+    std::array<metrics::LoopHistogram*, kMethodClasses> queued_by_method{};
+    metrics::LoopGauge* in_flight = nullptr;
+    metrics::LoopCounter* timeouts = nullptr;
+    metrics::LoopCounter* client_aborts = nullptr;
+    metrics::LoopCounter* bytes_in = nullptr;
+    metrics::LoopCounter* bytes_out = nullptr;
+    void on_request_start() override { in_flight->increment(); }
+    void on_request_done(const proxy::RequestRecord& r) override { telemetry->record(r, *this); }
+  };
+  void record(const proxy::RequestRecord& r, PerApp& p);
+  std::deque<PerApp> per_app_;  // the apps in config order, then the daemon's own (app="")
   std::array<metrics::LoopCounter*, kStaticStatuses> static_by_status_{};
-  metrics::LoopGauge* in_flight_all_ = nullptr;
-  metrics::LoopCounter* timeouts_all_ = nullptr;
-  metrics::LoopCounter* client_aborts_all_ = nullptr;
-  metrics::LoopCounter* bytes_in_all_ = nullptr;
-  metrics::LoopCounter* bytes_out_all_ = nullptr;
   prometheus::Histogram* boot_all_ = nullptr;
   prometheus::Histogram* warmup_all_ = nullptr;
 };

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -171,6 +172,21 @@ struct HooksConfig {
   std::string worker_exit;  // run in a worker as it exits
 };
 
+struct Config;
+
+// One [[apps]] entry (docs/several-apps.md): a named app with its own pool,
+// routed by Host and path prefix. `settings` is the whole Config this app's
+// pool, health checks and proxy are built from: the top level (file,
+// environment, CLI) with the block's per-app keys (app_block_keys()) over it.
+// The single-app form is one entry named "app" with the default route
+// (apps_of()).
+struct AppConfig {
+  std::string name;                        // unique, [a-z0-9_-]+
+  std::vector<std::string> hosts;          // exact names or "*.example.com"; empty = no host (default group)
+  std::string prefix;                      // "/blog"; "" = every path
+  std::shared_ptr<const Config> settings;  // never null
+};
+
 struct Config {
   // Where the config came from ("" when none), for messages.
   std::string config_file;
@@ -243,8 +259,16 @@ struct Config {
   std::vector<RateLimitRule> rate_limits;  // [[rate_limit]] rules, checked before static mounts and the app
   std::vector<ErrorPage> error_pages;      // [[error_page]] bodies for the daemon's own 4xx/5xx answers
 
+  // [[apps]] entries in file order; empty = the single-app form (top-level `app`).
+  std::vector<AppConfig> apps;
+
   // Resolved at load time: where the Python runtime (plugins/python) lives.
   std::string runtime_dir;
 };
+
+// The apps the daemon runs: cfg->apps, or for the single-app form one entry
+// named kSingleAppName with the default route and `cfg` as its settings.
+inline constexpr const char* kSingleAppName = "app";
+std::vector<AppConfig> apps_of(const std::shared_ptr<const Config>& cfg);
 
 }  // namespace hearth::config

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "config/apps.h"
 #include "config/cli.h"
 #include "config/defaults.h"
 #include "config/env.h"
@@ -44,7 +45,7 @@ std::optional<std::string> slurp(const std::string& path) {
 // (the rest of the pipeline still runs, but cross-field validation would only
 // add noise about values the file was meant to set).
 bool read_file(const std::string& path, const std::string& named_by, Config& cfg, Provenance& prov,
-               std::vector<std::string>& errors) {
+               std::vector<std::string>& errors, std::string* text_out) {
   auto text = slurp(path);
   if (!text) {
     std::string msg = path + ": cannot read config file: " + std::strerror(errno);
@@ -52,7 +53,20 @@ bool read_file(const std::string& path, const std::string& named_by, Config& cfg
     errors.push_back(std::move(msg));
     return false;
   }
-  return read_toml(*text, path, cfg, prov, errors);
+  bool ok = read_toml(*text, path, cfg, prov, errors);
+  *text_out = std::move(*text);
+  return ok;
+}
+
+// Validation of the merged top level, then the [[apps]] blocks read over it
+// (config/apps.h), when the file has any.
+void validate_all(Config& cfg, const Provenance& prov, const std::string& text, unsigned cores, Action action,
+                  std::vector<std::string>& errors) {
+  std::vector<std::string> top = validate(cfg, action, prov);
+  if (prov.label("apps") != "apps") {
+    cfg.apps = read_apps(text, cfg.config_file, cfg, prov, cores, action, top, errors);
+  }
+  for (auto& e : top) errors.push_back(std::move(e));
 }
 
 // keepwarm.jitter that was not set follows the interval (a tenth of it), so
@@ -97,18 +111,17 @@ LoadResult load(const LoadInputs& in) {
   Provenance prov;
 
   bool file_ok = true;
+  std::string text;
   if (cl.config_file) {
-    file_ok = read_file(*cl.config_file, "", cfg, prov, errors);
+    file_ok = read_file(*cl.config_file, "", cfg, prov, errors, &text);
   } else if (auto path = env_value(in.env, "HEARTH_CONFIG")) {
-    file_ok = read_file(*path, "$HEARTH_CONFIG", cfg, prov, errors);
+    file_ok = read_file(*path, "$HEARTH_CONFIG", cfg, prov, errors, &text);
   }
   apply_environment(in.env, cl, cfg, prov, errors);
   apply_command_line(cl, cfg, prov, errors);
   resolve_workers(cfg, in.cores);
   resolve_keepwarm_jitter(cfg, prov);
-  if (file_ok) {
-    for (auto& e : validate(cfg, cl.action, prov)) errors.push_back(std::move(e));
-  }
+  if (file_ok) validate_all(cfg, prov, text, in.cores, cl.action, errors);
   return finish(cl.action, std::move(cfg), std::move(errors));
 }
 
@@ -116,12 +129,11 @@ LoadResult load_file_only(const std::string& path, unsigned cores) {
   std::vector<std::string> errors;
   Config cfg = default_config();
   Provenance prov;
-  bool file_ok = read_file(path, "", cfg, prov, errors);
+  std::string text;
+  bool file_ok = read_file(path, "", cfg, prov, errors, &text);
   resolve_workers(cfg, cores);
   resolve_keepwarm_jitter(cfg, prov);
-  if (file_ok) {
-    for (auto& e : validate(cfg, Action::Run, prov)) errors.push_back(std::move(e));
-  }
+  if (file_ok) validate_all(cfg, prov, text, cores, Action::Run, errors);
   return finish(Action::Run, std::move(cfg), std::move(errors));
 }
 

@@ -1,5 +1,7 @@
 #include "config/reference.h"
 
+#include "config/apps.h"
+
 #include <toml++/toml.h>
 
 #include <sstream>
@@ -128,6 +130,25 @@ std::string config_reference_markdown() {
          "`Retry-After`. Unknown keys in an entry are errors. See [frontdoor.md](frontdoor.md).\n\n";
   out += "| key | type | default | meaning |\n|---|---|---|---|\n";
   for (const auto& k : rate_limit_entry_schema()) {
+    out += "| `" + std::string(k.key) + "` | " + std::string(k.type) + " | " + cell(std::string(k.default_note)) +
+           " | " + cell(std::string(k.description)) + " |\n";
+  }
+
+  out += "\n## `[[apps]]`\n\n";
+  out += "Each `[[apps]]` entry is one app with its own zygote, workers, queue and health checks, routed by Host "
+         "and path ([several-apps.md](several-apps.md)). Besides the keys below an entry may set every per-app key, "
+         "which otherwise keeps its top-level value: ";
+  {
+    bool first = true;
+    for (auto k : app_block_keys()) {
+      out += (first ? "`" : ", `") + std::string(k) + (is_section_key(k) ? ".*`" : "`");
+      first = false;
+    }
+  }
+  out += ". Daemon-wide keys (listeners, `[http]`, `[tls]`, `[log]`, `[[static]]`, ...) are errors inside an "
+         "entry, and so is a top-level `app` (or the command line's `APP`) next to `[[apps]]`.\n\n";
+  out += "| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& k : apps_entry_schema()) {
     out += "| `" + std::string(k.key) + "` | " + std::string(k.type) + " | " + cell(std::string(k.default_note)) +
            " | " + cell(std::string(k.description)) + " |\n";
   }

@@ -144,6 +144,11 @@ constexpr KeySpec kSchema[] = {
      "it answers itself; never the app's responses. Read at start and on reload ([frontdoor.md](frontdoor.md))",
      custom()},
 
+    {"apps", "array of tables", "none", "",
+     "several apps behind one hearthd (`[[apps]]`), each with its own pool, routed by `hosts` and `prefix`; not "
+     "with a top-level `app`. Keys in [`[[apps]]`](#apps) below, behaviour in [several-apps.md](several-apps.md)",
+     custom()},
+
     // ---------------------------------------------------------------- [http]
     {"http", "section", "", "", "The front door: client timeouts, request limits, buffering and HTTP/2."},
     {"http.keepalive_timeout", "duration", "", "", "idle time between requests on a kept-alive connection",

@@ -61,7 +61,7 @@ std::optional<std::string> custom_value(std::string_view key, const Config& c) {
   }
   if (key == "tls.min_version") return quote(c.tls.min_version);
   if (key == "tls.redirect_http_from") return binds(c.tls.redirect_http_from);
-  return std::nullopt;  // env, warmup.requests, static, rate_limit, error_page, tls.certificates
+  return std::nullopt;  // env, warmup.requests, static, rate_limit, error_page, tls.certificates, apps
 }
 
 std::string section_of(std::string_view key) {
@@ -143,6 +143,21 @@ std::string to_toml(const Config& c) {
     line("burst", std::to_string(r.burst));
     line("key", quote(r.key));
     line("methods", array(r.methods));
+  }
+  for (const auto& a : c.apps) {
+    // Each app's route and the per-app keys its block (or the top level) gave it.
+    o += "\n[[apps]]\n";
+    line("name", quote(a.name));
+    line("hosts", array(a.hosts));
+    line("prefix", quote(a.prefix));
+    const Config& s = *a.settings;
+    line("app", quote(s.app));
+    line("interface", quote(s.interface));
+    line("preload", s.preload ? "true" : "false");
+    line("workers", std::to_string(s.workers));
+    line("threads", std::to_string(s.threads));
+    if (!s.chdir.empty()) line("chdir", quote(s.chdir));
+    if (!s.health.path.empty()) line("health.path", quote(s.health.path));
   }
   for (const auto& m : c.statics) {
     o += "\n[[static]]\n";

@@ -60,6 +60,17 @@ void TomlReader::add_custom_handlers() {
       {"rate_limit", rate_limit_rules(&c.rate_limits)},
       {"error_page", error_page_entries(&c.error_pages)},
       {"tls.certificates", tls_certificates(&c.tls.certificates)},
+      // [[apps]] blocks are read after the whole file, over the merged top
+      // level (config/apps.cc); here only their shape is checked.
+      {"apps",
+       [this](const std::string& key, const toml::node& n) {
+         auto arr = n.as_array();
+         if (!arr) return bad(key, n, "an array of tables ([[apps]])");
+         for (size_t i = 0; i < arr->size(); ++i) {
+           if (!arr->get(i)->is_table()) bad(key + "[" + std::to_string(i) + "]", *arr->get(i), "a table");
+         }
+         ok(key, n);
+       }},
   };
   for (auto& [key, handler] : custom) handlers_[key] = std::move(handler);
 }

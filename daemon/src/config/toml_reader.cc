@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "config/apps.h"
 #include "config/toml_source.h"
 #include "config/units.h"
 
@@ -31,8 +32,8 @@ std::string toml_render(const toml::node& n) {
   return os.str();
 }
 
-TomlReader::TomlReader(const std::string& path, Config& cfg, Provenance& prov)
-    : path_(path), cfg_(cfg), prov_(prov) {
+TomlReader::TomlReader(const std::string& path, Config& cfg, Provenance& prov, Scope scope)
+    : path_(path), cfg_(cfg), prov_(prov), scope_(scope) {
   // Every row of the schema with a typed Field is read from the Field alone;
   // the Custom ones have their handlers in toml_entries.cc.
   for (const auto& k : schema()) {
@@ -71,7 +72,21 @@ void TomlReader::ok(const std::string& key, const toml::node& n) {
 void TomlReader::read_table(const toml::table& table, const std::string& section) {
   for (auto&& [k, node] : table) {
     std::string key = section.empty() ? std::string(k.str()) : section + "." + std::string(k.str());
+    // An [[apps]] block's name, hosts and prefix are read by config/apps.cc.
+    if (scope_ == Scope::AppBlock && section.empty() && (key == "name" || key == "hosts" || key == "prefix")) continue;
     auto h = handlers_.find(key);
+    if (scope_ == Scope::AppBlock && !is_app_block_key(key)) {
+      std::string msg;
+      if (h != handlers_.end() && find_key(key)) {
+        msg = "'" + key + "' cannot be set in an [[apps]] block: it applies to the whole daemon (set it at the top level)";
+      } else {
+        msg = "unknown key '" + key + "' in an [[apps]] block";
+        std::string hint = suggest_app_block_key(key);
+        if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
+      }
+      error(k.source().begin, std::move(msg));
+      continue;
+    }
     if (h == handlers_.end() || !find_key(key)) {
       std::string msg = "unknown key '" + key + "'";
       std::string hint = suggest_key(key);

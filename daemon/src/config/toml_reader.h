@@ -29,7 +29,13 @@ std::string toml_render(const toml::node& n);
 
 class TomlReader {
  public:
-  TomlReader(const std::string& path, Config& cfg, Provenance& prov);
+  // What the reader reads: a whole file, or one [[apps]] block (only the
+  // per-app keys, is_app_block_key(); the others are errors).
+  enum class Scope {
+    File,
+    AppBlock,
+  };
+  TomlReader(const std::string& path, Config& cfg, Provenance& prov, Scope scope = Scope::File);
 
   void read(const toml::table& root) { read_table(root, ""); }
 
@@ -89,6 +95,7 @@ class TomlReader {
   const std::string& path_;
   Config& cfg_;
   Provenance& prov_;
+  Scope scope_;
   std::map<std::string, Handler> handlers_;
   std::vector<Error> errors_;
 };

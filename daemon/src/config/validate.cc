@@ -73,7 +73,9 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
   std::vector<std::string> errors;
   auto fail = [&](const std::string& key, const std::string& msg) { errors.push_back(prov.label(key) + ": " + msg); };
 
-  if (action == Action::Run || action == Action::CheckConfig) {
+  // With [[apps]] each entry names its app (config/apps.cc checks them and a top-level `app`).
+  const bool several_apps = !cfg.apps.empty() || prov.label("apps") != "apps";
+  if ((action == Action::Run || action == Action::CheckConfig) && !several_apps) {
     if (cfg.app.empty()) {
       errors.push_back("no application given: pass MODULE:CALLABLE or set app in the config file");
     } else if (!is_app_spec(cfg.app)) {

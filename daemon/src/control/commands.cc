@@ -54,17 +54,29 @@ std::string upgrade_reply(const UpgradeOutcome& u) {
 void handle_command(std::string_view line, Target& target, Reply reply) {
   std::string cmd(line);
   while (!cmd.empty() && (cmd.back() == '\r' || cmd.back() == ' ')) cmd.pop_back();
+  // "status blog": the word, then the optional app name.
+  std::string app;
+  if (auto sp = cmd.find(' '); sp != std::string::npos && (cmd.rfind("status ", 0) == 0 || cmd.rfind("reload ", 0) == 0)) {
+    app = cmd.substr(sp + 1);
+    cmd.resize(sp);
+    if (app.empty() || app.find(' ') != std::string::npos) return reply(error_reply("usage: " + cmd + " [APP]"));
+  }
   if (cmd == "status") {
-    reply(target.status());
+    reply(target.status(app));
   } else if (cmd == "reload") {
     if (!target.accepting_reloads()) return reply(error_reply("the daemon is shutting down"));
-    target.reload([reply](const ReloadOutcome& r) { reply(reload_reply(r)); });
+    target.reload(app, [reply](const ReloadOutcome& r) { reply(reload_reply(r)); });
   } else if (cmd.rfind("scale ", 0) == 0) {
+    std::string args = cmd.substr(6);
+    if (auto sp = args.find(' '); sp != std::string::npos) {
+      app = args.substr(0, sp);
+      args = args.substr(sp + 1);
+    }
     char* end = nullptr;
-    long n = std::strtol(cmd.c_str() + 6, &end, 10);
-    if (!end || *end != '\0' || n < 1 || n > 10000)
+    long n = std::strtol(args.c_str(), &end, 10);
+    if (args.empty() || !end || *end != '\0' || n < 1 || n > 10000)
       return reply(error_reply("scale needs a worker count from 1 to 10000"));
-    reply(scale_reply(static_cast<uint32_t>(n), target.scale(static_cast<uint32_t>(n))));
+    reply(scale_reply(static_cast<uint32_t>(n), target.scale(app, static_cast<uint32_t>(n))));
   } else if (cmd == "upgrade") {
     target.upgrade(reply);
   } else if (cmd == "stop") {

@@ -46,18 +46,21 @@ class Target {
   virtual ~Target() = default;
   // False once the daemon is draining or stopping: `reload` is refused.
   virtual bool accepting_reloads() const = 0;
-  // The `status` document.
-  virtual std::string status() const = 0;
+  // `app` names one app of [[apps]] (docs/several-apps.md); "" = every app
+  // (the single-app form has one). An unknown name is the target's error.
+  // The `status` document (a whole reply: {"ok":false,...} for an unknown app).
+  virtual std::string status(std::string_view app) const = 0;
   // Re-reads the certificate, then replaces the workers; `done` once finished.
-  virtual void reload(std::function<void(const ReloadOutcome&)> done) = 0;
-  virtual ScaleOutcome scale(uint32_t workers) = 0;
+  virtual void reload(std::string_view app, std::function<void(const ReloadOutcome&)> done) = 0;
+  virtual ScaleOutcome scale(std::string_view app, uint32_t workers) = 0;
   // Starts a binary upgrade; replies itself (refusal or upgrade_reply()).
   virtual void upgrade(Reply reply) = 0;
   // Starts a graceful shutdown, after the answer was sent.
   virtual void stop() = 0;
 };
 
-// Runs one command line ("scale 4\r" is fine) against `target`.
+// Runs one command line against `target`: "status [APP]", "reload [APP]",
+// "scale N" or "scale APP N", "upgrade", "stop" ("scale 4\r" is fine).
 void handle_command(std::string_view line, Target& target, Reply reply);
 
 // The answers, as JSON text.

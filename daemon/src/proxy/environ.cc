@@ -146,6 +146,14 @@ bool sane_request_id(std::string_view id) {
   });
 }
 
+std::string_view mounted_path_info(std::string_view path, std::string_view script_name) {
+  if (path.size() >= script_name.size() && path.substr(0, script_name.size()) == script_name &&
+      (path.size() == script_name.size() || path[script_name.size()] == '/')) {
+    return path.substr(script_name.size());
+  }
+  return path;
+}
+
 EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt, std::string_view generated_id) {
   EnvironResult r;
   // Split the target: absolute-form "http://host/path?q" keeps only path and query.
@@ -193,8 +201,8 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
   BlockWriter b(r.block, size);
 
   b.put("REQUEST_METHOD", req.method);
-  b.put("SCRIPT_NAME", "");
-  b.put("PATH_INFO", path_info);
+  b.put("SCRIPT_NAME", opt.script_name);
+  b.put("PATH_INFO", opt.script_name.empty() ? path_info : mounted_path_info(path_info, opt.script_name));
   b.put("QUERY_STRING", query);
   b.put("RAW_URI", req.target);
   b.put("REQUEST_URI", req.target);

@@ -72,7 +72,7 @@ void Pool::start_zygote(uint32_t gen) {
       maintain();
     } else if (gens_.is_incoming(z.generation()) && gens_.incoming_state() == GenerationState::Importing) {
       gens_.zygote_ready();
-      HLOG_CTX(Info, "reload", "generation " << z.generation() << " imported in " << z.import_ms()
+      HLOG_CTX(Info, ctx("reload"), "generation " << z.generation() << " imported in " << z.import_ms()
                                              << " ms; starting the canary worker");
       reload_progress();
     }
@@ -86,14 +86,14 @@ void Pool::start_zygote(uint32_t gen) {
       listener_.on_fatal("the app failed to import in the zygote:\n" + tb);
       return;
     }
-    HLOG_CTX(Error, "zygote", "the app failed to import:\n" << tb);
+    HLOG_CTX(Error, ctx("zygote"), "the app failed to import:\n" << tb);
   };
   ev.on_forked = [this](Zygote&, int id, pid_t pid) {
     auto it = workers_.find(id);
     if (it != workers_.end()) {
       it->second->on_forked(pid);
     } else {
-      HLOG_CTX(Warn, "zygote", "FORKED for unknown worker " << id << " pid=" << pid << "; killing it");
+      HLOG_CTX(Warn, ctx("zygote"), "FORKED for unknown worker " << id << " pid=" << pid << "; killing it");
       ::kill(pid, SIGKILL);
       reaper_.watch(pid, [](const ExitStatus&) {});
     }
@@ -120,9 +120,9 @@ void Pool::start_zygote(uint32_t gen) {
     if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) {
       // A zygote told to stop that did is "stopped", not "exit 0" next to an app that failed.
       if (st.exited() && st.exit_code() == 0 && z.state() != Zygote::State::Failed)
-        HLOG_CTX(Info, "zygote", "stopped pid=" << z.pid());
+        HLOG_CTX(Info, ctx("zygote"), "stopped pid=" << z.pid());
       else
-        HLOG_CTX(Info, "zygote", "exited pid=" << z.pid() << " (" << st.describe() << ")");
+        HLOG_CTX(Info, ctx("zygote"), "exited pid=" << z.pid() << " (" << st.describe() << ")");
       return;
     }
     if (!current) return;
@@ -132,11 +132,11 @@ void Pool::start_zygote(uint32_t gen) {
       return;
     }
     if (gen != gens_.active()) {
-      HLOG_CTX(Info, "zygote", "generation " << gen << " zygote exited pid=" << z.pid());
+      HLOG_CTX(Info, ctx("zygote"), "generation " << gen << " zygote exited pid=" << z.pid());
       return;
     }
     if (z.state() == Zygote::State::Failed && !zygote_ever_ready_) return;  // fatal already reported
-    HLOG_CTX(Error, "zygote", "exited unexpectedly pid=" << z.pid() << " (" << st.describe()
+    HLOG_CTX(Error, ctx("zygote"), "exited unexpectedly pid=" << z.pid() << " (" << st.describe()
                                                          << "); starting a new one");
     ++counters_.restarts["zygote"];
     milliseconds delay = zygote_backoff_.on_exit(milliseconds(0));
@@ -161,7 +161,7 @@ void Pool::start_zygote(uint32_t gen) {
       asio::post(io_, [this, err] { listener_.on_fatal(err); });
       return;
     }
-    HLOG_CTX(Error, "zygote", err);
+    HLOG_CTX(Error, ctx("zygote"), err);
     zygote_timer_.expires_after(zygote_backoff_.on_failed_start());
     zygote_timer_.async_wait([this, gen](const boost::system::error_code& ec) {
       if (!ec && gen == gens_.active() && !zygote(gen)) start_zygote(gen);
@@ -197,10 +197,11 @@ std::shared_ptr<Worker> Pool::spawn_worker(uint32_t gen) {
   auto w = std::make_shared<Worker>(io_, reaper_, static_cast<Worker::Listener&>(*this), slot_home_, id, gen,
                                     opt_.request_timeout, opt_.boot_timeout, clock_);
   w->set_request_limit(request_limit(opt_.max_requests, opt_.max_requests_jitter, rng_));
+  w->set_log_name(opt_.zygote.log_name);
   std::vector<int> fds;
   std::string err = w->create_slots(z->slots(), &fds);
   if (!err.empty()) {
-    HLOG_CTX(Error, "pool", "cannot create worker " << id << ": " << err);
+    HLOG_CTX(Error, ctx("pool"), "cannot create worker " << id << ": " << err);
     schedule_maintain(worker_backoff_.on_failed_start());
     return nullptr;
   }
@@ -227,7 +228,7 @@ void Pool::on_worker_booted(Worker& w) {
     if (ok) {
       w->admit();
     } else {
-      HLOG_CTX(Error, "worker " + std::to_string(w->id()), "warm-up failed: " << why << "; not admitted");
+      HLOG_CTX(Error, ctx("worker " + std::to_string(w->id())), "warm-up failed: " << why << "; not admitted");
       on_worker_boot_failed(*w, "warm-up failed: " + why);
     }
   });
@@ -249,7 +250,7 @@ void Pool::on_worker_ready(Worker& w) {
   if (w.generation() == gens_.active()) worker_backoff_.reset();
   if (phase_ == Phase::Starting && ready_workers() >= target()) {
     phase_ = Phase::Running;
-    HLOG_CTX(Info, "pool", "workers ready: " << ready_workers() << "/" << target());
+    HLOG_CTX(Info, ctx("pool"), "workers ready: " << ready_workers() << "/" << target());
   }
   // A recycled worker's replacement is ready: now the old one may go.
   if (recycle_victim_ >= 0) {
@@ -260,7 +261,7 @@ void Pool::on_worker_ready(Worker& w) {
   }
   if (gens_.is_incoming(w.generation())) {
     if (gens_.canary_ready())
-      HLOG_CTX(Info, "reload", "canary worker " << w.id() << " is ready; replacing the old workers one at a time");
+      HLOG_CTX(Info, ctx("reload"), "canary worker " << w.id() << " is ready; replacing the old workers one at a time");
     asio::post(io_, [this] { reload_progress(); });
   }
 }
@@ -332,7 +333,7 @@ void Pool::on_worker_exit(Worker& w, const ExitStatus& st) {
   if (restart_with_backoff(reason)) {
     delay = worker_backoff_.on_exit(reason == Worker::StopReason::Crash ? uptime : milliseconds(0));
     if (worker_backoff_.crash_loop()) {
-      HLOG_CTX(Error, "pool", "crash loop: " << worker_backoff_.streak()
+      HLOG_CTX(Error, ctx("pool"), "crash loop: " << worker_backoff_.streak()
                                              << " workers in a row died early; next start in " << delay.count()
                                              << " ms");
     }
@@ -353,7 +354,7 @@ void Pool::reload(ReloadCallback cb) {
     return;
   }
   if (gens_.reloading()) {
-    HLOG_CTX(Info, "reload", "a reload is already in progress; waiting for its outcome");
+    HLOG_CTX(Info, ctx("reload"), "a reload is already in progress; waiting for its outcome");
     reload_.waiters.push_back(std::move(cb));
     return;
   }
@@ -362,7 +363,7 @@ void Pool::reload(ReloadCallback cb) {
   reload_.started = clock_.now();
   reload_.waiters.push_back(std::move(cb));
   recycle_victim_ = -1;
-  HLOG_CTX(Info, "reload", "starting generation " << gen << " (current " << gens_.active() << ")");
+  HLOG_CTX(Info, ctx("reload"), "starting generation " << gen << " (current " << gens_.active() << ")");
   if (gens_.incoming_state() == GenerationState::Waiting) {
     reload_room();
     return;
@@ -392,7 +393,7 @@ void Pool::finish_reload() {
   zygote_ever_ready_ = true;
   ++counters_.reloads_ok;
   counters_.last_reload_seconds = secs;
-  HLOG_CTX(Info, "reload", "generation " << active << " is serving (replaced generation " << old << " in "
+  HLOG_CTX(Info, ctx("reload"), "generation " << active << " is serving (replaced generation " << old << " in "
                                          << secs << " s)");
   ReloadResult r;
   r.ok = true;
@@ -410,7 +411,7 @@ void Pool::abort_reload(const std::string& message, const std::string& detail) {
   const uint32_t gen = *gens_.abort();
   const uint32_t active = gens_.active();
   double secs = std::chrono::duration<double>(clock_.now() - reload_.started).count();
-  HLOG_CTX(Error, "reload", "reload to generation " << gen << " aborted: " << message
+  HLOG_CTX(Error, ctx("reload"), "reload to generation " << gen << " aborted: " << message
                                                     << "; generation " << active << " keeps serving"
                                                     << (detail.empty() ? "" : "\n") << detail);
   ++counters_.reloads_failed;
@@ -439,11 +440,11 @@ bool Pool::eject(int worker_id, const std::string& why) {
   if (it == workers_.end() || it->second->state() != Worker::State::Ready) return false;
   EjectVerdict v = eject_verdict(observe(Memory::Skip), worker_id);
   if (!v.allowed) {
-    HLOG_CTX(Debug, "health", "worker " << worker_id << " is unhealthy (" << why << ") but " << v.already_ejecting
+    HLOG_CTX(Debug, ctx("health"), "worker " << worker_id << " is unhealthy (" << why << ") but " << v.already_ejecting
                                        << " worker(s) are already being ejected; keeping it");
     return false;
   }
-  HLOG_CTX(Warn, "health", "ejecting worker " << worker_id << ": " << why << "; starting a replacement");
+  HLOG_CTX(Warn, ctx("health"), "ejecting worker " << worker_id << ": " << why << "; starting a replacement");
   it->second->stop(Worker::StopReason::Health, opt_.graceful_timeout);
   asio::post(io_, [this] { maintain(); });
   return true;
@@ -465,7 +466,7 @@ std::string Pool::scale(uint32_t n, std::optional<uint32_t>* capped) {
   if (cap && *cap < n) {
     if (capped) *capped = *cap;
   }
-  HLOG_CTX(Info, "pool", "scaling to " << n << " worker(s)"
+  HLOG_CTX(Info, ctx("pool"), "scaling to " << n << " worker(s)"
                                        << (cap && *cap < n
                                                ? " (capped to " + std::to_string(*cap) + " by memory_budget)"
                                                : std::string()));
@@ -484,7 +485,7 @@ void Pool::sample_memory() {
     if (m && w->state() == Worker::State::Ready) {
       uss.push_back(m->uss);
       if (opt_.max_worker_memory > 0 && m->uss > opt_.max_worker_memory && w->recycle() == RecycleReason::None) {
-        HLOG_CTX(Warn, "worker " + std::to_string(id),
+        HLOG_CTX(Warn, ctx("worker " + std::to_string(id)),
                  "private memory " << (m->uss >> 20) << " MiB is over max_worker_memory "
                                    << (opt_.max_worker_memory >> 20) << " MiB; recycling it");
         w->mark_recycle(RecycleReason::Memory);
@@ -526,7 +527,7 @@ void Pool::tick() {
     if (d != 0) {
       desired_ = static_cast<uint32_t>(static_cast<int>(desired_) + d);
       last_scale_ = now;
-      HLOG_CTX(Info, "pool", (d > 0 ? "requests are queueing: adding a worker" : "a worker is idle: retiring one")
+      HLOG_CTX(Info, ctx("pool"), (d > 0 ? "requests are queueing: adding a worker" : "a worker is idle: retiring one")
                                  << " (now " << desired_ << ", min " << opt_.min_workers << ", max "
                                  << opt_.max_workers << ")");
       maintain();

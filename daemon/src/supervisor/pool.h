@@ -174,6 +174,10 @@ class Pool : private Worker::Listener {
   std::vector<std::shared_ptr<Worker>> workers() const;
 
  private:
+  // The log context: `what`, after the app's name with [[apps]] (zygote.log_name).
+  std::string ctx(std::string_view what) const {
+    return opt_.zygote.log_name.empty() ? std::string(what) : opt_.zygote.log_name + " " + std::string(what);
+  }
   // The reload's bookkeeping beside its generation's state (gens_).
   struct Reload {
     TimePoint started{};

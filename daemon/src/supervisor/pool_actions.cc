@@ -56,23 +56,23 @@ void Pool::retire(const Action& a) {
   const uint64_t budget_mib = opt_.memory_budget >> 20;
   switch (a.why) {
     case Why::CanaryLastOld:
-      HLOG_CTX(Warn, "reload", "memory_budget " << budget_mib
+      HLOG_CTX(Warn, ctx("reload"), "memory_budget " << budget_mib
                                                 << " MiB holds one worker: the old worker stops before the"
                                                    " canary starts (requests wait in the queue)");
       break;
     case Why::CanaryNoRoom:
-      HLOG_CTX(Info, "reload", "memory_budget " << budget_mib
+      HLOG_CTX(Info, ctx("reload"), "memory_budget " << budget_mib
                                                 << " MiB has no room for the canary: retiring an old worker first");
       break;
     case Why::ZygoteNoRoom:
-      HLOG_CTX(Info, "reload", "memory_budget " << budget_mib << " MiB: the app uses " << (a.facts.used >> 20)
+      HLOG_CTX(Info, ctx("reload"), "memory_budget " << budget_mib << " MiB: the app uses " << (a.facts.used >> 20)
                                                 << " MiB and the new zygote needs about "
                                                 << ((zygote_memory_ ? zygote_memory_->rss : 0) >> 20)
                                                 << " MiB; retiring an old worker first");
       break;
     default: break;
   }
-  HLOG_CTX(Info, "pool", "stopping worker " << a.worker << " (" << stop_reason_name(a.reason) << ")");
+  HLOG_CTX(Info, ctx("pool"), "stopping worker " << a.worker << " (" << stop_reason_name(a.reason) << ")");
   it->second->stop(a.reason, opt_.graceful_timeout);
 }
 
@@ -88,14 +88,14 @@ void Pool::execute(const Plan& plan) {
       case Kind::Retire: retire(a); break;
       case Kind::MarkVictim:
         recycle_victim_ = a.worker;
-        HLOG_CTX(Info, "pool", "recycling worker " << a.worker << " ("
+        HLOG_CTX(Info, ctx("pool"), "recycling worker " << a.worker << " ("
                                                    << (a.reason == Worker::StopReason::Memory ? "memory" : "max_requests")
                                                    << "): starting its replacement first");
         break;
       case Kind::StopVictim:
         if (auto it = workers_.find(a.worker); it != workers_.end()) {
           if (a.why != Why::ReplacementReady)
-            HLOG_CTX(Info, "pool", "memory_budget has no room for a second worker beside worker "
+            HLOG_CTX(Info, ctx("pool"), "memory_budget has no room for a second worker beside worker "
                                        << a.worker << ": it stops before its replacement starts");
           it->second->stop(a.reason, opt_.graceful_timeout);
         }
@@ -106,7 +106,7 @@ void Pool::execute(const Plan& plan) {
       case Kind::StartZygote:
         if (a.why == Why::ZygoteOverBudget) {
           const uint64_t zygote_cost = zygote_memory_ ? zygote_memory_->rss : 0;
-          HLOG_CTX(Warn, "reload", "memory_budget " << (a.facts.budget >> 20)
+          HLOG_CTX(Warn, ctx("reload"), "memory_budget " << (a.facts.budget >> 20)
                                                     << " MiB cannot hold the new generation's zygote (about "
                                                     << (zygote_cost >> 20) << " MiB) beside one old worker ("
                                                     << (a.facts.used >> 20) << " MiB in use); the reload goes over it");

@@ -15,7 +15,7 @@ void Pool::set_budget_cap(uint32_t cap, const BudgetFacts& f) {
   cap = std::max<uint32_t>(cap, 1);
   if (budget_cap_ == cap) return;
   if (cap < desired_ && (!budget_cap_ || cap < *budget_cap_)) {
-    HLOG_CTX(Warn, "pool", "memory_budget " << (opt_.memory_budget >> 20) << " MiB fits " << cap
+    HLOG_CTX(Warn, ctx("pool"), "memory_budget " << (opt_.memory_budget >> 20) << " MiB fits " << cap
                                             << " worker(s) (the app uses " << (f.used >> 20)
                                             << " MiB now, zygote " << ((zygote_memory_ ? zygote_memory_->rss : 0) >> 20)
                                             << " MiB + up to " << (f.worker_cost.value_or(0) >> 20)
@@ -24,20 +24,20 @@ void Pool::set_budget_cap(uint32_t cap, const BudgetFacts& f) {
   budget_cap_ = cap;
   if (phase_ == Phase::Starting && ready_workers() >= target()) {
     phase_ = Phase::Running;
-    HLOG_CTX(Info, "pool", "workers ready: " << ready_workers() << "/" << target());
+    HLOG_CTX(Info, ctx("pool"), "workers ready: " << ready_workers() << "/" << target());
   }
 }
 
 void Pool::note_budget_unmet(const BudgetFacts& f) {
   bool unmet = budget_unmet(f) && !f.freeing && !gens_.reloading();
   if (unmet && !budget_unmet_) {
-    HLOG_CTX(Warn, "pool", "memory_budget " << (opt_.memory_budget >> 20)
+    HLOG_CTX(Warn, ctx("pool"), "memory_budget " << (opt_.memory_budget >> 20)
                                             << " MiB cannot be met: the app uses " << (f.used >> 20)
                                             << " MiB with one worker (zygote "
                                             << ((zygote_memory_ ? zygote_memory_->rss : 0) >> 20)
                                             << " MiB); running one worker");
   } else if (!unmet && budget_unmet_ && !gens_.reloading() && !f.freeing) {
-    HLOG_CTX(Info, "pool", "the app fits in memory_budget again (" << (f.used >> 20) << " MiB)");
+    HLOG_CTX(Info, ctx("pool"), "the app fits in memory_budget again (" << (f.used >> 20) << " MiB)");
   } else if (!unmet) {
     return;
   }

@@ -56,7 +56,9 @@ Worker::~Worker() {
   for (auto& s : slots_) s->detach();
 }
 
-std::string Worker::ctx() const { return "worker " + std::to_string(id_); }
+std::string Worker::ctx() const {
+  return (log_name_.empty() ? std::string() : log_name_ + " ") + "worker " + std::to_string(id_);
+}
 
 std::string Worker::create_slots(uint32_t threads, std::vector<int>* worker_fds) {
   for (uint32_t i = 0; i < threads; ++i) {

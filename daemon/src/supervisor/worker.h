@@ -112,6 +112,8 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   void set_memory(std::optional<MemoryUsage> m) { memory_ = m; }
   uint64_t request_limit() const { return request_limit_; }
   void set_request_limit(uint64_t n) { request_limit_ = n; }
+  // [[apps]]: the app's name, before "worker N" in the log context ("" = none).
+  void set_log_name(std::string name) { log_name_ = std::move(name); }
   // Marked for recycling; it serves until its replacement is ready.
   RecycleReason recycle() const { return recycle_; }
   void mark_recycle(RecycleReason r) { if (recycle_ == RecycleReason::None) recycle_ = r; }
@@ -129,6 +131,7 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   void close_slots();
   std::string ctx() const;
 
+  std::string log_name_;
   boost::asio::io_context& io_;
   Reaper& reaper_;
   Listener& listener_;

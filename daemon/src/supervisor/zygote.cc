@@ -86,7 +86,7 @@ std::string Zygote::start() {
     self->control_.close(ignored);
     if (self->events_.on_exit) self->events_.on_exit(*self, st);
   });
-  HLOG_CTX(Info, "zygote", "started pid=" << pid_ << " generation=" << spec_.generation
+  HLOG_CTX(Info, ctx(), "started pid=" << pid_ << " generation=" << spec_.generation
                                           << (spec_.preload ? " (preload)" : " (lazy)"));
   do_read();
   return {};
@@ -106,7 +106,7 @@ void Zygote::do_read() {
       if (ev.kind == FrameDecoder::Event::Kind::Frame) self->handle_frame(ev.header, ev.payload);
     });
     if (!ok) {
-      HLOG_CTX(Error, "zygote", "malformed frame on the control channel; killing the zygote");
+      HLOG_CTX(Error, self->ctx(), "malformed frame on the control channel; killing the zygote");
       self->kill(SIGKILL);
       return;
     }
@@ -126,11 +126,11 @@ void Zygote::handle_frame(const FrameHeader& h, std::string_view payload) {
         interface_ = kind ? *kind : "wsgi";
       }
       state_ = State::Ready;
-      HLOG_CTX(Info, "zygote", "zygote ready pid=" << pid_ << " generation=" << spec_.generation
+      HLOG_CTX(Info, ctx(), "zygote ready pid=" << pid_ << " generation=" << spec_.generation
                                                    << " import_ms=" << import_ms_
                                                    << " slots=" << slots_);
       if (threads_after_import_ > 1) {
-        HLOG_CTX(Warn, "zygote",
+        HLOG_CTX(Warn, ctx(),
                  "the app started " << (threads_after_import_ - 1)
                                     << " thread(s) while importing; forking a multi-threaded process is unsafe "
                                        "(locks held by those threads stay locked in the workers). Start threads "
@@ -147,7 +147,7 @@ void Zygote::handle_frame(const FrameHeader& h, std::string_view payload) {
       auto id = json_int(payload, "worker_id");
       auto pid = json_int(payload, "pid");
       if (!id || !pid || *pid <= 1) {
-        HLOG_CTX(Error, "zygote", "bad FORKED message: " << payload);
+        HLOG_CTX(Error, ctx(), "bad FORKED message: " << payload);
         return;
       }
       if (events_.on_forked) events_.on_forked(*this, static_cast<int>(*id), static_cast<pid_t>(*pid));
@@ -160,7 +160,7 @@ void Zygote::handle_frame(const FrameHeader& h, std::string_view payload) {
       return;
     }
     default:
-      HLOG_CTX(Error, "zygote", "unexpected frame type " << static_cast<int>(h.type) << " from the zygote");
+      HLOG_CTX(Error, ctx(), "unexpected frame type " << static_cast<int>(h.type) << " from the zygote");
   }
 }
 
@@ -189,7 +189,7 @@ bool Zygote::fork_worker(int worker_id, const std::vector<int>& fds) {
     n = ::sendmsg(control_.native_handle(), &msg, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(frame.size())) {
-    HLOG_CTX(Error, "zygote", "sending FORK failed: " << (n < 0 ? strerror(errno) : "short write"));
+    HLOG_CTX(Error, ctx(), "sending FORK failed: " << (n < 0 ? strerror(errno) : "short write"));
     return false;
   }
   return true;

@@ -33,6 +33,7 @@ struct ZygoteSpec {
   std::string lifespan = "auto";   // ASGI lifespan: auto | on | off
   uint32_t concurrency = 100;      // ASGI workers' slots
   uint32_t generation = 1;
+  std::string log_name;  // [[apps]]: the app's name, before "zygote" in the log context ("" = none)
   int death_pipe_read_fd = -1;   // the daemon's death pipe (read end)
   std::string hook_pre_fork;     // "module:function" run in the zygote before each fork
   std::string hook_post_fork;    // run in each worker after the fork
@@ -77,6 +78,7 @@ class Zygote : public std::enable_shared_from_this<Zygote> {
   const std::string& interface() const { return interface_; }
 
  private:
+  std::string ctx() const { return spec_.log_name.empty() ? std::string("zygote") : spec_.log_name + " zygote"; }
   void do_read();
   void handle_frame(const FrameHeader& h, std::string_view payload);
 

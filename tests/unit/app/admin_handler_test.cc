@@ -75,3 +75,20 @@ TEST(AdminHandler, ConstantTimeEqual) {
 
 }  // namespace
 }  // namespace hearth::app
+
+namespace hearth::app {
+namespace {
+
+TEST(AdminHandler, ReadyzForOneApp) {
+  AdminHandler::Probes p = probes();
+  p.ready = [] { return false; };
+  p.app_ready = [](std::string_view name) { return name == "blog" ? 1 : name == "api" ? 0 : -1; };
+  AdminHandler h(p);
+  EXPECT_EQ(get(h, "/readyz?app=blog")->status, 200);
+  EXPECT_EQ(get(h, "/readyz?app=api")->status, 503);
+  EXPECT_EQ(get(h, "/readyz?app=nope")->status, 404);
+  EXPECT_EQ(get(h, "/readyz")->status, 503);
+}
+
+}  // namespace
+}  // namespace hearth::app

@@ -15,13 +15,18 @@ namespace {
 class FakeTarget final : public Target {
  public:
   bool accepting_reloads() const override { return accepting; }
-  std::string status() const override { return R"({"ok":true,"phase":"running"})"; }
-  void reload(std::function<void(const ReloadOutcome&)> done) override {
+  std::string status(std::string_view app) const override {
+    return app.empty() ? R"({"ok":true,"phase":"running"})"
+                       : R"({"ok":true,"phase":"running","name":")" + std::string(app) + "\"}";
+  }
+  void reload(std::string_view app, std::function<void(const ReloadOutcome&)> done) override {
     ++reloads;
+    reload_apps.emplace_back(app);
     pending_reload = std::move(done);
   }
-  ScaleOutcome scale(uint32_t workers) override {
+  ScaleOutcome scale(std::string_view app, uint32_t workers) override {
     scaled.push_back(workers);
+    scaled_apps.emplace_back(app);
     return scale_outcome;
   }
   void upgrade(Reply reply) override { reply(upgrade_reply(UpgradeOutcome{true, 10, 11, "pid 11 serves now"})); }
@@ -32,6 +37,8 @@ class FakeTarget final : public Target {
   int stops = 0;
   std::function<void(const ReloadOutcome&)> pending_reload;
   std::vector<uint32_t> scaled;
+  std::vector<std::string> scaled_apps;
+  std::vector<std::string> reload_apps;
   ScaleOutcome scale_outcome;
 };
 
@@ -57,7 +64,7 @@ TEST_F(CommandsTest, StatusIsTheTargetsDocument) {
 }
 
 TEST_F(CommandsTest, ScaleChecksTheCountBeforeTheTargetSeesIt) {
-  for (const char* bad : {"scale 0", "scale 10001", "scale x", "scale 4x", "scale -1", "scale 2 3"}) {
+  for (const char* bad : {"scale 0", "scale 10001", "scale x", "scale 4x", "scale -1", "scale 2 3 4", "scale blog x", "scale blog"}) {
     auto v = run(bad);
     EXPECT_FALSE(flag(v, "ok", true)) << bad;
     EXPECT_EQ(str(v, "error"), "scale needs a worker count from 1 to 10000") << bad;
@@ -67,6 +74,22 @@ TEST_F(CommandsTest, ScaleChecksTheCountBeforeTheTargetSeesIt) {
   EXPECT_TRUE(flag(v, "ok"));
   EXPECT_EQ(str(v, "message"), "scaling to 4 worker(s)");
   EXPECT_EQ(target_.scaled, (std::vector<uint32_t>{4}));
+}
+
+TEST_F(CommandsTest, CommandsTakeAnAppName) {
+  EXPECT_EQ(str(run("status blog"), "name"), "blog");
+  EXPECT_EQ(str(run("status"), "name"), "");
+  auto v = run("scale blog 3");
+  EXPECT_TRUE(flag(v, "ok"));
+  EXPECT_EQ(target_.scaled, (std::vector<uint32_t>{3}));
+  EXPECT_EQ(target_.scaled_apps, (std::vector<std::string>{"blog"}));
+  run("scale 2");
+  EXPECT_EQ(target_.scaled_apps.back(), "");
+  answers_.clear();
+  handle_command("reload api", target_, [this](std::string json) { answers_.push_back(std::move(json)); });
+  handle_command("reload", target_, [this](std::string json) { answers_.push_back(std::move(json)); });
+  EXPECT_EQ(target_.reload_apps, (std::vector<std::string>{"api", ""}));
+  EXPECT_FALSE(flag(run("status a b"), "ok", true));
 }
 
 TEST_F(CommandsTest, ScaleCappedByTheMemoryBudgetSaysSo) {

@@ -455,3 +455,36 @@ TEST(SaneRequestId, Rules) {
 
 }  // namespace
 }  // namespace hearth::proxy
+
+namespace hearth::proxy {
+namespace {
+
+// [[apps]] mounted under a prefix (docs/several-apps.md): SCRIPT_NAME is the
+// mount, PATH_INFO the rest of the decoded path; the raw target is unchanged.
+TEST(BuildEnvironMounted, ScriptNameIsThePrefixAndPathInfoTheRest) {
+  EnvironOptions o = opts();
+  o.script_name = "/blog";
+  auto env = env_of(make_request("GET", "/blog/post%201?x=1", {{"Host", "h"}}), o);
+  EXPECT_EQ(env["SCRIPT_NAME"], "/blog");
+  EXPECT_EQ(env["PATH_INFO"], "/post 1");
+  EXPECT_EQ(env["QUERY_STRING"], "x=1");
+  EXPECT_EQ(env["REQUEST_URI"], "/blog/post%201?x=1");
+  auto root = env_of(make_request("GET", "/blog", {{"Host", "h"}}), o);
+  EXPECT_EQ(root["SCRIPT_NAME"], "/blog");
+  EXPECT_EQ(root["PATH_INFO"], "");
+  // Unmounted (the single-app form): as before.
+  auto plain = env_of(make_request("GET", "/blog/x", {{"Host", "h"}}));
+  EXPECT_EQ(plain["SCRIPT_NAME"], "");
+  EXPECT_EQ(plain["PATH_INFO"], "/blog/x");
+}
+
+TEST(BuildEnvironMounted, MountedPathInfoSplitsOnASegmentBoundaryOnly) {
+  EXPECT_EQ(mounted_path_info("/blog/x", "/blog"), "/x");
+  EXPECT_EQ(mounted_path_info("/blog/", "/blog"), "/");
+  EXPECT_EQ(mounted_path_info("/blog", "/blog"), "");
+  EXPECT_EQ(mounted_path_info("/blogger", "/blog"), "/blogger");
+  EXPECT_EQ(mounted_path_info("/other", "/blog"), "/other");
+}
+
+}  // namespace
+}  // namespace hearth::proxy
