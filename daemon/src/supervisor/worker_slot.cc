@@ -1,6 +1,8 @@
 #include "supervisor/worker_slot.h"
 
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
@@ -207,7 +209,18 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   // exchange fails meanwhile.
   auto req = request_;
   if (body.in_memory()) {
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(wbuf_), asio::buffer(body.memory())};
+    // Nearly always the socket takes the whole frame at once: one sendmsg(2)
+    // here instead of an Asio write operation and its posted completion
+    // (docs/profile.md, issue 14). Only what it does not take goes async.
+    const std::string_view mem = body.memory();
+    const std::size_t sent = send_now(mem);
+    if (sent == wbuf_.size() + mem.size() || sent == kSendFailed) {
+      // Sent, or the worker is gone (the read side reports it, as after a failed async_write).
+      writing_ = false;
+      return maybe_idle();
+    }
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(wbuf_) + sent,
+                                           asio::buffer(mem) + (sent > wbuf_.size() ? sent - wbuf_.size() : 0)};
     asio::async_write(socket_, bufs, [self, req](const boost::system::error_code& ec, std::size_t) {
       self->writing_ = false;
       // A write error means the worker is gone; the read side reports it.
@@ -223,6 +236,19 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
       self->do_write_body(req, 0);
     });
   }
+}
+
+std::size_t WorkerSlot::send_now(std::string_view body) {
+  iovec iov[2] = {{wbuf_.data(), wbuf_.size()}, {const_cast<char*>(body.data()), body.size()}};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = body.empty() ? 1 : 2;
+  ssize_t n;
+  do {
+    n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0) return static_cast<std::size_t>(n);
+  return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : kSendFailed;
 }
 
 void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offset) {

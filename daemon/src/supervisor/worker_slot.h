@@ -139,6 +139,10 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   void handle_frame(const FrameHeader& h, std::string_view payload);
   void handle_body(std::string_view chunk);
   void do_write_body(std::shared_ptr<http::Request> req, uint64_t offset);
+  // One non-blocking sendmsg(2) of wbuf_ and then `body`: the bytes the socket
+  // took (0 when it took none), or kSendFailed (the worker is gone).
+  static constexpr std::size_t kSendFailed = static_cast<std::size_t>(-1);
+  std::size_t send_now(std::string_view body);
   void on_timeout();
   void fail_exchange(Outcome outcome);
   void maybe_idle();
