@@ -204,21 +204,21 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   }
 
   writing_ = true;
+  // Nearly always the socket takes the whole frame at once: one sendmsg(2)
+  // here instead of an Asio write operation and its posted completion
+  // (docs/profile.md, issue 14). Only what it does not take goes async.
+  const std::string_view mem = body.in_memory() ? body.memory() : std::string_view();
+  const std::size_t sent = body.in_memory() ? send_now(mem) : 0;
+  if (body.in_memory() && (sent == wbuf_.size() + mem.size() || sent == kSendFailed)) {
+    // Sent, or the worker is gone (the read side reports it, as after a failed async_write).
+    writing_ = false;
+    return maybe_idle();
+  }
   auto self = shared_from_this();
   // The handlers hold the request so its body outlives the write even if the
   // exchange fails meanwhile.
   auto req = request_;
   if (body.in_memory()) {
-    // Nearly always the socket takes the whole frame at once: one sendmsg(2)
-    // here instead of an Asio write operation and its posted completion
-    // (docs/profile.md, issue 14). Only what it does not take goes async.
-    const std::string_view mem = body.memory();
-    const std::size_t sent = send_now(mem);
-    if (sent == wbuf_.size() + mem.size() || sent == kSendFailed) {
-      // Sent, or the worker is gone (the read side reports it, as after a failed async_write).
-      writing_ = false;
-      return maybe_idle();
-    }
     std::array<asio::const_buffer, 2> bufs{asio::buffer(wbuf_) + sent,
                                            asio::buffer(mem) + (sent > wbuf_.size() ? sent - wbuf_.size() : 0)};
     asio::async_write(socket_, bufs, [self, req](const boost::system::error_code& ec, std::size_t) {
