@@ -138,7 +138,7 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
     }
     case FrameType::ResponseEnd: {
       if (state_ != State::Busy || response_done_) break;
-      timer_.cancel();
+      deadline_ = std::chrono::steady_clock::time_point::max();  // the armed timer finds nothing to do
       bool aborted = (h.flags & kFlagAborted) != 0;
       if (!response_started_) {
         // END without START: the worker broke the protocol.
@@ -197,10 +197,11 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   wbuf_ += env_block;
 
   if (timeout_.count() > 0) {
-    timer_.expires_after(timeout_);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec) self->on_timeout();
-    });
+    // The timer stays armed across exchanges and is moved only when it would
+    // fire too late (on_timer re-arms when it fires early): no schedule, cancel
+    // and aborted completion per request (docs/profile.md, issue 14).
+    deadline_ = std::chrono::steady_clock::now() + timeout_;
+    if (!timer_armed_ || deadline_ < armed_at_) arm_timer();
   }
 
   writing_ = true;
@@ -299,6 +300,27 @@ void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offs
   maybe_idle();
 }
 
+void WorkerSlot::arm_timer() {
+  timer_armed_ = true;
+  armed_at_ = deadline_;
+  timer_.expires_at(deadline_);  // aborts a wait still pending (its handler ignores that)
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) { self->on_timer(ec); });
+}
+
+void WorkerSlot::cancel_timer() {
+  deadline_ = std::chrono::steady_clock::time_point::max();
+  timer_armed_ = false;
+  timer_.cancel();
+}
+
+void WorkerSlot::on_timer(const boost::system::error_code& ec) {
+  if (ec == asio::error::operation_aborted) return;  // re-armed or cancelled: that call set the state
+  timer_armed_ = false;
+  if (state_ != State::Busy || response_done_ || deadline_ == std::chrono::steady_clock::time_point::max()) return;
+  if (std::chrono::steady_clock::now() < deadline_) return arm_timer();  // armed for an earlier exchange
+  on_timeout();
+}
+
 void WorkerSlot::on_timeout() {
   if (state_ != State::Busy || response_done_) return;
   HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
@@ -307,7 +329,7 @@ void WorkerSlot::on_timeout() {
 }
 
 void WorkerSlot::fail_exchange(Outcome outcome) {
-  timer_.cancel();
+  cancel_timer();
   if (request_) current_line_ = request_->method + " " + request_->target;  // kept while Broken
   ExchangeEnd end;
   end.outcome = response_done_ ? ExchangeOutcome::Done : ExchangeOutcome::Failed;
@@ -372,7 +394,7 @@ void WorkerSlot::close() {
   if (state_ == State::Closed && !socket_.is_open()) return;
   if (state_ == State::Busy && !response_done_) fail_exchange(Outcome::WorkerLost);
   state_ = State::Closed;
-  timer_.cancel();
+  cancel_timer();
   boost::system::error_code ignored;
   socket_.close(ignored);
   if (owner_) owner_->on_slot_closed(*this);

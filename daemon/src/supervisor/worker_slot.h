@@ -143,6 +143,11 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   // took (0 when it took none), or kSendFailed (the worker is gone).
   static constexpr std::size_t kSendFailed = static_cast<std::size_t>(-1);
   std::size_t send_now(std::string_view body);
+  // The request timeout: one timer armed across exchanges (arm_timer() only
+  // when it would fire after deadline_; on_timer() re-arms when it fires early).
+  void arm_timer();
+  void cancel_timer();
+  void on_timer(const boost::system::error_code& ec);
   void on_timeout();
   void fail_exchange(Outcome outcome);
   void maybe_idle();
@@ -154,6 +159,11 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   boost::asio::io_context& io_;
   Socket socket_;
   boost::asio::steady_timer timer_;
+  // The request in flight times out at deadline_ (max: none); the timer waits
+  // for armed_at_ (<= deadline_ while Busy) when timer_armed_.
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point armed_at_{};
+  bool timer_armed_ = false;
   Owner* owner_;
   Home* home_;
   const ClockSource& clock_;
