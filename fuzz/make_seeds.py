@@ -120,9 +120,31 @@ def h2():
           + h2frame(7, 0, 0, struct.pack(">II", 0, 0)))
 
 
+def ws_frame(op, payload, fin=True, key=b"\x01\x02\x03\x04"):
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | op])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    return head + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+
+
+def websocket():
+    # First byte: read size - 1 and (low 4 bits) log2 of max_message_size.
+    write("ws_frame_parser", b"\x0a" + ws_frame(1, b"hello") + ws_frame(2, b"\x00\xff"))
+    write("ws_frame_parser", b"\x00" + ws_frame(1, b"he", False) + ws_frame(9, b"p") + ws_frame(0, "llo\u20ac".encode()))
+    write("ws_frame_parser", b"\x3f" + ws_frame(2, bytes(300)) + ws_frame(8, struct.pack("!H", 1000) + b"bye"))
+    write("ws_frame_parser", b"\x0f" + ws_frame(1, b"\xff") + ws_frame(10, b""))
+    write("ws_frame_parser", b"\x05" + bytes([0x81, 0x03]) + b"abc")  # unmasked
+
+
 if __name__ == "__main__":
     http1()
     protocol()
     config()
     proxy()
     h2()
+    websocket()

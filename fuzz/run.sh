@@ -11,7 +11,7 @@ dir="${1:-build-fuzz}"
 seconds="${2:-20}"
 shift $(( $# > 2 ? 2 : $# ))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http1_request worker_protocol config_toml h2_session proxy_protocol)
+[ ${#targets[@]} -gt 0 ] || targets=(http1_request worker_protocol config_toml h2_session proxy_protocol ws_frame_parser)
 
 if ! command -v clang++ >/dev/null; then
   echo "fuzz: clang++ not found: run packaging/install-deps.sh fuzz" >&2
@@ -24,7 +24,7 @@ if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=cc
 cmake -S fuzz -B "$dir" -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" >/dev/null
 cmake --build "$dir" -j "${JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}"
 
-declare -A max_len=([http1_request]=10000 [worker_protocol]=4096 [config_toml]=16384 [h2_session]=16384 [proxy_protocol]=4200)
+declare -A max_len=([http1_request]=10000 [worker_protocol]=4096 [config_toml]=16384 [h2_session]=16384 [proxy_protocol]=4200 [ws_frame_parser]=8192)
 failed=()
 for t in "${targets[@]}"; do
   mkdir -p "$dir/corpus/$t" "$dir/artifacts"

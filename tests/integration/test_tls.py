@@ -481,3 +481,62 @@ def test_bad_certificate_configs_exit_2(tmp_path, pki):
     r = run([HEARTHD, "basic:app", "-b", "127.0.0.1:0", "--certfile", cert_a, "--keyfile", key_b], cwd=tmp_path)
     assert r.returncode == 2
     assert b"does not match" in r.stderr and b"not starting" in r.stderr
+
+
+# --- several certificates by SNI ([[tls.certificates]], issue 19) -----------------------------
+
+def sni_toml(pki, hosts='["api.test", "*.b.test"]'):
+    cert_b, key_b = pki["b"]
+    return f'[[tls.certificates]]\nhosts = {hosts}\ncertfile = "{cert_b}"\nkeyfile = "{key_b}"\n'
+
+
+def test_sni_picks_the_certificate_by_server_name(hearthd, tmp_path, pki):
+    srv, url = start_tls(hearthd, tmp_path, pki, toml=sni_toml(pki))
+    port = port_of(url)
+    A, B = ("hearth-a.test", 4097), ("hearth-b.test", 8194)
+
+    def who(name, alpn=None):
+        ctx = client_context(pki, alpn=alpn)
+        ctx.check_hostname = False  # the test certificates name only localhost
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        with ctx.wrap_socket(raw, server_hostname=name) as s:
+            if alpn:
+                return peer(s), s.selected_alpn_protocol()
+            assert get(s, "/", host=name or "localhost")[0] == 200
+            return peer(s)
+
+    assert who("api.test") == B
+    assert who("API.Test") == B              # names compare case-insensitively
+    assert who("x.b.test") == B and who("x.y.b.test") == B
+    assert who("b.test") == A                # a wildcard never matches its own suffix
+    assert who("localhost") == A             # another name: the top-level certificate
+    assert who(None) == A                    # no SNI at all: the same
+    assert who("api.test", alpn=["h2", "http/1.1"]) == (B, "h2")  # ALPN survives the switch
+    log = srv.log()
+    assert "TLS certificate: CN=hearth-a.test" in log and "; for api.test, *.b.test: CN=hearth-b.test" in log, log
+    assert srv.stop() == 0
+
+
+def test_bad_sni_certificate_configs_exit_2(tmp_path, pki):
+    if not HEARTHD.exists():
+        pytest.skip("hearthd is not built")
+    cert_a, key_a = pki["a"]
+    conf = tmp_path / "hearth.toml"
+    cases = [
+        (sni_toml(pki), [], "tls.certificates: needs certfile"),
+        (sni_toml(pki, '["a.*.test"]'), ["--certfile", cert_a, "--keyfile", key_a],
+         "tls.certificates[0].hosts: 'a.*.test': a wildcard is only allowed as the whole first label"),
+        ('[[tls.certificates]]\nhosts = ["x.test"]\n', ["--certfile", cert_a, "--keyfile", key_a],
+         "tls.certificates[0]: needs both hosts and certfile"),
+        (f'[[tls.certificates]]\nhosts = ["x.test"]\ncertfile = "{tmp_path / "nope.pem"}"\n',
+         ["--certfile", cert_a, "--keyfile", key_a],
+         f"tls.certificates[0]: certfile {tmp_path / 'nope.pem'}: cannot read: No such file or directory"),
+        (f'[[tls.certificates]]\nhosts = ["x.test"]\ncertfile = "{cert_a}"\nkeyfil = "{key_a}"\n',
+         ["--certfile", cert_a, "--keyfile", key_a], "(did you mean 'keyfile'?)"),
+    ]
+    for toml, args, expected in cases:
+        conf.write_text(toml)
+        r = check_config(tmp_path, "-c", conf, *args)
+        err = r.stderr.decode()
+        assert r.returncode == 2, (toml, err)
+        assert expected in err, (toml, err)

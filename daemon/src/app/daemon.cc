@@ -146,6 +146,7 @@ int Daemon::open_front_door() {
   }
   proxy_ = std::make_unique<proxy::ProxyHandler>(dispatcher_, environ_, telemetry_.get(), &clock_);
   proxy_->set_via(c.http.via);
+  proxy_->set_interface_probe([this] { return pool_ ? pool_->app_interface() : std::string(); });
   AdminHandler::Probes probes;
   probes.ready = [this] { return ready(); };
   probes.metrics = [this] { return telemetry_->expose(); };

@@ -51,6 +51,7 @@ std::string status_json(const supervisor::Pool::Status& st, const StatusContext&
     wo["warmup_ms"] = w.warmup_ms;
     wo["busy_slots"] = w.busy_slots;
     wo["slots"] = w.slots;
+    wo["websockets"] = w.websockets;
     wo["current_request"] = w.current_request;
     wo["current_ms"] = w.current_ms;
     wo["recycle"] = sv(w.recycle);

@@ -240,6 +240,18 @@ void Telemetry::register_callbacks() {
       "proxy_allow_ips.",
       Type::Counter, {},
       [this](const Emit& emit) { emit({}, src_.http ? static_cast<double>(src_.http->proxy_protocol_refused()) : 0); });
+  callbacks_.add("hearth_websocket_connections", "WebSocket connections open now (accepted by the app).",
+                 Type::Gauge, {}, [this](const Emit& emit) {
+                   emit({}, src_.http ? static_cast<double>(src_.http->websocket_stats().open) : 0);
+                 });
+  callbacks_.add("hearth_websocket_messages_total",
+                 "Whole WebSocket messages relayed: direction=\"in\" from clients to the app, \"out\" to clients.",
+                 Type::Counter, {"direction"}, [this](const Emit& emit) {
+                   if (!src_.http) return;
+                   auto ws = src_.http->websocket_stats();
+                   emit({"in"}, static_cast<double>(ws.messages_in));
+                   emit({"out"}, static_cast<double>(ws.messages_out));
+                 });
   callbacks_.add("hearth_workers", "Workers by state.", Type::Gauge, {"state"}, [this](const Emit& emit) {
     if (!src_.pool) return;
     std::map<std::string, int> by_state{{"booting", 0}, {"warming", 0}, {"ready", 0}, {"draining", 0}, {"stopping", 0}};

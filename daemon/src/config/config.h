@@ -49,6 +49,9 @@ struct HttpLimits {
   uint32_t h2_initial_window_size = 1 << 20;    // HTTP/2 per-stream flow-control window, bytes
   bool via = false;                             // add "Via: 1.1 hearth" to responses proxied from the app
   uint32_t max_connections_per_ip = 0;          // open connections one client address may hold; 0 = no limit
+  // [websocket] (docs/asgi.md): they act on the front door's upgraded connections.
+  uint64_t ws_max_message_size = 1 << 20;       // a whole client message; beyond it: close 1009
+  Millis ws_idle_timeout{60000};                // silence from the client; a ping at half of it, close 1001 at its end
 };
 
 // [compression] (docs/frontdoor.md): the app's responses compressed on the
@@ -108,6 +111,15 @@ struct KeepwarmConfig {
   Millis timeout{10000};               // for one public ping
 };
 
+// One [[tls.certificates]] entry: the certificate served to clients whose TLS
+// server name (SNI) is one of `hosts` (exact, or `*.example.com`); others get
+// the top-level certfile (tls/sni.h).
+struct TlsCertificate {
+  std::vector<std::string> hosts;
+  std::string certfile;                 // PEM chain, leaf first
+  std::string keyfile;                  // "" = the key is in certfile
+};
+
 // TLS for the application listeners (issue 6). When certfile is set every
 // `bind` serves HTTPS (as with gunicorn's --certfile); the admin listener stays plain.
 struct TlsConfig {
@@ -117,6 +129,7 @@ struct TlsConfig {
   std::string ciphers;                  // TLS 1.2 cipher list (OpenSSL syntax); "" = Mozilla intermediate
   Millis hsts_max_age{0};               // Strict-Transport-Security max-age on HTTPS responses; 0 = no header
   std::vector<Bind> redirect_http_from;  // plain listeners that answer 308 to https://host/...
+  std::vector<TlsCertificate> certificates;  // per-host certificates chosen by SNI; the above is the fallback
   bool enabled() const { return !certfile.empty(); }
 };
 

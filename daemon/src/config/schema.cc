@@ -175,7 +175,9 @@ constexpr KeySpec kSchema[] = {
      "request bodies up to this stay in memory, larger ones go to `temp_dir`",
      size_at(AT(http.body_buffer_size))},
     {"http.response_buffer_size", "size", "", "",
-     "responses are buffered in memory up to this, then in a temp file",
+     "responses are buffered in memory up to this, then in a temp file; a streamed response (server-sent "
+     "events, `X-Accel-Buffering: no`, an ASGI body with `more_body`) only in memory: beyond this the worker "
+     "waits for the client",
      size_at(AT(http.response_buffer_size))},
     {"http.max_buffered_memory", "size", "", "",
      "HTTP/2 request bodies held in memory, all connections together; a new upload beyond it is refused with "
@@ -205,6 +207,20 @@ constexpr KeySpec kSchema[] = {
      "open connections one client address may hold (nginx's `limit_conn`); beyond it a new connection is closed "
      "at once. The address is the PROXY protocol's when `proxy_protocol` is on",
      count_at(AT(http.max_connections_per_ip))},
+
+    // ---------------------------------------------------------------- [websocket]
+    {"websocket", "section", "", "",
+     "WebSockets (RFC 6455 over HTTP/1.1 `Upgrade`) for ASGI apps: hearthd speaks the frames, the app gets "
+     "`websocket.*` events. See [asgi.md](asgi.md#websockets)."},
+    {"websocket.max_message_size", "size", "", "",
+     "the largest message a client may send (all its fragments together); beyond it the connection is closed "
+     "with 1009 (uvicorn's `--ws-max-size`)",
+     at_least(size_at(AT(http.ws_max_message_size)), 1)},
+    {"websocket.idle_timeout", "duration", "(0 = off)", "",
+     "silence from a client before hearthd pings it (after half of it) and closes the connection with 1001 (at "
+     "its end); a client that answers pings stays open (uvicorn's `--ws-ping-interval` 20s + "
+     "`--ws-ping-timeout` 20s close a dead peer after about 40s)",
+     duration_at(AT(http.ws_idle_timeout))},
 
     // ---------------------------------------------------------------- [compression]
     {"compression", "section", "", "",
@@ -321,6 +337,11 @@ constexpr KeySpec kSchema[] = {
     {"tls.redirect_http_from", "address or array", "", "",
      "plain-HTTP listeners that answer every request with `308 Permanent Redirect` to "
      "`https://HOST[:PORT]/same/path?query`; they never reach the app",
+     custom()},
+    {"tls.certificates", "array of tables", "none", "",
+     "more certificates, chosen by the name the client asks for (SNI): each `[[tls.certificates]]` has `hosts` "
+     "(exact names and `*.example.com` wildcards), `certfile` and `keyfile` (optional, as above). A client "
+     "asking for another name, or none, gets the top-level `certfile`, which must be set. Reloaded with it",
      custom()},
 };
 

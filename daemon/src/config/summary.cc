@@ -61,7 +61,7 @@ std::optional<std::string> custom_value(std::string_view key, const Config& c) {
   }
   if (key == "tls.min_version") return quote(c.tls.min_version);
   if (key == "tls.redirect_http_from") return binds(c.tls.redirect_http_from);
-  return std::nullopt;  // env, warmup.requests, static, rate_limit, error_page
+  return std::nullopt;  // env, warmup.requests, static, rate_limit, error_page, tls.certificates
 }
 
 std::string section_of(std::string_view key) {
@@ -129,6 +129,12 @@ std::string to_toml(const Config& c) {
     for (size_t i = 0; i < p.status.size(); ++i) statuses += (i ? ", " : "") + std::to_string(p.status[i]);
     line("status", statuses + "]");
     line("file", quote(p.file));
+  }
+  for (const auto& t : c.tls.certificates) {
+    o += "\n[[tls.certificates]]\n";
+    line("hosts", array(t.hosts));
+    line("certfile", quote(t.certfile));
+    if (!t.keyfile.empty()) line("keyfile", quote(t.keyfile));
   }
   for (const auto& r : c.rate_limits) {
     o += "\n[[rate_limit]]\n";

@@ -59,6 +59,7 @@ void TomlReader::add_custom_handlers() {
       {"static", static_mounts(&c.statics)},
       {"rate_limit", rate_limit_rules(&c.rate_limits)},
       {"error_page", error_page_entries(&c.error_pages)},
+      {"tls.certificates", tls_certificates(&c.tls.certificates)},
   };
   for (auto& [key, handler] : custom) handlers_[key] = std::move(handler);
 }
@@ -328,6 +329,51 @@ TomlReader::Handler TomlReader::error_page_entries(std::vector<ErrorPage>* out) 
     }
     if (!has_status || !has_file) {
       error(item.source().begin, item_key + ": needs both status and file");
+      good = false;
+    }
+    return good;
+  });
+}
+// [[tls.certificates]]: hosts (a string or an array of strings), certfile, keyfile.
+TomlReader::Handler TomlReader::tls_certificates(std::vector<TlsCertificate>* out) {
+  return array_of_tables(out, "an array of tables ([[tls.certificates]])", "a table with hosts and certfile",
+                         [this](const std::string& item_key, const toml::node& item, const toml::table& t,
+                                TlsCertificate& cert) {
+    bool good = true;
+    for (auto&& [k, v] : t) {
+      std::string name(k.str());
+      std::string field = item_key + "." + name;
+      if (name == "certfile" || name == "keyfile") {
+        auto s = v.as_string();
+        if (!s || s->get().empty()) {
+          bad(field, v, "a file name");
+          good = false;
+          continue;
+        }
+        (name == "certfile" ? cert.certfile : cert.keyfile) = s->get();
+      } else if (name == "hosts") {
+        auto take = [&](const toml::node& n) {
+          auto s = n.as_string();
+          if (!s || s->get().empty()) {
+            bad(field, n, "host names such as [\"example.com\", \"*.example.com\"]");
+            return false;
+          }
+          cert.hosts.push_back(s->get());
+          return true;
+        };
+        if (auto a = v.as_array()) {
+          for (const auto& n : *a) good = take(n) && good;
+        } else {
+          good = take(v) && good;
+        }
+      } else {
+        static constexpr std::string_view kKeys[] = {"hosts", "certfile", "keyfile"};
+        unknown_entry_key(k, field, name, kKeys);
+        good = false;
+      }
+    }
+    if (cert.hosts.empty() || cert.certfile.empty()) {
+      error(item.source().begin, item_key + ": needs both hosts and certfile");
       good = false;
     }
     return good;

@@ -82,6 +82,7 @@ class TomlReader {
   Handler static_mounts(std::vector<StaticMount>* out);
   Handler rate_limit_rules(std::vector<RateLimitRule>* out);
   Handler error_page_entries(std::vector<ErrorPage>* out);
+  Handler tls_certificates(std::vector<TlsCertificate>* out);
   bool read_headers(const std::string& key, const toml::node& n,
                     std::vector<std::pair<std::string, std::string>>& out);
 

@@ -142,6 +142,8 @@ std::vector<std::string> validate(const Config& cfg, Action action, const Proven
     if (!cfg.tls.keyfile.empty()) fail("keyfile", "is set but certfile is not");
     if (cfg.tls.hsts_max_age.count() > 0) fail("tls.hsts_max_age", "needs certfile (HSTS is only sent over HTTPS)");
     if (!cfg.tls.redirect_http_from.empty()) fail("tls.redirect_http_from", "needs certfile (there is no HTTPS to redirect to)");
+    if (!cfg.tls.certificates.empty())
+      fail("tls.certificates", "needs certfile (the certificate for clients asking for no name or another one)");
   }
   for (size_t i = 0; i < cfg.tls.redirect_http_from.size(); ++i) {
     const Bind& r = cfg.tls.redirect_http_from[i];

@@ -57,6 +57,8 @@ class CompressingSink final : public http::ResponseSink {
   // worker wrote, so the inner sink's limits bound it too.
   bool full() const override { return inner_->full(); }
   void when_writable(std::function<void()> cb) override { inner_->when_writable(std::move(cb)); }
+  void set_streaming() override { inner_->set_streaming(); }
+  void watch_client(http::ClientGoneListener* l) override { inner_->watch_client(l); }
   const http::ErrorPages* error_pages() const override { return inner_->error_pages(); }
 
  private:

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "common/log.h"
 #include "http/hop_by_hop.h"
@@ -298,6 +299,11 @@ void BufferedResponseSink::queue(std::string_view bytes) {
     return;
   }
   if (spill_failed_) return;  // the response is already broken; drop the rest
+  if (streaming_) {
+    // A stream stays in memory: the producer waits (full()) until the client has read.
+    overflow_.append(bytes);
+    return;
+  }
   // Over max_response_spool or max_total_response_spool: keep the bytes aside and let the
   // producer see full(). They follow the spill once the client has read it.
   const uint64_t total = options_.spool_total ? *options_.spool_total : 0;
@@ -392,6 +398,8 @@ void BufferedResponseSink::disable_keep_alive() {
 
 void BufferedResponseSink::detach() {
   transport_ = nullptr;
+  if (auto* listener = std::exchange(gone_listener_, nullptr); listener && state_ != State::Finished)
+    listener->on_client_gone();
   std::string().swap(writing_);
   std::string().swap(out_);
   written_ = 0;
@@ -426,6 +434,8 @@ bool BufferedResponseSink::recycle() {
   file_left_ = 0;
   wake();  // as detach(): a paused producer must not wait for this sink
   writable_ = nullptr;
+  streaming_ = false;
+  gone_listener_ = nullptr;
   options_ = Options{};  // drops the error pages it held
   state_ = State::Fresh;
   framing_ = Framing::None;

@@ -56,6 +56,8 @@ class BufferedResponseSink final : public ResponseSink {
   const ErrorPages* error_pages() const override { return options_.error_pages.get(); }
   bool full() const override { return !overflow_.empty(); }
   void when_writable(std::function<void()> cb) override;
+  void set_streaming() override { streaming_ = true; }
+  void watch_client(ClientGoneListener* listener) override { gone_listener_ = listener; }
   ~BufferedResponseSink() override;
 
   // --- transport side ---
@@ -142,6 +144,9 @@ class BufferedResponseSink final : public ResponseSink {
   // by what the producer wrote before it saw full(): one read from the worker.
   std::string overflow_;
   std::function<void()> writable_;
+  // set_streaming(): bytes beyond response_buffer_size go to overflow_ (full()), never to the spill.
+  bool streaming_ = false;
+  ClientGoneListener* gone_listener_ = nullptr;  // told once by detach()
 
   // The body_file() region, sent after everything above.
   int file_fd_ = -1;

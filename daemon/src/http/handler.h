@@ -14,6 +14,20 @@ namespace hearth::http {
 
 class ErrorPages;
 
+// Told when the client of a response goes away before the response ended (its
+// connection closed, or its h2 stream was reset). A producer registers itself
+// with ResponseSink::watch_client() for one exchange and unregisters before it
+// lets go of the sink; the sink calls on_client_gone() at most once, from
+// inside the connection's close path: the listener must not call back into
+// the sink from there.
+class ClientGoneListener {
+ public:
+  virtual void on_client_gone() = 0;
+
+ protected:
+  ~ClientGoneListener() = default;
+};
+
 // Where a handler writes its answer. Owned by the connection; all calls on the
 // connection's executor. Calls after finish() or after the client went away
 // are ignored. body() never blocks: the sink buffers (memory, then a temp file
@@ -56,6 +70,16 @@ class ResponseSink {
   virtual void when_writable(std::function<void()> cb) {
     if (cb) cb();
   }
+  // The response is a stream (the worker's RESPONSE_START STREAM flag: server-sent
+  // events, X-Accel-Buffering: no, an ASGI body with more_body): each body() goes to
+  // the client as it comes, and nothing is spooled to a temp file. At most
+  // response_buffer_size waits in memory; beyond, full() holds the producer, so a
+  // client that does not read pauses the worker (nginx's proxy_buffering off).
+  // Call before start(). Wrapping sinks forward it; the default ignores it.
+  virtual void set_streaming() {}
+  // `listener` (null: none) is told when the client goes away (ClientGoneListener).
+  // Wrapping sinks forward it; the default never tells (client_gone() still answers).
+  virtual void watch_client(ClientGoneListener* listener) {}
   // Convenience: a complete small response (used for 502/503/504 and admin pages).
   // The daemon's own answers go through here, the app's never do: a 4xx/5xx
   // status with an [[error_page]] (error_pages()) gets that page's body and

@@ -3,6 +3,7 @@
 // The body is fully received (in memory or a temp file) before this exists:
 // a slow client never holds a worker.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +12,8 @@
 #include "http/spool.h"
 
 namespace hearth::http {
+
+class WebSocketLink;
 
 struct Header {
   std::string name;   // as sent by the client
@@ -35,6 +38,9 @@ struct Request {
   bool tls = false;
   uint64_t connection_id = 0;
   TimePoint received_at{};  // when the head was complete
+  // A valid RFC 6455 opening handshake (HTTP/1.1 only): the upgraded
+  // connection, for the app side to accept, feed and close. Null otherwise.
+  std::shared_ptr<WebSocketLink> websocket;
 };
 
 }  // namespace hearth::http

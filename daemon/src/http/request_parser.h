@@ -51,6 +51,8 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   bool is_done() const { return simple_ || basic_parser::is_done(); }
   bool is_header_done() const { return simple_ || basic_parser::is_header_done(); }
   bool keep_alive() const { return simple_ ? simple_keep_alive_ : basic_parser::keep_alive(); }
+  // `Connection: upgrade` with an `Upgrade` field (a simple head never has one).
+  bool upgrade() const { return !simple_ && basic_parser::upgrade(); }
 
   // Maps a parse error to the status to answer with (400, 413 or 431).
   int status_for(const boost::beast::error_code& ec) const;

@@ -20,7 +20,8 @@
 
 namespace hearth::http {
 
-static_assert(sizeof(Request) == 4 * sizeof(std::string) + sizeof(std::vector<Header>) + sizeof(Spool) + 56,
+static_assert(sizeof(Request) == 4 * sizeof(std::string) + sizeof(std::vector<Header>) + sizeof(Spool) + 56 +
+                  sizeof(std::shared_ptr<WebSocketLink>),
               "Request changed: reset the new field in RequestPool::clear()");
 
 class RequestPool {
@@ -74,6 +75,7 @@ class RequestPool {
     r.tls = false;
     r.connection_id = 0;
     r.received_at = TimePoint{};
+    r.websocket.reset();
   }
 
   static bool small(const Request& r) {

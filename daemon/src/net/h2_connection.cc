@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <utility>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -122,7 +123,16 @@ class H2Sink final : public http::ResponseSink {
     }
     s_->writable = std::move(cb);
   }
-  void detach() { s_ = nullptr; }
+  // A stream is never spooled: `out` is bounded by out_limit already (full()).
+  void set_streaming() override {}
+  void watch_client(http::ClientGoneListener* listener) override { gone_listener_ = listener; }
+  void detach() {
+    // The stream closed (reset by the client, or the connection went): tell a producer
+    // whose response had not ended.
+    const bool ended = s_ == nullptr || s_->out_eof;
+    s_ = nullptr;
+    if (auto* l = std::exchange(gone_listener_, nullptr); l && !ended) l->on_client_gone();
+  }
 
  private:
   void notify() {
@@ -132,6 +142,7 @@ class H2Sink final : public http::ResponseSink {
   H2Connection::Stream* s_;
   int32_t id_;
   std::shared_ptr<const http::ErrorPages> pages_;  // [[error_page]]; null: none
+  http::ClientGoneListener* gone_listener_ = nullptr;
 };
 
 H2Connection::H2Connection(net::Stream stream, std::shared_ptr<ServerState> state, std::string initial, bool tls)

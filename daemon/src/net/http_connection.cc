@@ -1,6 +1,8 @@
 #include "net/http_connection.h"
 
 #include "net/h2_connection.h"
+#include "net/websocket_session.h"
+#include "websocket/handshake.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <utility>
 
 #include "common/log.h"
 #include "http/status_text.h"
@@ -265,6 +268,12 @@ void HttpConnection::dispatch() {
   http::RequestParser& parser = reader_.parser();
   std::shared_ptr<http::Request> req = std::move(parser.request());
   keep_alive_ = keep_alive_ && !state_->draining;
+  std::optional<websocket::Handshake> ws;
+  if (parser.upgrade()) {
+    ws = websocket::check_handshake(*req);
+    // A WebSocket handshake ends this connection's HTTP/1.1, accepted or not.
+    if (ws->verdict != websocket::Handshake::Verdict::NotWebSocket) keep_alive_ = false;
+  }
   req->keep_alive = keep_alive_;
   req->peer_addr = peer_addr_;
   req->peer_port = peer_port_;
@@ -276,12 +285,15 @@ void HttpConnection::dispatch() {
   request_ = req;
   const bool body_failed = parser.body_failed();
   begin_response(keep_alive_, req->version, req->is_head);
+  if (ws && !body_failed && !prepare_websocket(*req, std::move(*ws))) return;
   if (body_failed) {
     HLOG_CTX(Warn, state_->name, "request body spool failed: " << parser.body_error().message());
     sink_->simple(500, "text/plain", "500 Internal Server Error: request body could not be stored\n");
     return;
   }
-  ensure_read();  // notice a client that goes away while the handler runs
+  // Notice a client that goes away while the handler runs. Not for a WebSocket
+  // handshake: the socket may be handed over, with no read in flight.
+  if (!req->websocket) ensure_read();
   if (state_->handler == nullptr) {
     sink_->simple(503, "text/plain", "503 Service Unavailable\n");
     return;
@@ -304,6 +316,41 @@ void HttpConnection::dispatch() {
   }
   in_handler_ = false;
   if (sink_ == sink) do_write();
+}
+
+bool HttpConnection::prepare_websocket(http::Request& req, websocket::Handshake hs) {
+  using Verdict = websocket::Handshake::Verdict;
+  if (hs.verdict == Verdict::NotWebSocket) return true;
+  if (hs.verdict != Verdict::Ok) {
+    HLOG_CTX(Debug, state_->name, "connection " << id_ << ": bad WebSocket handshake: " << hs.error);
+    error_response_ = true;
+    std::vector<http::Header> extra;
+    if (hs.verdict == Verdict::BadVersion) extra.push_back({"Sec-WebSocket-Version", "13"});
+    sink_->simple(400, "text/plain", "400 Bad Request: " + hs.error + "\n", std::move(extra));
+    return false;
+  }
+  ws_pending_ = std::make_shared<WebSocketSession>(state_, weak_from_this(), std::move(hs.key));
+  req.websocket = ws_pending_;
+  return true;
+}
+
+bool HttpConnection::hand_over_websocket(WebSocketSession& ws) {
+  if (phase_ != Phase::Responding || read_in_flight_ || write_in_flight_ || flush_posted_) return false;
+  if (sink_ && sink_->started()) return false;
+  auto self = std::move(keep_self_);  // released when this function returns
+  phase_ = Phase::Closed;
+  timer_.cancel();
+  state_->connections.erase(this);
+  if (sink_) {
+    sink_->detach();
+    sink_.reset();
+  }
+  request_.reset();
+  ws_pending_.reset();
+  ws.adopt(std::move(stream_),
+           std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()));
+  buffer_.consume(buffer_.size());
+  return true;
 }
 
 void HttpConnection::respond_error(int status) {
@@ -465,6 +512,7 @@ void HttpConnection::on_response_done() {
   auto self = std::move(keep_self_);
   const bool close = sink_->must_close() || !keep_alive_ || error_response_ || state_->draining;
   release_sink();
+  ws_pending_.reset();  // answered with a plain response (refused, or an error)
   state_->requests.give(std::move(request_));
   if (close) return begin_linger();
   next_request();
@@ -558,6 +606,7 @@ void HttpConnection::close_now() {
     sink_.reset();
   }
   state_->connections.erase(this);
+  if (ws_pending_) std::exchange(ws_pending_, nullptr)->connection_gone();
 }
 
 // --- timer ----------------------------------------------------------------

@@ -23,8 +23,11 @@
 #include "net/read_buffer_allocator.h"
 #include "net/server_state.h"
 #include "net/stream.h"
+#include "websocket/handshake.h"
 
 namespace hearth::net {
+
+class WebSocketSession;
 
 class HttpConnection final : public std::enable_shared_from_this<HttpConnection>,
                              private http::SinkTransport {
@@ -44,6 +47,10 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   // just-accepted connection may still send its first request (drain()).
   bool busy() const { return phase_ == Phase::Responding || (phase_ == Phase::Idle && first_request_grace_); }
   uint64_t id() const { return id_; }
+  // The app accepted the WebSocket handshake of the request in progress: the
+  // socket and any bytes read after the head go to `ws` (WebSocketSession::adopt)
+  // and this connection is done. false: it cannot (closed, or I/O in flight).
+  [[nodiscard]] bool hand_over_websocket(WebSocketSession& ws);
 
  private:
   // Where the connection is in its request/response cycle.
@@ -66,6 +73,8 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void send_continue();
   void dispatch();
   void respond_error(int status);
+  // A WebSocket handshake (Upgrade: websocket): false when answered here (400).
+  bool prepare_websocket(http::Request& req, websocket::Handshake hs);
   void begin_response(bool keep_alive, int version, bool is_head);
   void release_sink();  // after a response: to ServerState::spare_sinks, or freed
   void on_sink_output() override;
@@ -97,6 +106,8 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   // The request being answered, given to ServerState::requests when its
   // response is done (the handler may hold it a little longer).
   std::shared_ptr<http::Request> request_;
+  // The request in progress is a WebSocket handshake the app has not answered yet.
+  std::shared_ptr<WebSocketSession> ws_pending_;
   TimePoint head_done_at_{};
 
   std::shared_ptr<HttpConnection> keep_self_;  // held while Responding: the handler may be async

@@ -1,5 +1,7 @@
 #include "net/http_server.h"
 
+#include "net/websocket_session.h"
+
 #include <stdexcept>
 #include <vector>
 
@@ -171,6 +173,14 @@ void abort_handshakes(ServerState& state) {
   for (auto& r : readers) r->abort();
 }
 
+// Open WebSockets, from a copy: going_away()/abort() may remove them from the set.
+template <typename F>
+void for_each_websocket(ServerState& state, F f) {
+  std::vector<std::shared_ptr<WebSocketSession>> all;
+  for (WebSocketSession* w : state.websockets) all.push_back(w->shared_from_this());
+  for (auto& w : all) f(*w);
+}
+
 }  // namespace
 
 template <typename F>
@@ -185,25 +195,32 @@ void HttpServer::close_idle() {
   impl_->state->draining = true;
   impl_->for_each_connection([](HttpConnection& c) { c.drain(); });
   for_each_h2([](H2Connection& c) { c.drain(); });
+  for_each_websocket(*impl_->state, [](WebSocketSession& w) { w.going_away(); });
   abort_handshakes(*impl_->state);
 }
 
 void HttpServer::close_all() {
   impl_->for_each_connection([](HttpConnection& c) { c.abort(); });
   for_each_h2([](H2Connection& c) { c.abort(); });
+  for_each_websocket(*impl_->state, [](WebSocketSession& w) { w.abort(); });
   abort_handshakes(*impl_->state);
 }
 
 std::size_t HttpServer::open_connections() const {
   return impl_->state->connections.size() + impl_->state->h2_connections.size() +
-         impl_->state->handshakes.size() + impl_->state->proxy_readers.size();
+         impl_->state->handshakes.size() + impl_->state->proxy_readers.size() + impl_->state->websockets.size();
 }
 
 std::size_t HttpServer::busy_connections() const {
   std::size_t n = 0;
   for (HttpConnection* c : impl_->state->connections) n += c->busy() ? 1 : 0;
   for (H2Connection* c : impl_->state->h2_connections) n += c->busy() ? 1 : 0;
-  return n;
+  return n + impl_->state->websockets.size();  // an open WebSocket is busy until it closes
+}
+
+HttpServer::WebSocketStats HttpServer::websocket_stats() const {
+  const ServerState& s = *impl_->state;
+  return WebSocketStats{s.websockets.size(), s.websocket_messages_in, s.websocket_messages_out};
 }
 
 }  // namespace hearth::net

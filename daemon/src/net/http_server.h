@@ -64,7 +64,13 @@ class HttpServer {
   // Abort everything now (after graceful_timeout).
   void close_all();
   std::size_t open_connections() const;
-  std::size_t busy_connections() const;  // a request is being handled or written
+  std::size_t busy_connections() const;  // a request is being handled or written, or a WebSocket is open
+  struct WebSocketStats {
+    std::size_t open = 0;           // upgraded connections open now (accepted by the app, not yet closed)
+    uint64_t messages_in = 0;       // whole messages from clients, since start
+    uint64_t messages_out = 0;      // whole messages to clients, since start
+  };
+  WebSocketStats websocket_stats() const;
 
  private:
   template <typename F>

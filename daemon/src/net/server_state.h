@@ -30,6 +30,7 @@ class H2Connection;
 class TlsHandshake;
 class ProxyHeaderReader;
 class IpAllowList;
+class WebSocketSession;
 
 struct ServerState {
   ServerState(boost::asio::io_context& io_, config::HttpLimits limits_, std::string temp_dir_,
@@ -52,6 +53,10 @@ struct ServerState {
   bool draining = false;  // close_idle() was called: no more keep-alive
   std::unordered_set<HttpConnection*> connections;  // open ones
   std::unordered_set<H2Connection*> h2_connections;  // open HTTP/2 ones
+  // Upgraded connections the app accepted (net/websocket_session.h); the open ones.
+  std::unordered_set<WebSocketSession*> websockets;
+  uint64_t websocket_messages_in = 0;   // whole messages from clients to the app
+  uint64_t websocket_messages_out = 0;  // whole messages from the app to clients
   std::unordered_set<TlsHandshake*> handshakes;      // HTTPS connections still in their handshake
   // The context new HTTPS connections get; replaced by a certificate reload
   // (connections already open keep theirs). Null: no HTTPS listener.

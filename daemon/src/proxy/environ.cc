@@ -341,6 +341,7 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
   r.request_id = sane_request_id(xrid) ? std::string(xrid) : std::string(generated_id);
   b.put("HTTP_X_REQUEST_ID", r.request_id);
   b.put("hearth.request_id", r.request_id);
+  if (req.websocket) b.put("hearth.websocket", "1");  // a valid RFC 6455 handshake: the app gets a websocket scope
   b.finish();
   return r;
 }

@@ -51,6 +51,8 @@ class ObservedSink final : public http::ResponseSink {
   const http::ErrorPages* error_pages() const override { return inner_->error_pages(); }
   bool full() const override { return inner_->full(); }
   void when_writable(std::function<void()> cb) override { inner_->when_writable(std::move(cb)); }
+  void set_streaming() override { inner_->set_streaming(); }
+  void watch_client(http::ClientGoneListener* l) override { inner_->watch_client(l); }
   void dispatched() override;
 
  private:

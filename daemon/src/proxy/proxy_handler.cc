@@ -42,6 +42,13 @@ void ProxyHandler::handle(std::shared_ptr<http::Request> request, std::shared_pt
     sink->simple(400, "text/plain", "Bad Request: " + env.error + "\n");
     return;
   }
+  if (request->websocket && interface_probe_ && interface_probe_() == "wsgi") {
+    // A WSGI app cannot serve a WebSocket: say so instead of passing the upgrade to it.
+    sink->simple(400, "text/plain",
+                 "400 Bad Request: this app is WSGI and cannot accept WebSocket connections "
+                 "(serve an ASGI app, see docs/asgi.md)\n");
+    return;
+  }
   dispatcher_.submit(PendingRequest{std::move(request), std::move(sink), std::move(env.block)});
 }
 

@@ -2,6 +2,7 @@
 // The front door's RequestHandler for the app: builds the environ and hands
 // the request to the dispatcher. Never touches a socket.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,9 @@ class ProxyHandler final : public http::RequestHandler {
   uint64_t requests() const { return counter_; }
   // http.via: add "Via: 1.1 hearth" to every response from the app.
   void set_via(bool on) { via_ = on; }
+  // The app's interface ("wsgi", "asgi", "auto", "" = not known yet), asked
+  // for each WebSocket handshake: a WSGI app cannot take one (400, said so).
+  void set_interface_probe(std::function<std::string()> probe) { interface_probe_ = std::move(probe); }
   // When the last user request arrived (start-up time before the first).
   TimePoint last_request() const { return last_request_; }
 
@@ -37,6 +41,7 @@ class ProxyHandler final : public http::RequestHandler {
   bool via_ = false;
   std::string id_prefix_;
   TimePoint last_request_ = Clock::now();
+  std::function<std::string()> interface_probe_;
 };
 
 }  // namespace hearth::proxy

@@ -57,6 +57,11 @@ std::shared_ptr<Zygote> Pool::zygote(uint32_t gen) const {
   return it == zygotes_.end() ? nullptr : it->second;
 }
 
+std::string Pool::app_interface() const {
+  auto z = zygote(gens_.active());
+  return z ? z->interface() : std::string();
+}
+
 void Pool::start_zygote(uint32_t gen) {
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return;
   Zygote::Events ev;
@@ -631,6 +636,7 @@ Pool::Status Pool::status() const {
                  : w->recycle() == RecycleReason::MaxRequests ? "max_requests"
                                                               : "";
     for (auto& slot : w->slots()) {
+      if (slot->websocket_open()) ++wi.websockets;
       auto ms = slot->busy_for().count();
       if (!slot->current_request_line().empty()) wi.in_flight.push_back({slot->current_request_line(), ms});
       if (!slot->current_request_line().empty() && (wi.current_request.empty() || ms > wi.current_ms)) {

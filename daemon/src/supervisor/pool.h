@@ -96,6 +96,7 @@ class Pool : private Worker::Listener {
     int64_t warmup_ms;
     std::size_t busy_slots;
     std::size_t slots;
+    std::size_t websockets = 0;  // slots holding an open (accepted) WebSocket; they count in busy_slots
     std::string current_request;  // "GET /x" of the longest-running slot
     int64_t current_ms;
     struct InFlight {
@@ -165,6 +166,9 @@ class Pool : private Worker::Listener {
   ReloadStep reload_step() const;
   uint32_t generation() const { return gens_.active(); }
   Status status() const;
+  // The serving generation's app interface as its zygote reported it: "wsgi",
+  // "asgi", "auto" (decided in each worker), or "" before any zygote is ready.
+  std::string app_interface() const;
   const Counters& counters() const { return counters_; }
   std::vector<pid_t> pids() const;  // zygotes + workers, for emergency kill
   std::vector<std::shared_ptr<Worker>> workers() const;

@@ -43,6 +43,8 @@ bool is_known_type(uint8_t t) {
     case 0x01: case 0x02: case 0x10: case 0x11: case 0x12: case 0x13:
     case 0x20: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34:
       return true;
+    case 0x22: case 0x23: case 0x35: case 0x36: case 0x37:  // WebSocket frames (docs/worker-protocol.md)
+      return true;
     default:
       return false;
   }

@@ -20,16 +20,25 @@ enum class FrameType : uint8_t {
   Forked = 0x12,         // zygote -> daemon: JSON {worker_id, pid}
   ForkFailed = 0x13,     // zygote -> daemon: JSON {worker_id, error}
   Request = 0x20,        // daemon -> worker: environ block; aux = body length; raw body follows
+  ClientGone = 0x21,     // daemon -> worker: the client of the request in flight went away (empty)
   WorkerReady = 0x30,    // worker -> daemon (slot 0): JSON {pid, worker_id, boot_ms}
   WorkerFailed = 0x31,   // worker -> daemon (slot 0): traceback text
   ResponseStart = 0x32,  // worker -> daemon: "status\0name\0value..."
   ResponseBody = 0x33,   // worker -> daemon: body bytes
   ResponseEnd = 0x34,    // worker -> daemon: flags & kFlagAborted = app failed mid-response
+  // WebSockets (a REQUEST with hearth.websocket=1; docs/worker-protocol.md):
+  WsReceive = 0x22,      // daemon -> worker: a client message; flags & kFlagText = text (UTF-8), else binary
+  WsDisconnect = 0x23,   // daemon -> worker: the client closed or is gone; aux = close code
+  WsAccept = 0x35,       // worker -> daemon: "subprotocol\0name\0value..." (subprotocol may be empty)
+  WsSend = 0x36,         // worker -> daemon: a message to the client; flags & kFlagText = text
+  WsClose = 0x37,        // worker -> daemon: close (aux = code, payload = reason); before WS_ACCEPT: 403
 };
 
 inline constexpr std::size_t kHeaderSize = 16;
 inline constexpr uint32_t kMaxControlPayload = 64u << 20;  // non-body frames
-inline constexpr uint8_t kFlagAborted = 1;
+inline constexpr uint8_t kFlagAborted = 1;  // RESPONSE_END: the app failed mid-response
+inline constexpr uint8_t kFlagStream = 2;   // RESPONSE_START: a streamed response (no temp file)
+inline constexpr uint8_t kFlagText = 1;     // WS_RECEIVE, WS_SEND: a text message
 
 struct FrameHeader {
   FrameType type = FrameType::Shutdown;

@@ -133,19 +133,28 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
           declared_body_ = len;
         }
       }
+      if (h.flags & kFlagStream) [[unlikely]] sink_->set_streaming();
       sink_->start(head->status, head->reason, std::move(headers));
       return;
     }
+    case FrameType::WsAccept:
+    case FrameType::WsSend:
+    case FrameType::WsClose:
+      if (state_ != State::Busy || response_done_ || ws_state_ == WsState::None) break;
+      handle_ws_frame(h, payload);
+      return;
     case FrameType::ResponseEnd: {
       if (state_ != State::Busy || response_done_) break;
       deadline_ = std::chrono::steady_clock::time_point::max();  // the armed timer finds nothing to do
       bool aborted = (h.flags & kFlagAborted) != 0;
-      if (!response_started_) {
-        // END without START: the worker broke the protocol.
+      if (ws_state_ != WsState::None && ws_state_ != WsState::Connecting) return ws_response_end(aborted);
+      if (!response_started_ && !gone_sent_) {
+        // END without START: the worker broke the protocol (unless told CLIENT_GONE).
         fail_exchange(Outcome::ProtocolError);
         return;
       }
-      sink_->finish(!aborted);
+      sink_->watch_client(nullptr);
+      sink_->finish(!aborted && response_started_);
       response_done_ = true;
       pending_outcome_ = aborted ? Outcome::AppAborted : Outcome::Ok;
       maybe_idle();
@@ -167,7 +176,42 @@ void WorkerSlot::handle_body(std::string_view chunk) {
     return;
   }
   body_received_ += chunk.size();
-  if (!sink_->client_gone()) sink_->body(chunk);
+  if (!sink_->client_gone()) [[likely]] {
+    sink_->body(chunk);
+  } else {
+    on_client_gone();  // a sink that does not tell (watch_client) still gets the worker told
+  }
+}
+
+void WorkerSlot::on_client_gone() {
+  // A WebSocket's client leaving is WS_DISCONNECT (the session tells the slot), never CLIENT_GONE.
+  if (state_ != State::Busy || response_done_ || gone_sent_ || ws_state_ != WsState::None) return;
+  gone_sent_ = true;
+  if (writing_) {
+    gone_pending_ = true;  // after the request: the worker reads frames in order
+    return;
+  }
+  write_client_gone();
+}
+
+void WorkerSlot::write_client_gone() {
+  static const std::string kFrame = encode_frame(FrameType::ClientGone, {});
+  HLOG_CTX(Debug, "worker " + std::to_string(worker_id_), "client gone: " << current_request_line());
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(kFrame), [self = shared_from_this()](const boost::system::error_code&,
+                                                                               std::size_t) {
+    self->writing_ = false;
+    self->maybe_idle();
+  });
+}
+
+void WorkerSlot::on_request_written() {
+  writing_ = false;
+  if (gone_pending_) [[unlikely]] {
+    gone_pending_ = false;
+    if (state_ == State::Busy && !response_done_ && socket_.is_open()) return write_client_gone();
+  }
+  after_write();
 }
 
 bool WorkerSlot::response_complete() const {
@@ -184,11 +228,17 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   sink_ = std::move(sink);
   response_started_ = false;
   response_done_ = false;
+  gone_pending_ = false;
+  gone_sent_ = false;
   declared_body_.reset();
   body_received_ = 0;
   pending_outcome_ = Outcome::Ok;
   started_at_ = clock_.now();
+  sink_->watch_client(this);
   current_line_.clear();  // current_request_line() reads request_ while it is held
+  ws_ = request_->websocket;
+  ws_state_ = ws_ ? WsState::Connecting : WsState::None;
+  if (ws_) ws_->set_app(std::shared_ptr<http::WebSocketApp>(shared_from_this(), this));
 
   const http::Spool& body = request_->body;
   wbuf_.resize(kHeaderSize);
@@ -212,8 +262,7 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   const std::size_t sent = body.in_memory() ? send_now(mem) : 0;
   if (body.in_memory() && (sent == wbuf_.size() + mem.size() || sent == kSendFailed)) {
     // Sent, or the worker is gone (the read side reports it, as after a failed async_write).
-    writing_ = false;
-    return maybe_idle();
+    return on_request_written();
   }
   auto self = shared_from_this();
   // The handlers hold the request so its body outlives the write even if the
@@ -223,17 +272,12 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
     std::array<asio::const_buffer, 2> bufs{asio::buffer(wbuf_) + sent,
                                            asio::buffer(mem) + (sent > wbuf_.size() ? sent - wbuf_.size() : 0)};
     asio::async_write(socket_, bufs, [self, req](const boost::system::error_code& ec, std::size_t) {
-      self->writing_ = false;
       // A write error means the worker is gone; the read side reports it.
-      self->maybe_idle();
+      self->on_request_written();
     });
   } else {
     asio::async_write(socket_, asio::buffer(wbuf_), [self, req](const boost::system::error_code& ec, std::size_t) {
-      if (ec) {
-        self->writing_ = false;
-        self->maybe_idle();
-        return;
-      }
+      if (ec) return self->on_request_written();
       self->do_write_body(req, 0);
     });
   }
@@ -274,20 +318,14 @@ void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offs
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       socket_.async_wait(asio::socket_base::wait_write,
                          [self = shared_from_this(), req, offset](const boost::system::error_code& ec) {
-                           if (ec || self->state_ != State::Busy) {
-                             self->writing_ = false;
-                             self->maybe_idle();
-                             return;
-                           }
+                           if (ec || self->state_ != State::Busy) return self->on_request_written();
                            self->do_write_body(req, offset);
                          });
       return;
     }
     if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
       // The worker is gone; the read side reports it (as after a failed async_write).
-      writing_ = false;
-      maybe_idle();
-      return;
+      return on_request_written();
     }
     // 0 (the temp file is shorter than recorded) or a read error.
     HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
@@ -296,8 +334,7 @@ void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offs
     fail_exchange(Outcome::ProtocolError);
     return;
   }
-  writing_ = false;
-  maybe_idle();
+  on_request_written();
 }
 
 void WorkerSlot::arm_timer() {
@@ -330,6 +367,12 @@ void WorkerSlot::on_timeout() {
 
 void WorkerSlot::fail_exchange(Outcome outcome) {
   cancel_timer();
+  if (sink_) sink_->watch_client(nullptr);
+  if (ws_state_ == WsState::Open) {
+    // 1001: the worker went away (killed after graceful_timeout, or died); 1011: it failed.
+    ws_->close(outcome == Outcome::WorkerLost ? 1001 : 1011, "");
+  }
+  end_ws();
   if (request_) current_line_ = request_->method + " " + request_->target;  // kept while Broken
   ExchangeEnd end;
   end.outcome = response_done_ ? ExchangeOutcome::Done : ExchangeOutcome::Failed;
@@ -377,6 +420,7 @@ void WorkerSlot::maybe_idle() {
   if (state_ != State::Busy || !response_done_ || writing_) return;
   state_ = State::Idle;
   retryable_ = Retryable::No;
+  end_ws();
   request_.reset();
   sink_.reset();
   current_line_.clear();
@@ -388,6 +432,146 @@ void WorkerSlot::end_exchange(Outcome outcome, ExchangeEnd&& end) {
   // send it the next request at once.
   end.fate = owner_ ? owner_->on_exchange_done(*this, outcome) : SlotFate::Withheld;
   if (home_) home_->on_exchange_end(shared_from_this(), std::move(end));
+}
+
+// --- WebSockets -------------------------------------------------------------------
+
+void WorkerSlot::handle_ws_frame(const FrameHeader& h, std::string_view payload) {
+  switch (h.type) {
+    case FrameType::WsAccept: {
+      if (ws_state_ == WsState::Closed) return;  // the client left first; the worker hears WS_DISCONNECT
+      if (ws_state_ != WsState::Connecting) break;
+      // "subprotocol\0name\0value\0..."
+      std::size_t a = payload.find('\0');
+      std::string_view subprotocol = payload.substr(0, a);
+      std::vector<http::Header> headers;
+      bool ok = true;
+      std::string_view rest = a == std::string_view::npos ? std::string_view() : payload.substr(a + 1);
+      while (ok && !rest.empty()) {
+        std::size_t b = rest.find('\0');
+        if (b == std::string_view::npos) {
+          ok = false;
+          break;
+        }
+        std::string_view name = rest.substr(0, b);
+        rest.remove_prefix(b + 1);
+        std::size_t c = rest.find('\0');
+        std::string_view value = rest.substr(0, c);
+        rest = c == std::string_view::npos ? std::string_view() : rest.substr(c + 1);
+        ok = detail::valid_response_field(name, value);
+        headers.push_back(http::Header{std::string(name), std::string(value)});
+      }
+      ok = ok && detail::valid_response_field("Sec-WebSocket-Protocol", subprotocol);
+      if (!ok) break;
+      if (!ws_->accept(subprotocol, std::move(headers))) {
+        // The client is gone: the app hears it as a disconnect.
+        ws_state_ = WsState::Closed;
+        queue_ws(FrameType::WsDisconnect, 0, 1006, {});
+        flush_ws();
+        return;
+      }
+      ws_state_ = WsState::Open;
+      cancel_timer();  // `timeout` bounds the handshake, not the socket's life
+      response_started_ = true;
+      last_status_ = 101;
+      sink_->start(101, "Switching Protocols", {});  // for the access log; the socket is the link's now
+      return;
+    }
+    case FrameType::WsSend:
+      if (ws_state_ == WsState::Open) {
+        ws_->send((h.flags & kFlagText) != 0, payload);
+        return;
+      }
+      if (ws_state_ == WsState::Closed) return;  // crossed the client's close
+      break;
+    case FrameType::WsClose:
+      if (ws_state_ == WsState::Connecting) {
+        // Closed before accepting: the handshake is refused with 403 (as uvicorn does).
+        ws_state_ = WsState::Refused;
+        response_started_ = true;
+        last_status_ = 403;
+        sink_->simple(403, "text/plain", "403 Forbidden\n");
+        return;
+      }
+      if (ws_state_ == WsState::Open) {
+        ws_state_ = WsState::Closed;
+        ws_->close(static_cast<uint16_t>(h.aux), payload);
+        return;
+      }
+      if (ws_state_ == WsState::Closed) return;
+      break;
+    default:
+      break;
+  }
+  HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
+           "unexpected WebSocket frame type " << static_cast<int>(h.type) << " from worker");
+  fail_exchange(Outcome::ProtocolError);
+}
+
+void WorkerSlot::ws_response_end(bool aborted) {
+  // The app returned: an open socket is closed for it (1000, or 1011 if it failed).
+  if (ws_state_ == WsState::Open) ws_->close(aborted ? 1011 : 1000, "");
+  if (ws_state_ != WsState::Refused) sink_->finish(true);
+  response_done_ = true;
+  pending_outcome_ = aborted ? Outcome::AppAborted : Outcome::Ok;
+  maybe_idle();
+}
+
+bool WorkerSlot::on_client_message(bool text, std::string_view data) {
+  if (state_ != State::Busy || response_done_ || ws_state_ != WsState::Open) return true;
+  queue_ws(FrameType::WsReceive, text ? kFlagText : 0, 0, data);
+  flush_ws();
+  if (ws_out_.size() < kWsQueueLimit) return true;
+  ws_client_paused_ = true;
+  return false;
+}
+
+void WorkerSlot::on_client_closed(uint16_t code) {
+  if (state_ != State::Busy || response_done_) return;
+  if (ws_state_ != WsState::Open && ws_state_ != WsState::Connecting) return;
+  ws_state_ = WsState::Closed;
+  queue_ws(FrameType::WsDisconnect, 0, code, {});
+  flush_ws();
+}
+
+void WorkerSlot::queue_ws(FrameType type, uint8_t flags, uint64_t aux, std::string_view payload) {
+  const std::size_t at = ws_out_.size();
+  ws_out_.resize(at + kHeaderSize);
+  encode_header(FrameHeader{type, flags, static_cast<uint32_t>(payload.size()), aux}, ws_out_.data() + at);
+  ws_out_.append(payload);
+}
+
+void WorkerSlot::flush_ws() {
+  if (writing_ || ws_out_.empty() || !socket_.is_open()) return;
+  writing_ = true;
+  ws_wbuf_.swap(ws_out_);
+  ws_out_.clear();
+  asio::async_write(socket_, asio::buffer(ws_wbuf_), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                                  std::size_t) {
+    self->writing_ = false;
+    self->ws_wbuf_.clear();
+    if (ec) return self->maybe_idle();  // the worker is gone; the read side reports it
+    self->after_write();
+  });
+}
+
+void WorkerSlot::after_write() {
+  if (ws_client_paused_ && ws_out_.size() < kWsQueueLimit && ws_) {
+    ws_client_paused_ = false;
+    ws_->resume_reading();
+  }
+  flush_ws();
+  maybe_idle();
+}
+
+void WorkerSlot::end_ws() {
+  if (ws_) {
+    ws_->detach_app();
+    ws_.reset();
+  }
+  ws_state_ = WsState::None;
+  ws_out_.clear();
+  ws_client_paused_ = false;
 }
 
 void WorkerSlot::close() {

@@ -11,6 +11,13 @@
 // ejection and max_requests) once whether it is free again (SlotFate), then
 // tells its Home how the exchange ended (ExchangeEnd): the dispatcher takes a
 // Free slot back, and re-sends a request handed back with Retry.
+//
+// A client that goes away before the response ended (the sink tells the slot,
+// http::ClientGoneListener) is reported to the worker with one CLIENT_GONE frame,
+// written after the request; the worker still ends the exchange with
+// RESPONSE_END (then allowed without RESPONSE_START), so the framing stays in
+// step. A CLIENT_GONE that crosses the worker's RESPONSE_END is skipped by the
+// worker at its next frame (docs/worker-protocol.md).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,6 +31,7 @@
 
 #include "common/clock.h"
 #include "http/handler.h"
+#include "http/websocket_link.h"
 #include "supervisor/protocol.h"
 
 namespace hearth::supervisor {
@@ -56,8 +64,22 @@ struct ExchangeEnd {
   std::shared_ptr<http::ResponseSink> sink;
 };
 
-class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
+// A WebSocket exchange (a REQUEST whose Request::websocket is set) keeps the
+// slot Busy for the socket's life: WS_ACCEPT/WS_SEND/WS_CLOSE from the worker
+// go to the link, the client's messages and its close go to the worker as
+// WS_RECEIVE/WS_DISCONNECT, and RESPONSE_END ends the exchange as for HTTP.
+class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
+                   public http::WebSocketApp,
+                   private http::ClientGoneListener {
  public:
+  // Where a WebSocket exchange is (None for HTTP).
+  enum class WsState {
+    None,        // not a WebSocket exchange
+    Connecting,  // REQUEST sent; the app has neither accepted nor refused (the request timeout runs)
+    Open,        // the app accepted (101 sent): messages both ways, no request timeout
+    Closed,      // the app closed, or the client's close was passed on: waiting for RESPONSE_END
+    Refused,     // the app closed before accepting: the client got 403; waiting for RESPONSE_END
+  };
   // Independent of the worker's state: what this channel is doing.
   enum class State {
     Idle,    // no request in flight; may be given one
@@ -131,6 +153,13 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   // The last exchange: its response status (0 if none arrived) and whether it was internal.
   int last_status() const { return last_status_; }
   bool last_internal() const { return internal_; }
+  // An accepted WebSocket is open on this slot (hearthctl status).
+  bool websocket_open() const { return ws_state_ == WsState::Open; }
+  WsState ws_state() const { return ws_state_; }
+
+  // http::WebSocketApp: the client's side of a WebSocket exchange.
+  bool on_client_message(bool text, std::string_view data) override;
+  void on_client_closed(uint16_t code) override;
 
  private:
   void do_read();
@@ -148,6 +177,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   void arm_timer();
   void cancel_timer();
   void on_timer(const boost::system::error_code& ec);
+  void on_request_written();  // the request (and its body) went out, or the write failed
+  void on_client_gone() override;
+  void write_client_gone();
   void on_timeout();
   void fail_exchange(Outcome outcome);
   void maybe_idle();
@@ -155,6 +187,13 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   void end_exchange(Outcome outcome, ExchangeEnd&& end);
   // RESPONSE_START and every declared body byte arrived (END may be missing).
   bool response_complete() const;
+  // WebSocket exchanges.
+  void handle_ws_frame(const FrameHeader& h, std::string_view payload);
+  void ws_response_end(bool aborted);
+  void queue_ws(FrameType type, uint8_t flags, uint64_t aux, std::string_view payload);
+  void flush_ws();   // writes queued WS_RECEIVE/WS_DISCONNECT frames when no write is in flight
+  void after_write();  // a write to the worker completed: queued frames, then maybe_idle()
+  void end_ws();     // the exchange is over: detach from the link
 
   boost::asio::io_context& io_;
   Socket socket_;
@@ -192,11 +231,24 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot> {
   std::optional<uint64_t> declared_body_;
   uint64_t body_received_ = 0;
   bool response_done_ = false;
+  // CLIENT_GONE: owed (the client left while the request was still being written),
+  // and written (or owed) for this exchange: RESPONSE_END alone is then a valid end.
+  bool gone_pending_ = false;
+  bool gone_sent_ = false;
   Outcome pending_outcome_ = Outcome::Ok;
   TimePoint started_at_{};
   std::string current_line_;
   int last_status_ = 0;
   bool internal_ = false;
+
+  // The WebSocket exchange in flight (Request::websocket).
+  std::shared_ptr<http::WebSocketLink> ws_;
+  WsState ws_state_ = WsState::None;
+  // Client messages queued for the worker beyond this: the client is paused.
+  static constexpr std::size_t kWsQueueLimit = 256 * 1024;
+  std::string ws_out_;   // frames for the worker, waiting for the write in flight
+  std::string ws_wbuf_;  // the frames being written
+  bool ws_client_paused_ = false;
 };
 
 }  // namespace hearth::supervisor

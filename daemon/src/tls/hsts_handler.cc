@@ -32,6 +32,8 @@ class HstsSink final : public http::ResponseSink {
   void dispatched() override { inner_->dispatched(); }
   bool full() const override { return inner_->full(); }
   void when_writable(std::function<void()> cb) override { inner_->when_writable(std::move(cb)); }
+  void set_streaming() override { inner_->set_streaming(); }
+  void watch_client(http::ClientGoneListener* l) override { inner_->watch_client(l); }
 
  private:
   std::shared_ptr<http::ResponseSink> inner_;

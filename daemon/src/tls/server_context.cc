@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "tls/alpn.h"
+#include "tls/sni.h"
 
 namespace hearth::tls {
 
@@ -89,23 +90,24 @@ std::string describe(X509* x, bool* expired) {
   return out;
 }
 
-}  // namespace
-
-ContextResult make_server_context(const config::TlsConfig& cfg, bool h2) {
+// One context serving `certfile` (+ `keyfile`) with cfg's protocol settings.
+// `where` prefixes every error ("tls.certificates[1]: ").
+ContextResult build_context(const std::string& certfile, const std::string& keyfile, const config::TlsConfig& cfg,
+                            bool h2, const std::string& where) {
   ContextResult r;
-  const std::string& cert = cfg.certfile;
-  const std::string key = cfg.keyfile.empty() ? cfg.certfile : cfg.keyfile;
-  const char* key_label = cfg.keyfile.empty() ? "certfile" : "keyfile";
+  const std::string& cert = certfile;
+  const std::string key = keyfile.empty() ? certfile : keyfile;
+  const std::string key_label = where + (keyfile.empty() ? "certfile" : "keyfile");
   if (cert.empty()) {
     r.error = "certfile is not set";
     return r;
   }
   if (std::string why = unreadable(cert); !why.empty()) {
-    r.error = "certfile " + cert + ": cannot read: " + why;
+    r.error = where + "certfile " + cert + ": cannot read: " + why;
     return r;
   }
   if (std::string why = unreadable(key); !why.empty()) {
-    r.error = std::string(key_label) + " " + key + ": cannot read: " + why;
+    r.error = key_label + " " + key + ": cannot read: " + why;
     return r;
   }
   ERR_clear_error();
@@ -133,31 +135,90 @@ ContextResult make_server_context(const config::TlsConfig& cfg, bool h2) {
     return r;
   }
   if (SSL_CTX_use_certificate_chain_file(c, cert.c_str()) != 1) {
-    r.error = "certfile " + cert + ": not a usable PEM certificate chain: " + openssl_error();
+    r.error = where + "certfile " + cert + ": not a usable PEM certificate chain: " + openssl_error();
     return r;
   }
   if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1) {
     std::string detail = openssl_error();
     if (detail.find("mismatch") != std::string::npos) {
-      r.error = std::string(key_label) + " " + key + ": the private key does not match the certificate in certfile " + cert;
+      r.error = key_label + " " + key + ": the private key does not match the certificate in certfile " + cert;
     } else if (file_contains(key, "ENCRYPTED")) {
-      r.error = std::string(key_label) + " " + key + ": the private key is encrypted; hearth needs an unencrypted key";
-    } else if (cfg.keyfile.empty()) {
-      r.error = "certfile " + cert + ": no private key in it (" + detail + "); set keyfile";
+      r.error = key_label + " " + key + ": the private key is encrypted; hearth needs an unencrypted key";
+    } else if (keyfile.empty()) {
+      r.error = where + "certfile " + cert + ": no private key in it (" + detail + "); set keyfile";
     } else {
-      r.error = "keyfile " + key + ": not a usable PEM private key: " + detail;
+      r.error = where + "keyfile " + key + ": not a usable PEM private key: " + detail;
     }
     return r;
   }
   if (SSL_CTX_check_private_key(c) != 1) {
     ERR_clear_error();
-    r.error = std::string(key_label) + " " + key + ": the private key does not match the certificate in certfile " + cert;
+    r.error = key_label + " " + key + ": the private key does not match the certificate in certfile " + cert;
     return r;
   }
   SSL_CTX_set_alpn_select_cb(c, &alpn_select, const_cast<bool*>(h2 ? &kWithH2 : &kWithoutH2));
   if (X509* x = SSL_CTX_get0_certificate(c)) r.description = describe(x, &r.expired);
   ERR_clear_error();
   r.context = std::move(ctx);
+  return r;
+}
+
+// The servername callback's argument: the SNI table and the context of each
+// [[tls.certificates]] entry. Owned together with the default context (see
+// make_server_context), so it lives as long as any connection using it.
+struct SniContexts {
+  SniTable table;
+  std::vector<std::shared_ptr<ssl::context>> contexts;
+};
+
+int pick_certificate(SSL* s, int*, void* arg) {
+  const auto* sni = static_cast<const SniContexts*>(arg);
+  const char* name = SSL_get_servername(s, TLSEXT_NAMETYPE_host_name);
+  if (name == nullptr) return SSL_TLSEXT_ERR_OK;  // no SNI: the default certificate
+  if (auto i = sni->table.lookup(name)) SSL_set_SSL_CTX(s, sni->contexts[*i]->native_handle());
+  return SSL_TLSEXT_ERR_OK;
+}
+
+struct ContextWithSni {
+  std::shared_ptr<ssl::context> main;
+  std::shared_ptr<SniContexts> sni;
+};
+
+}  // namespace
+
+ContextResult make_server_context(const config::TlsConfig& cfg, bool h2) {
+  ContextResult r = build_context(cfg.certfile, cfg.keyfile, cfg, h2, "");
+  if (!r.context || cfg.certificates.empty()) return r;
+  std::vector<std::vector<std::string>> hosts;
+  for (const auto& c : cfg.certificates) hosts.push_back(c.hosts);
+  std::vector<std::string> errors;
+  auto sni = std::make_shared<SniContexts>();
+  sni->table = SniTable::build(hosts, &errors);
+  if (!errors.empty()) {
+    r.context.reset();
+    r.error = errors.front();
+    for (std::size_t i = 1; i < errors.size(); ++i) r.error += "; " + errors[i];
+    return r;
+  }
+  for (std::size_t i = 0; i < cfg.certificates.size(); ++i) {
+    const auto& c = cfg.certificates[i];
+    ContextResult e = build_context(c.certfile, c.keyfile, cfg, h2, "tls.certificates[" + std::to_string(i) + "]: ");
+    if (!e.context) {
+      r.context.reset();
+      r.error = e.error;
+      return r;
+    }
+    std::string names;
+    for (const auto& h : c.hosts) names += (names.empty() ? "" : ", ") + h;
+    r.description += "; for " + names + ": " + e.description;
+    r.expired = r.expired || e.expired;
+    sni->contexts.push_back(std::move(e.context));
+  }
+  SSL_CTX* main = r.context->native_handle();
+  SSL_CTX_set_tlsext_servername_callback(main, &pick_certificate);
+  SSL_CTX_set_tlsext_servername_arg(main, sni.get());
+  auto both = std::make_shared<ContextWithSni>(ContextWithSni{std::move(r.context), std::move(sni)});
+  r.context = std::shared_ptr<ssl::context>(both, both->main.get());
   return r;
 }
 

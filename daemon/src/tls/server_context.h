@@ -35,7 +35,10 @@ struct ContextResult {
 };
 
 // Builds a context from `cfg` (which must have certfile set). `h2`: offer h2
-// in ALPN ([http] http2).
+// in ALPN ([http] http2). With [[tls.certificates]], one more context per
+// entry, chosen during the handshake by the client's server name (tls/sni.h);
+// they are owned with the returned context. `description` then lists each.
+// An error in any entry fails the whole build (named "tls.certificates[N]").
 ContextResult make_server_context(const config::TlsConfig& cfg, bool h2);
 
 }  // namespace hearth::tls

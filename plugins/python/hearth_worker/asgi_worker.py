@@ -19,11 +19,13 @@ import time
 import traceback
 
 from .asgi import build_scope, encode_response_start
-from .conn import BUF_KEEP, SlotClosed
+from .asgi_websocket import WsCycle, build_websocket_scope
+from .conn import BUF_KEEP, SlotClosed, poll_client_gone
 from .lifeline import EXIT_INTERNAL, EXIT_OK
 from .lifeline import exit_now as _exit
 from .protocol import (
-    FLAG_ABORTED, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END, WORKER_READY, json_frame)
+    CLIENT_GONE, FLAG_ABORTED, FLAG_STREAM, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END,
+    WORKER_READY, WS_DISCONNECT, WS_RECEIVE, json_frame)
 from .wsgi import no_body_expected
 
 _END = HEADER.pack(RESPONSE_END, 0, 0, 0, 0)
@@ -136,6 +138,7 @@ class AsyncSlot:
         self.end = 0
         self.busy = False
         self.request_id = "-"
+        self.gone_cb = None  # watch_gone(): called once CLIENT_GONE arrives
 
     def has_pending(self):
         if self.pos < self.end:
@@ -183,6 +186,36 @@ class AsyncSlot:
         self.pos += n
         return data
 
+    # -- CLIENT_GONE ---------------------------------------------------------------------
+
+    def watch_gone(self, on_gone):
+        """Call ``on_gone()`` once the daemon sends CLIENT_GONE (or is gone). Only while
+        the app runs and after the request body was read whole (nothing else reads the
+        socket then); a readiness callback, so nothing is left half-read when the request
+        ends (unwatch())."""
+        if self.gone_cb is not None:
+            return
+        if self.end - self.pos >= 16 and poll_client_gone(self):
+            on_gone()
+            return
+        self.gone_cb = on_gone
+        self.aw.loop.add_reader(self.sock.fileno(), self._on_readable)
+
+    def _on_readable(self):
+        if self.gone_cb is None:
+            return
+        gone = poll_client_gone(self)
+        if gone or self.end - self.pos >= 16:  # gone, or another frame: stop watching
+            cb = self.gone_cb
+            self.unwatch()
+            if gone:
+                cb()
+
+    def unwatch(self):
+        if self.gone_cb is not None:
+            self.gone_cb = None
+            self.aw.loop.remove_reader(self.sock.fileno())
+
     async def sendall(self, data):
         try:
             await self.aw.loop.sock_sendall(self.sock, data)
@@ -207,7 +240,15 @@ class AsyncSlot:
                 await self.fill(16)
             self.busy = True
             ftype, _flags, _res, length, body_len = HEADER.unpack_from(self.buf, self.pos)
+            if ftype in (WS_RECEIVE, WS_DISCONNECT) and length <= MAX_PAYLOAD:
+                # Sent for a WebSocket whose app had already closed it: skipped.
+                self.pos += 16
+                await self.skip(length)
+                continue
             if ftype != REQUEST or length > MAX_PAYLOAD:
+                if ftype == CLIENT_GONE and not length:
+                    self.pos += 16  # it crossed our RESPONSE_END: stale
+                    continue
                 self.log("protocol error: frame type 0x%02x, length %d on slot %d; exiting"
                          % (ftype, length, self.index))
                 _exit(EXIT_INTERNAL)
@@ -218,8 +259,17 @@ class AsyncSlot:
             self.pos += length
             env = dict(zip(it, it))
             self.request_id = env.get("hearth.request_id", "-")
+            state = aw.lifespan.state if aw.lifespan.supported else None
+            if env.get("hearth.websocket") == "1":
+                await WsCycle(self, env).run(aw.app, build_websocket_scope(env, state))
+                if body_len:
+                    await self.skip(body_len)
+                continue
             cycle = Cycle(self, env, body_len)
-            await cycle.run(aw.app, build_scope(env, aw.lifespan.state if aw.lifespan.supported else None))
+            try:
+                await cycle.run(aw.app, build_scope(env, aw.lifespan.state if aw.lifespan.supported else None))
+            finally:
+                self.unwatch()
             if cycle.body_left:
                 await self.skip(cycle.body_left)
 
@@ -237,7 +287,7 @@ class Cycle:
     """One request's ASGI ``receive``/``send`` pair over its slot."""
 
     __slots__ = ("slot", "env", "body_left", "request_done", "start", "code", "remaining", "started",
-                 "sent", "complete", "done", "head_only")
+                 "sent", "complete", "done", "head_only", "gone")
 
     def __init__(self, slot, env, body_len):
         self.slot = slot
@@ -250,8 +300,9 @@ class Cycle:
         self.started = False     # the app sent http.response.start
         self.sent = False        # RESPONSE_START went out
         self.complete = False    # RESPONSE_END went out
-        self.done = None         # future set when the response is complete (for http.disconnect)
+        self.done = None         # future set when the response is complete or the client gone
         self.head_only = False
+        self.gone = False        # CLIENT_GONE arrived: send() is a no-op, receive() says disconnect
 
     async def receive(self):
         if not self.request_done:
@@ -264,15 +315,23 @@ class Cycle:
                 more = False
             self.request_done = not more
             return {"type": "http.request", "body": data, "more_body": more}
-        # After the body: http.disconnect once the response has ended (the daemon does
-        # not report a client that went away while the app works; docs/asgi.md).
-        if not self.complete:
+        # After the body: http.disconnect once the response has ended or the client went
+        # away (CLIENT_GONE; docs/asgi.md).
+        if not self.complete and not self.gone:
             if self.done is None:
                 self.done = self.slot.aw.loop.create_future()
+            self.slot.watch_gone(self._on_gone)
             await self.done
         return {"type": "http.disconnect"}
 
+    def _on_gone(self):
+        self.gone = True
+        if self.done is not None and not self.done.done():
+            self.done.set_result(None)
+
     async def send(self, message):
+        if self.gone:
+            return  # the client went away: a no-op, as uvicorn 0.17 does (ASGI spec 2.3)
         mtype = message["type"]
         if mtype == "http.response.start":
             if self.started:
@@ -298,7 +357,13 @@ class Cycle:
                 self.remaining = rem - len(body)
             parts = []
             if not self.sent and (body or not more):
-                parts.append(self.start)
+                start = self.start
+                if more:
+                    # More to come: a stream (FLAG_STREAM), each chunk to the client as sent.
+                    start = bytes((start[0], start[1] | FLAG_STREAM)) + start[2:]
+                    if not self.body_left:
+                        self.slot.watch_gone(self._on_gone)
+                parts.append(start)
                 self.sent = True
             if body:
                 parts.append(_BODY_PACK(RESPONSE_BODY, 0, 0, len(body), 0))
@@ -320,7 +385,9 @@ class Cycle:
     async def run(self, app, scope):
         try:
             await app(scope, self.receive, self.send)
-            if not self.complete:
+            if self.gone:
+                await self._end_gone()
+            elif not self.complete:
                 if not self.started:
                     raise RuntimeError("the ASGI app returned without sending http.response.start")
                 self.slot.log("the ASGI app returned before the response ended (more_body was left True)")
@@ -335,6 +402,8 @@ class Cycle:
                 traceback.format_exc()))
             if self.complete:
                 pass
+            elif self.gone:
+                await self._end_gone()
             elif self.sent:
                 await self._abort()
             else:
@@ -345,6 +414,14 @@ class Cycle:
         finally:
             if self.done is not None and not self.done.done():
                 self.done.set_result(None)
+
+    async def _end_gone(self):
+        """End the exchange whose client went away: RESPONSE_END (alone when nothing was
+        sent: after CLIENT_GONE the daemon takes that), so the slot is free again."""
+        if self.complete:
+            return
+        self.complete = True
+        await self.slot.sendall(_END)
 
     async def _abort(self):
         self.complete = True

@@ -8,11 +8,43 @@ the body only through the public methods below (``take_buffered``, ``take_line``
 
 import socket
 
+from .protocol import CLIENT_GONE, HEADER_SIZE
+
 BUF_SIZE = 64 * 1024
 # A buffer grown for a huge environ is dropped again once idle above this size.
 BUF_KEEP = 1024 * 1024
 
 _PEEK = socket.MSG_PEEK | socket.MSG_DONTWAIT
+
+
+def poll_client_gone(conn):
+    """True when the daemon sent CLIENT_GONE for the request in flight (then consumed), or
+    is gone itself (EOF, an error). Never blocks. ``conn`` has ``sock``, ``buf``, ``view``,
+    ``pos`` and ``end`` (a :class:`SlotConn` or an ASGI slot). Call it only once the
+    request body was read whole: CLIENT_GONE is the one frame the daemon sends during an
+    exchange, so it is then the next thing on the socket (docs/worker-protocol.md)."""
+    if conn.end - conn.pos < HEADER_SIZE:
+        if conn.pos == conn.end:
+            conn.pos = conn.end = 0
+        elif len(conn.buf) - conn.end < HEADER_SIZE:
+            avail = conn.end - conn.pos
+            conn.buf[:avail] = conn.buf[conn.pos:conn.end]
+            conn.pos, conn.end = 0, avail
+        try:
+            n = conn.sock.recv_into(conn.view[conn.end:], 0, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
+        if not n:
+            return True  # EOF: the daemon is gone; the next send reports it
+        conn.end += n
+        if conn.end - conn.pos < HEADER_SIZE:
+            return False
+    if conn.buf[conn.pos] == CLIENT_GONE:
+        conn.pos += HEADER_SIZE
+        return True
+    return False
 
 
 class SlotClosed(BaseException):
@@ -89,6 +121,10 @@ class SlotConn:
             return False
         except OSError:
             return False
+
+    def client_gone(self):
+        """See :func:`poll_client_gone`."""
+        return poll_client_gone(self)
 
     # -- the request body, for wsgi.Input ------------------------------------------------
 

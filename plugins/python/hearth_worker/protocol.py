@@ -24,13 +24,22 @@ FORK_FAILED = 0x13
 
 # Slot sockets (daemon <-> worker).
 REQUEST = 0x20
+CLIENT_GONE = 0x21  # daemon -> worker: the client of the request on this slot went away
 WORKER_READY = 0x30
 WORKER_FAILED = 0x31
 RESPONSE_START = 0x32
 RESPONSE_BODY = 0x33
 RESPONSE_END = 0x34
+# WebSockets (a REQUEST with hearth.websocket=1; asgi_websocket.py).
+WS_RECEIVE = 0x22     # daemon -> worker: a client message; flags & FLAG_TEXT = text
+WS_DISCONNECT = 0x23  # daemon -> worker: the client closed or is gone; aux = code
+WS_ACCEPT = 0x35      # worker -> daemon: b"subprotocol\0name\0value..."
+WS_SEND = 0x36        # worker -> daemon: a message; flags & FLAG_TEXT = text
+WS_CLOSE = 0x37       # worker -> daemon: aux = code, payload = reason (UTF-8); before WS_ACCEPT: 403
 
-FLAG_ABORTED = 1
+FLAG_ABORTED = 1   # RESPONSE_END: the app failed after the response started
+FLAG_STREAM = 2    # RESPONSE_START: a streamed response (SSE, X-Accel-Buffering: no, ASGI more_body)
+FLAG_TEXT = 1      # WS_RECEIVE, WS_SEND: a text message
 
 CONTROL_TO_ZYGOTE = frozenset((FORK, SHUTDOWN))
 

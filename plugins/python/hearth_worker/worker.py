@@ -21,8 +21,8 @@ from .conn import SlotClosed, SlotConn
 from .lifeline import EXIT_APP_LOAD, EXIT_INTERNAL, EXIT_OK, watch_death_pipe
 from .lifeline import exit_now as _exit
 from .protocol import (
-    FLAG_ABORTED, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END,
-    WORKER_FAILED, WORKER_READY, json_frame, text_frame)
+    CLIENT_GONE, FLAG_ABORTED, FLAG_STREAM, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY,
+    RESPONSE_END, WORKER_FAILED, WORKER_READY, json_frame, text_frame)
 from .wsgi import ErrorStream, FileWrapper, Input, encode_start, no_body_expected
 
 _END = HEADER.pack(RESPONSE_END, 0, 0, 0, 0)
@@ -46,7 +46,7 @@ class Slot(SlotConn):
     """One slot socket and the state of the request on it. Used by exactly one thread."""
 
     __slots__ = (
-        "worker", "index", "app", "base_environ", "errors", "environ", "busy",
+        "worker", "index", "app", "base_environ", "errors", "environ", "busy", "body",
         "start", "code", "remaining", "sent", "start_response", "write")
 
     def __init__(self, worker, index, sock, app):
@@ -67,6 +67,7 @@ class Slot(SlotConn):
         }
         self.environ = None
         self.busy = False
+        self.body = None       # the request's Input (the app's environ may be wrapped)
         self.start = None      # encoded RESPONSE_START frame, set by start_response()
         self.code = 0
         self.remaining = None  # body bytes Content-Length still allows, None = no limit
@@ -134,6 +135,13 @@ class Slot(SlotConn):
             self.sendall(_BODY_PACK(RESPONSE_BODY, 0, 0, n, 0))
         self.sendall(chunk)
 
+    def _client_gone(self):
+        """A streamed response's client went away (CLIENT_GONE). Looked for only once the
+        request body was read whole: until then the frame sits behind the body bytes."""
+        if self.body._remaining:
+            return False
+        return self.client_gone()
+
     def _finish(self):
         """RESPONSE_END (with START first for an empty body). ABORTED if the body was short."""
         if not self.sent:
@@ -169,6 +177,10 @@ class Slot(SlotConn):
             self.busy = True
             ftype, _flags, _res, length, body_len = unpack_from(self.buf, self.pos)
             if ftype != REQUEST or length > MAX_PAYLOAD:
+                if ftype == CLIENT_GONE and not length:
+                    # It crossed our RESPONSE_END (or the response did not stream): stale.
+                    self.pos += 16
+                    continue
                 self.log("protocol error: frame type 0x%02x, length %d on slot %d; exiting"
                          % (ftype, length, self.index))
                 _exit(EXIT_INTERNAL)
@@ -183,11 +195,12 @@ class Slot(SlotConn):
             body = Input(self, body_len)
             environ["wsgi.input"] = body
             self.environ = environ
+            self.body = body
             self.handle(environ)
             body.drain()
             if self.errors._partial:
                 self.errors.flush()
-            self.environ = None
+            self.environ = self.body = None
 
     def handle(self, environ):
         self.start = None
@@ -246,6 +259,13 @@ class Slot(SlotConn):
                     if type(chunk) is not bytes:
                         raise TypeError("response body items must be bytes, not %s" % type(chunk).__name__)
                     if chunk:
+                        start = self.start
+                        if start is not None and start[1] & FLAG_STREAM and self._client_gone():
+                            # A stream whose client left: stop iterating; close() below
+                            # tells the app (GeneratorExit in a generator).
+                            self.sendall(_END if self.sent else start + _END)
+                            self.sent = True
+                            return
                         self._send_body(chunk)
             self._finish()
         except SlotClosed:

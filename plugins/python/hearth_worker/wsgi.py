@@ -4,7 +4,7 @@ status/header validation + encoding done when the app calls start_response()."""
 import re
 import sys
 
-from .protocol import HEADER, MAX_PAYLOAD, RESPONSE_START
+from .protocol import FLAG_STREAM, HEADER, MAX_PAYLOAD, RESPONSE_START
 
 
 class Input:
@@ -179,6 +179,10 @@ _START_CACHE_MAX = 512
 def encode_start(status, headers):
     """Validate start_response() arguments and build the RESPONSE_START frame.
 
+    A streamed response (``X-Accel-Buffering: no`` or ``Content-Type: text/event-stream``,
+    as nginx decides) gets FLAG_STREAM in the frame's flags; ``X-Accel-Buffering`` itself
+    is dropped (nginx never passes it to the client either).
+
     Returns (frame_bytes, status_code, content_length or None). Raises TypeError or
     BadResponse (a ValueError), which the caller treats as an application error.
     """
@@ -211,6 +215,8 @@ def _encode_start(status, headers):
     parts = [status]
     append = parts.append
     content_length = None
+    flags = 0
+    kept = len(headers)
     for item in headers:
         if type(item) is not tuple or len(item) != 2:
             raise TypeError("each response header must be a (name, value) tuple, got %r" % (item,))
@@ -219,15 +225,24 @@ def _encode_start(status, headers):
             raise TypeError("header name and value must be str, got %r" % (item,))
         if not _NAME_OK(name):
             raise BadResponse("bad header name %r: visible ASCII without ':' expected" % name)
-        if len(name) == 14 and name.lower() == "content-length":
+        n = len(name)
+        if n == 14 and name.lower() == "content-length":
             v = value.strip()
             if not (v.isascii() and v.isdigit()):
                 raise BadResponse("bad Content-Length %r" % value)
             content_length = int(v)
+        elif n == 17 and name.lower() == "x-accel-buffering":
+            # nginx's switch, never sent to the client (nginx hides it too): "no" streams.
+            if value.strip().lower() == "no":
+                flags = FLAG_STREAM
+            kept -= 1
+            continue
+        elif n == 12 and name.lower() == "content-type" and _is_event_stream(value):
+            flags = FLAG_STREAM
         append(name)
         append(value)
     text = "\0".join(parts)
-    if text.count("\0") != 2 * len(headers) or "\n" in text or "\r" in text:
+    if text.count("\0") != 2 * kept or "\n" in text or "\r" in text:
         raise BadResponse("status or header contains NUL, CR or LF: %r" % (parts,))
     try:
         payload = text.encode("latin-1")
@@ -235,7 +250,17 @@ def _encode_start(status, headers):
         raise BadResponse("status and headers must be latin-1: %r" % (parts,)) from None
     if len(payload) > MAX_PAYLOAD:
         raise BadResponse("response headers exceed 64 MiB")
-    return HEADER.pack(RESPONSE_START, 0, 0, len(payload), 0) + payload, int(code), content_length
+    return HEADER.pack(RESPONSE_START, flags, 0, len(payload), 0) + payload, int(code), content_length
+
+
+def _is_event_stream(value):
+    """``text/event-stream`` (server-sent events), with or without parameters."""
+    return value.split(";", 1)[0].strip().lower() == "text/event-stream"
+
+
+def is_stream(start_frame):
+    """The RESPONSE_START frame asks for a streamed response (FLAG_STREAM)."""
+    return bool(start_frame[1] & FLAG_STREAM)
 
 
 def no_body_expected(method, code):

@@ -87,6 +87,7 @@ TEST(StatusJson, EveryFieldHearthctlReads) {
   EXPECT_DOUBLE_EQ(num(w1, "age_s"), 1.5);
   EXPECT_EQ(num(w1, "busy_slots"), 1);
   EXPECT_EQ(num(w1, "slots"), 2);
+  EXPECT_EQ(num(w1, "websockets"), 0);
   EXPECT_EQ(str(w1, "current_request"), "GET /\"quoted\"");
   EXPECT_EQ(num(w1, "rss_bytes"), 40);
   EXPECT_EQ(num(w1, "pss_bytes"), 10);

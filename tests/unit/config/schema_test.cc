@@ -83,6 +83,8 @@ TEST(Schema, EveryKeyIsWrittenBySummaryAndAcceptedByTheReader) {
   rule.methods = {"POST"};
   c.rate_limits.push_back(rule);
   c.error_pages.push_back(ErrorPage{{502, 503}, "/srv/50x.html"});
+  c.tls.certfile = "/srv/default.pem";  // [[tls.certificates]] needs it
+  c.tls.certificates.push_back(TlsCertificate{{"api.example.com", "*.example.net"}, "/srv/api.pem", "/srv/api.key"});
   std::string text = to_toml(c);
   Config back = default_config();
   Provenance prov;

@@ -24,6 +24,8 @@ class RecordingSink final : public http::ResponseSink {
     ok = ok_;
   }
   bool client_gone() const override { return false; }
+  void set_streaming() override { ++streaming; }
+  void watch_client(http::ClientGoneListener* l) override { watcher = l; }
   std::string header(std::string_view name) const {
     for (const auto& h : headers) {
       if (h.name == name) return h.value;
@@ -35,6 +37,8 @@ class RecordingSink final : public http::ResponseSink {
   std::string data;
   int bodies = 0;
   bool finished = false, ok = false;
+  int streaming = 0;
+  http::ClientGoneListener* watcher = nullptr;
 };
 
 // Answers every request with what `respond` writes.
@@ -105,6 +109,30 @@ std::string gunzip(const std::string& in) {
   out.resize(out.size() - z.avail_out);
   inflateEnd(&z);
   return out;
+}
+
+// A streamed response (issue 17) stays one through the compressing sink, and the
+// producer's client-gone watcher reaches the connection's sink.
+TEST(CompressionHandler, ForwardsStreamingAndTheClientWatcher) {
+  struct Watcher : http::ClientGoneListener {
+    void on_client_gone() override {}
+  } w;
+  config::CompressionConfig cfg;
+  cfg.enabled = true;
+  FakeApp app;
+  CompressionHandler h(cfg, app);
+  app.respond = [&](http::ResponseSink& s) {
+    s.watch_client(&w);
+    s.set_streaming();
+    s.start(200, "", {{"Content-Type", "text/event-stream"}});
+    s.body("data: 1\n\n");
+    s.finish(true);
+  };
+  auto sink = std::make_shared<RecordingSink>();
+  h.handle(request("GET", "/", "", {{"Accept-Encoding", "gzip"}}), sink);
+  EXPECT_EQ(sink->streaming, 1);
+  EXPECT_EQ(sink->watcher, &w);
+  EXPECT_TRUE(sink->finished && sink->ok);
 }
 
 TEST(CompressionHandler, CompressesStreamsAndLeavesOthersAlone) {

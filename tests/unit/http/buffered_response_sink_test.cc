@@ -412,6 +412,113 @@ TEST_F(SinkTest, DetachWakesAPausedProducer) {
   EXPECT_FALSE(s.full());
 }
 
+// --- streamed responses (set_streaming) and ClientGoneListener -------------------
+
+TEST_F(SinkTest, StreamNeverSpillsAndPausesTheProducerBeyondTheMemoryBuffer) {
+  limits_.response_buffer_size = 100;
+  limits_.max_response_spool = 1 << 20;
+  uint64_t total = 0;
+  sink_ = std::make_unique<BufferedResponseSink>(limits_, temp_dir_, &date_, &transport_,
+                                                 BufferedResponseSink::Options{11, false, true, false, &total});
+  auto& s = *sink_;
+  s.set_streaming();
+  s.start(200, "", {{"Content-Type", "text/event-stream"}});
+  std::string wire(s.next_output());  // the head goes out at once
+  s.consume(wire.size());
+  s.body(std::string(60, 'a'));  // in memory
+  EXPECT_FALSE(s.full());
+  s.body(std::string(60, 'b'));  // past response_buffer_size: held, the producer must pause
+  EXPECT_TRUE(s.full());
+  EXPECT_EQ(total, 0u);  // nothing went to a temp file
+  int woken = 0;
+  s.when_writable([&] { ++woken; });
+  EXPECT_EQ(woken, 0);
+  for (std::string_view v = s.next_output(); !v.empty(); v = s.next_output()) {
+    wire.append(v);
+    s.consume(v.size());
+  }
+  EXPECT_EQ(woken, 1);
+  EXPECT_FALSE(s.full());
+  s.body("c");
+  s.finish(true);
+  wire += drain();
+  EXPECT_TRUE(s.complete());
+  EXPECT_FALSE(s.must_close());
+  EXPECT_EQ(body_of(wire), "3c\r\n" + std::string(60, 'a') + "\r\n3c\r\n" + std::string(60, 'b') +
+                               "\r\n1\r\nc\r\n0\r\n\r\n");
+}
+
+TEST_F(SinkTest, UnstreamedResponseSpillsInsteadOfPausing) {
+  // The same writes without set_streaming(): the temp file takes them (proxy_buffering on).
+  limits_.response_buffer_size = 100;
+  limits_.max_response_spool = 1 << 20;
+  uint64_t total = 0;
+  sink_ = std::make_unique<BufferedResponseSink>(limits_, temp_dir_, &date_, &transport_,
+                                                 BufferedResponseSink::Options{11, false, true, false, &total});
+  auto& s = *sink_;
+  s.start(200, "", {});
+  s.consume(s.next_output().size());
+  s.body(std::string(60, 'a'));
+  s.body(std::string(60, 'b'));
+  EXPECT_FALSE(s.full());
+  EXPECT_GT(total, 0u);
+}
+
+class GoneCounter : public ClientGoneListener {
+ public:
+  void on_client_gone() override { ++told; }
+  int told = 0;
+};
+
+TEST_F(SinkTest, WatcherIsToldOnceWhenTheClientLeavesMidResponse) {
+  GoneCounter g;
+  auto& s = make();
+  s.watch_client(&g);
+  s.set_streaming();
+  s.start(200, "", {});
+  s.body("x");
+  s.detach();
+  EXPECT_EQ(g.told, 1);
+  EXPECT_TRUE(s.client_gone());
+  s.detach();
+  EXPECT_EQ(g.told, 1);
+}
+
+TEST_F(SinkTest, WatcherIsNotToldAfterTheEndOrOnceUnregistered) {
+  GoneCounter g;
+  auto& s = make();
+  s.watch_client(&g);
+  s.simple(200, "text/plain", "ok");
+  s.detach();  // finished: nobody to stop
+  EXPECT_EQ(g.told, 0);
+  auto& t = make();
+  t.watch_client(&g);
+  t.watch_client(nullptr);
+  t.detach();
+  EXPECT_EQ(g.told, 0);
+}
+
+TEST(SinkRecycle, RecycleForgetsTheWatcherAndStreaming) {
+  config::HttpLimits limits;
+  limits.response_buffer_size = 10;
+  std::string temp_dir = "/tmp";
+  DateCache date;
+  FakeTransport t;
+  GoneCounter g;
+  BufferedResponseSink s(limits, temp_dir, &date, &t, {});
+  s.watch_client(&g);
+  s.set_streaming();
+  s.simple(200, "text/plain", "ok");
+  for (std::string_view v = s.next_output(); !v.empty(); v = s.next_output()) s.consume(v.size());
+  ASSERT_TRUE(s.recycle());
+  s.reuse(&t, {});
+  s.start(200, "", {});
+  s.body(std::string(50, 'x'));  // beyond the 10-byte buffer: spilled, not held
+  EXPECT_FALSE(s.full());
+  s.detach();
+  EXPECT_EQ(g.told, 0);
+}
+
 TEST(DateCache, FormatsImfFixdate) {
   char buf[32];
   EXPECT_EQ(DateCache::format(784111777, buf), "Sun, 06 Nov 1994 08:49:37 GMT");

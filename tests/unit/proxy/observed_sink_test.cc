@@ -18,6 +18,10 @@ struct Inner : http::ResponseSink {
   }
   void finish(bool) override {}
   bool client_gone() const override { return false; }
+  void set_streaming() override { ++streaming; }
+  void watch_client(http::ClientGoneListener* l) override { watcher = l; }
+  int streaming = 0;
+  http::ClientGoneListener* watcher = nullptr;
   std::string get(const std::string& name) const {
     for (const auto& h : headers) {
       if (h.name == name) return h.value;
@@ -31,6 +35,24 @@ struct Observer : RequestObserver {
   void on_request_start() override {}
   void on_request_done(const RequestRecord& r) override { done.push_back(r); }
 };
+
+// Issue 17: a streamed response and the slot's client-gone watcher pass through.
+TEST(ObservedSink, ForwardsStreamingAndTheClientWatcher) {
+  struct Watcher : http::ClientGoneListener {
+    void on_client_gone() override {}
+  } w;
+  SteadyClock clock;
+  auto inner = std::make_shared<Inner>();
+  ObservedSink s(inner, std::make_shared<http::Request>(), "id-1", nullptr, clock);
+  s.watch_client(&w);
+  s.set_streaming();
+  EXPECT_EQ(inner->watcher, &w);
+  EXPECT_EQ(inner->streaming, 1);
+  s.watch_client(nullptr);
+  EXPECT_EQ(inner->watcher, nullptr);
+  s.start(200, "", {});
+  s.finish(true);
+}
 
 TEST(ObservedSink, ViaIsAddedOrAppended) {
   SteadyClock clock;

@@ -93,7 +93,7 @@ TEST(ProtocolHeader, EncodeFrameAppendsPayload) {
 }
 
 TEST(ProtocolHeader, UnknownTypeRejected) {
-  for (int t : {0x00, 0x03, 0x0f, 0x14, 0x21, 0x2f, 0x35, 0x80, 0xff}) {
+  for (int t : {0x00, 0x03, 0x0f, 0x14, 0x21, 0x24, 0x2f, 0x38, 0x80, 0xff}) {
     EXPECT_FALSE(is_known_type(static_cast<uint8_t>(t))) << t;
     char buf[kHeaderSize] = {};
     buf[0] = static_cast<char>(t);
@@ -101,6 +101,7 @@ TEST(ProtocolHeader, UnknownTypeRejected) {
   }
   EXPECT_TRUE(is_known_type(0x20));
   EXPECT_TRUE(is_known_type(0x34));
+  for (int t : {0x22, 0x23, 0x35, 0x36, 0x37}) EXPECT_TRUE(is_known_type(static_cast<uint8_t>(t))) << t;  // WebSocket
 }
 
 TEST(ProtocolHeader, ControlPayloadLimit) {

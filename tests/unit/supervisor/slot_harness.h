@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -46,6 +47,13 @@ class RecordingSink final : public http::ResponseSink {
     finished_ok = ok;
   }
   bool client_gone() const override { return gone; }
+  void set_streaming() override { ++streaming; }
+  void watch_client(http::ClientGoneListener* listener) override { watcher = listener; }
+  // The client leaves, as a connection's close does: gone, and the watcher told.
+  void leave() {
+    gone = true;
+    if (auto* w = std::exchange(watcher, nullptr)) w->on_client_gone();
+  }
 
   std::optional<std::string> header(std::string_view name) const {
     for (auto& h : headers)
@@ -66,6 +74,8 @@ class RecordingSink final : public http::ResponseSink {
   bool fill_after_body = false;
   bool is_full = false;
   std::function<void()> writable;
+  int streaming = 0;  // set_streaming() calls
+  http::ClientGoneListener* watcher = nullptr;
 };
 
 class RecordingOwner final : public WorkerSlot::Owner {
@@ -166,6 +176,28 @@ class FakeWorker {
                                                std::chrono::milliseconds timeout = std::chrono::milliseconds{3000}) {
     std::optional<ReceivedRequest> got;
     run_until(io, [&] { return bad_header_ || (got = take_request()).has_value(); }, timeout);
+    return got;
+  }
+  // One whole frame (header + payload; no unframed body follows it) from the
+  // inbox, if one is there: the WebSocket frames.
+  std::optional<std::pair<supervisor::FrameHeader, std::string>> take_frame() {
+    pump();
+    if (inbox_.size() < supervisor::kHeaderSize) return std::nullopt;
+    auto h = supervisor::decode_header(inbox_.data());
+    if (!h) {
+      bad_header_ = true;
+      return std::nullopt;
+    }
+    std::size_t need = supervisor::kHeaderSize + h->length;
+    if (inbox_.size() < need) return std::nullopt;
+    std::pair<supervisor::FrameHeader, std::string> f{*h, inbox_.substr(supervisor::kHeaderSize, h->length)};
+    inbox_.erase(0, need);
+    return f;
+  }
+  std::optional<std::pair<supervisor::FrameHeader, std::string>> await_frame(
+      asio::io_context& io, std::chrono::milliseconds timeout = std::chrono::milliseconds{3000}) {
+    std::optional<std::pair<supervisor::FrameHeader, std::string>> got;
+    run_until(io, [&] { return bad_header_ || (got = take_frame()).has_value(); }, timeout);
     return got;
   }
   // Blocking write of raw bytes (small frames fit the socket buffer).

@@ -434,6 +434,107 @@ TEST_F(WorkerSlotTest, GoneClientGetsNoBodyButTheExchangeCompletes) {
   EXPECT_EQ(slot().state(), State::Idle);
 }
 
+// --- streamed responses and CLIENT_GONE (issue 17) ---------------------------------
+
+const std::string kGoneFrame = encode_frame(FrameType::ClientGone, "");
+
+TEST_F(WorkerSlotTest, StreamFlagOnStartMakesTheSinkStream) {
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send(FrameType::ResponseStart, "200 OK\0Content-Type\0text/event-stream"s, kFlagStream);
+  worker().send(FrameType::ResponseBody, "data: 1\n\n");
+  ASSERT_TRUE(run_until(io_, [&] { return sink_->body_text == "data: 1\n\n"; }));
+  EXPECT_EQ(sink_->streaming, 1);
+  worker().send(FrameType::ResponseEnd, "");
+  ASSERT_TRUE(wait_outcomes(1));
+  auto plain = std::make_shared<RecordingSink>();
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, plain);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().respond("200 OK", "x");
+  ASSERT_TRUE(wait_outcomes(2));
+  EXPECT_EQ(plain->streaming, 0);
+}
+
+TEST_F(WorkerSlotTest, ClientGoneIsToldToTheWorkerWhichStillEndsTheExchange) {
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  EXPECT_NE(sink_->watcher, nullptr);  // registered for the exchange
+  worker().send(FrameType::ResponseStart, "200 OK"s, kFlagStream);
+  worker().send(FrameType::ResponseBody, "one");
+  ASSERT_TRUE(run_until(io_, [&] { return sink_->body_text == "one"; }));
+  sink_->leave();
+  ASSERT_TRUE(run_until(io_, [&] { return worker().pump() && worker().inbox() == kGoneFrame; }));
+  // The worker stops; what it wrote meanwhile is dropped; its END frees the slot.
+  worker().send(FrameType::ResponseBody, "two");
+  EXPECT_EQ(slot().state(), State::Busy);
+  worker().send(FrameType::ResponseEnd, "");
+  ASSERT_TRUE(wait_outcomes(1));
+  EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok}));
+  EXPECT_EQ(slot().state(), State::Idle);
+  EXPECT_EQ(sink_->body_text, "one");
+  // Told once: a second leave (or a body after it) writes nothing more.
+  run_for(io_, ms{20});
+  worker().pump();
+  EXPECT_EQ(worker().inbox(), kGoneFrame);
+}
+
+TEST_F(WorkerSlotTest, AfterClientGoneEndAloneIsAValidEnd) {
+  // An ASGI app waiting in receive() sends nothing before it learns of the disconnect.
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  sink_->leave();
+  ASSERT_TRUE(run_until(io_, [&] { return worker().pump() && worker().inbox() == kGoneFrame; }));
+  worker().send(FrameType::ResponseEnd, "");
+  ASSERT_TRUE(wait_outcomes(1));
+  EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok}));
+  EXPECT_EQ(slot().state(), State::Idle);
+  EXPECT_EQ(sink_->starts, 0);
+  EXPECT_EQ(sink_->finishes, 1);
+  EXPECT_EQ(sink_->finished_ok, false);
+}
+
+TEST_F(WorkerSlotTest, WatcherIsUnregisteredWhenTheExchangeEnds) {
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().respond("200 OK", "done");
+  ASSERT_TRUE(wait_outcomes(1));
+  EXPECT_EQ(sink_->watcher, nullptr);
+  // A client that leaves after the response (the END crossed nothing) is not reported.
+  sink_->leave();
+  run_for(io_, ms{20});
+  worker().pump();
+  EXPECT_EQ(worker().inbox(), "");
+}
+
+TEST_F(WorkerSlotTest, ClientGoneWhileTheRequestIsWrittenFollowsTheRequest) {
+  // A body larger than the socket buffers: the write is still going when the client leaves.
+  std::string body(8 << 20, 'b');
+  slot().send(make_request("POST", "/", body), "PATH_INFO\0/"s, sink_);
+  run_for(io_, ms{10});
+  sink_->leave();
+  auto req = worker().await_request(io_);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->body.size(), body.size());
+  ASSERT_TRUE(run_until(io_, [&] { return worker().pump() && worker().inbox() == kGoneFrame; }));
+  worker().send(FrameType::ResponseEnd, "");
+  ASSERT_TRUE(wait_outcomes(1));
+  EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok}));
+}
+
+TEST_F(WorkerSlotTest, SinkThatDoesNotTellStillGetsTheWorkerToldAtTheNextBody) {
+  slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().send(FrameType::ResponseStart, "200 OK"s, kFlagStream);
+  worker().send(FrameType::ResponseBody, "one");
+  ASSERT_TRUE(run_until(io_, [&] { return sink_->body_text == "one"; }));
+  sink_->gone = true;  // gone without telling the watcher
+  worker().send(FrameType::ResponseBody, "two");
+  ASSERT_TRUE(run_until(io_, [&] { return worker().pump() && worker().inbox() == kGoneFrame; }));
+  worker().send(FrameType::ResponseEnd, "");
+  ASSERT_TRUE(wait_outcomes(1));
+  EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok}));
+}
+
 TEST_F(WorkerSlotTest, SpooledBodyIsStreamedCompletely) {
   char dir_tmpl[] = "/tmp/hearth-slot-test-XXXXXX";
   ASSERT_NE(::mkdtemp(dir_tmpl), nullptr);
