@@ -38,7 +38,11 @@ void ObservedSink::start(int status, std::string_view reason, std::vector<http::
       has_via = true;
     }
   }
-  if (!has_id) headers.push_back(http::Header{"X-Request-ID", rec_.request_id});
+  if (!has_id) {
+    http::Header& h = headers.emplace_back();  // built in place: no temporary Header to move and destroy
+    h.name.assign("X-Request-ID", 12);
+    h.value = rec_.request_id;
+  }
   if (!has_via) headers.push_back(http::Header{"Via", options_.via});
   inner_->start(status, reason, std::move(headers));
 }

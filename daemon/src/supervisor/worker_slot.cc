@@ -1,6 +1,8 @@
 #include "supervisor/worker_slot.h"
 
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
@@ -143,7 +145,7 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       return;
     case FrameType::ResponseEnd: {
       if (state_ != State::Busy || response_done_) break;
-      timer_.cancel();
+      deadline_ = std::chrono::steady_clock::time_point::max();  // the armed timer finds nothing to do
       bool aborted = (h.flags & kFlagAborted) != 0;
       if (ws_state_ != WsState::None && ws_state_ != WsState::Connecting) return ws_response_end(aborted);
       if (!response_started_ && !gone_sent_) {
@@ -245,19 +247,30 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   wbuf_ += env_block;
 
   if (timeout_.count() > 0) {
-    timer_.expires_after(timeout_);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec) self->on_timeout();
-    });
+    // The timer stays armed across exchanges and is moved only when it would
+    // fire too late (on_timer re-arms when it fires early): no schedule, cancel
+    // and aborted completion per request (docs/profile.md, issue 14).
+    deadline_ = std::chrono::steady_clock::now() + timeout_;
+    if (!timer_armed_ || deadline_ < armed_at_) arm_timer();
   }
 
   writing_ = true;
+  // Nearly always the socket takes the whole frame at once: one sendmsg(2)
+  // here instead of an Asio write operation and its posted completion
+  // (docs/profile.md, issue 14). Only what it does not take goes async.
+  const std::string_view mem = body.in_memory() ? body.memory() : std::string_view();
+  const std::size_t sent = body.in_memory() ? send_now(mem) : 0;
+  if (body.in_memory() && (sent == wbuf_.size() + mem.size() || sent == kSendFailed)) {
+    // Sent, or the worker is gone (the read side reports it, as after a failed async_write).
+    return on_request_written();
+  }
   auto self = shared_from_this();
   // The handlers hold the request so its body outlives the write even if the
   // exchange fails meanwhile.
   auto req = request_;
   if (body.in_memory()) {
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(wbuf_), asio::buffer(body.memory())};
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(wbuf_) + sent,
+                                           asio::buffer(mem) + (sent > wbuf_.size() ? sent - wbuf_.size() : 0)};
     asio::async_write(socket_, bufs, [self, req](const boost::system::error_code& ec, std::size_t) {
       // A write error means the worker is gone; the read side reports it.
       self->on_request_written();
@@ -268,6 +281,19 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
       self->do_write_body(req, 0);
     });
   }
+}
+
+std::size_t WorkerSlot::send_now(std::string_view body) {
+  iovec iov[2] = {{wbuf_.data(), wbuf_.size()}, {const_cast<char*>(body.data()), body.size()}};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = body.empty() ? 1 : 2;
+  ssize_t n;
+  do {
+    n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0) return static_cast<std::size_t>(n);
+  return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : kSendFailed;
 }
 
 void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offset) {
@@ -311,6 +337,27 @@ void WorkerSlot::do_write_body(std::shared_ptr<http::Request> req, uint64_t offs
   on_request_written();
 }
 
+void WorkerSlot::arm_timer() {
+  timer_armed_ = true;
+  armed_at_ = deadline_;
+  timer_.expires_at(deadline_);  // aborts a wait still pending (its handler ignores that)
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) { self->on_timer(ec); });
+}
+
+void WorkerSlot::cancel_timer() {
+  deadline_ = std::chrono::steady_clock::time_point::max();
+  timer_armed_ = false;
+  timer_.cancel();
+}
+
+void WorkerSlot::on_timer(const boost::system::error_code& ec) {
+  if (ec == asio::error::operation_aborted) return;  // re-armed or cancelled: that call set the state
+  timer_armed_ = false;
+  if (state_ != State::Busy || response_done_ || deadline_ == std::chrono::steady_clock::time_point::max()) return;
+  if (std::chrono::steady_clock::now() < deadline_) return arm_timer();  // armed for an earlier exchange
+  on_timeout();
+}
+
 void WorkerSlot::on_timeout() {
   if (state_ != State::Busy || response_done_) return;
   HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
@@ -319,7 +366,7 @@ void WorkerSlot::on_timeout() {
 }
 
 void WorkerSlot::fail_exchange(Outcome outcome) {
-  timer_.cancel();
+  cancel_timer();
   if (sink_) sink_->watch_client(nullptr);
   if (ws_state_ == WsState::Open) {
     // 1001: the worker went away (killed after graceful_timeout, or died); 1011: it failed.
@@ -424,7 +471,7 @@ void WorkerSlot::handle_ws_frame(const FrameHeader& h, std::string_view payload)
         return;
       }
       ws_state_ = WsState::Open;
-      timer_.cancel();  // `timeout` bounds the handshake, not the socket's life
+      cancel_timer();  // `timeout` bounds the handshake, not the socket's life
       response_started_ = true;
       last_status_ = 101;
       sink_->start(101, "Switching Protocols", {});  // for the access log; the socket is the link's now
@@ -531,7 +578,7 @@ void WorkerSlot::close() {
   if (state_ == State::Closed && !socket_.is_open()) return;
   if (state_ == State::Busy && !response_done_) fail_exchange(Outcome::WorkerLost);
   state_ = State::Closed;
-  timer_.cancel();
+  cancel_timer();
   boost::system::error_code ignored;
   socket_.close(ignored);
   if (owner_) owner_->on_slot_closed(*this);

@@ -168,6 +168,15 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   void handle_frame(const FrameHeader& h, std::string_view payload);
   void handle_body(std::string_view chunk);
   void do_write_body(std::shared_ptr<http::Request> req, uint64_t offset);
+  // One non-blocking sendmsg(2) of wbuf_ and then `body`: the bytes the socket
+  // took (0 when it took none), or kSendFailed (the worker is gone).
+  static constexpr std::size_t kSendFailed = static_cast<std::size_t>(-1);
+  std::size_t send_now(std::string_view body);
+  // The request timeout: one timer armed across exchanges (arm_timer() only
+  // when it would fire after deadline_; on_timer() re-arms when it fires early).
+  void arm_timer();
+  void cancel_timer();
+  void on_timer(const boost::system::error_code& ec);
   void on_request_written();  // the request (and its body) went out, or the write failed
   void on_client_gone() override;
   void write_client_gone();
@@ -189,6 +198,11 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   boost::asio::io_context& io_;
   Socket socket_;
   boost::asio::steady_timer timer_;
+  // The request in flight times out at deadline_ (max: none); the timer waits
+  // for armed_at_ (<= deadline_ while Busy) when timer_armed_.
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point armed_at_{};
+  bool timer_armed_ = false;
   Owner* owner_;
   Home* home_;
   const ClockSource& clock_;

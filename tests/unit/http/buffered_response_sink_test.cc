@@ -80,6 +80,21 @@ TEST_F(SinkTest, ChunkedWhenNoLength) {
   EXPECT_FALSE(s.must_close());
 }
 
+TEST_F(SinkTest, ReasonWithCrOrLfReplacedByTheStandardPhrase) {
+  struct Case {
+    std::string reason;
+    std::string line;
+  };
+  for (const Case& c : {Case{"Fine", "HTTP/1.1 404 Fine\r\n"}, Case{"", "HTTP/1.1 404 Not Found\r\n"},
+                        Case{"a\rb", "HTTP/1.1 404 Not Found\r\n"}, Case{"\nX: y", "HTTP/1.1 404 Not Found\r\n"},
+                        Case{"ab\r", "HTTP/1.1 404 Not Found\r\n"}, Case{"x\ty", "HTTP/1.1 404 x\ty\r\n"}}) {
+    auto& s = make();
+    s.start(404, c.reason, {{"Content-Length", "0"}});
+    s.finish(true);
+    EXPECT_EQ(drain().rfind(c.line, 0), 0u) << c.reason;
+  }
+}
+
 TEST_F(SinkTest, StripsHopByHopAndUnsafeHeaders) {
   auto& s = make();
   s.start(200, "", {{"Connection", "keep-alive"},

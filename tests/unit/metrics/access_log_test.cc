@@ -66,6 +66,44 @@ TEST(Combined, QuotesBackslashesAndControlBytesAreEscaped) {
   EXPECT_EQ(line.find('\n'), line.size() - 1);
 }
 
+// The line is written through a pointer into room reserved up front: every
+// byte value, in every escaped field, as the byte-wise rule writes it.
+TEST(Combined, EveryByteEscapedAsTheByteWiseRule) {
+  auto reference = [](std::string_view v) {
+    std::string out;
+    for (char c : v) {
+      const unsigned char u = static_cast<unsigned char>(c);
+      if (u >= 0x20 && u != 0x7f && u != '"' && u != '\\') {
+        out += c;
+      } else if (u == '"' || u == '\\') {
+        out += '\\';
+        out += c;
+      } else {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\x%02x", u);
+        out += b;
+      }
+    }
+    return out;
+  };
+  std::string all;
+  for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  const std::string twice = all + all;
+  AccessEntry e = sample();
+  e.method = all;
+  e.target = twice;  // worst case: four bytes out per byte in, in every field
+  e.protocol = all;
+  e.referer = all;
+  e.user_agent = all;
+  e.remote_addr = "";
+  e.request_id = "";
+  const std::string line = format_combined(e);
+  const std::string want = "-" + line.substr(1, line.find('"') - 1) + "\"" + reference(all) + " " +
+                           reference(twice) + " " + reference(all) + "\" 200 12 \"" + reference(all) +
+                           "\" \"" + reference(all) + "\" rid=- dur=0.001500\n";
+  EXPECT_EQ(line, want);
+}
+
 TEST(Combined, RefererIsQuoted) {
   AccessEntry e = sample();
   e.referer = "https://example.com/";

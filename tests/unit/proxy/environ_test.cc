@@ -175,6 +175,25 @@ TEST(BuildEnviron, NoHostFallsBackToTheSocket) {
   EXPECT_EQ(env["SERVER_PORT"], "0");
 }
 
+// Ports are written by a small uint16 formatter (docs/profile.md, issue 14):
+// the same text as std::to_string for every value, on both sides.
+TEST(BuildEnviron, PortsInDecimalForEveryValue) {
+  auto r = make_request("GET", "/", {});
+  r.version = 10;  // no Host: SERVER_PORT is the socket's
+  for (uint32_t port = 0; port <= 65535; port += (port < 1100 ? 1 : 97)) {
+    r.peer_port = static_cast<uint16_t>(port);
+    r.local_port = static_cast<uint16_t>(65535 - port);
+    auto env = env_of(r);
+    ASSERT_EQ(env["REMOTE_PORT"], std::to_string(port));
+    ASSERT_EQ(env["SERVER_PORT"], std::to_string(65535 - port));
+  }
+  r.peer_port = 65535;
+  r.local_port = 10000;
+  auto env = env_of(r);
+  EXPECT_EQ(env["REMOTE_PORT"], "65535");
+  EXPECT_EQ(env["SERVER_PORT"], "10000");
+}
+
 TEST(BuildEnviron, AbsoluteFormTarget) {
   auto r = make_request("GET", "http://origin.example:81/x%2Fy?q=1", {{"Host", "ignored.example"}});
   auto env = env_of(r);

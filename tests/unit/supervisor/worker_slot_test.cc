@@ -340,6 +340,26 @@ TEST_F(WorkerSlotTest, ResponseWithinTimeoutIsNotCut) {
   EXPECT_EQ(sink_->finishes, 1);
 }
 
+// The timer stays armed across exchanges (docs/profile.md, issue 14): when it
+// fires for an earlier request's deadline, the next request's own deadline holds.
+TEST_F(WorkerSlotTest, TimeoutCountsFromEachRequestNotFromTheTimerLeftArmed) {
+  make_slot(ms{200});
+  slot().send(make_request("GET", "/fast"), "PATH_INFO\0/fast"s, sink_);
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().respond("200 OK", "fast");
+  ASSERT_TRUE(wait_outcomes(1));
+  run_for(io_, ms{120});  // the timer armed for the first request is still pending
+  auto slow = std::make_shared<RecordingSink>();
+  const auto t1 = std::chrono::steady_clock::now();
+  slot().send(make_request("GET", "/slow"), "PATH_INFO\0/slow"s, slow);
+  ASSERT_TRUE(worker().await_request(io_));
+  ASSERT_TRUE(run_until(io_, [&] { return slow->finished(); }));
+  EXPECT_GE(std::chrono::steady_clock::now() - t1, ms{200});  // not at the first request's deadline
+  EXPECT_EQ(slow->status, 504);
+  EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok, Outcome::Timeout}));
+  EXPECT_EQ(slot().state(), State::Broken);
+}
+
 TEST_F(WorkerSlotTest, MalformedFrameIs502AndCloses) {
   slot().send(make_request("GET", "/"), "PATH_INFO\0/"s, sink_);
   ASSERT_TRUE(worker().await_request(io_));
