@@ -19,6 +19,14 @@ namespace hearth::app {
 
 namespace {
 
+// A per-app callback's emit(): the app's name goes first in the label values.
+auto app_emit(const metrics::CallbackCollector::Emit& emit, const std::string& app) {
+  return [&emit, &app](std::vector<std::string> labels, double v) {
+    labels.insert(labels.begin(), app);
+    emit(labels, v);
+  };
+}
+
 // The method label's values; the last is "other".
 const std::string kMethodNames[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"};
 
@@ -261,10 +269,7 @@ void Telemetry::register_callbacks() {
                  [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      emit({}, a.dispatcher ? static_cast<double>(a.dispatcher->queue_length()) : 0);
                    }
                  });
@@ -272,10 +277,7 @@ void Telemetry::register_callbacks() {
                  Type::Counter, {"app", "reason"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (!a.dispatcher) continue;
                      emit({"full"}, static_cast<double>(a.dispatcher->stats().rejected_full));
                      emit({"timeout"}, static_cast<double>(a.dispatcher->stats().rejected_timeout));
@@ -286,20 +288,14 @@ void Telemetry::register_callbacks() {
                  {"app"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      emit({}, a.dispatcher ? static_cast<double>(a.dispatcher->stats().retried) : 0);
                    }
                  });
   callbacks_.add("hearth_workers", "Workers by state.", Type::Gauge, {"app", "state"}, [this](const Emit& emit_) {
     for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
       const AppSources& a = src_.apps[ai];
-      auto emit = [&](std::vector<std::string> l, double v) {
-        l.insert(l.begin(), a.name);
-        emit_(l, v);
-      };
+      auto emit = app_emit(emit_, a.name);
       if (!a.pool) continue;
       std::map<std::string, int> by_state{
           {"booting", 0}, {"warming", 0}, {"ready", 0}, {"draining", 0}, {"stopping", 0}};
@@ -316,10 +312,7 @@ void Telemetry::register_callbacks() {
                  Type::Gauge, {"app"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (a.pool) emit({}, a.pool->status().effective);
                    }
                  });
@@ -328,10 +321,7 @@ void Telemetry::register_callbacks() {
                  Type::Gauge, {"app"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (a.pool) emit({}, a.pool->status().budget_unmet ? 1 : 0);
                    }
                  });
@@ -340,10 +330,7 @@ void Telemetry::register_callbacks() {
                  Type::Gauge, {"app"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (!a.pool) continue;
                      auto st = a.pool->status();
                      if (st.memory_budget > 0) emit({}, static_cast<double>(st.app_pss));
@@ -353,10 +340,7 @@ void Telemetry::register_callbacks() {
                  {"app"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (!a.pool) continue;
                      double busy = 0, total = 0;
                      for (auto& w : a.pool->workers()) {
@@ -371,10 +355,7 @@ void Telemetry::register_callbacks() {
                  {"app", "reason"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (!a.pool) continue;
                      std::map<std::string, uint64_t> all{{"crash", 0},        {"timeout", 0},      {"memory", 0},
                                                          {"max_requests", 0}, {"reload", 0},       {"health", 0},
@@ -387,10 +368,7 @@ void Telemetry::register_callbacks() {
                  [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (!a.pool) continue;
                      emit({"ok"}, static_cast<double>(a.pool->counters().reloads_ok));
                      emit({"failed"}, static_cast<double>(a.pool->counters().reloads_failed));
@@ -400,10 +378,7 @@ void Telemetry::register_callbacks() {
                  {"app"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (a.pool) emit({}, a.pool->counters().last_reload_seconds);
                    }
                  });
@@ -411,10 +386,7 @@ void Telemetry::register_callbacks() {
                  [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (a.pool) emit({}, a.pool->generation());
                    }
                  });
@@ -423,10 +395,7 @@ void Telemetry::register_callbacks() {
                  Type::Gauge, {"app", "worker", "kind"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (!a.pool) continue;
                      // The worker label is a slot index (SeriesSlots): a recycled
                      // worker's successor continues its series instead of adding one.
@@ -453,10 +422,7 @@ void Telemetry::register_callbacks() {
                  {"app", "kind"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (!a.pool) continue;
                      double pss, rss;
                      app_memory(*a.pool, &pss, &rss);
@@ -469,10 +435,7 @@ void Telemetry::register_callbacks() {
                  Type::Gauge, {"app"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (!a.pool) continue;
                      double pss, rss;
                      app_memory(*a.pool, &pss, &rss);
@@ -483,10 +446,7 @@ void Telemetry::register_callbacks() {
                  [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (!a.health) continue;
                      emit({"ok"}, static_cast<double>(a.health->checks_ok()));
                      emit({"failed"}, static_cast<double>(a.health->checks_failed()));
@@ -496,10 +456,7 @@ void Telemetry::register_callbacks() {
                  [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (a.health) emit({}, static_cast<double>(a.health->ejections()));
                    }
                  });
@@ -507,10 +464,7 @@ void Telemetry::register_callbacks() {
                  {"app", "result"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (!a.admission) continue;
                      emit({"ok"}, static_cast<double>(a.admission->warmups_ok()));
                      emit({"failed"}, static_cast<double>(a.admission->warmups_failed()));
@@ -521,10 +475,7 @@ void Telemetry::register_callbacks() {
                  {"app", "kind", "result"}, [this](const Emit& emit_) {
                    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
                      const AppSources& a = src_.apps[ai];
-                     auto emit = [&](std::vector<std::string> l, double v) {
-                       l.insert(l.begin(), a.name);
-                       emit_(l, v);
-                     };
+                     auto emit = app_emit(emit_, a.name);
                      if (a.keepwarm_internal) {
                        emit({"internal", "ok"}, static_cast<double>(a.keepwarm_internal->pings_ok()));
                        emit({"internal", "failed"}, static_cast<double>(a.keepwarm_internal->pings_failed()));

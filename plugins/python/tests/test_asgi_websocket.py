@@ -3,16 +3,20 @@ and the WS_* frames of docs/worker-protocol.md, against a real zygote and worker
 
 import json
 
+import fakedaemon
 from fakedaemon import HEADER, read_frame
 from hearth_worker import protocol as P
 
+INTEGRATION_APPS = fakedaemon.HERE.parents[2] / "tests" / "integration" / "apps"
 WS_HEADERS = (("hearth.websocket", "1"), ("HTTP_UPGRADE", "websocket"),
               ("HTTP_SEC_WEBSOCKET_KEY", "MDEyMzQ1Njc4OWFiY2RlZg=="),
               ("HTTP_SEC_WEBSOCKET_PROTOCOL", "chat, other"))
 
 
 def _worker(make_daemon, concurrency=2):
-    d = make_daemon(app="asgi_ws_app:app", extra_args=["--interface", "asgi", "--concurrency", str(concurrency)])
+    # The integration suite's WebSocket app (one copy for both suites).
+    d = make_daemon(app="asgi_ws:app", extra_args=["--interface", "asgi", "--concurrency", str(concurrency)],
+                    pythonpath=(fakedaemon.APPS, INTEGRATION_APPS))
     d.start()
     return d, d.fork(1)
 

@@ -1,4 +1,4 @@
-"""A raw ASGI 3 app with WebSocket endpoints, for tests/integration/test_websocket.py.
+"""A raw ASGI 3 app with WebSocket endpoints, for tests/integration/test_websocket.py and plugins/python/tests/test_asgi_websocket.py.
 
 websocket scope paths:
   /echo        accept (the first offered subprotocol), echo every message until disconnect;
