@@ -65,7 +65,7 @@ def test_queue_full_503_has_the_page(hearthd, pages, tmp_path):
         busy.send(hhttp.request("GET", f"/block?started={started}&release={release}&max=20"))
         poll(started.exists, 10, what="the worker to be busy")
         queued.send(hhttp.request("GET", "/"))  # waits in the queue (max_queue = 1)
-        poll(lambda: "hearth_queue_length 1" in hhttp.get(int(srv.admin_url.rsplit(":", 1)[1]), "/metrics").body.decode(),
+        poll(lambda: 'hearth_queue_length{app="app"} 1' in hhttp.get(int(srv.admin_url.rsplit(":", 1)[1]), "/metrics").body.decode(),
              10, what="one queued request")
         r = hhttp.get(srv.port, "/")  # the queue is full
         assert r.status == 503

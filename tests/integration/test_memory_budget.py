@@ -146,7 +146,7 @@ def test_a_budget_that_cannot_be_met_is_said_plainly(hearthd, tmp_path):
     assert "CANNOT BE MET" in r.stdout, r.stdout
     code, body = get(srv.port, "/")
     assert code == 200
-    m = re.search(r"^hearth_memory_budget_exceeded 1$",
+    m = re.search(r'^hearth_memory_budget_exceeded\{app="app"\} 1$',
                   urllib.request.urlopen(srv.admin_url + "/metrics", timeout=5)
                   .read().decode(), re.M)
     assert m, "hearth_memory_budget_exceeded is not 1 in /metrics"
