@@ -446,6 +446,7 @@ TEST_F(SinkTest, StreamNeverSpillsAndPausesTheProducerBeyondTheMemoryBuffer) {
   EXPECT_FALSE(s.must_close());
   EXPECT_EQ(body_of(wire), "3c\r\n" + std::string(60, 'a') + "\r\n3c\r\n" + std::string(60, 'b') +
                                "\r\n1\r\nc\r\n0\r\n\r\n");
+  sink_.reset();  // before `total`, which it points to, goes out of scope
 }
 
 TEST_F(SinkTest, UnstreamedResponseSpillsInsteadOfPausing) {
@@ -462,6 +463,8 @@ TEST_F(SinkTest, UnstreamedResponseSpillsInsteadOfPausing) {
   s.body(std::string(60, 'b'));
   EXPECT_FALSE(s.full());
   EXPECT_GT(total, 0u);
+  sink_.reset();  // its destructor gives the spool back to `total`, which dies with this body
+  EXPECT_EQ(total, 0u);
 }
 
 class GoneCounter : public ClientGoneListener {
