@@ -59,15 +59,7 @@ void WorkerSlot::on_read(const boost::system::error_code& ec, std::size_t n) {
     close();
     return;
   }
-  bool ok = decoder_.feed(std::string_view(rbuf_.data(), n), [this](const FrameDecoder::Event& ev) {
-    if (state_ == State::Closed) return;
-    switch (ev.kind) {
-      case FrameDecoder::Event::Kind::Frame: handle_frame(ev.header, ev.payload); break;
-      case FrameDecoder::Event::Kind::BodyChunk: handle_body(ev.payload); break;
-      case FrameDecoder::Event::Kind::Error: break;
-    }
-  });
-  if (!ok) {
+  if (!decode(n)) {
     HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "malformed frame from worker; closing its channel");
     if (state_ == State::Busy && !response_done_) fail_exchange(Outcome::ProtocolError);
     close();
@@ -79,6 +71,31 @@ void WorkerSlot::on_read(const boost::system::error_code& ec, std::size_t n) {
     return;
   }
   do_read();
+}
+
+bool WorkerSlot::decode(std::size_t n) {
+  return decoder_.feed(std::string_view(rbuf_.data(), n), [this](const FrameDecoder::Event& ev) {
+    if (state_ == State::Closed) return;
+    switch (ev.kind) {
+      case FrameDecoder::Event::Kind::Frame: handle_frame(ev.header, ev.payload); break;
+      case FrameDecoder::Event::Kind::BodyChunk: handle_body(ev.payload); break;
+      case FrameDecoder::Event::Kind::Error: break;
+    }
+  });
+}
+
+void WorkerSlot::drain_dead_worker() {
+  // The worker's exit can be reaped before our read of its last bytes completes (or
+  // while the slot is paused for a slow client): what it wrote is still in the socket's
+  // receive buffer, and a response whose declared body is all there must stand
+  // (fail_exchange) instead of being cut short. Bounded: a dead worker writes no more.
+  if (!socket_.is_open()) return;
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);  // synchronous reads below: would_block instead of waiting (closed next)
+  while (state_ == State::Busy && !response_done_) {
+    std::size_t n = socket_.read_some(asio::buffer(rbuf_), ec);
+    if (ec || n == 0 || !decode(n)) return;
+  }
 }
 
 void WorkerSlot::pause_for_client() {
@@ -576,6 +593,7 @@ void WorkerSlot::end_ws() {
 
 void WorkerSlot::close() {
   if (state_ == State::Closed && !socket_.is_open()) return;
+  if (state_ == State::Busy && !response_done_) drain_dead_worker();
   if (state_ == State::Busy && !response_done_) fail_exchange(Outcome::WorkerLost);
   state_ = State::Closed;
   cancel_timer();

@@ -164,6 +164,8 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
  private:
   void do_read();
   void pause_for_client();  // the sink is full(): stop reading until it says when_writable
+  bool decode(std::size_t n);  // feeds rbuf_[0, n) to the frame decoder; false: malformed
+  void drain_dead_worker();  // close() of a busy slot: decode what the dead worker left unread
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void handle_frame(const FrameHeader& h, std::string_view payload);
   void handle_body(std::string_view chunk);
