@@ -49,6 +49,9 @@ class RequestPool {
   // One with a body is not kept (its spool may hold a temp file).
   void give(std::shared_ptr<Request> req) {
     if (req == nullptr || kept_.size() >= kSize || req->body.size() != 0 || !req->body.in_memory()) return;
+    // A WebSocket session holds the server state that holds this pool: a kept link
+    // would be a reference cycle (LeakSanitizer found it at exit).
+    req->websocket.reset();
     kept_.push_back(std::move(req));
   }
 
