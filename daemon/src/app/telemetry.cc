@@ -224,6 +224,12 @@ void Telemetry::flush() { access_log_.flush(); }
 void Telemetry::register_callbacks() {
   using Emit = metrics::CallbackCollector::Emit;
   using Type = metrics::CallbackCollector::Type;
+  // A per-app family: fn(index, app, emit) for each app, whose name is the first label value.
+  auto per_app = [this](std::string name, std::string help, Type type, std::vector<std::string> labels, auto fn) {
+    callbacks_.add(std::move(name), std::move(help), type, std::move(labels), [this, fn](const Emit& emit_) {
+      for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) fn(ai, src_.apps[ai], app_emit(emit_, src_.apps[ai].name));
+    });
+  };
   callbacks_.add(
       "hearth_tls_handshake_failures_total",
       "HTTPS connections closed because the TLS handshake failed or timed out (header_timeout).", Type::Counter, {},
@@ -265,38 +271,22 @@ void Telemetry::register_callbacks() {
                    emit({"in"}, static_cast<double>(ws.messages_in));
                    emit({"out"}, static_cast<double>(ws.messages_out));
                  });
-  callbacks_.add("hearth_queue_length", "Requests waiting for a free worker slot.", Type::Gauge, {"app"},
-                 [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
+  per_app("hearth_queue_length", "Requests waiting for a free worker slot.", Type::Gauge, {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
                      emit({}, a.dispatcher ? static_cast<double>(a.dispatcher->queue_length()) : 0);
-                   }
                  });
-  callbacks_.add("hearth_queue_rejected_total", "Requests answered 503 because the queue was full or the wait expired.",
-                 Type::Counter, {"app", "reason"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
-                     if (!a.dispatcher) continue;
+  per_app("hearth_queue_rejected_total", "Requests answered 503 because the queue was full or the wait expired.",
+                 Type::Counter, {"app", "reason"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+                     if (!a.dispatcher) return;
                      emit({"full"}, static_cast<double>(a.dispatcher->stats().rejected_full));
                      emit({"timeout"}, static_cast<double>(a.dispatcher->stats().rejected_timeout));
-                   }
                  });
-  callbacks_.add("hearth_requests_retried_total",
+  per_app("hearth_requests_retried_total",
                  "Requests sent to another worker because theirs died before answering (retry_methods).", Type::Counter,
-                 {"app"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
+                 {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
                      emit({}, a.dispatcher ? static_cast<double>(a.dispatcher->stats().retried) : 0);
-                   }
                  });
-  callbacks_.add("hearth_workers", "Workers by state.", Type::Gauge, {"app", "state"}, [this](const Emit& emit_) {
-    for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-      const AppSources& a = src_.apps[ai];
-      auto emit = app_emit(emit_, a.name);
-      if (!a.pool) continue;
+  per_app("hearth_workers", "Workers by state.", Type::Gauge, {"app", "state"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+      if (!a.pool) return;
       std::map<std::string, int> by_state{
           {"booting", 0}, {"warming", 0}, {"ready", 0}, {"draining", 0}, {"stopping", 0}};
       for (auto& w : a.pool->workers()) {
@@ -306,42 +296,26 @@ void Telemetry::register_callbacks() {
         ++by_state[s];
       }
       for (auto& [s, n] : by_state) emit({s}, n);
-    }
   });
-  callbacks_.add("hearth_workers_desired", "The worker count the pool aims for (after the memory budget cap).",
-                 Type::Gauge, {"app"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
+  per_app("hearth_workers_desired", "The worker count the pool aims for (after the memory budget cap).",
+                 Type::Gauge, {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
                      if (a.pool) emit({}, a.pool->status().effective);
-                   }
                  });
-  callbacks_.add("hearth_memory_budget_exceeded",
+  per_app("hearth_memory_budget_exceeded",
                  "1 when memory_budget cannot be met: the app's processes use more than it with one worker.",
-                 Type::Gauge, {"app"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
+                 Type::Gauge, {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
                      if (a.pool) emit({}, a.pool->status().budget_unmet ? 1 : 0);
-                   }
                  });
-  callbacks_.add("hearth_app_memory_pss_bytes",
+  per_app("hearth_app_memory_pss_bytes",
                  "PSS of the app's process tree (zygotes and workers) at the last memory sample, under memory_budget.",
-                 Type::Gauge, {"app"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
-                     if (!a.pool) continue;
+                 Type::Gauge, {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+                     if (!a.pool) return;
                      auto st = a.pool->status();
                      if (st.memory_budget > 0) emit({}, static_cast<double>(st.app_pss));
-                   }
                  });
-  callbacks_.add("hearth_busy_ratio", "Busy request slots over all slots of ready workers (0..1).", Type::Gauge,
-                 {"app"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
-                     if (!a.pool) continue;
+  per_app("hearth_busy_ratio", "Busy request slots over all slots of ready workers (0..1).", Type::Gauge,
+                 {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+                     if (!a.pool) return;
                      double busy = 0, total = 0;
                      for (auto& w : a.pool->workers()) {
                        if (w->state() != supervisor::Worker::State::Ready) continue;
@@ -349,54 +323,32 @@ void Telemetry::register_callbacks() {
                        total += static_cast<double>(w->slots().size());
                      }
                      emit({}, total > 0 ? busy / total : 0);
-                   }
                  });
-  callbacks_.add("hearth_worker_restarts_total", "Workers stopped and replaced, by reason.", Type::Counter,
-                 {"app", "reason"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
-                     if (!a.pool) continue;
+  per_app("hearth_worker_restarts_total", "Workers stopped and replaced, by reason.", Type::Counter,
+                 {"app", "reason"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+                     if (!a.pool) return;
                      std::map<std::string, uint64_t> all{{"crash", 0},        {"timeout", 0},      {"memory", 0},
                                                          {"max_requests", 0}, {"reload", 0},       {"health", 0},
                                                          {"boot_failed", 0},  {"boot_timeout", 0}, {"scale", 0}};
                      for (auto& [k, v] : a.pool->counters().restarts) all[k] = v;
                      for (auto& [k, v] : all) emit({k}, static_cast<double>(v));
-                   }
                  });
-  callbacks_.add("hearth_reloads_total", "Rolling reloads by result.", Type::Counter, {"app", "result"},
-                 [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
-                     if (!a.pool) continue;
+  per_app("hearth_reloads_total", "Rolling reloads by result.", Type::Counter, {"app", "result"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+                     if (!a.pool) return;
                      emit({"ok"}, static_cast<double>(a.pool->counters().reloads_ok));
                      emit({"failed"}, static_cast<double>(a.pool->counters().reloads_failed));
-                   }
                  });
-  callbacks_.add("hearth_last_reload_duration_seconds", "How long the last successful reload took.", Type::Gauge,
-                 {"app"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
+  per_app("hearth_last_reload_duration_seconds", "How long the last successful reload took.", Type::Gauge,
+                 {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
                      if (a.pool) emit({}, a.pool->counters().last_reload_seconds);
-                   }
                  });
-  callbacks_.add("hearth_generation", "The generation (zygote + workers) currently serving.", Type::Gauge, {"app"},
-                 [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
+  per_app("hearth_generation", "The generation (zygote + workers) currently serving.", Type::Gauge, {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
                      if (a.pool) emit({}, a.pool->generation());
-                   }
                  });
-  callbacks_.add("hearth_worker_memory_bytes",
+  per_app("hearth_worker_memory_bytes",
                  "Per-worker memory from smaps_rollup: rss counts shared pages, pss splits them, uss is private.",
-                 Type::Gauge, {"app", "worker", "kind"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
-                     if (!a.pool) continue;
+                 Type::Gauge, {"app", "worker", "kind"}, [this](std::size_t ai, const AppSources& a, const auto& emit) {
+                     if (!a.pool) return;
                      // The worker label is a slot index (SeriesSlots): a recycled
                      // worker's successor continues its series instead of adding one.
                      std::vector<std::shared_ptr<supervisor::Worker>> live;
@@ -415,67 +367,41 @@ void Telemetry::register_callbacks() {
                        emit({slot, "pss"}, static_cast<double>(m->pss));
                        emit({slot, "uss"}, static_cast<double>(m->uss));
                      }
-                   }
                  });
-  callbacks_.add("hearth_app_memory_bytes",
+  per_app("hearth_app_memory_bytes",
                  "The app's memory (zygote + workers): pss is the real total, rss the naive sum.", Type::Gauge,
-                 {"app", "kind"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
-                     if (!a.pool) continue;
+                 {"app", "kind"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+                     if (!a.pool) return;
                      double pss, rss;
                      app_memory(*a.pool, &pss, &rss);
                      emit({"pss"}, pss);
                      emit({"rss"}, rss);
-                   }
                  });
-  callbacks_.add("hearth_app_memory_shared_ratio",
+  per_app("hearth_app_memory_shared_ratio",
                  "1 - total PSS / total RSS: the share of the app's resident pages that copy-on-write saves.",
-                 Type::Gauge, {"app"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
-                     if (!a.pool) continue;
+                 Type::Gauge, {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+                     if (!a.pool) return;
                      double pss, rss;
                      app_memory(*a.pool, &pss, &rss);
                      emit({}, rss > 0 ? 1.0 - pss / rss : 0);
-                   }
                  });
-  callbacks_.add("hearth_health_checks_total", "Active health checks by result.", Type::Counter, {"app", "result"},
-                 [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
-                     if (!a.health) continue;
+  per_app("hearth_health_checks_total", "Active health checks by result.", Type::Counter, {"app", "result"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+                     if (!a.health) return;
                      emit({"ok"}, static_cast<double>(a.health->checks_ok()));
                      emit({"failed"}, static_cast<double>(a.health->checks_failed()));
-                   }
                  });
-  callbacks_.add("hearth_health_ejections_total", "Workers ejected by active health checks.", Type::Counter, {"app"},
-                 [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
+  per_app("hearth_health_ejections_total", "Workers ejected by active health checks.", Type::Counter, {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
                      if (a.health) emit({}, static_cast<double>(a.health->ejections()));
-                   }
                  });
-  callbacks_.add("hearth_warmups_total", "Admissions of new workers (warm-up + health check) by result.", Type::Counter,
-                 {"app", "result"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
-                     if (!a.admission) continue;
+  per_app("hearth_warmups_total", "Admissions of new workers (warm-up + health check) by result.", Type::Counter,
+                 {"app", "result"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+                     if (!a.admission) return;
                      emit({"ok"}, static_cast<double>(a.admission->warmups_ok()));
                      emit({"failed"}, static_cast<double>(a.admission->warmups_failed()));
-                   }
                  });
-  callbacks_.add("hearth_keepwarm_pings_total",
+  per_app("hearth_keepwarm_pings_total",
                  "Keep-warm requests: internal (through workers) and public (the app's URL).", Type::Counter,
-                 {"app", "kind", "result"}, [this](const Emit& emit_) {
-                   for (std::size_t ai = 0; ai < src_.apps.size(); ++ai) {
-                     const AppSources& a = src_.apps[ai];
-                     auto emit = app_emit(emit_, a.name);
+                 {"app", "kind", "result"}, [this](std::size_t, const AppSources& a, const auto& emit) {
                      if (a.keepwarm_internal) {
                        emit({"internal", "ok"}, static_cast<double>(a.keepwarm_internal->pings_ok()));
                        emit({"internal", "failed"}, static_cast<double>(a.keepwarm_internal->pings_failed()));
@@ -484,7 +410,6 @@ void Telemetry::register_callbacks() {
                        emit({"public", "ok"}, static_cast<double>(a.keepwarm_public->ok()));
                        emit({"public", "failed"}, static_cast<double>(a.keepwarm_public->failed()));
                      }
-                   }
                  });
   callbacks_.add("hearth_build_info", "Build information (always 1).", Type::Gauge, {"version"},
                  [](const Emit& emit) { emit({build::kVersion}, 1); });
