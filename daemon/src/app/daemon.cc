@@ -157,10 +157,12 @@ int Daemon::open_front_door() {
   // is spent on routing per request).
   std::vector<routing::RouteSpec> specs;
   std::vector<AppRouter::Target> targets;
+  if (cfg_->total_memory_budget > 0) ledger_ = std::make_unique<supervisor::MemoryLedger>(cfg_->total_memory_budget);
   for (const auto& a : config::apps_of(cfg_)) {
     AppUnit::Shared shared{io_,     clock_,         spawner_,
                            *reaper_, telemetry_.get(), environ_,
                            several_apps(), telemetry_->app_observer(apps_.size())};
+    shared.ledger = ledger_.get();
     apps_.push_back(std::make_unique<AppUnit>(
         std::move(shared), a, [this](AppUnit& u, const std::string& m) { on_app_fatal(u, m); }));
     AppUnit* u = apps_.back().get();
@@ -576,7 +578,7 @@ control::ScaleOutcome Daemon::scale(std::string_view app, uint32_t workers) {
     return out;
   }
   out.error = unit->pool()->scale(workers, &out.capped);
-  out.memory_budget = unit->settings().memory_budget;
+  out.memory_budget = unit->pool()->budget();
   return out;
 }
 

@@ -27,6 +27,7 @@
 #include "net/http_server.h"
 #include "proxy/dispatcher.h"
 #include "proxy/proxy_handler.h"
+#include "supervisor/memory_ledger.h"
 #include "supervisor/pool.h"
 #include "supervisor/reaper.h"
 #include "supervisor/spawner.h"
@@ -127,6 +128,8 @@ class Daemon final : private control::Target {
   PidFile pid_file_;
   // Every app (one for the single-app form), in config order; and the router
   // in front of them when there are several (or one with a route).
+  // total_memory_budget: shared by the apps' pools (declared first: it outlives them).
+  std::unique_ptr<supervisor::MemoryLedger> ledger_;
   std::vector<std::unique_ptr<AppUnit>> apps_;
   std::vector<std::string> pythons_;  // each app's interpreter, resolved
   std::unique_ptr<AppRouter> router_;
