@@ -402,6 +402,11 @@ def _configs_section(results):
         for fname, text in r.get("configs", {}).items():
             lines.append(f"`{fname}`:\n\n```\n{text.rstrip()}\n```")
         lines.append("")
+    asgi = results["apps"].get("fastapi")
+    if asgi is not None and asgi is not first:
+        for name, r in asgi["rows"].items():
+            if r.get("commands"):
+                lines.append(f"{r['label']}, ASGI rows:\n\n```\n" + "\n".join(r["commands"]) + "\n```\n")
     for key, label in (("nginx-static", "nginx, static 4 KB file"), ("hearthd-static", "hearthd, static 4 KB file"),
                        ("nginx-h2-uwsgi", "nginx, HTTP/2 row")):
         d = results.get("static_h2", {}).get(key)
