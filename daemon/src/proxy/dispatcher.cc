@@ -36,12 +36,29 @@ std::shared_ptr<WorkerSlot> Dispatcher::take_slot() {
   // Prefer the worker with the most free slots (threads > 1 or ASGI: spread load
   // across processes, away from one GIL or event loop); ties go to the most
   // recently freed slot (warm caches), which is also the slot taken.
+  if (free_.size() == 1) {  // one free slot (the common case under load): nothing to choose
+    auto slot = free_.front().lock();
+    free_.clear();
+    return slot;
+  }
+  // Free slots per worker: a few workers, so a flat list (no allocation once warm).
   free_per_worker_.clear();
-  for (int wid : slot_workers_) ++free_per_worker_[wid];
+  for (int wid : slot_workers_) {
+    auto it = std::find_if(free_per_worker_.begin(), free_per_worker_.end(),
+                           [wid](const std::pair<int, std::size_t>& e) { return e.first == wid; });
+    if (it == free_per_worker_.end()) free_per_worker_.emplace_back(wid, 1);
+    else ++it->second;
+  }
+  auto free_of = [this](int wid) {
+    for (const auto& [id, n] : free_per_worker_) {
+      if (id == wid) return n;
+    }
+    return std::size_t{0};
+  };
   std::size_t best = free_.size() - 1;
   std::size_t best_free = 0;
   for (std::size_t i = free_.size(); i-- > 0;) {
-    std::size_t n = free_per_worker_[slot_workers_[i]];
+    std::size_t n = free_of(slot_workers_[i]);
     if (n > best_free) {
       best_free = n;
       best = i;

@@ -10,7 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -76,7 +76,7 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   std::vector<std::weak_ptr<supervisor::WorkerSlot>> free_;
   // take_slot()'s scratch space, kept to avoid allocating per request.
   std::vector<int> slot_workers_;
-  std::unordered_map<int, std::size_t> free_per_worker_;
+  std::vector<std::pair<int, std::size_t>> free_per_worker_;  // worker id, free slots
   boost::asio::steady_timer timer_;
   bool timer_armed_ = false;
   DispatchStats stats_;
