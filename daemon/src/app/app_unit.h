@@ -59,6 +59,8 @@ class AppUnit final : private supervisor::Pool::Listener {
 
   const std::string& name() const { return app_.name; }
   const config::AppConfig& app() const { return app_; }
+  // A configuration reload changed only the app's hosts (its route).
+  void set_hosts(std::vector<std::string> hosts) { app_.hosts = std::move(hosts); }
   const config::Config& settings() const { return *app_.settings; }
   State state() const { return state_; }
   proxy::ProxyHandler& proxy() { return *proxy_; }
