@@ -34,23 +34,53 @@ def _children(pid):
     return out
 
 
-def _tree_pss(root):
-    """Sum of Pss (bytes) over every descendant of `root` (not root itself)."""
-    total, todo, seen = 0, _children(root), set()
+def _exe(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
+def _tree(root):
+    """Every descendant of `root` (not root itself)."""
+    todo, seen = _children(root), set()
     while todo:
         pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1]) << 10
-                        break
-        except OSError:
-            continue  # exited between the listing and the read
-        todo += _children(pid)
+        if pid not in seen:
+            seen.add(pid)
+            todo += _children(pid)
+    return seen
+
+
+def _pss(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) << 10
+    except OSError:
+        pass  # exited between the listing and the read
+    return 0
+
+
+def _tree_pss(root):
+    """Sum of Pss (bytes) over every descendant of `root` (not root itself), read as
+    one snapshot: PSS divides a shared page among the processes mapping it *when
+    read*, so a fork in the middle of the walk (the zygote read as shared by N, its
+    new child as shared by N+1) counts the zygote's pages twice over; the walk is
+    retried until the tree is the same before and after it.
+
+    A child that is still a copy of hearthd (forked, not yet exec'd into Python: a
+    zygote being started) is skipped: its pages are hearthd's, shared copy-on-write,
+    and its PSS would count half of hearthd's memory (tens of MiB under ASan) as the
+    app's for the few milliseconds before exec."""
+    daemon_exe = _exe(root)
+    total = 0
+    for _ in range(10):
+        pids = _tree(root)
+        total = sum(_pss(p) for p in pids if daemon_exe is None or _exe(p) != daemon_exe)
+        if _tree(root) == pids:
+            break
     return total
 
 
