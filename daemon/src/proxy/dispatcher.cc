@@ -17,63 +17,61 @@ void Dispatcher::reject(PendingRequest& p, const char* why) {
                  {http::Header{"Retry-After", "1"}});
 }
 
+void Dispatcher::count_free(int worker, bool add) {
+  for (auto it = free_per_worker_.begin(); it != free_per_worker_.end(); ++it) {
+    if (it->first != worker) continue;
+    if (add) {
+      ++it->second;
+    } else if (--it->second == 0) {
+      free_per_worker_.erase(it);
+    }
+    return;
+  }
+  if (add) free_per_worker_.emplace_back(worker, 1);
+}
+
+std::size_t Dispatcher::free_of(int worker) const {
+  for (const auto& [id, n] : free_per_worker_) {
+    if (id == worker) return n;
+  }
+  return 0;
+}
+
+void Dispatcher::erase_free(std::size_t i) {
+  count_free(free_[i].worker, false);
+  free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+}
+
 std::shared_ptr<WorkerSlot> Dispatcher::take_slot() {
-  // One pass: drop the slots that died or were taken, note each live one's worker.
-  // (An ASGI worker brings `concurrency` slots, 100 by default: the list is
-  // workers x slots long, so everything here stays linear in it; counting each
-  // slot's worker over the whole list cost ~0.4 ms per request at 2 x 100.)
-  slot_workers_.clear();
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < free_.size(); ++i) {
-    auto s = free_[i].lock();
-    if (!s || s->state() != WorkerSlot::State::Idle) continue;
-    slot_workers_.push_back(s->worker_id());
-    if (kept != i) free_[kept] = std::move(free_[i]);
-    ++kept;
-  }
-  free_.resize(kept);
-  if (free_.empty()) return nullptr;
   // Prefer the worker with the most free slots (threads > 1 or ASGI: spread load
-  // across processes, away from one GIL or event loop); ties go to the most
-  // recently freed slot (warm caches), which is also the slot taken.
-  if (free_.size() == 1) {  // one free slot (the common case under load): nothing to choose
-    auto slot = free_.front().lock();
-    free_.clear();
-    return slot;
-  }
-  // Free slots per worker: a few workers, so a flat list (no allocation once warm).
-  free_per_worker_.clear();
-  for (int wid : slot_workers_) {
-    auto it = std::find_if(free_per_worker_.begin(), free_per_worker_.end(),
-                           [wid](const std::pair<int, std::size_t>& e) { return e.first == wid; });
-    if (it == free_per_worker_.end()) free_per_worker_.emplace_back(wid, 1);
-    else ++it->second;
-  }
-  auto free_of = [this](int wid) {
-    for (const auto& [id, n] : free_per_worker_) {
-      if (id == wid) return n;
+  // across processes, away from one GIL or event loop); among its slots (and
+  // ties between workers) the most recently freed one (warm caches). The
+  // per-worker counts are kept as slots come and go, so this costs a few
+  // steps even with an ASGI worker's 100 slots (no pass over the whole list).
+  // An entry whose slot died or was taken meanwhile is dropped and the choice made again.
+  while (!free_.empty()) {
+    std::size_t most = 0;
+    for (const auto& [id, n] : free_per_worker_) most = std::max(most, n);
+    std::size_t pick = free_.size() - 1;
+    for (std::size_t i = free_.size(); i-- > 0;) {
+      if (free_of(free_[i].worker) == most) {
+        pick = i;
+        break;
+      }
     }
-    return std::size_t{0};
-  };
-  std::size_t best = free_.size() - 1;
-  std::size_t best_free = 0;
-  for (std::size_t i = free_.size(); i-- > 0;) {
-    std::size_t n = free_of(slot_workers_[i]);
-    if (n > best_free) {
-      best_free = n;
-      best = i;
-    }
+    auto slot = free_[pick].slot.lock();
+    erase_free(pick);
+    if (slot && slot->state() == WorkerSlot::State::Idle) return slot;
   }
-  auto slot = free_[best].lock();
-  free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(best));
-  return slot;
+  return nullptr;
 }
 
 std::shared_ptr<WorkerSlot> Dispatcher::borrow_slot(int worker_id) {
   for (std::size_t i = free_.size(); i-- > 0;) {
-    auto s = free_[i].lock();
-    if (s && s->worker_id() == worker_id && s->state() == WorkerSlot::State::Idle) {
-      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (free_[i].worker != worker_id) continue;
+    auto s = free_[i].slot.lock();
+    if (s && s->state() == WorkerSlot::State::Idle) {
+      erase_free(i);
       return s;
     }
   }
@@ -137,10 +135,9 @@ void Dispatcher::retry(PendingRequest p, int lost_worker_id) {
     return;
   }
   // The lost worker's other channels are dead too: never pick them.
-  std::erase_if(free_, [lost_worker_id](const std::weak_ptr<WorkerSlot>& w) {
-    auto s = w.lock();
-    return !s || s->worker_id() == lost_worker_id;
-  });
+  for (std::size_t i = free_.size(); i-- > 0;) {
+    if (free_[i].worker == lost_worker_id || free_[i].slot.expired()) erase_free(i);
+  }
   HLOG(Info, "worker " << lost_worker_id << " died before answering " << p.request->method << " "
                        << p.request->target << "; retrying on another worker");
   submit(std::move(p));
@@ -158,7 +155,9 @@ void Dispatcher::on_slot_free(std::shared_ptr<WorkerSlot> slot) {
     assign(std::move(slot), std::move(*p));
     return;
   }
-  free_.push_back(slot);
+  const int worker = slot->worker_id();
+  free_.push_back(FreeSlot{std::move(slot), worker});
+  count_free(worker, true);
 }
 
 void Dispatcher::arm_timer() {

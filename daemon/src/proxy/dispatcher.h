@@ -62,6 +62,9 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
 
  private:
   std::shared_ptr<supervisor::WorkerSlot> take_slot();
+  void count_free(int worker, bool add);
+  std::size_t free_of(int worker) const;
+  void erase_free(std::size_t i);  // free_[i] out, its worker's count down
   void assign(std::shared_ptr<supervisor::WorkerSlot> slot, PendingRequest p);
   void arm_timer();
   // Drops queued requests whose client went away (counted as abandoned).
@@ -73,10 +76,14 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   boost::asio::io_context& io_;
   const ClockSource& clock_;
   RequestQueue<PendingRequest> queue_;
-  std::vector<std::weak_ptr<supervisor::WorkerSlot>> free_;
-  // take_slot()'s scratch space, kept to avoid allocating per request.
-  std::vector<int> slot_workers_;
-  std::vector<std::pair<int, std::size_t>> free_per_worker_;  // worker id, free slots
+  // Idle slots, most recently freed last, each with its worker's id; and how
+  // many entries each worker has there (kept with every change to free_).
+  struct FreeSlot {
+    std::weak_ptr<supervisor::WorkerSlot> slot;
+    int worker;
+  };
+  std::vector<FreeSlot> free_;
+  std::vector<std::pair<int, std::size_t>> free_per_worker_;  // worker id, entries in free_
   boost::asio::steady_timer timer_;
   bool timer_armed_ = false;
   DispatchStats stats_;

@@ -311,7 +311,7 @@ WorkerView view_of(const Worker& w) {
   wv.generation = w.generation();
   wv.state = w.state();
   wv.has_pid = w.pid() > 0;
-  wv.busy_slots = w.busy_slots();
+  wv.busy_slots = w.exchanges();  // the count it keeps (busy_slots() walks every slot)
   wv.recycle = w.recycle();
   wv.stop_reason = w.stop_reason();
   wv.requests = w.requests_served();

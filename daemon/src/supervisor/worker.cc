@@ -160,7 +160,8 @@ SlotFate Worker::on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome)
     bool failed = outcome != WorkerSlot::Outcome::Ok || slot.last_status() >= 500;
     consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0;
   }
-  if (busy_slots() == 0) idle_since_ = clock_.now();
+  if (exchanges_ > 0) --exchanges_;
+  if (exchanges_ == 0) idle_since_ = clock_.now();
   switch (outcome) {
     case WorkerSlot::Outcome::Ok:
     case WorkerSlot::Outcome::AppAborted:

@@ -98,7 +98,10 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   State state() const { return state_; }
   StopReason stop_reason() const { return stop_reason_; }
   const std::vector<std::shared_ptr<WorkerSlot>>& slots() const { return slots_; }
-  std::size_t busy_slots() const;
+  std::size_t busy_slots() const;  // walks the slots (status, draining)
+  // Exchanges running now, as the worker counts them: busy_slots() without the
+  // walk (an ASGI worker has 100 slots; the pool looks after every request).
+  std::size_t exchanges() const { return exchanges_; }
   uint64_t requests_served() const { return requests_; }
   TimePoint started_at() const { return started_; }
   // When it was admitted; nullopt while it never was (a ManualClock may stand at 0).
@@ -124,6 +127,7 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
  private:
   void on_worker_ready(WorkerSlot& slot, std::string_view json) override;
   void on_worker_failed(WorkerSlot& slot, std::string_view text) override;
+  void on_exchange_start(WorkerSlot&) override { ++exchanges_; }
   SlotFate on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) override;
   void on_slot_closed(WorkerSlot& slot) override;
   void on_exit(const ExitStatus& st);
@@ -153,6 +157,9 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   int64_t boot_ms_ = 0;
   int64_t warmup_ms_ = 0;
   TimePoint idle_since_;
+  // Exchanges started and not done yet (= busy slots, without a pass over an
+  // ASGI worker's 100 slots per request).
+  std::size_t exchanges_ = 0;
   std::optional<MemoryUsage> memory_;
   uint64_t request_limit_ = 0;
   RecycleReason recycle_ = RecycleReason::None;

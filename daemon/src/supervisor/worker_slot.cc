@@ -238,6 +238,7 @@ bool WorkerSlot::response_complete() const {
 void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_block,
                       std::shared_ptr<http::ResponseSink> sink, bool internal, Retryable retryable) {
   state_ = State::Busy;
+  if (owner_) owner_->on_exchange_start(*this);
   retryable_ = retryable;
   internal_ = internal;
   last_status_ = 0;

@@ -103,6 +103,8 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
     virtual ~Owner() = default;
     virtual void on_worker_ready(WorkerSlot& slot, std::string_view json) = 0;
     virtual void on_worker_failed(WorkerSlot& slot, std::string_view text) = 0;
+    // An exchange starts on `slot` (it is Busy now); on_exchange_done follows once.
+    virtual void on_exchange_start(WorkerSlot& slot) {}
     // An exchange ended (the slot is Idle, Broken or Closed by now): count it,
     // act on it (kill after a timeout...) and say whether the slot is free.
     // Called once per exchange, before the Home hears of it.

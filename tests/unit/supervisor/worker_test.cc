@@ -249,6 +249,30 @@ TEST_F(WorkerTest, TimestampsComeFromTheInjectedClock) {
   EXPECT_EQ(worker_->started_at(), t0);
 }
 
+TEST_F(WorkerTest, IdleOnlyOnceItsLastExchangeEnded) {
+  // The worker counts its running exchanges (no pass over the slots per request):
+  // with two at once it is idle when the second ends, not the first.
+  const TimePoint t0 = clock_.now();
+  make(2);
+  boot();
+  auto a = home_.free.at(0);
+  auto b = home_.free.at(1);
+  a->send(make_request("GET", "/a"), "PATH_INFO\0/a"s, std::make_shared<RecordingSink>());
+  b->send(make_request("GET", "/b"), "PATH_INFO\0/b"s, std::make_shared<RecordingSink>());
+  ASSERT_TRUE((*peers_[0])->await_request(io_));
+  ASSERT_TRUE((*peers_[1])->await_request(io_));
+  EXPECT_EQ(worker_->busy_slots(), 2u);
+  clock_.advance(ms{100});
+  (*peers_[0])->respond("200 OK", "a");
+  ASSERT_TRUE(run_until(io_, [&] { return home_.ends.size() == 1u; }));
+  EXPECT_EQ(worker_->idle_since(), t0);  // b still runs
+  clock_.advance(ms{100});
+  (*peers_[1])->respond("200 OK", "b");
+  ASSERT_TRUE(run_until(io_, [&] { return home_.ends.size() == 2u; }));
+  EXPECT_EQ(worker_->idle_since(), t0 + ms{200});
+  EXPECT_EQ(worker_->busy_slots(), 0u);
+}
+
 TEST_F(WorkerTest, WorkerFailedIsABootFailure) {
   make();
   pid_ = hearth::testing::pausing_child();
