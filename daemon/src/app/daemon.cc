@@ -96,6 +96,9 @@ int Daemon::run() {
   for (auto& a : apps_) {
     for (pid_t p : a->pids()) ::kill(p, SIGKILL);
   }
+  for (auto& u : upstreams_) {
+    for (pid_t p : u->pids()) ::kill(-p, SIGKILL);
+  }
   return exit_code_;
 }
 
@@ -170,8 +173,30 @@ int Daemon::open_front_door() {
                                                                                       : AppRouter::Gate::Open;
                                         }});
   }
+  // [[upstreams]]: routed next to the apps; their requests' metrics carry their name.
+  for (const auto& uc : c.upstreams) {
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+    upstream::UpstreamUnit::Shared shared{io_,
+                                          clock_,
+                                          spawner_,
+                                          *reaper_,
+                                          telemetry_->app_observer(apps_.size() + upstreams_.size()),
+                                          std::move(env),
+                                          temp_dir_,
+                                          c.http.via};
+    auto u = std::make_shared<upstream::UpstreamUnit>(std::move(shared), uc);
+    // A `user` needs root when the process is started (after privileges are dropped).
+    if (std::string err = u->prepare(::geteuid() == 0 && c.user.empty()); !err.empty()) {
+      std::fprintf(stderr, "hearthd: %s\n", err.c_str());
+      return 2;
+    }
+    specs.push_back(routing::RouteSpec{uc.name, uc.hosts, uc.prefix, uc.strip_prefix});
+    targets.push_back(AppRouter::Target{&u->handler(), nullptr});
+    upstreams_.push_back(std::move(u));
+  }
   http::RequestHandler* app_handler = &apps_.front()->proxy();
-  if (several_apps() || !specs.front().hosts.empty() || !specs.front().prefix.empty()) {
+  if (several_apps() || !upstreams_.empty() || !specs.front().hosts.empty() || !specs.front().prefix.empty()) {
     auto built = routing::RouteTable::build(std::move(specs));
     if (!built.table) {  // the loader checked the same table; kept for a config built by hand
       for (const auto& e : built.errors) std::fprintf(stderr, "hearthd: apps: %s\n", e.c_str());
@@ -293,6 +318,7 @@ void Daemon::start() {
     warn_asgi_fd_budget(c);
   }
   for (auto& a : apps_) a->start();
+  for (auto& u : upstreams_) u->start();
   notifier_ = std::make_unique<ServiceNotifier>(io_, notify_transport_, [this] { return service_status(); });
   notifier_->start();
   upgrade_ = std::make_unique<BinaryUpgrade>(io_, spawner_, *reaper_);
@@ -330,6 +356,9 @@ void Daemon::do_wait_signals() {
       HLOG(Warn, "received " << sigabbrev_np(sig) << " again: stopping now");
       for (auto& a : apps_) {
         for (pid_t p : a->pids()) ::kill(p, SIGKILL);
+      }
+      for (auto& u : upstreams_) {
+        for (pid_t p : u->pids()) ::kill(-p, SIGKILL);
       }
       if (http_) http_->close_all();
       if (redirect_) redirect_->close_all();
@@ -402,13 +431,18 @@ void Daemon::finish_shutdown() {
 
 void Daemon::shutdown_apps(std::optional<milliseconds> grace) {
   // Every pool stops at once; the last one to finish ends the daemon.
-  auto left = std::make_shared<size_t>(apps_.size());
+  auto left = std::make_shared<size_t>(apps_.size() + upstreams_.size());
   for (auto& a : apps_) {
     a->shutdown(
         [this, left] {
           if (--*left == 0) finish_shutdown();
         },
         grace);
+  }
+  for (auto& u : upstreams_) {
+    u->shutdown([this, left] {
+      if (--*left == 0) finish_shutdown();
+    });
   }
 }
 
@@ -469,7 +503,8 @@ std::string Daemon::reload_tls() {
 
 bool Daemon::ready() const {
   if (phase_ != Phase::Running || apps_.empty()) return false;
-  return std::all_of(apps_.begin(), apps_.end(), [](const auto& a) { return a->ready(); });
+  return std::all_of(apps_.begin(), apps_.end(), [](const auto& a) { return a->ready(); }) &&
+         std::all_of(upstreams_.begin(), upstreams_.end(), [](const auto& u) { return u->ready(); });
 }
 
 bool Daemon::serving() const {
@@ -480,13 +515,27 @@ bool Daemon::serving() const {
     if (!a->ready()) return false;
     any = true;
   }
+  for (const auto& u : upstreams_) {
+    if (!u->ready()) return false;
+  }
   return any;
 }
 
 int Daemon::app_ready(std::string_view name) const {
   const AppUnit* u = find_app(name);
-  if (!u) return -1;
+  if (!u) {
+    const upstream::UpstreamUnit* up = find_upstream(name);
+    if (!up) return -1;
+    return phase_ == Phase::Running && up->ready() ? 1 : 0;
+  }
   return phase_ == Phase::Running && u->ready() ? 1 : 0;
+}
+
+upstream::UpstreamUnit* Daemon::find_upstream(std::string_view name) const {
+  for (const auto& u : upstreams_) {
+    if (u->name() == name) return u.get();
+  }
+  return nullptr;
 }
 
 AppUnit* Daemon::find_app(std::string_view name) const {
@@ -497,9 +546,11 @@ AppUnit* Daemon::find_app(std::string_view name) const {
 }
 
 namespace {
-std::string app_names(const std::vector<std::unique_ptr<AppUnit>>& apps) {
+std::string app_names(const std::vector<std::unique_ptr<AppUnit>>& apps,
+                      const std::vector<std::shared_ptr<upstream::UpstreamUnit>>& upstreams = {}) {
   std::string out;
   for (const auto& a : apps) out += (out.empty() ? "" : ", ") + a->name();
+  for (const auto& u : upstreams) out += (out.empty() ? "" : ", ") + u->name() + " (upstream)";
   return out;
 }
 const char* state_name(AppUnit::State s) {
@@ -529,20 +580,31 @@ std::string Daemon::status(std::string_view app) const {
   };
   if (!app.empty()) {
     const AppUnit* u = find_app(app);
-    if (!u) return control::error_reply("no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")");
+    if (const upstream::UpstreamUnit* up = u ? nullptr : find_upstream(app)) return ok_document(up->status_json());
+    if (!u)
+      return control::error_reply("no app named '" + std::string(app) + "' (apps: " + app_names(apps_, upstreams_) +
+                                  ")");
     return one(*u);
   }
-  if (!several_apps()) return one(*apps_.front());
+  if (!several_apps() && upstreams_.empty()) return one(*apps_.front());
   std::vector<std::string> docs;
   for (const auto& a : apps_) docs.push_back(one(*a));
-  return apps_status_json(docs);
+  std::vector<std::string> ups;
+  for (const auto& u : upstreams_) ups.push_back(u->status_json());
+  return apps_status_json(docs, ups);
 }
 
 void Daemon::reload(std::string_view app, std::function<void(const control::ReloadOutcome&)> done) {
   AppUnit* unit = nullptr;
   if (!app.empty() && !(unit = find_app(app))) {
+    if (upstream::UpstreamUnit* up = find_upstream(app)) {
+      // A command upstream: blue/green (UpstreamUnit::reload).
+      return up->reload([done = std::move(done)](const upstream::UpstreamUnit::ReloadResult& r) {
+        done(control::ReloadOutcome{r.ok, r.generation, r.seconds, r.message, "", ""});
+      });
+    }
     control::ReloadOutcome r;
-    r.message = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")";
+    r.message = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_, upstreams_) + ")";
     return done(r);
   }
   if (unit && unit->state() != AppUnit::State::Running) {
@@ -564,7 +626,10 @@ control::ScaleOutcome Daemon::scale(std::string_view app, uint32_t workers) {
   AppUnit* unit = nullptr;
   if (!app.empty()) {
     unit = find_app(app);
-    if (!unit) out.error = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")";
+    if (!unit && find_upstream(app))
+      out.error = "'" + std::string(app) + "' is an upstream: hearthd runs one process of it (scale the server itself)";
+    else if (!unit)
+      out.error = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")";
   } else if (apps_.size() > 1) {
     out.error = "several apps run (" + app_names(apps_) + "): name one, as in `hearthctl scale APP N`";
   } else {

@@ -31,6 +31,7 @@
 #include "supervisor/reaper.h"
 #include "supervisor/spawner.h"
 #include "tls/redirect_handler.h"
+#include "upstream/upstream_unit.h"
 
 namespace hearth::app {
 
@@ -130,6 +131,9 @@ class Daemon final : private control::Target {
   std::vector<std::unique_ptr<AppUnit>> apps_;
   std::vector<std::string> pythons_;  // each app's interpreter, resolved
   std::unique_ptr<AppRouter> router_;
+  // [[upstreams]], in config order (routed by router_ next to the apps).
+  std::vector<std::shared_ptr<upstream::UpstreamUnit>> upstreams_;
+  upstream::UpstreamUnit* find_upstream(std::string_view name) const;
   std::unique_ptr<AdminHandler> admin_handler_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::HttpServer> admin_;

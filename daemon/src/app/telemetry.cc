@@ -129,6 +129,7 @@ Telemetry::Telemetry(boost::asio::io_context& io, const config::Config& cfg)
   std::vector<std::string> names;
   for (const auto& a : cfg.apps) names.push_back(a.name);
   if (names.empty()) names.push_back(config::kSingleAppName);
+  for (const auto& u : cfg.upstreams) names.push_back(u.name);  // app_observer(apps + i)
   names.emplace_back();
   per_app_.resize(names.size());
   for (std::size_t i = 0; i < names.size(); ++i) {

@@ -14,6 +14,7 @@
 #include "config/env.h"
 #include "config/reference.h"
 #include "config/toml_source.h"
+#include "config/upstreams.h"
 #include "config/validate.h"
 
 namespace hearth::config {
@@ -66,6 +67,7 @@ void validate_all(Config& cfg, const Provenance& prov, const std::string& text, 
   if (prov.label("apps") != "apps") {
     cfg.apps = read_apps(text, cfg.config_file, cfg, prov, cores, action, top, errors);
   }
+  if (prov.label("upstreams") != "upstreams") cfg.upstreams = read_upstreams(text, cfg.config_file, cfg, errors);
   for (auto& e : top) errors.push_back(std::move(e));
 }
 
