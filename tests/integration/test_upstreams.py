@@ -97,6 +97,13 @@ servers = ["127.0.0.1:{port}"]
 [upstreams.health]
 path = "/healthz"
 interval = "1s"
+
+[[upstreams]]
+name = "impatient"
+prefix = "/impatient"
+strip_prefix = true
+servers = ["127.0.0.1:{port}"]
+timeout = "300ms"
 """
         srv, sock, _ = start(hearthd, tmp_path, extra)
 
@@ -122,6 +129,11 @@ interval = "1s"
         p = hhttp.fetch(srv.port, "POST", "/socket/post", body=b"x" * 100000)
         assert p.status == 200 and p.json()["body_length"] == 100000, p
 
+        # No response head within the upstream's timeout: 504.
+        t = get(srv, "/impatient/slow?ms=1500")
+        assert t.status == 504, t
+        assert get(srv, "/impatient/fast").status == 200
+
         # The app keeps the rest.
         assert get(srv, "/other").json()["tag"] == "site"
 
@@ -132,7 +144,7 @@ interval = "1s"
         ext = status(sock, "ext")
         assert ext["servers"][0]["address"] == f"127.0.0.1:{port}" and ext["servers"][0]["healthy"], ext
         every = json.loads(ctl(sock, "status", "--json").stdout)
-        assert [u["name"] for u in every["upstreams"]] == ["node", "ext"], every
+        assert [u["name"] for u in every["upstreams"]] == ["node", "ext", "impatient"], every
         text = ctl(sock, "status").stdout
         assert "[node]  upstream" in text and "[ext]  upstream" in text, text
         assert http_status(srv.admin_url + "/readyz?app=node") == 200

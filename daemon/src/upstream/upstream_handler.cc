@@ -77,6 +77,7 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
 
   void on_connect(const boost::system::error_code& ec) {
     if (done_) return;
+    if (sink_->client_gone()) return abort_response();  // on_client_gone() cancelled the I/O
     if (timed_out_) return on_server_failed(Failure::Connect, "connect timed out");
     if (ec) return on_server_failed(Failure::Connect, "connect: " + ec.message());
     do_send();
@@ -105,6 +106,7 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
   // A spooled body goes in 64 KiB pieces.
   void on_sent(const boost::system::error_code& ec) {
     if (done_) return;
+    if (sink_->client_gone()) return abort_response();  // on_client_gone() cancelled the I/O
     if (ec) return on_early_error(ec, "write");
     if (body_off_ < req_->body.size()) {
       chunk_out_.resize(64 * 1024);
@@ -133,6 +135,7 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
 
   void on_head(const boost::system::error_code& ec, std::size_t) {
     if (done_) return;
+    if (sink_->client_gone()) return abort_response();  // on_client_gone() cancelled the I/O
     if (timed_out_) return fail(504, "Gateway Timeout: upstream " + o_.name + " did not answer in time\n");
     if (ec) {
       if (buf_.size() == 0 && !got_bytes_) return on_early_error(ec, "read");
