@@ -103,7 +103,7 @@ name = "impatient"
 prefix = "/impatient"
 strip_prefix = true
 servers = ["127.0.0.1:{port}"]
-timeout = "300ms"
+timeout = "1s"
 """
         srv, sock, _ = start(hearthd, tmp_path, extra)
 
@@ -130,7 +130,7 @@ timeout = "300ms"
         assert p.status == 200 and p.json()["body_length"] == 100000, p
 
         # No response head within the upstream's timeout: 504.
-        t = get(srv, "/impatient/slow?ms=1500")
+        t = get(srv, "/impatient/slow?ms=3000")
         assert t.status == 504, t
         assert get(srv, "/impatient/fast").status == 200
 
@@ -245,3 +245,27 @@ def test_a_reload_whose_new_process_never_gets_ready_keeps_the_old(hearthd, tmp_
     assert get(srv, "/").json()["tag"] == "site"
     # The new process was stopped (it is not left running).
     assert len(status(sock, "node").get("servers", [])) == 1
+
+
+def test_shutdown_lets_an_upstream_request_finish_then_stops_the_process(hearthd, tmp_path):
+    srv, sock, _ = start(hearthd, tmp_path)
+    server_pid = get(srv, "/socket/").json()["pid"]
+    shell = status(sock, "node")["pid"]
+    got = []
+    t = threading.Thread(target=lambda: got.append(get(srv, "/socket/slow?ms=1500", timeout=20)))
+    t.start()
+    poll(lambda: status(sock, "node").get("in_flight") == 1, 10, what="the slow request in flight")
+    srv.send_signal(signal.SIGTERM)
+    t.join(timeout=30)
+    assert got and got[0].status == 200, got
+    assert srv.wait_exit() == 0, srv.log_tail()
+    assert pid_exited(server_pid) and pid_exited(shell)
+
+
+def test_the_command_dies_with_hearthd(hearthd, tmp_path):
+    srv, sock, _ = start(hearthd, tmp_path)
+    server_pid = get(srv, "/socket/").json()["pid"]
+    srv.send_signal(signal.SIGKILL)
+    srv.wait_exit()
+    # SIGTERM from the parent-death signal, passed by the shell to the server's group.
+    poll(lambda: pid_exited(server_pid), 10, what="the upstream server gone after hearthd was killed")

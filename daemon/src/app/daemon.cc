@@ -420,6 +420,7 @@ void Daemon::finish_shutdown() {
   // its sink reports to) is alive. Left queued, it was destroyed after
   // telemetry_ in ~Daemon: a heap-use-after-free found by make test-sanitize.
   for (auto& a : apps_) a->dispatcher().reject_all("shutting down");
+  for (auto& u : upstreams_) u->handler().abort_all();  // the same, for requests to upstreams
   if (telemetry_) telemetry_->flush();
   if (http_) http_->close_all();
   if (redirect_) redirect_->close_all();

@@ -32,15 +32,19 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
                                         private http::ClientGoneListener {
  public:
   Exchange(asio::io_context& io, const Options& o, const ClockSource& clock, std::shared_ptr<Backend> backend,
-           std::shared_ptr<http::Request> req, std::shared_ptr<http::ResponseSink> sink)
-      : o_(o), clock_(clock), backend_(std::move(backend)), req_(std::move(req)), sink_(std::move(sink)),
-        sock_(io), timer_(io), target_(upstream_target(req_->target, o_.prefix, o_.strip_prefix)) {}
+           std::shared_ptr<Live> live, std::shared_ptr<http::Request> req, std::shared_ptr<http::ResponseSink> sink)
+      : o_(o), clock_(clock), backend_(std::move(backend)), live_(std::move(live)), req_(std::move(req)),
+        sink_(std::move(sink)), sock_(io), timer_(io),
+        target_(upstream_target(req_->target, o_.prefix, o_.strip_prefix)) {}
+  ~Exchange() { live_->erase(this); }
 
   void start() {
+    live_->insert(this);
     backend_->begin_request();
     sink_->watch_client(this);
     do_pick();
   }
+  void abort() { abort_response(); }
 
  private:
   // What went wrong with a server before any response byte came back.
@@ -250,6 +254,7 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
   void end(bool ok) {
     if (done_) return;
     done_ = true;
+    live_->erase(this);
     sink_->watch_client(nullptr);
     sink_->finish(ok);
     backend_->end_request();
@@ -257,6 +262,7 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
   void end_after_simple() {  // simple() finished the sink itself
     if (done_) return;
     done_ = true;
+    live_->erase(this);
     sink_->watch_client(nullptr);
     if (sink_->client_gone()) sink_->finish(false);
     backend_->end_request();
@@ -284,6 +290,7 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
   Options o_;
   const ClockSource& clock_;
   std::shared_ptr<Backend> backend_;
+  std::shared_ptr<Live> live_;
   std::shared_ptr<http::Request> req_;
   std::shared_ptr<http::ResponseSink> sink_;
   Socket sock_;
@@ -340,7 +347,14 @@ void UpstreamHandler::handle(std::shared_ptr<http::Request> request, std::shared
                  {{"Retry-After", "5"}});
     return;
   }
-  std::make_shared<Exchange>(io_, options_, clock_, backend_, std::move(request), std::move(sink))->start();
+  std::make_shared<Exchange>(io_, options_, clock_, backend_, live_, std::move(request), std::move(sink))->start();
+}
+
+void UpstreamHandler::abort_all() {
+  // abort() ends (and unregisters) each one; keep them alive meanwhile.
+  std::vector<std::shared_ptr<Exchange>> all;
+  for (Exchange* e : *live_) all.push_back(e->shared_from_this());
+  for (auto& e : all) e->abort();
 }
 
 }  // namespace hearth::upstream

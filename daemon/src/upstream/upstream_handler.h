@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "common/clock.h"
 #include "http/handler.h"
@@ -54,9 +55,16 @@ class UpstreamHandler final : public http::RequestHandler {
   void set_backend(std::shared_ptr<Backend> b) { backend_ = std::move(b); }
   const std::shared_ptr<Backend>& backend() const { return backend_; }
   uint64_t requests() const { return requests_; }
+  // Ends every request in flight now (finish(false)), while what their sinks
+  // report to (metrics, access log) still exists: the daemon's last step
+  // before its loop stops.
+  void abort_all();
 
  private:
   class Exchange;
+  // The exchanges in flight; shared with them, so one that outlives the
+  // handler (in a pending handler of the loop) still has it.
+  using Live = std::unordered_set<Exchange*>;
   std::string next_request_id();
 
   boost::asio::io_context& io_;
@@ -64,6 +72,7 @@ class UpstreamHandler final : public http::RequestHandler {
   proxy::RequestObserver* observer_;
   const ClockSource& clock_;
   std::shared_ptr<Backend> backend_;
+  std::shared_ptr<Live> live_ = std::make_shared<Live>();
   uint64_t requests_ = 0;
   std::string id_prefix_;
 };

@@ -71,7 +71,7 @@ class UpstreamUnit : public std::enable_shared_from_this<UpstreamUnit> {
 
   const std::string& name() const { return cfg_.name; }
   const config::UpstreamConfig& config() const { return cfg_; }
-  http::RequestHandler& handler() { return handler_; }
+  UpstreamHandler& handler() { return handler_; }
   State state() const { return state_; }
   // /readyz: a ready process (command) or at least one server not marked down.
   bool ready() const;
