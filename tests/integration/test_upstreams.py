@@ -269,3 +269,28 @@ def test_the_command_dies_with_hearthd(hearthd, tmp_path):
     srv.wait_exit()
     # SIGTERM from the parent-death signal, passed by the shell to the server's group.
     poll(lambda: pid_exited(server_pid), 10, what="the upstream server gone after hearthd was killed")
+
+
+ONLY = """
+control_socket = "{sock}"
+
+[[upstreams]]
+name = "node"
+command = "{server}"
+env = {{ UPSTREAM_TAG = "only" }}
+[upstreams.health]
+path = "/healthz"
+"""
+
+
+def test_a_config_with_only_upstreams_starts_no_python_app(hearthd, tmp_path):
+    sock = socket_path(tmp_path)
+    srv = hearthd(None, workers=1, toml=ONLY.format(sock=sock, server=SERVER))
+    r = get(srv, "/anything?x=1")
+    assert r.status == 200 and r.json()["tag"] == "only" and r.json()["path"] == "/anything?x=1", r
+    assert "zygote" not in srv.log(), srv.log_tail()
+    every = json.loads(ctl(sock, "status", "--json").stdout)
+    assert every["apps"] == [] and every["upstreams"][0]["name"] == "node", every
+    assert ctl(sock, "reload", "node").returncode == 0
+    assert get(srv, "/").status == 200
+    assert srv.stop() == 0, srv.log_tail()

@@ -184,7 +184,8 @@ int Daemon::open_front_door() {
                                           telemetry_->app_observer(apps_.size() + upstreams_.size()),
                                           std::move(env),
                                           temp_dir_,
-                                          c.http.via};
+                                          c.http.via,
+                                          [this] { on_worker_ready_event(); }};
     auto u = std::make_shared<upstream::UpstreamUnit>(std::move(shared), uc);
     // A `user` needs root when the process is started (after privileges are dropped).
     if (std::string err = u->prepare(::geteuid() == 0 && c.user.empty()); !err.empty()) {
@@ -195,7 +196,8 @@ int Daemon::open_front_door() {
     targets.push_back(AppRouter::Target{&u->handler(), nullptr});
     upstreams_.push_back(std::move(u));
   }
-  http::RequestHandler* app_handler = &apps_.front()->proxy();
+  // With upstreams there is always a router (and, with only upstreams, no app).
+  http::RequestHandler* app_handler = apps_.empty() ? nullptr : &apps_.front()->proxy();
   if (several_apps() || !upstreams_.empty() || !specs.front().hosts.empty() || !specs.front().prefix.empty()) {
     auto built = routing::RouteTable::build(std::move(specs));
     if (!built.table) {  // the loader checked the same table; kept for a config built by hand
@@ -503,7 +505,7 @@ std::string Daemon::reload_tls() {
 }
 
 bool Daemon::ready() const {
-  if (phase_ != Phase::Running || apps_.empty()) return false;
+  if (phase_ != Phase::Running || (apps_.empty() && upstreams_.empty())) return false;
   return std::all_of(apps_.begin(), apps_.end(), [](const auto& a) { return a->ready(); }) &&
          std::all_of(upstreams_.begin(), upstreams_.end(), [](const auto& u) { return u->ready(); });
 }
@@ -518,6 +520,7 @@ bool Daemon::serving() const {
   }
   for (const auto& u : upstreams_) {
     if (!u->ready()) return false;
+    any = true;
   }
   return any;
 }
@@ -631,6 +634,8 @@ control::ScaleOutcome Daemon::scale(std::string_view app, uint32_t workers) {
       out.error = "'" + std::string(app) + "' is an upstream: hearthd runs one process of it (scale the server itself)";
     else if (!unit)
       out.error = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")";
+  } else if (apps_.empty()) {
+    out.error = "no app runs here, only upstreams: hearthd runs one process of each (scale the server itself)";
   } else if (apps_.size() > 1) {
     out.error = "several apps run (" + app_names(apps_) + "): name one, as in `hearthctl scale APP N`";
   } else {

@@ -289,7 +289,8 @@ struct Config {
 };
 
 // The apps the daemon runs: cfg->apps, or for the single-app form one entry
-// named kSingleAppName with the default route and `cfg` as its settings.
+// named kSingleAppName with the default route and `cfg` as its settings;
+// none when there is no app but [[upstreams]].
 inline constexpr const char* kSingleAppName = "app";
 std::vector<AppConfig> apps_of(const std::shared_ptr<const Config>& cfg);
 

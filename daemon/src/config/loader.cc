@@ -68,6 +68,10 @@ void validate_all(Config& cfg, const Provenance& prov, const std::string& text, 
     cfg.apps = read_apps(text, cfg.config_file, cfg, prov, cores, action, top, errors);
   }
   if (prov.label("upstreams") != "upstreams") cfg.upstreams = read_upstreams(text, cfg.config_file, cfg, errors);
+  if (!cfg.upstreams.empty() && cfg.apps.empty() && cfg.app.empty()) {
+    // Only [[upstreams]]: no Python app is needed (and no zygote is started).
+    std::erase_if(top, [](const std::string& e) { return e.rfind("no application given", 0) == 0; });
+  }
   for (auto& e : top) errors.push_back(std::move(e));
 }
 

@@ -104,7 +104,8 @@ std::vector<UpstreamConfig> read_upstreams(std::string_view text, const std::str
   if (arr->empty()) errors.push_back(array_at + ": upstreams: at least one [[upstreams]] entry is needed");
   // Names already taken: the apps', or the single app's.
   std::map<std::string, std::string> names;
-  if (top.apps.empty()) names[kSingleAppName] = "the app";
+  const bool single_app = top.apps.empty() && !top.app.empty();
+  if (single_app) names[kSingleAppName] = "the app";
   for (size_t i = 0; i < top.apps.size(); ++i) names[top.apps[i].name] = "apps[" + std::to_string(i) + "]";
   bool names_ok = true;
   for (size_t i = 0; i < arr->size(); ++i) {
@@ -269,7 +270,7 @@ std::vector<UpstreamConfig> read_upstreams(std::string_view text, const std::str
   // The routes of every app and upstream, together; what the [[apps]] stage
   // already said about the apps alone is not repeated.
   std::vector<routing::RouteSpec> apps_only;
-  if (top.apps.empty()) apps_only.push_back(routing::RouteSpec{kSingleAppName, {}, "", false});
+  if (single_app) apps_only.push_back(routing::RouteSpec{kSingleAppName, {}, "", false});
   for (const auto& a : top.apps) apps_only.push_back(routing::RouteSpec{a.name, a.hosts, a.prefix, false});
   std::vector<routing::RouteSpec> all = apps_only;
   for (const auto& u : out) all.push_back(routing::RouteSpec{u.name, u.hosts, u.prefix, u.strip_prefix});

@@ -2,6 +2,7 @@
 
 #include <pwd.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <algorithm>
 #include <map>
@@ -84,6 +85,7 @@ void UpstreamUnit::start() {
     HLOG_CTX(Info, cfg_.name, "upstream serving " << (cfg_.prefix.empty() ? "/" : cfg_.prefix) << " from "
                                                    << servers_.size() << " server(s)");
     start_servers_checks();
+    if (shared_.on_ready) asio::post(shared_.io, shared_.on_ready);
     return;
   }
   start_current();
@@ -215,6 +217,7 @@ void UpstreamUnit::start_current() {
       state_ = State::Running;
       use(current_);
       HLOG_CTX(Info, cfg_.name, "ready on " << current_->server().label << " (pid " << current_->pid() << ")");
+      if (shared_.on_ready) asio::post(shared_.io, shared_.on_ready);
       return;
     }
     HLOG_CTX(Error, cfg_.name, "generation " << gen << " " << why);

@@ -50,6 +50,7 @@ class UpstreamUnit : public std::enable_shared_from_this<UpstreamUnit> {
     std::vector<std::string> env;  // the daemon's environment, "K=V" (the command's base)
     std::string socket_dir;        // for `socket = true`
     bool via = false;
+    std::function<void()> on_ready;  // (posted) the upstream became ready: serving() may have changed
   };
   struct ReloadResult {
     bool ok = false;

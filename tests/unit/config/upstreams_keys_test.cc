@@ -129,6 +129,15 @@ TEST(UpstreamsKeys, RoutesAreCheckedWithTheApps) {
   EXPECT_THAT(all_errors(r), HasSubstr("blog"));
 }
 
+TEST(UpstreamsKeys, OnlyUpstreamsNeedNoApp) {
+  LoadResult r = load("[[upstreams]]\nname = \"app\"\ncommand = \"node server.js\"\n");
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_TRUE(r.config->app.empty());
+  EXPECT_TRUE(apps_of(r.config).empty());  // no zygote: the daemon runs no Python app
+  // Without upstreams an app is still required.
+  EXPECT_THAT(all_errors(load("workers = 2\n")), HasSubstr("no application given"));
+}
+
 TEST(UpstreamsKeys, TheExampleConfigHasTwo) {
   LoadResult r = load_file_only(std::string(HEARTH_SOURCE_DIR) + "/conf/several-apps.toml", 2);
   ASSERT_TRUE(r.errors.empty()) << all_errors(r);
