@@ -126,6 +126,9 @@ timeout = "1s"
         # A chunked response and a request body pass through.
         c = get(srv, "/socket/chunked")
         assert c.status == 200 and c.body == b"one two three", c
+        k = get(srv, "/socket/close")
+        assert k.status == 200 and k.body == b"until the end", k
+        assert r.header("X-Request-ID") and get(srv, "/socket/").json()["headers"].get("x-request-id"), r
         p = hhttp.fetch(srv.port, "POST", "/socket/post", body=b"x" * 100000)
         assert p.status == 200 and p.json()["body_length"] == 100000, p
 

@@ -194,6 +194,7 @@ std::vector<UpstreamConfig> read_upstreams(std::string_view text, const std::str
           u.servers.push_back(str->get());
         }
         if (l->empty()) bad(node, "servers", "at least one address");
+        if (l->size() > 64) bad(node, "servers", "at most 64 addresses");
       } else if (name == "command") {
         read_string(node, "command", &u.command);
         if (node.is_string() && u.command.empty()) bad(node, "command", "a shell command");

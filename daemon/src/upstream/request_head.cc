@@ -53,6 +53,7 @@ std::string upstream_target(std::string_view raw_target, std::string_view script
 std::string build_request_head(const http::Request& req, const HeadOptions& o) {
   std::vector<std::string_view> listed;  // fields the Connection header names
   std::string_view host, xff;
+  bool has_request_id = false;
   for (const auto& h : req.headers) {
     if (ascii::iequals(h.name, "connection")) {
       std::string_view v = h.value;
@@ -65,6 +66,8 @@ std::string build_request_head(const http::Request& req, const HeadOptions& o) {
       }
     } else if (ascii::iequals(h.name, "host")) {
       if (host.empty()) host = h.value;
+    } else if (ascii::iequals(h.name, "x-request-id")) {
+      has_request_id = true;
     } else if (ascii::iequals(h.name, "x-forwarded-for")) {
       xff = h.value;  // the last one: a client that sends several is not to be trusted anyway
     }
@@ -82,7 +85,7 @@ std::string build_request_head(const http::Request& req, const HeadOptions& o) {
     std::string_view n = h.name;
     if (http::is_hop_by_hop(n) || ascii::iequals(n, "host") || ascii::iequals(n, "content-length") ||
         ascii::iequals(n, "x-forwarded-for") || ascii::iequals(n, "x-forwarded-proto") ||
-        ascii::iequals(n, "x-forwarded-host") || named_by_connection(n, listed))
+        ascii::iequals(n, "x-forwarded-host") || ascii::iequals(n, "expect") || named_by_connection(n, listed))
       continue;
     out += n;
     out += ": ";
@@ -101,6 +104,11 @@ std::string build_request_head(const http::Request& req, const HeadOptions& o) {
   if (!host.empty()) {
     out += "X-Forwarded-Host: ";
     out += host;
+    out += "\r\n";
+  }
+  if (!has_request_id && !o.request_id.empty()) {
+    out += "X-Request-ID: ";
+    out += o.request_id;
     out += "\r\n";
   }
   bool body_method = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";

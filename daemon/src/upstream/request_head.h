@@ -6,9 +6,10 @@
 //    origin-form.
 //  - the client's headers in order, minus the hop-by-hop ones
 //    (http/hop_by_hop.h, and every field the Connection header names),
-//    Content-Length (set from the buffered body) and the X-Forwarded-* the
-//    daemon sets itself; Host is kept (the server's address when the client
-//    sent none).
+//    Content-Length (set from the buffered body), Expect (the body is sent at
+//    once) and the X-Forwarded-* the daemon sets itself; Host is kept (the
+//    server's address when the client sent none); X-Request-ID is the
+//    client's, else the one hearthd gave the request.
 //  - X-Forwarded-For: the client's list with the peer appended (nginx's
 //    $proxy_add_x_forwarded_for); X-Forwarded-Proto: http or https;
 //    X-Forwarded-Host: the client's Host.
@@ -28,6 +29,7 @@ struct HeadOptions {
   std::string_view target;        // upstream_target()
   std::string_view default_host;  // Host when the request has none ("127.0.0.1:3000")
   uint64_t body_size = 0;         // Content-Length (sent when > 0 or the method carries a body)
+  std::string_view request_id;    // X-Request-ID when the client sent none ("" = none)
 };
 std::string build_request_head(const http::Request& req, const HeadOptions& o);
 

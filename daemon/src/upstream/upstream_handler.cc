@@ -32,9 +32,10 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
                                         private http::ClientGoneListener {
  public:
   Exchange(asio::io_context& io, const Options& o, const ClockSource& clock, std::shared_ptr<Backend> backend,
-           std::shared_ptr<Live> live, std::shared_ptr<http::Request> req, std::shared_ptr<http::ResponseSink> sink)
+           std::shared_ptr<Live> live, std::shared_ptr<http::Request> req, std::shared_ptr<http::ResponseSink> sink,
+           std::string request_id)
       : o_(o), clock_(clock), backend_(std::move(backend)), live_(std::move(live)), req_(std::move(req)),
-        sink_(std::move(sink)), sock_(io), timer_(io),
+        sink_(std::move(sink)), request_id_(std::move(request_id)), sock_(io), timer_(io),
         target_(upstream_target(req_->target, o_.prefix, o_.strip_prefix)) {}
   ~Exchange() { live_->erase(this); }
 
@@ -93,6 +94,7 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
     ho.target = target_;
     ho.default_host = s.host;
     ho.body_size = req_->body.size();
+    ho.request_id = request_id_;
     head_ = build_request_head(*req_, ho);
     body_off_ = 0;
     sink_->dispatched();
@@ -293,6 +295,7 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
   std::shared_ptr<Live> live_;
   std::shared_ptr<http::Request> req_;
   std::shared_ptr<http::ResponseSink> sink_;
+  std::string request_id_;
   Socket sock_;
   asio::steady_timer timer_;
   std::string target_;
@@ -331,12 +334,11 @@ std::string UpstreamHandler::next_request_id() {
 
 void UpstreamHandler::handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) {
   ++requests_;
+  std::string id = proxy::request_id_for(*request, next_request_id());
   if (observer_ || options_.via) {
     proxy::ObservedSink::Options o;
     if (options_.via) o.via = "1.1 hearth";
-    sink = std::make_shared<proxy::ObservedSink>(std::move(sink), request,
-                                                 proxy::request_id_for(*request, next_request_id()), observer_,
-                                                 clock_, std::move(o));
+    sink = std::make_shared<proxy::ObservedSink>(std::move(sink), request, id, observer_, clock_, std::move(o));
   }
   if (request->websocket) {
     sink->simple(501, "text/plain", "Not Implemented: WebSocket pass-through to upstreams is not supported yet\n");
@@ -347,7 +349,9 @@ void UpstreamHandler::handle(std::shared_ptr<http::Request> request, std::shared
                  {{"Retry-After", "5"}});
     return;
   }
-  std::make_shared<Exchange>(io_, options_, clock_, backend_, live_, std::move(request), std::move(sink))->start();
+  std::make_shared<Exchange>(io_, options_, clock_, backend_, live_, std::move(request), std::move(sink),
+                             std::move(id))
+      ->start();
 }
 
 void UpstreamHandler::abort_all() {

@@ -4,7 +4,8 @@ Listens on 127.0.0.1:$PORT, or on the Unix socket $SOCKET, or on argv[1] (a port
 response is JSON: the method, path, the headers it got, its pid and $UPSTREAM_TAG. /healthz
 answers 200, or 503 when $NEVER_READY is set or the file $NEVER_READY_FILE existed when
 the server started; /slow?ms=N waits N ms first; a POST echoes
-its body's length. Keep-alive (HTTP/1.1), one thread per connection.
+its body's length; /chunked and /close answer chunked and close-delimited bodies. Keep-alive
+(HTTP/1.1), one thread per connection.
 """
 import http.server
 import json
@@ -48,6 +49,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path == "/slow":
             ms = int(urllib.parse.parse_qs(url.query).get("ms", ["100"])[0])
             time.sleep(ms / 1000)
+        if url.path == "/close":
+            # Close-delimited: no Content-Length, no chunking, then the connection closes.
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"until the end")
+            return
         if url.path == "/chunked":
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")

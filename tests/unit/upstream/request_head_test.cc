@@ -84,6 +84,17 @@ TEST(RequestHead, SetsXForwarded) {
   EXPECT_THAT(build_request_head(r, HeadOptions{"/x", "h", 0}), HasSubstr("\r\nX-Forwarded-Proto: https\r\n"));
 }
 
+TEST(RequestHead, RequestIdTheClientsElseOurs) {
+  http::Request r = request();
+  EXPECT_THAT(build_request_head(r, HeadOptions{"/x", "h", 0, "abc-1"}), HasSubstr("\r\nX-Request-ID: abc-1\r\n"));
+  r.headers.push_back({"X-Request-ID", "client-7"});
+  std::string head = build_request_head(r, HeadOptions{"/x", "h", 0, "abc-1"});
+  EXPECT_THAT(head, HasSubstr("\r\nX-Request-ID: client-7\r\n"));
+  EXPECT_THAT(head, Not(HasSubstr("abc-1")));
+  r.headers.push_back({"Expect", "100-continue"});
+  EXPECT_THAT(build_request_head(r, HeadOptions{"/x", "h", 0}), Not(HasSubstr("Expect")));
+}
+
 TEST(RequestHead, NoHostUsesTheServers) {
   http::Request r;
   r.method = "GET";
