@@ -297,3 +297,24 @@ def test_a_config_with_only_upstreams_starts_no_python_app(hearthd, tmp_path):
     assert ctl(sock, "reload", "node").returncode == 0
     assert get(srv, "/").status == 200
     assert srv.stop() == 0, srv.log_tail()
+
+
+def test_server_sent_events_stream_through(hearthd, tmp_path):
+    """A text/event-stream response reaches the client as the upstream writes it: the first
+    event arrives while the upstream still waits (for a file the test creates) to send the second."""
+    srv, _, _ = start(hearthd, tmp_path)
+    flag = tmp_path / "second-event"
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as c:
+        c.sendall(f"GET /socket/sse?flag={flag} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        got = b""
+        while b"data: one" not in got:
+            chunk = c.recv(65536)
+            assert chunk, got
+            got += chunk
+        assert b"200" in got.split(b"\r\n", 1)[0] and b"data: two" not in got, got
+        flag.write_text("go")
+        while not got.endswith(b"0\r\n\r\n"):
+            chunk = c.recv(65536)
+            assert chunk, got
+            got += chunk
+        assert b"data: two" in got, got

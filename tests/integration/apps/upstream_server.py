@@ -49,6 +49,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path == "/slow":
             ms = int(urllib.parse.parse_qs(url.query).get("ms", ["100"])[0])
             time.sleep(ms / 1000)
+        if url.path == "/sse":
+            # Server-sent events: one event, then (once the file ?flag= exists) a second one.
+            flag = urllib.parse.parse_qs(url.query)["flag"][0]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i, event in enumerate((b"data: one\n\n", b"data: two\n\n")):
+                if i == 1:
+                    deadline = time.monotonic() + 30
+                    while not os.path.exists(flag) and time.monotonic() < deadline:  # bounded
+                        time.sleep(0.01)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if url.path == "/close":
             # Close-delimited: no Content-Length, no chunking, then the connection closes.
             self.close_connection = True
