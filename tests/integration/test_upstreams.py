@@ -318,3 +318,28 @@ def test_server_sent_events_stream_through(hearthd, tmp_path):
             assert chunk, got
             got += chunk
         assert b"data: two" in got, got
+
+
+SOCKET_ONLY = """
+control_socket = "{sock}"
+
+[[upstreams]]
+name = "unixy"
+command = "{server}"
+socket = true
+env = {{ UPSTREAM_TAG = "unixy" }}
+[upstreams.health]
+path = "/healthz"
+"""
+
+
+def test_a_command_upstream_on_a_unix_socket(hearthd, tmp_path):
+    sock = socket_path(tmp_path)
+    srv = hearthd(None, workers=1, toml=SOCKET_ONLY.format(sock=sock, server=SERVER))
+    r = get(srv, "/x")
+    assert r.status == 200 and r.json()["tag"] == "unixy", r
+    st = status(sock, "unixy")
+    assert st["socket"].endswith(".sock") and "port" not in st, st
+    assert os.path.exists(st["socket"])
+    assert srv.stop() == 0
+    assert not os.path.exists(st["socket"]), "the socket file is removed with the process"
