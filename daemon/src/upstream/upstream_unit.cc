@@ -89,9 +89,10 @@ void UpstreamUnit::start() {
     return;
   }
   start_current();
+  start_servers_checks();  // the running process is checked like a server (status shows it)
 }
 
-// ------------------------------------------------------------ servers: active checks
+// ------------------------------------------------------------ active checks (every server, or the process)
 
 void UpstreamUnit::start_servers_checks() {
   check_timer_.expires_after(cfg_.health_interval);

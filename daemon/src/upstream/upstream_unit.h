@@ -7,6 +7,8 @@
 //
 // Lifetimes: the Daemon owns every UpstreamUnit and outlives it; the unit
 // owns its handler and processes; timers and probes hold weak references.
+// Active checks run every health.interval on the current Backend's servers
+// (a `command` upstream's one process included).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
