@@ -343,3 +343,26 @@ def test_a_command_upstream_on_a_unix_socket(hearthd, tmp_path):
     assert os.path.exists(st["socket"])
     assert srv.stop() == 0
     assert not os.path.exists(st["socket"]), "the socket file is removed with the process"
+
+
+def test_a_refused_server_is_skipped_and_ejected(hearthd, tmp_path):
+    proc, port = start_server(tmp_path, tag="alive")
+    try:
+        dead = free_port()
+        extra = f"""
+[[upstreams]]
+name = "pair"
+prefix = "/pair"
+servers = ["127.0.0.1:{dead}", "127.0.0.1:{port}"]
+"""
+        srv, sock, _ = start(hearthd, tmp_path, extra)
+        for _ in range(6):  # round robin would give the dead one every other request
+            r = get(srv, "/pair/x")
+            assert r.status == 200 and r.json()["tag"] == "alive", r
+        hhttp_post = hhttp.fetch(srv.port, "POST", "/pair/y", body=b"abc")
+        assert hhttp_post.status == 200, hhttp_post  # a refused connect is retried for any method
+        pair = status(sock, "pair")
+        dead_s = next(s for s in pair["servers"] if s["address"].endswith(f":{dead}"))
+        assert dead_s["failures"] >= 1 and dead_s["ejected"] and not dead_s["healthy"], pair
+    finally:
+        stop_server(proc)
