@@ -282,10 +282,100 @@ def targets14_table(results):
     return "\n".join(out)
 
 
+def ws_table(ws):
+    """WebSocket echo: messages per second and round trips, ratios to the best peer (uvicorn)."""
+    rows = ws["rows"]
+    if ws.get("error"):
+        return f"not measured: {ws['error']}"
+    best = {k: _best(rows, k, k == "mps") for k in ("mps", "p50", "p99", "cpu_us_per_msg")}
+    lines = ["| stack | messages/s | x best peer | p50 ms | x | p99 ms | x | errors | server CPU us/msg | x "
+             "| connections open | client CPU (share of a core) | messages/s per round |",
+             "|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|---|"]
+    for name, r in rows.items():
+        if "error" in r and r.get("mps") is None:
+            lines.append(f"| {r['label']} | failed: {r['error']} |" + " |" * 11)
+            continue
+        errs = "0" if not r.get("errors") else f"{r['errors']:,} ({r.get('first_error', '')})"
+        share = r.get("client_cpu_share")
+        lines.append(
+            f"| {r['label']} | {_fmt(r.get('mps'))} | {_ratio(r.get('mps'), best['mps'])} "
+            f"| {_fmt(r.get('p50'), 2)} | {_ratio(r.get('p50'), best['p50'])} "
+            f"| {_fmt(r.get('p99'), 2)} | {_ratio(r.get('p99'), best['p99'])} | {errs} "
+            f"| {_fmt(r.get('cpu_us_per_msg'), 1)} | {_ratio(r.get('cpu_us_per_msg'), best['cpu_us_per_msg'])} "
+            f"| {r.get('opened', '-')} | {_fmt(share * 100 if share is not None else None, 0, '%')} "
+            f"| {' / '.join(_fmt(x) for x in r.get('rounds_mps', []))} |")
+    return "\n".join(lines)
+
+
+def sse_table(sse):
+    rows = sse["rows"]
+    lines = ["| stack | requests | first event p50 ms | p99 ms | max ms | <= 50 ms (p99) | errors |",
+             "|---|--:|--:|--:|--:|---|---|"]
+    for name, r in rows.items():
+        if "error" in r and r.get("p50") is None:
+            lines.append(f"| {r['label']} | failed: {r['error']} |" + " |" * 5)
+            continue
+        p99 = r.get("p99")
+        met = "-" if p99 is None else ("yes" if p99 <= 50 else "no")
+        errs = "0" if not r.get("errors") else f"{r['errors']:,} ({r.get('first_error', '')})"
+        lines.append(f"| {r['label']} | {r.get('requests', 0):,} | {_fmt(r.get('p50'), 2)} | {_fmt(p99, 2)} "
+                     f"| {_fmt(r.get('max'), 2)} | {met} | {errs} |")
+    return "\n".join(lines)
+
+
+def targets17_table(results):
+    """Issue 17's targets as ratios measured in this run."""
+    out = ["| issue 17 target | hearthd | peer | ratio | met |", "|---|--:|--:|--:|---|"]
+    fa = results["apps"].get("fastapi", {}).get("rows", {})
+
+    def row(text, mine, peer, want, higher=True, digits=0):
+        if mine is None or not peer:
+            out.append(f"| {text} | {_fmt(mine, digits)} | {_fmt(peer, digits)} | - | not measured |")
+            return
+        v = mine / peer
+        ok = v >= want if higher else v <= want
+        out.append(f"| {text} | {_fmt(mine, digits)} | {_fmt(peer, digits)} | {v:.2f}x | {'met' if ok else 'not met'} |")
+
+    def get(rows, stack, key):
+        r = rows.get(stack, {})
+        return None if ("error" in r and r.get(key) is None) else r.get(key)
+
+    hd = get(fa, "hearthd", "rps")
+    row("FastAPI JSON req/s >= 1.2x uvicorn `--workers 2 --loop uvloop`", hd, get(fa, "uvicorn", "rps"), 1.2)
+    row("FastAPI JSON req/s > hypercorn (2 workers)", hd, get(fa, "hypercorn", "rps"), 1.0 + 1e-9)
+    row("FastAPI JSON req/s > gunicorn `-k uvicorn.workers.UvicornWorker`", hd,
+        get(fa, "gunicorn-uvicorn", "rps"), 1.0 + 1e-9)
+    ws = (results.get("ws") or {}).get("rows", {})
+    row("WebSocket echo (64 connections) messages/s >= 1.0x uvicorn", get(ws, "hearthd", "mps"),
+        get(ws, "uvicorn", "mps"), 1.0)
+    row("WebSocket echo p99 round trip <= uvicorn's", get(ws, "hearthd", "p99"), get(ws, "uvicorn", "p99"),
+        1.0, higher=False, digits=2)
+    sse = (results.get("sse") or {}).get("rows", {})
+    p99 = get(sse, "hearthd", "p99")
+    if p99 is None:
+        out.append("| first streamed event reaches the client <= 50 ms after the app sent it (p99) | - | - | - "
+                   "| not measured |")
+    else:
+        peer = get(sse, "uvicorn", "p99")
+        out.append(f"| first streamed event reaches the client <= 50 ms after the app sent it (p99) "
+                   f"| {p99:.2f} ms | {_fmt(peer, 2)} ms (uvicorn) | - | {'met' if p99 <= 50 else 'not met'} |")
+    return "\n".join(out)
+
+
+def has_asgi(results):
+    return "fastapi" in results["apps"] or results.get("ws") is not None or results.get("sse") is not None
+
+
 def tables(results):
     parts = []
     for key, app in results["apps"].items():
         parts.append(f"### {app['title']}\n\n{app_table(app)}\n")
+    if results.get("ws") is not None:
+        parts.append(f"### {results['ws']['title']}\n\n{ws_table(results['ws'])}\n")
+    if results.get("sse") is not None:
+        parts.append(f"### {results['sse']['title']}\n\n{sse_table(results['sse'])}\n")
+    if has_asgi(results):
+        parts.append(f"### Issue 17 targets (ASGI), as measured in this run\n\n{targets17_table(results)}\n")
     ex = extras_table(results)
     if ex:
         parts.append(f"### Static file and HTTP/2\n\n{ex}\n")
@@ -312,6 +402,11 @@ def _configs_section(results):
         for fname, text in r.get("configs", {}).items():
             lines.append(f"`{fname}`:\n\n```\n{text.rstrip()}\n```")
         lines.append("")
+    asgi = results["apps"].get("fastapi")
+    if asgi is not None and asgi is not first:
+        for name, r in asgi["rows"].items():
+            if r.get("commands"):
+                lines.append(f"{r['label']}, ASGI rows:\n\n```\n" + "\n".join(r["commands"]) + "\n```\n")
     for key, label in (("nginx-static", "nginx, static 4 KB file"), ("hearthd-static", "hearthd, static 4 KB file"),
                        ("nginx-h2-uwsgi", "nginx, HTTP/2 row")):
         d = results.get("static_h2", {}).get(key)
@@ -332,6 +427,34 @@ def _idle_configs(results):
                 lines.append(f"`{fname}`:\n\n```\n{text.rstrip()}\n```")
             lines.append("")
     return "\n".join(lines)
+
+
+ASGI_METHOD = """
+### ASGI rows (issue 17)
+
+- One app, `bench/apps/fastapi_app.py` (FastAPI), for every ASGI stack; `bench/run.py --asgi-only`
+  runs these rows alone (`--apps fastapi`, `--apps ws`, `--apps sse` one at a time).
+- Stacks, 2 worker processes each, each worker one event loop: hearthd `--interface asgi`
+  (uvloop, `concurrency` 100, `--preload`), `uvicorn --workers 2 --loop uvloop --no-access-log`,
+  `hypercorn --workers 2 --worker-class uvloop`, and
+  `gunicorn -w 2 -k uvicorn.workers.UvicornWorker --preload`. Debian 12 has no `httptools`, so
+  uvicorn parses HTTP with h11 (pure Python) in both of its rows. A peer that is not importable
+  is skipped and named below the tables.
+- **FastAPI JSON endpoint**: `GET /` returns a small dict (FastAPI serialises it); the same wrk
+  command, rounds, memory and CPU columns as the WSGI apps.
+- **WebSocket echo**: hearthd and uvicorn only (the issue's comparison). `build/bin/hearth-ws-load`
+  (`bench/tools/ws_echo_load.cc`, Beast's client, one thread, so it uses at most one of the two
+  cores; its own CPU share is in the table) opens 64 connections to `/ws`, then on each sends a
+  32-byte text message, waits for the echo and sends the next, for the run's duration. Messages
+  per second count echoes received after all 64 connections were open; the round trip is from
+  `write` to the echo read, per message.
+- **First streamed event**: sequential HTTP/1.1 `GET /sse` (a new connection each, for the run's
+  duration); the app's `StreamingResponse` yields a first event holding `time.monotonic_ns()`,
+  sleeps 200 ms and yields a second. The client reads the same clock (CLOCK_MONOTONIC, shared by
+  every process of the machine) when the first event's bytes arrive: the delay is what the server
+  added between the app's `send()` and the client. Target: <= 50 ms (p99); a server that held the
+  response to its end would show about 200 ms.
+"""
 
 
 def document(results, tables_md):
@@ -407,7 +530,7 @@ latency, CPU per request and memory lower is better.
   0700 temp dir. nginx talks to uWSGI with `uwsgi_pass` and to gunicorn with `proxy_pass`
   (HTTP/1.0 to the upstream, a new upstream connection per request: nginx's defaults).
 - Every process is stopped by PID (SIGTERM, then SIGKILL after a deadline) and checked gone.
-
+{ASGI_METHOD}
 ### Keep-alive behaviour (probed: two requests on one connection, hello app)
 
 {chr(10).join(keep) if keep else '- (not probed in this run)'}
@@ -471,6 +594,8 @@ request, the idle daemon's RSS by mapping, bytes per idle connection).
 make bench                      # installs the peers from Debian, builds hearthd, runs everything
 /usr/bin/python3 bench/run.py --quick                    # smoke test: 3 s, 1 round, hello only
 /usr/bin/python3 bench/run.py --only hearthd,gunicorn --apps hello,flask --duration 5 --rounds 3
+/usr/bin/python3 bench/run.py --asgi-only                # FastAPI JSON, WebSocket echo, first event
+/usr/bin/python3 bench/run.py --apps ws --duration 3 --rounds 1   # one ASGI row (no doc written)
 ```
 
 `make bench` runs `packaging/install-deps.sh bench` (gunicorn, uwsgi, uwsgi-plugin-python3,

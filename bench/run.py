@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import asgi_rows  # noqa: E402
 import idleconns  # noqa: E402
 import instructions  # noqa: E402
 import loadgen  # noqa: E402
@@ -40,6 +41,14 @@ APPS = {
     "big": ("big", "100 KB response (raw WSGI, 102,400 bytes)", None),
     "upload": ("upload", "1 MiB POST upload (raw WSGI reads the body, returns its length)", POST_SCRIPT),
 }
+
+# ASGI rows, against the ASGI stacks (stacks.ASGI_STACKS), all from bench/apps/fastapi_app.py.
+# "fastapi" is an app row like the WSGI ones (wrk); "ws" and "sse" have their own clients (asgi_rows.py).
+ASGI_APPS = {
+    "fastapi": ("fastapi_app", "FastAPI JSON endpoint (small dict, ASGI)", None),
+}
+ASGI_ROWS = ("ws", "sse")
+ALL_APPS = list(APPS) + list(ASGI_APPS) + list(ASGI_ROWS)
 
 
 def log(msg):
@@ -87,8 +96,8 @@ def probe_keepalive(url):
         (", sends `Connection: close`)" if conn_close else ", without a `Connection: close` header)")
 
 
-def start_stack(name, module, workdir):
-    start, _ = stacks.STACKS[name]
+def start_stack(name, module, workdir, table=None):
+    start, _ = (table or stacks.STACKS)[name]
     os.makedirs(workdir, exist_ok=True)
     server = start(module, workdir)
     try:
@@ -163,17 +172,18 @@ def median_of(rounds):
     return out
 
 
-def bench_app(app_key, names, args, root, results):
-    module, title, script = APPS[app_key]
+def bench_app(app_key, names, args, root, results, table=None):
+    table = table or stacks.STACKS
+    module, title, script = APPS[app_key] if table is stacks.STACKS else ASGI_APPS[app_key]
     log(f"app {app_key}: {title}")
-    rows = {n: {"label": stacks.STACKS[n][1]} for n in names}
+    rows = {n: {"label": table[n][1]} for n in names}
 
     # Phase 1: idle memory, each stack alone (PSS splits shared pages among every process
     # mapping them, so a neighbour stack would lower the figure).
     for n in names:
         workdir = os.path.join(root, app_key, n + "-mem")
         try:
-            server = start_stack(n, module, workdir)
+            server = start_stack(n, module, workdir, table)
         except Exception as e:  # a peer that cannot start is reported, not fatal
             rows[n]["error"] = str(e).splitlines()[0]
             log(f"  {n}: {rows[n]['error']}")
@@ -199,7 +209,7 @@ def bench_app(app_key, names, args, root, results):
             if "error" in rows[n]:
                 continue
             try:
-                live[n] = start_stack(n, module, os.path.join(root, app_key, n))
+                live[n] = start_stack(n, module, os.path.join(root, app_key, n), table)
             except Exception as e:
                 rows[n]["error"] = str(e).splitlines()[0]
                 log(f"  {n}: {rows[n]['error']}")
@@ -422,6 +432,9 @@ def versions():
         "Passenger": first_line(["passenger", "--version"]) + f" (Debian {deb('passenger')})",
         "Python": first_line([stacks.PYTHON, "--version"]),
         "Flask": first_line([stacks.PYTHON, "-c", "import importlib.metadata as m; print(m.version('flask'))"]),
+        "ASGI peers": first_line([stacks.PYTHON, "-c", "import importlib.metadata as m; print(', '.join("
+                                 "f'{p} {m.version(p)}' for p in ('fastapi', 'starlette', 'uvicorn', 'hypercorn', "
+                                 "'uvloop', 'websockets', 'h11')))"]),
         "wrk": first_line(["wrk", "-v"]),
         "h2load": first_line(["h2load", "--version"]),
     }
@@ -472,8 +485,11 @@ def parse_args(argv):
     p.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
     p.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the median is reported (default 2)")
     p.add_argument("--warmup", type=float, default=2, help="seconds of wrk warm-up after start (default 2)")
-    p.add_argument("--only", default="", help="comma-separated stacks: " + ",".join(stacks.STACKS))
-    p.add_argument("--apps", default="", help="comma-separated apps: " + ",".join(APPS))
+    p.add_argument("--only", default="", help="comma-separated stacks: "
+                   + ",".join(dict.fromkeys(list(stacks.STACKS) + list(stacks.ASGI_STACKS))))
+    p.add_argument("--apps", default="", help="comma-separated apps and rows: " + ",".join(ALL_APPS))
+    p.add_argument("--asgi-only", action="store_true",
+                   help="only the ASGI rows (fastapi, ws, sse); no extras, no instructions, no doc unless --doc")
     p.add_argument("--quick", action="store_true", help="smoke test: 3 s runs, 1 round, hello only, no extra rows")
     p.add_argument("--no-extras", action="store_true", help="skip the static, HTTP/2 and idle-connection rows")
     p.add_argument("--idle-connections", type=int, default=10000)
@@ -498,7 +514,19 @@ def parse_args(argv):
             args.apps = "hello"
         args.no_extras = True
         args.no_instructions = True
-    if args.doc is None and not args.quick:
+    if args.asgi_only:
+        if not args.apps:
+            args.apps = ",".join(list(ASGI_APPS) + list(ASGI_ROWS))
+        args.no_extras = True
+        args.no_instructions = True
+    selected = [a.strip() for a in args.apps.split(",") if a.strip()]
+    asgi_rows_only = bool(selected) and all(a in ASGI_APPS or a in ASGI_ROWS for a in selected)
+    if asgi_rows_only:
+        # The ASGI rows alone (--asgi-only, --apps ws, ...) would replace the whole report
+        # with a few rows: no doc unless --doc names one.
+        args.no_extras = True
+        args.no_instructions = True
+    if args.doc is None and not args.quick and not asgi_rows_only:
         args.doc = os.path.join(os.path.dirname(HERE), "docs", "benchmarks.md")
     args.duration = max(1, int(round(args.duration)))
     args.warmup = max(0, int(round(args.warmup)))
@@ -519,26 +547,36 @@ def main(argv=None):
         return 0
     only = [n.strip() for n in args.only.split(",") if n.strip()]
     names = [n for n in stacks.STACKS if n in only] if only else list(stacks.STACKS)
-    apps = [a.strip() for a in args.apps.split(",") if a.strip()] or list(APPS)
+    asgi_names = [n for n in stacks.ASGI_STACKS if n in only] if only else list(stacks.ASGI_STACKS)
+    apps = [a.strip() for a in args.apps.split(",") if a.strip()] or list(ALL_APPS)
     for n in only:
-        if n not in stacks.STACKS:
-            sys.exit(f"unknown stack {n!r}; choose from {', '.join(stacks.STACKS)}")
+        if n not in stacks.STACKS and n not in stacks.ASGI_STACKS:
+            sys.exit(f"unknown stack {n!r}; choose from "
+                     f"{', '.join(dict.fromkeys(list(stacks.STACKS) + list(stacks.ASGI_STACKS)))}")
     for a in apps:
-        if a not in APPS:
-            sys.exit(f"unknown app {a!r}; choose from {', '.join(APPS)}")
+        if a not in ALL_APPS:
+            sys.exit(f"unknown app {a!r}; choose from {', '.join(ALL_APPS)}")
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (make deps-bench)")
 
     skipped = {}
-    for n in list(names):
-        ok, why = stacks.available(n)
-        if not ok:
-            skipped[n] = why
-            names.remove(n)
-            log(f"skipping {n}: {why}")
+    if any(a in APPS for a in apps):
+        for n in list(names):
+            ok, why = stacks.available(n)
+            if not ok:
+                skipped[n] = why
+                names.remove(n)
+                log(f"skipping {n}: {why}")
+    if any(a not in APPS for a in apps):
+        for n in list(asgi_names):
+            ok, why = stacks.available_asgi(n)
+            if not ok:
+                skipped[f"{n} (ASGI)"] = why
+                asgi_names.remove(n)
+                log(f"skipping {n} (ASGI rows): {why}")
 
     started = time.time()
-    results = {"apps": {}, "skipped": skipped, "args": vars(args), "argv": argv,
+    results = {"apps": {}, "skipped": skipped, "args": vars(args), "argv": argv, "asgi_stacks": asgi_names,
                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                "machine": machine(), "versions": versions(), "stacks": names,
                "loadavg_start": _loadavg()}
@@ -546,7 +584,17 @@ def main(argv=None):
     results["tmp_root"] = root
     try:
         for a in ([] if args.extras_only else apps):
-            bench_app(a, names, args, root, results)
+            if a in APPS:
+                bench_app(a, names, args, root, results)
+            elif a in ASGI_APPS:
+                bench_app(a, asgi_names, args, root, results, table=stacks.ASGI_STACKS)
+            elif a == "ws":
+                # The WebSocket comparison issue 17 asks for: hearthd and uvicorn (hypercorn's
+                # and gunicorn's worker would add minutes, not a target).
+                asgi_rows.bench_ws([n for n in asgi_names if n in ("hearthd", "uvicorn")], args, root,
+                                   results, log, start_stack, stop_server)
+            elif a == "sse":
+                asgi_rows.bench_sse(asgi_names, args, root, results, log, start_stack, stop_server)
         if not args.no_extras:
             log("static file and HTTP/2 rows")
             bench_static_and_h2(args, root, results)

@@ -317,3 +317,68 @@ def available(name):
     if name.startswith(("uwsgi", "nginx-uwsgi")) and not glob.glob("/usr/lib/uwsgi/plugins/python3*_plugin.so"):
         return False, "uwsgi-plugin-python3 not installed"
     return True, ""
+
+
+# --------------------------------------------------------------------------------------------
+# ASGI stacks (the FastAPI, WebSocket echo and first-event rows): 2 worker processes each,
+# each worker one event loop serving many requests at once.
+
+def _asgi_app(module):
+    return f"{module}:application"
+
+
+def start_uvicorn(module, workdir):
+    port = free_port()
+    s = Server("uvicorn", f"http://127.0.0.1:{port}/", workdir)
+    # --no-access-log: uvicorn logs every request by default; the other stacks log none.
+    s.spawn("uvicorn", [PYTHON, "-m", "uvicorn", "--workers", str(WORKERS), "--loop", "uvloop",
+                        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+                        "--app-dir", APPS_DIR, _asgi_app(module)], cwd=APPS_DIR)
+    return s
+
+
+def start_hypercorn(module, workdir):
+    port = free_port()
+    s = Server("hypercorn", f"http://127.0.0.1:{port}/", workdir)
+    s.spawn("hypercorn", [PYTHON, "-m", "hypercorn", "--workers", str(WORKERS), "--worker-class", "uvloop",
+                          "--bind", f"127.0.0.1:{port}", _asgi_app(module)], cwd=APPS_DIR)
+    return s
+
+
+def start_gunicorn_uvicorn(module, workdir):
+    port = free_port()
+    s = Server("gunicorn-uvicorn", f"http://127.0.0.1:{port}/", workdir)
+    s.spawn("gunicorn", [PYTHON, "-m", "gunicorn", "--workers", str(WORKERS),
+                         "--worker-class", "uvicorn.workers.UvicornWorker", "--preload",
+                         "--bind", f"127.0.0.1:{port}", "--chdir", APPS_DIR, _asgi_app(module)])
+    return s
+
+
+def start_hearthd_asgi(module, workdir):
+    return start_hearthd(module, workdir, extra=["--interface", "asgi"])
+
+
+ASGI_STACKS = {
+    "uvicorn": (start_uvicorn, "uvicorn `--workers 2 --loop uvloop`"),
+    "hypercorn": (start_hypercorn, "hypercorn `--workers 2 --worker-class uvloop`"),
+    "gunicorn-uvicorn": (start_gunicorn_uvicorn, "gunicorn `-w 2 -k uvicorn.workers.UvicornWorker`"),
+    "hearthd": (start_hearthd_asgi, "**hearthd** `--interface asgi`"),
+}
+
+# Python modules each ASGI stack needs besides the app's own (FastAPI).
+ASGI_MODULES = {
+    "uvicorn": ["uvicorn", "uvloop"],
+    "hypercorn": ["hypercorn", "uvloop"],
+    "gunicorn-uvicorn": ["gunicorn", "uvicorn"],
+    "hearthd": [],
+}
+
+
+def available_asgi(name):
+    if name == "hearthd":
+        return available(name)
+    mods = ASGI_MODULES[name] + ["fastapi"]
+    r = subprocess.run([PYTHON, "-c", "import " + ", ".join(mods)], capture_output=True, text=True)
+    if r.returncode != 0:
+        return False, f"{' or '.join(mods)} not importable by {PYTHON}"
+    return True, ""

@@ -105,8 +105,10 @@ std::string format_status(std::string_view json, const Paint& paint) {
              static_cast<int>(v.num("queue_length")), static_cast<int>(v.num("restarts")),
              v.flag("crash_loop") ? paint.red("  CRASH LOOP").c_str() : "");
   out += "\n";
-  out += paint.bold(fmt("%-4s %-8s %-4s %-9s %5s %9s %8s %8s %8s %8s  %s", "ID", "PID", "GEN", "STATE", "SLOTS",
-                        "REQUESTS", "AGE", "RSS_MiB", "PSS_MiB", "USS_MiB", "CURRENT")) +
+  // WS: the worker's open WebSockets (each also holds one of its busy slots); "-" from a daemon
+  // whose status has no such count.
+  out += paint.bold(fmt("%-4s %-8s %-4s %-9s %5s %3s %9s %8s %8s %8s %8s  %s", "ID", "PID", "GEN", "STATE", "SLOTS",
+                        "WS", "REQUESTS", "AGE", "RSS_MiB", "PSS_MiB", "USS_MiB", "CURRENT")) +
          "\n";
   if (auto ws = v.array("workers")) {
     for (const auto& item : *ws) {
@@ -128,19 +130,20 @@ std::string format_status(std::string_view json, const Paint& paint) {
       std::string name = w.str("state");
       if (name == "ready" && busy > 0) name = "busy";
       std::string state = paint.state(name) + std::string(name.size() < 9 ? 9 - name.size() : 0, ' ');
-      out += fmt("%-4d %-8d %-4d %s %5s %9.0f %7.0fs %8s %8s %8s  %s\n", static_cast<int>(w.num("id")),
+      std::string sockets = w.has("websockets") ? fmt("%d", static_cast<int>(w.num("websockets"))) : "-";
+      out += fmt("%-4d %-8d %-4d %s %5s %3s %9.0f %7.0fs %8s %8s %8s  %s\n", static_cast<int>(w.num("id")),
                  static_cast<int>(w.num("pid")), static_cast<int>(w.num("generation")), state.c_str(),
-                 fmt("%d/%d", busy, slots).c_str(), w.num("requests"), w.num("age_s"),
+                 fmt("%d/%d", busy, slots).c_str(), sockets.c_str(), w.num("requests"), w.num("age_s"),
                  mib(w.num("rss_bytes", -1)).c_str(), mib(w.num("pss_bytes", -1)).c_str(),
                  mib(w.num("uss_bytes", -1)).c_str(), current.c_str());
       for (size_t i = 1; i < flights.size(); ++i) {
-        out += fmt("%*s%s (%.1fs)\n", 82, "", flights[i].second.c_str(), flights[i].first / 1000.0);
+        out += fmt("%*s%s (%.1fs)\n", 86, "", flights[i].second.c_str(), flights[i].first / 1000.0);
       }
     }
   }
   if (const Reader zm{v.object("zygote_memory")}; zm) {
-    out += fmt("%-4s %-8d %-4d %-9s %5s %9s %8s %8s %8s %8s\n", "Z", z ? static_cast<int>(z.num("pid")) : -1,
-               static_cast<int>(v.num("generation")), "zygote", "-", "-", "-", mib(zm.num("rss_bytes", -1)).c_str(),
+    out += fmt("%-4s %-8d %-4d %-9s %5s %3s %9s %8s %8s %8s %8s\n", "Z", z ? static_cast<int>(z.num("pid")) : -1,
+               static_cast<int>(v.num("generation")), "zygote", "-", "-", "-", "-", mib(zm.num("rss_bytes", -1)).c_str(),
                mib(zm.num("pss_bytes", -1)).c_str(), mib(zm.num("uss_bytes", -1)).c_str());
   }
   if (const Reader m{v.object("memory")}; m) {

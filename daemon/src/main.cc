@@ -130,5 +130,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   hearth::app::Daemon daemon(r.config);
+  daemon.set_config_inputs(std::move(in));  // [[apps]]: `hearthctl reload` reads the file again
   return daemon.run();
 }

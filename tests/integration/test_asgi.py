@@ -106,6 +106,26 @@ def test_starlette_app(hearthd, http2):
     srv.wait_log(r"RuntimeError: starlette-boom-marker")
 
 
+@needs_starlette
+@pytest.mark.parametrize("http2", [False, True], ids=["http1.1", "h2c"])
+def test_a_large_body_reaches_the_app_in_chunks(hearthd, tmp_path, http2):
+    # request.stream() sees the 1 MiB body as http.request events of at most 64 KiB (more_body
+    # True but on the last), each read from the slot socket as the app asks for it (one receive:
+    # often less than 64 KiB): never the whole body at once.
+    srv = hearthd("asgi_starlette:app", workers=1, toml=H2_TOML)
+    body = tmp_path / "body.bin"
+    body.write_bytes(os.urandom(1024 * 1024))
+    code, _, out = curl(srv.url + "/upload", "--data-binary", f"@{body}", "-H", "Content-Type: application/octet-stream",
+                        http2=http2)
+    assert code == 200, srv.log_tail()
+    got = json.loads(out)
+    assert got["bytes"] == 1024 * 1024, got
+    assert got["chunks"] >= 16 and 0 < got["largest"] <= 64 * 1024, got
+    # A small body is one event.
+    code, _, out = curl(srv.url + "/upload", "--data-binary", "abc", http2=http2)
+    assert json.loads(out) == {"chunks": 1, "bytes": 3, "largest": 3}
+
+
 @needs_fastapi
 def test_fastapi_app_with_startup_and_shutdown_events(hearthd, tmp_path):
     events = tmp_path / "events.log"

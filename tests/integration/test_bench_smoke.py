@@ -85,3 +85,29 @@ def test_profile_counts_instructions_per_request():
     rows = [l for l in r.stdout.splitlines() if re.match(r"\| [\d,]+ \| [\d.]+% \| `", l)]
     assert len(rows) >= 5, r.stdout
     assert "still alive" not in r.stdout + r.stderr
+
+
+def _ws_load():
+    return HEARTHD.parent / "hearth-ws-load"
+
+
+@pytest.mark.skipif(not HEARTHD.exists(), reason="hearthd not built")
+@pytest.mark.skipif(not _ws_load().exists(), reason="hearth-ws-load not built (cmake --build build)")
+def test_bench_asgi_rows_print_numbers():
+    # The WebSocket echo and first-event rows alone, against hearthd only: 1 s each. No doc is
+    # written for ASGI rows alone.
+    r = subprocess.run(
+        [PYTHON, str(ROOT / "bench" / "run.py"), "--apps", "ws,sse", "--only", "hearthd",
+         "--duration", "1", "--rounds", "1", "--warmup", "1"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.stdout
+    assert "wrote " not in r.stderr, r.stderr[-2000:]
+    rows = [l for l in out.splitlines() if l.startswith("| **hearthd** `--interface asgi` |")]
+    assert len(rows) == 2, out
+    ws = [c.strip() for c in rows[0].strip("|").split("|")]
+    assert float(ws[1].replace(",", "")) > 0 and ws[7] == "0" and ws[10] == "64", rows[0]  # msg/s, errors, open
+    sse = [c.strip() for c in rows[1].strip("|").split("|")]
+    assert int(sse[1].replace(",", "")) >= 1 and float(sse[3]) >= 0 and sse[6] == "0", rows[1]
+    assert re.search(r"\| WebSocket echo \(64 connections\) messages/s >= 1.0x uvicorn \| [\d,]+ \| - \|", out), out
+    assert "still alive after stop" not in r.stderr, r.stderr[-2000:]

@@ -54,6 +54,31 @@ def test_status_table_shows_memory_columns(hearthd, tmp_path):
         assert re.search(rf"^{w['id']}\s+{w['pid']}\s+1\s+ready\s", out, re.M), out
 
 
+def test_status_table_shows_open_websockets_per_worker(hearthd, tmp_path):
+    websockets = pytest.importorskip("websockets")
+    import asyncio
+    srv, sock = start(hearthd, tmp_path, "asgi_ws:app", workers=1, ready_workers=1)
+    url = f"ws://127.0.0.1:{srv.port}/echo?pid"
+
+    async def go():
+        async with websockets.connect(url) as a, websockets.connect(url) as b:
+            assert (await a.recv()).startswith("pid=") and (await b.recv()).startswith("pid=")
+            st = wait_status(sock, lambda s: [w["websockets"] for w in ready_workers(s)] == [2], 10,
+                             "2 open WebSockets in the status")
+            w = ready_workers(st)[0]
+            return ctl(sock, "status"), w
+    r, w = asyncio.run(asyncio.wait_for(go(), 60))
+    assert r.returncode == 0, r.stderr
+    header = next(line for line in r.stdout.splitlines() if line.startswith("ID "))
+    assert header.split()[:7] == ["ID", "PID", "GEN", "STATE", "SLOTS", "WS", "REQUESTS"], header
+    # Two sockets hold two of the worker's 100 slots, and the WS column counts them.
+    assert re.search(rf"^{w['id']}\s+{w['pid']}\s+1\s+busy\s+2/100\s+2\s", r.stdout, re.M), r.stdout
+    # Closed: back to 0.
+    st = wait_status(sock, lambda s: [w["websockets"] for w in ready_workers(s)] == [0], 10, "sockets closed")
+    out = ctl(sock, "status").stdout
+    assert re.search(rf"^{w['id']}\s+{w['pid']}\s+1\s+ready\s+0/100\s+0\s", out, re.M), out
+
+
 def _nobody():
     try:
         pwd.getpwnam("nobody")

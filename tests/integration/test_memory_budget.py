@@ -9,6 +9,7 @@ a second zygote that imports it again)."""
 import json
 import os
 import re
+import subprocess
 import threading
 import time
 
@@ -179,3 +180,82 @@ def test_recycling_under_a_tight_budget_stops_the_old_worker_first(hearthd, tmp_
     over = [(round(t, 2), s >> 20) for t, s in sampler.samples if s > budget_mib << 20]
     assert not over, f"over memory_budget {budget_mib} MiB while recycling: {over[:10]}\n{srv.log_tail(60)}"
     assert peak > BALLAST_MB << 20, f"peak {peak >> 20} MiB: the sampler missed the app"
+
+
+TWO_APPS = """
+control_socket = "{sock}"
+total_memory_budget = "{total}MiB"
+memory_interval = "500ms"
+preload = false
+env = {{ LC_BUDGET_MB = "{ballast}" }}
+
+[[apps]]
+name = "a"
+app = "lc_budget:app"
+hosts = ["a.test"]
+workers = 3
+
+[[apps]]
+name = "b"
+app = "lc_budget:app"
+workers = 3
+"""
+
+
+def test_total_memory_budget_holds_for_every_app_together(hearthd, tmp_path):
+    # Two lazy apps of 3 workers each (~75 MiB per worker, ~15 MiB per zygote) under one
+    # 300 MiB total: 3 workers fit in all (30 + 3 x 75), never the 6 asked for; each app
+    # keeps at least one. The sum of both apps' trees never goes over the total.
+    from lifecycle_util import socket_path
+    total_mb = 300
+    sock = socket_path(tmp_path)
+    srv = hearthd(None, toml=TWO_APPS.format(sock=sock, total=total_mb, ballast=BALLAST_MB), wait=False)
+    sampler = Sampler(srv.pid)
+    sampler.start()
+    try:
+        srv.wait_ready(30)
+
+        def settled(doc):
+            apps = doc.get("apps", [])
+            return len(apps) == 2 and all(
+                a["phase"] == "running" and a["workers"] and all(w["state"] == "ready" for w in a["workers"])
+                for a in apps)
+
+        deadline = time.monotonic() + 30
+        doc = None
+        while time.monotonic() < deadline:
+            r = ctl(sock, "--json", "status")
+            doc = json.loads(r.stdout) if r.returncode == 0 else None
+            if doc and settled(doc):
+                time.sleep(1.5)  # three more memory samples: nothing else starts
+                doc = json.loads(ctl(sock, "--json", "status").stdout)
+                if settled(doc):
+                    break
+            time.sleep(0.2)
+        assert doc and settled(doc), f"the apps never settled: {doc}\n{srv.log_tail(60)}"
+        ready = {a["name"]: len(ready_workers(a)) for a in doc["apps"]}
+        assert all(n >= 1 for n in ready.values()), ready
+        assert sum(ready.values()) < 6, f"{ready}: the total budget did not cap anything\n{srv.log_tail(60)}"
+        assert re.search(r"share of total_memory_budget", srv.log()), srv.log_tail(60)
+        for host in ("a.test", "other.test"):
+            r = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{srv.port}/",
+                                                              headers={"Host": host}), timeout=10)
+            assert r.status == 200
+    finally:
+        sampler.stop_event.set()
+        sampler.join(5)
+    t, peak = sampler.peak()
+    over = [(round(t, 2), s >> 20) for t, s in sampler.samples if s > total_mb << 20]
+    assert not over, (f"both apps' trees went over total_memory_budget {total_mb} MiB (peak {peak >> 20} MiB "
+                      f"at {t:.2f}s; over at {over[:10]})\n{srv.log_tail(80)}")
+    assert peak > 2 * BALLAST_MB << 20, f"peak {peak >> 20} MiB: the sampler missed the apps"
+    print(f"total budget: ready {ready}, peak {peak >> 20} MiB, total {total_mb} MiB")
+
+
+def test_total_memory_budget_inside_an_app_block_is_refused(tmp_path):
+    from conftest import HEARTHD
+    conf = tmp_path / "h.toml"
+    conf.write_text('[[apps]]\nname = "a"\napp = "lc_budget:app"\ntotal_memory_budget = "1GiB"\n')
+    r = subprocess.run([str(HEARTHD), "--check-config", "-c", str(conf)], capture_output=True, text=True,
+                       timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0 and "total_memory_budget" in r.stderr, r

@@ -316,3 +316,134 @@ def test_check_config_reports_apps_errors(tmp_path):
     assert f"{cfg}:1:7: app: cannot be combined with [[apps]]" in r.stderr, r.stderr
     assert f"{cfg}:5:1: unknown key 'wokers' in an [[apps]] block (did you mean 'workers'?)" in r.stderr
     assert "'x' is already the name of apps[0]" in r.stderr
+
+
+RELOAD_BEFORE = """
+control_socket = "{sock}"
+
+[[apps]]
+name = "api"
+app = "mount_echo:app"
+hosts = ["api.example.test"]
+env = {{ APP_TAG = "api" }}
+
+[[apps]]
+name = "old"
+app = "mount_echo:app"
+prefix = "/old"
+env = {{ APP_TAG = "old" }}
+
+[[apps]]
+name = "site"
+app = "mount_echo:app"
+env = {{ APP_TAG = "site" }}
+"""
+
+# api: a new host only (kept: rolling reload); old: removed; site: a changed
+# setting (replaced); new: added under /new.
+RELOAD_AFTER = """
+control_socket = "{sock}"
+
+[[apps]]
+name = "api"
+app = "mount_echo:app"
+hosts = ["api.example.test", "api2.example.test"]
+env = {{ APP_TAG = "api" }}
+
+[[apps]]
+name = "new"
+app = "mount_echo:app"
+prefix = "/new"
+env = {{ APP_TAG = "new" }}
+
+[[apps]]
+name = "site"
+app = "mount_echo:app"
+env = {{ APP_TAG = "site2" }}
+"""
+
+
+def _pids_alive(pids):
+    import os
+    alive = []
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                if f.read().split(") ", 1)[1].split()[0] != "Z":
+                    alive.append(p)
+        except OSError:
+            pass
+    return alive
+
+
+def test_reloading_the_file_adds_removes_and_replaces_apps(hearthd, tmp_path):
+    import threading
+    sock = socket_path(tmp_path)
+    srv = hearthd(None, workers=1, toml=RELOAD_BEFORE.format(sock=sock), ready_workers=3)
+    cfg = tmp_path / "hearthd1.toml"
+    assert cfg.exists()
+    doc = json.loads(ctl(sock, "--json", "status").stdout)
+    old_pids = [w["pid"] for a in doc["apps"] if a["name"] in ("old", "site") for w in a["workers"]]
+    gen_api = [a["generation"] for a in doc["apps"] if a["name"] == "api"][0]
+    assert _get(srv, "/old/x").json()["tag"] == "old"
+
+    # An invalid file changes nothing and says why.
+    cfg.write_text(RELOAD_AFTER.format(sock=sock).replace('prefix = "/new"', 'prefix = "new"'))
+    r = ctl(sock, "reload", timeout=60)
+    assert r.returncode == 1 and "configuration error" in (r.stdout + r.stderr), (r.stdout, r.stderr)
+    assert "nothing changed" in (r.stdout + r.stderr)
+    assert _get(srv, "/old/x").json()["tag"] == "old"
+
+    # The real change, while api takes traffic: none of its requests fails.
+    cfg.write_text(RELOAD_AFTER.format(sock=sock))
+    done = threading.Event()
+    results = []
+
+    def load():
+        for i in range(3000):  # bounded; stops soon after the reload answered
+            if done.is_set() and i >= 20:
+                return
+            r = _get(srv, "/x", host="api.example.test")
+            results.append((r.status, r.json()["tag"] if r.status == 200 else None))
+
+    t = threading.Thread(target=load)
+    t.start()
+    try:
+        r = ctl(sock, "reload", timeout=90)
+    finally:
+        done.set()
+        t.join(60)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log_tail(40))
+    out = r.stdout + r.stderr
+    for word in ("added new", "replaced site", "removed old", "kept api"):
+        assert word in out, out
+    assert len(results) >= 20 and all(x == (200, "api") for x in results), [x for x in results if x != (200, "api")][:5]
+
+    doc = json.loads(ctl(sock, "--json", "status").stdout)
+    assert [a["name"] for a in doc["apps"]] == ["api", "new", "site"], doc
+    assert [a["generation"] for a in doc["apps"] if a["name"] == "api"] == [gen_api + 1]
+    assert _get(srv, "/new/y").json() == {**_get(srv, "/new/y").json(), "tag": "new", "script_name": "/new"}
+    assert _get(srv, "/", host="api2.example.test").json()["tag"] == "api"
+    assert _get(srv, "/").json()["tag"] == "site2"
+    # /old is no app's prefix now: the default app gets it.
+    assert _get(srv, "/old/x").json() == {**_get(srv, "/old/x").json(), "tag": "site2", "path_info": "/old/x"}
+    # The removed and replaced apps' workers stop.
+    poll(lambda: not _pids_alive(old_pids), 30, what="the removed and replaced apps' workers to exit")
+    import urllib.request
+    text = urllib.request.urlopen(srv.admin_url + "/metrics", timeout=5).read().decode()
+    assert re.search(r'^hearth_workers\{app="new",state="ready"\} 1$', text, re.M), text
+    assert not re.search(r'^hearth_workers\{app="old"', text, re.M)
+
+
+def test_a_reload_whose_new_app_cannot_start_changes_nothing(hearthd, tmp_path):
+    sock = socket_path(tmp_path)
+    srv = hearthd(None, workers=1, toml=RELOAD_BEFORE.format(sock=sock), ready_workers=3)
+    cfg = tmp_path / "hearthd1.toml"
+    broken = RELOAD_BEFORE.format(sock=sock) + '\n[[apps]]\nname = "bad"\napp = "broken:app"\nprefix = "/bad"\n'
+    cfg.write_text(broken)
+    r = ctl(sock, "reload", timeout=90)
+    assert r.returncode == 1 and "bad cannot start" in (r.stdout + r.stderr), (r.stdout, r.stderr)
+    doc = json.loads(ctl(sock, "--json", "status").stdout)
+    assert [a["name"] for a in doc["apps"]] == ["api", "old", "site"], doc
+    assert _get(srv, "/old/x").json()["tag"] == "old"
+    assert _get(srv, "/bad/x").json()["tag"] == "site"  # never routed

@@ -8,6 +8,7 @@ Each event carries the app's time.monotonic() when it was sent (CLOCK_MONOTONIC 
 clock for every process on the host): latency = arrival - that.
 """
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import time
 
 import pytest
 
+import hhttp
 from conftest import HEARTHD, PYTHON, poll
 
 H2_TOML = "[http]\nhttp2 = true\n"
@@ -313,6 +315,38 @@ def test_asgi_receive_returns_disconnect_when_the_client_goes_away(asgi_srv, tmp
     # concurrency = 1: the one slot is free again (no timeout, no replaced worker).
     assert b"\r\nok\n\r\n" in plain_get(asgi_srv.port)
     assert "protocol" not in asgi_srv.log().lower()
+
+
+def _queued(srv):
+    text = hhttp.get(int(srv.admin_url.rsplit(":", 1)[1]), "/metrics").body.decode()
+    return sum(float(v) for v in re.findall(r"^hearth_queue_length(?:\{[^}]*\})? (\S+)$", text, re.M))
+
+
+@pytest.mark.parametrize("http2", [False, True], ids=["http1.1", "h2c"])
+def test_asgi_request_whose_client_left_while_queued_never_reaches_the_app(asgi_srv, tmp_path, http2):
+    # concurrency = 1: the first request holds the only slot, the second waits in the queue.
+    first = socket.create_connection(("127.0.0.1", asgi_srv.port), timeout=5)
+    first.sendall(b"GET /wait?id=q0 HTTP/1.1\r\nHost: t\r\n\r\n")
+    record_of(tmp_path, "q0", "waiting")
+    if http2:
+        second = H2Stream(asgi_srv.port, "/wait?id=q1")
+    else:
+        second = socket.create_connection(("127.0.0.1", asgi_srv.port), timeout=5)
+        second.sendall(b"GET /wait?id=q1 HTTP/1.1\r\nHost: t\r\n\r\n")
+    poll(lambda: _queued(asgi_srv) == 1, 10, what="one queued request")
+    # The second client leaves while queued: HTTP/2 resets the stream (the connection stays
+    # open), HTTP/1.1 closes the connection.
+    if http2:
+        second.reset()
+    else:
+        second.close()
+    first.close()  # then the first: its app gets http.disconnect, the slot is free
+    record_of(tmp_path, "q0", "disconnect")
+    # The slot serves the next request; the queued one whose client left was dropped, never run.
+    assert b"\r\nok\n\r\n" in plain_get(asgi_srv.port)
+    assert _queued(asgi_srv) == 0
+    assert not (tmp_path / "q1").exists(), (tmp_path / "q1").read_text()
+    second.close()
 
 
 def test_asgi_stream_stops_on_disconnect_and_send_after_it_is_a_no_op(asgi_srv, tmp_path):

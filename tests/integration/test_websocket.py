@@ -405,6 +405,17 @@ def test_fastapi_websocket_endpoint(hearthd):
     assert second == {"n": 2, "echo": [2]}
     assert text == "SHOUT"
 
+    async def refused(path):
+        with pytest.raises(InvalidStatusCode) as e:
+            async with websockets.connect(ws_url(srv, path)):
+                pass
+        return e.value.status_code
+    # websocket.close before websocket.accept: an endpoint that refuses, and a path no route
+    # matches (Starlette's router closes it): 403, as uvicorn answers.
+    assert run(refused("/ws/deny")) == 403
+    assert run(refused("/no-such-socket")) == 403
+    assert "Traceback" not in srv.log()
+
 
 def test_wss_over_tls(hearthd, tmp_path):
     import shutil

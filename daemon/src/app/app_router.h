@@ -38,6 +38,12 @@ class AppRouter final : public http::RequestHandler {
   AppRouter(routing::RouteTable table, std::vector<Target> targets, proxy::RequestObserver* observer = nullptr,
             const ClockSource* clock = nullptr);
   void handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) override;
+  // A configuration reload's routes (docs/several-apps.md): from the next
+  // request on. Requests already handed to an app stay with it.
+  void replace(routing::RouteTable table, std::vector<Target> targets) {
+    table_ = std::move(table);
+    targets_ = std::move(targets);
+  }
 
   // Counted misses, for tests and the status document.
   uint64_t misdirected() const { return misdirected_; }

@@ -39,6 +39,7 @@ void AppUnit::build_supervision(const std::string& python, std::vector<std::stri
   const config::Config& c = *app_.settings;
   auto po = pool_options(c, python, std::move(env), death_pipe_read_fd);
   if (shared_.name_in_logs) po.zygote.log_name = app_.name;
+  po.ledger = shared_.ledger;
   pool_ = std::make_unique<supervisor::Pool>(shared_.io, shared_.spawner, shared_.reaper, po,
                                              static_cast<supervisor::Pool::Listener&>(*this), shared_.clock);
   pool_->set_queue_probe([this] { return dispatcher_.queue_length(); });

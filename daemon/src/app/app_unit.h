@@ -49,6 +49,7 @@ class AppUnit final : private supervisor::Pool::Listener {
     proxy::EnvironOptions environ;  // the daemon-wide part (script_name is set per app)
     bool name_in_logs = false;      // several apps: zygote and worker log lines carry the app's name
     proxy::RequestObserver* observer = nullptr;  // the app's requests (Telemetry::app_observer)
+    supervisor::MemoryLedger* ledger = nullptr;  // total_memory_budget, shared by every app; null = none
   };
   // `on_fatal(unit, message)`: the app cannot start at all.
   using FatalFn = std::function<void(AppUnit&, const std::string&)>;
@@ -58,6 +59,8 @@ class AppUnit final : private supervisor::Pool::Listener {
 
   const std::string& name() const { return app_.name; }
   const config::AppConfig& app() const { return app_; }
+  // A configuration reload changed only the app's hosts (its route).
+  void set_hosts(std::vector<std::string> hosts) { app_.hosts = std::move(hosts); }
   const config::Config& settings() const { return *app_.settings; }
   State state() const { return state_; }
   proxy::ProxyHandler& proxy() { return *proxy_; }

@@ -93,7 +93,7 @@ int Daemon::run() {
 
   io_.run();
   // Whatever survived (only after an emergency) is killed; the death pipe closes with us.
-  for (auto& a : apps_) {
+  for (AppUnit* a : all_units()) {
     for (pid_t p : a->pids()) ::kill(p, SIGKILL);
   }
   for (auto& u : upstreams_) {
@@ -158,22 +158,9 @@ int Daemon::open_front_door() {
   // One AppUnit per app; the router in front of them unless there is one app
   // on the default route (then its proxy is the chain's app handler: nothing
   // is spent on routing per request).
-  std::vector<routing::RouteSpec> specs;
-  std::vector<AppRouter::Target> targets;
-  for (const auto& a : config::apps_of(cfg_)) {
-    AppUnit::Shared shared{io_,     clock_,         spawner_,
-                           *reaper_, telemetry_.get(), environ_,
-                           several_apps(), telemetry_->app_observer(apps_.size())};
-    apps_.push_back(std::make_unique<AppUnit>(
-        std::move(shared), a, [this](AppUnit& u, const std::string& m) { on_app_fatal(u, m); }));
-    AppUnit* u = apps_.back().get();
-    specs.push_back(routing::RouteSpec{a.name, a.hosts, a.prefix, false});
-    targets.push_back(AppRouter::Target{&u->proxy(), [u] {
-                                          return u->state() == AppUnit::State::Failed ? AppRouter::Gate::Closed
-                                                                                      : AppRouter::Gate::Open;
-                                        }});
-  }
-  // [[upstreams]]: routed next to the apps; their requests' metrics carry their name.
+  if (cfg_->total_memory_budget > 0) ledger_ = std::make_unique<supervisor::MemoryLedger>(cfg_->total_memory_budget);
+  for (const auto& a : config::apps_of(cfg_)) apps_.push_back(make_app_unit(a, false));
+  // [[upstreams]]: routed next to the apps (rebuild_routes); their requests' metrics carry their name.
   for (const auto& uc : c.upstreams) {
     std::vector<std::string> env;
     for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
@@ -181,7 +168,7 @@ int Daemon::open_front_door() {
                                           clock_,
                                           spawner_,
                                           *reaper_,
-                                          telemetry_->app_observer(apps_.size() + upstreams_.size()),
+                                          telemetry_->observer_for(uc.name),
                                           std::move(env),
                                           temp_dir_,
                                           c.http.via,
@@ -192,19 +179,16 @@ int Daemon::open_front_door() {
       std::fprintf(stderr, "hearthd: %s\n", err.c_str());
       return 2;
     }
-    specs.push_back(routing::RouteSpec{uc.name, uc.hosts, uc.prefix, uc.strip_prefix});
-    targets.push_back(AppRouter::Target{&u->handler(), nullptr});
     upstreams_.push_back(std::move(u));
   }
   // With upstreams there is always a router (and, with only upstreams, no app).
   http::RequestHandler* app_handler = apps_.empty() ? nullptr : &apps_.front()->proxy();
-  if (several_apps() || !upstreams_.empty() || !specs.front().hosts.empty() || !specs.front().prefix.empty()) {
-    auto built = routing::RouteTable::build(std::move(specs));
-    if (!built.table) {  // the loader checked the same table; kept for a config built by hand
-      for (const auto& e : built.errors) std::fprintf(stderr, "hearthd: apps: %s\n", e.c_str());
+  const bool routed_app = !apps_.empty() && (!apps_.front()->app().hosts.empty() || !apps_.front()->app().prefix.empty());
+  if (several_apps() || !upstreams_.empty() || routed_app) {
+    if (std::string err = rebuild_routes(); !err.empty()) {  // the loader checked the same table
+      std::fprintf(stderr, "hearthd: apps: %s\n", err.c_str());
       return 2;
     }
-    router_ = std::make_unique<AppRouter>(std::move(*built.table), std::move(targets), telemetry_.get(), &clock_);
     app_handler = router_.get();
   }
   AdminHandler::Probes probes;
@@ -286,6 +270,10 @@ void Daemon::build_supervision() {
     u.build_supervision(pythons_[i], app_environment(u.settings(), environ), death_pipe_[0],
                         [this] { on_worker_ready_event(); });
   }
+  publish_sources();
+}
+
+void Daemon::publish_sources() {
   Telemetry::Sources sources;
   for (const auto& a : apps_) {
     sources.apps.push_back(Telemetry::AppSources{a->name(), a->pool(), &a->dispatcher(), a->admission(), a->health(),
@@ -348,7 +336,14 @@ void Daemon::do_wait_signals() {
         HLOG(Info, "SIGHUP: rolling reload");
         reload_tls();  // logs the outcome
         load_error_pages(false);
-        start_reload(nullptr, [](const supervisor::Pool::ReloadResult&) {});  // the pools log the outcome
+        if (reloads_config()) {
+          reload_config([](const control::ReloadOutcome& r) {  // [[apps]]: the file is read again
+            if (r.ok) HLOG(Info, "SIGHUP: " << r.message);
+            else HLOG(Error, "SIGHUP: " << r.message << (r.detail.empty() ? "" : "\n" + r.detail));
+          });
+        } else {
+          start_reload(nullptr, [](const supervisor::Pool::ReloadResult&) {});  // the pools log the outcome
+        }
       }
     } else if (phase_ == Phase::Running) {
       HLOG(Info, "received " << sigabbrev_np(sig) << ": graceful shutdown (graceful_timeout "
@@ -356,7 +351,7 @@ void Daemon::do_wait_signals() {
       begin_shutdown(0, true);
     } else {
       HLOG(Warn, "received " << sigabbrev_np(sig) << " again: stopping now");
-      for (auto& a : apps_) {
+      for (AppUnit* a : all_units()) {
         for (pid_t p : a->pids()) ::kill(p, SIGKILL);
       }
       for (auto& u : upstreams_) {
@@ -434,8 +429,9 @@ void Daemon::finish_shutdown() {
 
 void Daemon::shutdown_apps(std::optional<milliseconds> grace) {
   // Every pool stops at once; the last one to finish ends the daemon.
-  auto left = std::make_shared<size_t>(apps_.size() + upstreams_.size());
-  for (auto& a : apps_) {
+  const std::vector<AppUnit*> units = all_units();
+  auto left = std::make_shared<size_t>(units.size() + upstreams_.size());
+  for (AppUnit* a : units) {
     a->shutdown(
         [this, left] {
           if (--*left == 0) finish_shutdown();
@@ -620,6 +616,12 @@ void Daemon::reload(std::string_view app, std::function<void(const control::Relo
   // for new connections before the workers are replaced.
   std::string tls_error = reload_tls();
   load_error_pages(false);  // logs the outcome
+  if (!unit && reloads_config()) {
+    return reload_config([done = std::move(done), tls_error](control::ReloadOutcome r) {
+      r.tls_error = tls_error;
+      done(r);
+    });
+  }
   start_reload(unit, [done = std::move(done), tls_error](const supervisor::Pool::ReloadResult& r) {
     done(control::ReloadOutcome{r.ok, r.generation, r.seconds, r.message, r.detail, tls_error});
   });
@@ -647,7 +649,7 @@ control::ScaleOutcome Daemon::scale(std::string_view app, uint32_t workers) {
     return out;
   }
   out.error = unit->pool()->scale(workers, &out.capped);
-  out.memory_budget = unit->settings().memory_budget;
+  out.memory_budget = unit->pool()->budget();
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include "app/telemetry.h"
 #include "common/clock.h"
 #include "config/config.h"
+#include "config/loader.h"
 #include "control/commands.h"
 #include "control/control_server.h"
 #include "health/admission.h"
@@ -27,6 +28,7 @@
 #include "net/http_server.h"
 #include "proxy/dispatcher.h"
 #include "proxy/proxy_handler.h"
+#include "supervisor/memory_ledger.h"
 #include "supervisor/pool.h"
 #include "supervisor/reaper.h"
 #include "supervisor/spawner.h"
@@ -56,6 +58,10 @@ class Daemon final : private control::Target {
   ~Daemon();
   // Runs until shutdown; returns the process exit code.
   int run();
+  // Where the configuration came from (the command line, the environment):
+  // with [[apps]], `hearthctl reload` and SIGHUP read the file again the same
+  // way and add, remove or replace apps (daemon_apps.cc).
+  void set_config_inputs(config::LoadInputs in) { config_inputs_ = std::move(in); }
 
  private:
   // run()'s start-up steps, in order. Each returns 0 to go on, else the exit
@@ -98,8 +104,29 @@ class Daemon final : private control::Target {
   // Binds the listeners, or adopts inherited ones (socket activation, upgrade).
   void open_listeners();
   void on_worker_ready_event();
+  // daemon_apps.cc: a configuration reload ([[apps]]): reads the file again;
+  // new and changed apps start beside the running ones and take their routes
+  // once ready; removed and replaced ones drain and stop; the unchanged ones
+  // get the usual rolling reload. An invalid file or a new app that cannot
+  // start changes nothing.
+  struct AppsReload;
+  using ReloadDone = std::function<void(const control::ReloadOutcome&)>;
+  bool reloads_config() const { return config_inputs_.has_value() && !cfg_->apps.empty(); }
+  void reload_config(ReloadDone done);
+  std::unique_ptr<AppUnit> make_app_unit(const config::AppConfig& a, bool starting);
+  void apps_reload_progress();
+  void abandon_apps_reload(const std::string& why);
+  void commit_apps_reload();
+  // A removed or replaced app: serves its queue, then stops (by `deadline`).
+  void drain_retired(AppUnit& u, TimePoint deadline);
+  std::string rebuild_routes();  // the router (made, or its routes replaced) from apps_: "" or the table's errors
+  void publish_sources();        // the apps' components to the telemetry
+  // Every unit, also those starting in a reload and those retired by one.
+  std::vector<AppUnit*> all_units() const;
   // Reloads one app (or, with `unit` null, every app one after the other).
   void start_reload(AppUnit* unit, supervisor::Pool::ReloadCallback cb);
+  // Rolling reloads of `units` (those running), one after the other.
+  void reload_units(std::vector<AppUnit*> units, supervisor::Pool::ReloadCallback cb);
   void begin_upgrade(control::ControlServer::Reply reply);
   void hand_over(pid_t new_pid);
   std::string service_status() const;
@@ -128,8 +155,13 @@ class Daemon final : private control::Target {
   PidFile pid_file_;
   // Every app (one for the single-app form), in config order; and the router
   // in front of them when there are several (or one with a route).
+  // total_memory_budget: shared by the apps' pools (declared first: it outlives them).
+  std::unique_ptr<supervisor::MemoryLedger> ledger_;
   std::vector<std::unique_ptr<AppUnit>> apps_;
   std::vector<std::string> pythons_;  // each app's interpreter, resolved
+  std::optional<config::LoadInputs> config_inputs_;
+  std::shared_ptr<AppsReload> apps_reload_;             // a configuration reload in progress, or null
+  std::vector<std::unique_ptr<AppUnit>> retired_apps_;  // removed or replaced by one: stopping or stopped
   std::unique_ptr<AppRouter> router_;
   // [[upstreams]], in config order (routed by router_ next to the apps).
   std::vector<std::shared_ptr<upstream::UpstreamUnit>> upstreams_;

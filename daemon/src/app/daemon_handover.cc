@@ -136,20 +136,27 @@ void Daemon::on_worker_ready_event() {
 }
 
 void Daemon::start_reload(AppUnit* unit, supervisor::Pool::ReloadCallback cb) {
-  if (notifier_) notifier_->reloading();
   if (unit) {
+    if (notifier_) notifier_->reloading();
     unit->pool()->reload([this, cb = std::move(cb)](const supervisor::Pool::ReloadResult& r) {
       if (notifier_) notifier_->reloaded();
       cb(r);
     });
     return;
   }
+  std::vector<AppUnit*> units;
+  for (auto& a : apps_) units.push_back(a.get());
+  reload_units(std::move(units), std::move(cb));
+}
+
+void Daemon::reload_units(std::vector<AppUnit*> all, supervisor::Pool::ReloadCallback cb) {
   // Every running app, one after the other (never two generations of two
   // apps at once: a reload briefly doubles an app's workers). The outcome is
   // the first failure, else the last success; a failed app is skipped.
+  if (notifier_) notifier_->reloading();
   std::vector<AppUnit*> units;
-  for (auto& a : apps_) {
-    if (a->state() == AppUnit::State::Running) units.push_back(a.get());
+  for (AppUnit* a : all) {
+    if (a->state() == AppUnit::State::Running) units.push_back(a);
   }
   struct Chain {
     std::vector<AppUnit*> units;

@@ -129,19 +129,10 @@ Telemetry::Telemetry(boost::asio::io_context& io, const config::Config& cfg)
   std::vector<std::string> names;
   for (const auto& a : cfg.apps) names.push_back(a.name);
   if (names.empty() && (!cfg.app.empty() || cfg.upstreams.empty())) names.push_back(config::kSingleAppName);
-  for (const auto& u : cfg.upstreams) names.push_back(u.name);  // app_observer(apps + i)
+  for (const auto& u : cfg.upstreams) names.push_back(u.name);  // observer_for(NAME) of each [[upstreams]]
   names.emplace_back();
-  per_app_.resize(names.size());
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    PerApp& p = per_app_[i];
-    p.name = names[i];
-    p.telemetry = this;
-    p.in_flight = &in_flight_.add({p.name});
-    p.timeouts = &timeouts_.add({p.name});
-    p.client_aborts = &client_aborts_.add({p.name});
-    p.bytes_in = &bytes_in_.add({p.name});
-    p.bytes_out = &bytes_out_.add({p.name});
-  }
+  for (auto& n : names) add_per_app(std::move(n));
+  own_ = &per_app_.back();
   static_assert(std::size(kMethodNames) == kMethodClasses && std::size(kStatusNames) == kStatusClasses &&
                 std::size(kStaticStatusNames) == kStaticStatuses);
 }
@@ -154,14 +145,33 @@ void Telemetry::set_sources(Sources s) {
   register_callbacks();
 }
 
+Telemetry::PerApp& Telemetry::add_per_app(std::string name) {
+  PerApp& p = per_app_.emplace_back();
+  p.name = std::move(name);
+  p.telemetry = this;
+  p.in_flight = &in_flight_.add({p.name});
+  p.timeouts = &timeouts_.add({p.name});
+  p.client_aborts = &client_aborts_.add({p.name});
+  p.bytes_in = &bytes_in_.add({p.name});
+  p.bytes_out = &bytes_out_.add({p.name});
+  return p;
+}
+
 proxy::RequestObserver* Telemetry::app_observer(std::size_t app) {
-  if (app + 1 < per_app_.size()) return &per_app_[app];
+  if (app < per_app_.size() && &per_app_[app] != own_) return &per_app_[app];
   return this;
 }
 
-void Telemetry::on_request_start() { per_app_.back().in_flight->increment(); }
+proxy::RequestObserver* Telemetry::observer_for(const std::string& name) {
+  for (auto& p : per_app_) {
+    if (&p != own_ && p.name == name) return &p;
+  }
+  return &add_per_app(name);
+}
 
-void Telemetry::on_request_done(const proxy::RequestRecord& r) { record(r, per_app_.back()); }
+void Telemetry::on_request_start() { own_->in_flight->increment(); }
+
+void Telemetry::on_request_done(const proxy::RequestRecord& r) { record(r, *own_); }
 
 void Telemetry::record(const proxy::RequestRecord& r, PerApp& p) {
   p.in_flight->decrement();

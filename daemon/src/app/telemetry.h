@@ -86,6 +86,10 @@ class Telemetry final : public proxy::RequestObserver {
   // then the [[upstreams]], numbered after the apps): its requests' series
   // carry app=NAME. Lives as long as the Telemetry.
   proxy::RequestObserver* app_observer(std::size_t app);
+  // The observer of the app named `name`: its series when it had some (an app
+  // a configuration reload replaced keeps counting in the same series), else
+  // new ones (an added app). Lives as long as the Telemetry.
+  proxy::RequestObserver* observer_for(const std::string& name);
   void on_worker_ready(const supervisor::Worker& w);
   std::string expose() const;
   void reopen_logs();
@@ -144,7 +148,11 @@ class Telemetry final : public proxy::RequestObserver {
     void on_request_done(const proxy::RequestRecord& r) override { telemetry->record(r, *this); }
   };
   void record(const proxy::RequestRecord& r, PerApp& p);
-  std::deque<PerApp> per_app_;  // the apps in config order, then the daemon's own (app="")
+  PerApp& add_per_app(std::string name);
+  // The apps in config order, then the daemon's own (app=""), then apps a
+  // configuration reload added (a deque: pointers stay valid as it grows).
+  std::deque<PerApp> per_app_;
+  PerApp* own_ = nullptr;  // the daemon's own answers
   std::array<metrics::LoopCounter*, kStaticStatuses> static_by_status_{};
   prometheus::Histogram* boot_all_ = nullptr;
   prometheus::Histogram* warmup_all_ = nullptr;

@@ -262,6 +262,7 @@ struct Config {
   uint64_t max_requests_jitter = 0;     // + random 0..jitter per worker, so they do not recycle together
   uint64_t max_worker_memory = 0;       // recycle when a worker's private memory (USS) exceeds; 0 = off
   uint64_t memory_budget = 0;           // cap the worker count to fit zygote + workers; 0 = off
+  uint64_t total_memory_budget = 0;     // daemon-wide: every app's tree together ([[apps]]); 0 = off
   uint32_t min_workers = 0;             // autoscaling floor; 0 = `workers`
   uint32_t max_workers = 0;             // autoscaling ceiling; 0 = `workers` (no autoscaling)
   Millis idle_timeout{60000};           // retire a worker idle this long (above min_workers)

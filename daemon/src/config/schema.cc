@@ -119,6 +119,10 @@ constexpr KeySpec kSchema[] = {
     {"memory_budget", "size", "(off)", "",
      "cap the worker count so that the zygote and all workers fit (see [small-hosts.md](small-hosts.md))",
      size_at(AT(memory_budget))},
+    {"total_memory_budget", "size", "(off)", "",
+     "one budget for every app together (`[[apps]]`): each app's zygotes and workers are admitted against what "
+     "the other apps leave, and its own `memory_budget` (see [several-apps.md](several-apps.md#memory))",
+     size_at(AT(total_memory_budget))},
     {"min_workers", "count", "(= `workers`)", "", "autoscaling floor",
      count_at(AT(min_workers))},
     {"max_workers", "count", "(= `workers`)", "", "autoscaling ceiling (both 0: no autoscaling)",

@@ -18,20 +18,47 @@ void Dispatcher::reject(PendingRequest& p, const char* why) {
 }
 
 std::shared_ptr<WorkerSlot> Dispatcher::take_slot() {
-  std::erase_if(free_, [](const std::weak_ptr<WorkerSlot>& w) {
-    auto s = w.lock();
-    return !s || s->state() != WorkerSlot::State::Idle;
-  });
+  // One pass: drop the slots that died or were taken, note each live one's worker.
+  // (An ASGI worker brings `concurrency` slots, 100 by default: the list is
+  // workers x slots long, so everything here stays linear in it; counting each
+  // slot's worker over the whole list cost ~0.4 ms per request at 2 x 100.)
+  slot_workers_.clear();
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < free_.size(); ++i) {
+    auto s = free_[i].lock();
+    if (!s || s->state() != WorkerSlot::State::Idle) continue;
+    slot_workers_.push_back(s->worker_id());
+    if (kept != i) free_[kept] = std::move(free_[i]);
+    ++kept;
+  }
+  free_.resize(kept);
   if (free_.empty()) return nullptr;
-  // Prefer the worker with the most free slots (threads > 1: spread load
-  // across processes, away from one GIL); ties go to the most recently freed
-  // slot (warm caches). The list is small: workers x threads.
+  // Prefer the worker with the most free slots (threads > 1 or ASGI: spread load
+  // across processes, away from one GIL or event loop); ties go to the most
+  // recently freed slot (warm caches), which is also the slot taken.
+  if (free_.size() == 1) {  // one free slot (the common case under load): nothing to choose
+    auto slot = free_.front().lock();
+    free_.clear();
+    return slot;
+  }
+  // Free slots per worker: a few workers, so a flat list (no allocation once warm).
+  free_per_worker_.clear();
+  for (int wid : slot_workers_) {
+    auto it = std::find_if(free_per_worker_.begin(), free_per_worker_.end(),
+                           [wid](const std::pair<int, std::size_t>& e) { return e.first == wid; });
+    if (it == free_per_worker_.end()) free_per_worker_.emplace_back(wid, 1);
+    else ++it->second;
+  }
+  auto free_of = [this](int wid) {
+    for (const auto& [id, n] : free_per_worker_) {
+      if (id == wid) return n;
+    }
+    return std::size_t{0};
+  };
   std::size_t best = free_.size() - 1;
   std::size_t best_free = 0;
   for (std::size_t i = free_.size(); i-- > 0;) {
-    int wid = free_[i].lock()->worker_id();
-    std::size_t n = 0;
-    for (auto& w : free_) n += w.lock()->worker_id() == wid ? 1 : 0;
+    std::size_t n = free_of(slot_workers_[i]);
     if (n > best_free) {
       best_free = n;
       best = i;

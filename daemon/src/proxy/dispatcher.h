@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -73,6 +74,9 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   const ClockSource& clock_;
   RequestQueue<PendingRequest> queue_;
   std::vector<std::weak_ptr<supervisor::WorkerSlot>> free_;
+  // take_slot()'s scratch space, kept to avoid allocating per request.
+  std::vector<int> slot_workers_;
+  std::vector<std::pair<int, std::size_t>> free_per_worker_;  // worker id, free slots
   boost::asio::steady_timer timer_;
   bool timer_armed_ = false;
   DispatchStats stats_;

@@ -20,7 +20,7 @@ RecycleReason recycle_reason(uint64_t requests, uint64_t limit, std::optional<ui
 
 BudgetAdmit admit_worker(const BudgetFacts& f) {
   if (f.budget == 0 || f.live == 0) return BudgetAdmit::Start;
-  if (!f.worker_cost) return BudgetAdmit::Measure;
+  if (!f.worker_cost || f.others_measuring) return BudgetAdmit::Measure;
   if (f.used + f.pending + *f.worker_cost <= f.budget) return BudgetAdmit::Start;
   return f.freeing ? BudgetAdmit::Wait : BudgetAdmit::Full;
 }

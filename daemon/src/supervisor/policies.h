@@ -39,11 +39,15 @@ struct BudgetFacts {
   std::optional<uint64_t> worker_cost;
   uint32_t live = 0;     // workers forking, booting or ready
   bool freeing = false;  // a worker or zygote is stopping: its memory comes back soon
+  // total_memory_budget: another app's process is still growing by an unknown
+  // amount; no extra worker starts until it is measured.
+  bool others_measuring = false;
 };
 
 enum class BudgetAdmit {
   Start,    // the next worker fits (or there is no budget, or no worker runs at all)
-  Measure,  // wait: no worker has been measured yet (start one, measure, then decide)
+  Measure,  // wait: no worker has been measured yet (start one, measure, then decide),
+            // here or, under total_memory_budget, in another app
   Wait,     // it does not fit yet, but a stopping process will give memory back
   Full,     // it does not fit: the budget holds `live` workers
 };

@@ -44,7 +44,9 @@ Pool::Pool(asio::io_context& io, Spawner& spawner, Reaper& reaper, Options optio
   if (opt_.max_workers == 0) opt_.max_workers = std::max(opt_.workers, opt_.min_workers);
 }
 
-Pool::~Pool() = default;
+Pool::~Pool() {
+  if (opt_.ledger) opt_.ledger->forget(this);
+}
 
 void Pool::start() {
   start_zygote(gens_.active());
@@ -187,7 +189,11 @@ void Pool::schedule_maintain(milliseconds delay) {
 
 void Pool::maintain() {
   if (phase_ == Phase::Stopping || phase_ == Phase::Stopped) return;
-  execute(plan_maintain(observe()));
+  const Plan plan = plan_maintain(observe());
+  execute(plan);
+  // total_memory_budget: the other apps see what was just started (its
+  // expected growth) before they decide anything themselves.
+  if (opt_.ledger && !plan.empty()) observe();
 }
 
 std::shared_ptr<Worker> Pool::spawn_worker(uint32_t gen) {
@@ -237,7 +243,7 @@ void Pool::on_worker_booted(Worker& w) {
 void Pool::on_worker_ready(Worker& w) {
   worker_ever_ready_ = true;
   w.set_memory(read_memory(w.pid()));  // a first figure for status; the timer does the rest
-  if (opt_.memory_budget > 0 && w.memory()) {
+  if (budget() > 0 && w.memory()) {
     // What one more worker costs, measured before the next one starts.
     worker_cost_ = std::max(worker_cost_.value_or(0), w.memory()->uss);
     if (!gens_.is_incoming(w.generation())) asio::post(io_, [this] { maintain(); });
@@ -359,7 +365,7 @@ void Pool::reload(ReloadCallback cb) {
     return;
   }
   // memory_budget: the new zygote waits for room (GenerationState::Waiting).
-  const uint32_t gen = gens_.begin_reload(opt_.memory_budget > 0);
+  const uint32_t gen = gens_.begin_reload(budget() > 0);
   reload_.started = clock_.now();
   reload_.waiters.push_back(std::move(cb));
   recycle_victim_ = -1;
@@ -459,7 +465,7 @@ std::string Pool::scale(uint32_t n, std::optional<uint32_t>* capped) {
   opt_.min_workers = std::min(opt_.min_workers, n);
   opt_.max_workers = std::max(opt_.max_workers, n);
   std::optional<uint32_t> cap = budget_cap_;
-  if (opt_.memory_budget > 0 && !gens_.reloading()) {
+  if (budget() > 0 && !gens_.reloading()) {
     BudgetFacts f = budget_facts();
     if (auto fit = budget_fit(f)) cap = fit;
   }
@@ -468,7 +474,7 @@ std::string Pool::scale(uint32_t n, std::optional<uint32_t>* capped) {
   }
   HLOG_CTX(Info, ctx("pool"), "scaling to " << n << " worker(s)"
                                        << (cap && *cap < n
-                                               ? " (capped to " + std::to_string(*cap) + " by memory_budget)"
+                                               ? " (capped to " + std::to_string(*cap) + " by " + budget_label() + ")"
                                                : std::string()));
   last_scale_ = clock_.now();
   maintain();
@@ -494,7 +500,7 @@ void Pool::sample_memory() {
   }
   auto z = zygote(gens_.active());
   zygote_memory_ = z && z->pid() > 0 ? read_memory(z->pid()) : std::nullopt;
-  if (opt_.memory_budget > 0) {
+  if (budget() > 0) {
     if (!uss.empty()) worker_cost_ = std::max(worker_cost_.value_or(0), *std::max_element(uss.begin(), uss.end()));
     BudgetFacts f = budget_facts();
     app_pss_ = f.used;
@@ -612,7 +618,7 @@ Pool::Status Pool::status() const {
   s.desired = desired_;
   s.effective = target();
   s.budget_cap = budget_cap_;
-  s.memory_budget = opt_.memory_budget;
+  s.memory_budget = budget();
   s.app_pss = app_pss_;
   s.budget_unmet = budget_unmet_;
   s.ready = ready_workers();

@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "supervisor/backoff.h"
 #include "supervisor/generation.h"
+#include "supervisor/memory_ledger.h"
 #include "supervisor/memory.h"
 #include "supervisor/reaper.h"
 #include "supervisor/reconciler.h"
@@ -62,6 +63,9 @@ class Pool : private Worker::Listener {
     uint64_t max_requests_jitter = 0;
     uint64_t max_worker_memory = 0;
     uint64_t memory_budget = 0;
+    // total_memory_budget: the daemon-wide budget shared with the other apps'
+    // pools (memory_ledger.h); null = none. Outlives the pool.
+    MemoryLedger* ledger = nullptr;
     uint32_t min_workers = 0;  // 0 = workers
     uint32_t max_workers = 0;  // 0 = workers
     std::chrono::milliseconds idle_timeout{60000};
@@ -138,6 +142,11 @@ class Pool : private Worker::Listener {
   Pool(boost::asio::io_context& io, Spawner& spawner, Reaper& reaper, Options options, Listener& listener,
        const ClockSource& clock = steady_clock_source());
   ~Pool();
+
+  // The budget in force: memory_budget, or its share of total_memory_budget
+  // when that is smaller (0 = off). Words for the logs: which one it is.
+  uint64_t budget() const;
+  std::string budget_label() const;
 
   void start();
   // Graceful: workers finish in-flight requests within `grace` (graceful_timeout when

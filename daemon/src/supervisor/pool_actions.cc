@@ -25,7 +25,7 @@ Pool::ReloadStep Pool::reload_step() const {
 PoolView Pool::observe(Memory memory_wanted) const {
   PoolView v;
   v.target = target();
-  v.memory_budget = opt_.memory_budget;
+  v.memory_budget = budget();
   v.active = gens_.active();
   v.incoming = gens_.incoming();
   v.incoming_state = gens_.incoming_state();
@@ -33,7 +33,8 @@ PoolView Pool::observe(Memory memory_wanted) const {
   v.recycle_victim = recycle_victim_;
   v.worker_cost = worker_cost_;
   v.zygote_cost = zygote_memory_ ? zygote_memory_->rss : 0;
-  const bool memory = memory_wanted == Memory::Read && opt_.memory_budget > 0;
+  v.others_measuring = opt_.ledger && opt_.ledger->others_measuring(this);
+  const bool memory = memory_wanted == Memory::Read && budget() > 0;
   for (auto& [gen, z] : zygotes_) {
     ZygoteView zv;
     zv.generation = gen;
@@ -47,25 +48,30 @@ PoolView Pool::observe(Memory memory_wanted) const {
     if (memory && wv.has_pid && wv.state != Worker::State::Dead) wv.memory = read_memory(w->pid());
     v.workers.push_back(std::move(wv));
   }
+  if (memory && opt_.ledger) {
+    // What this app holds and still expects, for the other apps' shares.
+    const BudgetFacts f = supervisor::budget_facts(v);
+    opt_.ledger->report(this, f.used + f.pending, measuring(v));
+  }
   return v;
 }
 
 void Pool::retire(const Action& a) {
   auto it = workers_.find(a.worker);
   if (it == workers_.end()) return;
-  const uint64_t budget_mib = opt_.memory_budget >> 20;
+  const uint64_t budget_mib = budget() >> 20;
   switch (a.why) {
     case Why::CanaryLastOld:
-      HLOG_CTX(Warn, ctx("reload"), "memory_budget " << budget_mib
+      HLOG_CTX(Warn, ctx("reload"), budget_label() << " " << budget_mib
                                                 << " MiB holds one worker: the old worker stops before the"
                                                    " canary starts (requests wait in the queue)");
       break;
     case Why::CanaryNoRoom:
-      HLOG_CTX(Info, ctx("reload"), "memory_budget " << budget_mib
+      HLOG_CTX(Info, ctx("reload"), budget_label() << " " << budget_mib
                                                 << " MiB has no room for the canary: retiring an old worker first");
       break;
     case Why::ZygoteNoRoom:
-      HLOG_CTX(Info, ctx("reload"), "memory_budget " << budget_mib << " MiB: the app uses " << (a.facts.used >> 20)
+      HLOG_CTX(Info, ctx("reload"), budget_label() << " " << budget_mib << " MiB: the app uses " << (a.facts.used >> 20)
                                                 << " MiB and the new zygote needs about "
                                                 << ((zygote_memory_ ? zygote_memory_->rss : 0) >> 20)
                                                 << " MiB; retiring an old worker first");
@@ -95,7 +101,7 @@ void Pool::execute(const Plan& plan) {
       case Kind::StopVictim:
         if (auto it = workers_.find(a.worker); it != workers_.end()) {
           if (a.why != Why::ReplacementReady)
-            HLOG_CTX(Info, ctx("pool"), "memory_budget has no room for a second worker beside worker "
+            HLOG_CTX(Info, ctx("pool"), budget_label() << " has no room for a second worker beside worker "
                                        << a.worker << ": it stops before its replacement starts");
           it->second->stop(a.reason, opt_.graceful_timeout);
         }
@@ -106,7 +112,7 @@ void Pool::execute(const Plan& plan) {
       case Kind::StartZygote:
         if (a.why == Why::ZygoteOverBudget) {
           const uint64_t zygote_cost = zygote_memory_ ? zygote_memory_->rss : 0;
-          HLOG_CTX(Warn, ctx("reload"), "memory_budget " << (a.facts.budget >> 20)
+          HLOG_CTX(Warn, ctx("reload"), budget_label() << " " << (a.facts.budget >> 20)
                                                     << " MiB cannot hold the new generation's zygote (about "
                                                     << (zygote_cost >> 20) << " MiB) beside one old worker ("
                                                     << (a.facts.used >> 20) << " MiB in use); the reload goes over it");

@@ -122,10 +122,22 @@ std::optional<int> pick_retiree(const PoolView& v, uint32_t gen) {
   return pick;
 }
 
+bool measuring(const PoolView& v) {
+  for (auto& z : v.zygotes) {
+    if (z.has_pid && z.state == Zygote::State::Starting && v.zygote_cost == 0) return true;
+  }
+  if (v.worker_cost) return false;
+  for (auto& w : v.workers) {
+    if (is_booting(w.state)) return true;
+  }
+  return false;
+}
+
 BudgetFacts budget_facts(const PoolView& v) {
   BudgetFacts f;
   f.budget = v.memory_budget;
   f.worker_cost = v.worker_cost;
+  f.others_measuring = v.others_measuring;
   if (f.budget == 0) return f;
   const uint64_t worker_cost = v.worker_cost.value_or(0);
   for (auto& z : v.zygotes) {

@@ -58,6 +58,10 @@ struct PoolView {
   std::vector<ZygoteView> zygotes;
   std::optional<uint64_t> worker_cost;  // memory_budget: the largest USS a ready worker has shown
   uint64_t zygote_cost = 0;             // memory_budget: the active zygote's RSS at the last sample
+  // total_memory_budget: another app has a process growing by an amount not
+  // measured yet (its first zygote importing, or a worker booting before any
+  // of its workers was measured); this app starts no extra worker until then.
+  bool others_measuring = false;
 
   bool budget_on() const { return memory_budget > 0; }
   bool zygote_ready(uint32_t gen) const;
@@ -170,5 +174,8 @@ bool restart_with_backoff(Worker::StopReason r);
 
 bool is_live(Worker::State s);     // forking, booting, admitting or ready
 bool is_booting(Worker::State s);  // forking, booting or admitting
+// This pool has a process growing by an amount it has not measured yet (the
+// other apps wait for it under total_memory_budget: PoolView::others_measuring).
+bool measuring(const PoolView& v);
 
 }  // namespace hearth::supervisor

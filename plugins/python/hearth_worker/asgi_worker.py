@@ -180,6 +180,17 @@ class AsyncSlot:
         """Up to ``size`` (> 0) body bytes: buffered ones, else one receive."""
         if self.end == self.pos:
             self.pos = self.end = 0
+            if size > len(self.buf):
+                # A receive of up to `size` bytes (instead of the slot buffer's 16 KiB), so
+                # a large body arrives in fewer, larger http.request events.
+                chunk = bytearray(size)
+                try:
+                    n = await self.aw.loop.sock_recv_into(self.sock, chunk)
+                except OSError as exc:
+                    raise SlotClosed(str(exc)) from None
+                if not n:
+                    raise SlotClosed("EOF")
+                return bytes(memoryview(chunk)[:n])
             await self.fill(1)
         n = min(size, self.end - self.pos)
         data = bytes(self.view[self.pos:self.pos + n])

@@ -17,6 +17,15 @@ async def echo(request):
     return PlainTextResponse(body.decode("utf-8")[::-1])
 
 
+async def upload(request):
+    # Counts the http.request events the body arrives in (request.stream() yields one per event).
+    sizes = []
+    async for chunk in request.stream():
+        if chunk:
+            sizes.append(len(chunk))
+    return JSONResponse({"chunks": len(sizes), "bytes": sum(sizes), "largest": max(sizes, default=0)})
+
+
 async def stream(request):
     async def gen():
         for i in range(3):
@@ -30,4 +39,5 @@ async def boom(request):
 
 
 app = Starlette(routes=[Route("/", home), Route("/echo", echo, methods=["POST"]),
+                        Route("/upload", upload, methods=["POST"]),
                         Route("/stream", stream), Route("/boom", boom)])

@@ -1,6 +1,7 @@
 """A FastAPI app with a WebSocket endpoint (Debian's python3-fastapi), for
 tests/integration/test_websocket.py: /ws echoes JSON messages with a count;
-/ws/text echoes text through Starlette's WebSocket class."""
+/ws/text echoes text through Starlette's WebSocket class; /ws/deny closes before accepting
+(the client gets 403, as under uvicorn)."""
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 app = FastAPI()
@@ -32,3 +33,8 @@ async def ws_text(websocket: WebSocket):
             await websocket.send_text((await websocket.receive_text()).upper())
     except WebSocketDisconnect:
         pass
+
+
+@app.websocket("/ws/deny")
+async def ws_deny(websocket: WebSocket):
+    await websocket.close(code=1008)

@@ -176,6 +176,26 @@ TEST_F(DispatcherTest, PrefersTheWorkerWithMostFreeSlots) {
   EXPECT_EQ(d.free_slots(), 0u);
 }
 
+TEST_F(DispatcherTest, ManySlotsPerWorkerAreSpreadEvenly) {
+  // Two ASGI workers with 100 slots each (concurrency): requests alternate between them,
+  // so after 100 each worker holds 50.
+  Dispatcher& d = make(10, ms{1000});
+  std::vector<std::shared_ptr<WorkerSlot>> slots;
+  for (int i = 0; i < 100; ++i) {
+    for (int w = 1; w <= 2; ++w) {
+      slots.push_back(add_slot(w, i));
+      d.on_slot_free(slots.back());
+    }
+  }
+  for (int i = 0; i < 100; ++i) d.submit(pending("/r", new_sink()));
+  int busy[3] = {0, 0, 0};
+  for (auto& s : slots) busy[s->worker_id()] += s->state() == WorkerSlot::State::Busy ? 1 : 0;
+  EXPECT_EQ(busy[1], 50);
+  EXPECT_EQ(busy[2], 50);
+  EXPECT_EQ(d.free_slots(), 100u);
+  EXPECT_EQ(d.stats().dispatched, 100u);
+}
+
 TEST_F(DispatcherTest, QueueFullIs503WithRetryAfter) {
   Dispatcher& d = make(2, ms{1000});
   auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();

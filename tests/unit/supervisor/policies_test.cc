@@ -91,6 +91,16 @@ TEST(AdmitWorker, MeasuresTheFirstWorkerBeforeStartingAnother) {
   EXPECT_EQ(admit_worker(facts(700 * MiB, 15 * MiB, std::nullopt, 1)), BudgetAdmit::Measure);
 }
 
+TEST(AdmitWorker, WaitsWhileAnotherAppUnderTheTotalBudgetIsMeasuring) {
+  // total_memory_budget: another app's first worker is importing an unknown amount.
+  BudgetFacts f = facts(700 * MiB, 100 * MiB, 50 * MiB, 1);
+  EXPECT_EQ(admit_worker(f), BudgetAdmit::Start);
+  f.others_measuring = true;
+  EXPECT_EQ(admit_worker(f), BudgetAdmit::Measure);
+  f.live = 0;  // but this app's one worker never waits
+  EXPECT_EQ(admit_worker(f), BudgetAdmit::Start);
+}
+
 TEST(AdmitWorker, StartsOnlyWhatFitsCountingWhatIsStillGrowing) {
   BudgetFacts f = facts(700 * MiB, 320 * MiB, 300 * MiB, 1);  // zygote + one measured worker
   EXPECT_EQ(admit_worker(f), BudgetAdmit::Start);             // 320 + 300 <= 700
