@@ -42,16 +42,50 @@ std::string mib(double bytes) {
 
 }  // namespace
 
+// One [[upstreams]] entry (its "kind" is "upstream").
+std::string format_upstream(const Reader& v, const Paint& paint) {
+  std::string out;
+  std::string st = v.str("state");
+  out += paint.bold("[" + v.str("name") + "]") + "  upstream  " + (st == "running" ? paint.green(st) : paint.red(st)) +
+         (v.flag("ready") ? "  ready" : paint.red("  not ready")) + "\n";
+  if (v.str("type") == "command") {
+    out += fmt("command %s\n", v.str("command").c_str());
+    out += fmt("pid %d  generation %d  restarts %d%s", static_cast<int>(v.num("pid", -1)),
+               static_cast<int>(v.num("generation")), static_cast<int>(v.num("restarts")),
+               v.flag("reloading") ? "  reloading" : "");
+    if (v.has("port")) out += fmt("  port %d", static_cast<int>(v.num("port")));
+    if (!v.str("socket").empty()) out += "  socket " + v.str("socket");
+    out += "\n";
+  }
+  out += fmt("requests %.0f  in flight %.0f\n", v.num("requests"), v.num("in_flight"));
+  if (auto ss = v.array("servers")) {
+    for (const auto& item : *ss) {
+      const Reader s{item.if_object()};
+      std::string h = s.flag("healthy") ? paint.green("healthy") : paint.red("unhealthy");
+      out += fmt("  %-28s %s  check %s%s  failures %d\n", s.str("address").c_str(), h.c_str(), s.str("health").c_str(),
+                 s.flag("ejected") ? "  ejected" : "", static_cast<int>(s.num("failures")));
+    }
+  }
+  return out;
+}
+
 std::string format_status(std::string_view json, const Paint& paint) {
   auto doc = control::parse_object(json);
   if (!doc) return std::string("unreadable answer from hearthd: ") + std::string(json) + "\n";
   const Reader v{&*doc};
   std::string out;
+  if (v.str("kind") == "upstream") return format_upstream(v, paint);
   if (auto apps = v.array("apps")) {
-    // Several apps ([[apps]]): one block each.
+    // Several apps ([[apps]]): one block each, then the [[upstreams]].
     for (const auto& item : *apps) {
       if (!out.empty()) out += "\n";
       if (item.is_object()) out += format_status(boost::json::serialize(item.get_object()), paint);
+    }
+    if (auto ups = v.array("upstreams")) {
+      for (const auto& item : *ups) {
+        if (!out.empty()) out += "\n";
+        if (item.is_object()) out += format_status(boost::json::serialize(item.get_object()), paint);
+      }
     }
     return out;
   }

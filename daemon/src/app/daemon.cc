@@ -96,6 +96,9 @@ int Daemon::run() {
   for (AppUnit* a : all_units()) {
     for (pid_t p : a->pids()) ::kill(p, SIGKILL);
   }
+  for (auto& u : upstreams_) {
+    for (pid_t p : u->pids()) ::kill(-p, SIGKILL);
+  }
   return exit_code_;
 }
 
@@ -157,9 +160,31 @@ int Daemon::open_front_door() {
   // is spent on routing per request).
   if (cfg_->total_memory_budget > 0) ledger_ = std::make_unique<supervisor::MemoryLedger>(cfg_->total_memory_budget);
   for (const auto& a : config::apps_of(cfg_)) apps_.push_back(make_app_unit(a, false));
-  http::RequestHandler* app_handler = &apps_.front()->proxy();
-  const config::AppConfig& first = apps_.front()->app();
-  if (several_apps() || !first.hosts.empty() || !first.prefix.empty()) {
+  // [[upstreams]]: routed next to the apps (rebuild_routes); their requests' metrics carry their name.
+  for (const auto& uc : c.upstreams) {
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+    upstream::UpstreamUnit::Shared shared{io_,
+                                          clock_,
+                                          spawner_,
+                                          *reaper_,
+                                          telemetry_->observer_for(uc.name),
+                                          std::move(env),
+                                          temp_dir_,
+                                          c.http.via,
+                                          [this] { on_worker_ready_event(); }};
+    auto u = std::make_shared<upstream::UpstreamUnit>(std::move(shared), uc);
+    // A `user` needs root when the process is started (after privileges are dropped).
+    if (std::string err = u->prepare(::geteuid() == 0 && c.user.empty()); !err.empty()) {
+      std::fprintf(stderr, "hearthd: %s\n", err.c_str());
+      return 2;
+    }
+    upstreams_.push_back(std::move(u));
+  }
+  // With upstreams there is always a router (and, with only upstreams, no app).
+  http::RequestHandler* app_handler = apps_.empty() ? nullptr : &apps_.front()->proxy();
+  const bool routed_app = !apps_.empty() && (!apps_.front()->app().hosts.empty() || !apps_.front()->app().prefix.empty());
+  if (several_apps() || !upstreams_.empty() || routed_app) {
     if (std::string err = rebuild_routes(); !err.empty()) {  // the loader checked the same table
       std::fprintf(stderr, "hearthd: apps: %s\n", err.c_str());
       return 2;
@@ -283,6 +308,7 @@ void Daemon::start() {
     warn_asgi_fd_budget(c);
   }
   for (auto& a : apps_) a->start();
+  for (auto& u : upstreams_) u->start();
   notifier_ = std::make_unique<ServiceNotifier>(io_, notify_transport_, [this] { return service_status(); });
   notifier_->start();
   upgrade_ = std::make_unique<BinaryUpgrade>(io_, spawner_, *reaper_);
@@ -327,6 +353,9 @@ void Daemon::do_wait_signals() {
       HLOG(Warn, "received " << sigabbrev_np(sig) << " again: stopping now");
       for (AppUnit* a : all_units()) {
         for (pid_t p : a->pids()) ::kill(p, SIGKILL);
+      }
+      for (auto& u : upstreams_) {
+        for (pid_t p : u->pids()) ::kill(-p, SIGKILL);
       }
       if (http_) http_->close_all();
       if (redirect_) redirect_->close_all();
@@ -388,6 +417,7 @@ void Daemon::finish_shutdown() {
   // its sink reports to) is alive. Left queued, it was destroyed after
   // telemetry_ in ~Daemon: a heap-use-after-free found by make test-sanitize.
   for (auto& a : apps_) a->dispatcher().reject_all("shutting down");
+  for (auto& u : upstreams_) u->handler().abort_all();  // the same, for requests to upstreams
   if (telemetry_) telemetry_->flush();
   if (http_) http_->close_all();
   if (redirect_) redirect_->close_all();
@@ -400,13 +430,18 @@ void Daemon::finish_shutdown() {
 void Daemon::shutdown_apps(std::optional<milliseconds> grace) {
   // Every pool stops at once; the last one to finish ends the daemon.
   const std::vector<AppUnit*> units = all_units();
-  auto left = std::make_shared<size_t>(units.size());
+  auto left = std::make_shared<size_t>(units.size() + upstreams_.size());
   for (AppUnit* a : units) {
     a->shutdown(
         [this, left] {
           if (--*left == 0) finish_shutdown();
         },
         grace);
+  }
+  for (auto& u : upstreams_) {
+    u->shutdown([this, left] {
+      if (--*left == 0) finish_shutdown();
+    });
   }
 }
 
@@ -466,8 +501,9 @@ std::string Daemon::reload_tls() {
 }
 
 bool Daemon::ready() const {
-  if (phase_ != Phase::Running || apps_.empty()) return false;
-  return std::all_of(apps_.begin(), apps_.end(), [](const auto& a) { return a->ready(); });
+  if (phase_ != Phase::Running || (apps_.empty() && upstreams_.empty())) return false;
+  return std::all_of(apps_.begin(), apps_.end(), [](const auto& a) { return a->ready(); }) &&
+         std::all_of(upstreams_.begin(), upstreams_.end(), [](const auto& u) { return u->ready(); });
 }
 
 bool Daemon::serving() const {
@@ -478,13 +514,28 @@ bool Daemon::serving() const {
     if (!a->ready()) return false;
     any = true;
   }
+  for (const auto& u : upstreams_) {
+    if (!u->ready()) return false;
+    any = true;
+  }
   return any;
 }
 
 int Daemon::app_ready(std::string_view name) const {
   const AppUnit* u = find_app(name);
-  if (!u) return -1;
+  if (!u) {
+    const upstream::UpstreamUnit* up = find_upstream(name);
+    if (!up) return -1;
+    return phase_ == Phase::Running && up->ready() ? 1 : 0;
+  }
   return phase_ == Phase::Running && u->ready() ? 1 : 0;
+}
+
+upstream::UpstreamUnit* Daemon::find_upstream(std::string_view name) const {
+  for (const auto& u : upstreams_) {
+    if (u->name() == name) return u.get();
+  }
+  return nullptr;
 }
 
 AppUnit* Daemon::find_app(std::string_view name) const {
@@ -495,9 +546,11 @@ AppUnit* Daemon::find_app(std::string_view name) const {
 }
 
 namespace {
-std::string app_names(const std::vector<std::unique_ptr<AppUnit>>& apps) {
+std::string app_names(const std::vector<std::unique_ptr<AppUnit>>& apps,
+                      const std::vector<std::shared_ptr<upstream::UpstreamUnit>>& upstreams = {}) {
   std::string out;
   for (const auto& a : apps) out += (out.empty() ? "" : ", ") + a->name();
+  for (const auto& u : upstreams) out += (out.empty() ? "" : ", ") + u->name() + " (upstream)";
   return out;
 }
 const char* state_name(AppUnit::State s) {
@@ -527,20 +580,31 @@ std::string Daemon::status(std::string_view app) const {
   };
   if (!app.empty()) {
     const AppUnit* u = find_app(app);
-    if (!u) return control::error_reply("no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")");
+    if (const upstream::UpstreamUnit* up = u ? nullptr : find_upstream(app)) return ok_document(up->status_json());
+    if (!u)
+      return control::error_reply("no app named '" + std::string(app) + "' (apps: " + app_names(apps_, upstreams_) +
+                                  ")");
     return one(*u);
   }
-  if (!several_apps()) return one(*apps_.front());
+  if (!several_apps() && upstreams_.empty()) return one(*apps_.front());
   std::vector<std::string> docs;
   for (const auto& a : apps_) docs.push_back(one(*a));
-  return apps_status_json(docs);
+  std::vector<std::string> ups;
+  for (const auto& u : upstreams_) ups.push_back(u->status_json());
+  return apps_status_json(docs, ups);
 }
 
 void Daemon::reload(std::string_view app, std::function<void(const control::ReloadOutcome&)> done) {
   AppUnit* unit = nullptr;
   if (!app.empty() && !(unit = find_app(app))) {
+    if (upstream::UpstreamUnit* up = find_upstream(app)) {
+      // A command upstream: blue/green (UpstreamUnit::reload).
+      return up->reload([done = std::move(done)](const upstream::UpstreamUnit::ReloadResult& r) {
+        done(control::ReloadOutcome{r.ok, r.generation, r.seconds, r.message, "", ""});
+      });
+    }
     control::ReloadOutcome r;
-    r.message = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")";
+    r.message = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_, upstreams_) + ")";
     return done(r);
   }
   if (unit && unit->state() != AppUnit::State::Running) {
@@ -568,7 +632,12 @@ control::ScaleOutcome Daemon::scale(std::string_view app, uint32_t workers) {
   AppUnit* unit = nullptr;
   if (!app.empty()) {
     unit = find_app(app);
-    if (!unit) out.error = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")";
+    if (!unit && find_upstream(app))
+      out.error = "'" + std::string(app) + "' is an upstream: hearthd runs one process of it (scale the server itself)";
+    else if (!unit)
+      out.error = "no app named '" + std::string(app) + "' (apps: " + app_names(apps_) + ")";
+  } else if (apps_.empty()) {
+    out.error = "no app runs here, only upstreams: hearthd runs one process of each (scale the server itself)";
   } else if (apps_.size() > 1) {
     out.error = "several apps run (" + app_names(apps_) + "): name one, as in `hearthctl scale APP N`";
   } else {

@@ -33,6 +33,7 @@
 #include "supervisor/reaper.h"
 #include "supervisor/spawner.h"
 #include "tls/redirect_handler.h"
+#include "upstream/upstream_unit.h"
 
 namespace hearth::app {
 
@@ -162,6 +163,9 @@ class Daemon final : private control::Target {
   std::shared_ptr<AppsReload> apps_reload_;             // a configuration reload in progress, or null
   std::vector<std::unique_ptr<AppUnit>> retired_apps_;  // removed or replaced by one: stopping or stopped
   std::unique_ptr<AppRouter> router_;
+  // [[upstreams]], in config order (routed by router_ next to the apps).
+  std::vector<std::shared_ptr<upstream::UpstreamUnit>> upstreams_;
+  upstream::UpstreamUnit* find_upstream(std::string_view name) const;
   std::unique_ptr<AdminHandler> admin_handler_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::HttpServer> admin_;

@@ -242,6 +242,11 @@ std::string Daemon::rebuild_routes() {
                                                                                       : AppRouter::Gate::Open;
                                         }});
   }
+  for (const auto& up : upstreams_) {  // [[upstreams]] (not re-read by a configuration reload)
+    const config::UpstreamConfig& uc = up->config();
+    specs.push_back(routing::RouteSpec{uc.name, uc.hosts, uc.prefix, uc.strip_prefix});
+    targets.push_back(AppRouter::Target{&up->handler(), nullptr});
+  }
   auto built = routing::RouteTable::build(std::move(specs));
   if (!built.table) {
     std::string err;

@@ -193,7 +193,8 @@ void Daemon::reload_units(std::vector<AppUnit*> all, supervisor::Pool::ReloadCal
 }
 
 std::string Daemon::service_status() const {
-  if (apps_.empty() || !apps_.front()->pool()) return "starting";
+  if (apps_.empty() && upstreams_.empty()) return "starting";
+  if (!apps_.empty() && !apps_.front()->pool()) return "starting";
   std::string s = std::string(phase_ == Phase::Running ? (serving() ? "serving" : "starting") : "stopping") + ":";
   for (const auto& a : apps_) {
     auto st = a->pool()->status();
@@ -201,6 +202,12 @@ std::string Daemon::service_status() const {
     s += " " + std::to_string(st.ready) + "/" + std::to_string(st.effective) + " workers ready, generation " +
          std::to_string(st.generation) + ", queue " + std::to_string(a->dispatcher().queue_length());
     if (std::string_view(st.reload) != "none" && *st.reload) s += ", reload " + std::string(st.reload);
+  }
+  if (!upstreams_.empty()) {
+    std::size_t ready = 0;
+    for (const auto& u : upstreams_) ready += u->ready() ? 1 : 0;
+    s += (apps_.empty() ? " " : "; ") + std::to_string(ready) + "/" + std::to_string(upstreams_.size()) +
+         " upstream(s) ready";
   }
   return s;
 }

@@ -93,12 +93,25 @@ std::string status_json(const supervisor::Pool::Status& st, const StatusContext&
   return json::serialize(o);
 }
 
-std::string apps_status_json(const std::vector<std::string>& documents) {
+std::string apps_status_json(const std::vector<std::string>& documents, const std::vector<std::string>& upstreams) {
   json::array apps;
   for (const auto& d : documents) apps.push_back(json::parse(d));
   json::object o;
   o["ok"] = true;
   o["apps"] = std::move(apps);
+  if (!upstreams.empty()) {
+    json::array ups;
+    for (const auto& d : upstreams) ups.push_back(json::parse(d));
+    o["upstreams"] = std::move(ups);
+  }
+  return json::serialize(o);
+}
+
+std::string ok_document(const std::string& doc) {
+  json::value v = json::parse(doc);
+  json::object o;
+  o["ok"] = true;
+  for (auto& [k, val] : v.as_object()) o[k] = val;
   return json::serialize(o);
 }
 

@@ -28,7 +28,12 @@ struct StatusContext {
 std::string status_json(const supervisor::Pool::Status& st, const StatusContext& ctx);
 
 // Several apps (`hearthctl status` without a name): {"ok":true,"apps":[...]},
-// each item one status_json() document.
-std::string apps_status_json(const std::vector<std::string>& documents);
+// each item one status_json() document; with [[upstreams]] also
+// "upstreams":[...], each item one UpstreamUnit::status_json() document.
+std::string apps_status_json(const std::vector<std::string>& documents,
+                             const std::vector<std::string>& upstreams = {});
+
+// `doc` (a JSON object) with "ok":true added.
+std::string ok_document(const std::string& doc);
 
 }  // namespace hearth::app

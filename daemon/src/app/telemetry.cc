@@ -128,7 +128,8 @@ Telemetry::Telemetry(boost::asio::io_context& io, const config::Config& cfg)
   // route: app=""). Series that always exist, so dashboards see zeros rather than gaps.
   std::vector<std::string> names;
   for (const auto& a : cfg.apps) names.push_back(a.name);
-  if (names.empty()) names.push_back(config::kSingleAppName);
+  if (names.empty() && (!cfg.app.empty() || cfg.upstreams.empty())) names.push_back(config::kSingleAppName);
+  for (const auto& u : cfg.upstreams) names.push_back(u.name);  // observer_for(NAME) of each [[upstreams]]
   names.emplace_back();
   for (auto& n : names) add_per_app(std::move(n));
   own_ = &per_app_.back();

@@ -82,8 +82,9 @@ class Telemetry final : public proxy::RequestObserver {
   // The daemon's own answers (static files, 429s, no route): app="".
   void on_request_start() override;
   void on_request_done(const proxy::RequestRecord& record) override;
-  // The observer for app number `app` (config order; the single-app form's is 0):
-  // its requests' series carry app=NAME. Lives as long as the Telemetry.
+  // The observer for app number `app` (config order; the single-app form's is 0;
+  // then the [[upstreams]], numbered after the apps): its requests' series
+  // carry app=NAME. Lives as long as the Telemetry.
   proxy::RequestObserver* app_observer(std::size_t app);
   // The observer of the app named `name`: its series when it had some (an app
   // a configuration reload replaced keeps counting in the same series), else

@@ -195,6 +195,7 @@ std::vector<AppConfig> read_apps(std::string_view text, const std::string& path,
 
 std::vector<AppConfig> apps_of(const std::shared_ptr<const Config>& cfg) {
   if (!cfg->apps.empty()) return cfg->apps;
+  if (cfg->app.empty() && !cfg->upstreams.empty()) return {};  // only [[upstreams]]: no Python app
   return {AppConfig{kSingleAppName, {}, "", cfg}};
 }
 

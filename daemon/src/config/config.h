@@ -187,6 +187,27 @@ struct AppConfig {
   std::shared_ptr<const Config> settings;  // never null
 };
 
+// One [[upstreams]] entry (docs/several-apps.md): any HTTP/1.1 server behind
+// hearthd, routed like an app. Exactly one of `servers` and `command`.
+struct UpstreamConfig {
+  std::string name;                         // unique across apps and upstreams, [a-z0-9_-]+
+  std::vector<std::string> hosts;           // as AppConfig
+  std::string prefix;                       // as AppConfig
+  bool strip_prefix = false;                // forward the path without the prefix
+  std::vector<std::string> servers;         // "127.0.0.1:3000", "[::1]:80", "unix:/run/x.sock"
+  std::string command;                      // run with /bin/sh -c; "" = servers
+  std::map<std::string, std::string> env;   // command: added to the daemon's environment
+  std::string chdir;                        // command: working directory; "" = the daemon's
+  std::string user;                         // command: run as this user (only when hearthd runs as root)
+  bool socket = false;                      // command: a Unix socket in $SOCKET instead of a port in $PORT
+  Millis timeout{30000};                    // response timeout (default: the top-level timeout)
+  Millis connect_timeout{5000};             // connecting to a server
+  Millis boot_timeout{120000};              // command: until ready (default: the top-level boot_timeout)
+  Millis graceful_timeout{30000};           // command: TERM, then KILL after this (default: top level)
+  std::string health_path;                  // "" = a TCP (or Unix) connect is the check
+  Millis health_interval{10000};            // between active checks
+};
+
 struct Config {
   // Where the config came from ("" when none), for messages.
   std::string config_file;
@@ -262,13 +283,15 @@ struct Config {
 
   // [[apps]] entries in file order; empty = the single-app form (top-level `app`).
   std::vector<AppConfig> apps;
+  std::vector<UpstreamConfig> upstreams;  // [[upstreams]] (config/upstreams.h)
 
   // Resolved at load time: where the Python runtime (plugins/python) lives.
   std::string runtime_dir;
 };
 
 // The apps the daemon runs: cfg->apps, or for the single-app form one entry
-// named kSingleAppName with the default route and `cfg` as its settings.
+// named kSingleAppName with the default route and `cfg` as its settings;
+// none when there is no app but [[upstreams]].
 inline constexpr const char* kSingleAppName = "app";
 std::vector<AppConfig> apps_of(const std::shared_ptr<const Config>& cfg);
 

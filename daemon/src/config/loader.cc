@@ -14,6 +14,7 @@
 #include "config/env.h"
 #include "config/reference.h"
 #include "config/toml_source.h"
+#include "config/upstreams.h"
 #include "config/validate.h"
 
 namespace hearth::config {
@@ -65,6 +66,11 @@ void validate_all(Config& cfg, const Provenance& prov, const std::string& text, 
   std::vector<std::string> top = validate(cfg, action, prov);
   if (prov.label("apps") != "apps") {
     cfg.apps = read_apps(text, cfg.config_file, cfg, prov, cores, action, top, errors);
+  }
+  if (prov.label("upstreams") != "upstreams") cfg.upstreams = read_upstreams(text, cfg.config_file, cfg, errors);
+  if (!cfg.upstreams.empty() && cfg.apps.empty() && cfg.app.empty()) {
+    // Only [[upstreams]]: no Python app is needed (and no zygote is started).
+    std::erase_if(top, [](const std::string& e) { return e.rfind("no application given", 0) == 0; });
   }
   for (auto& e : top) errors.push_back(std::move(e));
 }

@@ -1,6 +1,7 @@
 #include "config/reference.h"
 
 #include "config/apps.h"
+#include "config/upstreams.h"
 
 #include <toml++/toml.h>
 
@@ -149,6 +150,17 @@ std::string config_reference_markdown() {
          "entry, and so is a top-level `app` (or the command line's `APP`) next to `[[apps]]`.\n\n";
   out += "| key | type | default | meaning |\n|---|---|---|---|\n";
   for (const auto& k : apps_entry_schema()) {
+    out += "| `" + std::string(k.key) + "` | " + std::string(k.type) + " | " + cell(std::string(k.default_note)) +
+           " | " + cell(std::string(k.description)) + " |\n";
+  }
+
+  out += "\n## `[[upstreams]]`\n\n";
+  out += "Each `[[upstreams]]` entry is an HTTP/1.1 server behind hearthd, routed like an app by `hosts` and "
+         "`prefix`: either `servers` to proxy to, or a `command` that hearthd starts and supervises "
+         "([several-apps.md](several-apps.md#upstreams)). Exactly one of `servers` and `command`; unknown keys are "
+         "errors.\n\n";
+  out += "| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& k : upstreams_entry_schema()) {
     out += "| `" + std::string(k.key) + "` | " + std::string(k.type) + " | " + cell(std::string(k.default_note)) +
            " | " + cell(std::string(k.description)) + " |\n";
   }

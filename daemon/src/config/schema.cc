@@ -152,6 +152,11 @@ constexpr KeySpec kSchema[] = {
      "several apps behind one hearthd (`[[apps]]`), each with its own pool, routed by `hosts` and `prefix`; not "
      "with a top-level `app`. Keys in [`[[apps]]`](#apps) below, behaviour in [several-apps.md](several-apps.md)",
      custom()},
+    {"upstreams", "array of tables", "none", "",
+     "any HTTP/1.1 server behind hearthd (`[[upstreams]]`): `servers` to proxy to, or a `command` hearthd starts "
+     "and supervises, routed like an app. Keys in [`[[upstreams]]`](#upstreams) below, behaviour in "
+     "[several-apps.md](several-apps.md#upstreams)",
+     custom()},
 
     // ---------------------------------------------------------------- [http]
     {"http", "section", "", "", "The front door: client timeouts, request limits, buffering and HTTP/2."},

@@ -61,7 +61,7 @@ std::optional<std::string> custom_value(std::string_view key, const Config& c) {
   }
   if (key == "tls.min_version") return quote(c.tls.min_version);
   if (key == "tls.redirect_http_from") return binds(c.tls.redirect_http_from);
-  return std::nullopt;  // env, warmup.requests, static, rate_limit, error_page, tls.certificates, apps
+  return std::nullopt;  // env, warmup.requests, static, rate_limit, error_page, tls.certificates, apps, upstreams
 }
 
 std::string section_of(std::string_view key) {
@@ -158,6 +158,16 @@ std::string to_toml(const Config& c) {
     line("threads", std::to_string(s.threads));
     if (!s.chdir.empty()) line("chdir", quote(s.chdir));
     if (!s.health.path.empty()) line("health.path", quote(s.health.path));
+  }
+  for (const auto& u : c.upstreams) {
+    o += "\n[[upstreams]]\n";
+    line("name", quote(u.name));
+    line("hosts", array(u.hosts));
+    line("prefix", quote(u.prefix));
+    line("strip_prefix", u.strip_prefix ? "true" : "false");
+    if (!u.command.empty()) line("command", quote(u.command));
+    else line("servers", array(u.servers));
+    if (!u.health_path.empty()) line("health.path", quote(u.health_path));
   }
   for (const auto& m : c.statics) {
     o += "\n[[static]]\n";

@@ -71,6 +71,16 @@ void TomlReader::add_custom_handlers() {
          }
          ok(key, n);
        }},
+      // [[upstreams]] likewise (config/upstreams.cc).
+      {"upstreams",
+       [this](const std::string& key, const toml::node& n) {
+         auto arr = n.as_array();
+         if (!arr) return bad(key, n, "an array of tables ([[upstreams]])");
+         for (size_t i = 0; i < arr->size(); ++i) {
+           if (!arr->get(i)->is_table()) bad(key + "[" + std::to_string(i) + "]", *arr->get(i), "a table");
+         }
+         ok(key, n);
+       }},
   };
   for (auto& [key, handler] : custom) handlers_[key] = std::move(handler);
 }

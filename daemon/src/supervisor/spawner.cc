@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <grp.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@ enum class ChildStep : int {
   Setsid = 1,   // setsid()
   FdSetup = 2,  // duplicating a source fd or placing it on its target
   Chdir = 3,    // the working directory
+  Identity = 4, // parent death signal, setgid/setuid
 };
 constexpr int kStepShift = 16;
 
@@ -43,6 +46,7 @@ const char* step_name(int step) {
     case ChildStep::Setsid: return "setsid";
     case ChildStep::FdSetup: return "fd setup";
     case ChildStep::Chdir: return "chdir";
+    case ChildStep::Identity: return "identity";
   }
   return "?";
 }
@@ -53,7 +57,7 @@ const char* step_name(int step) {
 // (the daemon is single-threaded, but the rule keeps this safe either way).
 class ChildSetup {
  public:
-  ChildSetup(const SpawnSpec& spec, int max_target) : spec_(spec), max_target_(max_target) {}
+  ChildSetup(const SpawnSpec& spec, int max_target) : spec_(spec), max_target_(max_target), parent_(::getpid()) {}
 
   bp::error_code on_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&, const char* const*&) {
     // The targets stay open through the launcher's close_all(), which needs
@@ -111,6 +115,16 @@ class ChildSetup {
       for (int fd = max_target_ + 1; fd < pipe_fd; ++fd) ::close(fd);
     }
     if (!spec_.cwd.empty() && ::chdir(spec_.cwd.c_str()) != 0) return fail(ChildStep::Chdir);
+    if (spec_.gid >= 0) {
+      gid_t g = static_cast<gid_t>(spec_.gid);
+      if (::setgroups(1, &g) != 0 || ::setgid(g) != 0) return fail(ChildStep::Identity);
+    }
+    if (spec_.uid >= 0 && ::setuid(static_cast<uid_t>(spec_.uid)) != 0) return fail(ChildStep::Identity);
+    // After setuid: a change of credentials clears the parent death signal.
+    if (spec_.parent_death_signal != 0 &&
+        ::prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(spec_.parent_death_signal)) != 0)
+      return fail(ChildStep::Identity);
+    if (spec_.parent_death_signal != 0 && ::getppid() != parent_) _exit(127);  // the daemon died before prctl
     return {};
   }
 
@@ -136,6 +150,7 @@ class ChildSetup {
 
   const SpawnSpec& spec_;
   int max_target_;
+  pid_t parent_;  // the daemon, for the parent death signal race
 };
 
 // The launcher makes its error pipe after the parent's lowest free fds; if one

@@ -19,6 +19,9 @@ struct SpawnSpec {
   std::vector<std::pair<int, int>> fd_map;     // {fd in the daemon, fd number in the child}
   std::string cwd;                             // "" = inherit
   bool new_session = true;                     // setsid(): a terminal's Ctrl-C reaches only the daemon
+  int parent_death_signal = 0;                 // PR_SET_PDEATHSIG (0 = none): for children that cannot
+                                               // watch the death pipe ([[upstreams]] commands)
+  int uid = -1, gid = -1;                      // >= 0: setgroups/setgid/setuid before exec (as root only)
 };
 
 struct SpawnResult {
