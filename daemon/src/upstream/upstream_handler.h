@@ -55,6 +55,7 @@ class UpstreamHandler final : public http::RequestHandler {
   void set_backend(std::shared_ptr<Backend> b) { backend_ = std::move(b); }
   const std::shared_ptr<Backend>& backend() const { return backend_; }
   uint64_t requests() const { return requests_; }
+  std::size_t in_flight() const { return live_->size(); }
   // Ends every request in flight now (finish(false)), while what their sinks
   // report to (metrics, access log) still exists: the daemon's last step
   // before its loop stops.
