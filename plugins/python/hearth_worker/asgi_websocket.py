@@ -60,6 +60,9 @@ class WsCycle:
         self.code = 1000  # websocket.disconnect's code once the socket is closed
         self.inbox = collections.deque()  # frames read by send() before receive() asked for them
         self.client_gone = False  # a WS_DISCONNECT arrived (maybe still in the inbox)
+        # A message was just received: the next send skips _poll() (an echo's reply; a
+        # disconnect behind that message reaches the app at its next receive()).
+        self.just_received = False
 
     def _append(self, data):
         s = self.slot
@@ -129,6 +132,7 @@ class WsCycle:
             else:
                 ftype, flags, aux, payload = await self._read_frame()
             if ftype == WS_RECEIVE:
+                self.just_received = True
                 if flags & FLAG_TEXT:
                     return {"type": "websocket.receive", "text": payload.decode("utf-8"), "bytes": None}
                 return {"type": "websocket.receive", "bytes": payload, "text": None}
@@ -142,7 +146,10 @@ class WsCycle:
     async def send(self, message):
         mtype = message["type"]
         if self.state == OPEN and not self.client_gone:
-            self._poll()
+            if self.just_received:
+                self.just_received = False
+            else:
+                self._poll()
         if self.state == GONE or self.client_gone:
             if mtype == "websocket.close":
                 return

@@ -139,6 +139,12 @@ class AsyncSlot:
         self.busy = False
         self.request_id = "-"
         self.gone_cb = None  # watch_gone(): called once CLIENT_GONE arrives
+        # One readiness watch on the socket, kept between reads (_wait_readable): the
+        # loop's sock_recv_into() would register and drop one per call (uvloop: some
+        # seven epoll_ctl(2) calls and an ioctl(2) per frame).
+        self.reader_on = False
+        self.waiter = None  # the future _wait_readable() awaits
+        self.drained = False  # the last receive took less than it could: the socket was empty
 
     def has_pending(self):
         if self.pos < self.end:
@@ -166,15 +172,47 @@ class AsyncSlot:
                 self.buf[:avail] = self.buf[self.pos:self.end]
             self.pos = 0
             self.end = avail
-        recv_into = self.aw.loop.sock_recv_into
         while self.end - self.pos < need:
-            try:
-                n = await recv_into(self.sock, self.view[self.end:])
-            except OSError as exc:
-                raise SlotClosed(str(exc)) from None
+            n = await self._recv_into(self.view[self.end:])
             if not n:
                 raise SlotClosed("EOF")
             self.end += n
+
+    async def _recv_into(self, view):
+        """recv_into() on the non-blocking socket, waiting for readability when empty
+        (at once when the last receive drained it: no recv(2) that fails with EAGAIN)."""
+        if self.drained:
+            await self._wait_readable()
+        while True:
+            try:
+                n = self.sock.recv_into(view)
+            except (BlockingIOError, InterruptedError):
+                await self._wait_readable()
+                continue
+            except OSError as exc:
+                raise SlotClosed(str(exc)) from None
+            self.drained = n < len(view)
+            return n
+
+    async def _wait_readable(self):
+        self._reader_needed()
+        fut = self.aw.loop.create_future()
+        self.waiter = fut
+        try:
+            await fut
+        finally:
+            if self.waiter is fut:
+                self.waiter = None
+
+    def _reader_needed(self):
+        if not self.reader_on:
+            self.reader_on = True
+            self.aw.loop.add_reader(self.sock.fileno(), self._on_readable)
+
+    def _reader_off(self):
+        if self.reader_on:
+            self.reader_on = False
+            self.aw.loop.remove_reader(self.sock.fileno())
 
     async def read_body(self, size):
         """Up to ``size`` (> 0) body bytes: buffered ones, else one receive."""
@@ -184,10 +222,7 @@ class AsyncSlot:
                 # A receive of up to `size` bytes (instead of the slot buffer's 16 KiB), so
                 # a large body arrives in fewer, larger http.request events.
                 chunk = bytearray(size)
-                try:
-                    n = await self.aw.loop.sock_recv_into(self.sock, chunk)
-                except OSError as exc:
-                    raise SlotClosed(str(exc)) from None
+                n = await self._recv_into(chunk)
                 if not n:
                     raise SlotClosed("EOF")
                 return bytes(memoryview(chunk)[:n])
@@ -210,10 +245,19 @@ class AsyncSlot:
             on_gone()
             return
         self.gone_cb = on_gone
-        self.aw.loop.add_reader(self.sock.fileno(), self._on_readable)
+        self._reader_needed()
 
     def _on_readable(self):
+        waiter = self.waiter
+        if waiter is not None:  # a read is waiting: it reads
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+            return
         if self.gone_cb is None:
+            # Readable while nobody reads (the next frame came early): stop watching
+            # until a read waits again (the watch is level-triggered).
+            self._reader_off()
             return
         gone = poll_client_gone(self)
         if gone or self.end - self.pos >= 16:  # gone, or another frame: stop watching
@@ -225,7 +269,7 @@ class AsyncSlot:
     def unwatch(self):
         if self.gone_cb is not None:
             self.gone_cb = None
-            self.aw.loop.remove_reader(self.sock.fileno())
+            self._reader_off()
 
     async def sendall(self, data):
         try:

@@ -108,3 +108,25 @@ def test_a_sending_app_learns_that_the_client_left(make_daemon):
             break
     assert f.type in (P.WS_CLOSE, P.RESPONSE_END)
     d.wait_stderr("flood-stopped-marker")
+
+
+def test_many_round_trips_and_messages_that_arrive_early(make_daemon):
+    # The slot keeps one readiness watch between reads (asgi_worker.AsyncSlot._wait_readable):
+    # one message at a time, then bursts that arrive while the app is still answering (the
+    # watch fires with nobody reading and is dropped until a read waits again).
+    d, w = _worker(make_daemon)
+    sock = w.slots[0]
+    _open(w, "/echo")
+    assert read_frame(sock).type == P.WS_ACCEPT
+    for i in range(200):
+        sock.sendall(_frame(P.WS_RECEIVE, b"m%d" % i))
+        f = read_frame(sock)
+        assert (f.type, f.payload) == (P.WS_SEND, b"m%d" % i)
+    for burst in range(20):
+        sock.sendall(b"".join(_frame(P.WS_RECEIVE, b"b%d.%d" % (burst, j)) for j in range(5)))
+        for j in range(5):
+            f = read_frame(sock)
+            assert (f.type, f.payload) == (P.WS_SEND, b"b%d.%d" % (burst, j))
+    sock.sendall(_frame(P.WS_DISCONNECT, aux=1000))
+    assert read_frame(sock).type == P.RESPONSE_END
+    assert w.request("/").code == 200
