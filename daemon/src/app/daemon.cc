@@ -173,6 +173,7 @@ int Daemon::open_front_door() {
                                           temp_dir_,
                                           c.http.via,
                                           [this] { on_worker_ready_event(); }};
+    shared.ws_max_message_size = c.http.ws_max_message_size;
     auto u = std::make_shared<upstream::UpstreamUnit>(std::move(shared), uc);
     // A `user` needs root when the process is started (after privileges are dropped).
     if (std::string err = u->prepare(::geteuid() == 0 && c.user.empty()); !err.empty()) {
