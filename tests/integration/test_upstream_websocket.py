@@ -244,3 +244,39 @@ def test_shutdown_closes_an_open_tunnel_with_1001(up):
     code, rc = run(main())
     assert code == 1001 and rc == 0, (code, rc, up.log_tail())
     assert recorded(up, "shutdown").startswith("1001")
+
+
+UNREACHABLE = """
+[[upstreams]]
+name = "dead"
+prefix = "/dead"
+servers = ["127.0.0.1:{dead}"]
+connect_timeout = "2s"
+
+[[upstreams]]
+name = "mute"
+prefix = "/mute"
+servers = ["127.0.0.1:{mute}"]
+timeout = "1s"
+"""
+
+
+def test_no_server_is_502_and_no_answer_is_504(hearthd):
+    with socket.socket() as d:
+        d.bind(("127.0.0.1", 0))
+        dead = d.getsockname()[1]  # bound, never listening: connections are refused
+        with socket.socket() as mute:
+            mute.bind(("127.0.0.1", 0))
+            mute.listen(8)  # the kernel completes the connection; nothing ever answers
+            srv = hearthd(None, workers=1,
+                          toml=UNREACHABLE.format(dead=dead, mute=mute.getsockname()[1]))
+
+            async def status(path):
+                with pytest.raises(InvalidStatusCode) as e:
+                    async with connect(srv, path):
+                        pass
+                return e.value.status_code
+
+            assert run(status("/dead/x")) == 502
+            assert run(status("/mute/x")) == 504
+            assert srv.stop() == 0, srv.log_tail()
