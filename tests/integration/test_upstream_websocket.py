@@ -3,7 +3,8 @@
 (tests/integration/apps/ws_upstream_server.py) on $PORT under a prefix with strip_prefix,
 and one on a Unix socket ($SOCKET); the `websockets` client. Echo of text, binary and 1 MiB
 messages, the upstream's subprotocol and Set-Cookie reaching the client, the client's
-headers reaching the upstream, a refused handshake (403) relayed, close codes both ways,
+headers reaching the upstream, a slow client holding the upstream back, a refused handshake
+(403) relayed, 502/504 when no server answers the handshake, close codes both ways,
 a killed upstream closing the client (1011, no hang), a reload and a shutdown closing an
 open tunnel with 1001."""
 import asyncio
@@ -129,6 +130,29 @@ def test_one_mib_messages_both_ways(up):
     run(main())
 
 
+def test_a_slow_client_holds_the_upstream_back(up):
+    """32 MiB from the upstream to a client that reads nothing for a while: far beyond what the
+    front door holds for a client (2 x max_message_size + 64 KiB) and the kernel's buffers. hearthd
+    stops reading the upstream while the client is behind, so nothing is lost and the client is
+    not closed as one that does not read."""
+    count, size = 512, 64 * 1024
+
+    async def main():
+        # max_queue=1: the client stops reading its socket while a message waits unread
+        async with connect(up, "/live/flood", max_queue=1) as ws:
+            await ws.send(f"flood:{count},{size}")
+            # The behaviour under test is a client that does not read for a while.
+            await asyncio.sleep(1.5)
+            for i in range(count):
+                m = await ws.recv()
+                assert len(m) == size and m[:4] == i.to_bytes(4, "big"), (i, len(m))
+            assert await ws.recv() == "flood done"
+            await ws.send("still open")
+            assert await ws.recv() == "still open"
+
+    run(main(), timeout=120)
+
+
 def test_unix_socket_upstream_without_strip_prefix(up):
     async def main():
         async with connect(up, "/unixy/x?id=u") as ws:
@@ -180,6 +204,8 @@ def test_close_codes_both_ways(up):
     with urllib.request.urlopen(up.admin_url + "/metrics", timeout=5) as r:
         metrics = r.read().decode()
     assert 'hearth_requests_total{app="live",method="GET",status="1xx"}' in metrics, metrics[:3000]
+    # and in the access log as a 101 (not as a client that left: the socket was handed over)
+    poll(lambda: '"GET /live/c?id=client HTTP/1.1" 101 ' in up.stdout(), 5, what="the access log line on stdout")
 
 
 def test_a_killed_upstream_closes_the_client(up):

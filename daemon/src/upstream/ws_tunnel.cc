@@ -149,7 +149,7 @@ void WsTunnel::relay_refusal() {
 // --- open: messages both ways ----------------------------------------------------
 
 void WsTunnel::do_read() {
-  if (reading_ || (state_ != State::Open && state_ != State::Closing)) return;
+  if (reading_ || state_ != State::Open) return;  // Closing: Beast's close reads what is left
   reading_ = true;
   ws_->async_read(rbuf_, [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
     self->on_read(ec);
@@ -172,6 +172,13 @@ void WsTunnel::on_read(const boost::system::error_code& ec) {
   auto data = rbuf_.data();
   link_->send(ws_->got_text(), std::string_view(static_cast<const char*>(data.data()), data.size()));
   rbuf_.consume(rbuf_.size());
+  if (link_->full()) {
+    // The client is behind: the upstream waits (TCP holds it) until the link drained.
+    // The callback holds the tunnel (no operation is pending meanwhile); the
+    // link drops it when it closes, and the tunnel hears on_client_closed.
+    link_->when_writable([self = shared_from_this()] { self->do_read(); });
+    return;
+  }
   do_read();
 }
 

@@ -18,8 +18,9 @@
 //  3. messages both ways, text or binary as sent. Client -> upstream: queued
 //     while a write to the upstream is in flight; beyond kQueueLimit queued
 //     the link stops reading the client (on_client_message returns false)
-//     until the queue drains. Upstream -> client: one read at a time (the link
-//     closes a client that does not read, as for apps);
+//     until the queue drains. Upstream -> client: one read at a time, and
+//     none while the link is full() (the client is behind) until it says
+//     when_writable(): a slow client holds the upstream back through TCP;
 //  4. closing: the client's close code goes to the upstream
 //     (ws_upstream_close_code), after the queued messages; the upstream's goes
 //     to the client. An upstream connection that breaks (or sends more than
@@ -31,7 +32,8 @@
 // Observed like any upstream request: the sink gets start(101) on accept
 // (for the access log and metrics) and finish() when the tunnel ends.
 //
-// Lifetime: shared_ptr; pending operations hold one; the link holds it weakly
+// Lifetime: shared_ptr; pending operations hold one, and so does a callback
+// waiting in link->when_writable(); the link holds it weakly
 // (set_app); the handler's Live set lists it (for abort()), and the Backend's
 // tunnel set (for go_away()), both until end(). One executor.
 #include <boost/asio/io_context.hpp>

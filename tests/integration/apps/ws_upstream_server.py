@@ -6,7 +6,8 @@ Listens on 127.0.0.1:$PORT, or on the Unix socket $SOCKET. Plain HTTP: /healthz 
 offers the subprotocols "chat" and "superchat" (the first of the client's offer it knows
 wins) and answers its handshake with Set-Cookie: up=1. Messages: "info" answers JSON (the
 path, the request headers with lower-case names, the chosen subprotocol, the pid, $UPSTREAM_TAG);
-"close:CODE" closes with CODE and the reason "bye"; anything else (text or binary) is echoed.
+"close:CODE" closes with CODE and the reason "bye"; "flood:N,SIZE" sends N binary messages of
+SIZE bytes (message i is i as 4 big-endian bytes, repeated), then "flood done"; anything else (text or binary) is echoed.
 When a connection ends, its close code and reason go to $RECORD_DIR/closed-ID (ID: the
 query's id=...), written to a temporary name first and renamed.
 """
@@ -55,6 +56,11 @@ async def handler(ws, path):
                 }))
             elif isinstance(msg, str) and msg.startswith("close:"):
                 await ws.close(int(msg[6:]), "bye")
+            elif isinstance(msg, str) and msg.startswith("flood:"):
+                count, size = map(int, msg[6:].split(","))
+                for i in range(count):
+                    await ws.send(i.to_bytes(4, "big") * (size // 4))
+                await ws.send("flood done")
             else:
                 await ws.send(msg)
     except websockets.ConnectionClosed:
