@@ -51,8 +51,8 @@ class WebSocketLink {
   // what the link holds before it closes a client that does not read. The app
   // side then stops producing and calls when_writable(); `cb` runs (posted)
   // once the output fell below that. One callback at a time (a new one
-  // replaces the old); dropped when the link closes (the app side hears
-  // on_client_closed, or closed it itself). The defaults never fill.
+  // replaces the old; null drops it); dropped when the link closes (the app
+  // side hears on_client_closed, or closed it itself). The defaults never fill.
   virtual bool full() const { return false; }
   virtual void when_writable(std::function<void()> cb) {
     if (cb) cb();

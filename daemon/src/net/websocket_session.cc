@@ -218,7 +218,10 @@ void WebSocketSession::on_write(const error_code& ec, std::size_t) {
 }
 
 void WebSocketSession::when_writable(std::function<void()> cb) {
-  if (phase_ == Phase::Closed || phase_ == Phase::Handshake) return;
+  if (!cb || phase_ == Phase::Closed || phase_ == Phase::Handshake) {
+    writable_cb_ = nullptr;
+    return;
+  }
   if (!full()) {
     asio::post(state_->io, std::move(cb));
     return;

@@ -326,6 +326,7 @@ void WsTunnel::end(bool ok) {
   live_->erase(this);
   backend_->remove_tunnel(this);
   backend_->end_request();
+  link_->when_writable(nullptr);  // a callback still waiting there holds this tunnel
   link_->detach_app();
   queue_.clear();
   queued_bytes_ = 0;
