@@ -5,8 +5,8 @@ and one on a Unix socket ($SOCKET); the `websockets` client. Echo of text, binar
 messages, the upstream's subprotocol and Set-Cookie reaching the client, the client's
 headers reaching the upstream, a slow client holding the upstream back, a refused handshake
 (403) relayed, 502/504 when no server answers the handshake, close codes both ways,
-a killed upstream closing the client (1011, no hang), a reload and a shutdown closing an
-open tunnel with 1001."""
+a killed upstream closing the client (1011, no hang), a blue/green reload, a configuration
+reload that removes the upstream and a shutdown closing an open tunnel with 1001."""
 import asyncio
 import json
 import os
@@ -253,6 +253,27 @@ def test_a_reload_closes_open_tunnels_with_1001(up):
     assert code == 1001 and new != old, (old, code, new)
     assert recorded(up, "reload").startswith("1001"), "the upstream side is closed with 1001 too"
     poll(lambda: pid_exited(old), 15, what="the old process stopped after the reload")
+
+
+def test_a_configuration_reload_removing_the_upstream_closes_its_tunnels(up, tmp_path):
+    cfg = tmp_path / "hearthd1.toml"
+    text = cfg.read_text()
+    assert '\n[[upstreams]]\nname = "unixy"' in text
+
+    async def main():
+        async with connect(up, "/unixy/x?id=removed") as ws:
+            await ws.send("hi")
+            assert await ws.recv() == "hi"
+            cfg.write_text(text[:text.index('\n[[upstreams]]\nname = "unixy"')])
+            loop = asyncio.get_running_loop()
+            r = await loop.run_in_executor(None, lambda: ctl(up.ctl_sock, "reload", timeout=60))
+            assert r.returncode == 0 and "removed unixy" in r.stdout + r.stderr, r
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10)
+            return ws.close_code
+
+    assert run(main()) == 1001
+    assert recorded(up, "removed").startswith("1001")
 
 
 def test_shutdown_closes_an_open_tunnel_with_1001(up):

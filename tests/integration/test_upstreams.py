@@ -366,3 +366,64 @@ servers = ["127.0.0.1:{dead}", "127.0.0.1:{port}"]
         assert dead_s["failures"] >= 1 and dead_s["ejected"] and not dead_s["healthy"], pair
     finally:
         stop_server(proc)
+
+
+def test_reloading_the_file_adds_removes_and_replaces_upstreams(hearthd, tmp_path):
+    """`hearthctl reload` reads the file again for [[upstreams]] too: a new one is routed, a
+    removed one leaves its route, a changed command upstream is replaced blue/green (no request
+    to it fails), the app keeps serving; a new command upstream that never gets ready changes
+    nothing."""
+    proc, port = start_server(tmp_path)
+    try:
+        ext = f'\n[[upstreams]]\nname = "ext"\nprefix = "/ext"\nservers = ["127.0.0.1:{port}"]\n'
+        srv, sock, flag = start(hearthd, tmp_path, ext)
+        cfg = tmp_path / "hearthd1.toml"
+        assert cfg.exists()
+        old_server = get(srv, "/socket/").json()["pid"]
+        old_shell = status(sock, "node")["pid"]
+        assert get(srv, "/ext/a").json()["tag"] == "ext"
+
+        ext2 = f'\n[[upstreams]]\nname = "ext2"\nprefix = "/ext2"\nservers = ["127.0.0.1:{port}"]\n'
+        text = CONFIG.format(sock=sock, server=SERVER, flag=flag, extra=ext2)
+        cfg.write_text(text.replace('UPSTREAM_TAG = "node"', 'UPSTREAM_TAG = "node2"'))
+        stop, results = threading.Event(), []
+        threads = [threading.Thread(target=_load, args=(srv, stop, results)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        try:
+            poll(lambda: len(results) >= 10, 20, what="load before the reload")
+            r = ctl(sock, "reload", timeout=60)
+            n = len(results)
+            poll(lambda: len(results) >= n + 20, 20, what="load after the reload")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+        assert r.returncode == 0, (r.stdout, r.stderr, srv.log_tail(40))
+        out = r.stdout + r.stderr
+        for word in ("upstreams: added ext2", "replaced node", "removed ext"):
+            assert word in out, out
+        failed = [x for x in results if x[1] != 200]
+        assert not failed, (failed[:5], srv.log_tail(40))
+
+        assert get(srv, "/socket/").json()["tag"] == "node2"
+        assert get(srv, "/ext2/b").json()["tag"] == "ext"
+        assert get(srv, "/ext/a").json()["tag"] == "site"  # no upstream's prefix now: the app's
+        every = json.loads(ctl(sock, "status", "--json").stdout)
+        assert [u["name"] for u in every["upstreams"]] == ["node", "ext2"], every
+        poll(lambda: pid_exited(old_server) and pid_exited(old_shell), 15,
+             what="the replaced command upstream's process to stop")
+
+        # A new command upstream that never gets ready: nothing changes.
+        late = ('\n[[upstreams]]\nname = "late"\nprefix = "/late"\n'
+                f'command = "{SERVER}"\nenv = {{ NEVER_READY = "1" }}\nboot_timeout = "2s"\n'
+                '[upstreams.health]\npath = "/healthz"\n')
+        cfg.write_text(cfg.read_text() + late)
+        r = ctl(sock, "reload", timeout=60)
+        assert r.returncode == 1 and "nothing changed" in (r.stdout + r.stderr), (r.stdout, r.stderr)
+        every = json.loads(ctl(sock, "status", "--json").stdout)
+        assert [u["name"] for u in every["upstreams"]] == ["node", "ext2"], every
+        assert get(srv, "/late/x").json()["tag"] == "site"
+        assert get(srv, "/socket/").json()["tag"] == "node2"
+    finally:
+        stop_server(proc)

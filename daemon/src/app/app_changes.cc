@@ -9,8 +9,27 @@ namespace hearth::app {
 std::string settings_fingerprint(const config::Config& settings) {
   config::Config c = settings;
   c.apps.clear();
+  c.upstreams.clear();  // planned on their own (plan_upstream_changes)
   c.config_file.clear();
   return config::to_toml(c);
+}
+
+std::vector<AppChange> plan_upstream_changes(const std::vector<config::UpstreamConfig>& now,
+                                             const std::vector<config::UpstreamConfig>& next) {
+  std::vector<AppChange> out;
+  auto find = [](const std::vector<config::UpstreamConfig>& v, const std::string& name) {
+    return std::find_if(v.begin(), v.end(), [&](const config::UpstreamConfig& u) { return u.name == name; });
+  };
+  for (const auto& n : next) {
+    auto old = find(now, n.name);
+    if (old == now.end()) out.push_back({AppChange::Kind::Added, n.name});
+    else if (!(*old == n)) out.push_back({AppChange::Kind::Replaced, n.name});
+    else out.push_back({AppChange::Kind::Kept, n.name});
+  }
+  for (const auto& o : now) {
+    if (find(next, o.name) == next.end()) out.push_back({AppChange::Kind::Removed, o.name});
+  }
+  return out;
 }
 
 std::vector<AppChange> plan_app_changes(const std::vector<config::AppConfig>& now,

@@ -30,8 +30,15 @@ std::vector<AppChange> plan_app_changes(const std::vector<config::AppConfig>& no
                                         const std::vector<config::AppConfig>& next,
                                         const std::function<bool(const std::string&)>& failed);
 
+// The [[upstreams]] the same way, by name: Added; Kept (the entry is the same:
+// untouched, a command upstream's process keeps running); Replaced (any key
+// changed, hosts included: a new unit starts and takes the route once ready);
+// Removed. Same order as plan_app_changes.
+std::vector<AppChange> plan_upstream_changes(const std::vector<config::UpstreamConfig>& now,
+                                             const std::vector<config::UpstreamConfig>& next);
+
 // The per-app settings as text, for comparing two files' versions of an app
-// (the top-level [[apps]] list itself left out).
+// (the top-level [[apps]] and [[upstreams]] lists left out).
 std::string settings_fingerprint(const config::Config& settings);
 
 const char* change_name(AppChange::Kind k);

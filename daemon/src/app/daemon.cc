@@ -96,7 +96,7 @@ int Daemon::run() {
   for (AppUnit* a : all_units()) {
     for (pid_t p : a->pids()) ::kill(p, SIGKILL);
   }
-  for (auto& u : upstreams_) {
+  for (upstream::UpstreamUnit* u : all_upstreams()) {
     for (pid_t p : u->pids()) ::kill(-p, SIGKILL);
   }
   return exit_code_;
@@ -162,21 +162,9 @@ int Daemon::open_front_door() {
   for (const auto& a : config::apps_of(cfg_)) apps_.push_back(make_app_unit(a, false));
   // [[upstreams]]: routed next to the apps (rebuild_routes); their requests' metrics carry their name.
   for (const auto& uc : c.upstreams) {
-    std::vector<std::string> env;
-    for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
-    upstream::UpstreamUnit::Shared shared{io_,
-                                          clock_,
-                                          spawner_,
-                                          *reaper_,
-                                          telemetry_->observer_for(uc.name),
-                                          std::move(env),
-                                          temp_dir_,
-                                          c.http.via,
-                                          [this] { on_worker_ready_event(); }};
-    shared.ws_max_message_size = c.http.ws_max_message_size;
-    auto u = std::make_shared<upstream::UpstreamUnit>(std::move(shared), uc);
-    // A `user` needs root when the process is started (after privileges are dropped).
-    if (std::string err = u->prepare(::geteuid() == 0 && c.user.empty()); !err.empty()) {
+    std::string err;
+    auto u = make_upstream_unit(uc, false, &err);
+    if (!u) {
       std::fprintf(stderr, "hearthd: %s\n", err.c_str());
       return 2;
     }
@@ -355,7 +343,7 @@ void Daemon::do_wait_signals() {
       for (AppUnit* a : all_units()) {
         for (pid_t p : a->pids()) ::kill(p, SIGKILL);
       }
-      for (auto& u : upstreams_) {
+      for (upstream::UpstreamUnit* u : all_upstreams()) {
         for (pid_t p : u->pids()) ::kill(-p, SIGKILL);
       }
       if (http_) http_->close_all();
@@ -418,7 +406,7 @@ void Daemon::finish_shutdown() {
   // its sink reports to) is alive. Left queued, it was destroyed after
   // telemetry_ in ~Daemon: a heap-use-after-free found by make test-sanitize.
   for (auto& a : apps_) a->dispatcher().reject_all("shutting down");
-  for (auto& u : upstreams_) u->handler().abort_all();  // the same, for requests to upstreams
+  for (upstream::UpstreamUnit* u : all_upstreams()) u->handler().abort_all();  // the same, for requests to upstreams
   if (telemetry_) telemetry_->flush();
   if (http_) http_->close_all();
   if (redirect_) redirect_->close_all();
@@ -431,7 +419,8 @@ void Daemon::finish_shutdown() {
 void Daemon::shutdown_apps(std::optional<milliseconds> grace) {
   // Every pool stops at once; the last one to finish ends the daemon.
   const std::vector<AppUnit*> units = all_units();
-  auto left = std::make_shared<size_t>(units.size() + upstreams_.size());
+  const std::vector<upstream::UpstreamUnit*> ups = all_upstreams();
+  auto left = std::make_shared<size_t>(units.size() + ups.size());
   for (AppUnit* a : units) {
     a->shutdown(
         [this, left] {
@@ -439,7 +428,7 @@ void Daemon::shutdown_apps(std::optional<milliseconds> grace) {
         },
         grace);
   }
-  for (auto& u : upstreams_) {
+  for (upstream::UpstreamUnit* u : ups) {
     u->shutdown([this, left] {
       if (--*left == 0) finish_shutdown();
     });

@@ -111,18 +111,27 @@ class Daemon final : private control::Target {
   // start changes nothing.
   struct AppsReload;
   using ReloadDone = std::function<void(const control::ReloadOutcome&)>;
-  bool reloads_config() const { return config_inputs_.has_value() && !cfg_->apps.empty(); }
+  // With [[apps]] or [[upstreams]] (the single app form without upstreams: a rolling reload).
+  bool reloads_config() const {
+    return config_inputs_.has_value() && (!cfg_->apps.empty() || !cfg_->upstreams.empty());
+  }
   void reload_config(ReloadDone done);
   std::unique_ptr<AppUnit> make_app_unit(const config::AppConfig& a, bool starting);
+  // Null with *err set when the entry cannot be served (UpstreamUnit::prepare).
+  std::shared_ptr<upstream::UpstreamUnit> make_upstream_unit(const config::UpstreamConfig& uc, bool starting,
+                                                             std::string* err);
   void apps_reload_progress();
   void abandon_apps_reload(const std::string& why);
   void commit_apps_reload();
   // A removed or replaced app: serves its queue, then stops (by `deadline`).
   void drain_retired(AppUnit& u, TimePoint deadline);
+  // A removed or replaced upstream: its requests in flight end (by `deadline`), then it stops.
+  void drain_retired(const std::shared_ptr<upstream::UpstreamUnit>& u, TimePoint deadline);
   std::string rebuild_routes();  // the router (made, or its routes replaced) from apps_: "" or the table's errors
   void publish_sources();        // the apps' components to the telemetry
   // Every unit, also those starting in a reload and those retired by one.
   std::vector<AppUnit*> all_units() const;
+  std::vector<upstream::UpstreamUnit*> all_upstreams() const;  // the same for upstreams
   // Reloads one app (or, with `unit` null, every app one after the other).
   void start_reload(AppUnit* unit, supervisor::Pool::ReloadCallback cb);
   // Rolling reloads of `units` (those running), one after the other.
@@ -165,6 +174,7 @@ class Daemon final : private control::Target {
   std::unique_ptr<AppRouter> router_;
   // [[upstreams]], in config order (routed by router_ next to the apps).
   std::vector<std::shared_ptr<upstream::UpstreamUnit>> upstreams_;
+  std::vector<std::shared_ptr<upstream::UpstreamUnit>> retired_upstreams_;  // by a configuration reload
   upstream::UpstreamUnit* find_upstream(std::string_view name) const;
   std::unique_ptr<AdminHandler> admin_handler_;
   std::unique_ptr<net::HttpServer> http_;

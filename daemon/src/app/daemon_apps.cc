@@ -9,6 +9,12 @@
 //   4. Commit: the new apps take their routes, the Removed and Replaced ones
 //      leave them, drain and stop (retired_apps_), the Kept ones get the
 //      usual rolling reload, one after the other; then the reply.
+// [[upstreams]] the same way (plan_upstream_changes): an Added or Replaced
+// upstream starts in step 2 (a `command` one must pass its health check in
+// step 3; one whose process exits first abandons the reload), takes its route
+// in step 4, where the Removed and Replaced ones leave theirs, finish their
+// requests in flight (by graceful_timeout) and stop. A Kept upstream is not
+// touched (`hearthctl reload NAME` restarts a command upstream blue/green).
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,7 +36,9 @@ struct Daemon::AppsReload {
   explicit AppsReload(asio::io_context& io) : deadline(io) {}
   std::shared_ptr<const config::Config> config;  // the file as read now
   std::vector<AppChange> changes;
+  std::vector<AppChange> upstream_changes;
   std::vector<std::unique_ptr<AppUnit>> starting;  // Added and Replaced: up, not routed yet
+  std::vector<std::shared_ptr<upstream::UpstreamUnit>> starting_upstreams;  // the same
   std::map<std::string, std::string> pythons;      // theirs, resolved
   ReloadDone done;
   asio::steady_timer deadline;  // the longest boot_timeout of the starting apps
@@ -39,7 +47,7 @@ struct Daemon::AppsReload {
 
 namespace {
 
-std::string summary(const std::vector<AppChange>& changes) {
+std::string summary(const std::vector<AppChange>& changes, const char* none = "no apps") {
   std::map<AppChange::Kind, std::string> by_kind;
   for (const auto& c : changes) {
     std::string& s = by_kind[c.kind];
@@ -50,7 +58,7 @@ std::string summary(const std::vector<AppChange>& changes) {
     if (!by_kind.count(k)) continue;
     out += std::string(out.empty() ? "" : "; ") + change_name(k) + " " + by_kind[k];
   }
-  return out.empty() ? "no apps" : out;
+  return out.empty() ? none : out;
 }
 
 }  // namespace
@@ -71,6 +79,39 @@ std::unique_ptr<AppUnit> Daemon::make_app_unit(const config::AppConfig& a, bool 
     fatal = [this](AppUnit& u, const std::string& m) { on_app_fatal(u, m); };
   }
   return std::make_unique<AppUnit>(std::move(shared), a, std::move(fatal));
+}
+
+std::shared_ptr<upstream::UpstreamUnit> Daemon::make_upstream_unit(const config::UpstreamConfig& uc, bool starting,
+                                                                   std::string* err) {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+  std::function<void()> on_ready = [this] { on_worker_ready_event(); };
+  if (starting) {
+    on_ready = [this] {
+      on_worker_ready_event();
+      asio::post(io_, [this] { apps_reload_progress(); });
+    };
+  }
+  upstream::UpstreamUnit::Shared shared{io_,       clock_,    spawner_,          *reaper_, telemetry_->observer_for(uc.name),
+                                        std::move(env), temp_dir_, cfg_->http.via, std::move(on_ready)};
+  shared.ws_max_message_size = cfg_->http.ws_max_message_size;
+  auto u = std::make_shared<upstream::UpstreamUnit>(std::move(shared), uc);
+  // A `user` needs root when the process is started (after privileges are dropped).
+  if (std::string e = u->prepare(::geteuid() == 0 && cfg_->user.empty()); !e.empty()) {
+    *err = e;
+    return nullptr;
+  }
+  return u;
+}
+
+std::vector<upstream::UpstreamUnit*> Daemon::all_upstreams() const {
+  std::vector<upstream::UpstreamUnit*> out;
+  for (const auto& u : upstreams_) out.push_back(u.get());
+  if (apps_reload_) {
+    for (const auto& u : apps_reload_->starting_upstreams) out.push_back(u.get());
+  }
+  for (const auto& u : retired_upstreams_) out.push_back(u.get());
+  return out;
 }
 
 std::vector<AppUnit*> Daemon::all_units() const {
@@ -97,8 +138,11 @@ void Daemon::reload_config(ReloadDone done) {
     HLOG(Error, "configuration reload: " << fail.message << "\n" << fail.detail);
     return done(fail);
   }
-  if (loaded.config->apps.empty()) {
-    fail.message = "the file has no [[apps]] now: going to the single-app form needs a restart; nothing changed";
+  if (loaded.config->apps.empty() != cfg_->apps.empty()) {
+    fail.message = cfg_->apps.empty() ? "the file has [[apps]] now: going from the single-app form to [[apps]] needs a "
+                                        "restart; nothing changed"
+                                      : "the file has no [[apps]] now: going to the single-app form needs a restart; "
+                                        "nothing changed";
     return done(fail);
   }
   auto r = std::make_shared<AppsReload>(io_);
@@ -110,8 +154,12 @@ void Daemon::reload_config(ReloadDone done) {
     const AppUnit* u = find_app(name);
     return u && u->state() != AppUnit::State::Running;
   });
+  std::vector<config::UpstreamConfig> now_upstreams;
+  for (const auto& u : upstreams_) now_upstreams.push_back(u->config());
+  r->upstream_changes = plan_upstream_changes(now_upstreams, r->config->upstreams);
   r->done = std::move(done);
-  HLOG(Info, "configuration reload: " << summary(r->changes));
+  HLOG(Info, "configuration reload: " << summary(r->changes) << "; upstreams: "
+                                      << summary(r->upstream_changes, "none"));
   // Each new app's interpreter, checked before anything starts.
   std::chrono::milliseconds longest{0};
   for (const auto& a : next) {
@@ -126,6 +174,21 @@ void Daemon::reload_config(ReloadDone done) {
     r->pythons[a.name] = python;
     longest = std::max(longest, a.settings->boot_timeout);
   }
+  // Each new upstream, made (and checked: its servers resolve, its user exists) before anything starts.
+  for (const auto& ch : r->upstream_changes) {
+    if (ch.kind != AppChange::Kind::Added && ch.kind != AppChange::Kind::Replaced) continue;
+    const auto& list = r->config->upstreams;
+    const config::UpstreamConfig& uc =
+        *std::find_if(list.begin(), list.end(), [&](const config::UpstreamConfig& u) { return u.name == ch.name; });
+    std::string err;
+    auto u = make_upstream_unit(uc, true, &err);
+    if (!u) {
+      fail.message = "upstream " + uc.name + ": " + err + "; nothing changed";
+      return r->done(fail);
+    }
+    r->starting_upstreams.push_back(std::move(u));
+    if (!uc.command.empty()) longest = std::max(longest, uc.boot_timeout);
+  }
   apps_reload_ = r;
   for (const auto& a : next) {
     if (!r->pythons.count(a.name)) continue;
@@ -137,6 +200,10 @@ void Daemon::reload_config(ReloadDone done) {
     });
     HLOG(Info, "configuration reload: starting app " << a.name << " (" << u.settings().app << ")");
     u.start();
+  }
+  for (const auto& u : r->starting_upstreams) {
+    HLOG(Info, "configuration reload: starting upstream " << u->name());
+    u->start();
   }
   r->deadline.expires_after(longest + std::chrono::seconds(5));
   r->deadline.async_wait([this, r](const boost::system::error_code& ec) {
@@ -153,6 +220,12 @@ void Daemon::apps_reload_progress() {
     if (u->state() != AppUnit::State::Running) return abandon_apps_reload("app " + u->name() + " cannot start");
     if (!u->ready()) return;
   }
+  for (const auto& u : apps_reload_->starting_upstreams) {
+    if (u->config().command.empty()) continue;  // servers: routed at once, their health checks mark them down
+    if (u->state() == upstream::UpstreamUnit::State::Restarting)
+      return abandon_apps_reload("upstream " + u->name() + " exited before it was ready");
+    if (!u->ready()) return;
+  }
   commit_apps_reload();
 }
 
@@ -166,6 +239,11 @@ void Daemon::abandon_apps_reload(const std::string& why) {
     retired_apps_.push_back(std::move(u));
   }
   r->starting.clear();
+  for (auto& u : r->starting_upstreams) {
+    u->shutdown(nullptr);
+    retired_upstreams_.push_back(std::move(u));
+  }
+  r->starting_upstreams.clear();
   apps_reload_ = nullptr;
   control::ReloadOutcome out;
   out.message = why + "; nothing changed (the running apps serve as before)";
@@ -198,6 +276,20 @@ void Daemon::commit_apps_reload() {
     pythons_.push_back(old_pythons[static_cast<std::size_t>(it - old.begin())]);
   }
   r->starting.clear();
+  // The upstreams the same way: the new file's order, kept units and the started ones.
+  std::vector<std::shared_ptr<upstream::UpstreamUnit>> old_upstreams = std::move(upstreams_);
+  upstreams_.clear();
+  for (const auto& uc : r->config->upstreams) {
+    auto by_name = [&](const auto& u) { return u && u->name() == uc.name; };
+    auto mine = std::find_if(r->starting_upstreams.begin(), r->starting_upstreams.end(), by_name);
+    if (mine != r->starting_upstreams.end()) {
+      upstreams_.push_back(std::move(*mine));
+      continue;
+    }
+    auto it = std::find_if(old_upstreams.begin(), old_upstreams.end(), by_name);
+    upstreams_.push_back(std::move(*it));
+  }
+  r->starting_upstreams.clear();
   if (std::string err = rebuild_routes(); !err.empty()) HLOG(Error, "configuration reload: routes: " << err);
   publish_sources();
   // What is left of the old list was removed or replaced: it drains and stops.
@@ -207,7 +299,14 @@ void Daemon::commit_apps_reload() {
     retired_apps_.push_back(std::move(u));
     drain_retired(*retired_apps_.back(), clock_.now() + retired_apps_.back()->settings().graceful_timeout);
   }
-  const std::string changes = summary(r->changes);
+  for (auto& u : old_upstreams) {
+    if (!u) continue;
+    HLOG(Info, "configuration reload: upstream " << u->name() << " leaves its route; draining");
+    retired_upstreams_.push_back(u);
+    drain_retired(u, clock_.now() + u->config().graceful_timeout);
+  }
+  std::string changes = summary(r->changes);
+  if (!r->upstream_changes.empty()) changes += "; upstreams: " + summary(r->upstream_changes, "none");
   reload_units(kept, [this, r, changes](const supervisor::Pool::ReloadResult& rr) {
     control::ReloadOutcome out{rr.ok, rr.generation, rr.seconds, "apps: " + changes, rr.detail, ""};
     if (rr.message != "no app is running") out.message += "; " + rr.message;
@@ -231,6 +330,19 @@ void Daemon::drain_retired(AppUnit& u, TimePoint deadline) {
   u.shutdown(nullptr, std::max(left, std::chrono::milliseconds(0)));
 }
 
+void Daemon::drain_retired(const std::shared_ptr<upstream::UpstreamUnit>& u, TimePoint deadline) {
+  // Its route is gone: the requests it still serves end (or the deadline
+  // passes), then its health checks and process stop. Its open WebSockets
+  // are closed (1001) rather than waited for.
+  u->handler().close_websockets();
+  if (phase_ == Phase::Running && u->handler().in_flight() > 0 && clock_.now() < deadline) {
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
+    t->async_wait([this, t, u, deadline](const boost::system::error_code&) { drain_retired(u, deadline); });
+    return;
+  }
+  if (u->state() != upstream::UpstreamUnit::State::Stopped) u->shutdown(nullptr);
+}
+
 std::string Daemon::rebuild_routes() {
   std::vector<routing::RouteSpec> specs;
   std::vector<AppRouter::Target> targets;
@@ -242,7 +354,7 @@ std::string Daemon::rebuild_routes() {
                                                                                       : AppRouter::Gate::Open;
                                         }});
   }
-  for (const auto& up : upstreams_) {  // [[upstreams]] (not re-read by a configuration reload)
+  for (const auto& up : upstreams_) {  // [[upstreams]]
     const config::UpstreamConfig& uc = up->config();
     specs.push_back(routing::RouteSpec{uc.name, uc.hosts, uc.prefix, uc.strip_prefix});
     targets.push_back(AppRouter::Target{&up->handler(), nullptr});

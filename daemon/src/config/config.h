@@ -206,6 +206,8 @@ struct UpstreamConfig {
   Millis graceful_timeout{30000};           // command: TERM, then KILL after this (default: top level)
   std::string health_path;                  // "" = a TCP (or Unix) connect is the check
   Millis health_interval{10000};            // between active checks
+  // Every key compared (a configuration reload replaces an upstream whose entry changed).
+  bool operator==(const UpstreamConfig&) const = default;
 };
 
 struct Config {

@@ -363,6 +363,14 @@ void UpstreamHandler::handle(std::shared_ptr<http::Request> request, std::shared
       ->start();
 }
 
+std::size_t UpstreamHandler::in_flight() const { return live_->size() + tunnels_->size(); }
+
+void UpstreamHandler::close_websockets() {
+  std::vector<std::shared_ptr<WsTunnel>> tunnels;
+  for (WsTunnel* t : *tunnels_) tunnels.push_back(t->shared_from_this());
+  for (auto& t : tunnels) t->go_away();
+}
+
 void UpstreamHandler::abort_all() {
   // abort() ends (and unregisters) each one; keep them alive meanwhile.
   std::vector<std::shared_ptr<Exchange>> all;

@@ -61,6 +61,11 @@ class UpstreamHandler final : public http::RequestHandler {
   void set_backend(std::shared_ptr<Backend> b) { backend_ = std::move(b); }
   const std::shared_ptr<Backend>& backend() const { return backend_; }
   uint64_t requests() const { return requests_; }
+  // Requests and WebSocket tunnels in flight.
+  std::size_t in_flight() const;
+  // Closes every open WebSocket tunnel with 1001 (Backend::close_tunnels for
+  // each generation): the upstream is being retired by a configuration reload.
+  void close_websockets();
   // Ends every request in flight now (finish(false)), and every WebSocket
   // tunnel (the client closed with 1001), while what their sinks report to
   // (metrics, access log) still exists: the daemon's last step before its

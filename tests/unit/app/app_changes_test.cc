@@ -55,9 +55,45 @@ TEST(PlanAppChanges, TheFingerprintIgnoresTheAppsListAndTheFileName) {
   config::Config b = a;
   b.config_file = "/etc/other.toml";
   b.apps.push_back(app("z", "z:app"));
+  b.upstreams.push_back(config::UpstreamConfig{});  // planned on their own: an app is not replaced for them
+  b.upstreams.back().name = "node";
   EXPECT_EQ(settings_fingerprint(a), settings_fingerprint(b));
   b.timeout = std::chrono::milliseconds(12345);
   EXPECT_NE(settings_fingerprint(a), settings_fingerprint(b));
+}
+
+config::UpstreamConfig upstream(const std::string& name, std::vector<std::string> servers, std::string command = "") {
+  config::UpstreamConfig u;
+  u.name = name;
+  u.servers = std::move(servers);
+  u.command = std::move(command);
+  return u;
+}
+
+TEST(PlanUpstreamChanges, AddedKeptReplacedAndRemovedByName) {
+  std::vector<config::UpstreamConfig> now{upstream("go", {"127.0.0.1:3000"}), upstream("node", {}, "node a.js"),
+                                          upstream("gone", {"127.0.0.1:4000"})};
+  std::vector<config::UpstreamConfig> next{upstream("new", {"unix:/run/n.sock"}), upstream("node", {}, "node a.js"),
+                                           upstream("go", {"127.0.0.1:3000", "127.0.0.1:3001"})};
+  std::vector<std::pair<Kind, std::string>> want{
+      {Kind::Added, "new"}, {Kind::Kept, "node"}, {Kind::Replaced, "go"}, {Kind::Removed, "gone"}};
+  EXPECT_EQ(kinds(plan_upstream_changes(now, next)), want);
+}
+
+TEST(PlanUpstreamChanges, AnyKeyChangedReplacesTheUpstream) {
+  auto base = upstream("node", {}, "node a.js");
+  auto check = [&](auto edit) {
+    auto changed = base;
+    edit(changed);
+    auto plan = plan_upstream_changes({base}, {changed});
+    return plan.size() == 1 && plan[0].kind == Kind::Replaced;
+  };
+  EXPECT_TRUE(check([](auto& u) { u.command = "node b.js"; }));
+  EXPECT_TRUE(check([](auto& u) { u.hosts = {"x.test"}; }));
+  EXPECT_TRUE(check([](auto& u) { u.env["A"] = "1"; }));
+  EXPECT_TRUE(check([](auto& u) { u.timeout = std::chrono::milliseconds(5); }));
+  EXPECT_TRUE(check([](auto& u) { u.health_path = "/up"; }));
+  EXPECT_FALSE(check([](auto&) {}));
 }
 
 }  // namespace
