@@ -94,6 +94,7 @@ std::shared_ptr<upstream::UpstreamUnit> Daemon::make_upstream_unit(const config:
   }
   upstream::UpstreamUnit::Shared shared{io_,       clock_,    spawner_,          *reaper_, telemetry_->observer_for(uc.name),
                                         std::move(env), temp_dir_, cfg_->http.via, std::move(on_ready)};
+  shared.ws_max_message_size = cfg_->http.ws_max_message_size;
   auto u = std::make_shared<upstream::UpstreamUnit>(std::move(shared), uc);
   // A `user` needs root when the process is started (after privileges are dropped).
   if (std::string e = u->prepare(::geteuid() == 0 && cfg_->user.empty()); !e.empty()) {
@@ -331,7 +332,9 @@ void Daemon::drain_retired(AppUnit& u, TimePoint deadline) {
 
 void Daemon::drain_retired(const std::shared_ptr<upstream::UpstreamUnit>& u, TimePoint deadline) {
   // Its route is gone: the requests it still serves end (or the deadline
-  // passes), then its health checks and process stop.
+  // passes), then its health checks and process stop. Its open WebSockets
+  // are closed (1001) rather than waited for.
+  u->handler().close_websockets();
   if (phase_ == Phase::Running && u->handler().in_flight() > 0 && clock_.now() < deadline) {
     auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
     t->async_wait([this, t, u, deadline](const boost::system::error_code&) { drain_retired(u, deadline); });

@@ -228,7 +228,8 @@ constexpr KeySpec kSchema[] = {
      "`websocket.*` events. See [asgi.md](asgi.md#websockets)."},
     {"websocket.max_message_size", "size", "", "",
      "the largest message a client may send (all its fragments together); beyond it the connection is closed "
-     "with 1009 (uvicorn's `--ws-max-size`)",
+     "with 1009 (uvicorn's `--ws-max-size`). Also the largest an `[[upstreams]]` server may send through a "
+     "WebSocket; beyond it the client is closed with 1011",
      at_least(size_at(AT(http.ws_max_message_size)), 1)},
     {"websocket.idle_timeout", "duration", "(0 = off)", "",
      "silence from a client before hearthd pings it (after half of it) and closes the connection with 1001 (at "

@@ -9,6 +9,7 @@
 // app side holds it (shared_ptr) for its exchange and calls detach_app() when
 // the exchange ends. The link holds the app side weakly.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,17 @@ class WebSocketLink {
   virtual void close(uint16_t code, std::string_view reason) = 0;
   virtual void resume_reading() = 0;
   virtual bool open() const = 0;  // accepted and not yet closed
+  // Back-pressure for an app side that can wait (an upstream's WebSocket,
+  // upstream/ws_tunnel.h): true while the client's unsent output is at half of
+  // what the link holds before it closes a client that does not read. The app
+  // side then stops producing and calls when_writable(); `cb` runs (posted)
+  // once the output fell below that. One callback at a time (a new one
+  // replaces the old; null drops it); dropped when the link closes (the app
+  // side hears on_client_closed, or closed it itself). The defaults never fill.
+  virtual bool full() const { return false; }
+  virtual void when_writable(std::function<void()> cb) {
+    if (cb) cb();
+  }
 };
 
 }  // namespace hearth::http

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <algorithm>
+#include <utility>
 
 #include "common/log.h"
 #include "net/http_connection.h"
@@ -213,6 +214,19 @@ void WebSocketSession::on_write(const error_code& ec, std::size_t) {
   }
   if (close_received_ && close_sent_ && out_.empty()) return close_now();
   do_write();
+  if (writable_cb_ && !full()) asio::post(state_->io, std::exchange(writable_cb_, nullptr));
+}
+
+void WebSocketSession::when_writable(std::function<void()> cb) {
+  if (!cb || phase_ == Phase::Closed || phase_ == Phase::Handshake) {
+    writable_cb_ = nullptr;
+    return;
+  }
+  if (!full()) {
+    asio::post(state_->io, std::move(cb));
+    return;
+  }
+  writable_cb_ = std::move(cb);
 }
 
 void WebSocketSession::tell_app_closed(uint16_t code) {
@@ -232,6 +246,7 @@ void WebSocketSession::abort() {
 void WebSocketSession::close_now() {
   if (phase_ == Phase::Closed) return;
   phase_ = Phase::Closed;
+  writable_cb_ = nullptr;
   tell_app_closed(ws::close_code::kAbnormal);
   if (stream_) {
     error_code ignored;

@@ -9,7 +9,8 @@
 // pings itself, runs the closing handshake both ways, sends a ping after half
 // of `websocket.idle_timeout` of silence and closes (1001) after all of it,
 // and closes a client that does not read (its output beyond kMaxOutput, or a
-// write without progress for http.send_timeout).
+// write without progress for http.send_timeout). An app side that can wait
+// (an upstream) is held back before that: full() at half of it.
 //
 // Lifetime: shared_ptr; pending async operations hold one, and so does the
 // app side while its exchange lasts. ServerState::websockets lists the open
@@ -48,6 +49,8 @@ class WebSocketSession final : public http::WebSocketLink, public std::enable_sh
   void close(uint16_t code, std::string_view reason) override;
   void resume_reading() override;
   bool open() const override { return phase_ == Phase::Open; }
+  bool full() const override { return phase_ == Phase::Open && out_.size() + wbuf_.size() >= max_output_ / 2; }
+  void when_writable(std::function<void()> cb) override;
 
   // From the HttpConnection: it closed before the app accepted.
   void connection_gone();
@@ -98,6 +101,7 @@ class WebSocketSession final : public http::WebSocketLink, public std::enable_sh
   std::string wbuf_;    // the write in flight
   bool writing_ = false;
   std::size_t max_output_;
+  std::function<void()> writable_cb_;  // when_writable(): run once out_ + wbuf_ < max_output_ / 2
 
   TimePoint last_input_{};
   bool ping_sent_ = false;

@@ -66,7 +66,9 @@ void ObservedSink::finish(bool ok) {
   if (done_) return;
   done_ = true;
   rec_.complete = ok && rec_.status != 0;
-  rec_.client_gone = inner_->client_gone();
+  // A 101's connection was handed over to a WebSocket: the inner sink is
+  // detached from it, which is not the client leaving.
+  rec_.client_gone = inner_->client_gone() && rec_.status != 101;
   rec_.finished_at = clock_.now();
   inner_->finish(ok && rec_.status != 0);
   if (observer_) {

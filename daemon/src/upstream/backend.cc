@@ -80,4 +80,11 @@ void Backend::close_idle() {
   }
 }
 
+void Backend::close_tunnels() {
+  std::vector<TunnelToBackend*> all(tunnels_.begin(), tunnels_.end());
+  for (TunnelToBackend* t : all) {
+    if (tunnels_.count(t)) t->go_away();
+  }
+}
+
 }  // namespace hearth::upstream

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "config/upstreams.h"
@@ -34,6 +35,17 @@ struct Server {
 // resolved now, its first address taken); nullopt with `error` set.
 std::optional<Server> make_server(const std::string& text, std::string* error);
 
+// An open WebSocket tunnel to one of a Backend's servers (ws_tunnel.h).
+class TunnelToBackend {
+ public:
+  // The generation is retired (a blue/green reload switched away from it):
+  // close both sides with 1001 so the client reconnects to the new one.
+  virtual void go_away() = 0;
+
+ protected:
+  ~TunnelToBackend() = default;
+};
+
 class Backend {
  public:
   Backend(std::vector<Server> servers, ServerSet::Params params, std::size_t max_idle = 16);
@@ -51,12 +63,20 @@ class Backend {
   void begin_request() { ++in_flight_; }
   void end_request() { --in_flight_; }
 
+  // WebSocket tunnels (counted in in_flight() too): registered while they
+  // last, told to go away by close_tunnels() (from a copy: they unregister).
+  void add_tunnel(TunnelToBackend* t) { tunnels_.insert(t); }
+  void remove_tunnel(TunnelToBackend* t) { tunnels_.erase(t); }
+  void close_tunnels();
+  std::size_t tunnels() const { return tunnels_.size(); }
+
  private:
   std::vector<Server> servers_;
   ServerSet set_;
   std::size_t max_idle_;
   std::vector<std::vector<Socket>> idle_;
   std::size_t in_flight_ = 0;
+  std::unordered_set<TunnelToBackend*> tunnels_;
 };
 
 }  // namespace hearth::upstream

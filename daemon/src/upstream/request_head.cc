@@ -50,7 +50,7 @@ std::string upstream_target(std::string_view raw_target, std::string_view script
   return out;
 }
 
-std::string build_request_head(const http::Request& req, const HeadOptions& o) {
+void visit_forwarded_fields(const http::Request& req, const HeadOptions& o, const FieldVisitor& visit) {
   std::vector<std::string_view> listed;  // fields the Connection header names
   std::string_view host, xff;
   bool has_request_id = false;
@@ -72,45 +72,40 @@ std::string build_request_head(const http::Request& req, const HeadOptions& o) {
       xff = h.value;  // the last one: a client that sends several is not to be trusted anyway
     }
   }
-  std::string out;
-  out.reserve(256 + req.target.size());
-  out += req.method;
-  out += ' ';
-  out += o.target;
-  out += " HTTP/1.1\r\n";
-  out += "Host: ";
-  out += host.empty() ? o.default_host : host;
-  out += "\r\n";
+  visit("Host", host.empty() ? o.default_host : host);
   for (const auto& h : req.headers) {
     std::string_view n = h.name;
     if (http::is_hop_by_hop(n) || ascii::iequals(n, "host") || ascii::iequals(n, "content-length") ||
         ascii::iequals(n, "x-forwarded-for") || ascii::iequals(n, "x-forwarded-proto") ||
         ascii::iequals(n, "x-forwarded-host") || ascii::iequals(n, "expect") || named_by_connection(n, listed))
       continue;
-    out += n;
-    out += ": ";
-    out += h.value;
-    out += "\r\n";
+    visit(n, h.value);
   }
-  out += "X-Forwarded-For: ";
+  std::string forwarded_for;
   if (!xff.empty()) {
-    out += xff;
-    out += ", ";
+    forwarded_for += xff;
+    forwarded_for += ", ";
   }
-  out += req.peer_addr.empty() ? std::string_view("unix") : std::string_view(req.peer_addr);
-  out += "\r\nX-Forwarded-Proto: ";
-  out += req.tls ? "https" : "http";
-  out += "\r\n";
-  if (!host.empty()) {
-    out += "X-Forwarded-Host: ";
-    out += host;
+  forwarded_for += req.peer_addr.empty() ? std::string_view("unix") : std::string_view(req.peer_addr);
+  visit("X-Forwarded-For", forwarded_for);
+  visit("X-Forwarded-Proto", req.tls ? "https" : "http");
+  if (!host.empty()) visit("X-Forwarded-Host", host);
+  if (!has_request_id && !o.request_id.empty()) visit("X-Request-ID", o.request_id);
+}
+
+std::string build_request_head(const http::Request& req, const HeadOptions& o) {
+  std::string out;
+  out.reserve(256 + req.target.size());
+  out += req.method;
+  out += ' ';
+  out += o.target;
+  out += " HTTP/1.1\r\n";
+  visit_forwarded_fields(req, o, [&out](std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    out += value;
     out += "\r\n";
-  }
-  if (!has_request_id && !o.request_id.empty()) {
-    out += "X-Request-ID: ";
-    out += o.request_id;
-    out += "\r\n";
-  }
+  });
   bool body_method = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
   if (o.body_size > 0 || body_method) {
     out += "Content-Length: ";

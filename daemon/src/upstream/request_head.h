@@ -14,6 +14,7 @@
 //    $proxy_add_x_forwarded_for); X-Forwarded-Proto: http or https;
 //    X-Forwarded-Host: the client's Host.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -32,5 +33,12 @@ struct HeadOptions {
   std::string_view request_id;    // X-Request-ID when the client sent none ("" = none)
 };
 std::string build_request_head(const http::Request& req, const HeadOptions& o);
+
+// The header fields of build_request_head() in order (Host first, then the
+// client's end-to-end fields, X-Forwarded-*, X-Request-ID), without
+// Content-Length: what a WebSocket handshake to the upstream reuses
+// (ws_handshake.h).
+using FieldVisitor = std::function<void(std::string_view name, std::string_view value)>;
+void visit_forwarded_fields(const http::Request& req, const HeadOptions& o, const FieldVisitor& visit);
 
 }  // namespace hearth::upstream

@@ -17,6 +17,7 @@
 #include "http/hop_by_hop.h"
 #include "proxy/environ.h"
 #include "upstream/request_head.h"
+#include "upstream/ws_tunnel.h"
 
 namespace hearth::upstream {
 
@@ -340,13 +341,21 @@ void UpstreamHandler::handle(std::shared_ptr<http::Request> request, std::shared
     if (options_.via) o.via = "1.1 hearth";
     sink = std::make_shared<proxy::ObservedSink>(std::move(sink), request, id, observer_, clock_, std::move(o));
   }
-  if (request->websocket) {
-    sink->simple(501, "text/plain", "Not Implemented: WebSocket pass-through to upstreams is not supported yet\n");
-    return;
-  }
   if (!backend_) {
     sink->simple(503, "text/plain", "Service Unavailable: upstream " + options_.name + " is not running\n",
                  {{"Retry-After", "5"}});
+    return;
+  }
+  if (request->websocket) {
+    WsTunnel::Params p;
+    p.name = options_.name;
+    p.target = upstream_target(request->target, options_.prefix, options_.strip_prefix);
+    p.timeout = options_.timeout;
+    p.connect_timeout = options_.connect_timeout;
+    p.max_message_size = options_.ws_max_message_size;
+    std::make_shared<WsTunnel>(io_, std::move(p), clock_, backend_, tunnels_, std::move(request), std::move(sink),
+                               std::move(id))
+        ->start();
     return;
   }
   std::make_shared<Exchange>(io_, options_, clock_, backend_, live_, std::move(request), std::move(sink),
@@ -354,11 +363,22 @@ void UpstreamHandler::handle(std::shared_ptr<http::Request> request, std::shared
       ->start();
 }
 
+std::size_t UpstreamHandler::in_flight() const { return live_->size() + tunnels_->size(); }
+
+void UpstreamHandler::close_websockets() {
+  std::vector<std::shared_ptr<WsTunnel>> tunnels;
+  for (WsTunnel* t : *tunnels_) tunnels.push_back(t->shared_from_this());
+  for (auto& t : tunnels) t->go_away();
+}
+
 void UpstreamHandler::abort_all() {
   // abort() ends (and unregisters) each one; keep them alive meanwhile.
   std::vector<std::shared_ptr<Exchange>> all;
   for (Exchange* e : *live_) all.push_back(e->shared_from_this());
   for (auto& e : all) e->abort();
+  std::vector<std::shared_ptr<WsTunnel>> tunnels;
+  for (WsTunnel* t : *tunnels_) tunnels.push_back(t->shared_from_this());
+  for (auto& t : tunnels) t->abort();
 }
 
 }  // namespace hearth::upstream

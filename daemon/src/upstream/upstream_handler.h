@@ -20,6 +20,9 @@
 // (and between body reads: the response is cut, finish(false)). A client that
 // leaves closes the upstream connection.
 //
+// A WebSocket handshake (Request::websocket) becomes a WsTunnel (ws_tunnel.h)
+// instead of an Exchange.
+//
 // Requests are observed (metrics with app=NAME, the access log) through an
 // ObservedSink, like the apps' requests.
 #include <boost/asio/io_context.hpp>
@@ -36,6 +39,8 @@
 
 namespace hearth::upstream {
 
+class WsTunnel;
+
 class UpstreamHandler final : public http::RequestHandler {
  public:
   struct Options {
@@ -45,6 +50,7 @@ class UpstreamHandler final : public http::RequestHandler {
     std::chrono::milliseconds timeout{30000};
     std::chrono::milliseconds connect_timeout{5000};
     bool via = false;         // http.via
+    uint64_t ws_max_message_size = 1 << 20;  // websocket.max_message_size: the largest message taken from the upstream
   };
   UpstreamHandler(boost::asio::io_context& io, Options options, proxy::RequestObserver* observer,
                   const ClockSource& clock);
@@ -55,10 +61,15 @@ class UpstreamHandler final : public http::RequestHandler {
   void set_backend(std::shared_ptr<Backend> b) { backend_ = std::move(b); }
   const std::shared_ptr<Backend>& backend() const { return backend_; }
   uint64_t requests() const { return requests_; }
-  std::size_t in_flight() const { return live_->size(); }
-  // Ends every request in flight now (finish(false)), while what their sinks
-  // report to (metrics, access log) still exists: the daemon's last step
-  // before its loop stops.
+  // Requests and WebSocket tunnels in flight.
+  std::size_t in_flight() const;
+  // Closes every open WebSocket tunnel with 1001 (Backend::close_tunnels for
+  // each generation): the upstream is being retired by a configuration reload.
+  void close_websockets();
+  // Ends every request in flight now (finish(false)), and every WebSocket
+  // tunnel (the client closed with 1001), while what their sinks report to
+  // (metrics, access log) still exists: the daemon's last step before its
+  // loop stops.
   void abort_all();
 
  private:
@@ -74,6 +85,7 @@ class UpstreamHandler final : public http::RequestHandler {
   const ClockSource& clock_;
   std::shared_ptr<Backend> backend_;
   std::shared_ptr<Live> live_ = std::make_shared<Live>();
+  std::shared_ptr<std::unordered_set<WsTunnel*>> tunnels_ = std::make_shared<std::unordered_set<WsTunnel*>>();
   uint64_t requests_ = 0;
   std::string id_prefix_;
 };

@@ -17,7 +17,7 @@ using std::chrono::milliseconds;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
-UpstreamHandler::Options handler_options(const config::UpstreamConfig& c, bool via) {
+UpstreamHandler::Options handler_options(const config::UpstreamConfig& c, bool via, uint64_t ws_max_message_size) {
   UpstreamHandler::Options o;
   o.name = c.name;
   o.prefix = c.prefix;
@@ -25,6 +25,7 @@ UpstreamHandler::Options handler_options(const config::UpstreamConfig& c, bool v
   o.timeout = c.timeout;
   o.connect_timeout = c.connect_timeout;
   o.via = via;
+  o.ws_max_message_size = ws_max_message_size;
   return o;
 }
 constexpr milliseconds kReadyPoll{100};
@@ -35,7 +36,7 @@ const ServerSet::Params kEject{milliseconds(5000)};
 UpstreamUnit::UpstreamUnit(Shared shared, config::UpstreamConfig cfg)
     : shared_(std::move(shared)),
       cfg_(std::move(cfg)),
-      handler_(shared_.io, handler_options(cfg_, shared_.via), shared_.observer, shared_.clock),
+      handler_(shared_.io, handler_options(cfg_, shared_.via, shared_.ws_max_message_size), shared_.observer, shared_.clock),
       is_command_(!cfg_.command.empty()),
       backoff_(supervisor::Backoff::Params{milliseconds(500), milliseconds(30000), milliseconds(10000), 5}),
       check_timer_(shared_.io) {}
@@ -288,6 +289,9 @@ void UpstreamUnit::reload(std::function<void(const ReloadResult&)> done) {
     use(n);
     HLOG_CTX(Info, cfg_.name, "reload: generation " << gen << " ready on " << n->server().label
                                                     << "; draining the old process");
+    // Open WebSockets to the old process would hold it until graceful_timeout:
+    // they are closed (1001) now, and their clients reconnect to the new one.
+    if (old_backend) old_backend->close_tunnels();
     if (old) {
       retiring_.push_back(old);
       reload_ = Reload::Draining;

@@ -53,6 +53,7 @@ class UpstreamUnit : public std::enable_shared_from_this<UpstreamUnit> {
     std::string socket_dir;        // for `socket = true`
     bool via = false;
     std::function<void()> on_ready;  // (posted) the upstream became ready: serving() may have changed
+    uint64_t ws_max_message_size = 1 << 20;  // websocket.max_message_size, for messages from the upstream
   };
   struct ReloadResult {
     bool ok = false;

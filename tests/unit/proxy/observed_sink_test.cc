@@ -1,5 +1,6 @@
 // ObservedSink options: Via (http.via), no X-Request-ID and is_static for
-// static answers, and body_file() counted and forwarded as a region.
+// static answers, body_file() counted and forwarded as a region, and a
+// WebSocket's 101 not taken for a client that left.
 #include "proxy/observed_sink.h"
 
 #include <gtest/gtest.h>
@@ -17,7 +18,8 @@ struct Inner : http::ResponseSink {
     return true;
   }
   void finish(bool) override {}
-  bool client_gone() const override { return false; }
+  bool client_gone() const override { return gone; }
+  bool gone = false;
   void set_streaming() override { ++streaming; }
   void watch_client(http::ClientGoneListener* l) override { watcher = l; }
   int streaming = 0;
@@ -102,6 +104,29 @@ TEST(ObservedSink, StaticAnswersAreMarkedAndCountFileBytes) {
   EXPECT_EQ(obs.done[0].bytes_out, 5000u);
   EXPECT_EQ(obs.done[0].status, 206);
   EXPECT_EQ(obs.done[0].request_id, "s-1");
+}
+
+// A WebSocket's 101: the connection was handed over (the inner sink reports the
+// client gone), which is not a client that left (499); any other status is.
+TEST(ObservedSink, AHandedOverWebSocketIsNotAClientThatLeft) {
+  SteadyClock clock;
+  Observer obs;
+  auto inner = std::make_shared<Inner>();
+  inner->gone = true;
+  {
+    ObservedSink s(inner, std::make_shared<http::Request>(), "w-1", &obs, clock);
+    s.start(101, "Switching Protocols", {});
+    s.finish(true);
+  }
+  {
+    ObservedSink s(inner, std::make_shared<http::Request>(), "w-2", &obs, clock);
+    s.start(200, "", {});
+    s.finish(false);
+  }
+  ASSERT_EQ(obs.done.size(), 2u);
+  EXPECT_FALSE(obs.done[0].client_gone);
+  EXPECT_EQ(obs.done[0].status, 101);
+  EXPECT_TRUE(obs.done[1].client_gone);
 }
 
 }  // namespace
