@@ -13,10 +13,6 @@ RateLimitHandler::RateLimitHandler(const config::Config& cfg, http::RequestHandl
   // Validated by the config loader; an entry it could not parse allows nobody.
   std::string ignored;
   if (auto l = net::IpAllowList::parse(cfg.forwarded_allow_ips, &ignored)) forwarded_ = std::move(*l);
-  std::random_device rd;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
-  id_prefix_ = buf;
 }
 
 void RateLimitHandler::handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) {
@@ -28,8 +24,7 @@ void RateLimitHandler::handle(std::shared_ptr<http::Request> request, std::share
   ++limited_[static_cast<std::size_t>(i)];
   ++answered_;
   if (observer_) {
-    char id[40];
-    std::snprintf(id, sizeof id, "%s-r%llx", id_prefix_.c_str(), static_cast<unsigned long long>(answered_));
+    const std::string id = ids_.make(answered_);
     proxy::ObservedSink::Options o;
     o.add_request_id = false;
     sink = std::make_shared<proxy::ObservedSink>(std::move(sink), request, id, observer_, clock_, std::move(o));

@@ -20,6 +20,7 @@
 #include "http/handler.h"
 #include "net/ip_allow_list.h"
 #include "proxy/observed_sink.h"
+#include "proxy/request_ids.h"
 
 namespace hearth::frontdoor {
 
@@ -44,7 +45,7 @@ class RateLimitHandler final : public http::RequestHandler {
   http::RequestHandler& next_;
   proxy::RequestObserver* observer_;
   const ClockSource& clock_;
-  std::string id_prefix_;
+  proxy::RequestIds ids_{"r"};
   uint64_t answered_ = 0;
 };
 

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cstring>
-#include <random>
 
 #include "proxy/sink_allocator.h"
 
@@ -10,28 +9,12 @@ namespace hearth::proxy {
 
 ProxyHandler::ProxyHandler(Dispatcher& dispatcher, EnvironOptions options, RequestObserver* observer,
                            const ClockSource* clock)
-    : dispatcher_(dispatcher), options_(std::move(options)), observer_(observer), clock_(clock ? *clock : steady_) {
-  // A random per-process prefix keeps ids unique across restarts.
-  std::random_device rd;
-  char buf[16];
-  snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
-  id_prefix_ = buf;
-}
-
-std::string ProxyHandler::next_request_id() {
-  // "<prefix>-<counter in hex>", as snprintf("%s-%llx") wrote it, without the format parser.
-  char buf[40];
-  std::memcpy(buf, id_prefix_.data(), id_prefix_.size());
-  char* p = buf + id_prefix_.size();
-  *p++ = '-';
-  p = std::to_chars(p, buf + sizeof buf, static_cast<unsigned long long>(counter_), 16).ptr;
-  return std::string(buf, static_cast<std::size_t>(p - buf));
-}
+    : dispatcher_(dispatcher), options_(std::move(options)), observer_(observer), clock_(clock ? *clock : steady_) {}
 
 void ProxyHandler::handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) {
   ++counter_;
   last_request_ = request->received_at != TimePoint{} ? request->received_at : Clock::now();
-  EnvironResult env = build_environ(*request, options_, next_request_id());
+  EnvironResult env = build_environ(*request, options_, ids_.make(counter_));
   if (observer_ || via_) {
     ObservedSink::Options o;
     if (via_) o.via = "1.1 hearth";

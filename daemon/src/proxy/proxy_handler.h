@@ -11,6 +11,7 @@
 #include "proxy/dispatcher.h"
 #include "proxy/environ.h"
 #include "proxy/observed_sink.h"
+#include "proxy/request_ids.h"
 
 namespace hearth::proxy {
 
@@ -30,7 +31,6 @@ class ProxyHandler final : public http::RequestHandler {
   TimePoint last_request() const { return last_request_; }
 
  private:
-  std::string next_request_id();
 
   Dispatcher& dispatcher_;
   EnvironOptions options_;
@@ -39,7 +39,7 @@ class ProxyHandler final : public http::RequestHandler {
   const ClockSource& clock_;
   uint64_t counter_ = 0;
   bool via_ = false;
-  std::string id_prefix_;
+  RequestIds ids_;
   TimePoint last_request_ = Clock::now();
   std::function<std::string()> interface_probe_;
 };

@@ -60,18 +60,13 @@ StaticHandler::StaticHandler(std::vector<Mount> mounts, http::RequestHandler& ne
     : mounts_(std::move(mounts)), next_(next), observer_(observer), clock_(clock) {
   for (const auto& m : mounts_) prefixes_.push_back(m.config.prefix);
   memos_.resize(mounts_.size());
-  std::random_device rd;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
-  id_prefix_ = buf;
 }
 
 std::shared_ptr<http::ResponseSink> StaticHandler::observe(const std::shared_ptr<http::Request>& request,
                                                            std::shared_ptr<http::ResponseSink> sink) {
   ++served_;
   if (!observer_) return sink;
-  char id[40];
-  std::snprintf(id, sizeof id, "%s-s%llx", id_prefix_.c_str(), static_cast<unsigned long long>(served_));
+  const std::string id = ids_.make(served_);
   proxy::ObservedSink::Options o;
   o.add_request_id = false;
   o.is_static = true;

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "http/handler.h"
 #include "proxy/observed_sink.h"
+#include "proxy/request_ids.h"
 #include "static/file_opener.h"
 #include "static/variant_memo.h"
 
@@ -55,7 +56,7 @@ class StaticHandler final : public http::RequestHandler {
   http::RequestHandler& next_;
   proxy::RequestObserver* observer_;
   const ClockSource& clock_;
-  std::string id_prefix_;
+  proxy::RequestIds ids_{"s"};
   uint64_t served_ = 0;
 };
 

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
-#include <random>
 
 #include "common/ascii.h"
 #include "common/log.h"
@@ -317,25 +316,11 @@ class UpstreamHandler::Exchange final : public std::enable_shared_from_this<Exch
 
 UpstreamHandler::UpstreamHandler(asio::io_context& io, Options options, proxy::RequestObserver* observer,
                                  const ClockSource& clock)
-    : io_(io), options_(std::move(options)), observer_(observer), clock_(clock) {
-  std::random_device rd;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
-  id_prefix_ = buf;
-}
-
-std::string UpstreamHandler::next_request_id() {
-  char buf[40];
-  std::memcpy(buf, id_prefix_.data(), id_prefix_.size());
-  char* p = buf + id_prefix_.size();
-  *p++ = '-';
-  p = std::to_chars(p, buf + sizeof buf, static_cast<unsigned long long>(requests_), 16).ptr;
-  return std::string(buf, static_cast<std::size_t>(p - buf));
-}
+    : io_(io), options_(std::move(options)), observer_(observer), clock_(clock) {}
 
 void UpstreamHandler::handle(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink) {
   ++requests_;
-  std::string id = proxy::request_id_for(*request, next_request_id());
+  std::string id = proxy::request_id_for(*request, ids_.make(requests_));
   if (observer_ || options_.via) {
     proxy::ObservedSink::Options o;
     if (options_.via) o.via = "1.1 hearth";

@@ -35,6 +35,7 @@
 #include "common/clock.h"
 #include "http/handler.h"
 #include "proxy/observed_sink.h"
+#include "proxy/request_ids.h"
 #include "upstream/backend.h"
 
 namespace hearth::upstream {
@@ -77,7 +78,6 @@ class UpstreamHandler final : public http::RequestHandler {
   // The exchanges in flight; shared with them, so one that outlives the
   // handler (in a pending handler of the loop) still has it.
   using Live = std::unordered_set<Exchange*>;
-  std::string next_request_id();
 
   boost::asio::io_context& io_;
   Options options_;
@@ -87,7 +87,7 @@ class UpstreamHandler final : public http::RequestHandler {
   std::shared_ptr<Live> live_ = std::make_shared<Live>();
   std::shared_ptr<std::unordered_set<WsTunnel*>> tunnels_ = std::make_shared<std::unordered_set<WsTunnel*>>();
   uint64_t requests_ = 0;
-  std::string id_prefix_;
+  proxy::RequestIds ids_;
 };
 
 // Methods a failed connection may be retried with on another server (RFC 9110 9.2.2).
