@@ -1,7 +1,9 @@
 """Several apps behind one hearthd ([[apps]], issue 19, docs/several-apps.md): routing by
 Host and path prefix, SCRIPT_NAME/PATH_INFO (raw WSGI and Flask), 421/404 for misses,
 hearthctl status/reload/scale NAME, /readyz?app=, the app label in /metrics, and
-isolation: one app's crashing workers or failed import never fail another's requests."""
+isolation: one app's crashing workers or failed import never fail another's requests; the
+issue's scenario: three apps and a `python3 -m http.server` command upstream, killed and
+reloaded under load."""
 import json
 import re
 
@@ -447,3 +449,60 @@ def test_a_reload_whose_new_app_cannot_start_changes_nothing(hearthd, tmp_path):
     assert [a["name"] for a in doc["apps"]] == ["api", "old", "site"], doc
     assert _get(srv, "/old/x").json()["tag"] == "old"
     assert _get(srv, "/bad/x").json()["tag"] == "site"  # never routed
+
+
+def test_three_apps_and_a_command_upstream_kill_and_reload_under_load(hearthd, tmp_path):
+    """The issue's scenario: three apps and `python3 -m http.server $PORT` as a command
+    upstream; under a bounded load on two of the apps, the upstream's process is killed
+    (it is restarted) and a third app is reloaded: no request to the loaded apps fails."""
+    import os
+    import signal
+    import threading
+    from conftest import PYTHON, pid_exited
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "hello.txt").write_text("from http.server\n")
+    sock = socket_path(tmp_path)
+    toml = THREE.format(sock=sock) + f"""
+[[upstreams]]
+name = "files"
+prefix = "/files"
+strip_prefix = true
+command = "exec {PYTHON} -m http.server $PORT --bind 127.0.0.1"
+chdir = "{tmp_path / 'files'}"
+"""
+    srv = hearthd(None, workers=1, toml=toml, ready_workers=3)
+    poll(lambda: _get(srv, "/files/hello.txt").status == 200, 20, what="the http.server upstream")
+    assert _get(srv, "/files/hello.txt").body == b"from http.server\n"
+
+    stop, results = threading.Event(), []
+
+    def load():
+        for i in range(5000):  # bounded; stopped once both events are over
+            if stop.is_set():
+                return
+            r = _get(srv, "/blog/") if i % 2 else _get(srv, "/", host="api.example.test")
+            results.append((r.status, r.json().get("tag") if r.status == 200 else r.body[:200]))
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        poll(lambda: len(results) >= 20, 20, what="load before the kill")
+        status = json.loads(ctl(sock, "status", "files", "--json").stdout)
+        os.kill(status["pid"], signal.SIGKILL)
+        poll(lambda: pid_exited(status["pid"]), 10, what="the upstream's process to die")
+        poll(lambda: _get(srv, "/files/hello.txt").status == 200, 30, what="the upstream restarted")
+        r = ctl(sock, "reload", "site", timeout=60)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        n = len(results)
+        poll(lambda: len(results) >= n + 20, 20, what="load after the reload")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    bad = [x for x in results if x[0] != 200 or x[1] not in ("api", "blog")]
+    assert len(results) >= 40 and not bad, (bad[:5], srv.log_tail(30))
+    after = json.loads(ctl(sock, "status", "files", "--json").stdout)
+    assert after["restarts"] >= 1 and after["pid"] != status["pid"], after
+    assert _get(srv, "/").json()["tag"] == "site"
+    print(f"{len(results)} requests to api and blog, all 200; upstream restarts {after['restarts']}")
