@@ -109,7 +109,7 @@ struct FakeTunnel final : TunnelToBackend {
 };
 
 TEST(BackendTunnels, CloseTunnelsTellsEachOnceAndToleratesRemoval) {
-  Backend b({}, ServerSet::Params{});
+  Backend b({Server{}}, ServerSet::Params{});  // one server: a ServerSet holds 1..64
   FakeTunnel t1, t2;
   t1.backend = t2.backend = &b;
   b.add_tunnel(&t1);
