@@ -209,24 +209,31 @@ def _load(srv, stop, results, limit=3000):
             results.append((path, repr(e), None))
 
 
+def _reload_under_load(srv, sock, reload_args, threads, before, after, timeout=30.0):
+    """`hearthctl reload *reload_args` while `threads` _load() loops run: `before` requests
+    first, `after` more once it answered. Returns (the hearthctl result, the results)."""
+    stop, results = threading.Event(), []
+    workers = [threading.Thread(target=_load, args=(srv, stop, results)) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    try:
+        poll(lambda: len(results) >= before, 20, what="load before the reload")
+        r = ctl(sock, "reload", *reload_args, timeout=timeout)
+        n = len(results)
+        poll(lambda: len(results) >= n + after, 20, what="load after the reload")
+    finally:
+        stop.set()
+        for t in workers:
+            t.join(timeout=30)
+    return r, results
+
+
 def test_reload_under_load_drops_nothing(hearthd, tmp_path):
     srv, sock, _ = start(hearthd, tmp_path)
     old = get(srv, "/socket/").json()["pid"]
     old_shell = status(sock, "node")["pid"]
-    stop, results = threading.Event(), []
-    threads = [threading.Thread(target=_load, args=(srv, stop, results)) for _ in range(3)]
-    for t in threads:
-        t.start()
-    try:
-        poll(lambda: len(results) >= 20, 20, what="load before the reload")
-        r = ctl(sock, "reload", "node")
-        assert r.returncode == 0, (r.stdout, r.stderr, srv.log_tail())
-        n = len(results)
-        poll(lambda: len(results) >= n + 40, 20, what="load after the reload")
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=30)
+    r, results = _reload_under_load(srv, sock, ["node"], threads=3, before=20, after=40)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.log_tail())
     failed = [x for x in results if x[1] != 200]
     assert not failed, (failed[:5], srv.log_tail())
     new = get(srv, "/socket/").json()["pid"]
@@ -386,19 +393,7 @@ def test_reloading_the_file_adds_removes_and_replaces_upstreams(hearthd, tmp_pat
         ext2 = f'\n[[upstreams]]\nname = "ext2"\nprefix = "/ext2"\nservers = ["127.0.0.1:{port}"]\n'
         text = CONFIG.format(sock=sock, server=SERVER, flag=flag, extra=ext2)
         cfg.write_text(text.replace('UPSTREAM_TAG = "node"', 'UPSTREAM_TAG = "node2"'))
-        stop, results = threading.Event(), []
-        threads = [threading.Thread(target=_load, args=(srv, stop, results)) for _ in range(2)]
-        for t in threads:
-            t.start()
-        try:
-            poll(lambda: len(results) >= 10, 20, what="load before the reload")
-            r = ctl(sock, "reload", timeout=60)
-            n = len(results)
-            poll(lambda: len(results) >= n + 20, 20, what="load after the reload")
-        finally:
-            stop.set()
-            for t in threads:
-                t.join(timeout=30)
+        r, results = _reload_under_load(srv, sock, [], threads=2, before=10, after=20, timeout=60)
         assert r.returncode == 0, (r.stdout, r.stderr, srv.log_tail(40))
         out = r.stdout + r.stderr
         for word in ("upstreams: added ext2", "replaced node", "removed ext"):
