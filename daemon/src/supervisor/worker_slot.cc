@@ -127,7 +127,9 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       std::vector<http::Header> headers;
       headers.reserve(8);  // room for the app's few and the ones the sinks add (X-Request-ID, Via)
       auto head = scan_response_start(payload, [&](std::string_view n, std::string_view v) {
-        headers.push_back(http::Header{std::string(n), std::string(v)});
+        http::Header& f = headers.emplace_back();  // built in place: no temporary Header to move and destroy
+        f.name.assign(n.data(), n.size());
+        f.value.assign(v.data(), v.size());
       });
       if (!head) {
         HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "malformed response head from the app");
@@ -141,7 +143,8 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
         declared_body_ = 0;
       } else {
         for (const auto& h : headers) {
-          if (!http::iequals(h.name, "content-length")) continue;
+          // The canonical spelling: the usual name then compares word for word, without case folding.
+          if (!http::iequals(h.name, "Content-Length")) continue;
           auto len = http::parse_content_length(h.value);
           if (!len || (declared_body_ && *declared_body_ != *len)) {
             declared_body_.reset();  // unusable: the sink will not trust it either
