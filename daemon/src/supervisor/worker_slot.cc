@@ -127,9 +127,7 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
       std::vector<http::Header> headers;
       headers.reserve(8);  // room for the app's few and the ones the sinks add (X-Request-ID, Via)
       auto head = scan_response_start(payload, [&](std::string_view n, std::string_view v) {
-        http::Header& f = headers.emplace_back();  // built in place: no temporary Header to move and destroy
-        f.name.assign(n.data(), n.size());
-        f.value.assign(v.data(), v.size());
+        headers.push_back(http::Header{std::string(n), std::string(v)});
       });
       if (!head) {
         HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "malformed response head from the app");
