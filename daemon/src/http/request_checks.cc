@@ -48,10 +48,10 @@ bool is_valid_field_value(std::string_view value) {
 
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
-  for (char ch : s) {
-    if (!(kClasses[static_cast<unsigned char>(ch)] & kTchar)) return false;
-  }
-  return true;
+  // No branch per byte: names are short and nearly always tokens.
+  unsigned char all = kTchar;
+  for (char ch : s) all &= kClasses[static_cast<unsigned char>(ch)];
+  return all != 0;
 }
 
 namespace {
