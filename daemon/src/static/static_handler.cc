@@ -34,15 +34,6 @@ void plain(http::ResponseSink& sink, int status, std::string_view text, std::vec
   sink.simple(status, "text/plain; charset=utf-8", text, std::move(extra));
 }
 
-std::string join(const std::vector<std::string>& segments) {
-  std::string out;
-  for (const auto& s : segments) {
-    if (!out.empty()) out.push_back('/');
-    out += s;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string StaticHandler::prepare(const config::Config& cfg, std::vector<Mount>* out) {
@@ -98,7 +89,7 @@ void StaticHandler::handle(std::shared_ptr<http::Request> request, std::shared_p
   OpenedFile file;
   std::string rel;
   if (decoded && rp.verdict == RelativePath::Verdict::Ok && get_or_head) {
-    rel = join(rp.segments);
+    rel = std::move(rp.path);
     const size_t mi = static_cast<size_t>(index);
     if (raw.back() != '/' && caches_[mi].find(rel) != nullptr &&
         (!m.config.precompressed || memos_[mi].known_absent(rel, clock_.now()))) {

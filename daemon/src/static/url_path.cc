@@ -63,6 +63,7 @@ RelativePath split_relative(std::string_view rest, bool allow_dotfiles) {
     }
   }
   r.trailing_slash = !rest.empty() && rest.back() == '/';
+  r.path.reserve(rest.size());
   bool dotfile = false;
   while (!rest.empty()) {
     size_t slash = rest.find('/');
@@ -71,15 +72,16 @@ RelativePath split_relative(std::string_view rest, bool allow_dotfiles) {
     if (seg.empty() || seg == ".") continue;
     if (seg == "..") {
       r.verdict = RelativePath::Verdict::Traversal;
-      r.segments.clear();
+      r.path.clear();
       return r;
     }
     if (seg.front() == '.' && !allow_dotfiles) dotfile = true;
-    r.segments.emplace_back(seg);
+    if (!r.path.empty()) r.path.push_back('/');
+    r.path.append(seg);
   }
   if (dotfile) {
     r.verdict = RelativePath::Verdict::Dotfile;
-    r.segments.clear();
+    r.path.clear();
   }
   return r;
 }
