@@ -10,7 +10,7 @@ const CachedFile* FileCache::find(std::string_view rel) const {
 const CachedFile* FileCache::validate(std::string_view rel, const struct stat& now) {
   auto it = entries_.find(rel);
   if (it == entries_.end()) return nullptr;
-  if (S_ISREG(now.st_mode) && it->second.id == FileIdentity::of(now)) return &it->second;
+  if (same_file(it->second, now)) return &it->second;
   bytes_ -= it->second.body.size();
   entries_.erase(it);
   return nullptr;

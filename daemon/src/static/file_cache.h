@@ -71,7 +71,11 @@ class FileCache {
   static bool settled(const FileIdentity& id, int64_t now_ns) { return id.mtime_ns <= now_ns - kSettleNs; }
   // Whether a file of `size` bytes may be kept.
   bool fits(uint64_t size) const { return size <= max_file_ && size <= max_bytes_ && max_entries_ > 0; }
-  // The entry for `rel`, whatever its identity; nullptr if none.
+  // Whether `now` (a stat of the entry's path taken now) is still the file the entry was read from.
+  static bool same_file(const CachedFile& f, const struct stat& now) {
+    return S_ISREG(now.st_mode) && f.id == FileIdentity::of(now);
+  }
+  // The entry for `rel`, whatever its identity; nullptr if none. Valid until the next insert or erase.
   const CachedFile* find(std::string_view rel) const;
   // The entry for `rel` if `now` (a stat of the path taken now) is the same
   // file; an entry for a different file is dropped. nullptr otherwise.

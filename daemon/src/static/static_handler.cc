@@ -91,18 +91,15 @@ void StaticHandler::handle(std::shared_ptr<http::Request> request, std::shared_p
   if (decoded && rp.verdict == RelativePath::Verdict::Ok && get_or_head) {
     rel = std::move(rp.path);
     const size_t mi = static_cast<size_t>(index);
-    if (raw.back() != '/' && caches_[mi].find(rel) != nullptr &&
-        (!m.config.precompressed || memos_[mi].known_absent(rel, clock_.now()))) {
+    const CachedFile* kept = raw.back() != '/' ? caches_[mi].find(rel) : nullptr;
+    if (kept != nullptr && (!m.config.precompressed || memos_[mi].known_absent(rel, clock_.now()))) {
       // A kept small file: one stat says whether it is still the same file.
       struct stat st;
-      if (::fstatat(m.root_fd->get(), rel.c_str(), &st, 0) == 0) {
-        if (const CachedFile* hit = caches_[mi].validate(rel, st)) {
-          auto out = observe(request, std::move(sink));
-          return respond(m, rel, from_cache(*hit), *request, *out);
-        }
-      } else {
-        caches_[mi].erase(rel);
+      if (::fstatat(m.root_fd->get(), rel.c_str(), &st, 0) == 0 && FileCache::same_file(*kept, st)) {
+        auto out = observe(request, std::move(sink));
+        return respond(m, rel, from_cache(*kept), *request, *out);
       }
+      caches_[mi].erase(rel);  // changed or gone: opened again below
     }
     file = open_under(m.root, rel, m.root_fd->get());
     if (file.status == OpenedFile::Status::Ok && raw.back() == '/') file = OpenedFile{};  // "a.txt/" is no file
