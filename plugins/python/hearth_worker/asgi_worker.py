@@ -272,10 +272,20 @@ class AsyncSlot:
             self._reader_off()
 
     async def sendall(self, data):
+        """Write ``data`` whole. One plain send() first: the slot socket almost always takes
+        a whole response at once, and the loop's sock_sendall() costs a coroutine and its
+        bookkeeping per call; the loop waits only for what did not fit."""
         try:
-            await self.aw.loop.sock_sendall(self.sock, data)
+            n = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            n = 0
         except OSError as exc:
             raise SlotClosed(str(exc)) from None
+        if n < len(data):
+            try:
+                await self.aw.loop.sock_sendall(self.sock, memoryview(data)[n:])
+            except OSError as exc:
+                raise SlotClosed(str(exc)) from None
 
     # -- the loop ----------------------------------------------------------------------
 
