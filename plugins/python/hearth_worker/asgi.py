@@ -9,6 +9,7 @@ original spelling and repetition are gone: repeated fields arrive joined with ``
 import functools
 import http
 import inspect
+import operator
 
 from .wsgi import encode_start
 
@@ -72,11 +73,28 @@ _HEADER_NAMES_MAX = 1024
 
 
 def _header_name(key):
-    name = key[5:].lower().replace("_", "-").encode("latin-1") if key.startswith("HTTP_") else b""
-    if len(_HEADER_NAMES) >= _HEADER_NAMES_MAX:
-        _HEADER_NAMES.clear()
-    _HEADER_NAMES[key] = name
+    name = _HEADER_NAMES.get(key)
+    if name is None:
+        name = key[5:].lower().replace("_", "-").encode("latin-1") if key.startswith("HTTP_") else b""
+        if len(_HEADER_NAMES) >= _HEADER_NAMES_MAX:
+            _HEADER_NAMES.clear()
+        _HEADER_NAMES[key] = name
     return name
+
+
+# The environ's keys, in order (a tuple) -> ((position, header name), ...) of its HTTP_*
+# keys. Requests from one kind of client carry the same keys in the same order, so the
+# headers are picked by position instead of testing every key. Bounded like _HEADER_NAMES.
+_HEADER_PLANS = {}
+_HEADER_PLANS_MAX = 256
+
+
+def _header_plan(keys):
+    plan = tuple((i, name) for i, key in enumerate(keys) if (name := _header_name(key)))
+    if len(_HEADER_PLANS) >= _HEADER_PLANS_MAX:
+        _HEADER_PLANS.clear()
+    _HEADER_PLANS[keys] = plan
+    return plan
 
 
 # (SERVER_NAME, SERVER_PORT) -> the scope's ``server``: one or two per app.
@@ -94,42 +112,65 @@ def _server(name, port):
     return server
 
 
+# The variables hearthd always sends (docs/worker-protocol.md), read in one call; an environ
+# without one of them (tests, tools) takes the env.get() path.
+_FIELDS = operator.itemgetter("REQUEST_METHOD", "wsgi.url_scheme", "SERVER_PROTOCOL", "SCRIPT_NAME",
+                              "PATH_INFO", "QUERY_STRING", "RAW_URI", "SERVER_NAME", "SERVER_PORT")
+
+
 def build_scope(env, state=None):
     """The ``http`` scope for one request from the environ pairs (a dict of latin-1 str)."""
-    known = _HEADER_NAMES.get
-    headers = [(name, value.encode("latin-1")) for key, value in env.items()
-               if (name := known(key)) or (name is None and (name := _header_name(key)))]
-    append = headers.append
+    keys = tuple(env)
+    plan = _HEADER_PLANS.get(keys)
+    if plan is None:
+        plan = _header_plan(keys)
+    if plan:
+        values = list(env.values())
+        headers = [(name, values[i].encode("latin-1")) for i, name in plan]
+    else:
+        headers = []
     get = env.get
     ctype = get("CONTENT_TYPE")
     if ctype:
-        append((b"content-type", ctype.encode("latin-1")))
+        headers.append((b"content-type", ctype.encode("latin-1")))
     clen = get("CONTENT_LENGTH")
     if clen:
-        append((b"content-length", clen.encode("latin-1")))
-    raw_uri = get("RAW_URI") or get("REQUEST_URI") or ""
+        headers.append((b"content-length", clen.encode("latin-1")))
+    try:
+        method, scheme, protocol, root_path, path_info, query, raw_uri, sname, sport = _FIELDS(env)
+    except KeyError:
+        method = get("REQUEST_METHOD", "GET")
+        scheme = get("wsgi.url_scheme", "http")
+        protocol = get("SERVER_PROTOCOL")
+        root_path = get("SCRIPT_NAME", "")
+        path_info = get("PATH_INFO")
+        query = get("QUERY_STRING", "")
+        raw_uri = get("RAW_URI")
+        sname = get("SERVER_NAME", "")
+        sport = get("SERVER_PORT")
+    if not raw_uri:
+        raw_uri = get("REQUEST_URI") or ""
     q = raw_uri.find("?")
     raw_path = raw_uri if q < 0 else raw_uri[:q]
-    root_path = get("SCRIPT_NAME", "")
     if root_path:
         root_path = _decoded(root_path)
-        path = root_path + _decoded(get("PATH_INFO", ""))
+        path = root_path + _decoded(path_info or "")
     else:
-        path = _decoded(get("PATH_INFO", "/"))
+        path = _decoded("/" if path_info is None else path_info)
     addr = get("REMOTE_ADDR")
     scope = {
         "type": "http",
         "asgi": ASGI_VERSION,
-        "http_version": _HTTP_VERSIONS.get(get("SERVER_PROTOCOL"), "1.1"),
-        "method": get("REQUEST_METHOD", "GET"),
-        "scheme": get("wsgi.url_scheme", "http"),
+        "http_version": _HTTP_VERSIONS.get(protocol, "1.1"),
+        "method": method,
+        "scheme": scheme,
         "path": path or "/",
         "raw_path": raw_path.encode("latin-1") if raw_path else None,
-        "query_string": get("QUERY_STRING", "").encode("latin-1"),
+        "query_string": query.encode("latin-1"),
         "root_path": root_path,
         "headers": headers,
         "client": (addr, _port(get("REMOTE_PORT"), 0)) if addr else None,
-        "server": _server(get("SERVER_NAME", ""), get("SERVER_PORT")),
+        "server": _server(sname, sport),
         "extensions": {},
     }
     if state is not None:
