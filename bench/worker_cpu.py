@@ -32,7 +32,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import loadgen  # noqa: E402
-import procs  # noqa: E402
 import stacks  # noqa: E402
 from stacks import APPS_DIR, HEARTHD, PYTHON, Server, free_port  # noqa: E402
 

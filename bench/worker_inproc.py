@@ -17,7 +17,6 @@ import argparse
 import importlib
 import os
 import socket
-import struct
 import sys
 import time
 
