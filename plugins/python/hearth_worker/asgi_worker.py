@@ -359,7 +359,7 @@ class AsyncSlot:
                 continue
             cycle = Cycle(self, env, body_len)
             try:
-                await cycle.run(aw.app, build_scope(env, aw.lifespan.state if aw.lifespan.supported else None))
+                await cycle.run(aw.app, build_scope(env, state))
             finally:
                 self.unwatch()
             if cycle.body_left:
