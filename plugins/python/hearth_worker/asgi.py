@@ -9,6 +9,7 @@ original spelling and repetition are gone: repeated fields arrive joined with ``
 import functools
 import http
 import inspect
+import operator
 
 from .wsgi import encode_start
 
@@ -40,12 +41,11 @@ def resolve_interface(requested, app):
     return ASGI if is_asgi(app) else WSGI
 
 
+_HTTP_VERSIONS = {"HTTP/2": "2", "HTTP/2.0": "2", "HTTP/1.0": "1.0"}  # anything else: "1.1"
+
+
 def _http_version(protocol):
-    if protocol == "HTTP/2" or protocol == "HTTP/2.0":
-        return "2"
-    if protocol == "HTTP/1.0":
-        return "1.0"
-    return "1.1"
+    return _HTTP_VERSIONS.get(protocol, "1.1")
 
 
 def _port(text, default):
@@ -57,48 +57,132 @@ def _port(text, default):
 
 def _decoded(latin1):
     """A percent-decoded path the daemon sent as latin-1 text: its bytes as UTF-8."""
+    if latin1.isascii():
+        return latin1  # the common case: the same text either way
     try:
         return latin1.encode("latin-1").decode("utf-8")
     except UnicodeError:
         return latin1.encode("latin-1", "replace").decode("utf-8", "replace")
 
 
+# Environ key -> ASGI header name (``HTTP_X_FOO`` -> ``b"x-foo"``), or b"" for a key that
+# is not a header: the same few keys arrive with every request, so each is translated once.
+# Bounded (header names come from clients): cleared when full.
+_HEADER_NAMES = {}
+_HEADER_NAMES_MAX = 1024
+
+
+def _header_name(key):
+    name = _HEADER_NAMES.get(key)
+    if name is None:
+        name = key[5:].lower().replace("_", "-").encode("latin-1") if key.startswith("HTTP_") else b""
+        if len(_HEADER_NAMES) >= _HEADER_NAMES_MAX:
+            _HEADER_NAMES.clear()
+        _HEADER_NAMES[key] = name
+    return name
+
+
+# The environ's keys, in order (a tuple) -> ((position, header name), ...) of its HTTP_*
+# keys. Requests from one kind of client carry the same keys in the same order, so the
+# headers are picked by position instead of testing every key. Bounded like _HEADER_NAMES.
+_HEADER_PLANS = {}
+_HEADER_PLANS_MAX = 256
+
+
+def _header_plan(keys):
+    plan = tuple((i, name) for i, key in enumerate(keys) if (name := _header_name(key)))
+    if len(_HEADER_PLANS) >= _HEADER_PLANS_MAX:
+        _HEADER_PLANS.clear()
+    _HEADER_PLANS[keys] = plan
+    return plan
+
+
+# (SERVER_NAME, SERVER_PORT) -> the scope's ``server``: one or two per app.
+_SERVERS = {}
+
+
+def _server(name, port):
+    key = (name, port)
+    server = _SERVERS.get(key)
+    if server is None:
+        server = (name, _port(port, None))
+        if len(_SERVERS) >= 64:
+            _SERVERS.clear()
+        _SERVERS[key] = server
+    return server
+
+
+# The variables hearthd always sends (docs/worker-protocol.md), read in one call; an environ
+# without one of them (tests, tools) takes the env.get() path.
+_FIELDS = operator.itemgetter("REQUEST_METHOD", "wsgi.url_scheme", "SERVER_PROTOCOL", "SCRIPT_NAME",
+                              "PATH_INFO", "QUERY_STRING", "RAW_URI", "SERVER_NAME", "SERVER_PORT")
+
+
 def build_scope(env, state=None):
     """The ``http`` scope for one request from the environ pairs (a dict of latin-1 str)."""
-    headers = []
-    append = headers.append
-    for key, value in env.items():
-        if key.startswith("HTTP_"):
-            append((key[5:].lower().replace("_", "-").encode("latin-1"), value.encode("latin-1")))
-    ctype = env.get("CONTENT_TYPE")
+    keys = tuple(env)
+    plan = _HEADER_PLANS.get(keys)
+    if plan is None:
+        plan = _header_plan(keys)
+    if plan:
+        values = list(env.values())
+        headers = [(name, values[i].encode("latin-1")) for i, name in plan]
+    else:
+        headers = []
+    get = env.get
+    ctype = get("CONTENT_TYPE")
     if ctype:
-        append((b"content-type", ctype.encode("latin-1")))
-    clen = env.get("CONTENT_LENGTH")
+        headers.append((b"content-type", ctype.encode("latin-1")))
+    clen = get("CONTENT_LENGTH")
     if clen:
-        append((b"content-length", clen.encode("latin-1")))
-    raw_uri = env.get("RAW_URI") or env.get("REQUEST_URI") or ""
-    raw_path = raw_uri.split("?", 1)[0]
-    root_path = _decoded(env.get("SCRIPT_NAME", ""))
-    path = root_path + _decoded(env.get("PATH_INFO", "")) if root_path else _decoded(env.get("PATH_INFO", "/"))
-    addr = env.get("REMOTE_ADDR")
+        headers.append((b"content-length", clen.encode("latin-1")))
+    try:
+        method, scheme, protocol, root_path, path_info, query, raw_uri, sname, sport = _FIELDS(env)
+    except KeyError:
+        method = get("REQUEST_METHOD", "GET")
+        scheme = get("wsgi.url_scheme", "http")
+        protocol = get("SERVER_PROTOCOL")
+        root_path = get("SCRIPT_NAME", "")
+        path_info = get("PATH_INFO")
+        query = get("QUERY_STRING", "")
+        raw_uri = get("RAW_URI")
+        sname = get("SERVER_NAME", "")
+        sport = get("SERVER_PORT")
+    if not raw_uri:
+        raw_uri = get("REQUEST_URI") or ""
+    q = raw_uri.find("?")
+    raw_path = raw_uri if q < 0 else raw_uri[:q]
+    if root_path:
+        root_path = _decoded(root_path)
+        path = root_path + _decoded(path_info or "")
+    else:
+        path = _decoded("/" if path_info is None else path_info)
+    addr = get("REMOTE_ADDR")
     scope = {
         "type": "http",
         "asgi": ASGI_VERSION,
-        "http_version": _http_version(env.get("SERVER_PROTOCOL")),
-        "method": env.get("REQUEST_METHOD", "GET"),
-        "scheme": env.get("wsgi.url_scheme", "http"),
+        "http_version": _HTTP_VERSIONS.get(protocol, "1.1"),
+        "method": method,
+        "scheme": scheme,
         "path": path or "/",
         "raw_path": raw_path.encode("latin-1") if raw_path else None,
-        "query_string": env.get("QUERY_STRING", "").encode("latin-1"),
+        "query_string": query.encode("latin-1"),
         "root_path": root_path,
         "headers": headers,
-        "client": (addr, _port(env.get("REMOTE_PORT"), 0)) if addr else None,
-        "server": (env.get("SERVER_NAME", ""), _port(env.get("SERVER_PORT"), None)),
+        "client": (addr, _port(get("REMOTE_PORT"), 0)) if addr else None,
+        "server": _server(sname, sport),
         "extensions": {},
     }
     if state is not None:
         scope["state"] = state.copy()
     return scope
+
+
+_PHRASES = {s.value: s.phrase for s in http.HTTPStatus}
+# (status, *headers) -> encode_response_start()'s result: an app answers with the same few
+# heads over and over (a hit is the same answer: the key is the exact status and bytes).
+_START_CACHE = {}
+_START_CACHE_MAX = 512
 
 
 def encode_response_start(message):
@@ -108,14 +192,30 @@ def encode_response_start(message):
     status = message.get("status")
     if type(status) is not int:
         raise TypeError("http.response.start 'status' must be an int, not %s" % type(status).__name__)
-    try:
-        reason = http.HTTPStatus(status).phrase
-    except ValueError:
-        reason = ""
-    headers = []
-    for item in message.get("headers", ()):
+    headers = message.get("headers", ())
+    key = hit = None
+    if type(headers) is list or type(headers) is tuple:  # not an iterator: read once below
+        try:
+            key = (status, *headers)  # a bytearray or a list in there: unhashable, not cached
+            hit = _START_CACHE.get(key)
+        except TypeError:
+            key = None
+    if hit is not None:
+        return hit
+    result = _encode_response_start(status, headers)
+    if key is not None:
+        if len(_START_CACHE) >= _START_CACHE_MAX:
+            _START_CACHE.clear()
+        _START_CACHE[key] = result
+    return result
+
+
+def _encode_response_start(status, headers):
+    reason = _PHRASES.get(status, "")
+    items = []
+    for item in headers:
         name, value = item
         if not isinstance(name, (bytes, bytearray)) or not isinstance(value, (bytes, bytearray)):
             raise TypeError("response header names and values must be bytes, got %r" % (item,))
-        headers.append((bytes(name).decode("latin-1"), bytes(value).decode("latin-1")))
-    return encode_start("%d %s" % (status, reason) if reason else str(status), headers)
+        items.append((bytes(name).decode("latin-1"), bytes(value).decode("latin-1")))
+    return encode_start("%d %s" % (status, reason) if reason else str(status), items)

@@ -172,10 +172,29 @@ class AsyncSlot:
                 self.buf[:avail] = self.buf[self.pos:self.end]
             self.pos = 0
             self.end = avail
+        # _recv_into() and _wait_readable() inlined: two coroutines less per request.
         while self.end - self.pos < need:
-            n = await self._recv_into(self.view[self.end:])
+            if self.drained:
+                if not self.reader_on:
+                    self._reader_needed()
+                fut = self.aw.loop.create_future()
+                self.waiter = fut
+                try:
+                    await fut
+                finally:
+                    if self.waiter is fut:
+                        self.waiter = None
+            view = self.view[self.end:]
+            try:
+                n = self.sock.recv_into(view)
+            except (BlockingIOError, InterruptedError):
+                self.drained = True
+                continue
+            except OSError as exc:
+                raise SlotClosed(str(exc)) from None
             if not n:
                 raise SlotClosed("EOF")
+            self.drained = n < len(view)
             self.end += n
 
     async def _recv_into(self, view):
@@ -271,11 +290,29 @@ class AsyncSlot:
             self.gone_cb = None
             self._reader_off()
 
-    async def sendall(self, data):
+    def send_now(self, data):
+        """One plain send() of ``data``: how many bytes went (the slot socket almost always
+        takes a whole response at once). The rest is for :meth:`send_rest`."""
         try:
-            await self.aw.loop.sock_sendall(self.sock, data)
+            return self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            return 0
         except OSError as exc:
             raise SlotClosed(str(exc)) from None
+
+    async def send_rest(self, data, sent):
+        """``data[sent:]`` through the loop (it waits for the socket to drain)."""
+        try:
+            await self.aw.loop.sock_sendall(self.sock, memoryview(data)[sent:])
+        except OSError as exc:
+            raise SlotClosed(str(exc)) from None
+
+    async def sendall(self, data):
+        """Write ``data`` whole: :meth:`send_now`, the loop only for what did not fit (the
+        loop's sock_sendall() alone costs a coroutine and its bookkeeping per call)."""
+        n = self.send_now(data)
+        if n < len(data):
+            await self.send_rest(data, n)
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -322,7 +359,7 @@ class AsyncSlot:
                 continue
             cycle = Cycle(self, env, body_len)
             try:
-                await cycle.run(aw.app, build_scope(env, aw.lifespan.state if aw.lifespan.supported else None))
+                await cycle.run(aw.app, build_scope(env, state))
             finally:
                 self.unwatch()
             if cycle.body_left:
@@ -431,7 +468,10 @@ class Cycle:
                     parts.append(_END)
                 self.complete = True
             if parts:
-                await self.slot.sendall(b"".join(parts))
+                data = b"".join(parts)
+                n = self.slot.send_now(data)  # no coroutine when the socket takes it all
+                if n < len(data):
+                    await self.slot.send_rest(data, n)
             if self.complete and self.done is not None and not self.done.done():
                 self.done.set_result(None)
             return

@@ -47,7 +47,7 @@ class Slot(SlotConn):
 
     __slots__ = (
         "worker", "index", "app", "base_environ", "errors", "environ", "busy", "body",
-        "start", "code", "remaining", "sent", "start_response", "write")
+        "start", "code", "remaining", "sent", "held", "start_response", "write")
 
     def __init__(self, worker, index, sock, app):
         SlotConn.__init__(self, sock)
@@ -72,6 +72,7 @@ class Slot(SlotConn):
         self.code = 0
         self.remaining = None  # body bytes Content-Length still allows, None = no limit
         self.sent = False      # RESPONSE_START has gone out
+        self.held = None       # the chunk that completed Content-Length, not sent yet (handle())
         # Bound once: no per-request allocation of these.
         self.start_response = self._start_response
         self.write = self._write
@@ -90,7 +91,7 @@ class Slot(SlotConn):
     def _start_response(self, status, headers, exc_info=None):
         if exc_info is not None:
             try:
-                if self.sent:
+                if self.sent or self.held is not None:
                     raise exc_info[1].with_traceback(exc_info[2])
             finally:
                 exc_info = None
@@ -134,6 +135,25 @@ class Slot(SlotConn):
         else:
             self.sendall(_BODY_PACK(RESPONSE_BODY, 0, 0, n, 0))
         self.sendall(chunk)
+
+    def _send_last(self, chunk):
+        """The chunk that completes Content-Length and RESPONSE_END, in one sendall (what
+        ``_send_body(chunk)`` then ``_finish()`` send, in one system call)."""
+        rem = self.remaining
+        if len(chunk) > rem:
+            chunk = chunk[:rem]
+        n = len(chunk)
+        if n > _COALESCE_MAX:
+            self._send_body(chunk)
+            self._finish()
+            return
+        self.remaining = 0
+        head = _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0)
+        if self.sent:
+            self.sendall(b"".join((head, chunk, _END)))
+        else:
+            self.sent = True
+            self.sendall(b"".join((self.start, head, chunk, _END)))
 
     def _client_gone(self):
         """A streamed response's client went away (CLIENT_GONE). Looked for only once the
@@ -204,6 +224,7 @@ class Slot(SlotConn):
 
     def handle(self, environ):
         self.start = None
+        self.held = None
         self.sent = False
         self.remaining = None
         result = None
@@ -258,15 +279,31 @@ class Slot(SlotConn):
                 for chunk in result:
                     if type(chunk) is not bytes:
                         raise TypeError("response body items must be bytes, not %s" % type(chunk).__name__)
+                    held = self.held
+                    if held is not None:  # more items after the whole body: send it now
+                        self.held = None
+                        self._send_body(held)
                     if chunk:
                         start = self.start
-                        if start is not None and start[1] & FLAG_STREAM and self._client_gone():
-                            # A stream whose client left: stop iterating; close() below
-                            # tells the app (GeneratorExit in a generator).
-                            self.sendall(_END if self.sent else start + _END)
-                            self.sent = True
-                            return
+                        if start is not None and start[1] & FLAG_STREAM:
+                            if self._client_gone():
+                                # A stream whose client left: stop iterating; close() below
+                                # tells the app (GeneratorExit in a generator).
+                                self.sendall(_END if self.sent else start + _END)
+                                self.sent = True
+                                return
+                        elif 0 < (self.remaining or 0) <= len(chunk):
+                            # This chunk completes Content-Length: hold it until the iterable
+                            # ends (Werkzeug's ClosingIterator, so every Flask response: one
+                            # more next()), so that it and RESPONSE_END go out in one sendall.
+                            self.held = chunk
+                            continue
                         self._send_body(chunk)
+                held = self.held
+                if held is not None:
+                    self.held = None
+                    self._send_last(held)
+                    return
             self._finish()
         except SlotClosed:
             raise
@@ -274,6 +311,10 @@ class Slot(SlotConn):
             self.log("Error handling request %s %s\n%s" % (
                 environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI", environ.get("PATH_INFO", "?")),
                 traceback.format_exc()))
+            held = self.held
+            if held is not None:  # it would have been sent before the failure: send it first
+                self.held = None
+                self._send_body(held)
             if self.sent:
                 self.sendall(_END_ABORTED)
             else:
