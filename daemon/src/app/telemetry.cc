@@ -270,6 +270,11 @@ void Telemetry::register_callbacks() {
       "proxy_allow_ips.",
       Type::Counter, {},
       [this](const Emit& emit) { emit({}, src_.http ? static_cast<double>(src_.http->proxy_protocol_refused()) : 0); });
+  callbacks_.add("hearth_idle_connections_parked",
+                 "Idle plain HTTP/1.1 keep-alive connections parked now: a socket and a deadline, no connection object.",
+                 Type::Gauge, {}, [this](const Emit& emit) {
+                   emit({}, src_.http ? static_cast<double>(src_.http->parked_connections()) : 0);
+                 });
   callbacks_.add("hearth_websocket_connections", "WebSocket connections open now (accepted by the app).",
                  Type::Gauge, {}, [this](const Emit& emit) {
                    emit({}, src_.http ? static_cast<double>(src_.http->websocket_stats().open) : 0);

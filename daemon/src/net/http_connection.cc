@@ -1,6 +1,8 @@
 #include "net/http_connection.h"
 
 #include "net/h2_connection.h"
+#include "net/idle_parker.h"
+#include "net/slab_pool.h"
 #include "net/websocket_session.h"
 #include "websocket/handshake.h"
 
@@ -46,14 +48,18 @@ constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
 
-HttpConnection::HttpConnection(Stream stream, std::shared_ptr<ServerState> state)
+HttpConnection::HttpConnection(Stream stream, std::shared_ptr<ServerState> state, uint64_t id)
     : stream_(std::move(stream)),
       timer_(stream_.get_executor()),
       state_(std::move(state)),
-      id_(state_->next_connection_id++),
+      id_(id != 0 ? id : state_->next_connection_id++),
       reader_(state_->limits, state_->temp_dir, &state_->requests) {
   auto ex = stream_.get_executor();
   if (auto* io = ex.target<asio::io_context::executor_type>()) io_ = &io->context();
+}
+
+std::shared_ptr<HttpConnection> HttpConnection::create(Stream stream, std::shared_ptr<ServerState> state, uint64_t id) {
+  return std::allocate_shared<HttpConnection>(SlabAllocator<HttpConnection>(), std::move(stream), std::move(state), id);
 }
 
 template <class F>
@@ -76,7 +82,48 @@ void HttpConnection::start() {
   // Accepted after the drain began (a completion queued before the listener closed): the
   // same first-request grace as a connection accepted just before it.
   if (state_->draining) drain();
+  if (state_->parker) state_->parker->connection_opened();
   process_input();
+}
+
+// --- parking an idle keep-alive connection (net/idle_parker.h) --------------
+
+void HttpConnection::resume(TimePoint keepalive_deadline) {
+  state_->connections.insert(this);
+  fill_addresses();
+  received_any_ = true;
+  phase_ = Phase::Idle;
+  set_deadline(keepalive_deadline);
+  if (state_->parker) state_->parker->connection_opened();
+  // The parker saw the socket readable: read now (the request, or EOF), so a
+  // keep-alive deadline that passed meanwhile cannot drop a request that came.
+  read_in_flight_ = true;
+  on_readable(error_code());
+}
+
+bool HttpConnection::parkable(TimePoint now, Duration idle_for) const {
+  if (phase_ != Phase::Idle || stream_.is_tls() || !received_any_ || first_request_grace_) return false;
+  if (!read_in_flight_ || write_in_flight_ || flush_posted_ || sink_ || keep_self_ || ws_pending_) return false;
+  if (buffer_.size() != 0 || state_->draining || !state_->parker) return false;
+  // In Idle after a response, deadline_ is the keep-alive deadline set when it went idle.
+  if (deadline_ == TimePoint::max()) return false;
+  return deadline_ - state_->limits.keepalive_timeout + idle_for <= now;
+}
+
+bool HttpConnection::try_park(TimePoint now, Duration idle_for) {
+  if (!parkable(now, idle_for)) return false;
+  auto self = shared_from_this();  // released when this function returns
+  error_code ec;
+  // Cancels the readability wait (its handler sees Closed) and deregisters the
+  // descriptor from the loop's reactor, leaving the socket open.
+  const int fd = stream_.socket().release(ec);
+  if (ec) return false;
+  phase_ = Phase::Closed;
+  timer_.cancel();
+  state_->connections.erase(this);
+  ParkedConnection parked{id_, stream_.take_slot(), stream_.take_proxied_client()};
+  state_->parker->park(fd, deadline_, std::move(parked));
+  return true;
 }
 
 void HttpConnection::fill_addresses() {

@@ -33,13 +33,26 @@ class WebSocketSession;
 class HttpConnection final : public std::enable_shared_from_this<HttpConnection>,
                              private http::SinkTransport {
  public:
-  // `stream`: plain, or TLS with the handshake done.
-  HttpConnection(Stream stream, std::shared_ptr<ServerState> state);
+  // `stream`: plain, or TLS with the handshake done. `id`: 0 for a new
+  // connection (the next id), or the id of a parked one taken back.
+  HttpConnection(Stream stream, std::shared_ptr<ServerState> state, uint64_t id = 0);
   ~HttpConnection();
+  // Allocated from a SlabPool (net/slab_pool.h): a burst of parked or closed
+  // connections unmaps its memory instead of fragmenting the heap.
+  static std::shared_ptr<HttpConnection> create(Stream stream, std::shared_ptr<ServerState> state, uint64_t id = 0);
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
   void start();
+  // A parked idle connection taken back (net/idle_parker.h): its socket is
+  // readable; keep-alive until `keepalive_deadline`, as before it was parked.
+  void resume(TimePoint keepalive_deadline);
+  // Plain HTTP/1.x, between requests (one served), nothing buffered, waiting
+  // for readability, idle since at least `idle_for` before `now`, not draining.
+  bool parkable(TimePoint now, Duration idle_for) const;
+  // If parkable(): gives the socket to state->parker and closes this object
+  // (without closing the socket). true: parked.
+  bool try_park(TimePoint now, Duration idle_for);
   // close_idle(): close now if between requests, else after the current response.
   void drain();
   // close_all(): close now.

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "net/h2_connection.h"
 #include "net/http_connection.h"
+#include "net/idle_parker.h"
 #include "net/ip_allow_list.h"
 #include "net/listener.h"
 #include "net/proxy_header_reader.h"
@@ -47,7 +48,7 @@ struct HttpServer::Impl {
     }
     Stream stream(std::move(socket));
     if (slot) stream.hold(std::move(slot));
-    auto conn = std::make_shared<HttpConnection>(std::move(stream), state);
+    auto conn = HttpConnection::create(std::move(stream), state);
     conn->start();
   }
 
@@ -77,6 +78,7 @@ HttpServer::HttpServer(boost::asio::io_context& io, config::HttpLimits limits, s
     : impl_(std::make_unique<Impl>()) {
   impl_->state = std::make_shared<ServerState>(io, std::move(limits), std::move(temp_dir), &handler,
                                                std::move(name));
+  impl_->state->parker = std::make_shared<IdleParker>(io, impl_->state);
 }
 
 HttpServer::~HttpServer() {
@@ -193,6 +195,7 @@ void HttpServer::for_each_h2(F f) {
 
 void HttpServer::close_idle() {
   impl_->state->draining = true;
+  impl_->state->parker->close_all();  // parked connections are idle: closed, as drain() closes idle ones
   impl_->for_each_connection([](HttpConnection& c) { c.drain(); });
   for_each_h2([](H2Connection& c) { c.drain(); });
   for_each_websocket(*impl_->state, [](WebSocketSession& w) { w.going_away(); });
@@ -200,6 +203,7 @@ void HttpServer::close_idle() {
 }
 
 void HttpServer::close_all() {
+  impl_->state->parker->close_all();
   impl_->for_each_connection([](HttpConnection& c) { c.abort(); });
   for_each_h2([](H2Connection& c) { c.abort(); });
   for_each_websocket(*impl_->state, [](WebSocketSession& w) { w.abort(); });
@@ -207,9 +211,11 @@ void HttpServer::close_all() {
 }
 
 std::size_t HttpServer::open_connections() const {
-  return impl_->state->connections.size() + impl_->state->h2_connections.size() +
+  return impl_->state->connections.size() + impl_->state->parker->size() + impl_->state->h2_connections.size() +
          impl_->state->handshakes.size() + impl_->state->proxy_readers.size() + impl_->state->websockets.size();
 }
+
+std::size_t HttpServer::parked_connections() const { return impl_->state->parker->size(); }
 
 std::size_t HttpServer::busy_connections() const {
   std::size_t n = 0;

@@ -63,7 +63,9 @@ class HttpServer {
   void close_idle();
   // Abort everything now (after graceful_timeout).
   void close_all();
-  std::size_t open_connections() const;
+  std::size_t open_connections() const;  // parked idle ones included
+  // Idle plain keep-alive connections parked now (net/idle_parker.h).
+  std::size_t parked_connections() const;
   std::size_t busy_connections() const;  // a request is being handled or written, or a WebSocket is open
   struct WebSocketStats {
     std::size_t open = 0;           // upgraded connections open now (accepted by the app, not yet closed)

@@ -97,7 +97,7 @@ void ProxyHeaderReader::on_readable(const error_code& ec) {
   if (tls_) {
     std::make_shared<TlsHandshake>(std::move(stream), state_)->start();
   } else {
-    std::make_shared<HttpConnection>(std::move(stream), state_)->start();
+    HttpConnection::create(std::move(stream), state_)->start();
   }
 }
 

@@ -31,6 +31,7 @@ class TlsHandshake;
 class ProxyHeaderReader;
 class IpAllowList;
 class WebSocketSession;
+class IdleParker;
 
 struct ServerState {
   ServerState(boost::asio::io_context& io_, config::HttpLimits limits_, std::string temp_dir_,
@@ -52,6 +53,9 @@ struct ServerState {
   uint64_t next_connection_id = 1;
   bool draining = false;  // close_idle() was called: no more keep-alive
   std::unordered_set<HttpConnection*> connections;  // open ones
+  // Idle plain keep-alive connections parked as a socket and a deadline
+  // (net/idle_parker.h); they count as open. Null: no parking (set by HttpServer).
+  std::shared_ptr<IdleParker> parker;
   std::unordered_set<H2Connection*> h2_connections;  // open HTTP/2 ones
   // Upgraded connections the app accepted (net/websocket_session.h); the open ones.
   std::unordered_set<WebSocketSession*> websockets;

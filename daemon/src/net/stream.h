@@ -64,6 +64,10 @@ class Stream {
   // http.max_connections_per_ip: the connection's place in its address's
   // count, given back when the stream is destroyed. Null when off.
   void hold(std::unique_ptr<PerIpConnections::Slot> slot) { slot_ = std::move(slot); }
+  // Parking an idle connection (net/idle_parker.h): the slot and the proxied
+  // client go with its descriptor, to the stream that takes it back.
+  std::unique_ptr<PerIpConnections::Slot> take_slot() { return std::move(slot_); }
+  std::unique_ptr<ProxiedClient> take_proxied_client() { return std::move(proxied_); }
 
   template <typename Buffers, typename Handler>
   void async_read_some(const Buffers& buffers, Handler&& handler) {
