@@ -51,7 +51,9 @@ def test_profile_prints_cpu_memory_and_idle_connection_figures():
     assert user + system > 0, row
     m = re.search(r"Idle daemon RSS by mapping .*total ([\d,]+) KiB", out)
     assert m and int(m.group(1).replace(",", "")) > 1024, out
-    m = re.search(r"(\d[\d,]*) held open \((\d+) failed\).* ([\d,]+) B per connection", out)
+    # The growth per connection may be below 0 with 100 connections: parked idle
+    # connections (net/idle_parker.h) cost less than the RSS noise of a run.
+    m = re.search(r"(\d[\d,]*) held open \((\d+) failed\).* (-?[\d,]+) B per connection", out)
     assert m and int(m.group(1).replace(",", "")) == 100 and m.group(2) == "0", out
     if "--no-strace" not in argv and "strace could not attach" not in out:
         m = re.search(r"\| \*\*total \(>= 0.05/req\)\*\* \| ([\d.]+) \|", out)

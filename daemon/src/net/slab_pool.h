@@ -13,6 +13,20 @@
 
 namespace hearth::net {
 
+// Under AddressSanitizer the allocator hands out plain heap blocks, so a use
+// after free of a connection is still reported.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSlabPoolEnabled = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kSlabPoolEnabled = false;
+#else
+inline constexpr bool kSlabPoolEnabled = true;
+#endif
+#else
+inline constexpr bool kSlabPoolEnabled = true;
+#endif
+
 class SlabPool {
  public:
   static constexpr std::size_t kSlabBytes = 64 * 1024;
@@ -55,11 +69,11 @@ struct SlabAllocator {
     return *p;
   }
   T* allocate(std::size_t n) {
-    if (n != 1) return static_cast<T*>(::operator new(n * sizeof(T)));
+    if (n != 1 || !kSlabPoolEnabled) return static_cast<T*>(::operator new(n * sizeof(T)));
     return static_cast<T*>(pool().allocate());
   }
   void deallocate(T* p, std::size_t n) noexcept {
-    if (n != 1) return ::operator delete(p);
+    if (n != 1 || !kSlabPoolEnabled) return ::operator delete(p);
     pool().deallocate(p);
   }
   template <typename U>
