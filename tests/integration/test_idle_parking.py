@@ -107,3 +107,37 @@ def test_parked_connections_keep_their_per_ip_slot(hearthd):
     finally:
         for c in conns:
             c.close()
+
+
+def test_clients_around_the_parking_threshold_are_all_answered(hearthd):
+    """Requests spaced around kParkAfter (250 ms): connections are parked and taken
+    back many times, some with two pipelined requests; every request is answered."""
+    import random
+    import threading
+    srv = hearthd("basic:app", workers=1, toml='[http]\nkeepalive_timeout = "30s"\n')
+    errors, answered = [], []
+
+    def client(seed):
+        rnd = random.Random(seed)
+        try:
+            with Conn(srv.port, timeout=5) as c:
+                for _ in range(15):
+                    time.sleep(rnd.uniform(0.15, 0.45))  # load shape, not synchronisation
+                    n = rnd.choice([1, 1, 2])
+                    c.send(request("GET", "/") * n)
+                    for _ in range(n):
+                        r = c.read_response()
+                        assert r.status == 200 and r.body == b"Hello from basic\n", r.status
+                        answered.append(1)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a client hung"
+    assert not errors, errors[:3]
+    assert len(answered) >= 20 * 15
+    assert srv.proc.poll() is None

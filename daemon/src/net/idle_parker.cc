@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -24,6 +27,10 @@ namespace {
 // set entry): reported to the MemoryTrimmer so a burst of parks is trimmed.
 constexpr uint64_t kParkReleases = 1500;
 constexpr int kEventsPerCall = 64;
+// A sweep that parks this many connections trims the heap at once (at most one
+// trim per sweep, kSweepEvery): the MemoryTrimmer waits a second and wants 1 MiB,
+// which would leave the last few hundred parks of a burst untrimmed.
+constexpr std::size_t kTrimParks = 256;
 }  // namespace
 
 IdleParker::IdleParker(asio::io_context& io, std::weak_ptr<ServerState> state)
@@ -79,7 +86,13 @@ void IdleParker::sweep(ServerState& state, TimePoint now) {
   }
   std::size_t parked = 0;
   for (auto& c : idle) parked += c->try_park(now, kParkAfter) ? 1 : 0;
-  if (parked > 0) state.trimmer->released(parked * kParkReleases);
+  if (parked >= kTrimParks) {
+#ifdef __GLIBC__
+    ::malloc_trim(0);
+#endif
+  } else if (parked > 0) {
+    state.trimmer->released(parked * kParkReleases);
+  }
 }
 
 void IdleParker::park(int fd, TimePoint deadline, ParkedConnection parked) {
