@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -410,6 +411,26 @@ void HttpConnection::on_sink_output() {
     self->flush_posted_ = false;
     self->do_write();
   });
+}
+
+std::size_t HttpConnection::write_now(std::string_view first, std::string_view second) {
+  // Plain socket, nothing in flight (no async write, no wait for writability,
+  // no "100 Continue"): the bytes may go out now, ahead of nothing. Only a
+  // write: the response's completion is still found by do_write().
+  if (phase_ != Phase::Responding || write_in_flight_ || stream_.is_tls()) return 0;
+  iovec iov[2];
+  int count = 0;
+  if (!first.empty()) iov[count++] = {const_cast<char*>(first.data()), first.size()};
+  if (!second.empty()) iov[count++] = {const_cast<char*>(second.data()), second.size()};
+  if (count == 0) return 0;
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<std::size_t>(count);
+  ssize_t n;
+  do {
+    n = ::sendmsg(stream_.socket().native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;  // an error: do_write() meets it on the rest
 }
 
 void HttpConnection::do_write() {
