@@ -33,6 +33,9 @@ namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;     // bodies (a 1 MiB upload: ~16 reads, not 64)
 constexpr std::size_t kHeadReadChunk = 2 * 1024;  // idle and request heads
+// A body with at least this much declared still to come is read this much at a
+// time: a 1 MiB upload in ~5 reads (and ~5 writes to its spool file), not ~17.
+constexpr std::size_t kLongBodyReadChunk = 256 * 1024;
 // While a response is in progress, pipelined bytes are read ahead only up to this.
 constexpr std::size_t kReadAheadCap = 64 * 1024;
 constexpr Duration kLinger{2000};
@@ -204,6 +207,10 @@ void HttpConnection::do_read() {
   }
   side_read_ = false;
   std::size_t chunk = kReadChunk;
+  if (phase_ == Phase::Body) {
+    const auto left = reader_.parser().content_length_remaining();
+    if (left && *left >= kLongBodyReadChunk + buffer_.size()) chunk = kLongBodyReadChunk;
+  }
   if (phase_ == Phase::Idle || phase_ == Phase::Head) {
     // A request head is small: an idle keep-alive connection holds a 2 KiB
     // buffer, not 16 KiB (10,000 idle connections cost RSS).
