@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import time
 
+import procs
 import stacks
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: hearth-instructions\r\nAccept: */*\r\n\r\n"
@@ -31,14 +32,23 @@ STATIC_FILE = "4k.bin"
 STATIC_SIZE = 4096
 
 
-def request_for(path):
-    return REQUEST.replace(b"GET / ", b"GET " + path.encode() + b" ", 1)
+# The large-body figures (bench/run.py's "big" and "upload" rows): a 100 KB response from
+# bench/apps/big.py, and a 1 MiB POST to bench/apps/upload.py (which reads the body whole).
+UPLOAD_SIZE = 1024 * 1024
 
 
-def keepalive_requests(port, n, timeout=60.0, path="/"):
-    """Send exactly n GETs of `path` on one keep-alive connection, one at a time; returns the count of 200s."""
+def request_for(path, body=None):
+    if body is None:
+        return REQUEST.replace(b"GET / ", b"GET " + path.encode() + b" ", 1)
+    head = REQUEST.replace(b"GET / ", b"POST " + path.encode() + b" ", 1)[:-2]
+    return head + (b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+
+
+def keepalive_requests(port, n, timeout=60.0, path="/", body=None):
+    """Send exactly n requests of `path` on one keep-alive connection, one at a time (GETs, or POSTs of
+    `body` when given); returns the count of 200s."""
     ok = 0
-    request = request_for(path)
+    request = request_for(path, body)
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         buf = b""
         for _ in range(n):  # bounded: n requests
@@ -84,11 +94,11 @@ def _static_www(workdir):
     return www
 
 
-def _start_hearthd(workdir, port, out, extra):
+def _start_hearthd(workdir, port, out, extra, app="hello"):
     server = stacks.Server("hearthd-callgrind", f"http://127.0.0.1:{port}/", workdir)
     conf = server.write("hearth.toml", '[log]\naccess_log = ""\n')
     argv = [*_valgrind(out),
-            stacks.HEARTHD, "hello:application", "--chdir", stacks.APPS_DIR, "--python", stacks.PYTHON,
+            stacks.HEARTHD, f"{app}:application", "--chdir", stacks.APPS_DIR, "--python", stacks.PYTHON,
             "-b", f"127.0.0.1:{port}", "-w", "1", "--preload", "-c", conf,
             "--control-socket", os.path.join(workdir, "ctl.sock"),
             *(["--allow-root"] if os.geteuid() == 0 else []), *(e.replace("{workdir}", workdir) for e in extra)]
@@ -140,11 +150,24 @@ def _start_nginx_static(workdir, port, out, extra):
     return server, server.spawn("nginx", [*_valgrind(out), "nginx", "-p", workdir + "/", "-c", "nginx.conf"])
 
 
+def _start_hearthd_big(workdir, port, out, extra):
+    """hearthd in front of bench/apps/big.py (a 100 KB response)."""
+    return _start_hearthd(workdir, port, out, extra, app="big")
+
+
+def _start_hearthd_upload(workdir, port, out, extra):
+    """hearthd in front of bench/apps/upload.py (reads a POST body whole, answers its length)."""
+    return _start_hearthd(workdir, port, out, extra, app="upload")
+
+
 TARGETS = {"hearthd": _start_hearthd, "nginx-uwsgi": _start_nginx_uwsgi,
-           "hearthd-static": _start_hearthd_static, "nginx-static": _start_nginx_static}
+           "hearthd-static": _start_hearthd_static, "nginx-static": _start_nginx_static,
+           "hearthd-big": _start_hearthd_big, "hearthd-upload": _start_hearthd_upload}
+# The request body each front's client sends (None: a GET).
+BODIES = {"hearthd-upload": b"a" * UPLOAD_SIZE}
 # The path each front's client asks for.
 PATHS = {"hearthd": "/", "nginx-uwsgi": "/", "hearthd-static": f"/static/{STATIC_FILE}",
-         "nginx-static": f"/{STATIC_FILE}"}
+         "nginx-static": f"/{STATIC_FILE}", "hearthd-big": "/", "hearthd-upload": "/"}
 
 
 def _stop(proc):
@@ -167,7 +190,7 @@ def _run_once(workdir, n, extra=(), target="hearthd"):
     server, proc = TARGETS[target](workdir, port, out, extra)
     try:
         server.wait_ready(path="", deadline=120.0)
-        ok = keepalive_requests(port, n, path=PATHS[target])
+        ok = keepalive_requests(port, n, path=PATHS[target], body=BODIES.get(target))
         if ok != n:
             raise RuntimeError(f"{ok} of {n} requests answered 200")
         _stop(proc)
@@ -274,44 +297,64 @@ def measure(small=1000, large=3000, top=25, extra=(), quiet=False, keep=None):
 
 
 
-def syscalls(target, n=2000):
-    """System calls per request of one front running natively (no valgrind) under `strace -c -f`,
-    attached once it is ready; n requests on one keep-alive connection. Returns {syscall: (calls/req,
-    errors/req)}, or None when strace is missing or cannot attach."""
-    if not shutil.which("strace"):
-        return None
-    tmp = tempfile.mkdtemp(prefix="hearth-strace-")
-    port = stacks.free_port()
-    server, proc = TARGETS[target](tmp, port, None, ())
-    out = os.path.join(tmp, "strace.out")
-    try:
-        server.wait_ready(path="", deadline=60.0)
-        keepalive_requests(port, 10, path=PATHS[target])  # warm-up: caches, first-use allocations
-        tracer = subprocess.Popen(["strace", "-c", "-f", "-p", str(proc.pid), "-o", out],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            time.sleep(1.0)  # strace attaches
-            ok = keepalive_requests(port, n, path=PATHS[target])
-            if ok != n:
-                raise RuntimeError(f"{ok} of {n} requests answered 200")
-        finally:
-            tracer.terminate()
-            tracer.wait(20)
-        with open(out) as f:
-            text = f.read()
-    except OSError:
-        text = ""
-    finally:
-        left = server.stop()
-        if left:
-            print(f"warning: still alive after stopping {target}: {left}")
-        shutil.rmtree(tmp, ignore_errors=True)
+def _parse_strace(text, n):
     rows = {}
     for line in text.splitlines():
         m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+)?\s*(\w+)$", line)
         if m and m.group(3) != "total":
             rows[m.group(3)] = (int(m.group(1)) / n, int(m.group(2) or 0) / n)
     return rows or None
+
+
+def syscalls(target, n=2000, workers=False):
+    """System calls per request of one front running natively (no valgrind) under `strace -c -f`,
+    attached once it is ready; n requests on one keep-alive connection. Returns {syscall: (calls/req,
+    errors/req)}, or None when strace is missing or cannot attach. With `workers`, returns
+    (front's rows, rows of its child processes: the zygote and the worker, attached separately)."""
+    if not shutil.which("strace"):
+        return (None, None) if workers else None
+    tmp = tempfile.mkdtemp(prefix="hearth-strace-")
+    port = stacks.free_port()
+    server, proc = TARGETS[target](tmp, port, None, ())
+    out = os.path.join(tmp, "strace.out")
+    out_w = os.path.join(tmp, "strace-workers.out")
+    text = text_w = ""
+    body = BODIES.get(target)
+    try:
+        server.wait_ready(path="", deadline=60.0)
+        keepalive_requests(port, 10, path=PATHS[target], body=body)  # warm-up: caches, first-use allocations
+        tracers = [subprocess.Popen(["strace", "-c", "-f", "-p", str(proc.pid), "-o", out],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        if workers:
+            kids = [q for q in procs.tree([proc.pid]) if q != proc.pid]
+            if kids:
+                tracers.append(subprocess.Popen(
+                    ["strace", "-c", *[a for q in kids for a in ("-p", str(q))], "-o", out_w],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        try:
+            time.sleep(1.0)  # strace attaches
+            ok = keepalive_requests(port, n, path=PATHS[target], body=body)
+            if ok != n:
+                raise RuntimeError(f"{ok} of {n} requests answered 200")
+        finally:
+            for tracer in tracers:
+                tracer.terminate()
+                tracer.wait(20)
+        with open(out) as f:
+            text = f.read()
+        if workers and os.path.exists(out_w):
+            with open(out_w) as f:
+                text_w = f.read()
+    except OSError:
+        pass
+    finally:
+        left = server.stop()
+        if left:
+            print(f"warning: still alive after stopping {target}: {left}")
+        shutil.rmtree(tmp, ignore_errors=True)
+    if workers:
+        return _parse_strace(text, n), _parse_strace(text_w, n)
+    return _parse_strace(text, n)
 
 
 def measure_static(small=1000, large=3000, top=25, keep=None):
@@ -360,3 +403,55 @@ def measure_static(small=1000, large=3000, top=25, keep=None):
     totals = [sum(c for c, _ in (counted[label] or {}).values() if c >= 0.01) for label, _ in fronts]
     print("| **total** | " + " | ".join(f"**{t:.2f}**" for t in totals) + " |\n")
     return per, ng
+
+
+BIG_ROWS = (("hearthd-big", "100 KB response (GET, bench/apps/big.py)"),
+            ("hearthd-upload", "1 MiB POST upload (bench/apps/upload.py reads it whole)"))
+
+
+def measure_big(small=100, large=300, top=25, keep=None, strace_n=300):
+    """The large-body rows (bench/run.py's "big" and "upload"): the daemon's instructions per request
+    under callgrind (one keep-alive client, one worker, access log off; the difference of `small` and
+    `large` requests), and the daemon's and the worker's system calls per request under strace.
+    Prints a markdown section per row; returns {target: daemon Ir/req}."""
+    if not shutil.which("valgrind"):
+        print("## Large bodies\n\nvalgrind is not installed; skipped.\n")
+        return {}
+    result = {}
+    for target, title in BIG_ROWS:
+        per, ann_s, ann_l, (total_s, total_l) = count(target, small, large, (), keep)
+        result[target] = per
+        print(f"## {title}: daemon instructions and system calls per request\n\n"
+              f"1 worker, preload, access log off, one keep-alive client: {small:,} requests -> {total_s:,} Ir, "
+              f"{large:,} requests -> {total_l:,} Ir: **{per:,.0f} instructions per request**.\n")
+        if top:
+            cs, cl = _self_costs(ann_s), _self_costs(ann_l)
+            diff = {k: (cl.get(k, 0) - cs.get(k, 0)) / (large - small) for k in set(cs) | set(cl)}
+            print("Self cost per request by function (difference of the two runs):\n")
+            print("| Ir/req | share | function |")
+            print("|--:|--:|---|")
+            for name, v in sorted(diff.items(), key=lambda kv: -kv[1])[:top]:
+                if v < 1:
+                    break
+                short = (name if len(name) <= 110 else name[:107] + "...").replace("|", "\\|")
+                print(f"| {v:,.0f} | {100 * v / per:.1f}% | `{short}` |")
+            print()
+        daemon, worker = syscalls(target, n=strace_n, workers=True)
+        if not daemon:
+            print("System calls: strace is not installed or cannot attach; skipped.\n")
+            continue
+        worker = worker or {}
+        names = sorted({k for rows in (daemon, worker) for k, (c, _) in rows.items() if c >= 0.01})
+        print(f"System calls per request (`strace -c -f` attached to the daemon, `strace -c` to its children, "
+              f"{strace_n:,} requests on one keep-alive connection; calls >= 0.01 per request):\n")
+        print("| syscall | daemon | worker (and zygote) |")
+        print("|---|--:|--:|")
+        for name in names:
+            cells = []
+            for rows in (daemon, worker):
+                c, e = rows.get(name, (0.0, 0.0))
+                cells.append(f"{c:.2f}" + (f" ({e:.2f} errors)" if e >= 0.01 else ""))
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        totals = [sum(c for c, _ in rows.values() if c >= 0.01) for rows in (daemon, worker)]
+        print("| **total** | " + " | ".join(f"**{t:.2f}**" for t in totals) + " |\n")
+    return result

@@ -11,11 +11,14 @@ Prints, for `wrk -t2 -c64` against hearthd (2 workers, preload, access log off):
      1 worker, one keep-alive client, 1,000 and 3,000 requests, the difference / 2,000),
      with the per-request self cost by function;
   6. a static 4 KB file over one keep-alive connection, hearthd (`--static`) against nginx (`root`):
-     instructions per request under callgrind and system calls per request under strace.
+     instructions per request under callgrind and system calls per request under strace;
+  7. the large-body rows (bench/apps/big.py's 100 KB response, bench/apps/upload.py's 1 MiB POST):
+     the daemon's instructions per request under callgrind (1 worker, one keep-alive client, 100
+     and 300 requests, the difference / 200) and the daemon's and the worker's system calls per request.
 
 Usage: /usr/bin/python3 bench/profile.py [--duration 8] [--idle 2000] [--no-strace]
                                          [--no-instructions | --instructions-only]
-                                         [--static | --static-only]
+                                         [--static | --static-only] [--big | --big-only]
 Everything talks to 127.0.0.1; every process started is stopped by its PID.
 """
 import argparse
@@ -202,7 +205,16 @@ def main():
                     help="also count a static 4 KB file's instructions and system calls per request, "
                          "hearthd (--static mount) against nginx (root)")
     ap.add_argument("--static-only", action="store_true", help="only the static 4 KB file's figures")
+    ap.add_argument("--big", action="store_true",
+                    help="also count the large-body rows (100 KB GET, 1 MiB POST): the daemon's instructions "
+                         "and the daemon's and the worker's system calls per request")
+    ap.add_argument("--big-only", action="store_true", help="only the large-body figures")
     args = ap.parse_args()
+    if args.big_only:
+        print(f"# large bodies, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"binary {stacks.HEARTHD}\n")
+        instructions.measure_big(top=args.top, keep=args.keep_callgrind)
+        return
     if args.static_only:
         print(f"# static 4 KB file, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
               f"binary {stacks.HEARTHD}\n")
@@ -218,6 +230,8 @@ def main():
             nginx_instructions()
         if args.static:
             instructions.measure_static(top=args.top)
+        if args.big:
+            instructions.measure_big(top=args.top)
         return
     tmp = tempfile.mkdtemp(prefix="hearth-profile-")
     server = start_hearthd(os.path.join(tmp, "load"))
@@ -239,6 +253,7 @@ def main():
         if args.nginx:
             nginx_instructions()
         instructions.measure_static(top=args.top)
+        instructions.measure_big(top=args.top)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

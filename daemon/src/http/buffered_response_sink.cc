@@ -22,6 +22,11 @@ namespace {
 constexpr std::size_t kSpillReadChunk = 64 * 1024;
 // body_file() regions up to this size are copied into the output buffer.
 constexpr uint64_t kInlineFileMax = 32 * 1024;
+// A body piece at least this long is offered to the transport's write_now()
+// before it is copied into the queue (a proxied 100 KB response leaves from the
+// buffer the worker's bytes were read into). Smaller pieces are queued: the
+// head and a short body still leave in one write at the end.
+constexpr std::size_t kWriteThroughMin = 16 * 1024;
 
 // What start() does with an app's header, decided by the name's length first.
 enum class Kind { Other, ContentLength, Server, Date, HopByHop };
@@ -203,7 +208,7 @@ void BufferedResponseSink::body(std::string_view data) {
         must_close_ = true;  // the app wrote more than it declared: truncate
       }
       if (data.empty()) return;
-      queue(data);
+      queue_body(data);
       break;
     }
     case Framing::Chunked: {
@@ -217,13 +222,31 @@ void BufferedResponseSink::body(std::string_view data) {
       break;
     }
     case Framing::Close:
-      queue(data);
+      queue_body(data);
       break;
     case Framing::None:
       break;
   }
   body_sent_ += data.size();
-  notify();
+  // Everything went out through write_now(): nothing for the transport to write until more comes.
+  if (!out_.empty() || spilling_ || !overflow_.empty()) notify();
+}
+
+void BufferedResponseSink::queue_body(std::string_view data) {
+  if (data.size() >= kWriteThroughMin && !spilling_ && overflow_.empty() && written_ >= writing_.size()) {
+    // Nothing is in flight and nothing is spilled: what is queued (out_) and
+    // then `data` may leave now, in this order, straight from the caller's buffer.
+    const std::size_t n = transport_->write_now(out_, data);
+    if (n > 0) {
+      if (n < out_.size()) {
+        out_.erase(0, n);
+      } else {
+        data.remove_prefix(n - out_.size());
+        out_.clear();
+      }
+    }
+  }
+  if (!data.empty()) queue(data);
 }
 
 BufferedResponseSink::~BufferedResponseSink() {

@@ -115,6 +115,9 @@ class BufferedResponseSink final : public ResponseSink {
   };
 
   void queue(std::string_view bytes);
+  // A body piece: a large one is offered to the transport's write_now() first
+  // (behind what out_ holds), only the rest is queued.
+  void queue_body(std::string_view data);
   void notify();
   void clear_spill();
   void wake();  // full() turned false (or the client left): run the producer's callback

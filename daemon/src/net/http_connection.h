@@ -92,6 +92,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void begin_response(bool keep_alive, int version, bool is_head);
   void release_sink();  // after a response: to ServerState::spare_sinks, or freed
   void on_sink_output() override;
+  std::size_t write_now(std::string_view first, std::string_view second) override;
   void do_write();
   void do_sendfile();
   void wait_writable();

@@ -60,6 +60,10 @@ std::string Worker::ctx() const {
   return (log_name_.empty() ? std::string() : log_name_ + " ") + "worker " + std::to_string(id_);
 }
 
+namespace {
+constexpr int kSlotSendBuffer = 1024 * 1024;  // SO_SNDBUF of each end of a slot socketpair
+}  // namespace
+
 std::string Worker::create_slots(uint32_t threads, std::vector<int>* worker_fds) {
   for (uint32_t i = 0; i < threads; ++i) {
     int sv[2];
@@ -68,6 +72,11 @@ std::string Worker::create_slots(uint32_t threads, std::vector<int>* worker_fds)
       worker_fds->clear();
       return std::string("socketpair: ") + strerror(errno);
     }
+    // Both directions may hold a large body in flight: a spooled request body
+    // leaves in one or two sendfile(2) calls instead of ~10 (each an EAGAIN
+    // and a wait away), a large response in one send. Best effort: the kernel
+    // caps it at net.core.wmem_max. Kernel memory, only while bytes are in flight.
+    for (int fd : sv) ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSlotSendBuffer, sizeof kSlotSendBuffer);
     asio::local::stream_protocol::socket sock(io_);
     sock.assign(asio::local::stream_protocol(), sv[0]);
     slots_.push_back(std::make_shared<WorkerSlot>(io_, std::move(sock), static_cast<WorkerSlot::Owner*>(this), home_,

@@ -45,7 +45,7 @@ std::chrono::milliseconds WorkerSlot::busy_for() const {
 void WorkerSlot::do_read() {
   if (reading_ || !socket_.is_open()) return;
   reading_ = true;
-  socket_.async_read_some(asio::buffer(rbuf_),
+  socket_.async_read_some(asio::buffer(rbuf_.get(), kReadBuffer),
                           [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
                             self->reading_ = false;
                             self->on_read(ec, n);
@@ -74,7 +74,7 @@ void WorkerSlot::on_read(const boost::system::error_code& ec, std::size_t n) {
 }
 
 bool WorkerSlot::decode(std::size_t n) {
-  return decoder_.feed(std::string_view(rbuf_.data(), n), [this](const FrameDecoder::Event& ev) {
+  return decoder_.feed(std::string_view(rbuf_.get(), n), [this](const FrameDecoder::Event& ev) {
     if (state_ == State::Closed) return;
     switch (ev.kind) {
       case FrameDecoder::Event::Kind::Frame: handle_frame(ev.header, ev.payload); break;
@@ -93,7 +93,7 @@ void WorkerSlot::drain_dead_worker() {
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);  // synchronous reads below: would_block instead of waiting (closed next)
   while (state_ == State::Busy && !response_done_) {
-    std::size_t n = socket_.read_some(asio::buffer(rbuf_), ec);
+    std::size_t n = socket_.read_some(asio::buffer(rbuf_.get(), kReadBuffer), ec);
     if (ec || n == 0 || !decode(n)) return;
   }
 }

@@ -216,7 +216,10 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   State state_ = State::Idle;
 
   FrameDecoder decoder_;
-  std::array<char, 65536> rbuf_{};
+  // Reads from the worker: a 100 KB response (START, BODY, END) in one read.
+  // Not zeroed: its pages become resident only as large responses fill them.
+  static constexpr std::size_t kReadBuffer = 256 * 1024;
+  std::unique_ptr<char[]> rbuf_ = std::make_unique_for_overwrite<char[]>(kReadBuffer);
   bool reading_ = false;
   bool paused_ = false;  // not reading: the client's sink is full (back-pressure on the worker)
 

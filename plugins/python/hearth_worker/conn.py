@@ -164,6 +164,33 @@ class SlotConn:
             raise SlotClosed("EOF in request body")
         return n
 
+    def recv_bytes(self, size):
+        """Up to ``size`` bytes straight from the socket, past the buffer, as one bytes
+        object: with MSG_WAITALL all of them unless a signal or EOF cuts the wait short
+        (no buffer to allocate and copy out of). At least one byte."""
+        try:
+            data = self.sock.recv(size, socket.MSG_WAITALL)
+        except OSError as exc:
+            raise SlotClosed(str(exc)) from None
+        if not data:
+            raise SlotClosed("EOF in request body")
+        return data
+
+    def sendmsg_all(self, parts):
+        """Send the buffers of ``parts`` in order, as ``sendall(b"".join(parts))`` without
+        the join's copy: one sendmsg, and the rest (after a signal cut it short) by sendall."""
+        try:
+            sent = self.sock.sendmsg(parts)
+            for part in parts:
+                n = len(part)
+                if sent >= n:
+                    sent -= n
+                    continue
+                self.sock.sendall(memoryview(part)[sent:])
+                sent = 0
+        except OSError as exc:
+            raise SlotClosed(str(exc)) from None
+
     def skip(self, count):
         """Discard ``count`` bytes: buffered ones first, then read from the socket."""
         avail = self.end - self.pos

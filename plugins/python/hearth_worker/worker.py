@@ -34,8 +34,9 @@ _500 = b"".join((
         ("Content-Type", "text/plain; charset=utf-8"),
         ("Content-Length", str(len(_500_BODY)))])[0],
     HEADER.pack(RESPONSE_BODY, 0, 0, len(_500_BODY), 0), _500_BODY, _END))
-# Bodies below this go out with START and END in one sendall (one copy, one syscall).
-_COALESCE_MAX = 256 * 1024
+# Bodies below this are joined with START and END and go out in one sendall (one
+# copy, one syscall); larger ones in one sendmsg of the pieces, without the copy.
+_JOIN_MAX = 16 * 1024
 # Lists/tuples up to this many items are joined and sent in one go.
 _FAST_ITEMS = 8
 # file_wrapper bodies are read in blocks of at least this size.
@@ -125,16 +126,14 @@ class Slot(SlotConn):
             if self.start is None:
                 raise AssertionError("the app produced body bytes before calling start_response()")
             self.sent = True
-            if n <= _COALESCE_MAX:
+            if n < _JOIN_MAX:
                 self.sendall(b"".join((self.start, _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0), chunk)))
-                return
-            self.sendall(self.start + _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0))
-        elif n <= _COALESCE_MAX:
+            else:
+                self.sendmsg_all([self.start + _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0), chunk])
+        elif n < _JOIN_MAX:
             self.sendall(_BODY_PACK(RESPONSE_BODY, 0, 0, n, 0) + chunk)
-            return
         else:
-            self.sendall(_BODY_PACK(RESPONSE_BODY, 0, 0, n, 0))
-        self.sendall(chunk)
+            self.sendmsg_all([_BODY_PACK(RESPONSE_BODY, 0, 0, n, 0), chunk])
 
     def _send_last(self, chunk):
         """The chunk that completes Content-Length and RESPONSE_END, in one sendall (what
@@ -258,12 +257,10 @@ class Slot(SlotConn):
                 self.sent = True
                 if not n:
                     self.sendall(self.start + _END)
-                elif n <= _COALESCE_MAX:
+                elif n < _JOIN_MAX:
                     self.sendall(b"".join((self.start, _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0), body, _END)))
                 else:
-                    self.sendall(self.start + _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0))
-                    self.sendall(body)
-                    self.sendall(_END)
+                    self.sendmsg_all([self.start + _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0), body, _END])
                 return
             if type(result) is FileWrapper:
                 read = result.filelike.read

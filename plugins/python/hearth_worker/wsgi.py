@@ -29,6 +29,14 @@ class Input:
         self._remaining -= got
         if got == size:
             return head
+        if not got:
+            # Nothing buffered (a large body, past the first read): one recv of the
+            # whole piece into its own bytes object.
+            head = conn.recv_bytes(size)
+            got = len(head)
+            self._remaining -= got
+            if got == size:
+                return head
         out = bytearray(size)
         out[:got] = head
         view = memoryview(out)

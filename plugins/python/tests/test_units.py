@@ -2,6 +2,7 @@
 
 import os
 import socket
+import threading
 
 import pytest
 
@@ -164,6 +165,66 @@ def test_slotconn_recv_into_eof_is_slot_closed(pair):
     pair[1].close()
     with pytest.raises(SlotClosed):
         conn.recv_into(memoryview(bytearray(8)))
+
+
+def test_slotconn_recv_bytes_waits_for_the_whole_piece(pair):
+    conn, _ = _input(pair, b"", b"", 0)
+    data = bytes(range(256)) * 1024  # 256 KiB: more than one socket read's worth
+    sender = threading.Thread(target=pair[1].sendall, args=(data + b"TAIL",))
+    sender.start()
+    try:
+        assert conn.recv_bytes(len(data)) == data
+    finally:
+        sender.join(10)
+    pair[1].shutdown(socket.SHUT_WR)
+    assert conn.recv_bytes(100) == b"TAIL"  # EOF ends the wait: what is there
+
+
+def test_slotconn_recv_bytes_eof_is_slot_closed(pair):
+    conn, _ = _input(pair, b"", b"", 0)
+    pair[1].close()
+    with pytest.raises(SlotClosed):
+        conn.recv_bytes(8)
+
+
+def test_input_large_read_without_buffered_bytes_is_exact(pair):
+    body = bytes(range(251)) * 2000  # ~490 KiB: more than the socket buffer, sent by a thread
+    conn, inp = _input(pair, b"", b"", len(body))
+    sender = threading.Thread(target=pair[1].sendall, args=(body + b"NEXT",))
+    sender.start()
+    got = []
+    try:
+        while True:
+            chunk = inp.read(65536)
+            if not chunk:
+                break
+            got.append(chunk)
+    finally:
+        sender.join(10)
+    assert b"".join(got) == body
+    assert inp._remaining == 0
+    conn.fill(4)
+    assert bytes(conn.view[conn.pos:conn.pos + 4]) == b"NEXT"  # nothing past the body was taken
+
+
+def test_slotconn_sendmsg_all_sends_the_parts_in_order(pair):
+    conn = SlotConn(pair[0])
+    parts = [b"head", bytes(range(256)) * 800, b"", b"END"]
+    expect = b"".join(parts)
+    got = bytearray()
+    reader = threading.Thread(target=lambda: _read_n(pair[1], len(expect), got))
+    reader.start()
+    conn.sendmsg_all(parts)
+    reader.join(10)
+    assert bytes(got) == expect
+
+
+def _read_n(sock, n, out):
+    while len(out) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return
+        out += chunk
 
 
 def test_input_counts_bytes_received_before_slot_closed(pair):

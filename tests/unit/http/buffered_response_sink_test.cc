@@ -595,3 +595,132 @@ TEST(SinkRecycle, LargeBuffersAreNotKept) {
 
 }  // namespace
 }  // namespace hearth::http
+
+namespace hearth::http {
+namespace {
+
+// A transport whose write_now() takes at most `budget` bytes per call (as a socket
+// buffer would) into `wire`, or none while `in_flight` (a write of its own pending).
+class DirectTransport : public SinkTransport {
+ public:
+  void on_sink_output() override { ++notified; }
+  std::size_t write_now(std::string_view first, std::string_view second) override {
+    ++calls;
+    if (in_flight) return 0;
+    std::string both = std::string(first) + std::string(second);
+    std::size_t n = std::min(both.size(), budget);
+    wire.append(both, 0, n);
+    return n;
+  }
+  std::size_t budget = SIZE_MAX;
+  bool in_flight = false;
+  int calls = 0;
+  int notified = 0;
+  std::string wire;
+};
+
+class WriteThroughTest : public ::testing::Test {
+ protected:
+  BufferedResponseSink& make() {
+    sink_ = std::make_unique<BufferedResponseSink>(limits_, temp_dir_, &date_, &transport_,
+                                                   BufferedResponseSink::Options{11, false, true});
+    return *sink_;
+  }
+  // What the connection would write after the direct writes: the queue, drained.
+  void drain() {
+    for (;;) {
+      std::string_view v = sink_->next_output();
+      if (v.empty()) break;
+      transport_.wire.append(v);
+      sink_->consume(v.size());
+    }
+  }
+  static std::string body_of(const std::string& wire) { return wire.substr(wire.find("\r\n\r\n") + 4); }
+  static std::string pattern(std::size_t n, char seed) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>(seed + i % 23);
+    return s;
+  }
+
+  config::HttpLimits limits_;
+  std::string temp_dir_ = "/tmp";
+  DateCache date_;
+  DirectTransport transport_;
+  std::unique_ptr<BufferedResponseSink> sink_;
+};
+
+TEST_F(WriteThroughTest, LargePieceLeavesWithTheHeadInOneDirectWrite) {
+  auto& s = make();
+  const std::string body = pattern(100 * 1024, 'a');
+  s.start(200, "", {{"Content-Length", std::to_string(body.size())}});
+  s.body(body);
+  EXPECT_EQ(transport_.calls, 1);
+  EXPECT_EQ(s.next_output(), "");  // nothing was copied into the queue
+  s.finish(true);
+  drain();
+  EXPECT_TRUE(s.complete());
+  EXPECT_EQ(transport_.wire.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  EXPECT_EQ(body_of(transport_.wire), body);
+}
+
+TEST_F(WriteThroughTest, SmallPiecesAreQueuedAsBefore) {
+  auto& s = make();
+  s.start(200, "", {{"Content-Length", "5"}});
+  s.body("hello");
+  EXPECT_EQ(transport_.calls, 0);
+  s.finish(true);
+  drain();
+  EXPECT_EQ(body_of(transport_.wire), "hello");
+}
+
+TEST_F(WriteThroughTest, PartialWritesKeepTheOrder) {
+  // The socket takes part of the head only, then part of a piece, then nothing (in flight).
+  for (std::size_t budget : {std::size_t{10}, std::size_t{200}, std::size_t{40000}}) {
+    transport_ = DirectTransport{};
+    transport_.budget = budget;
+    auto& s = make();
+    const std::string a = pattern(20000, 'A'), b = pattern(30000, 'b'), c = pattern(17000, '0');
+    s.start(200, "", {{"Content-Length", std::to_string(a.size() + b.size() + c.size())}});
+    s.body(a);
+    if (budget < SIZE_MAX) {
+      // What was queued goes out before the next piece may be written through.
+      std::string_view v = s.next_output();
+      transport_.wire.append(v.substr(0, v.size() / 2));
+      s.consume(v.size() / 2);  // half of it is "in flight"
+    }
+    s.body(b);  // the queue is partly written: b must be queued, not written now
+    drain();
+    transport_.in_flight = true;
+    s.body(c);
+    transport_.in_flight = false;
+    s.finish(true);
+    drain();
+    EXPECT_TRUE(s.complete());
+    EXPECT_EQ(body_of(transport_.wire), a + b + c) << "budget " << budget;
+  }
+}
+
+TEST_F(WriteThroughTest, ChunkedBodiesAreNeverWrittenThrough) {
+  auto& s = make();
+  const std::string body = pattern(20000, 'z');
+  s.start(200, "", {});
+  s.body(body);
+  s.finish(true);
+  drain();
+  EXPECT_EQ(transport_.calls, 0);
+  EXPECT_EQ(body_of(transport_.wire), "4e20\r\n" + body + "\r\n0\r\n\r\n");
+}
+
+TEST_F(WriteThroughTest, TruncatedToTheDeclaredLength) {
+  auto& s = make();
+  const std::string body = pattern(40000, 'q');
+  s.start(200, "", {{"Content-Length", "30000"}});
+  s.body(body);
+  s.finish(true);
+  drain();
+  EXPECT_EQ(body_of(transport_.wire), body.substr(0, 30000));
+  EXPECT_TRUE(s.must_close());
+}
+
+}  // namespace
+}  // namespace hearth::http
