@@ -136,23 +136,22 @@ class Slot(SlotConn):
             self.sendmsg_all([_BODY_PACK(RESPONSE_BODY, 0, 0, n, 0), chunk])
 
     def _send_last(self, chunk):
-        """The chunk that completes Content-Length and RESPONSE_END, in one sendall (what
-        ``_send_body(chunk)`` then ``_finish()`` send, in one system call)."""
+        """The chunk that completes Content-Length and RESPONSE_END in one system call (what
+        ``_send_body(chunk)`` then ``_finish()`` send): joined below ``_JOIN_MAX``, else one
+        sendmsg of the pieces."""
         rem = self.remaining
         if len(chunk) > rem:
             chunk = chunk[:rem]
         n = len(chunk)
-        if n > _COALESCE_MAX:
-            self._send_body(chunk)
-            self._finish()
-            return
         self.remaining = 0
         head = _BODY_PACK(RESPONSE_BODY, 0, 0, n, 0)
-        if self.sent:
+        if not self.sent:
+            self.sent = True
+            head = self.start + head
+        if n < _JOIN_MAX:
             self.sendall(b"".join((head, chunk, _END)))
         else:
-            self.sent = True
-            self.sendall(b"".join((self.start, head, chunk, _END)))
+            self.sendmsg_all([head, chunk, _END])
 
     def _client_gone(self):
         """A streamed response's client went away (CLIENT_GONE). Looked for only once the

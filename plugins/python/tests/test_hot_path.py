@@ -28,6 +28,11 @@ class _Sock:
     def sendall(self, data):
         self.sent.append(bytes(data))
 
+    def sendmsg(self, parts):
+        data = b"".join(bytes(p) for p in parts)
+        self.sent.append(data)
+        return len(data)
+
 
 def _frames(data):
     out = []
@@ -81,6 +86,23 @@ def test_iterator_that_completes_content_length_is_one_sendall():
     assert [(t, f) for t, f, _ in _frames(sent[0])] == [
         (P.RESPONSE_START, 0), (P.RESPONSE_BODY, 0), (P.RESPONSE_END, 0)]
     assert _frames(sent[0])[1][2] == b"hello"
+    assert it.closed
+
+
+def test_large_last_item_goes_with_start_and_end_in_one_sendmsg():
+    # Past the join threshold the pieces go out in one sendmsg (no join copy), still
+    # one system call for START + BODY + END (the branches i17-py and i14-big met here).
+    body = bytes(range(256)) * 400  # 102,400 bytes
+    it = ClosingIterator([body])
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return it
+
+    sent = _serve(app)
+    assert len(sent) == 1
+    assert _frames(sent[0]) == [(P.RESPONSE_START, 0, _frames(sent[0])[0][2]), (P.RESPONSE_BODY, 0, body),
+                                (P.RESPONSE_END, 0, b"")]
     assert it.closed
 
 
