@@ -26,14 +26,23 @@ import stacks
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: hearth-instructions\r\nAccept: */*\r\n\r\n"
 
+# The static figure's file: 4 KB, as the bench's static row (bench/run.py), and its path per front.
+STATIC_FILE = "4k.bin"
+STATIC_SIZE = 4096
 
-def keepalive_requests(port, n, timeout=60.0):
-    """Send exactly n GETs on one keep-alive connection, one at a time; returns the count of 200s."""
+
+def request_for(path):
+    return REQUEST.replace(b"GET / ", b"GET " + path.encode() + b" ", 1)
+
+
+def keepalive_requests(port, n, timeout=60.0, path="/"):
+    """Send exactly n GETs of `path` on one keep-alive connection, one at a time; returns the count of 200s."""
     ok = 0
+    request = request_for(path)
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         buf = b""
         for _ in range(n):  # bounded: n requests
-            s.sendall(REQUEST)
+            s.sendall(request)
             while b"\r\n\r\n" not in buf:
                 chunk = s.recv(65536)
                 if not chunk:
@@ -56,7 +65,23 @@ def keepalive_requests(port, n, timeout=60.0):
 
 
 def _valgrind(out):
+    """The command prefix: callgrind writing to `out`, or nothing (out None: run natively, e.g. under strace)."""
+    if out is None:
+        return []
     return ["valgrind", "--tool=callgrind", "--trace-children=no", f"--callgrind-out-file={out}"]
+
+
+def _static_www(workdir):
+    """A directory holding the 4 KB file (the bench's static row: 4,096 bytes of 's')."""
+    www = os.path.join(workdir, "www")
+    os.makedirs(www, exist_ok=True)
+    path = os.path.join(www, STATIC_FILE)
+    with open(path, "wb") as f:
+        f.write(b"s" * STATIC_SIZE)
+    # An hour old, as a deployed file: hearthd keeps a small file in memory only once it is
+    # a second old (docs/static.md), which would otherwise depend on how long start-up took.
+    os.utime(path, (time.time() - 3600, time.time() - 3600))
+    return www
 
 
 def _start_hearthd(workdir, port, out, extra):
@@ -93,7 +118,46 @@ def _start_nginx_uwsgi(workdir, port, out, extra):
     return server, server.spawn("nginx", [*_valgrind(out), "nginx", "-p", workdir + "/", "-c", "nginx.conf"])
 
 
-TARGETS = {"hearthd": _start_hearthd, "nginx-uwsgi": _start_nginx_uwsgi}
+def _start_hearthd_static(workdir, port, out, extra):
+    """hearthd serving the 4 KB file from a `--static` mount (bench/run.py's static row); the app is not involved."""
+    www = _static_www(workdir)
+    server, proc = _start_hearthd(workdir, port, out, ("--static", f"/static/={www}", *extra))
+    server.url += f"static/{STATIC_FILE}"
+    return server, proc
+
+
+def _start_nginx_static(workdir, port, out, extra):
+    """nginx (one process: master_process off) serving the 4 KB file with `root`, as the bench's static peer."""
+    server = stacks.Server("nginx-static-callgrind", f"http://127.0.0.1:{port}/{STATIC_FILE}", workdir)
+    www = _static_www(workdir)
+    loc = f"""        location / {{
+            root {www};
+        }}"""
+    conf = stacks._nginx_conf(f"127.0.0.1:{port}", loc, extra_http="    keepalive_requests 1000000;\n")
+    conf = conf.replace("master_process on;", "master_process off;")
+    os.makedirs(os.path.join(workdir, "tmp"), exist_ok=True)
+    server.write("nginx.conf", conf)
+    return server, server.spawn("nginx", [*_valgrind(out), "nginx", "-p", workdir + "/", "-c", "nginx.conf"])
+
+
+TARGETS = {"hearthd": _start_hearthd, "nginx-uwsgi": _start_nginx_uwsgi,
+           "hearthd-static": _start_hearthd_static, "nginx-static": _start_nginx_static}
+# The path each front's client asks for.
+PATHS = {"hearthd": "/", "nginx-uwsgi": "/", "hearthd-static": f"/static/{STATIC_FILE}",
+         "nginx-static": f"/{STATIC_FILE}"}
+
+
+def _stop(proc):
+    # callgrind writes its file at exit; give it time, and repeat the signal once or
+    # twice (seen once: nginx under valgrind on a loaded machine missing the first).
+    for attempt in range(3):  # bounded
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60.0)
+            break
+        except subprocess.TimeoutExpired:
+            if attempt == 2:
+                raise
 
 
 def _run_once(workdir, n, extra=(), target="hearthd"):
@@ -102,20 +166,11 @@ def _run_once(workdir, n, extra=(), target="hearthd"):
     out = os.path.join(workdir, "callgrind.out")
     server, proc = TARGETS[target](workdir, port, out, extra)
     try:
-        server.wait_ready(deadline=120.0)
-        ok = keepalive_requests(port, n)
+        server.wait_ready(path="", deadline=120.0)
+        ok = keepalive_requests(port, n, path=PATHS[target])
         if ok != n:
             raise RuntimeError(f"{ok} of {n} requests answered 200")
-        # callgrind writes its file at exit; give it time, and repeat the signal once or
-        # twice (seen once: nginx under valgrind on a loaded machine missing the first).
-        for attempt in range(3):  # bounded
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60.0)
-                break
-            except subprocess.TimeoutExpired:
-                if attempt == 2:
-                    raise
+        _stop(proc)
     finally:
         left = server.stop()
         if left:
@@ -217,3 +272,91 @@ def measure(small=1000, large=3000, top=25, extra=(), quiet=False, keep=None):
         print()
     return per
 
+
+
+def syscalls(target, n=2000):
+    """System calls per request of one front running natively (no valgrind) under `strace -c -f`,
+    attached once it is ready; n requests on one keep-alive connection. Returns {syscall: (calls/req,
+    errors/req)}, or None when strace is missing or cannot attach."""
+    if not shutil.which("strace"):
+        return None
+    tmp = tempfile.mkdtemp(prefix="hearth-strace-")
+    port = stacks.free_port()
+    server, proc = TARGETS[target](tmp, port, None, ())
+    out = os.path.join(tmp, "strace.out")
+    try:
+        server.wait_ready(path="", deadline=60.0)
+        keepalive_requests(port, 10, path=PATHS[target])  # warm-up: caches, first-use allocations
+        tracer = subprocess.Popen(["strace", "-c", "-f", "-p", str(proc.pid), "-o", out],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1.0)  # strace attaches
+            ok = keepalive_requests(port, n, path=PATHS[target])
+            if ok != n:
+                raise RuntimeError(f"{ok} of {n} requests answered 200")
+        finally:
+            tracer.terminate()
+            tracer.wait(20)
+        with open(out) as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    finally:
+        left = server.stop()
+        if left:
+            print(f"warning: still alive after stopping {target}: {left}")
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(\d+)?\s*(\w+)$", line)
+        if m and m.group(3) != "total":
+            rows[m.group(3)] = (int(m.group(1)) / n, int(m.group(2) or 0) / n)
+    return rows or None
+
+
+def measure_static(small=1000, large=3000, top=25, keep=None):
+    """A 4 KB static file over one keep-alive connection: hearthd (`--static` mount) and nginx (`root`, one
+    process), instructions per request under callgrind and system calls per request under strace.
+    Prints a markdown section; returns (hearthd Ir/req, nginx Ir/req or None)."""
+    if not shutil.which("valgrind"):
+        print("## Static 4 KB file\n\nvalgrind is not installed; skipped.\n")
+        return None, None
+    have_nginx = bool(shutil.which("nginx"))
+    per, ann_s, ann_l, (total_s, total_l) = count("hearthd-static", small, large, (), keep)
+    ng = count("nginx-static", small, large, (), keep)[0] if have_nginx else None
+    print("## Static 4 KB file: instructions per request (callgrind)\n\n"
+          f"one keep-alive client, GET of a 4,096-byte file, {small:,} and {large:,} requests, the difference / "
+          f"{large - small:,}: hearthd (`--static` mount, access log off, 1 worker for the app, not involved) "
+          f"**{per:,.0f}**" + (f", nginx (`root`, `master_process off`, one process) **{ng:,.0f}**: "
+                               f"{per / ng:.2f}x nginx's" if ng else ", nginx not installed") + ".\n")
+    if top:
+        cs, cl = _self_costs(ann_s), _self_costs(ann_l)
+        diff = {k: (cl.get(k, 0) - cs.get(k, 0)) / (large - small) for k in set(cs) | set(cl)}
+        print("hearthd's self cost per request by function (difference of the two runs):\n")
+        print("| Ir/req | share | function |")
+        print("|--:|--:|---|")
+        for name, v in sorted(diff.items(), key=lambda kv: -kv[1])[:top]:
+            if v < 1:
+                break
+            short = (name if len(name) <= 110 else name[:107] + "...").replace("|", "\\|")
+            print(f"| {v:,.0f} | {100 * v / per:.1f}% | `{short}` |")
+        print()
+    fronts = [("hearthd", "hearthd-static")] + ([("nginx", "nginx-static")] if have_nginx else [])
+    counted = {label: syscalls(target) for label, target in fronts}
+    if not any(counted.values()):
+        print("System calls: strace is not installed or cannot attach; skipped.\n")
+        return per, ng
+    names = sorted({k for rows in counted.values() if rows for k, (c, _) in rows.items() if c >= 0.01})
+    print("System calls per static request (`strace -c -f` attached to the running front, 2,000 requests on "
+          "one keep-alive connection; calls >= 0.01 per request):\n")
+    print("| syscall | " + " | ".join(label for label, _ in fronts) + " |")
+    print("|---|" + "--:|" * len(fronts))
+    for name in names:
+        cells = []
+        for label, _ in fronts:
+            c, e = (counted[label] or {}).get(name, (0.0, 0.0))
+            cells.append(f"{c:.2f}" + (f" ({e:.2f} errors)" if e >= 0.01 else ""))
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    totals = [sum(c for c, _ in (counted[label] or {}).values() if c >= 0.01) for label, _ in fronts]
+    print("| **total** | " + " | ".join(f"**{t:.2f}**" for t in totals) + " |\n")
+    return per, ng

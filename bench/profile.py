@@ -9,10 +9,13 @@ Prints, for `wrk -t2 -c64` against hearthd (2 workers, preload, access log off):
   4. RSS growth per idle keep-alive connection (--idle N connections, default 2,000);
   5. the daemon's instructions per proxied request under callgrind (bench/instructions.py:
      1 worker, one keep-alive client, 1,000 and 3,000 requests, the difference / 2,000),
-     with the per-request self cost by function.
+     with the per-request self cost by function;
+  6. a static 4 KB file over one keep-alive connection, hearthd (`--static`) against nginx (`root`):
+     instructions per request under callgrind and system calls per request under strace.
 
 Usage: /usr/bin/python3 bench/profile.py [--duration 8] [--idle 2000] [--no-strace]
                                          [--no-instructions | --instructions-only]
+                                         [--static | --static-only]
 Everything talks to 127.0.0.1; every process started is stopped by its PID.
 """
 import argparse
@@ -195,7 +198,16 @@ def main():
                     help="also count instructions per request with the access log on (to a file)")
     ap.add_argument("--nginx", action="store_true",
                     help="also count nginx (uwsgi_pass -> one uWSGI worker) the same way, for comparison")
+    ap.add_argument("--static", action="store_true",
+                    help="also count a static 4 KB file's instructions and system calls per request, "
+                         "hearthd (--static mount) against nginx (root)")
+    ap.add_argument("--static-only", action="store_true", help="only the static 4 KB file's figures")
     args = ap.parse_args()
+    if args.static_only:
+        print(f"# static 4 KB file, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"binary {stacks.HEARTHD}\n")
+        instructions.measure_static(top=args.top, keep=args.keep_callgrind)
+        return
     if args.instructions_only:
         print(f"# hearthd instructions per request, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
               f"binary {stacks.HEARTHD}\n")
@@ -204,6 +216,8 @@ def main():
             instructions.measure(top=args.top, extra=instructions.ACCESS_LOG_ON)
         if args.nginx:
             nginx_instructions()
+        if args.static:
+            instructions.measure_static(top=args.top)
         return
     tmp = tempfile.mkdtemp(prefix="hearth-profile-")
     server = start_hearthd(os.path.join(tmp, "load"))
@@ -224,6 +238,7 @@ def main():
             instructions.measure(top=args.top, extra=instructions.ACCESS_LOG_ON)
         if args.nginx:
             nginx_instructions()
+        instructions.measure_static(top=args.top)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

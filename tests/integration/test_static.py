@@ -247,6 +247,60 @@ def test_etag_changes_when_the_file_changes(site, get, tmp_path):
     assert r.status == 200 and r.body == b"two!\n" and r.header("etag") != first
 
 
+def _settle(path, seconds_ago=3600):
+    """Set a file's mtime into the past: a deployed file, which hearthd keeps in memory when small."""
+    t = time.time() - seconds_ago
+    os.utime(path, (t, t))
+
+
+def test_small_settled_file_from_memory_sees_every_change(site, get, tmp_path):
+    # A small file whose mtime is over a second old is answered from memory after one stat
+    # (docs/static.md); any change to the file is seen by the very next request.
+    root = site["root"]
+    path = root / "kept.css"
+    path.write_bytes(b"body { color: red }\n")
+    _settle(path)
+    first = get("/static/kept.css")
+    assert first.status == 200 and first.body == b"body { color: red }\n"
+    assert first.header("content-type") == "text/css; charset=utf-8"
+    assert first.header("etag") == etag_of(path) and first.header("cache-control") == CACHE
+    for args in ([], ["--http2-prior-knowledge"]):
+        r = get("/static/kept.css", *args)
+        assert r.status == 200 and r.body == first.body and r.header("etag") == first.header("etag"), args
+        assert r.header("last-modified") == first.header("last-modified"), args
+        assert get("/static/kept.css", *args, "-H", f"If-None-Match: {first.header('etag')}").status == 304, args
+        part = get("/static/kept.css", *args, "-r", "7-11")
+        assert part.status == 206 and part.body == b"color", args
+    head = get("/static/kept.css", "-I")
+    assert head.status == 200 and head.header("content-length") == str(len(first.body))
+    # Replaced by a rename, same size: the new file at once.
+    new = root / "kept.css.tmp"
+    new.write_bytes(b"body { color: blu }\n")
+    _settle(new, 1800)
+    os.rename(new, path)
+    r = get("/static/kept.css")
+    assert r.body == b"body { color: blu }\n" and r.header("etag") == etag_of(path) != first.header("etag")
+    # Rewritten in place, same size, its mtime set back again: the new bytes.
+    path.write_bytes(b"body { color: grn }\n")
+    _settle(path, 1200)
+    assert get("/static/kept.css").body == b"body { color: grn }\n"
+    # Just modified (not settled): read from disk, still right.
+    path.write_bytes(b"p {}\n")
+    assert get("/static/kept.css").body == b"p {}\n"
+    # Removed: 404.
+    _settle(path)
+    assert get("/static/kept.css").body == b"p {}\n"
+    path.unlink()
+    assert get("/static/kept.css").status == 404
+    # Turned into a symlink out of the root: refused, never the kept bytes.
+    path.write_bytes(b"body { color: red }\n")
+    _settle(path)
+    assert get("/static/kept.css").status == 200
+    path.unlink()
+    path.symlink_to("../secret.txt")
+    assert get("/static/kept.css").status == 404
+
+
 # ------------------------------------------------------------------ ranges
 
 def test_ranges_first_last_open_suffix_and_416(site, get):
@@ -455,6 +509,11 @@ def test_big_file_over_tls_h1_and_h2(hearthd, tmp_path, pki):
         assert hashlib.sha256(r.body).hexdigest() == want, args
     r = curl(url + "/static/hello.txt", "--cacert", pki["ca"], "-r", "0-4", tmp=tmp_path)
     assert r.status == 206 and r.body == b"hello"
+    # A small settled file, answered from memory after its first request, over both.
+    _settle(root / "style.css")
+    for args in (["--http1.1"], ["--http2"], ["--http1.1"], ["--http2"]):
+        r = curl(url + "/static/style.css", "--cacert", pki["ca"], *args, tmp=tmp_path)
+        assert r.status == 200 and r.body == b"body { color: red }\n", args
     check_peak_rss(srv.pid, before, f"a {BIG >> 20} MiB file over TLS")
 
 

@@ -29,9 +29,11 @@ enum class Kind { Other, ContentLength, Server, Date, HopByHop };
 Kind classify(std::string_view name) {
   if (is_hop_by_hop(name)) return Kind::HopByHop;
   switch (name.size()) {
-    case 4: return iequals(name, "date") ? Kind::Date : Kind::Other;
-    case 6: return iequals(name, "server") ? Kind::Server : Kind::Other;
-    case 14: return iequals(name, "content-length") ? Kind::ContentLength : Kind::Other;
+    // Literals in the canonical spelling: an app's usual "Content-Length" then
+    // compares word for word, without the case-folding path of iequals.
+    case 4: return iequals(name, "Date") ? Kind::Date : Kind::Other;
+    case 6: return iequals(name, "Server") ? Kind::Server : Kind::Other;
+    case 14: return iequals(name, "Content-Length") ? Kind::ContentLength : Kind::Other;
     default: return Kind::Other;
   }
 }

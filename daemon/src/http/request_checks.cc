@@ -15,7 +15,7 @@ std::string_view trim_ows(std::string_view s) {
 namespace {
 
 // Byte classes, one table lookup per byte on the request path.
-enum : unsigned char { kTchar = 1, kFieldOk = 2 };
+enum : unsigned char { kTchar = 1, kFieldOk = 2, kHostChar = 4 };
 
 constexpr std::array<unsigned char, 256> make_classes() {
   std::array<unsigned char, 256> t{};
@@ -27,6 +27,10 @@ constexpr std::array<unsigned char, 256> make_classes() {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) v |= kTchar;
     for (char x : {'!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~'})
       if (c == x) v |= kTchar;
+    // RFC 3986 3.2.2 reg-name bytes besides '%': unreserved and sub-delims.
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) v |= kHostChar;
+    for (char x : {'-', '.', '_', '~', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '='})
+      if (c == x) v |= kHostChar;
     t[static_cast<std::size_t>(c)] = v;
   }
   return t;
@@ -44,10 +48,10 @@ bool is_valid_field_value(std::string_view value) {
 
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
-  for (char ch : s) {
-    if (!(kClasses[static_cast<unsigned char>(ch)] & kTchar)) return false;
-  }
-  return true;
+  // No branch per byte: names are short and nearly always tokens.
+  unsigned char all = kTchar;
+  for (char ch : s) all &= kClasses[static_cast<unsigned char>(ch)];
+  return all != 0;
 }
 
 namespace {
@@ -100,22 +104,13 @@ bool is_valid_host(std::string_view v) {
     }
   }
   for (std::size_t i = 0; i < host.size(); ++i) {
-    char c = host[i];
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
-    switch (c) {
-      // unreserved and sub-delims (RFC 3986 3.2.2)
-      case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
-      case '(': case ')': case '*': case '+': case ',': case ';': case '=':
-        continue;
-      case '%':
-        if (i + 2 < host.size() && is_hex(host[i + 1]) && is_hex(host[i + 2])) {
-          i += 2;
-          continue;
-        }
-        return false;
-      default:
-        return false;  // '@' (userinfo), '/', '?', '#', '\\', space, CTL, non-ASCII
+    const char c = host[i];
+    if (kClasses[static_cast<unsigned char>(c)] & kHostChar) continue;  // unreserved and sub-delims
+    if (c == '%' && i + 2 < host.size() && is_hex(host[i + 1]) && is_hex(host[i + 2])) {
+      i += 2;
+      continue;
     }
+    return false;  // '@' (userinfo), '/', '?', '#', '\\', space, CTL, non-ASCII, a bad escape
   }
   return true;
 }

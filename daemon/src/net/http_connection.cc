@@ -51,7 +51,16 @@ HttpConnection::HttpConnection(Stream stream, std::shared_ptr<ServerState> state
       timer_(stream_.get_executor()),
       state_(std::move(state)),
       id_(state_->next_connection_id++),
-      reader_(state_->limits, state_->temp_dir, &state_->requests) {}
+      reader_(state_->limits, state_->temp_dir, &state_->requests) {
+  auto ex = stream_.get_executor();
+  if (auto* io = ex.target<asio::io_context::executor_type>()) io_ = &io->context();
+}
+
+template <class F>
+void HttpConnection::post(F&& f) {
+  if (io_ != nullptr) asio::post(*io_, std::forward<F>(f));
+  else asio::post(stream_.get_executor(), std::forward<F>(f));
+}
 
 HttpConnection::~HttpConnection() {
   if (sink_) sink_->detach();
@@ -397,7 +406,7 @@ void HttpConnection::release_sink() {
 void HttpConnection::on_sink_output() {
   if (phase_ != Phase::Responding || write_in_flight_ || flush_posted_ || in_handler_) return;
   flush_posted_ = true;
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  post([self = shared_from_this()] {
     self->flush_posted_ = false;
     self->do_write();
   });
@@ -477,7 +486,7 @@ void HttpConnection::do_sendfile() {
   set_deadline(Clock::now() + state_->limits.send_timeout);
   // Continue from the loop rather than recursing: other connections get a turn.
   write_in_flight_ = true;
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  post([self = shared_from_this()] {
     self->write_in_flight_ = false;
     if (self->phase_ == Phase::Closed) return;
     self->do_write();

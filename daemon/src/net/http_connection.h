@@ -10,6 +10,7 @@
 // open. A sink handed to the handler may outlive the connection; it is
 // detached on close.
 #include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <array>
@@ -89,12 +90,19 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void close_now();
   void upgrade_to_h2(std::string initial);
 
+  // Runs f from the loop, after the current handler (the io_context's executor when known).
+  template <class F>
+  void post(F&& f);
   void set_deadline(TimePoint deadline);
   void arm_timer(TimePoint at);
   void on_timer(const boost::system::error_code& ec);
   void on_timeout();
 
   Stream stream_;
+  // The loop's own executor when the stream runs on an io_context (always, in
+  // hearthd): posting through it skips the type-erased any_io_executor's
+  // dispatch (execute_ex, prefer, the outstanding-work count) per post.
+  boost::asio::io_context* io_ = nullptr;
   boost::asio::steady_timer timer_;
   std::shared_ptr<ServerState> state_;
   uint64_t id_;

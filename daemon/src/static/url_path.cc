@@ -18,6 +18,10 @@ std::string_view without_trailing_slash(std::string_view p) {
 }  // namespace
 
 std::optional<std::string> percent_decode(std::string_view s) {
+  // The usual path has no escape and no NUL: checked in one pass, copied at once.
+  bool plain = true;
+  for (char c : s) plain &= (c != '%') & (c != '\0');
+  if (plain) return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
@@ -43,8 +47,11 @@ std::string_view target_path(std::string_view target) {
     if (slash == std::string_view::npos || target[slash] != '/') return "/";
     target.remove_prefix(slash);
   }
-  size_t q = target.find_first_of("?#");
-  return q == std::string_view::npos ? target : target.substr(0, q);
+  // A byte loop: find_first_of("?#") calls memchr on the set for every byte.
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == '?' || target[i] == '#') return target.substr(0, i);
+  }
+  return target;
 }
 
 RelativePath split_relative(std::string_view rest, bool allow_dotfiles) {
@@ -56,6 +63,7 @@ RelativePath split_relative(std::string_view rest, bool allow_dotfiles) {
     }
   }
   r.trailing_slash = !rest.empty() && rest.back() == '/';
+  r.path.reserve(rest.size());
   bool dotfile = false;
   while (!rest.empty()) {
     size_t slash = rest.find('/');
@@ -64,15 +72,16 @@ RelativePath split_relative(std::string_view rest, bool allow_dotfiles) {
     if (seg.empty() || seg == ".") continue;
     if (seg == "..") {
       r.verdict = RelativePath::Verdict::Traversal;
-      r.segments.clear();
+      r.path.clear();
       return r;
     }
     if (seg.front() == '.' && !allow_dotfiles) dotfile = true;
-    r.segments.emplace_back(seg);
+    if (!r.path.empty()) r.path.push_back('/');
+    r.path.append(seg);
   }
   if (dotfile) {
     r.verdict = RelativePath::Verdict::Dotfile;
-    r.segments.clear();
+    r.path.clear();
   }
   return r;
 }

@@ -17,7 +17,7 @@ std::optional<std::string> percent_decode(std::string_view s);
 // "http://host/a?x" -> "/a" ("http://host" -> "/").
 std::string_view target_path(std::string_view target);
 
-// A path below a mount, split into segments.
+// A path below a mount, checked segment by segment.
 struct RelativePath {
   enum class Verdict {
     Ok,         // segments name something under the root (maybe nothing: the root itself)
@@ -26,7 +26,9 @@ struct RelativePath {
     Dotfile,    // a segment starting with '.' and dotfiles are not allowed
   };
   Verdict verdict = Verdict::Ok;
-  std::vector<std::string> segments;  // decoded, without "" and "." segments
+  // The decoded segments joined by '/', without "" and "." segments
+  // ("css//./site.css" -> "css/site.css"; "" for the root itself).
+  std::string path;
   bool trailing_slash = false;        // the path ends with '/' (a directory was asked for)
 };
 

@@ -5,18 +5,37 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <bit>
 #include <cstring>
 
 namespace hearth::supervisor {
 namespace {
 
-void put_le(char* out, uint64_t v, int n) {
-  for (int i = 0; i < n; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+// Little-endian fields of the frame header: one load or store each on a
+// little-endian host (a byte loop cost ~55 instructions per decoded header).
+template <class T>
+T to_le(T v) {
+  if constexpr (std::endian::native == std::endian::little) return v;
+  else if constexpr (sizeof(T) == 4) return __builtin_bswap32(v);
+  else return __builtin_bswap64(v);
 }
-uint64_t get_le(const char* in, int n) {
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[i]);
-  return v;
+void put_le32(char* out, uint32_t v) {
+  v = to_le(v);
+  std::memcpy(out, &v, 4);
+}
+void put_le64(char* out, uint64_t v) {
+  v = to_le(v);
+  std::memcpy(out, &v, 8);
+}
+uint32_t get_le32(const char* in) {
+  uint32_t v;
+  std::memcpy(&v, in, 4);
+  return to_le(v);
+}
+uint64_t get_le64(const char* in) {
+  uint64_t v;
+  std::memcpy(&v, in, 8);
+  return to_le(v);
 }
 
 bool has_crlf(std::string_view s) {
@@ -54,8 +73,8 @@ void encode_header(const FrameHeader& h, char out[kHeaderSize]) {
   out[0] = static_cast<char>(h.type);
   out[1] = static_cast<char>(h.flags);
   out[2] = out[3] = 0;
-  put_le(out + 4, h.length, 4);
-  put_le(out + 8, h.aux, 8);
+  put_le32(out + 4, h.length);
+  put_le64(out + 8, h.aux);
 }
 
 std::string encode_frame(FrameType type, std::string_view payload, uint8_t flags, uint64_t aux) {
@@ -71,8 +90,8 @@ std::optional<FrameHeader> decode_header(const char in[kHeaderSize]) {
   FrameHeader h;
   h.type = static_cast<FrameType>(t);
   h.flags = static_cast<uint8_t>(in[1]);
-  h.length = static_cast<uint32_t>(get_le(in + 4, 4));
-  h.aux = get_le(in + 8, 8);
+  h.length = get_le32(in + 4);
+  h.aux = get_le64(in + 8);
   if (h.type != FrameType::ResponseBody && h.length > kMaxControlPayload) return std::nullopt;
   return h;
 }

@@ -141,7 +141,8 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
         declared_body_ = 0;
       } else {
         for (const auto& h : headers) {
-          if (!http::iequals(h.name, "content-length")) continue;
+          // The canonical spelling: the usual name then compares word for word, without case folding.
+          if (!http::iequals(h.name, "Content-Length")) continue;
           auto len = http::parse_content_length(h.value);
           if (!len || (declared_body_ && *declared_body_ != *len)) {
             declared_body_.reset();  // unusable: the sink will not trust it either

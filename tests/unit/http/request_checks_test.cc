@@ -67,6 +67,22 @@ TEST(RequestChecks, Host) {
   EXPECT_FALSE(is_valid_host(std::string(300, 'a')));
 }
 
+// The table lookup per host byte against the byte-wise rule it replaced (RFC 3986
+// reg-name: ALPHA / DIGIT / unreserved / sub-delims / pct-encoded), for every byte value.
+TEST(RequestChecks, HostBytesAgreeWithTheByteWiseRule) {
+  auto reference = [](unsigned char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::string_view("-._~!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    EXPECT_EQ(is_valid_host(std::string("a") + ch + "b"), reference(static_cast<unsigned char>(c))) << c;
+    EXPECT_EQ(is_valid_host(std::string("ab") + ch), reference(static_cast<unsigned char>(c)) || c == ':') << c;
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    EXPECT_EQ(is_valid_host(std::string("a%4") + ch + "b"), hex) << c;
+  }
+}
+
 TEST(RequestChecks, PlainChunked) {
   EXPECT_TRUE(is_plain_chunked("chunked"));
   EXPECT_TRUE(is_plain_chunked("CHUNKED"));

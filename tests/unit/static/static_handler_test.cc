@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -234,6 +235,77 @@ TEST_F(StaticHandlerTest, MethodsFallthroughAndOtherPaths) {
   EXPECT_EQ(get(*f, "/static/hello.txt", {}, "POST")->data, "app\n");
   EXPECT_EQ(get(*f, "/static/.env")->status, 404);  // hidden, not handed to the app
   EXPECT_EQ(app_.calls, 4);
+}
+
+// Small settled files are answered from memory after one stat; any change to
+// the file (a rename over it, a rewrite in place, removal) is seen by the very
+// next request.
+TEST_F(StaticHandlerTest, KeptSmallFilesAreSeenChangedAtOnce) {
+  const auto past = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  auto settle = [&](const fs::path& p, int minutes) { fs::last_write_time(p, past + std::chrono::minutes(minutes)); };
+  write(root_ / "kept.css", "body{color:red}");
+  settle(root_ / "kept.css", 0);
+  auto h = make();
+  auto first = get(*h, "/static/kept.css");
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->data, "body{color:red}");
+  EXPECT_EQ(h->cached_files(), 1u);
+  auto hit = get(*h, "/static/kept.css");
+  EXPECT_EQ(hit->data, "body{color:red}");
+  EXPECT_EQ(hit->header("Content-Type"), "text/css; charset=utf-8");
+  EXPECT_EQ(hit->header("ETag"), first->header("ETag"));
+  EXPECT_EQ(hit->header("Last-Modified"), first->header("Last-Modified"));
+  EXPECT_EQ(hit->header("Content-Length"), "15");
+  EXPECT_EQ(get(*h, "/static/kept.css", {{"If-None-Match", first->header("ETag")}})->status, 304);
+  auto part = get(*h, "/static/kept.css", {{"Range", "bytes=5-9"}});
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->data, "color");
+  EXPECT_EQ(part->header("Content-Range"), "bytes 5-9/15");
+
+  // Replaced by a rename (same size): the new file at once.
+  write(root_ / "new.tmp", "body{color:blu}");
+  settle(root_ / "new.tmp", 1);
+  fs::rename(root_ / "new.tmp", root_ / "kept.css");
+  auto renamed = get(*h, "/static/kept.css");
+  EXPECT_EQ(renamed->data, "body{color:blu}");
+  EXPECT_NE(renamed->header("ETag"), first->header("ETag"));
+  // Rewritten in place, same size (and its mtime set back into the past): the new bytes.
+  write(root_ / "kept.css", "body{color:grn}");
+  settle(root_ / "kept.css", 2);
+  EXPECT_EQ(get(*h, "/static/kept.css")->data, "body{color:grn}");
+  // Truncated: the shorter file.
+  write(root_ / "kept.css", "p{}");
+  EXPECT_EQ(get(*h, "/static/kept.css")->data, "p{}");
+  // Removed: 404, and the entry is gone.
+  settle(root_ / "kept.css", 3);
+  EXPECT_EQ(get(*h, "/static/kept.css")->data, "p{}");
+  fs::remove(root_ / "kept.css");
+  EXPECT_EQ(get(*h, "/static/kept.css")->status, 404);
+  EXPECT_EQ(h->cached_files(), 0u);
+  // Replaced by a symlink out of the root: refused as ever, never the kept bytes.
+  write(root_ / "kept.css", "body{color:red}");
+  settle(root_ / "kept.css", 4);
+  EXPECT_EQ(get(*h, "/static/kept.css")->data, "body{color:red}");
+  fs::remove(root_ / "kept.css");
+  fs::create_symlink("../secret.txt", root_ / "kept.css");
+  EXPECT_EQ(get(*h, "/static/kept.css")->status, 404);
+  EXPECT_EQ(app_.calls, 0);
+}
+
+TEST_F(StaticHandlerTest, FilesModifiedJustNowAndLargeFilesAreNotKept) {
+  write(root_ / "fresh.txt", "fresh");  // mtime: now
+  write(root_ / "large.bin", std::string(FileCache::kDefaultMaxFile + 1, 'x'));
+  fs::last_write_time(root_ / "large.bin", fs::file_time_type::clock::now() - std::chrono::hours(1));
+  auto h = make();
+  EXPECT_EQ(get(*h, "/static/fresh.txt")->data, "fresh");
+  EXPECT_EQ(get(*h, "/static/fresh.txt")->data, "fresh");
+  EXPECT_EQ(get(*h, "/static/large.bin")->data.size(), FileCache::kDefaultMaxFile + 1);
+  EXPECT_EQ(h->cached_files(), 0u);
+  // A file with a precompressed variant is never kept: the variant is chosen per request.
+  fs::last_write_time(root_ / "app.js", fs::file_time_type::clock::now() - std::chrono::hours(1));
+  EXPECT_EQ(get(*h, "/static/app.js", {{"Accept-Encoding", "br"}})->data, "BR");
+  EXPECT_EQ(get(*h, "/static/app.js")->data, "console.log('plain');");
+  EXPECT_EQ(h->cached_files(), 0u);
 }
 
 TEST(FileOpener, RefusesRealPathsOutsideTheRoot) {

@@ -32,12 +32,12 @@ TEST(TargetPath, DropsTheQuery) {
 TEST(SplitRelative, NormalisesEmptyAndDotSegments) {
   RelativePath r = split_relative("css//./site.css", false);
   EXPECT_EQ(r.verdict, V::Ok);
-  EXPECT_EQ(r.segments, (std::vector<std::string>{"css", "site.css"}));
+  EXPECT_EQ(r.path, "css/site.css");
   EXPECT_FALSE(r.trailing_slash);
   r = split_relative("docs/", false);
   EXPECT_TRUE(r.trailing_slash);
-  EXPECT_EQ(r.segments, (std::vector<std::string>{"docs"}));
-  EXPECT_TRUE(split_relative("", false).segments.empty());
+  EXPECT_EQ(r.path, "docs");
+  EXPECT_TRUE(split_relative("", false).path.empty());
 }
 
 TEST(SplitRelative, RefusesTraversalBackslashesAndControlBytes) {
@@ -56,10 +56,10 @@ TEST(SplitRelative, DotfilesUnlessAllowed) {
   EXPECT_EQ(split_relative(".env", false).verdict, V::Dotfile);
   EXPECT_EQ(split_relative(".git/config", false).verdict, V::Dotfile);
   EXPECT_EQ(split_relative("a/.hidden/b", false).verdict, V::Dotfile);
-  EXPECT_TRUE(split_relative(".env", false).segments.empty());
+  EXPECT_TRUE(split_relative(".env", false).path.empty());
   RelativePath r = split_relative(".well-known/x", true);
   EXPECT_EQ(r.verdict, V::Ok);
-  EXPECT_EQ(r.segments.front(), ".well-known");
+  EXPECT_EQ(r.path, ".well-known/x");
 }
 
 TEST(MatchMount, LongestPrefixWinsOnSegmentBoundaries) {
