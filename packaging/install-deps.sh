@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent: apt-installs only the Debian packages Hearth needs that are missing.
-# Usage: packaging/install-deps.sh [build|test|bench|fuzz|image]   (default: test)
+# Usage: packaging/install-deps.sh [build|test|bench|fuzz|ci|image]   (default: test)
+#   ci: test + fuzz in one apt transaction (.ci/run installs everything first, so its
+#   background builds never wait on the dpkg lock).
 #   image: only what compiles hearthd and hearthctl (the Dockerfile's build stage;
 #   no unit-test frameworks).
 set -euo pipefail
@@ -52,7 +54,8 @@ case "$profile" in
   test) want+=("${test_pkgs[@]}") ;;
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
   fuzz) want+=("${fuzz_pkgs[@]}") ;;
-  *) echo "install-deps.sh: unknown profile '$profile' (build|test|bench|fuzz|image)" >&2; exit 2 ;;
+  ci) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  *) echo "install-deps.sh: unknown profile '$profile' (build|test|bench|fuzz|ci|image)" >&2; exit 2 ;;
 esac
 
 missing=()

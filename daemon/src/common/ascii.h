@@ -36,4 +36,21 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// HTTP's optional white space (spaces and tabs) trimmed from both ends of a
+// header value or list element.
+inline std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Any ASCII white space (" \t\n\v\f\r", std::isspace's in the C locale)
+// trimmed from both ends: configuration values, lines read from a file.
+inline bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+inline std::string_view trim_space(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace hearth::ascii

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "config/units.h"
+#include "common/ascii.h"
 
 namespace hearth::config {
 namespace {
@@ -22,12 +23,6 @@ std::optional<uint16_t> parse_port(std::string_view s) {
   auto v = parse_uint(s, 65535);
   if (!v || s.size() > 5) return std::nullopt;
   return static_cast<uint16_t>(*v);
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 // sun_path is 108 bytes including the terminating NUL.
@@ -130,7 +125,7 @@ std::optional<std::vector<std::string>> parse_allow_ips(std::string_view text) {
   std::vector<std::string> out;
   while (true) {
     size_t comma = text.find(',');
-    std::string_view item = trim(text.substr(0, comma));
+    std::string_view item = ascii::trim_space(text.substr(0, comma));
     if (!is_allow_ip_entry(item)) return std::nullopt;
     out.emplace_back(item);
     if (comma == std::string_view::npos) break;

@@ -1,4 +1,5 @@
 #include "config/cpus.h"
+#include "common/ascii.h"
 
 #include <algorithm>
 #include <charconv>
@@ -7,11 +8,6 @@
 namespace hearth::config {
 
 namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 std::optional<uint64_t> number(std::string_view s) {
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -21,11 +17,11 @@ std::optional<uint64_t> number(std::string_view s) {
 }  // namespace
 
 std::optional<unsigned> cpu_max_cpus(std::string_view cpu_max) {
-  cpu_max = trim(cpu_max);
+  cpu_max = ascii::trim_space(cpu_max);
   size_t sp = cpu_max.find(' ');
   if (sp == std::string_view::npos) return std::nullopt;
   auto quota = number(cpu_max.substr(0, sp));  // "max" = no quota
-  auto period = number(trim(cpu_max.substr(sp + 1)));
+  auto period = number(ascii::trim_space(cpu_max.substr(sp + 1)));
   if (!quota || !period || *period == 0 || *quota == 0) return std::nullopt;
   uint64_t cpus = (*quota + *period - 1) / *period;
   return static_cast<unsigned>(std::clamp<uint64_t>(cpus, 1, 1u << 20));

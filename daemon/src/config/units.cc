@@ -1,6 +1,7 @@
 #include "config/units.h"
 
 #include "config/bind.h"
+#include "common/ascii.h"
 
 #include <cctype>
 #include <cmath>
@@ -18,12 +19,6 @@ bool mul_overflows(uint64_t a, uint64_t b, uint64_t* out) {
 }
 bool add_overflows(uint64_t a, uint64_t b, uint64_t* out) {
   return __builtin_add_overflow(a, b, out);
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 std::string lower(std::string_view s) {
@@ -136,7 +131,7 @@ std::optional<Millis> duration_from_seconds(double seconds) {
 }
 
 std::optional<Millis> parse_duration(std::string_view text) {
-  std::string_view s = trim(text);
+  std::string_view s = ascii::trim_space(text);
   if (s.empty()) return std::nullopt;
   uint64_t total = 0;
   bool first = true;
@@ -173,7 +168,7 @@ std::optional<Millis> parse_duration(std::string_view text) {
 }
 
 std::optional<uint64_t> parse_size(std::string_view text) {
-  std::string_view s = trim(text);
+  std::string_view s = ascii::trim_space(text);
   auto num = take_decimal(s);
   if (!num) return std::nullopt;
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "http/request_checks.h"
+#include "common/ascii.h"
 
 namespace hearth::proxy {
 namespace {
@@ -89,12 +90,6 @@ class BlockWriter {
   std::string& out_;
   std::size_t len_ = 0;
 };
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::string_view number(char (&buf)[24], uint64_t v) {
   auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -298,10 +293,10 @@ EnvironResult build_environ(const http::Request& req, const EnvironOptions& opt,
     if (!xff.empty()) {
       std::string_view last = xff;
       if (auto c = last.rfind(','); c != std::string_view::npos) last = last.substr(c + 1);
-      std::string_view ip = trim(last);
+      std::string_view ip = ascii::trim_ows(last);
       if (!ip.empty()) remote_addr = ip;
     }
-    std::string_view proto = trim(xfp);
+    std::string_view proto = ascii::trim_ows(xfp);
     if (iequals_inline(proto, "http")) scheme = "http";
     else if (iequals_inline(proto, "https")) scheme = "https";
   } else {

@@ -25,12 +25,6 @@ bool named_by_connection(std::string_view name, const std::vector<std::string_vi
   return false;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 std::string upstream_target(std::string_view raw_target, std::string_view script_name, bool strip_prefix) {
@@ -59,7 +53,7 @@ void visit_forwarded_fields(const http::Request& req, const HeadOptions& o, cons
       std::string_view v = h.value;
       while (!v.empty()) {
         std::size_t c = v.find(',');
-        std::string_view item = trim(v.substr(0, c));
+        std::string_view item = ascii::trim_ows(v.substr(0, c));
         if (!item.empty()) listed.push_back(item);
         if (c == std::string_view::npos) break;
         v.remove_prefix(c + 1);

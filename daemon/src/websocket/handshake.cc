@@ -11,18 +11,12 @@ namespace {
 
 constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Calls f(token) for each comma-separated element of a header list.
 template <class F>
 void for_each_token(std::string_view list, F&& f) {
   while (!list.empty()) {
     std::size_t c = list.find(',');
-    std::string_view t = trim(list.substr(0, c));
+    std::string_view t = ascii::trim_ows(list.substr(0, c));
     if (!t.empty()) f(t);
     if (c == std::string_view::npos) break;
     list.remove_prefix(c + 1);
@@ -86,16 +80,16 @@ Handshake check_handshake(const http::Request& req) {
       for_each_token(h.value, [&](std::string_view t) { hs.subprotocols.emplace_back(t); });
     }
   }
-  if (version == nullptr || trim(*version) != "13") {
+  if (version == nullptr || ascii::trim_ows(*version) != "13") {
     hs.verdict = Handshake::Verdict::BadVersion;
     hs.error = "unsupported Sec-WebSocket-Version (this server speaks 13)";
     return hs;
   }
-  if (keys != 1 || base64_decoded_size(trim(*key)) != 16) {
+  if (keys != 1 || base64_decoded_size(ascii::trim_ows(*key)) != 16) {
     hs.error = "Sec-WebSocket-Key must be 16 bytes in base64";
     return hs;
   }
-  hs.key = std::string(trim(*key));
+  hs.key = std::string(ascii::trim_ows(*key));
   hs.verdict = Handshake::Verdict::Ok;
   return hs;
 }
