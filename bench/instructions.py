@@ -243,6 +243,22 @@ def _self_costs(annotate):
     return costs
 
 
+def _print_self_costs(ann_s, ann_l, small, large, per, top, heading="Self cost per request by function"):
+    """The `top` functions by self cost per request (the difference of the two runs' annotations),
+    as a markdown table."""
+    cs, cl = _self_costs(ann_s), _self_costs(ann_l)
+    diff = {k: (cl.get(k, 0) - cs.get(k, 0)) / (large - small) for k in set(cs) | set(cl)}
+    print(f"{heading} (difference of the two runs):\n")
+    print("| Ir/req | share | function |")
+    print("|--:|--:|---|")
+    for name, v in sorted(diff.items(), key=lambda kv: -kv[1])[:top]:
+        if v < 1:
+            break
+        short = (name if len(name) <= 110 else name[:107] + "...").replace("|", "\\|")
+        print(f"| {v:,.0f} | {100 * v / per:.1f}% | `{short}` |")
+    print()
+
+
 def count(target="hearthd", small=1000, large=3000, extra=(), keep=None):
     """(instructions per request, annotate small, annotate large, totals) for one front."""
     tmp = keep or tempfile.mkdtemp(prefix="hearth-callgrind-")
@@ -281,18 +297,7 @@ def measure(small=1000, large=3000, top=25, extra=(), quiet=False, keep=None):
           f"{total_l:,} Ir: **{per:,.0f} instructions per request** "
           f"({time.monotonic() - t0:.0f} s).\n")
     if top and not quiet:
-        cs, cl = _self_costs(ann_s), _self_costs(ann_l)
-        diff = {k: (cl.get(k, 0) - cs.get(k, 0)) / (large - small) for k in set(cs) | set(cl)}
-        rows = sorted(diff.items(), key=lambda kv: -kv[1])[:top]
-        print("Self cost per request by function (difference of the two runs):\n")
-        print("| Ir/req | share | function |")
-        print("|--:|--:|---|")
-        for name, v in rows:
-            if v < 1:
-                break
-            short = (name if len(name) <= 110 else name[:107] + "...").replace("|", "\\|")
-            print(f"| {v:,.0f} | {100 * v / per:.1f}% | `{short}` |")
-        print()
+        _print_self_costs(ann_s, ann_l, small, large, per, top)
     return per
 
 
@@ -373,17 +378,7 @@ def measure_static(small=1000, large=3000, top=25, keep=None):
           f"**{per:,.0f}**" + (f", nginx (`root`, `master_process off`, one process) **{ng:,.0f}**: "
                                f"{per / ng:.2f}x nginx's" if ng else ", nginx not installed") + ".\n")
     if top:
-        cs, cl = _self_costs(ann_s), _self_costs(ann_l)
-        diff = {k: (cl.get(k, 0) - cs.get(k, 0)) / (large - small) for k in set(cs) | set(cl)}
-        print("hearthd's self cost per request by function (difference of the two runs):\n")
-        print("| Ir/req | share | function |")
-        print("|--:|--:|---|")
-        for name, v in sorted(diff.items(), key=lambda kv: -kv[1])[:top]:
-            if v < 1:
-                break
-            short = (name if len(name) <= 110 else name[:107] + "...").replace("|", "\\|")
-            print(f"| {v:,.0f} | {100 * v / per:.1f}% | `{short}` |")
-        print()
+        _print_self_costs(ann_s, ann_l, small, large, per, top, "hearthd's self cost per request by function")
     fronts = [("hearthd", "hearthd-static")] + ([("nginx", "nginx-static")] if have_nginx else [])
     counted = {label: syscalls(target) for label, target in fronts}
     if not any(counted.values()):
@@ -425,17 +420,7 @@ def measure_big(small=100, large=300, top=25, keep=None, strace_n=300):
               f"1 worker, preload, access log off, one keep-alive client: {small:,} requests -> {total_s:,} Ir, "
               f"{large:,} requests -> {total_l:,} Ir: **{per:,.0f} instructions per request**.\n")
         if top:
-            cs, cl = _self_costs(ann_s), _self_costs(ann_l)
-            diff = {k: (cl.get(k, 0) - cs.get(k, 0)) / (large - small) for k in set(cs) | set(cl)}
-            print("Self cost per request by function (difference of the two runs):\n")
-            print("| Ir/req | share | function |")
-            print("|--:|--:|---|")
-            for name, v in sorted(diff.items(), key=lambda kv: -kv[1])[:top]:
-                if v < 1:
-                    break
-                short = (name if len(name) <= 110 else name[:107] + "...").replace("|", "\\|")
-                print(f"| {v:,.0f} | {100 * v / per:.1f}% | `{short}` |")
-            print()
+            _print_self_costs(ann_s, ann_l, small, large, per, top)
         daemon, worker = syscalls(target, n=strace_n, workers=True)
         if not daemon:
             print("System calls: strace is not installed or cannot attach; skipped.\n")

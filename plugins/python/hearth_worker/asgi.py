@@ -11,7 +11,7 @@ import http
 import inspect
 import operator
 
-from .wsgi import encode_start
+from .wsgi import cache_put, encode_start
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.3"}
 
@@ -76,9 +76,7 @@ def _header_name(key):
     name = _HEADER_NAMES.get(key)
     if name is None:
         name = key[5:].lower().replace("_", "-").encode("latin-1") if key.startswith("HTTP_") else b""
-        if len(_HEADER_NAMES) >= _HEADER_NAMES_MAX:
-            _HEADER_NAMES.clear()
-        _HEADER_NAMES[key] = name
+        cache_put(_HEADER_NAMES, key, name, _HEADER_NAMES_MAX)
     return name
 
 
@@ -91,9 +89,7 @@ _HEADER_PLANS_MAX = 256
 
 def _header_plan(keys):
     plan = tuple((i, name) for i, key in enumerate(keys) if (name := _header_name(key)))
-    if len(_HEADER_PLANS) >= _HEADER_PLANS_MAX:
-        _HEADER_PLANS.clear()
-    _HEADER_PLANS[keys] = plan
+    cache_put(_HEADER_PLANS, keys, plan, _HEADER_PLANS_MAX)
     return plan
 
 
@@ -106,9 +102,7 @@ def _server(name, port):
     server = _SERVERS.get(key)
     if server is None:
         server = (name, _port(port, None))
-        if len(_SERVERS) >= 64:
-            _SERVERS.clear()
-        _SERVERS[key] = server
+        cache_put(_SERVERS, key, server, 64)
     return server
 
 
@@ -204,9 +198,7 @@ def encode_response_start(message):
         return hit
     result = _encode_response_start(status, headers)
     if key is not None:
-        if len(_START_CACHE) >= _START_CACHE_MAX:
-            _START_CACHE.clear()
-        _START_CACHE[key] = result
+        cache_put(_START_CACHE, key, result, _START_CACHE_MAX)
     return result
 
 

@@ -184,6 +184,14 @@ _START_CACHE = {}
 _START_CACHE_MAX = 512
 
 
+def cache_put(cache, key, value, limit):
+    """Store ``value`` in a bounded cache (the runtime's caches of per-request encodings):
+    one that already holds ``limit`` entries is emptied first."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+
+
 def encode_start(status, headers):
     """Validate start_response() arguments and build the RESPONSE_START frame.
 
@@ -204,9 +212,7 @@ def encode_start(status, headers):
             return hit
         result = _encode_start(status, headers)
         if key is not None:
-            if len(_START_CACHE) >= _START_CACHE_MAX:
-                _START_CACHE.clear()
-            _START_CACHE[key] = result
+            cache_put(_START_CACHE, key, result, _START_CACHE_MAX)
         return result
     return _encode_start(status, headers)
 
