@@ -40,6 +40,7 @@ struct HttpLimits {
   uint64_t max_request_line = 0;           // request line, bytes (else 414); 0 = max_header_size bounds it
   uint64_t max_header_field_size = 0;      // one header field (name + value), bytes (else 431); 0 = max_header_size
   uint64_t body_buffer_size = 64 * 1024;   // body kept in memory up to this, then a temp file
+  uint64_t spool_reuse_size = 64ull << 20;  // spilled bodies' temp files kept for reuse, their total length; 0 = none
   uint64_t response_buffer_size = 1024 * 1024;  // response buffered in memory up to this, then a temp file
   uint64_t max_buffered_memory = 64ull << 20;   // HTTP/2 request bodies held in memory, all connections; beyond: REFUSED_STREAM
   uint64_t max_response_spool = 1ull << 30;     // one response's temp file; beyond it the worker is paused (back-pressure)

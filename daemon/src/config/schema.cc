@@ -188,6 +188,11 @@ constexpr KeySpec kSchema[] = {
     {"http.body_buffer_size", "size", "", "",
      "request bodies up to this stay in memory, larger ones go to `temp_dir`",
      size_at(AT(http.body_buffer_size))},
+    {"http.spool_reuse_size", "size", "", "",
+     "the temp files of request bodies over `body_buffer_size` are reused by later bodies (overwritten in place: "
+     "no file creation, block allocation or truncation per request) while the free ones' total length stays under "
+     "this; a free file is closed after 5 s unused; 0: a fresh temp file per body",
+     size_at(AT(http.spool_reuse_size))},
     {"http.response_buffer_size", "size", "", "",
      "responses are buffered in memory up to this, then in a temp file; a streamed response (server-sent "
      "events, `X-Accel-Buffering: no`, an ASGI body with `more_body`) only in memory: beyond this the worker "

@@ -12,9 +12,13 @@ using boost::beast::error_code;
 using boost::beast::string_view;
 
 RequestParser::RequestParser(const config::HttpLimits& limits, const std::string& temp_dir,
-                             std::shared_ptr<Request> recycled)
+                             std::shared_ptr<Request> recycled, const std::shared_ptr<SpoolFiles>* files)
     : limits_(limits), req_(recycled != nullptr ? std::move(recycled) : std::make_shared<Request>()) {
-  req_->body.configure(limits.body_buffer_size, temp_dir);
+  if (files != nullptr && *files != nullptr) {
+    req_->body.configure(limits.body_buffer_size, *files);
+  } else {
+    req_->body.configure(limits.body_buffer_size, temp_dir);
+  }
   header_limit(static_cast<std::uint32_t>(
       limits.max_header_size > UINT32_MAX ? UINT32_MAX : limits.max_header_size));
   body_limit(limits.max_body_size);

@@ -28,8 +28,10 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
  public:
   // `limits` is referenced, not copied: it must outlive the parser.
   // `recycled`: an empty Request to build into (RequestPool::take()); null: a new one.
+  // `files` (may be null): the reused temp files a body over body_buffer_size goes to
+  // (http/spool_files.h); null: a fresh file in temp_dir.
   RequestParser(const config::HttpLimits& limits, const std::string& temp_dir,
-                std::shared_ptr<Request> recycled = nullptr);
+                std::shared_ptr<Request> recycled = nullptr, const std::shared_ptr<SpoolFiles>* files = nullptr);
 
   // The request being built; complete once is_done().
   std::shared_ptr<Request>& request() { return req_; }

@@ -43,8 +43,10 @@ class RequestReader {
   };
 
   // `pool` (may be null): where each request's Request is taken from.
-  RequestReader(const config::HttpLimits& limits, const std::string& temp_dir, RequestPool* pool = nullptr)
-      : limits_(limits), temp_dir_(temp_dir), pool_(pool), scanner_(limits.max_header_size) {}
+  // `files` (may be null; must outlive the reader): the reused spool files (RequestParser).
+  RequestReader(const config::HttpLimits& limits, const std::string& temp_dir, RequestPool* pool = nullptr,
+                const std::shared_ptr<SpoolFiles>* files = nullptr)
+      : limits_(limits), temp_dir_(temp_dir), pool_(pool), files_(files), scanner_(limits.max_header_size) {}
 
   // Reads on from `buffered` (everything received and not yet consumed) and sets
   // `consumed` to how many of its bytes the caller must now drop. H2Preface
@@ -74,6 +76,7 @@ class RequestReader {
   const config::HttpLimits& limits_;
   const std::string& temp_dir_;
   RequestPool* pool_;
+  const std::shared_ptr<SpoolFiles>* files_;
   Phase phase_ = Phase::Idle;
   bool h2_checked_ = false;  // the connection's first bytes were checked for the HTTP/2 preface
   int reject_status_ = 0;
@@ -92,7 +95,7 @@ inline RequestReader::Step RequestReader::step(std::string_view buffered, std::s
           return Step::NeedMore;
         }
         phase_ = Phase::Head;
-        if (!parser_) parser_.emplace(limits_, temp_dir_, pool_ != nullptr ? pool_->take() : nullptr);
+        if (!parser_) parser_.emplace(limits_, temp_dir_, pool_ != nullptr ? pool_->take() : nullptr, files_);
         continue;
       }
       case Phase::Head: {

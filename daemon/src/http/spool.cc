@@ -37,53 +37,45 @@ int pwrite_all(int fd, const char* data, uint64_t len, uint64_t offset) {
   return 0;
 }
 
-// Opens an anonymous temp file in `dir`: O_TMPFILE first, mkstemp+unlink as fallback.
-int open_anonymous(const std::string& dir, int* err) {
-  int fd = -1;
-#ifdef O_TMPFILE
-  fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0) return fd;
-#endif
-  std::string tmpl = dir;
-  if (tmpl.empty() || tmpl.back() != '/') tmpl += '/';
-  tmpl += "hearth-spool-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  fd = ::mkostemp(buf.data(), O_CLOEXEC);
-  if (fd < 0) {
-    *err = errno;
-    return -1;
-  }
-  ::unlink(buf.data());
-  return fd;
-}
-
 }  // namespace
 
 Spool::Spool(uint64_t memory_limit, std::string temp_dir)
     : memory_limit_(memory_limit), temp_dir_(std::move(temp_dir)) {}
 
-Spool::~Spool() {
-  if (fd_ >= 0) ::close(fd_);
+Spool::~Spool() { drop_file(); }
+
+void Spool::drop_file() {
+  if (fd_ < 0) return;
+  if (files_) {
+    files_->release({fd_, std::max(file_length_, size_)});
+  } else {
+    ::close(fd_);
+  }
+  fd_ = -1;
+  file_length_ = 0;
 }
 
 Spool::Spool(Spool&& other) noexcept
     : memory_limit_(other.memory_limit_),
       temp_dir_(std::move(other.temp_dir_)),
       mem_(std::move(other.mem_)),
+      files_(std::move(other.files_)),
       fd_(std::exchange(other.fd_, -1)),
+      file_length_(std::exchange(other.file_length_, 0)),
       size_(std::exchange(other.size_, 0)) {
   other.mem_.clear();
 }
 
 Spool& Spool::operator=(Spool&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
+    drop_file();
     memory_limit_ = other.memory_limit_;
     temp_dir_ = std::move(other.temp_dir_);
     mem_ = std::move(other.mem_);
     other.mem_.clear();
+    files_ = std::move(other.files_);
     fd_ = std::exchange(other.fd_, -1);
+    file_length_ = std::exchange(other.file_length_, 0);
     size_ = std::exchange(other.size_, 0);
   }
   return *this;
@@ -99,20 +91,31 @@ std::error_code Spool::append(std::string_view data) {
     }
     if (std::error_code ec = spill()) return ec;
   }
-  if (int e = pwrite_all(fd_, data.data(), data.size(), size_)) return errno_code(e);
+  if (int e = pwrite_all(fd_, data.data(), data.size(), size_)) {
+    file_length_ = std::max(file_length_, size_ + data.size());  // at most this long now
+    return errno_code(e);
+  }
   size_ += data.size();
   return {};
 }
 
 std::error_code Spool::spill() {
   int err = 0;
-  int fd = open_anonymous(effective_dir(temp_dir_), &err);
-  if (fd < 0) return errno_code(err);
-  if (int e = pwrite_all(fd, mem_.data(), mem_.size(), 0)) {
-    ::close(fd);
+  SpoolFiles::File file;
+  if (files_) {
+    file = files_->acquire(&err);
+  } else {
+    file.fd = open_anonymous_file(effective_dir(temp_dir_), &err);
+  }
+  if (file.fd < 0) return errno_code(err);
+  fd_ = file.fd;
+  file_length_ = file.length;
+  if (int e = pwrite_all(fd_, mem_.data(), mem_.size(), 0)) {
+    ::close(fd_);  // not given back: what it holds is unknown
+    fd_ = -1;
+    file_length_ = 0;
     return errno_code(e);
   }
-  fd_ = fd;
   std::string().swap(mem_);
   return {};
 }
@@ -132,10 +135,7 @@ long Spool::read_at(uint64_t offset, char* out, uint64_t len) const {
 }
 
 void Spool::clear() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
+  drop_file();
   mem_.clear();
   size_ = 0;
 }

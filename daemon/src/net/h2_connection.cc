@@ -426,7 +426,7 @@ int H2Connection::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame,
   s->request->local_addr = self->local_addr_;
   s->request->local_port = self->local_port_;
   s->request->connection_id = self->id_;
-  s->request->body = http::Spool(self->state_->limits.body_buffer_size, self->state_->temp_dir);
+  s->request->body.configure(self->state_->limits.body_buffer_size, self->state_->spool_files);
   s->began = Clock::now();
   s->out_limit = static_cast<std::size_t>(std::max<uint64_t>(self->state_->limits.response_buffer_size, 16384));
   self->streams_[s->id] = std::move(s);

@@ -57,7 +57,7 @@ HttpConnection::HttpConnection(Stream stream, std::shared_ptr<ServerState> state
       timer_(stream_.get_executor()),
       state_(std::move(state)),
       id_(id != 0 ? id : state_->next_connection_id++),
-      reader_(state_->limits, state_->temp_dir, &state_->requests) {
+      reader_(state_->limits, state_->temp_dir, &state_->requests, &state_->spool_files) {
   auto ex = stream_.get_executor();
   if (auto* io = ex.target<asio::io_context::executor_type>()) io_ = &io->context();
 }

@@ -18,6 +18,8 @@
 #include "http/request_pool.h"
 #include "net/per_ip_connections.h"
 #include "net/memory_trimmer.h"
+#include "net/spool_files_timer.h"
+#include "config/defaults.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -42,6 +44,8 @@ struct ServerState {
         handler(handler_),
         name(std::move(name_)) {
     if (limits.max_connections_per_ip > 0) per_ip = std::make_shared<PerIpConnections>(limits.max_connections_per_ip);
+    spool_files = std::make_shared<http::SpoolFiles>(config::effective_temp_dir(temp_dir), limits.spool_reuse_size);
+    spool_files_timer = SpoolFilesTimer::attach(io, spool_files);
   }
 
   boost::asio::io_context& io;
@@ -88,6 +92,10 @@ struct ServerState {
   // Requests of finished responses, recycled for the next request (http/request_pool.h).
   http::RequestPool requests;
   std::shared_ptr<MemoryTrimmer> trimmer = std::make_shared<MemoryTrimmer>(io);
+  // Temp files of request bodies over body_buffer_size, reused across requests
+  // (http.spool_reuse_size; http/spool_files.h), and the timer closing idle ones.
+  std::shared_ptr<http::SpoolFiles> spool_files;
+  std::shared_ptr<SpoolFilesTimer> spool_files_timer;
 };
 
 }  // namespace hearth::net
