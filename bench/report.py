@@ -550,6 +550,13 @@ latency, CPU per request and memory lower is better.
   0700 temp dir. nginx talks to uWSGI with `uwsgi_pass` and to gunicorn with `proxy_pass`
   (HTTP/1.0 to the upstream, a new upstream connection per request: nginx's defaults).
 - Every process is stopped by PID (SIGTERM, then SIGKILL after a deadline) and checked gone.
+- Static 4 KB file over HTTPS with keep-alive (issue 14): one self-signed EC P-256 certificate
+  made at bench time (`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes`)
+  for nginx (`listen ... ssl`, one worker, `ssl_protocols TLSv1.3`, `keepalive_requests 100000000`)
+  and hearthd (`--static`, `--certfile/--keyfile`, `[tls] min_version = "1.3"`); the same wrk
+  command against the https:// URL; default TLS 1.3 suites (the table names what was
+  negotiated). The deterministic figure is `bench/profile.py --static-https-only`
+  ([profile.md](profile.md) section 2).
 {ASGI_METHOD}
 ### Keep-alive behaviour (probed: two requests on one connection, hello app)
 
