@@ -44,12 +44,13 @@ def request_for(path, body=None):
     return head + (b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
 
 
-def keepalive_requests(port, n, timeout=60.0, path="/", body=None):
+def keepalive_requests(port, n, timeout=60.0, path="/", body=None, tls=False):
     """Send exactly n requests of `path` on one keep-alive connection, one at a time (GETs, or POSTs of
-    `body` when given); returns the count of 200s."""
+    `body` when given), over TLS with `tls` (the certificate is not checked); returns the count of 200s."""
     ok = 0
     request = request_for(path, body)
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw, \
+            (stacks._unverified().wrap_socket(raw) if tls else raw) as s:
         buf = b""
         for _ in range(n):  # bounded: n requests
             s.sendall(request)
@@ -150,6 +151,40 @@ def _start_nginx_static(workdir, port, out, extra):
     return server, server.spawn("nginx", [*_valgrind(out), "nginx", "-p", workdir + "/", "-c", "nginx.conf"])
 
 
+def _start_hearthd_static_https(workdir, port, out, extra):
+    """The same `--static` mount over HTTPS (bench/run.py's HTTPS static row: a self-signed EC P-256
+    certificate made now, TLS 1.3 only)."""
+    www = _static_www(workdir)
+    cert, key = stacks.make_tls_cert(os.path.join(workdir, "tls"))
+    server = stacks.Server("hearthd-callgrind", f"https://127.0.0.1:{port}/static/{STATIC_FILE}", workdir)
+    conf = server.write("hearth.toml", '[log]\naccess_log = ""\n[tls]\nmin_version = "1.3"\n')
+    argv = [*_valgrind(out),
+            stacks.HEARTHD, "hello:application", "--chdir", stacks.APPS_DIR, "--python", stacks.PYTHON,
+            "-b", f"127.0.0.1:{port}", "-w", "1", "--preload", "-c", conf,
+            "--control-socket", os.path.join(workdir, "ctl.sock"), "--static", f"/static/={www}",
+            "--certfile", cert, "--keyfile", key,
+            *(["--allow-root"] if os.geteuid() == 0 else []), *extra]
+    return server, server.spawn("hearthd", argv)
+
+
+def _start_nginx_static_https(workdir, port, out, extra):
+    """nginx (one process) serving the 4 KB file with `root` over `listen ... ssl`, TLS 1.3 only, the
+    same kind of certificate."""
+    server = stacks.Server("nginx-static-callgrind", f"https://127.0.0.1:{port}/{STATIC_FILE}", workdir)
+    www = _static_www(workdir)
+    cert, key = stacks.make_tls_cert(os.path.join(workdir, "tls"))
+    loc = f"""        location / {{
+            root {www};
+        }}"""
+    conf = stacks._nginx_conf(f"127.0.0.1:{port} ssl", loc,
+                              extra_http=f"    keepalive_requests 1000000;\n    ssl_certificate {cert};\n"
+                                         f"    ssl_certificate_key {key};\n    ssl_protocols TLSv1.3;\n")
+    conf = conf.replace("master_process on;", "master_process off;")
+    os.makedirs(os.path.join(workdir, "tmp"), exist_ok=True)
+    server.write("nginx.conf", conf)
+    return server, server.spawn("nginx", [*_valgrind(out), "nginx", "-p", workdir + "/", "-c", "nginx.conf"])
+
+
 def _start_hearthd_big(workdir, port, out, extra):
     """hearthd in front of bench/apps/big.py (a 100 KB response)."""
     return _start_hearthd(workdir, port, out, extra, app="big")
@@ -162,12 +197,16 @@ def _start_hearthd_upload(workdir, port, out, extra):
 
 TARGETS = {"hearthd": _start_hearthd, "nginx-uwsgi": _start_nginx_uwsgi,
            "hearthd-static": _start_hearthd_static, "nginx-static": _start_nginx_static,
+           "hearthd-static-https": _start_hearthd_static_https, "nginx-static-https": _start_nginx_static_https,
            "hearthd-big": _start_hearthd_big, "hearthd-upload": _start_hearthd_upload}
+# Fronts spoken to over TLS.
+TLS_TARGETS = {"hearthd-static-https", "nginx-static-https"}
 # The request body each front's client sends (None: a GET).
 BODIES = {"hearthd-upload": b"a" * UPLOAD_SIZE}
 # The path each front's client asks for.
 PATHS = {"hearthd": "/", "nginx-uwsgi": "/", "hearthd-static": f"/static/{STATIC_FILE}",
-         "nginx-static": f"/{STATIC_FILE}", "hearthd-big": "/", "hearthd-upload": "/"}
+         "nginx-static": f"/{STATIC_FILE}", "hearthd-static-https": f"/static/{STATIC_FILE}",
+         "nginx-static-https": f"/{STATIC_FILE}", "hearthd-big": "/", "hearthd-upload": "/"}
 
 
 def _stop(proc):
@@ -190,7 +229,7 @@ def _run_once(workdir, n, extra=(), target="hearthd"):
     server, proc = TARGETS[target](workdir, port, out, extra)
     try:
         server.wait_ready(path="", deadline=120.0)
-        ok = keepalive_requests(port, n, path=PATHS[target], body=BODIES.get(target))
+        ok = keepalive_requests(port, n, path=PATHS[target], body=BODIES.get(target), tls=target in TLS_TARGETS)
         if ok != n:
             raise RuntimeError(f"{ok} of {n} requests answered 200")
         _stop(proc)
@@ -325,9 +364,10 @@ def syscalls(target, n=2000, workers=False):
     out_w = os.path.join(tmp, "strace-workers.out")
     text = text_w = ""
     body = BODIES.get(target)
+    tls = target in TLS_TARGETS
     try:
         server.wait_ready(path="", deadline=60.0)
-        keepalive_requests(port, 10, path=PATHS[target], body=body)  # warm-up: caches, first-use allocations
+        keepalive_requests(port, 10, path=PATHS[target], body=body, tls=tls)  # warm-up: caches, first-use allocations
         tracers = [subprocess.Popen(["strace", "-c", "-f", "-p", str(proc.pid), "-o", out],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
         if workers:
@@ -338,7 +378,7 @@ def syscalls(target, n=2000, workers=False):
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         try:
             time.sleep(1.0)  # strace attaches
-            ok = keepalive_requests(port, n, path=PATHS[target], body=body)
+            ok = keepalive_requests(port, n, path=PATHS[target], body=body, tls=tls)
             if ok != n:
                 raise RuntimeError(f"{ok} of {n} requests answered 200")
         finally:
@@ -362,31 +402,37 @@ def syscalls(target, n=2000, workers=False):
     return _parse_strace(text, n)
 
 
-def measure_static(small=1000, large=3000, top=25, keep=None):
+def measure_static(small=1000, large=3000, top=25, keep=None, https=False):
     """A 4 KB static file over one keep-alive connection: hearthd (`--static` mount) and nginx (`root`, one
     process), instructions per request under callgrind and system calls per request under strace.
-    Prints a markdown section; returns (hearthd Ir/req, nginx Ir/req or None)."""
+    With `https`, the same over TLS 1.3 (a self-signed EC P-256 certificate each, made now; the
+    handshake is in both runs and cancels out). Prints a markdown section; returns (hearthd Ir/req,
+    nginx Ir/req or None)."""
+    what = "Static 4 KB file over HTTPS" if https else "Static 4 KB file"
     if not shutil.which("valgrind"):
-        print("## Static 4 KB file\n\nvalgrind is not installed; skipped.\n")
+        print(f"## {what}\n\nvalgrind is not installed; skipped.\n")
         return None, None
     have_nginx = bool(shutil.which("nginx"))
-    per, ann_s, ann_l, (total_s, total_l) = count("hearthd-static", small, large, (), keep)
-    ng = count("nginx-static", small, large, (), keep)[0] if have_nginx else None
-    print("## Static 4 KB file: instructions per request (callgrind)\n\n"
-          f"one keep-alive client, GET of a 4,096-byte file, {small:,} and {large:,} requests, the difference / "
-          f"{large - small:,}: hearthd (`--static` mount, access log off, 1 worker for the app, not involved) "
-          f"**{per:,.0f}**" + (f", nginx (`root`, `master_process off`, one process) **{ng:,.0f}**: "
-                               f"{per / ng:.2f}x nginx's" if ng else ", nginx not installed") + ".\n")
+    suffix = "-https" if https else ""
+    per, ann_s, ann_l, (total_s, total_l) = count("hearthd-static" + suffix, small, large, (), keep)
+    ng = count("nginx-static" + suffix, small, large, (), keep)[0] if have_nginx else None
+    tls_note = (" over TLS 1.3 (`--certfile`, `[tls] min_version = \"1.3\"`; nginx `listen ... ssl`, "
+                "`ssl_protocols TLSv1.3`; Python's ssl client, default suites)" if https else "")
+    print(f"## {what}: instructions per request (callgrind)\n\n"
+          f"one keep-alive client{tls_note}, GET of a 4,096-byte file, {small:,} and {large:,} requests, "
+          f"the difference / {large - small:,}: hearthd (`--static` mount, access log off, 1 worker for the app, "
+          f"not involved) **{per:,.0f}**" + (f", nginx (`root`, `master_process off`, one process) **{ng:,.0f}**: "
+                                             f"{per / ng:.2f}x nginx's" if ng else ", nginx not installed") + ".\n")
     if top:
         _print_self_costs(ann_s, ann_l, small, large, per, top, "hearthd's self cost per request by function")
-    fronts = [("hearthd", "hearthd-static")] + ([("nginx", "nginx-static")] if have_nginx else [])
+    fronts = [("hearthd", "hearthd-static" + suffix)] + ([("nginx", "nginx-static" + suffix)] if have_nginx else [])
     counted = {label: syscalls(target) for label, target in fronts}
     if not any(counted.values()):
         print("System calls: strace is not installed or cannot attach; skipped.\n")
         return per, ng
     names = sorted({k for rows in counted.values() if rows for k, (c, _) in rows.items() if c >= 0.01})
-    print("System calls per static request (`strace -c -f` attached to the running front, 2,000 requests on "
-          "one keep-alive connection; calls >= 0.01 per request):\n")
+    print(f"System calls per static request{' over HTTPS' if https else ''} (`strace -c -f` attached to the "
+          "running front, 2,000 requests on one keep-alive connection; calls >= 0.01 per request):\n")
     print("| syscall | " + " | ".join(label for label, _ in fronts) + " |")
     print("|---|" + "--:|" * len(fronts))
     for name in names:

@@ -11,14 +11,16 @@ Prints, for `wrk -t2 -c64` against hearthd (2 workers, preload, access log off):
      1 worker, one keep-alive client, 1,000 and 3,000 requests, the difference / 2,000),
      with the per-request self cost by function;
   6. a static 4 KB file over one keep-alive connection, hearthd (`--static`) against nginx (`root`):
-     instructions per request under callgrind and system calls per request under strace;
+     instructions per request under callgrind and system calls per request under strace; then the
+     same over HTTPS (TLS 1.3, a self-signed certificate made at run time);
   7. the large-body rows (bench/apps/big.py's 100 KB response, bench/apps/upload.py's 1 MiB POST):
      the daemon's instructions per request under callgrind (1 worker, one keep-alive client, 100
      and 300 requests, the difference / 200) and the daemon's and the worker's system calls per request.
 
 Usage: /usr/bin/python3 bench/profile.py [--duration 8] [--idle 2000] [--no-strace]
                                          [--no-instructions | --instructions-only]
-                                         [--static | --static-only] [--big | --big-only]
+                                         [--static | --static-only | --static-https-only]
+                                         [--big | --big-only]
 Everything talks to 127.0.0.1; every process started is stopped by its PID.
 """
 import argparse
@@ -205,6 +207,8 @@ def main():
                     help="also count a static 4 KB file's instructions and system calls per request, "
                          "hearthd (--static mount) against nginx (root)")
     ap.add_argument("--static-only", action="store_true", help="only the static 4 KB file's figures")
+    ap.add_argument("--static-https-only", action="store_true",
+                    help="only the static 4 KB file's figures over HTTPS (TLS 1.3)")
     ap.add_argument("--big", action="store_true",
                     help="also count the large-body rows (100 KB GET, 1 MiB POST): the daemon's instructions "
                          "and the daemon's and the worker's system calls per request")
@@ -219,6 +223,12 @@ def main():
         print(f"# static 4 KB file, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
               f"binary {stacks.HEARTHD}\n")
         instructions.measure_static(top=args.top, keep=args.keep_callgrind)
+        instructions.measure_static(top=args.top, https=True)
+        return
+    if args.static_https_only:
+        print(f"# static 4 KB file over HTTPS, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"binary {stacks.HEARTHD}\n")
+        instructions.measure_static(top=args.top, keep=args.keep_callgrind, https=True)
         return
     if args.instructions_only:
         print(f"# hearthd instructions per request, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
@@ -230,6 +240,7 @@ def main():
             nginx_instructions()
         if args.static:
             instructions.measure_static(top=args.top)
+            instructions.measure_static(top=args.top, https=True)
         if args.big:
             instructions.measure_big(top=args.top)
         return
@@ -253,6 +264,7 @@ def main():
         if args.nginx:
             nginx_instructions()
         instructions.measure_static(top=args.top)
+        instructions.measure_static(top=args.top, https=True)
         instructions.measure_big(top=args.top)
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -90,6 +90,19 @@ def extras_table(results):
                      f"| {_fmt(hs['cpu_us_per_req'], 1)} |")
     else:
         lines.append(f"| static 4 KB file (wrk) | **hearthd** | {NA} | - | - | - | - | - | - |")
+    sts, hts = sh.get("nginx-static-https"), sh.get("hearthd-static-https")
+    if sts:
+        lines.append(f"| static 4 KB file over HTTPS, keep-alive (wrk) | nginx 1 worker `ssl`{_tls(sts)} "
+                     f"| {_fmt(sts['rps'])} | 1.00x | {_fmt(sts['p50'], 2)} | {_fmt(sts['p99'], 2)} | - "
+                     f"| {_errors(sts)} | {_fmt(sts['cpu_us_per_req'], 1)} |")
+    if hts:
+        lines.append(f"| static 4 KB file over HTTPS, keep-alive (wrk) | **hearthd** `--static` "
+                     f"`--certfile`{_tls(hts)} | {_fmt(hts['rps'])} "
+                     f"| {_ratio(hts['rps'], sts['rps'] if sts else None)} "
+                     f"| {_fmt(hts['p50'], 2)} | {_fmt(hts['p99'], 2)} | - | {_errors(hts)} "
+                     f"| {_fmt(hts['cpu_us_per_req'], 1)} |")
+    elif sts:
+        lines.append(f"| static 4 KB file over HTTPS, keep-alive (wrk) | **hearthd** | {NA} | - | - | - | - | - | - |")
     h2 = sh.get("nginx-h2-uwsgi")
     if h2:
         lines.append(f"| HTTP/2 h2c, hello app (h2load) | nginx `http2` -> `uwsgi_pass` -> uWSGI "
@@ -103,6 +116,11 @@ def extras_table(results):
     else:
         lines.append(f"| HTTP/2 h2c, hello app (h2load) | **hearthd** | {NA} | - | - | - | - | - | - |")
     return "\n".join(lines)
+
+
+def _tls(row):
+    """`, TLSv1.3 TLS_AES_256_GCM_SHA384`: what a default OpenSSL client negotiated with the row's server."""
+    return f", {row['tls']}" if row.get("tls") else ""
 
 
 def idle_table(results):
@@ -408,6 +426,8 @@ def _configs_section(results):
             if r.get("commands"):
                 lines.append(f"{r['label']}, ASGI rows:\n\n```\n" + "\n".join(r["commands"]) + "\n```\n")
     for key, label in (("nginx-static", "nginx, static 4 KB file"), ("hearthd-static", "hearthd, static 4 KB file"),
+                       ("nginx-static-https", "nginx, static 4 KB file over HTTPS"),
+                       ("hearthd-static-https", "hearthd, static 4 KB file over HTTPS"),
                        ("nginx-h2-uwsgi", "nginx, HTTP/2 row")):
         d = results.get("static_h2", {}).get(key)
         if d:
@@ -530,6 +550,13 @@ latency, CPU per request and memory lower is better.
   0700 temp dir. nginx talks to uWSGI with `uwsgi_pass` and to gunicorn with `proxy_pass`
   (HTTP/1.0 to the upstream, a new upstream connection per request: nginx's defaults).
 - Every process is stopped by PID (SIGTERM, then SIGKILL after a deadline) and checked gone.
+- Static 4 KB file over HTTPS with keep-alive (issue 14): one self-signed EC P-256 certificate
+  made at bench time (`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes`)
+  for nginx (`listen ... ssl`, one worker, `ssl_protocols TLSv1.3`, `keepalive_requests 100000000`)
+  and hearthd (`--static`, `--certfile/--keyfile`, `[tls] min_version = "1.3"`); the same wrk
+  command against the https:// URL; default TLS 1.3 suites (the table names what was
+  negotiated). The deterministic figure is `bench/profile.py --static-https-only`
+  ([profile.md](profile.md) section 2).
 {ASGI_METHOD}
 ### Keep-alive behaviour (probed: two requests on one connection, hello app)
 
@@ -566,7 +593,12 @@ request, the idle daemon's RSS by mapping, bytes per idle connection).
 - **Static files**: the 4 KB row is the same file from nginx (`root`, one worker, sendfile on by
   Debian's default) and from a hearthd `--static` mount (sendfile, no worker involved), both
   with wrk's keep-alive connections. A row without a figure means that server was not installed
-  (or, for hearthd before static mounts existed, not implemented).
+  (or, for hearthd before static mounts existed, not implemented). The HTTPS row serves the same
+  file over TLS with wrk's keep-alive connections: one self-signed EC P-256 certificate made at
+  bench time for both, TLS 1.3 only on both (`ssl_protocols TLSv1.3`, `[tls] min_version = "1.3"`),
+  suites left at their defaults (the row names what a default OpenSSL client negotiated), nginx
+  `listen ... ssl` with one worker and `keepalive_requests 100000000` (hearthd has no per-connection
+  request cap; with nginx's default wrk would redo a handshake every 1,000 requests).
 - **HTTP/2**: {h2_text} The peer row is nginx terminating h2c (prior knowledge,
   `h2load -t2 -c64 -m1 -D {a['duration']}`) in front of uWSGI with the hello app. For this row
   only, nginx gets `keepalive_requests 100000000`: with the default (1000) nginx ends each HTTP/2

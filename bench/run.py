@@ -244,8 +244,8 @@ def bench_app(app_key, names, args, root, results, table=None):
 
 
 def bench_static_and_h2(args, root, results):
-    """Static 4 KB file (nginx `root` vs hearthd `--static`, wrk) and HTTP/2 (h2load -> nginx h2c
-    -> uWSGI, and hearthd h2c)."""
+    """Static 4 KB file (nginx `root` vs hearthd `--static`, wrk), the same file over HTTPS with
+    keep-alive, and HTTP/2 (h2load -> nginx h2c -> uWSGI, and hearthd h2c)."""
     workdir = os.path.join(root, "extras")
     os.makedirs(os.path.join(workdir, "www"), exist_ok=True)
     with open(os.path.join(workdir, "www", "4k.bin"), "wb") as f:
@@ -272,6 +272,8 @@ def bench_static_and_h2(args, root, results):
             d.url += "static/4k.bin"
             servers.append(d)
             d.wait_ready(path="")
+        if shutil.which("openssl"):
+            _start_static_https(workdir, servers)
         if shutil.which("uwsgi"):
             port = stacks.free_port()
             h = stacks.Server("nginx-h2-uwsgi", f"http://127.0.0.1:{port}/", os.path.join(workdir, "h2"))
@@ -315,10 +317,47 @@ def bench_static_and_h2(args, root, results):
             out[s.name] = median_of(rounds[s.name])
             out[s.name]["commands"] = s.commands
             out[s.name]["configs"] = s.configs
+            if s.name.endswith("-https"):
+                out[s.name]["tls"] = s.tls
     finally:
         for s in servers:
             stop_server(s)
     results["static_h2"] = out
+
+
+def _start_static_https(workdir, servers):
+    """The 4 KB file over HTTPS with keep-alive (issue 14): nginx (`listen ... ssl`, one worker) and
+    hearthd (`--certfile`, a `--static` mount), one self-signed EC P-256 certificate made now for
+    both, TLS 1.3 only on both, cipher suites left at their defaults (the client, wrk's OpenSSL,
+    then gets TLS_AES_256_GCM_SHA384 from either; what was negotiated is recorded per row).
+    nginx gets `keepalive_requests 100000000` here: with its default (1000) wrk would pay a full
+    handshake every 1,000 requests on nginx and never on hearthd (which has no such cap).
+    Each server is appended to `servers` as soon as it is started (the caller stops them), with
+    .tls set once it answers."""
+    cert, key = stacks.make_tls_cert(os.path.join(workdir, "tls"))
+    if shutil.which("nginx"):
+        port = stacks.free_port()
+        s = stacks.Server("nginx-static-https", f"https://127.0.0.1:{port}/4k.bin",
+                          os.path.join(workdir, "static-https"))
+        loc = f"""        location / {{
+            root {os.path.join(workdir, 'www')};
+        }}"""
+        tls = (f"    ssl_certificate {cert};\n    ssl_certificate_key {key};\n"
+               "    ssl_protocols TLSv1.3;\n    keepalive_requests 100000000;\n")
+        stacks._start_nginx(s, stacks._nginx_conf(f"127.0.0.1:{port} ssl", loc, extra_http=tls))
+        servers.append(s)
+        s.wait_ready(path="")
+        s.tls = stacks.tls_negotiated(port)
+    if os.access(stacks.HEARTHD, os.X_OK):
+        d = stacks.start_hearthd("hello", os.path.join(workdir, "hearthd-static-https"),
+                                 extra=["--static", f"/static/={os.path.join(workdir, 'www')}",
+                                        "--certfile", cert, "--keyfile", key],
+                                 conf_extra='[tls]\nmin_version = "1.3"\n', scheme="https")
+        d.name = "hearthd-static-https"
+        d.url += "static/4k.bin"
+        servers.append(d)
+        d.wait_ready(path="")
+        d.tls = stacks.tls_negotiated(int(d.url.split(":")[2].split("/")[0]))
 
 
 def _speaks_h2(url):

@@ -6,6 +6,7 @@ preloading the app where the server supports it. Configs are generated into a te
 import glob
 import os
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -93,7 +94,8 @@ class Server:
                     raise StartError(f"{self.name}: {label} exited with {p.returncode}; "
                                      f"see {self.workdir}/{label}.log:\n{self.log_tail(label)}")
             try:
-                with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=2) as r:
+                with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=2,
+                                            context=_unverified() if self.url.startswith("https:") else None) as r:
                     if r.status == 200:
                         return
                     last = r.status
@@ -120,6 +122,37 @@ class Server:
         for pid in members:
             procs.stop_pid(pid, deadline=3.0)
         return [p for p in members if procs.is_alive(p)]
+
+
+def _unverified():
+    """A client context for the bench's self-signed certificate (readiness probes only)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def make_tls_cert(workdir):
+    """A self-signed EC P-256 certificate for 127.0.0.1, made now (the HTTPS static row: the same
+    certificate for hearthd and nginx). Returns (certfile, keyfile)."""
+    os.makedirs(workdir, exist_ok=True)
+    cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def tls_negotiated(port):
+    """What an OpenSSL client with default settings negotiates with 127.0.0.1:port, e.g.
+    "TLSv1.3 TLS_AES_256_GCM_SHA384"; None when the handshake fails."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            with _unverified().wrap_socket(raw) as s:
+                return f"{s.version()} {s.cipher()[0]}"
+    except (OSError, ssl.SSLError):
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,10 +300,10 @@ def start_passenger(module, workdir):
     return s
 
 
-def start_hearthd(module, workdir, extra=()):
+def start_hearthd(module, workdir, extra=(), conf_extra="", scheme="http"):
     port = free_port()
-    s = Server("hearthd", f"http://127.0.0.1:{port}/", workdir)
-    conf = s.write("hearth.toml", '[log]\naccess_log = ""\n')
+    s = Server("hearthd", f"{scheme}://127.0.0.1:{port}/", workdir)
+    conf = s.write("hearth.toml", '[log]\naccess_log = ""\n' + conf_extra)
     s.spawn("hearthd", [HEARTHD, f"{module}:application", "--chdir", APPS_DIR, "--python", PYTHON,
                         "-b", f"127.0.0.1:{port}", "-w", str(WORKERS), "--preload", "-c", conf,
                         "--control-socket", os.path.join(workdir, "ctl.sock"),

@@ -1,4 +1,5 @@
 """bench/run.py --quick runs end to end and prints a table with real numbers."""
+import os
 import re
 import shutil
 import subprocess
@@ -113,3 +114,45 @@ def test_bench_asgi_rows_print_numbers():
     assert int(sse[1].replace(",", "")) >= 1 and float(sse[3]) >= 0 and sse[6] == "0", rows[1]
     assert re.search(r"\| WebSocket echo \(64 connections\) messages/s >= 1.0x uvicorn \| [\d,]+ \| - \|", out), out
     assert "still alive after stop" not in r.stderr, r.stderr[-2000:]
+
+
+_HTTPS_ROW = r'''
+import json, os, sys, tempfile, urllib.request
+sys.path.insert(0, "bench")
+import run, stacks
+servers, seen = [], {}
+tmp = tempfile.mkdtemp(prefix="hearth-https-row-")
+os.makedirs(os.path.join(tmp, "www"))
+with open(os.path.join(tmp, "www", "4k.bin"), "wb") as f:
+    f.write(b"s" * 4096)
+try:
+    run._start_static_https(tmp, servers)
+    for s in servers:
+        with urllib.request.urlopen(s.url, timeout=10, context=stacks._unverified()) as r:
+            seen[s.name] = {"status": r.status, "len": len(r.read()), "tls": s.tls, "url": s.url}
+finally:
+    for s in servers:
+        left = s.stop()
+        if left:
+            print("still alive after stop", left, file=sys.stderr)
+print(json.dumps(seen))
+'''
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+@pytest.mark.skipif(not HEARTHD.exists(), reason="hearthd not built")
+def test_bench_https_static_row_serves_the_file_over_tls13():
+    # The plumbing of bench/run.py's HTTPS static row (issue 14): both fronts start with the
+    # bench's certificate, serve the 4 KB file over https://, negotiate TLS 1.3, and are stopped.
+    import json
+    r = subprocess.run([PYTHON, "-c", _HTTPS_ROW], capture_output=True, text=True, timeout=90, cwd=ROOT,
+                       env={**os.environ, "HEARTHD": str(HEARTHD)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "still alive after stop" not in r.stderr, r.stderr[-2000:]
+    seen = json.loads(r.stdout.strip().splitlines()[-1])
+    names = ["hearthd-static-https"] + (["nginx-static-https"] if shutil.which("nginx") else [])
+    assert sorted(seen) == sorted(names), seen
+    for name in names:
+        assert seen[name]["url"].startswith("https://127.0.0.1:"), seen[name]
+        assert seen[name]["status"] == 200 and seen[name]["len"] == 4096, seen[name]
+        assert seen[name]["tls"].startswith("TLSv1.3 TLS_AES_"), seen[name]

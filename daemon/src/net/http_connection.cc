@@ -229,17 +229,26 @@ void HttpConnection::ensure_read() {
 
 void HttpConnection::do_read() {
   read_in_flight_ = true;
-  if (!stream_.is_tls() && (phase_ == Phase::Idle || phase_ == Phase::Responding)) {
-    // Plain socket, between requests or while a response is in progress: wait
-    // for readability holding no buffer, then read (on_readable). An idle
+  if ((phase_ == Phase::Idle || phase_ == Phase::Responding) &&
+      (!stream_.is_tls() || !stream_.tls()->has_pending())) {
+    // Between requests or while a response is in progress: wait for
+    // readability holding no buffer, then read (on_readable). An idle
     // keep-alive connection then costs its object and the kernel's socket, not
     // a pending 2-4 KiB read buffer (docs/benchmarks.md, idle connections).
+    // TLS too, unless OpenSSL already holds bytes (has_pending: the socket may
+    // never turn readable for them): no SSL_read that only finds EAGAIN, and
+    // no record buffer taken and released for it (docs/profile.md, section 2).
     if (phase_ == Phase::Idle && buffer_.size() == 0) buffer_.shrink_to_fit();
     side_.reset();
     stream_.socket().async_wait(asio::socket_base::wait_read,
                                 [self = shared_from_this()](const error_code& ec) { self->on_readable(ec); });
     return;
   }
+  start_stream_read();
+}
+
+// A read through the stream (TLS: OpenSSL tries first, then waits as it asks).
+void HttpConnection::start_stream_read() {
   if (phase_ == Phase::Responding) {
     // Read-ahead while a response is in progress goes to a side buffer: the
     // main buffer is parsed (and compacted) when the response completes,
@@ -281,11 +290,21 @@ void HttpConnection::on_readable(const error_code& ec) {
   // progress (pipelined requests, or a body that arrives ahead of time).
   const std::size_t chunk = phase_ == Phase::Idle ? kHeadReadChunk : kSideReadChunk;
   auto mb = buffer_.prepare(chunk);
+  side_read_ = false;
+  if (stream_.is_tls()) {
+    TlsSocket::Result r = stream_.tls()->read_now(mb.data(), mb.size());
+    if (r.want == TlsSocket::Want::Read) {
+      read_in_flight_ = false;
+      return do_read();  // no whole record yet (or it was not application data): wait again
+    }
+    // OpenSSL must write first (rare): the stream's read waits for that itself.
+    if (r.want == TlsSocket::Want::Write) return start_stream_read();
+    return on_read(r.ec, r.n);
+  }
   ssize_t n;
   do {
     n = ::recv(stream_.socket().native_handle(), mb.data(), mb.size(), MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
-  side_read_ = false;
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
     read_in_flight_ = false;
     return do_read();  // readiness without data (e.g. already taken): wait again
@@ -517,6 +536,26 @@ void HttpConnection::do_write() {
     }
     return wait_writable();  // EAGAIN
   }
+  if (!out.empty() && stream_.is_tls() && inline_writes_ < kMaxInlineWrites) {
+    // TLS: the same, with one SSL_write (a record of up to 16 KiB, one write(2)):
+    // the response leaves now instead of through a posted completion and
+    // another turn of the loop.
+    TlsSocket::Result r = stream_.tls()->write_now(out.data(), out.size());
+    if (r.ec) {
+      HLOG_CTX(Debug, state_->name, "connection " << id_ << ": write failed: " << r.ec.message());
+      return close_now();
+    }
+    if (r.want == TlsSocket::Want::Write) return wait_writable();  // retried with the same bytes
+    if (r.want == TlsSocket::Want::Done) {
+      sink_->consume(r.n);
+      auto self = shared_from_this();
+      ++inline_writes_;
+      do_write();
+      --inline_writes_;
+      return;
+    }
+    // Want::Read (OpenSSL must read first, rare): the stream's write waits for it.
+  }
   if (!out.empty()) {
     write_in_flight_ = true;
     set_deadline(Clock::now() + state_->limits.send_timeout);
@@ -568,8 +607,10 @@ void HttpConnection::do_sendfile() {
   });
 }
 
-// The socket buffer is full (plain socket): do_write() again once it is
-// writable. No write is attempted until then; send_timeout bounds the wait.
+// The socket buffer is full (plain socket, or TLS after an inline SSL_write
+// wanted it writable): do_write() again once it is writable, which repeats
+// the write with the same bytes. No write is attempted until then;
+// send_timeout bounds the wait.
 void HttpConnection::wait_writable() {
   write_in_flight_ = true;
   set_deadline(Clock::now() + state_->limits.send_timeout);

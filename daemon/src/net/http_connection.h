@@ -81,6 +81,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void process_input();
   void ensure_read();
   void do_read();
+  void start_stream_read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void on_readable(const boost::system::error_code& ec);
   bool on_head_complete();

@@ -7,7 +7,10 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -117,6 +120,86 @@ class TlsClient {
   bool connected_ = false;
 };
 
+// A TLS client driven by hand over memory BIOs, so a test decides which
+// records leave in one TCP write (asio's ssl::stream sends each as it goes).
+class RawTlsClient {
+ public:
+  explicit RawTlsClient(uint16_t port) : ctx_(SSL_CTX_new(TLS_client_method())), ssl_(SSL_new(ctx_)) {
+    rbio_ = BIO_new(BIO_s_mem());
+    wbio_ = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl_, rbio_, wbio_);  // owned by ssl_ from here
+    SSL_set_connect_state(ssl_);
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~RawTlsClient() {
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool connected() const { return connected_; }
+  bool handshake(asio::io_context& io) {
+    return run_until(io, [&] {
+      int r = SSL_do_handshake(ssl_);
+      flush();
+      if (r == 1) return true;
+      pump_in();
+      return false;
+    });
+  }
+  // Each piece as its own TLS record (one SSL_write each), all in one send(2).
+  void send_records(const std::vector<std::string>& pieces) {
+    for (const auto& p : pieces) SSL_write(ssl_, p.data(), static_cast<int>(p.size()));
+    flush();
+  }
+  // Reads until `count` complete responses have arrived (or the deadline).
+  std::vector<ParsedResponse> responses(asio::io_context& io, std::size_t count) {
+    std::vector<ParsedResponse> out;
+    run_until(io, [&] {
+      pump_in();
+      char buf[16384];
+      int n;
+      while ((n = SSL_read(ssl_, buf, sizeof buf)) > 0) received_.append(buf, static_cast<std::size_t>(n));
+      std::size_t used = 0;
+      while (auto r = parse_response(received_, &used)) {
+        out.push_back(*r);
+        received_.erase(0, used);
+      }
+      return out.size() >= count;
+    });
+    return out;
+  }
+
+ private:
+  void flush() {
+    char* p = nullptr;
+    long n = BIO_get_mem_data(wbio_, &p);
+    for (long off = 0; off < n;) {  // bounded: each send moves at least a byte or stops
+      ssize_t w = ::send(fd_, p + off, static_cast<std::size_t>(n - off), MSG_NOSIGNAL);
+      if (w <= 0) break;
+      off += w;
+    }
+    (void)BIO_reset(wbio_);
+  }
+  void pump_in() {
+    char buf[16384];
+    ssize_t n;
+    while ((n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) > 0) BIO_write(rbio_, buf, static_cast<int>(n));
+  }
+
+  SSL_CTX* ctx_;
+  SSL* ssl_;
+  BIO* rbio_ = nullptr;
+  BIO* wbio_ = nullptr;
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string received_;
+};
+
 class TlsServerTest : public ServerTest {
  protected:
   void SetUp() override {
@@ -164,6 +247,27 @@ TEST_F(TlsServerTest, ServesHttp11OverTls) {
   ASSERT_EQ(handler_.requests.size(), 2u);
   EXPECT_TRUE(handler_.requests[0]->tls);
   EXPECT_EQ(server_->tls_handshake_failures(), 0u);
+}
+
+// Two requests in two records that arrive in one TCP segment: OpenSSL's
+// read-ahead takes both with one read(2) and returns the first; the second is
+// then only in OpenSSL's buffer. The connection must serve it without waiting
+// for the socket to turn readable again (it never would): both answered.
+TEST_F(TlsServerTest, RecordsReadAheadTogetherAreAllServed) {
+  start_tls();
+  RawTlsClient c(port_);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.handshake(io_));
+  for (int round = 0; round < 2; ++round) {  // the second round: on a connection that has been idle
+    c.send_records({"GET /a HTTP/1.1\r\nHost: a\r\n\r\n", "GET /b HTTP/1.1\r\nHost: a\r\n\r\n",
+                    "GET /c HTTP/1.1\r\nHost: a\r\n\r\n"});
+    auto rs = c.responses(io_, 3);
+    ASSERT_EQ(rs.size(), 3u) << "round " << round;
+    EXPECT_EQ(rs[0].body, "hello /a");
+    EXPECT_EQ(rs[1].body, "hello /b");
+    EXPECT_EQ(rs[2].body, "hello /c");
+  }
+  EXPECT_EQ(handler_.requests.size(), 6u);
 }
 
 TEST_F(TlsServerTest, SilentClientIsClosedAfterHeaderTimeoutAndCounted) {
