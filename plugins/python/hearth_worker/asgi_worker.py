@@ -25,7 +25,7 @@ from .lifeline import EXIT_INTERNAL, EXIT_OK
 from .lifeline import exit_now as _exit
 from .protocol import (
     CLIENT_GONE, FLAG_ABORTED, FLAG_STREAM, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY, RESPONSE_END,
-    WORKER_READY, WS_DISCONNECT, WS_RECEIVE, json_frame)
+    WORKER_READY, WS_DISCONNECT, WS_RECEIVE, decode_environ, json_frame)
 from .wsgi import no_body_expected
 
 _END = HEADER.pack(RESPONSE_END, 0, 0, 0, 0)
@@ -347,9 +347,8 @@ class AsyncSlot:
             self.pos += 16
             if self.end - self.pos < length:
                 await self.fill(length)
-            it = iter(str(self.view[self.pos:self.pos + length], "latin-1").split("\0"))
+            env = decode_environ(self.view, self.pos, length)
             self.pos += length
-            env = dict(zip(it, it))
             self.request_id = env.get("hearth.request_id", "-")
             state = aw.lifespan.state if aw.lifespan.supported else None
             if env.get("hearth.websocket") == "1":

@@ -22,7 +22,7 @@ from .lifeline import EXIT_APP_LOAD, EXIT_INTERNAL, EXIT_OK, watch_death_pipe
 from .lifeline import exit_now as _exit
 from .protocol import (
     CLIENT_GONE, FLAG_ABORTED, FLAG_STREAM, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY,
-    RESPONSE_END, WORKER_FAILED, WORKER_READY, json_frame, text_frame)
+    RESPONSE_END, WORKER_FAILED, WORKER_READY, decode_environ, json_frame, text_frame)
 from .wsgi import ErrorStream, FileWrapper, Input, encode_start, no_body_expected
 
 _END = HEADER.pack(RESPONSE_END, 0, 0, 0, 0)
@@ -206,10 +206,8 @@ class Slot(SlotConn):
             if self.end - self.pos < length:
                 self.fill(length)
             pos = self.pos
-            it = iter(str(self.view[pos:pos + length], "latin-1").split("\0"))
+            environ = decode_environ(self.view, pos, length, base)
             self.pos = pos + length
-            environ = base.copy()
-            environ.update(zip(it, it))
             body = Input(self, body_len)
             environ["wsgi.input"] = body
             self.environ = environ
