@@ -4,9 +4,11 @@
 functions, which compute exactly the same results (plugins/python/tests/test_speedups.py
 checks both on the same inputs). Looked for, in order:
 
-1. next to this package (the .deb installs it in share/hearth/python/hearth_worker/);
+1. next to this package (``hearth_worker/_speedups*.so``, if someone put it there);
 2. in ``$HEARTH_SPEEDUPS_DIR`` (tests and bench/ point it at a build's ``python-speedups``);
-3. in the build tree of the hearthd that started this zygote: ``<build>/bin/hearthd`` ->
+3. installed: ``<prefix>/share/hearth/python`` (this runtime) -> ``<prefix>/lib/hearth/
+   python-speedups/`` (the .deb: /usr/lib/hearth/python-speedups/);
+4. in the build tree of the hearthd that started this zygote: ``<build>/bin/hearthd`` ->
    ``<build>/python-speedups/`` (a dev build, ``make run``, the integration tests).
 
 A file built for another Python version has another suffix and is not found: pure Python.
@@ -40,6 +42,15 @@ def _daemon_build_dir():
     return os.path.join(os.path.dirname(os.path.dirname(exe)), BUILD_SUBDIR)
 
 
+def _installed_dir():
+    """``<prefix>/lib/hearth/python-speedups`` for a runtime in ``<prefix>/share/hearth/python``."""
+    runtime = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    hearth = os.path.dirname(runtime)
+    if os.path.basename(runtime) != "python" or os.path.basename(hearth) != "hearth":
+        return None
+    return os.path.join(os.path.dirname(os.path.dirname(hearth)), "lib", "hearth", BUILD_SUBDIR)
+
+
 def _load_from(directory):
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         path = os.path.join(directory, "_speedups" + suffix)
@@ -61,7 +72,7 @@ def _load():
         return _speedups, "C accelerator " + _speedups.__file__
     except ImportError:
         pass
-    for directory in (os.environ.get(ENV_DIR), _daemon_build_dir()):
+    for directory in (os.environ.get(ENV_DIR), _installed_dir(), _daemon_build_dir()):
         if not directory:
             continue
         try:
