@@ -240,13 +240,19 @@ static PyObject *build_scope(PyObject *self, PyObject *args, PyObject *kwargs) {
   if (headers == NULL) return NULL;
   pos = 0;
   while (PyDict_Next(env, &pos, &key, &value)) {
+    Py_INCREF(value);  /* held across header_name(), which may allocate */
     PyObject *name = header_name(key);
-    if (name == NULL) goto fail;
+    if (name == NULL) {
+      Py_DECREF(value);
+      goto fail;
+    }
     if (PyBytes_GET_SIZE(name) == 0) {
       Py_DECREF(name);
+      Py_DECREF(value);
       continue;
     }
     PyObject *v = latin1_bytes(value);
+    Py_DECREF(value);
     PyObject *item = v == NULL ? NULL : PyTuple_Pack(2, name, v);
     Py_DECREF(name);
     Py_XDECREF(v);
