@@ -61,6 +61,7 @@ unit-test: build
 # Two runs: both suites have test modules of the same name (no packages).
 pytest: deps build
 	$(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests
+	HEARTH_NO_SPEEDUPS=1 $(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
 
@@ -68,6 +69,8 @@ pytest: deps build
 test-packaging: deps build
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
 
+# The worker runtime suite runs twice: with the C accelerator of the build (when it was
+# built: python3-dev) and with HEARTH_NO_SPEEDUPS=1 (the pure-Python runtime).
 # `make test SANITIZE=1` (what .ci/run does): the same suites against a Debug
 # ASan+UBSan build in $(ASAN_DIR)/ instead of $(BUILD_DIR)/ (HEARTHD points the
 # Python suites at it); a report from any process fails the run. See docs/testing.md.
@@ -75,6 +78,7 @@ test: deps $(TEST_BUILD)
 	$(TEST_PREP)
 	cd $(TEST_DIR) && $(TEST_ENV) ctest --output-on-failure -j $(JOBS) || $(TEST_FAIL)
 	$(TEST_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests || $(TEST_FAIL)
+	$(TEST_ENV) HEARTH_NO_SPEEDUPS=1 $(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests || $(TEST_FAIL)
 	$(TEST_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration || $(TEST_FAIL)
 	$(TEST_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging || $(TEST_FAIL)
 	$(TEST_DONE)

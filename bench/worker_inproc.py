@@ -27,7 +27,11 @@ sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 sys.path.insert(0, os.path.join(REPO, "plugins", "python"))
 sys.path.insert(0, os.path.join(HERE, "apps"))
 
+# The C accelerator of build/ (docs/worker-protocol.md), unless HEARTH_SPEEDUPS_DIR names
+# another build's or HEARTH_NO_SPEEDUPS=1 measures the pure-Python runtime.
+os.environ.setdefault("HEARTH_SPEEDUPS_DIR", os.path.join(REPO, "build", "python-speedups"))
 from hearth_worker import protocol as P  # noqa: E402
+from hearth_worker import speedups  # noqa: E402
 
 # What hearthd sends for `wrk http://127.0.0.1:PORT/` (captured from a running daemon).
 ENVIRON = [
@@ -162,8 +166,9 @@ def main():
         pstats.Stats(prof).sort_stats("tottime").print_stats(30)
         return
     runs = [one_round(args.kind, app, args.n) for _ in range(args.rounds)]
-    print("%s %s: %.1f us/request (best of %d rounds of %d; all: %s)" % (
-        args.kind, args.app, min(runs), len(runs), args.n, ", ".join("%.1f" % r for r in runs)))
+    print("%s %s: %.1f us/request (best of %d rounds of %d; all: %s) [%s]" % (
+        args.kind, args.app, min(runs), len(runs), args.n, ", ".join("%.1f" % r for r in runs),
+        "C accelerator" if speedups.SPEEDUPS is not None else "pure Python"))
 
 
 if __name__ == "__main__":

@@ -56,7 +56,12 @@ for f in ./usr/bin/hearthd ./usr/bin/hearthctl ./usr/share/hearth/python/hearth_
   grep -qx "$f" <<<"$contents" || fail "the package lacks $f"
 done
 if grep -q __pycache__ <<<"$contents"; then fail "the package ships __pycache__"; fi
-ok "contents"
+# The worker runtime's C accelerator, when the build had Python's headers (python3-dev).
+speedups=$(grep -E '^\./usr/lib/hearth/python-speedups/_speedups\.cpython-[0-9]+-.*\.so$' <<<"$contents" || true)
+if [ -z "$speedups" ] && [ -f /usr/include/python3/Python.h -o -n "$(ls /usr/include/python3.*/Python.h 2>/dev/null)" ]; then
+  fail "the package lacks the worker's C accelerator (usr/lib/hearth/python-speedups/_speedups*.so)"
+fi
+ok "contents${speedups:+ (C accelerator ${speedups#./})}"
 
 # Debian policy 12.5/12.7: copyright (DEP-5) and changelog.Debian.gz, whose version is the package's.
 for f in ./usr/share/doc/hearth/copyright ./usr/share/doc/hearth/changelog.Debian.gz; do
@@ -137,6 +142,10 @@ run_installed() {
   metrics=$(curl -fsS "$admin/metrics") || fail "$what: GET /metrics failed"
   grep -q "^hearth_" <<<"$metrics" || fail "$what: /metrics has no hearth_ metrics"
   "$hearthctl" --socket "$sock" status >/dev/null || fail "$what: hearthctl status"
+  if [ -n "$speedups" ]; then  # the installed runtime found the packaged accelerator
+    grep -q "worker runtime: C accelerator $root/usr/lib/hearth/python-speedups/" "$log" \
+      || { cat "$log" >&2; fail "$what: the zygote did not load the packaged C accelerator"; }
+  fi
   kill -TERM "$pid"
   local rc=0
   wait "$pid" || rc=$?

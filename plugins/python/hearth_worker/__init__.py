@@ -9,6 +9,7 @@ The daemon (hearthd) starts ``hearth_zygote.py``; everything it runs lives here:
 * :mod:`wsgi`     - PEP 3333 pieces: wsgi.input, wsgi.errors, file_wrapper, header encoding
 * :mod:`worker`   - one worker process: slots, threads, signals, death pipe
 * :mod:`zygote`   - the control loop and the double fork
+* :mod:`speedups` - finds the optional C accelerator ``_speedups`` (../speedups/_speedups.c)
 """
 
 __all__ = ["protocol", "loader", "wsgi", "worker", "zygote"]

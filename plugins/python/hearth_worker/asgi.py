@@ -11,6 +11,7 @@ import http
 import inspect
 import operator
 
+from .speedups import SPEEDUPS
 from .wsgi import cache_put, encode_start
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.3"}
@@ -170,6 +171,14 @@ def build_scope(env, state=None):
     if state is not None:
         scope["state"] = state.copy()
     return scope
+
+
+# The C accelerator's build_scope returns the same scope (the common case: every key and
+# value a latin-1 str and every _FIELDS variable present) and calls this one for the rest.
+build_scope_py = build_scope
+if SPEEDUPS is not None:
+    SPEEDUPS.scope_setup(ASGI_VERSION, build_scope_py)
+    build_scope = SPEEDUPS.build_scope
 
 
 _PHRASES = {s.value: s.phrase for s in http.HTTPStatus}

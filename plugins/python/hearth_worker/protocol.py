@@ -5,9 +5,12 @@ Pure helpers only; the hot request loop in :mod:`worker` uses ``HEADER`` directl
 
 import array
 import json
+from operator import index
 import os
 import socket
 import struct
+
+from .speedups import SPEEDUPS
 
 # type, flags, reserved, length, aux
 HEADER = struct.Struct("<BBHIQ")
@@ -139,3 +142,27 @@ def encode_pairs(pairs):
         parts.append(k)
         parts.append(v)
     return "\0".join(parts).encode("latin-1")
+
+
+def decode_environ(buf, start, length, base=None):
+    """The environ block ``buf[start:start + length]`` (latin-1 ``key\\0value\\0...``) as a
+    dict: a copy of ``base`` (None: empty) updated with the pairs; a trailing key without a
+    value is dropped. The C accelerator's ``decode_environ`` returns the same, checks its
+    arguments the same way (TypeError, ValueError for a negative start or length) and
+    replaces this function when it loaded (speedups.py)."""
+    if base is None:
+        env = {}
+    elif type(base) is dict:
+        env = base.copy()
+    else:
+        raise TypeError("base must be a dict or None")
+    if index(start) < 0 or index(length) < 0:
+        raise ValueError("start and length must be >= 0")
+    it = iter(str(memoryview(buf)[start:start + length], "latin-1").split("\0"))
+    env.update(zip(it, it))
+    return env
+
+
+decode_environ_py = decode_environ
+if SPEEDUPS is not None:
+    decode_environ = SPEEDUPS.decode_environ

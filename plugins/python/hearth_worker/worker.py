@@ -23,7 +23,10 @@ from .lifeline import exit_now as _exit
 from .protocol import (
     CLIENT_GONE, FLAG_ABORTED, FLAG_STREAM, HEADER, MAX_PAYLOAD, REQUEST, RESPONSE_BODY,
     RESPONSE_END, WORKER_FAILED, WORKER_READY, json_frame, text_frame)
+from .speedups import SPEEDUPS
 from .wsgi import ErrorStream, FileWrapper, Input, encode_start, no_body_expected
+
+_decode = SPEEDUPS.decode_environ if SPEEDUPS is not None else None
 
 _END = HEADER.pack(RESPONSE_END, 0, 0, 0, 0)
 _END_ABORTED = HEADER.pack(RESPONSE_END, FLAG_ABORTED, 0, 0, 0)
@@ -206,10 +209,13 @@ class Slot(SlotConn):
             if self.end - self.pos < length:
                 self.fill(length)
             pos = self.pos
-            it = iter(str(self.view[pos:pos + length], "latin-1").split("\0"))
+            if _decode is not None:  # the C accelerator
+                environ = _decode(self.view, pos, length, base)
+            else:  # protocol.decode_environ_py, inlined: a call less per request
+                it = iter(str(self.view[pos:pos + length], "latin-1").split("\0"))
+                environ = base.copy()
+                environ.update(zip(it, it))
             self.pos = pos + length
-            environ = base.copy()
-            environ.update(zip(it, it))
             body = Input(self, body_len)
             environ["wsgi.input"] = body
             self.environ = environ

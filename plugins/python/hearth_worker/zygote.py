@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 
-from . import hooks, loader
+from . import hooks, loader, speedups
 from .lifeline import EXIT_APP_LOAD, EXIT_INTERNAL, EXIT_OK, death_pipe_readable  # noqa: F401
 from .lifeline import exit_now as _exit
 from .protocol import (
@@ -161,6 +161,7 @@ class Zygote:
             "threads_after_import": threads,
             "interface": self.interface,
             "slots": self.slots,
+            "speedups": speedups.SPEEDUPS is not None,
         }))
 
     def _load_hooks(self):
@@ -362,6 +363,8 @@ def main(argv=None):
     faulthandler.enable(file=sys.stderr, all_threads=True)
     faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True, chain=False)
     setup_path(args.chdir, args.pythonpath)
+    # Once per zygote (its workers inherit the choice): C accelerator or pure Python.
+    sys.stderr.write("hearth zygote: %s\n" % speedups.describe())
     zygote = Zygote(args)
     zygote.boot()
     zygote.loop()

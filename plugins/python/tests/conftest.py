@@ -1,6 +1,17 @@
+import os
+import pathlib
+
 import pytest
 
-import fakedaemon
+# The C accelerator of the build under test (HEARTHD's build, else build/): the zygotes the
+# fake daemon starts find it through HEARTH_SPEEDUPS_DIR (speedups.py). With
+# HEARTH_NO_SPEEDUPS=1 the suite runs on the pure-Python runtime instead.
+_ROOT = pathlib.Path(__file__).resolve().parents[3]
+_HEARTHD = os.environ.get("HEARTHD")
+_BUILD = pathlib.Path(_HEARTHD).resolve().parent.parent if _HEARTHD else _ROOT / "build"
+os.environ.setdefault("HEARTH_SPEEDUPS_DIR", str(_BUILD / "python-speedups"))
+
+import fakedaemon  # noqa: E402
 
 
 def pytest_configure(config):
