@@ -526,13 +526,7 @@ void HttpConnection::do_write() {
       sink_->consume(static_cast<std::size_t>(n));
       // A short write means the socket buffer is full: wait, do not retry now.
       if (static_cast<std::size_t>(n) < out.size()) return wait_writable();
-      // The nested call may finish the response and release keep_self_; every
-      // caller holds a reference today, this keeps it so if one stops doing so.
-      auto self = shared_from_this();
-      ++inline_writes_;
-      do_write();
-      --inline_writes_;
-      return;
+      return write_next_inline();
     }
     return wait_writable();  // EAGAIN
   }
@@ -548,11 +542,7 @@ void HttpConnection::do_write() {
     if (r.want == TlsSocket::Want::Write) return wait_writable();  // retried with the same bytes
     if (r.want == TlsSocket::Want::Done) {
       sink_->consume(r.n);
-      auto self = shared_from_this();
-      ++inline_writes_;
-      do_write();
-      --inline_writes_;
-      return;
+      return write_next_inline();
     }
     // Want::Read (OpenSSL must read first, rare): the stream's write waits for it.
   }
@@ -605,6 +595,17 @@ void HttpConnection::do_sendfile() {
     if (self->phase_ == Phase::Closed) return;
     self->do_write();
   });
+}
+
+// After an inline write (plain or TLS) went out: the next piece of the
+// response now, one level deeper (bounded by kMaxInlineWrites). The nested
+// call may finish the response and release keep_self_; every caller holds a
+// reference today, this keeps it so if one stops doing so.
+void HttpConnection::write_next_inline() {
+  auto self = shared_from_this();
+  ++inline_writes_;
+  do_write();
+  --inline_writes_;
 }
 
 // The socket buffer is full (plain socket, or TLS after an inline SSL_write

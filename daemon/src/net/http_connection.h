@@ -97,6 +97,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void do_write();
   void do_sendfile();
   void wait_writable();
+  void write_next_inline();  // do_write() again after an inline write, depth-counted
   void on_write(const boost::system::error_code& ec, std::size_t n);
   void on_response_done();
   void next_request();
