@@ -58,28 +58,33 @@ run: deps build
 unit-test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-# Two runs: both suites have test modules of the same name (no packages).
+# The integration suite runs in TEST_SHARDS processes (pytest-xdist, whole files per
+# process: module fixtures stay in one process); TEST_SHARDS=1 runs it in one.
+TEST_SHARDS ?= 2
+INTEGRATION_SHARDS = $(if $(filter-out 0 1,$(TEST_SHARDS)),-n $(TEST_SHARDS) --dist loadfile)
+
+# Separate runs: the suites have test modules of the same name (no packages).
 pytest: deps build
-	$(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests
-	HEARTH_NO_SPEEDUPS=1 $(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	PYTHON=$(PYTHON) tests/run_runtime_suites.sh
+	$(PYTHON) -m pytest -q -p no:cacheprovider $(INTEGRATION_SHARDS) tests/integration
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
 
 # packaging/: the k8s manifests, Dockerfile and systemd units (no docker or cluster needed; ~5 s).
 test-packaging: deps build
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
 
-# The worker runtime suite runs twice: with the C accelerator of the build (when it was
-# built: python3-dev) and with HEARTH_NO_SPEEDUPS=1 (the pure-Python runtime).
+# The worker runtime suite runs twice, both at once (tests/run_runtime_suites.sh): with
+# the C accelerator of the build (when it was built: python3-dev) and with
+# HEARTH_NO_SPEEDUPS=1 (the pure-Python runtime). The integration suite runs in
+# TEST_SHARDS processes (above).
 # `make test SANITIZE=1` (what .ci/run does): the same suites against a Debug
 # ASan+UBSan build in $(ASAN_DIR)/ instead of $(BUILD_DIR)/ (HEARTHD points the
 # Python suites at it); a report from any process fails the run. See docs/testing.md.
 test: deps $(TEST_BUILD)
 	$(TEST_PREP)
 	cd $(TEST_DIR) && $(TEST_ENV) ctest --output-on-failure -j $(JOBS) || $(TEST_FAIL)
-	$(TEST_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests || $(TEST_FAIL)
-	$(TEST_ENV) HEARTH_NO_SPEEDUPS=1 $(PYTHON) -m pytest -q -p no:cacheprovider plugins/python/tests || $(TEST_FAIL)
-	$(TEST_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration || $(TEST_FAIL)
+	$(TEST_ENV) PYTHON=$(PYTHON) tests/run_runtime_suites.sh || $(TEST_FAIL)
+	$(TEST_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider $(INTEGRATION_SHARDS) tests/integration || $(TEST_FAIL)
 	$(TEST_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging || $(TEST_FAIL)
 	$(TEST_DONE)
 

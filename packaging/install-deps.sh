@@ -24,6 +24,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3-flask python3-django python3-pytest python3-h2
+  python3-pytest-xdist  # make test: the integration suite in TEST_SHARDS processes (-n 2 --dist loadfile)
   python3-fastapi python3-starlette python3-uvloop  # tests/integration/test_asgi.py (ASGI apps; uvloop when importable)
   python3-websockets  # tests/integration: the WebSocket client (RFC 6455)
   curl nghttp2-client wrk procps prometheus zsh openssl
