@@ -193,14 +193,14 @@ def test_socket_activation_serves_the_inherited_socket(activated):
         assert not any(e.startswith((b"LISTEN_FDS=", b"LISTEN_PID=")) for e in env)
 
         # Restart: while no hearthd runs, connections wait in the socket's queue.
-        assert srv.stop() == 0
+        assert srv.stop() == 0, srv.log()[-4000:]
         waiting = hhttp.Conn(port, timeout=20)
         waiting.send(hhttp.request("GET", "/"))
         srv2 = activated(sock, f"127.0.0.1:{port}")
         resp = waiting.read_response()
         assert resp.status == 200, resp
         waiting.close()
-        assert srv2.stop() == 0
+        assert srv2.stop() == 0, srv2.log()[-4000:]
     finally:
         sock.close()
 
