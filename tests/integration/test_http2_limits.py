@@ -309,7 +309,7 @@ def test_upload_flood_memory_and_fds_stay_bounded_and_memory_comes_back(hearthd,
     else:
         # Memory: 20 x 16 uploads x 64 KiB = 20 MiB of bodies at most, plus sessions and buffers.
         assert rss1 - rss0 < 40 * 1024, f"RSS grew {rss0} -> {rss1} KiB"
-    # After the connections close, the memory goes back (malloc_trim 1 s after the burst).
+    # After the connections close, the memory goes back (malloc_trim 0.5 s after the burst).
     rss2 = proc_rss_kib(pid) if asan else poll(
         lambda: (lambda v: v if v - rss0 < 8 * 1024 else None)(proc_rss_kib(pid)), 10,
         what=f"RSS back within 8 MiB of {rss0} KiB (was {rss1} KiB)")

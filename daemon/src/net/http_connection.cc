@@ -41,6 +41,11 @@ constexpr std::size_t kLongBodyReadChunk = 256 * 1024;
 // While a response is in progress, pipelined bytes are read ahead only up to this.
 constexpr std::size_t kReadAheadCap = 64 * 1024;
 constexpr Duration kLinger{2000};
+// Heap a closed connection leaves free (the connection, its buffers, the request and
+// the sink it last used, the reactor's state): reported to the MemoryTrimmer, so that
+// a burst of clients that leave is trimmed. Measured: 64 and 256 keep-alive clients
+// left 5.7 and 6.6 KiB each in the heap (net/memory_trimmer.h).
+constexpr uint64_t kConnectionReleases = 6 * 1024;
 // drain() on a connection accepted a moment ago that has sent nothing yet: its
 // client cannot know we are draining and is about to send a request; closing at
 // once would fail it with no response (seen in `hearthctl upgrade` under load).
@@ -75,6 +80,7 @@ void HttpConnection::post(F&& f) {
 HttpConnection::~HttpConnection() {
   if (sink_) sink_->detach();
   state_->connections.erase(this);
+  state_->trimmer->released(kConnectionReleases);
 }
 
 void HttpConnection::start() {

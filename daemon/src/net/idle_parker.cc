@@ -28,8 +28,8 @@ namespace {
 constexpr uint64_t kParkReleases = 1500;
 constexpr int kEventsPerCall = 64;
 // A sweep that parks this many connections trims the heap at once (at most one
-// trim per sweep, kSweepEvery): the MemoryTrimmer waits a second and wants 1 MiB,
-// which would leave the last few hundred parks of a burst untrimmed.
+// trim per sweep, kSweepEvery) rather than through the MemoryTrimmer, which waits
+// (kDelay) and wants kThreshold reported first.
 constexpr std::size_t kTrimParks = 256;
 }  // namespace
 
