@@ -3,7 +3,8 @@
 
 - No TLS configured: after HTTP requests, /metrics and a WebSocket handshake (whose SHA-1 is
   the daemon's own, websocket/sha1.h), neither library is in /proc/PID/maps.
-- A TLS listener: the libraries are loaded and HTTPS works (test_tls.py covers the rest).
+- A TLS listener, or an https:// keepwarm.url: the libraries are loaded and HTTPS works
+  (test_tls.py covers the listener's features).
 - A machine without a usable libssl.so.3 (a mount namespace where it is an empty file): a TLS
   listener or an https:// keepwarm.url is a configuration error (exit 2) naming the key, for
   --check-config and for a real start; without TLS the daemon runs as usual."""
@@ -12,6 +13,7 @@ import hashlib
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import urllib.request
 
@@ -92,10 +94,23 @@ def test_tls_listener_loads_openssl(hearthd, tmp_path, pki):  # noqa: F811
     mapped = openssl_mappings(srv.pid)
     assert any("libssl.so.3" in m for m in mapped), mapped
     assert any("libcrypto.so.3" in m for m in mapped), mapped
-    import ssl
     ctx = ssl.create_default_context(cafile=str(pki["ca"]))
     with urllib.request.urlopen(url + "/", timeout=10, context=ctx) as r:
         assert r.status == 200
+
+
+def test_https_keepwarm_loads_openssl_and_pings(hearthd, tmp_path, pki):  # noqa: F811
+    """A daemon without a TLS listener whose keepwarm.url is https:// (another hearthd's HTTPS
+    listener, its CA trusted through OpenSSL's SSL_CERT_FILE): the pinger's handshake, SNI
+    and host-name check run through the loaded library."""
+    skip_unless_lazy()
+    _, url = start_tls(hearthd, tmp_path, pki)
+    toml = f'[keepwarm]\nurl = "{url}/"\ninterval = "300ms"\njitter = "0s"\ntimeout = "2s"\n'
+    env = {**os.environ, "SSL_CERT_FILE": str(pki["ca"])}
+    pinger = hearthd("basic:app", workers=1, toml=toml, env=env)
+    pinger.wait_log(rf"ping {url}/ -> 200 in \d+ ms", timeout=10)
+    mapped = openssl_mappings(pinger.pid)
+    assert any("libssl.so.3" in m for m in mapped), mapped
 
 
 # --- a machine without libssl ------------------------------------------------------------
@@ -117,14 +132,14 @@ def run_without_libssl(tmp_path, args, timeout=60):
         pytest.skip("ldconfig does not know libssl.so.3")
     empty = tmp_path / "empty.so"
     empty.write_bytes(b"")
-    script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
-    cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", str(empty), lib,
-           str(HEARTHD), *[str(a) for a in args]]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp_path,
-                       stdin=subprocess.DEVNULL)
-    if "mount" in r.stderr and "hearthd" not in r.stderr:
-        pytest.skip(f"cannot bind-mount over {lib} here: {r.stderr.strip()}")
-    return r
+    namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", str(empty), lib]
+    probe = subprocess.run([*namespace, "true"], capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot bind-mount over {lib} in a mount namespace here: {probe.stderr.strip()}")
+    return subprocess.run([*namespace, str(HEARTHD), *[str(a) for a in args]], capture_output=True, text=True,
+                          timeout=timeout, cwd=tmp_path, stdin=subprocess.DEVNULL)
 
 
 def test_tls_without_libssl_is_a_configuration_error(tmp_path):
