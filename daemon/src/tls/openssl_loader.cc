@@ -2,8 +2,10 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 
 #include "tls/openssl_table.h"
 
@@ -12,10 +14,6 @@
 #endif
 
 namespace hearth::tls {
-
-namespace detail {
-std::atomic<void*> g_openssl_functions[kOpenSslFunctionCount] = {};
-}  // namespace detail
 
 namespace {
 
@@ -29,18 +27,20 @@ static_assert(std::size(kFunctionNames) == detail::kOpenSslFunctionCount);
 struct LoadState {
   bool ok = false;
   std::string error;
+  std::vector<void*> functions;  // as resolve_openssl() returns them
 };
+
+// Set once the stubs point at OpenSSL (lazy builds).
+std::atomic<bool> g_loaded{false};
 
 // Runs once per process (a function-local static: thread-safe).
 LoadState load_once() {
   LoadState s;
 #ifdef HEARTH_LAZY_OPENSSL
-  std::vector<void*> functions;
-  s.ok = resolve_openssl(HEARTH_OPENSSL_SONAME, functions, s.error);
+  s.ok = resolve_openssl(HEARTH_OPENSSL_SONAME, s.functions, s.error);
   if (s.ok) {
-    for (std::size_t i = 0; i < functions.size(); ++i) {
-      detail::g_openssl_functions[i].store(functions[i], std::memory_order_release);
-    }
+    detail::install_openssl_functions(s.functions);
+    g_loaded.store(true, std::memory_order_release);
   }
 #else
   s.ok = true;
@@ -88,8 +88,7 @@ bool load_openssl(std::string& error) {
 
 bool openssl_loaded() {
 #ifdef HEARTH_LAZY_OPENSSL
-  // Filled all at once, before the load is reported done: one entry tells.
-  return detail::g_openssl_functions[0].load(std::memory_order_acquire) != nullptr;
+  return g_loaded.load(std::memory_order_acquire);
 #else
   return true;
 #endif
@@ -116,7 +115,7 @@ void* openssl_function_or_abort(std::size_t index) {
                  error.c_str());
     std::abort();
   }
-  return g_openssl_functions[index].load(std::memory_order_acquire);
+  return state().functions[index];
 }
 
 }  // namespace detail

@@ -3,6 +3,7 @@
 // function through the table tls/openssl_loader.cc fills with dlopen + dlsym
 // (tls/openssl_loader.h). The signatures are the headers' own, taken with
 // decltype: a mismatch with tls/openssl_symbols.h's arity fails to compile.
+// Before the load, each table entry is a FirstCall that loads OpenSSL.
 //
 // Hidden visibility: the executable never exports them, so libssl's calls
 // into libcrypto (and a test executable that also links OpenSSL) never bind
@@ -15,7 +16,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <atomic>
 #include <tuple>
+#include <vector>
 
 #include "tls/openssl_table.h"
 
@@ -31,20 +34,39 @@ struct Sig<R(A...)> {
   static constexpr std::size_t arity = sizeof...(A);
 };
 
-template <std::size_t I>
-inline void* function() {
-  void* f = g_openssl_functions[I].load(std::memory_order_acquire);
-  if (__builtin_expect(f == nullptr, 0)) f = openssl_function_or_abort(I);
-  return f;
-}
+// What a stub calls until OpenSSL is loaded: loads it, then calls the real function.
+template <std::size_t K, class F>
+struct FirstCall;
+template <std::size_t K, class R, class... A>
+struct FirstCall<K, R(A...)> {
+  static R call(A... a) { return reinterpret_cast<R (*)(A...)>(openssl_function_or_abort(K))(a...); }
+};
+
+// The function each stub calls: FirstCall at first (constant-initialized, so
+// right from the start of the process), the real one once loaded. A stub is
+// then one load and an indirect jump.
+struct Functions {
+#define HEARTH_OSSL_MEMBER(name, arity) \
+  std::atomic<decltype(&::name)> name{&FirstCall<k_##name, decltype(::name)>::call};
+  HEARTH_OPENSSL_SYMBOLS(HEARTH_OSSL_MEMBER)
+#undef HEARTH_OSSL_MEMBER
+};
+constinit Functions g_functions;
 
 }  // namespace
+
+void install_openssl_functions(const std::vector<void*>& functions) {
+#define HEARTH_OSSL_INSTALL(name, arity) \
+  g_functions.name.store(reinterpret_cast<decltype(&::name)>(functions[k_##name]), std::memory_order_release);
+  HEARTH_OPENSSL_SYMBOLS(HEARTH_OSSL_INSTALL)
+#undef HEARTH_OSSL_INSTALL
+}
+
 }  // namespace hearth::tls::detail
 
 #define HEARTH_OSSL_SIG(name) ::hearth::tls::detail::Sig<decltype(::name)>
 #define HEARTH_OSSL_ARG(name, i) std::tuple_element_t<i, HEARTH_OSSL_SIG(name)::Args>
-#define HEARTH_OSSL_CALL(name) \
-  reinterpret_cast<decltype(&::name)>(::hearth::tls::detail::function<::hearth::tls::detail::k_##name>())
+#define HEARTH_OSSL_CALL(name) ::hearth::tls::detail::g_functions.name.load(std::memory_order_acquire)
 #define HEARTH_OSSL_HEAD(name, n)                                                                            \
   static_assert(HEARTH_OSSL_SIG(name)::arity == n, #name ": the arity in tls/openssl_symbols.h is wrong"); \
   extern "C" __attribute__((visibility("hidden"))) HEARTH_OSSL_SIG(name)::Ret name

@@ -1,14 +1,14 @@
 #pragma once
-// Private to tls/openssl_loader.cc and tls/openssl_stubs.cc: the function
-// table the stubs call through.
-#include <atomic>
+// Private to tls/openssl_loader.cc and tls/openssl_stubs.cc: how the stubs
+// get the real functions.
 #include <cstddef>
+#include <vector>
 
 #include "tls/openssl_symbols.h"
 
 namespace hearth::tls::detail {
 
-// One index per function of tls/openssl_symbols.h.
+// One index per function of tls/openssl_symbols.h, in its order.
 enum OpenSslFunction : std::size_t {
 #define HEARTH_OPENSSL_INDEX(name, arity) k_##name,
   HEARTH_OPENSSL_SYMBOLS(HEARTH_OPENSSL_INDEX)
@@ -16,13 +16,13 @@ enum OpenSslFunction : std::size_t {
   kOpenSslFunctionCount
 };
 
-// Null until load_openssl() succeeds; then the addresses in libssl/libcrypto,
-// never changed again (stored with release, read with acquire).
-extern std::atomic<void*> g_openssl_functions[kOpenSslFunctionCount];
+// tls/openssl_stubs.cc: points every stub at its real function (`functions`,
+// indexed as above). Called once, by the load, before it reports success.
+void install_openssl_functions(const std::vector<void*>& functions);
 
-// The slow path of a stub called before OpenSSL was loaded: loads it and
-// returns function `index`; if the library cannot be loaded, prints why on
-// stderr and aborts (the configuration checks load it first, so unreachable).
+// tls/openssl_loader.cc, for a stub called before OpenSSL was loaded: loads it
+// and returns function `index`; if the library cannot be loaded, prints why on
+// stderr and aborts (the configuration checks load it first: unreachable).
 void* openssl_function_or_abort(std::size_t index);
 
 }  // namespace hearth::tls::detail
