@@ -22,6 +22,8 @@
 #include "config/cpus.h"
 #include "config/loader.h"
 #include "config/summary.h"
+#include "tls/openssl_loader.h"
+#include "tls/openssl_needs.h"
 #include "tls/server_context.h"
 
 extern char** environ;
@@ -95,6 +97,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hearthd: %zu configuration error(s)%s\n", r.errors.size(),
                  r.action == hearth::config::Action::Run ? "; not starting" : "");
     return 2;
+  }
+  if (auto keys = hearth::tls::keys_needing_openssl(r.config); !keys.empty()) {
+    // hearthd loads OpenSSL only now, when something needs it (tls/openssl_loader.h):
+    // a machine without libssl3 gets a configuration error naming the key.
+    std::string error;
+    if (!hearth::tls::load_openssl(error)) {
+      std::fprintf(stderr, "hearthd: %s: %s\n", keys.front().c_str(), error.c_str());
+      std::fprintf(stderr, "hearthd: 1 configuration error(s)%s\n",
+                   r.action == hearth::config::Action::Run ? "; not starting" : "");
+      return 2;
+    }
   }
   if (r.config->tls.enabled()) {
     // The certificate and key are loaded like the daemon will (readable, PEM,

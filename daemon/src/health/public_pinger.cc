@@ -12,6 +12,7 @@
 
 #include "build_info.h"
 #include "common/log.h"
+#include "tls/openssl_loader.h"
 
 namespace hearth::health {
 
@@ -121,7 +122,9 @@ PublicPinger::PublicPinger(asio::io_context& io, std::string url, std::chrono::m
                            std::chrono::milliseconds jitter, std::chrono::milliseconds timeout)
     : io_(io), url_(std::move(url)), parsed_(parse_url(url_)), interval_(interval), jitter_(jitter),
       timeout_(timeout), timer_(io), rng_(std::random_device{}()) {
-  if (parsed_ && parsed_->https) {
+  if (parsed_ && parsed_->https && !tls::load_openssl(load_error_)) {
+    parsed_.reset();  // start() logs load_error_; no pings (main.cc's check makes this rare)
+  } else if (parsed_ && parsed_->https) {
     ssl_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
     ssl_->set_default_verify_paths();
     ssl_->set_verify_mode(asio::ssl::verify_peer);
@@ -132,6 +135,10 @@ PublicPinger::~PublicPinger() { stop(); }
 
 void PublicPinger::start() {
   if (url_.empty()) return;
+  if (!load_error_.empty()) {
+    HLOG_CTX(Error, "keepwarm", "keepwarm.url '" << url_ << "': " << load_error_ << "; pings disabled");
+    return;
+  }
   if (!parsed_) {
     HLOG_CTX(Error, "keepwarm", "keepwarm.url '" << url_ << "' is not an http(s) URL; pings disabled");
     return;

@@ -50,6 +50,7 @@ class PublicPinger {
   // Only for an https:// URL: an OpenSSL context (and the CA store) costs the
   // daemon ~4 MiB of RSS, which a plain-HTTP or disabled pinger does not pay.
   std::unique_ptr<boost::asio::ssl::context> ssl_;
+  std::string load_error_;  // an https:// URL whose OpenSSL could not be loaded (tls/openssl_loader.h)
   std::mt19937_64 rng_;
   bool stopped_ = false;
   bool in_flight_ = false;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "tls/alpn.h"
+#include "tls/openssl_loader.h"
 #include "tls/sni.h"
 
 namespace hearth::tls {
@@ -187,7 +188,9 @@ struct ContextWithSni {
 }  // namespace
 
 ContextResult make_server_context(const config::TlsConfig& cfg, bool h2) {
-  ContextResult r = build_context(cfg.certfile, cfg.keyfile, cfg, h2, "");
+  ContextResult r;
+  if (!load_openssl(r.error)) return r;
+  r = build_context(cfg.certfile, cfg.keyfile, cfg, h2, "");
   if (!r.context || cfg.certificates.empty()) return r;
   std::vector<std::vector<std::string>> hosts;
   for (const auto& c : cfg.certificates) hosts.push_back(c.hosts);

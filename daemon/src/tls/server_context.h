@@ -39,6 +39,7 @@ struct ContextResult {
 // entry, chosen during the handshake by the client's server name (tls/sni.h);
 // they are owned with the returned context. `description` then lists each.
 // An error in any entry fails the whole build (named "tls.certificates[N]").
+// Loads OpenSSL first (tls/openssl_loader.h); a failure to is the error.
 ContextResult make_server_context(const config::TlsConfig& cfg, bool h2);
 
 }  // namespace hearth::tls

@@ -1,9 +1,7 @@
 #include "websocket/handshake.h"
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-
 #include "common/ascii.h"
+#include "websocket/sha1.h"
 
 namespace hearth::websocket {
 
@@ -97,11 +95,8 @@ Handshake check_handshake(const http::Request& req) {
 std::string accept_key(std::string_view key) {
   std::string in(key);
   in.append(kGuid);
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest);
-  unsigned char out[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
-  int n = EVP_EncodeBlock(out, digest, SHA_DIGEST_LENGTH);
-  return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
+  const Sha1Digest digest = sha1(in);
+  return base64_encode(digest.data(), digest.size());
 }
 
 std::string switching_protocols_head(std::string_view key, std::string_view subprotocol,
