@@ -1,6 +1,6 @@
 #pragma once
 // A shared library loaded with dlopen on first need instead of linked
-// (docs/architecture.md "Libraries loaded on demand"): the generic half of
+// (docs/architecture.md "zlib, brotli and nghttp2, loaded on demand"): the generic half of
 // the mechanism behind zlib, brotli and nghttp2 (lazylibs/libraries.h).
 //
 // The caller's stub file (common/lazy_stubs.inc) defines every function of

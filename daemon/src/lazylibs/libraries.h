@@ -1,6 +1,6 @@
 #pragma once
 // zlib, brotli and nghttp2, loaded on demand (docs/architecture.md
-// "Libraries loaded on demand", issue 14: merely mapping them costs the idle
+// "zlib, brotli and nghttp2, loaded on demand", issue 14: merely mapping them costs the idle
 // daemon ~270 KiB of RSS although most deployments use neither [compression]
 // nor HTTP/2).
 //
