@@ -20,6 +20,7 @@ import pytest
 from apps.compressible import page_bytes
 from conftest import APPS, HEARTHD, PYTHON, Hearthd
 from test_lazy_openssl import get, needed_libraries
+from test_tls import pki, start_tls  # noqa: F401 (pki is a fixture)
 
 LAZY = ("libz.so", "libbrotlienc.so", "libnghttp2.so")
 ALL = ("libssl.so", "libcrypto.so", *LAZY)
@@ -73,6 +74,18 @@ def test_h2c_loads_nghttp2(hearthd, tmp_path):
     curl("--http2-prior-knowledge", "-D", str(hdr), "-o", "/dev/null", srv.url + "/")
     assert hdr.read_text(errors="replace").startswith("HTTP/2 200"), hdr.read_text(errors="replace")
     assert mapped(srv.pid) == ["libnghttp2.so"]
+
+
+def test_alpn_h2_loads_nghttp2(hearthd, tmp_path, pki):  # noqa: F811
+    """TLS offers h2 but loads nghttp2 only when a client's ALPN asks for it."""
+    skip_unless_lazy()
+    srv, url = start_tls(hearthd, tmp_path, pki)
+    hdr = tmp_path / "h"
+    curl("--http1.1", "--cacert", str(pki["ca"]), "-o", "/dev/null", url + "/")
+    assert mapped(srv.pid, LAZY) == []
+    curl("--http2", "--cacert", str(pki["ca"]), "-D", str(hdr), "-o", "/dev/null", url + "/")
+    assert hdr.read_text(errors="replace").startswith("HTTP/2 200"), hdr.read_text(errors="replace")
+    assert mapped(srv.pid, LAZY) == ["libnghttp2.so"]
 
 
 @pytest.mark.parametrize("coding", ["gzip", "br"])
