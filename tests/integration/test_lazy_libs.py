@@ -20,7 +20,7 @@ import pytest
 from apps.compressible import page_bytes
 from conftest import APPS, HEARTHD, PYTHON, Hearthd
 from test_lazy_openssl import get, needed_libraries
-from test_tls import pki, start_tls  # noqa: F401 (pki is a fixture)
+from test_tls import pki, start_tls, wait_https_ready  # noqa: F401 (pki is a fixture)
 
 LAZY = ("libz.so", "libbrotlienc.so", "libnghttp2.so")
 ALL = ("libssl.so", "libcrypto.so", *LAZY)
@@ -190,6 +190,28 @@ def test_h2c_without_nghttp2_is_answered_as_with_http2_off(tmp_path, hearthd):
         log = srv.log()
         assert log.count("HTTP/2 needs libnghttp2.so.14: ") == 1, srv.log_tail()
         assert "serving HTTP/1.1 only" in log
+        assert srv.proc.poll() is None
+    finally:
+        srv.cleanup()
+
+
+def test_alpn_h2_without_nghttp2_selects_http11(tmp_path, pki):  # noqa: F811
+    skip_unless_lazy()
+    ns = without(tmp_path, "libnghttp2.so.14")
+    cert_src, key_src = pki["a"]
+    args = ["basic:app", "--python", PYTHON, "--chdir", APPS, "-b", "127.0.0.1:0", "--admin-bind", "127.0.0.1:0",
+            "-w", "1", "--certfile", cert_src, "--keyfile", key_src]
+    srv = Hearthd([str(a) for a in args], tmp_path, "nonghttp2tls")
+    srv.args = [*ns, *srv.args]
+    srv.start()
+    try:
+        url = wait_https_ready(srv)
+        hdr = tmp_path / "h"
+        for _ in range(2):
+            curl("--http2", "--cacert", str(pki["ca"]), "-D", str(hdr), "-o", "/dev/null", url + "/")
+            assert hdr.read_text(errors="replace").startswith("HTTP/1.1 200"), hdr.read_text(errors="replace")
+        log = srv.log()
+        assert log.count("HTTP/2 needs libnghttp2.so.14: ") == 1, srv.log_tail()
         assert srv.proc.poll() is None
     finally:
         srv.cleanup()
