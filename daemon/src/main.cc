@@ -22,6 +22,7 @@
 #include "config/cpus.h"
 #include "config/loader.h"
 #include "config/summary.h"
+#include "lazylibs/compression_libraries.h"
 #include "tls/openssl_loader.h"
 #include "tls/openssl_needs.h"
 #include "tls/server_context.h"
@@ -108,6 +109,14 @@ int main(int argc, char** argv) {
                    r.action == hearth::config::Action::Run ? "; not starting" : "");
       return 2;
     }
+  }
+  if (std::string error = hearth::lazylibs::load_compression_libraries(r.config->compression); !error.empty()) {
+    // zlib and brotli are loaded only now, when [compression] uses them
+    // (lazylibs/libraries.h): a missing one is a configuration error.
+    std::fprintf(stderr, "hearthd: %s\n", error.c_str());
+    std::fprintf(stderr, "hearthd: 1 configuration error(s)%s\n",
+                 r.action == hearth::config::Action::Run ? "; not starting" : "");
+    return 2;
   }
   if (r.config->tls.enabled()) {
     // The certificate and key are loaded like the daemon will (readable, PEM,

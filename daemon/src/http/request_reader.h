@@ -62,6 +62,11 @@ class RequestReader {
     phase_ = Phase::Idle;
   }
 
+  // After H2Preface, when the caller cannot serve HTTP/2 (nghttp2 could not be
+  // loaded, lazylibs/libraries.h): step() then goes on as with
+  // limits.h2_enabled = false, the preface read as an HTTP/1.1 request.
+  void decline_h2() { h2_checked_ = true; }
+
   Phase phase() const { return phase_; }
   int reject_status() const { return reject_status_; }
   // The request's parser, from the first byte of a request (Head) until reset().

@@ -1,5 +1,6 @@
 #include "net/http_connection.h"
 
+#include "lazylibs/libraries.h"
 #include "net/h2_connection.h"
 #include "net/idle_parker.h"
 #include "net/slab_pool.h"
@@ -198,6 +199,10 @@ void HttpConnection::process_input() {
       case Step::Reject:
         return respond_error(reader_.reject_status());
       case Step::H2Preface:
+        if (!lazylibs::nghttp2_usable()) {  // logged once; answered as with http.http2 = false
+          reader_.decline_h2();
+          continue;
+        }
         return upgrade_to_h2(std::string(static_cast<const char*>(buffer_.data().data()), buffer_.size()));
       case Step::Complete:
         if (was != http::RequestReader::Phase::Body) on_head_complete();

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "lazylibs/libraries.h"
 #include "tls/alpn.h"
 #include "tls/openssl_loader.h"
 #include "tls/sni.h"
@@ -30,7 +31,11 @@ const bool kWithoutH2 = false;
 int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
                 void* arg) {
   const bool h2 = *static_cast<const bool*>(arg);
-  auto chosen = select_alpn(std::string_view(reinterpret_cast<const char*>(in), inlen), h2);
+  const std::string_view client(reinterpret_cast<const char*>(in), inlen);
+  auto chosen = select_alpn(client, h2);
+  // h2 needs nghttp2, loaded by the first HTTP/2 connection (lazylibs/libraries.h):
+  // if it cannot be (logged once), the client gets HTTP/1.1 as with http.http2 = false.
+  if (chosen && *chosen == "h2" && !lazylibs::nghttp2_usable()) chosen = select_alpn(client, false);
   if (!chosen) return SSL_TLSEXT_ERR_NOACK;  // go on without ALPN: HTTP/1.1
   *out = reinterpret_cast<const unsigned char*>(chosen->data());
   *outlen = static_cast<unsigned char>(chosen->size());

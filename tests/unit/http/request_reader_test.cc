@@ -104,5 +104,14 @@ TEST_F(ReaderTest, H2PrefaceIsABadRequestWhenDisabled) {
   EXPECT_EQ(reader_.reject_status(), 400);
 }
 
+// The daemon cannot serve HTTP/2 (nghttp2 not loadable): answered as when disabled.
+TEST_F(ReaderTest, DeclinedH2PrefaceIsABadRequestAsWhenDisabled) {
+  buf_ = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  ASSERT_EQ(step(), Step::H2Preface);
+  reader_.decline_h2();
+  EXPECT_EQ(step(), Step::Reject);
+  EXPECT_EQ(reader_.reject_status(), 400);
+}
+
 }  // namespace
 }  // namespace hearth::http
