@@ -384,4 +384,9 @@ def test_slow_h2_reader_pauses_the_worker_instead_of_buffering_the_response(hear
     for r in results:
         assert r.status == 200 and r.reset is None, r
         assert len(r.body) == size and r.body == b"b" * size
-    assert rss1 - rss0 < 12 * 1024, f"RSS grew {rss0} -> {rss1} KiB: responses buffered whole"
+    if under_asan(pid):
+        # ASan's quarantine kept 13 MiB of freed buffers resident here once (3 x 8 MiB
+        # streamed through): .ci/run checks this bound against the Release hearthd.
+        warnings.warn("RSS bound of the slow h2 reader not checked under ASan (.ci/run checks it on the Release build)")
+    else:
+        assert rss1 - rss0 < 12 * 1024, f"RSS grew {rss0} -> {rss1} KiB: responses buffered whole"
