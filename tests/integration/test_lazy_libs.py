@@ -10,7 +10,6 @@ docs/architecture.md "Libraries loaded on demand"), as it does OpenSSL (test_laz
   is a configuration error naming the key; an h2c preface is answered as with http.http2 =
   false (400), the error logged once, and HTTP/1.1 goes on."""
 import gzip
-import os
 import shutil
 import socket
 import subprocess
@@ -19,7 +18,7 @@ import pytest
 
 from apps.compressible import page_bytes
 from conftest import APPS, HEARTHD, PYTHON, Hearthd
-from test_lazy_openssl import get, needed_libraries
+from test_lazy_openssl import get, needed_libraries, without
 from test_tls import pki, start_tls, wait_https_ready  # noqa: F401 (pki is a fixture)
 
 LAZY = ("libz.so", "libbrotlienc.so", "libnghttp2.so")
@@ -112,32 +111,6 @@ def test_compression_loads_only_the_listed_algorithm(hearthd):
 
 
 # --- a machine without the library -------------------------------------------------------
-
-def library_path(soname):
-    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=30).stdout
-    for line in out.splitlines():
-        if line.strip().startswith(soname + " ") and "=>" in line and "x86-64" in line:
-            return os.path.realpath(line.split("=>", 1)[1].strip())
-    return None
-
-
-def without(tmp_path, soname):
-    """The command prefix that runs a program in a private mount namespace where SONAME is an empty file."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip(f"needs root and unshare (a mount namespace hides {soname})")
-    lib = library_path(soname)
-    if lib is None:
-        pytest.skip(f"ldconfig does not know {soname}")
-    empty = tmp_path / "empty.so"
-    empty.write_bytes(b"")
-    namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", str(empty), lib]
-    probe = subprocess.run([*namespace, "true"], capture_output=True, text=True, timeout=30,
-                           stdin=subprocess.DEVNULL)
-    if probe.returncode != 0:
-        pytest.skip(f"cannot bind-mount over {lib} in a mount namespace here: {probe.stderr.strip()}")
-    return namespace
-
 
 def test_compression_without_brotli_is_a_configuration_error(tmp_path):
     skip_unless_lazy()

@@ -11,6 +11,7 @@
 import base64
 import hashlib
 import os
+import platform
 import shutil
 import socket
 import ssl
@@ -115,21 +116,26 @@ def test_https_keepwarm_loads_openssl_and_pings(hearthd, tmp_path, pki):  # noqa
 
 # --- a machine without libssl ------------------------------------------------------------
 
-def libssl_path():
+# ldconfig's tag for this machine's own libraries ("(libc6,x86-64)"), so that an i386
+# copy of a multiarch library is not the one hidden.
+_ARCH_TAG = {"x86_64": "x86-64", "aarch64": "AArch64"}.get(platform.machine(), "")
+
+
+def library_path(soname):
+    """Where the dynamic loader finds SONAME (ldconfig -p), this machine's architecture first."""
     out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=30).stdout
-    for line in out.splitlines():
-        if line.strip().startswith("libssl.so.3 ") and "=>" in line:
-            return os.path.realpath(line.split("=>", 1)[1].strip())
-    return None
+    found = [line for line in out.splitlines() if line.strip().startswith(soname + " ") and "=>" in line]
+    found.sort(key=lambda line: _ARCH_TAG not in line.split("=>", 1)[0])
+    return os.path.realpath(found[0].split("=>", 1)[1].strip()) if found else None
 
 
-def run_without_libssl(tmp_path, args, timeout=60):
-    """hearthd ARGS in a private mount namespace where libssl.so.3 is an empty file."""
+def without(tmp_path, soname):
+    """The command prefix that runs a program in a private mount namespace where SONAME is an empty file."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("needs root and unshare (a mount namespace hides libssl.so.3)")
-    lib = libssl_path()
+        pytest.skip(f"needs root and unshare (a mount namespace hides {soname})")
+    lib = library_path(soname)
     if lib is None:
-        pytest.skip("ldconfig does not know libssl.so.3")
+        pytest.skip(f"ldconfig does not know {soname}")
     empty = tmp_path / "empty.so"
     empty.write_bytes(b"")
     namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
@@ -138,8 +144,14 @@ def run_without_libssl(tmp_path, args, timeout=60):
                            stdin=subprocess.DEVNULL)
     if probe.returncode != 0:
         pytest.skip(f"cannot bind-mount over {lib} in a mount namespace here: {probe.stderr.strip()}")
-    return subprocess.run([*namespace, str(HEARTHD), *[str(a) for a in args]], capture_output=True, text=True,
-                          timeout=timeout, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    return namespace
+
+
+def run_without_libssl(tmp_path, args, timeout=60):
+    """hearthd ARGS in a private mount namespace where libssl.so.3 is an empty file."""
+    return subprocess.run([*without(tmp_path, "libssl.so.3"), str(HEARTHD), *[str(a) for a in args]],
+                          capture_output=True, text=True, timeout=timeout, cwd=tmp_path,
+                          stdin=subprocess.DEVNULL)
 
 
 def test_tls_without_libssl_is_a_configuration_error(tmp_path):
