@@ -156,7 +156,7 @@ def load_round(server, duration, script, runner="wrk"):
 
 
 def median_of(rounds):
-    out = {"rounds_rps": [r["rps"] for r in rounds]}
+    out = {"rounds_rps": [r["rps"] for r in rounds], "rounds_p99": [r.get("p99") for r in rounds]}
     for key in ("rps", "p50", "p99", "mean", "max", "cpu_us_per_req"):
         vals = [r[key] for r in rounds if r.get(key) is not None]
         out[key] = statistics.median(vals) if vals else None
@@ -587,7 +587,7 @@ def main(argv=None):
                 f.write(report.document(results, tables))
         return 0
     only = [n.strip() for n in args.only.split(",") if n.strip()]
-    names = [n for n in stacks.STACKS if n in only] if only else list(stacks.STACKS)
+    names = [n for n in stacks.STACKS if n in only] if only else [n for n in stacks.STACKS if n not in stacks.OPT_IN]
     asgi_names = [n for n in stacks.ASGI_STACKS if n in only] if only else list(stacks.ASGI_STACKS)
     apps = [a.strip() for a in args.apps.split(",") if a.strip()] or list(ALL_APPS)
     for n in only:

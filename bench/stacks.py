@@ -300,16 +300,24 @@ def start_passenger(module, workdir):
     return s
 
 
-def start_hearthd(module, workdir, extra=(), conf_extra="", scheme="http"):
+def start_hearthd(module, workdir, extra=(), conf_extra="", scheme="http", conf_top=""):
     port = free_port()
     s = Server("hearthd", f"{scheme}://127.0.0.1:{port}/", workdir)
-    conf = s.write("hearth.toml", '[log]\naccess_log = ""\n' + conf_extra)
+    conf = s.write("hearth.toml", conf_top + '[log]\naccess_log = ""\n' + conf_extra)
     s.spawn("hearthd", [HEARTHD, f"{module}:application", "--chdir", APPS_DIR, "--python", PYTHON,
                         "-b", f"127.0.0.1:{port}", "-w", str(WORKERS), "--preload", "-c", conf,
                         "--control-socket", os.path.join(workdir, "ctl.sock"),
                         *(["--allow-root"] if os.geteuid() == 0 else []), *extra])
     return s
 
+
+def start_hearthd_no_ahead(module, workdir):
+    # The A/B of docs/worker-protocol.md "Dispatch ahead": the same build with it off.
+    return start_hearthd(module, workdir, conf_top="dispatch_ahead = false\n")
+
+
+# Stacks run only when --only names them (A/B variants, not peers).
+OPT_IN = {"hearthd-no-ahead"}
 
 # name -> (start function, row label, short description of what a request goes through)
 STACKS = {
@@ -323,6 +331,7 @@ STACKS = {
     "nginx-gunicorn": (start_nginx_gunicorn, "nginx `proxy_pass` -> gunicorn (unix socket)"),
     "passenger": (start_passenger, "Passenger standalone (builtin engine)"),
     "hearthd": (start_hearthd, "**hearthd**"),
+    "hearthd-no-ahead": (start_hearthd_no_ahead, "hearthd, `dispatch_ahead = false`"),
 }
 
 PEER_BINARIES = {
@@ -335,6 +344,7 @@ PEER_BINARIES = {
     "nginx-gunicorn": ["nginx"],
     "passenger": ["passenger"],
     "hearthd": [HEARTHD],
+    "hearthd-no-ahead": [HEARTHD],
 }
 
 

@@ -75,6 +75,7 @@ supervisor::Pool::Options pool_options(const config::Config& c, std::string pyth
   po.idle_timeout = c.idle_timeout;
   po.memory_interval = c.memory_interval;
   po.max_consecutive_failures = c.health.max_consecutive_failures;
+  po.dispatch_ahead = c.dispatch_ahead;
   return po;
 }
 

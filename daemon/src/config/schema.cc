@@ -114,6 +114,12 @@ constexpr KeySpec kSchema[] = {
     {"max_requests_jitter", "count", "", "",
      "add a random 0..N per worker, so that workers do not recycle together",
      count64_at(AT(max_requests_jitter))},
+    {"dispatch_ahead", "bool", "", "",
+     "WSGI workers: while requests wait for a worker, hand a busy slot its next one (no body, or at most 64 KiB "
+     "in memory) as soon as its current request went out, so the worker finds it buffered when it ends the "
+     "response instead of sleeping until the daemon has read that end; one at a time still, at most one queued "
+     "ahead per slot ([worker-protocol.md](worker-protocol.md#dispatch-ahead))",
+     bool_at(AT(dispatch_ahead))},
     {"max_worker_memory", "size", "(off)", "", "recycle a worker whose private memory (USS) exceeds this",
      size_at(AT(max_worker_memory))},
     {"memory_budget", "size", "(off)", "",

@@ -89,8 +89,8 @@ void Dispatcher::submit(PendingRequest p) {
   // A full queue first drops the requests whose clients already left (an h2
   // rapid-reset flood queues a request per stream and resets it at once):
   // departed clients never take a place a live one is refused for.
-  if (queue_.size() >= queue_.capacity()) purge_gone();
-  if (!queue_.push(std::move(p), now)) {
+  if (queue_length() >= queue_.capacity()) purge_gone();
+  if (queue_length() >= queue_.capacity() || !queue_.push(std::move(p), now)) {
     // push() leaves `p` untouched when the queue is full.
     ++stats_.rejected_full;
     HLOG(Debug, "queue full (" << queue_.capacity() << "); answering 503");
@@ -99,6 +99,14 @@ void Dispatcher::submit(PendingRequest p) {
   }
   ++stats_.queued;
   arm_timer();
+  while (!wanting_.empty() && !queue_.empty()) {
+    auto slot = wanting_.front().lock();
+    wanting_.erase(wanting_.begin());
+    if (slot && slot->can_take_ahead()) {
+      on_ahead_wanted(std::move(slot));
+      break;
+    }
+  }
 }
 
 bool Dispatcher::retryable(const PendingRequest& p) const {
@@ -117,6 +125,17 @@ void Dispatcher::assign(std::shared_ptr<WorkerSlot> slot, PendingRequest p) {
 }
 
 void Dispatcher::on_exchange_end(std::shared_ptr<WorkerSlot> slot, supervisor::ExchangeEnd&& end) {
+  if (end.ahead_started) --ahead_held_;
+  if (end.ahead_request) [[unlikely]] {
+    // Sent ahead, never started: it goes first (it left the queue before the others).
+    // Attempts as before its send, so a retryable method keeps its one retry.
+    --ahead_held_;
+    ++stats_.ahead_returned;
+    return_unstarted(PendingRequest{std::move(end.ahead_request), std::move(end.ahead_sink),
+                                    std::move(end.ahead_env_block),
+                                    end.ahead_retryable == supervisor::Retryable::Yes ? 0 : 1},
+                     slot->worker_id());
+  }
   if (end.outcome == supervisor::ExchangeOutcome::Retry) {
     // The slot is Closed (its worker was lost) and has finished with the
     // exchange: re-sending now cannot reach it.
@@ -127,6 +146,61 @@ void Dispatcher::on_exchange_end(std::shared_ptr<WorkerSlot> slot, supervisor::E
   if (end.fate == supervisor::SlotFate::Free) on_slot_free(std::move(slot));
 }
 
+void Dispatcher::forget_free_of(int worker_id) {
+  for (std::size_t i = free_.size(); i-- > 0;) {
+    if (free_[i].worker == worker_id || free_[i].slot.expired()) erase_free(i);
+  }
+}
+
+void Dispatcher::return_unstarted(PendingRequest p, int lost_worker_id) {
+  if (p.sink->client_gone()) {
+    ++stats_.abandoned;
+    p.sink->finish(false);
+    return;
+  }
+  // Its slot's worker is lost, timed out or broken: it is killed, so never pick its other slots.
+  forget_free_of(lost_worker_id);
+  HLOG(Debug, "worker " << lost_worker_id << " failed before starting " << p.request->method << " "
+                        << p.request->target << " (sent ahead); sending it elsewhere");
+  if (queue_.empty()) {
+    if (auto slot = take_slot()) return assign(std::move(slot), std::move(p));
+  }
+  queue_.push_front(std::move(p), clock_.now());
+  arm_timer();
+}
+
+void Dispatcher::on_ahead_wanted(std::shared_ptr<WorkerSlot> slot) {
+  if (queue_.empty()) {
+    // Remember it for the next request queued (stale entries go now: the list stays
+    // as short as the busy WSGI slots).
+    std::erase_if(wanting_, [&](const std::weak_ptr<WorkerSlot>& w) {
+      auto s = w.lock();
+      return !s || s == slot || !s->can_take_ahead();
+    });
+    wanting_.push_back(slot);
+    return;
+  }
+  while (PendingRequest* p = queue_.front()) {
+    if (p->sink->client_gone()) {
+      auto gone = queue_.pop(clock_.now());
+      ++stats_.abandoned;
+      gone->sink->finish(false);
+      continue;
+    }
+    // FIFO: one that cannot go ahead (a large or spooled body) waits for a free slot, and so do those behind it.
+    if (!WorkerSlot::ahead_eligible(*p->request) || !slot->can_take_ahead()) return;
+    auto next = queue_.pop(clock_.now());
+    ++stats_.dispatched;
+    ++stats_.ahead;
+    ++ahead_held_;
+    ++next->attempts;
+    const auto retry = retryable(*next) ? supervisor::Retryable::Yes : supervisor::Retryable::No;
+    // Its queue time ends when it starts (the slot calls dispatched() then).
+    slot->send_ahead(std::move(next->request), std::move(next->env_block), std::move(next->sink), retry);
+    return;
+  }
+}
+
 void Dispatcher::retry(PendingRequest p, int lost_worker_id) {
   ++stats_.retried;
   if (p.sink->client_gone()) {
@@ -135,9 +209,7 @@ void Dispatcher::retry(PendingRequest p, int lost_worker_id) {
     return;
   }
   // The lost worker's other channels are dead too: never pick them.
-  for (std::size_t i = free_.size(); i-- > 0;) {
-    if (free_[i].worker == lost_worker_id || free_[i].slot.expired()) erase_free(i);
-  }
+  forget_free_of(lost_worker_id);
   HLOG(Info, "worker " << lost_worker_id << " died before answering " << p.request->method << " "
                        << p.request->target << "; retrying on another worker");
   submit(std::move(p));

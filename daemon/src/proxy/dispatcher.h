@@ -34,6 +34,8 @@ struct DispatchStats {
   uint64_t rejected_timeout = 0;
   uint64_t abandoned = 0;  // client left while queued
   uint64_t retried = 0;    // sent again after their worker died before answering
+  uint64_t ahead = 0;      // sent to a busy slot, queued ahead of its current request (dispatch ahead)
+  uint64_t ahead_returned = 0;  // of those, handed back unstarted (the slot failed first) and sent again
 };
 
 class Dispatcher final : public supervisor::WorkerSlot::Home {
@@ -50,13 +52,20 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   // An exchange ended: Retry re-sends the handed-back request on another worker
   // (once, never on the lost one); a Free slot is taken back (on_slot_free).
   void on_exchange_end(std::shared_ptr<supervisor::WorkerSlot> slot, supervisor::ExchangeEnd&& end) override;
+  // Dispatch ahead: a busy slot could take its next request now. The oldest
+  // waiting request goes to it if it qualifies (WorkerSlot::ahead_eligible);
+  // otherwise it waits for a free slot, as every request did before.
+  void on_ahead_wanted(std::shared_ptr<supervisor::WorkerSlot> slot) override;
   // Takes an idle slot of one worker out of the free list (for a health or
   // keep-warm request); null if it has none free. The slot comes back through
   // on_exchange_end when that exchange ends.
   std::shared_ptr<supervisor::WorkerSlot> borrow_slot(int worker_id);
   // Answer everything still queued with 503 (shutdown).
   void reject_all(const char* why);
-  std::size_t queue_length() const { return queue_.size(); }
+  // Requests waiting for a worker: in the queue, and queued ahead on busy slots
+  // (not started yet). max_queue bounds both together.
+  std::size_t queue_length() const { return queue_.size() + ahead_held_; }
+  std::size_t queued_ahead() const { return ahead_held_; }
   std::size_t free_slots() const { return free_.size(); }
   const DispatchStats& stats() const { return stats_; }
 
@@ -72,6 +81,10 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   static void reject(PendingRequest& p, const char* why);
   bool retryable(const PendingRequest& p) const;
   void retry(PendingRequest p, int lost_worker_id);
+  // A request queued ahead on a slot that failed first: back at the head of the queue
+  // (it was the oldest), or to a free slot of another worker.
+  void return_unstarted(PendingRequest p, int lost_worker_id);
+  void forget_free_of(int worker_id);  // the free list without this (lost) worker's slots
 
   boost::asio::io_context& io_;
   const ClockSource& clock_;
@@ -88,6 +101,10 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   bool timer_armed_ = false;
   DispatchStats stats_;
   std::vector<std::string> retry_methods_;
+  std::size_t ahead_held_ = 0;  // requests queued ahead on busy slots, not started yet
+  // Busy slots that asked for a request ahead while the queue was empty: the next
+  // request queued goes to the first that still can take it (checked then).
+  std::vector<std::weak_ptr<supervisor::WorkerSlot>> wanting_;
 };
 
 }  // namespace hearth::proxy

@@ -23,6 +23,11 @@ class RequestQueue {
     q_.push_back(Entry{std::move(item), now + wait_, now});
     return true;
   }
+  // Back at the head, ahead of every other item, whatever the size (an item
+  // taken from the head by pop() and handed back): waits up to max_wait from `now`.
+  void push_front(T&& item, TimePoint now) { q_.push_front(Entry{std::move(item), now + wait_, now}); }
+  // The oldest item, left in place; null when empty.
+  T* front() { return q_.empty() ? nullptr : &q_.front().item; }
   // Oldest item, with how long it waited.
   std::optional<T> pop(TimePoint now, std::chrono::milliseconds* waited = nullptr) {
     if (q_.empty()) return std::nullopt;

@@ -204,6 +204,7 @@ std::shared_ptr<Worker> Pool::spawn_worker(uint32_t gen) {
                                     opt_.request_timeout, opt_.boot_timeout, clock_);
   w->set_request_limit(request_limit(opt_.max_requests, opt_.max_requests_jitter, rng_));
   w->set_log_name(opt_.zygote.log_name);
+  w->set_dispatch_ahead(opt_.dispatch_ahead && z->interface() == "wsgi");
   std::vector<int> fds;
   std::string err = w->create_slots(z->slots(), &fds);
   if (!err.empty()) {

@@ -71,6 +71,9 @@ class Pool : private Worker::Listener {
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds memory_interval{5000};
     uint32_t max_consecutive_failures = 0;  // passive ejection; 0 = off
+    // Hand a busy WSGI slot its next request before its response ends
+    // (WorkerSlot::AheadState); never for an ASGI app.
+    bool dispatch_ahead = false;
   };
   class Listener {
    public:

@@ -81,6 +81,7 @@ std::string Worker::create_slots(uint32_t threads, std::vector<int>* worker_fds)
     sock.assign(asio::local::stream_protocol(), sv[0]);
     slots_.push_back(std::make_shared<WorkerSlot>(io_, std::move(sock), static_cast<WorkerSlot::Owner*>(this), home_,
                                                   id_, static_cast<int>(i), request_timeout_, clock_));
+    slots_.back()->set_dispatch_ahead(dispatch_ahead_);
     worker_fds->push_back(sv[1]);
   }
   for (auto& s : slots_) s->start();
@@ -161,6 +162,15 @@ std::size_t Worker::busy_slots() const {
   std::size_t n = 0;
   for (auto& s : slots_) n += s->state() == WorkerSlot::State::Busy ? 1 : 0;
   return n;
+}
+
+bool Worker::may_dispatch_ahead(const WorkerSlot&) const {
+  // Only a worker in rotation that will not be stopped after its current request:
+  // none marked for recycling, none whose request in flight reaches max_requests
+  // (a draining, stopping or ejected one is not Ready). SIGTERM goes only to a
+  // worker with no busy slot, so it never finds a request queued ahead.
+  return dispatch_ahead_ && state_ == State::Ready && recycle_ == RecycleReason::None &&
+         (request_limit_ == 0 || requests_ + exchanges_ < request_limit_);
 }
 
 SlotFate Worker::on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) {

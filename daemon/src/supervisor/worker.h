@@ -115,6 +115,9 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   void set_memory(std::optional<MemoryUsage> m) { memory_ = m; }
   uint64_t request_limit() const { return request_limit_; }
   void set_request_limit(uint64_t n) { request_limit_ = n; }
+  // Dispatch ahead (WorkerSlot::AheadState) on its slots: a WSGI worker with
+  // `dispatch_ahead` on. Set before create_slots().
+  void set_dispatch_ahead(bool on) { dispatch_ahead_ = on; }
   // [[apps]]: the app's name, before "worker N" in the log context ("" = none).
   void set_log_name(std::string name) { log_name_ = std::move(name); }
   // Marked for recycling; it serves until its replacement is ready.
@@ -128,6 +131,7 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   void on_worker_ready(WorkerSlot& slot, std::string_view json) override;
   void on_worker_failed(WorkerSlot& slot, std::string_view text) override;
   void on_exchange_start(WorkerSlot&) override { ++exchanges_; }
+  bool may_dispatch_ahead(const WorkerSlot& slot) const override;
   SlotFate on_exchange_done(WorkerSlot& slot, WorkerSlot::Outcome outcome) override;
   void on_slot_closed(WorkerSlot& slot) override;
   void on_exit(const ExitStatus& st);
@@ -162,6 +166,7 @@ class Worker : public std::enable_shared_from_this<Worker>, private WorkerSlot::
   std::size_t exchanges_ = 0;
   std::optional<MemoryUsage> memory_;
   uint64_t request_limit_ = 0;
+  bool dispatch_ahead_ = false;
   RecycleReason recycle_ = RecycleReason::None;
   std::string boot_error_;
   uint32_t consecutive_failures_ = 0;

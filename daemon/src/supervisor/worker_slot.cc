@@ -204,6 +204,10 @@ void WorkerSlot::handle_body(std::string_view chunk) {
 void WorkerSlot::on_client_gone() {
   // A WebSocket's client leaving is WS_DISCONNECT (the session tells the slot), never CLIENT_GONE.
   if (state_ != State::Busy || response_done_ || gone_sent_ || ws_state_ != WsState::None) return;
+  // A request queued ahead is behind the current one in the socket: the worker
+  // would take a CLIENT_GONE after it for that request's. The worker finishes the
+  // current one; its response is discarded (handle_body).
+  if (ahead_state_ != AheadState::None) return;
   gone_sent_ = true;
   if (writing_) {
     gone_pending_ = true;  // after the request: the worker reads frames in order
@@ -230,14 +234,97 @@ void WorkerSlot::on_request_written() {
     if (state_ == State::Busy && !response_done_ && socket_.is_open()) return write_client_gone();
   }
   after_write();
+  ask_ahead();
+}
+
+// --- Dispatch ahead ---------------------------------------------------------------
+
+bool WorkerSlot::ahead_eligible(const http::Request& request) {
+  return !request.websocket && request.body.in_memory() && request.body.size() <= kAheadMaxBody;
+}
+
+bool WorkerSlot::can_take_ahead() const {
+  return dispatch_ahead_ && state_ == State::Busy && !response_done_ && !writing_ && !gone_pending_ &&
+         ahead_state_ == AheadState::None && ws_state_ == WsState::None && request_ && socket_.is_open() &&
+         owner_ && owner_->may_dispatch_ahead(*this);
+}
+
+void WorkerSlot::ask_ahead() {
+  if (home_ && can_take_ahead()) home_->on_ahead_wanted(shared_from_this());
+}
+
+void WorkerSlot::send_ahead(std::shared_ptr<http::Request> request, std::string env_block,
+                            std::shared_ptr<http::ResponseSink> sink, Retryable retryable) {
+  ahead_state_ = AheadState::Writing;
+  ahead_request_ = std::move(request);
+  ahead_sink_ = std::move(sink);
+  ahead_retryable_ = retryable;
+  const std::string_view mem = ahead_request_->body.memory();
+  ahead_wbuf_.resize(kHeaderSize);
+  encode_header(FrameHeader{FrameType::Request, 0, static_cast<uint32_t>(env_block.size()), mem.size()},
+                ahead_wbuf_.data());
+  ahead_wbuf_ += env_block;
+  const std::size_t sent = send_now(ahead_wbuf_, mem);
+  if (sent == ahead_wbuf_.size() + mem.size() || sent == kSendFailed) {
+    // Sent, or the worker is gone: the read side reports it and the request is handed back.
+    ahead_state_ = AheadState::Written;
+    return;
+  }
+  // The rest goes async; the slot writes nothing else meanwhile (writing_). The
+  // handler holds the request so its body outlives the write.
+  writing_ = true;
+  auto req = ahead_request_;
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(ahead_wbuf_) + sent,
+                                         asio::buffer(mem) + (sent > ahead_wbuf_.size() ? sent - ahead_wbuf_.size() : 0)};
+  asio::async_write(socket_, bufs, [self = shared_from_this(), req](const boost::system::error_code&, std::size_t) {
+    self->on_ahead_written(req);
+  });
+}
+
+void WorkerSlot::on_ahead_written(const std::shared_ptr<http::Request>& req) {
+  // A write error means the worker is gone; the read side reports it.
+  writing_ = false;
+  if (ahead_request_ == req && ahead_state_ == AheadState::Writing) {
+    ahead_state_ = AheadState::Written;  // still behind the current exchange
+    return;
+  }
+  if (request_ == req && state_ == State::Busy) on_request_written();  // it became the current one meanwhile
+}
+
+void WorkerSlot::promote_ahead() {
+  // The current exchange ended (its END was read): the Owner and the Home hear
+  // of it as of any exchange (last_status/last_internal are still its own), and
+  // the slot stays Busy, so a draining worker is not told to stop.
+  const Outcome outcome = pending_outcome_;
+  retryable_ = Retryable::No;
+  end_ws();
+  request_.reset();
+  sink_.reset();
+  current_line_.clear();
+  ExchangeEnd end;
+  end.ahead_started = true;
+  end_exchange(outcome, std::move(end));
+  if (state_ != State::Busy || ahead_state_ == AheadState::None) return;  // cannot happen: nothing above fails it
+
+  auto request = std::move(ahead_request_);
+  auto sink = std::move(ahead_sink_);
+  const Retryable retryable = ahead_retryable_;
+  const bool written = ahead_state_ == AheadState::Written;
+  ahead_state_ = AheadState::None;
+  ahead_retryable_ = Retryable::No;
+  wbuf_.swap(ahead_wbuf_);  // a write still in flight keeps pointing at the same bytes
+  begin_exchange(std::move(request), std::move(sink), false, retryable);
+  sink_->dispatched();  // it leaves the wait now (queue-time metrics)
+  if (sink_->client_gone()) on_client_gone();  // left while queued ahead: the worker hears it now
+  if (written && !writing_) on_request_written();
 }
 
 bool WorkerSlot::response_complete() const {
   return response_started_ && declared_body_ && body_received_ >= *declared_body_;
 }
 
-void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_block,
-                      std::shared_ptr<http::ResponseSink> sink, bool internal, Retryable retryable) {
+void WorkerSlot::begin_exchange(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink,
+                                bool internal, Retryable retryable) {
   state_ = State::Busy;
   if (owner_) owner_->on_exchange_start(*this);
   retryable_ = retryable;
@@ -249,6 +336,7 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   response_done_ = false;
   gone_pending_ = false;
   gone_sent_ = false;
+  timeout_deferred_ = false;
   declared_body_.reset();
   body_received_ = 0;
   pending_outcome_ = Outcome::Ok;
@@ -259,12 +347,6 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   ws_state_ = ws_ ? WsState::Connecting : WsState::None;
   if (ws_) ws_->set_app(std::shared_ptr<http::WebSocketApp>(shared_from_this(), this));
 
-  const http::Spool& body = request_->body;
-  wbuf_.resize(kHeaderSize);
-  encode_header(FrameHeader{FrameType::Request, 0, static_cast<uint32_t>(env_block.size()), body.size()},
-                wbuf_.data());
-  wbuf_ += env_block;
-
   if (timeout_.count() > 0) {
     // The timer stays armed across exchanges and is moved only when it would
     // fire too late (on_timer re-arms when it fires early): no schedule, cancel
@@ -272,13 +354,24 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
     deadline_ = std::chrono::steady_clock::now() + timeout_;
     if (!timer_armed_ || deadline_ < armed_at_) arm_timer();
   }
+}
+
+void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_block,
+                      std::shared_ptr<http::ResponseSink> sink, bool internal, Retryable retryable) {
+  begin_exchange(std::move(request), std::move(sink), internal, retryable);
+
+  const http::Spool& body = request_->body;
+  wbuf_.resize(kHeaderSize);
+  encode_header(FrameHeader{FrameType::Request, 0, static_cast<uint32_t>(env_block.size()), body.size()},
+                wbuf_.data());
+  wbuf_ += env_block;
 
   writing_ = true;
   // Nearly always the socket takes the whole frame at once: one sendmsg(2)
   // here instead of an Asio write operation and its posted completion
   // (docs/profile.md, issue 14). Only what it does not take goes async.
   const std::string_view mem = body.in_memory() ? body.memory() : std::string_view();
-  const std::size_t sent = body.in_memory() ? send_now(mem) : 0;
+  const std::size_t sent = body.in_memory() ? send_now(wbuf_, mem) : 0;
   if (body.in_memory() && (sent == wbuf_.size() + mem.size() || sent == kSendFailed)) {
     // Sent, or the worker is gone (the read side reports it, as after a failed async_write).
     return on_request_written();
@@ -302,8 +395,8 @@ void WorkerSlot::send(std::shared_ptr<http::Request> request, std::string env_bl
   }
 }
 
-std::size_t WorkerSlot::send_now(std::string_view body) {
-  iovec iov[2] = {{wbuf_.data(), wbuf_.size()}, {const_cast<char*>(body.data()), body.size()}};
+std::size_t WorkerSlot::send_now(std::string_view head, std::string_view body) {
+  iovec iov[2] = {{const_cast<char*>(head.data()), head.size()}, {const_cast<char*>(body.data()), body.size()}};
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = body.empty() ? 1 : 2;
@@ -379,6 +472,36 @@ void WorkerSlot::on_timer(const boost::system::error_code& ec) {
 
 void WorkerSlot::on_timeout() {
   if (state_ != State::Busy || response_done_) return;
+  if (ahead_state_ != AheadState::None && paused_ && !reading_) {
+    // Paused for a slow client, the slot reads nothing: the worker may have written
+    // its END (and started the request queued ahead) into the socket long ago. No
+    // read is in flight, so read what is there now: an END found ends this exchange
+    // and starts the ahead one (with its own timeout), which then stays here.
+    const auto* before = request_.get();
+    for (int i = 0; i < 16 && state_ == State::Busy && request_.get() == before; ++i) {
+      ssize_t n;
+      do {
+        n = ::recv(socket_.native_handle(), rbuf_.get(), kReadBuffer, MSG_DONTWAIT);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0 || !decode(static_cast<std::size_t>(n))) break;
+    }
+    if (state_ != State::Busy || request_.get() != before) {
+      if (state_ == State::Busy && paused_) {
+        paused_ = false;  // the pause was for the ended exchange's client
+        do_read();
+      }
+      return;
+    }
+  }
+  if (ahead_state_ != AheadState::None && !timeout_deferred_) {
+    // An END the worker wrote just now may wait unread in the socket (or in a read
+    // completion not run yet): then the worker has started the request queued ahead,
+    // which must not be sent elsewhere too. Read first; time out a moment later.
+    timeout_deferred_ = true;
+    deadline_ = std::chrono::steady_clock::now() + kAheadTimeoutGrace;
+    arm_timer();
+    return;
+  }
   HLOG_CTX(Error, "worker " + std::to_string(worker_id_),
            "request timed out after " << timeout_.count() << " ms: " << current_request_line());
   fail_exchange(Outcome::Timeout);
@@ -423,6 +546,15 @@ void WorkerSlot::fail_exchange(Outcome outcome) {
       sink_->finish(false);
     }
   }
+  if (ahead_state_ != AheadState::None) {
+    // The current END was not read, so the worker never started it: hand it back.
+    end.ahead_request = std::move(ahead_request_);
+    end.ahead_env_block = ahead_wbuf_.substr(kHeaderSize);  // a copy: a write may still use ahead_wbuf_
+    end.ahead_sink = std::move(ahead_sink_);
+    end.ahead_retryable = ahead_retryable_;
+    ahead_state_ = AheadState::None;
+    ahead_retryable_ = Retryable::No;
+  }
   retryable_ = Retryable::No;
   response_done_ = true;
   request_.reset();
@@ -436,7 +568,11 @@ void WorkerSlot::fail_exchange(Outcome outcome) {
 }
 
 void WorkerSlot::maybe_idle() {
-  if (state_ != State::Busy || !response_done_ || writing_) return;
+  if (state_ != State::Busy || !response_done_) return;
+  // A write in flight now is the ahead request's own (nothing else is written
+  // while one is queued ahead): it goes on as the new exchange's.
+  if (ahead_state_ != AheadState::None) return promote_ahead();
+  if (writing_) return;
   state_ = State::Idle;
   retryable_ = Retryable::No;
   end_ws();

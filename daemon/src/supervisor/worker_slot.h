@@ -62,6 +62,17 @@ struct ExchangeEnd {
   std::shared_ptr<http::Request> request;
   std::string env_block;
   std::shared_ptr<http::ResponseSink> sink;
+  // Dispatch ahead (WorkerSlot::AheadState): the request queued ahead became the
+  // slot's current one when this exchange's RESPONSE_END was read (the slot is still Busy).
+  bool ahead_started = false;
+  // Dispatch ahead: the slot failed (worker lost, timeout, protocol error) before the
+  // current RESPONSE_END was read, so the worker never started the request queued
+  // ahead: it is handed back untouched, to be sent elsewhere whatever its method
+  // (never answered 502). Null when there was none. `ahead_retryable` is how it was sent.
+  std::shared_ptr<http::Request> ahead_request;
+  std::string ahead_env_block;
+  std::shared_ptr<http::ResponseSink> ahead_sink;
+  Retryable ahead_retryable = Retryable::No;
 };
 
 // A WebSocket exchange (a REQUEST whose Request::websocket is set) keeps the
@@ -87,6 +98,17 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
     Broken,  // timed out or violated the protocol; waits for its worker to be killed
     Closed,  // socket closed (worker gone or daemon closing)
   };
+  // Dispatch ahead (docs/worker-protocol.md, "Dispatch ahead"): a WSGI slot whose
+  // current request went out whole may be given its next request before the
+  // response ended, so the worker finds it buffered after its RESPONSE_END and
+  // never sleeps between two. At most one; the worker still serves one at a time.
+  // Until the current RESPONSE_END is read, the worker has not started it.
+  enum class AheadState {
+    None,     // no request queued ahead
+    Writing,  // queued ahead; its REQUEST is still being written (the socket took part of it)
+    Written,  // queued ahead; its REQUEST is in the socket. It becomes the current exchange
+              // (timeout, busy_for, CLIENT_GONE, access log) when the current END is read
+  };
   enum class Outcome {
     Ok,             // RESPONSE_END received
     AppAborted,     // RESPONSE_END with ABORTED: app failed after the response started
@@ -105,6 +127,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
     virtual void on_worker_failed(WorkerSlot& slot, std::string_view text) = 0;
     // An exchange starts on `slot` (it is Busy now); on_exchange_done follows once.
     virtual void on_exchange_start(WorkerSlot& slot) {}
+    // Whether `slot` may be given a request ahead now: its worker is Ready and will
+    // not stop after the current request (recycling, max_requests). Default: no.
+    virtual bool may_dispatch_ahead(const WorkerSlot& slot) const { return false; }
     // An exchange ended (the slot is Idle, Broken or Closed by now): count it,
     // act on it (kill after a timeout...) and say whether the slot is free.
     // Called once per exchange, before the Home hears of it.
@@ -120,6 +145,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
     // An exchange on `slot` ended: take it back if end.fate is Free; re-send
     // end.request when end.outcome is Retry (the slot is Closed then).
     virtual void on_exchange_end(std::shared_ptr<WorkerSlot> slot, ExchangeEnd&& end) = 0;
+    // Dispatch ahead: `slot` (Busy, can_take_ahead()) could take its next request
+    // now; the Home calls send_ahead() if it has one waiting. Default: none.
+    virtual void on_ahead_wanted(std::shared_ptr<WorkerSlot> slot) {}
   };
 
   using Socket = boost::asio::local::stream_protocol::socket;
@@ -138,6 +166,21 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   void send(std::shared_ptr<http::Request> request, std::string env_block,
             std::shared_ptr<http::ResponseSink> sink, bool internal = false,
             Retryable retryable = Retryable::No);
+  // Dispatch ahead (AheadState). Set once, before start(): a WSGI worker's slot
+  // with `dispatch_ahead` on; off, the slot never asks its Home for one.
+  void set_dispatch_ahead(bool on) { dispatch_ahead_ = on; }
+  // A request the slot could queue ahead: no WebSocket, a body in memory of at
+  // most kAheadMaxBody bytes (anything else waits for a free slot, as before).
+  static constexpr uint64_t kAheadMaxBody = 64 * 1024;
+  static bool ahead_eligible(const http::Request& request);
+  // Busy on an HTTP exchange whose request (and body) went out whole, no CLIENT_GONE
+  // owed or in flight, nothing ahead yet, dispatch ahead on, and the Owner agrees.
+  bool can_take_ahead() const;
+  // Precondition: can_take_ahead() and ahead_eligible(*request). Writes the REQUEST
+  // now; the worker reads it after its current RESPONSE_END.
+  void send_ahead(std::shared_ptr<http::Request> request, std::string env_block,
+                  std::shared_ptr<http::ResponseSink> sink, Retryable retryable = Retryable::No);
+  AheadState ahead_state() const { return ahead_state_; }
   // Closes the socket; an exchange in flight is answered as WorkerLost.
   void close();
   // Stop calling the owner (it is going away). The Home is still told: a
@@ -172,10 +215,10 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   void handle_frame(const FrameHeader& h, std::string_view payload);
   void handle_body(std::string_view chunk);
   void do_write_body(std::shared_ptr<http::Request> req, uint64_t offset);
-  // One non-blocking sendmsg(2) of wbuf_ and then `body`: the bytes the socket
+  // One non-blocking sendmsg(2) of `head` (wbuf_ or ahead_wbuf_) and then `body`: the bytes the socket
   // took (0 when it took none), or kSendFailed (the worker is gone).
   static constexpr std::size_t kSendFailed = static_cast<std::size_t>(-1);
-  std::size_t send_now(std::string_view body);
+  std::size_t send_now(std::string_view head, std::string_view body);
   // The request timeout: one timer armed across exchanges (arm_timer() only
   // when it would fire after deadline_; on_timer() re-arms when it fires early).
   void arm_timer();
@@ -187,6 +230,15 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   void on_timeout();
   void fail_exchange(Outcome outcome);
   void maybe_idle();
+  // The fields of a new exchange (send() and promote_ahead()): Busy, the Owner
+  // told, the request timeout and busy_for() start now.
+  void begin_exchange(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink,
+                      bool internal, Retryable retryable);
+  // The current END was read with a request queued ahead: end this exchange and
+  // make that request the current one.
+  void promote_ahead();
+  void ask_ahead();  // tells the Home when can_take_ahead()
+  void on_ahead_written(const std::shared_ptr<http::Request>& req);
   // The one return path: the Owner observes and decides the fate, the Home is told.
   void end_exchange(Outcome outcome, ExchangeEnd&& end);
   // RESPONSE_START and every declared body byte arrived (END may be missing).
@@ -256,6 +308,19 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   std::string ws_out_;   // frames for the worker, waiting for the write in flight
   std::string ws_wbuf_;  // the frames being written
   bool ws_client_paused_ = false;
+
+  // Dispatch ahead: the request queued behind the current one (ahead_state_ != None).
+  bool dispatch_ahead_ = false;
+  AheadState ahead_state_ = AheadState::None;
+  std::shared_ptr<http::Request> ahead_request_;
+  std::shared_ptr<http::ResponseSink> ahead_sink_;
+  std::string ahead_wbuf_;  // its header + environ block (swapped with wbuf_ when it starts)
+  Retryable ahead_retryable_ = Retryable::No;
+  // The request timeout fired with a request queued ahead: it was deferred once by
+  // kAheadTimeoutGrace so that an END already in the socket is read first (the
+  // worker may have started the ahead one; then it must not be handed back).
+  bool timeout_deferred_ = false;
+  static constexpr std::chrono::milliseconds kAheadTimeoutGrace{5};
 };
 
 }  // namespace hearth::supervisor

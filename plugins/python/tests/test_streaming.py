@@ -172,3 +172,42 @@ def test_asgi_client_gone_that_crossed_response_end_is_skipped(asgi_worker):
     w.slots[0].sendall(GONE + GONE)
     assert w.request("/stream").chunks == [b"c0", b"c1", b"c2"]
     assert "protocol error" not in d.stderr()
+
+
+# -- Dispatch ahead (docs/worker-protocol.md): the next REQUEST already behind the current one
+
+def test_poll_client_gone_leaves_a_buffered_next_request_in_place():
+    import socket as _socket
+    from hearth_worker.conn import SlotConn, poll_client_gone
+    a, b = _socket.socketpair()
+    try:
+        conn = SlotConn(b)
+        block = fakedaemon.environ_block("POST", "/next", body=b"xyz")
+        nxt = P.HEADER.pack(P.REQUEST, 0, 0, len(block), 3) + block + b"xyz"
+        assert not poll_client_gone(conn)  # nothing there
+        a.sendall(nxt[:7])  # a partial header: not taken for anything
+        deadline = time.monotonic() + 5
+        while conn.end < 7 and time.monotonic() < deadline:
+            assert not poll_client_gone(conn)
+        a.sendall(nxt[7:])
+        while conn.end - conn.pos < len(nxt) and time.monotonic() < deadline:
+            assert not poll_client_gone(conn)
+        assert bytes(conn.buf[conn.pos:conn.end]) == nxt  # all of it still buffered, in order
+    finally:
+        a.close()
+        b.close()
+
+
+def test_wsgi_stream_with_the_next_request_queued_behind_it(wsgi_worker):
+    w, _, d = wsgi_worker
+    # Both requests in the socket before the first is answered, as hearthd's dispatch
+    # ahead writes them; the stream's CLIENT_GONE checks find the second REQUEST and
+    # must leave it (and its body) for the next exchange.
+    w.send_request("/accel")
+    w.send_request("/", method="POST", body=b"b" * 5000)
+    first = w.read_response()
+    assert first.chunks == [b"a", b"b"]
+    second = w.read_response()
+    assert second.body == b"plain"
+    assert w.request("/").body == b"plain"
+    assert "protocol error" not in d.stderr()

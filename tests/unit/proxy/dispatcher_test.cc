@@ -663,5 +663,116 @@ TEST_F(DispatcherTest, RetryOfAGoneClientIsAbandoned) {
   EXPECT_EQ(sink->finished_ok, false);
 }
 
+// --- dispatch ahead (docs/worker-protocol.md "Dispatch ahead") ---
+
+TEST_F(DispatcherTest, AQueuedRequestGoesAheadOnABusySlotAndCountsAsWaiting) {
+  Dispatcher& d = make(3, ms{1000});
+  hearth::testing::RecordingOwner owner;
+  owner.fate = supervisor::SlotFate::Free;
+  owner.ahead_ok = true;
+  auto slot = add_owned_slot(owner, 1);
+  slot->set_dispatch_ahead(true);
+  d.on_slot_free(slot);
+  auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink(), s4 = new_sink(), s5 = new_sink();
+  d.submit(pending("/1", s1));  // to the slot; the queue was empty: nothing ahead
+  EXPECT_EQ(slot->ahead_state(), WorkerSlot::AheadState::None);
+  d.submit(pending("/2", s2));  // queued, and at once ahead on the busy slot that asked
+  EXPECT_EQ(slot->ahead_state(), WorkerSlot::AheadState::Written);
+  EXPECT_EQ(d.queue_length(), 1u);
+  d.submit(pending("/3", s3));
+  d.submit(pending("/4", s4));
+  EXPECT_EQ(d.queue_length(), 3u);  // max_queue 3: full
+  d.submit(pending("/5", s5));
+  expect_503(*s5, "too many requests waiting for a worker");
+
+  auto& w = worker_of(slot);
+  ASSERT_TRUE(w.await_request(io_));
+  w.respond("200 OK", "1");  // /1 ends; /2 becomes current, and /3 goes ahead
+  auto r2 = w.await_request(io_);
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->environ, "PATH_INFO\0/2"s);
+  auto r3 = w.await_request(io_);  // ahead of /2's response
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->environ, "PATH_INFO\0/3"s);
+  EXPECT_EQ(slot->ahead_state(), WorkerSlot::AheadState::Written);
+  EXPECT_EQ(d.queue_length(), 2u);  // /3 (ahead) and /4 (queued) still wait
+  EXPECT_EQ(d.queued_ahead(), 1u);
+  EXPECT_EQ(d.stats().ahead, 2u);
+
+  w.respond("200 OK", "2");
+  auto r4 = w.await_request(io_);
+  ASSERT_TRUE(r4);
+  EXPECT_EQ(r4->environ, "PATH_INFO\0/4"s);
+  w.respond("200 OK", "3");
+  w.respond("200 OK", "4");
+  ASSERT_TRUE(run_until(io_, [&] { return s4->finished(); }));
+  EXPECT_EQ(s2->body_text, "2");
+  EXPECT_EQ(s3->body_text, "3");
+  EXPECT_EQ(s4->body_text, "4");
+  ASSERT_TRUE(run_until(io_, [&] { return slot->state() == WorkerSlot::State::Idle; }));
+  EXPECT_EQ(d.queue_length(), 0u);
+  EXPECT_EQ(d.queued_ahead(), 0u);
+  EXPECT_EQ(d.stats().ahead, 3u);
+  EXPECT_EQ(d.stats().dispatched, 4u);
+  EXPECT_EQ(d.free_slots(), 1u);
+}
+
+TEST_F(DispatcherTest, ARequestWithALargeBodyDoesNotGoAhead) {
+  Dispatcher& d = make(10, ms{1000});
+  hearth::testing::RecordingOwner owner;
+  owner.fate = supervisor::SlotFate::Free;
+  owner.ahead_ok = true;
+  auto slot = add_owned_slot(owner, 1);
+  slot->set_dispatch_ahead(true);
+  auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();
+  d.submit(pending("/1", s1));
+  d.submit(PendingRequest{make_request("POST", "/big", std::string(70 * 1024, 'b')), s2, "PATH_INFO\0/big"s});
+  d.submit(pending("/3", s3));
+  d.on_slot_free(slot);  // takes /1; /big cannot go ahead, and /3 waits behind it (FIFO)
+  auto& w = worker_of(slot);
+  ASSERT_TRUE(w.await_request(io_));
+  run_for(io_, ms{20});
+  EXPECT_FALSE(w.take_request());
+  EXPECT_EQ(slot->ahead_state(), WorkerSlot::AheadState::None);
+  EXPECT_EQ(d.queue_length(), 2u);
+}
+
+TEST_F(DispatcherTest, AnAheadRequestOfADeadWorkerIsSentElsewhereEvenAPost) {
+  Dispatcher& d = make(10, ms{1000});
+  hearth::testing::RecordingOwner owner;
+  owner.fate = supervisor::SlotFate::Free;
+  owner.ahead_ok = true;
+  auto dead = add_owned_slot(owner, 1);
+  dead->set_dispatch_ahead(true);
+  d.on_slot_free(dead);
+  auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();
+  d.submit(pending("/1", s1));
+  d.submit(PendingRequest{make_request("POST", "/2", "p"), s2, "PATH_INFO\0/2"s});
+  d.submit(pending("/3", s3));
+  // /2 went ahead on the busy slot as soon as /1 was out; /3 waits in the queue.
+  ASSERT_EQ(dead->ahead_state(), WorkerSlot::AheadState::Written);
+  EXPECT_EQ(d.queue_length(), 2u);
+  ASSERT_TRUE(worker_of(dead).await_request(io_));
+  ASSERT_TRUE(worker_of(dead).await_request(io_));
+  worker_of(dead).close();
+  ASSERT_TRUE(run_until(io_, [&] { return s1->finished(); }));
+  EXPECT_EQ(s1->status, 502);  // the current one: not retryable (no retry_methods)
+  EXPECT_FALSE(s2->finished());
+  EXPECT_EQ(d.stats().ahead_returned, 1u);
+  EXPECT_EQ(d.queue_length(), 2u);  // /2 back at the head, then /3
+
+  auto live = add_slot(2);
+  d.on_slot_free(live);
+  auto r = worker_of(live).await_request(io_);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->environ, "PATH_INFO\0/2"s);  // first: it was the oldest
+  EXPECT_EQ(r->body, "p");
+  worker_of(live).respond("200 OK", "from 2");
+  ASSERT_TRUE(run_until(io_, [&] { return s2->finished(); }));
+  EXPECT_EQ(s2->status, 200);
+  EXPECT_EQ(s2->body_text, "from 2");
+  EXPECT_EQ(d.stats().retried, 0u);  // not a retry: it never started
+}
+
 }  // namespace
 }  // namespace hearth::proxy

@@ -91,6 +91,10 @@ class RecordingOwner final : public WorkerSlot::Owner {
     ++closed;
     events.push_back("closed");
   }
+  void on_exchange_start(WorkerSlot&) override { ++starts; }
+  bool may_dispatch_ahead(const WorkerSlot&) const override { return ahead_ok; }
+  int starts = 0;
+  bool ahead_ok = false;  // what may_dispatch_ahead answers
   std::vector<std::string> ready, failed, events;
   std::vector<WorkerSlot::Outcome> outcomes;
   int closed = 0;
@@ -107,6 +111,8 @@ class RecordingHome final : public WorkerSlot::Home {
     if (end.fate == supervisor::SlotFate::Free) free.push_back(slot);
     ends.push_back(std::move(end));
   }
+  void on_ahead_wanted(std::shared_ptr<WorkerSlot> slot) override { ahead_wanted.push_back(std::move(slot)); }
+  std::vector<std::shared_ptr<WorkerSlot>> ahead_wanted;
   std::vector<std::shared_ptr<WorkerSlot>> free;
   std::vector<supervisor::ExchangeEnd> ends;
 };
