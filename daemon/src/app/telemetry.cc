@@ -301,6 +301,14 @@ void Telemetry::register_callbacks() {
                  {"app"}, [this](std::size_t, const AppSources& a, const auto& emit) {
                      emit({}, a.dispatcher ? static_cast<double>(a.dispatcher->stats().retried) : 0);
                  });
+  per_app("hearth_requests_sent_ahead_total",
+                 "Requests written to a busy WSGI slot behind its current one (dispatch_ahead); returned: of those, "
+                 "handed back unstarted because the slot failed first, and sent elsewhere.",
+                 Type::Counter, {"app", "outcome"}, [this](std::size_t, const AppSources& a, const auto& emit) {
+                     if (!a.dispatcher) return;
+                     emit({"sent"}, static_cast<double>(a.dispatcher->stats().ahead));
+                     emit({"returned"}, static_cast<double>(a.dispatcher->stats().ahead_returned));
+                 });
   per_app("hearth_workers", "Workers by state.", Type::Gauge, {"app", "state"}, [this](std::size_t, const AppSources& a, const auto& emit) {
       if (!a.pool) return;
       std::map<std::string, int> by_state{

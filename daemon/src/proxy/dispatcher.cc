@@ -99,11 +99,15 @@ void Dispatcher::submit(PendingRequest p) {
   }
   ++stats_.queued;
   arm_timer();
-  while (!wanting_.empty() && !queue_.empty()) {
-    auto slot = wanting_.front().lock();
-    wanting_.erase(wanting_.begin());
-    if (slot && slot->can_take_ahead()) {
-      on_ahead_wanted(std::move(slot));
+  for (std::size_t i = 0; i < wanting_.size() && !queue_.empty();) {
+    auto slot = wanting_[i].lock();
+    if (!slot) {
+      wanting_.erase(wanting_.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    ++i;
+    if (slot->can_take_ahead()) {
+      on_ahead_wanted(*slot);
       break;
     }
   }
@@ -126,14 +130,14 @@ void Dispatcher::assign(std::shared_ptr<WorkerSlot> slot, PendingRequest p) {
 
 void Dispatcher::on_exchange_end(std::shared_ptr<WorkerSlot> slot, supervisor::ExchangeEnd&& end) {
   if (end.ahead_started) --ahead_held_;
-  if (end.ahead_request) [[unlikely]] {
+  if (end.ahead) [[unlikely]] {
     // Sent ahead, never started: it goes first (it left the queue before the others).
     // Attempts as before its send, so a retryable method keeps its one retry.
     --ahead_held_;
     ++stats_.ahead_returned;
-    return_unstarted(PendingRequest{std::move(end.ahead_request), std::move(end.ahead_sink),
-                                    std::move(end.ahead_env_block),
-                                    end.ahead_retryable == supervisor::Retryable::Yes ? 0 : 1},
+    auto& a = *end.ahead;
+    return_unstarted(PendingRequest{std::move(a.request), std::move(a.sink), std::move(a.env_block),
+                                    a.retryable == supervisor::Retryable::Yes ? 0 : 1},
                      slot->worker_id());
   }
   if (end.outcome == supervisor::ExchangeOutcome::Retry) {
@@ -169,15 +173,14 @@ void Dispatcher::return_unstarted(PendingRequest p, int lost_worker_id) {
   arm_timer();
 }
 
-void Dispatcher::on_ahead_wanted(std::shared_ptr<WorkerSlot> slot) {
+void Dispatcher::on_ahead_wanted(WorkerSlot& slot) {
   if (queue_.empty()) {
-    // Remember it for the next request queued (stale entries go now: the list stays
-    // as short as the busy WSGI slots).
-    std::erase_if(wanting_, [&](const std::weak_ptr<WorkerSlot>& w) {
-      auto s = w.lock();
-      return !s || s == slot || !s->can_take_ahead();
-    });
-    wanting_.push_back(slot);
+    // Remembered for the next request that has to queue (once: the list holds at
+    // most every WSGI slot; a gone slot's entry is dropped when met).
+    if (!slot.ahead_listed()) {
+      slot.set_ahead_listed(true);
+      wanting_.push_back(slot.weak_from_this());
+    }
     return;
   }
   while (PendingRequest* p = queue_.front()) {
@@ -188,7 +191,7 @@ void Dispatcher::on_ahead_wanted(std::shared_ptr<WorkerSlot> slot) {
       continue;
     }
     // FIFO: one that cannot go ahead (a large or spooled body) waits for a free slot, and so do those behind it.
-    if (!WorkerSlot::ahead_eligible(*p->request) || !slot->can_take_ahead()) return;
+    if (!WorkerSlot::ahead_eligible(*p->request) || !slot.can_take_ahead()) return;
     auto next = queue_.pop(clock_.now());
     ++stats_.dispatched;
     ++stats_.ahead;
@@ -196,7 +199,7 @@ void Dispatcher::on_ahead_wanted(std::shared_ptr<WorkerSlot> slot) {
     ++next->attempts;
     const auto retry = retryable(*next) ? supervisor::Retryable::Yes : supervisor::Retryable::No;
     // Its queue time ends when it starts (the slot calls dispatched() then).
-    slot->send_ahead(std::move(next->request), std::move(next->env_block), std::move(next->sink), retry);
+    slot.send_ahead(std::move(next->request), std::move(next->env_block), std::move(next->sink), retry);
     return;
   }
 }

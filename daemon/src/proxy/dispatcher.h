@@ -55,7 +55,7 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   // Dispatch ahead: a busy slot could take its next request now. The oldest
   // waiting request goes to it if it qualifies (WorkerSlot::ahead_eligible);
   // otherwise it waits for a free slot, as every request did before.
-  void on_ahead_wanted(std::shared_ptr<supervisor::WorkerSlot> slot) override;
+  void on_ahead_wanted(supervisor::WorkerSlot& slot) override;
   // Takes an idle slot of one worker out of the free list (for a health or
   // keep-warm request); null if it has none free. The slot comes back through
   // on_exchange_end when that exchange ends.
@@ -102,8 +102,9 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   DispatchStats stats_;
   std::vector<std::string> retry_methods_;
   std::size_t ahead_held_ = 0;  // requests queued ahead on busy slots, not started yet
-  // Busy slots that asked for a request ahead while the queue was empty: the next
-  // request queued goes to the first that still can take it (checked then).
+  // Slots that asked for a request ahead while the queue was empty (each listed
+  // once, WorkerSlot::ahead_listed; dropped when gone): a request that has to
+  // queue goes ahead on the first of them that can take it then.
   std::vector<std::weak_ptr<supervisor::WorkerSlot>> wanting_;
 };
 

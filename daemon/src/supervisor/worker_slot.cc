@@ -250,7 +250,7 @@ bool WorkerSlot::can_take_ahead() const {
 }
 
 void WorkerSlot::ask_ahead() {
-  if (home_ && can_take_ahead()) home_->on_ahead_wanted(shared_from_this());
+  if (home_ && can_take_ahead()) home_->on_ahead_wanted(*this);
 }
 
 void WorkerSlot::send_ahead(std::shared_ptr<http::Request> request, std::string env_block,
@@ -548,10 +548,11 @@ void WorkerSlot::fail_exchange(Outcome outcome) {
   }
   if (ahead_state_ != AheadState::None) {
     // The current END was not read, so the worker never started it: hand it back.
-    end.ahead_request = std::move(ahead_request_);
-    end.ahead_env_block = ahead_wbuf_.substr(kHeaderSize);  // a copy: a write may still use ahead_wbuf_
-    end.ahead_sink = std::move(ahead_sink_);
-    end.ahead_retryable = ahead_retryable_;
+    end.ahead = std::make_unique<ExchangeEnd::Unstarted>();
+    end.ahead->request = std::move(ahead_request_);
+    end.ahead->env_block = ahead_wbuf_.substr(kHeaderSize);  // a copy: a write may still use ahead_wbuf_
+    end.ahead->sink = std::move(ahead_sink_);
+    end.ahead->retryable = ahead_retryable_;
     ahead_state_ = AheadState::None;
     ahead_retryable_ = Retryable::No;
   }

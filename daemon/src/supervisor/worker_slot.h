@@ -68,11 +68,15 @@ struct ExchangeEnd {
   // Dispatch ahead: the slot failed (worker lost, timeout, protocol error) before the
   // current RESPONSE_END was read, so the worker never started the request queued
   // ahead: it is handed back untouched, to be sent elsewhere whatever its method
-  // (never answered 502). Null when there was none. `ahead_retryable` is how it was sent.
-  std::shared_ptr<http::Request> ahead_request;
-  std::string ahead_env_block;
-  std::shared_ptr<http::ResponseSink> ahead_sink;
-  Retryable ahead_retryable = Retryable::No;
+  // (never answered 502). Null when there was none (one pointer: nothing more to
+  // build and destroy per exchange on the hot path).
+  struct Unstarted {
+    std::shared_ptr<http::Request> request;
+    std::string env_block;
+    std::shared_ptr<http::ResponseSink> sink;
+    Retryable retryable = Retryable::No;  // how it was sent
+  };
+  std::unique_ptr<Unstarted> ahead;
 };
 
 // A WebSocket exchange (a REQUEST whose Request::websocket is set) keeps the
@@ -147,7 +151,8 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
     virtual void on_exchange_end(std::shared_ptr<WorkerSlot> slot, ExchangeEnd&& end) = 0;
     // Dispatch ahead: `slot` (Busy, can_take_ahead()) could take its next request
     // now; the Home calls send_ahead() if it has one waiting. Default: none.
-    virtual void on_ahead_wanted(std::shared_ptr<WorkerSlot> slot) {}
+    // (A reference: no shared_ptr per request when nothing waits.)
+    virtual void on_ahead_wanted(WorkerSlot& slot) {}
   };
 
   using Socket = boost::asio::local::stream_protocol::socket;
@@ -181,6 +186,10 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   void send_ahead(std::shared_ptr<http::Request> request, std::string env_block,
                   std::shared_ptr<http::ResponseSink> sink, Retryable retryable = Retryable::No);
   AheadState ahead_state() const { return ahead_state_; }
+  // The Home's mark: this slot is on its list of slots to offer the next queued
+  // request to (Dispatcher::wanting_), so it is listed once, not per request.
+  bool ahead_listed() const { return ahead_listed_; }
+  void set_ahead_listed(bool listed) { ahead_listed_ = listed; }
   // Closes the socket; an exchange in flight is answered as WorkerLost.
   void close();
   // Stop calling the owner (it is going away). The Home is still told: a
@@ -311,6 +320,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
 
   // Dispatch ahead: the request queued behind the current one (ahead_state_ != None).
   bool dispatch_ahead_ = false;
+  bool ahead_listed_ = false;
   AheadState ahead_state_ = AheadState::None;
   std::shared_ptr<http::Request> ahead_request_;
   std::shared_ptr<http::ResponseSink> ahead_sink_;

@@ -111,7 +111,7 @@ class RecordingHome final : public WorkerSlot::Home {
     if (end.fate == supervisor::SlotFate::Free) free.push_back(slot);
     ends.push_back(std::move(end));
   }
-  void on_ahead_wanted(std::shared_ptr<WorkerSlot> slot) override { ahead_wanted.push_back(std::move(slot)); }
+  void on_ahead_wanted(WorkerSlot& slot) override { ahead_wanted.push_back(slot.shared_from_this()); }
   std::vector<std::shared_ptr<WorkerSlot>> ahead_wanted;
   std::vector<std::shared_ptr<WorkerSlot>> free;
   std::vector<supervisor::ExchangeEnd> ends;

@@ -82,7 +82,7 @@ TEST_F(AheadTest, TheWorkerFindsTheNextRequestBufferedAndServesBoth) {
   // The first exchange ended as usual; the second is the slot's current one now.
   ASSERT_EQ(home_.ends.size(), 1u);
   EXPECT_TRUE(home_.ends[0].ahead_started);
-  EXPECT_FALSE(home_.ends[0].ahead_request);
+  EXPECT_FALSE(home_.ends[0].ahead);
   EXPECT_EQ(slot().state(), State::Busy);
   EXPECT_EQ(slot().ahead_state(), Ahead::None);
   EXPECT_EQ(slot().current_request_line(), "POST /two");
@@ -145,11 +145,11 @@ TEST_F(AheadTest, WorkerDiesDuringTheCurrentRequestTheAheadOneIsHandedBackUnstar
   ASSERT_EQ(home_.ends.size(), 1u);
   auto& end = home_.ends[0];
   EXPECT_EQ(end.outcome, ExchangeOutcome::Failed);
-  ASSERT_TRUE(end.ahead_request);
-  EXPECT_EQ(end.ahead_request->target, "/two");
-  EXPECT_EQ(end.ahead_env_block, kEnv2);
-  EXPECT_EQ(end.ahead_sink, sink2_);
-  EXPECT_EQ(end.ahead_retryable, Retryable::No);
+  ASSERT_TRUE(end.ahead);
+  EXPECT_EQ(end.ahead->request->target, "/two");
+  EXPECT_EQ(end.ahead->env_block, kEnv2);
+  EXPECT_EQ(end.ahead->sink, sink2_);
+  EXPECT_EQ(end.ahead->retryable, Retryable::No);
   EXPECT_EQ(sink2_->starts, 0);
   EXPECT_FALSE(sink2_->finished());  // untouched: the Home sends it elsewhere
   EXPECT_EQ(slot().ahead_state(), Ahead::None);
@@ -165,9 +165,9 @@ TEST_F(AheadTest, RetryableCurrentAndAheadAreBothHandedBack) {
   auto& end = home_.ends[0];
   EXPECT_EQ(end.outcome, ExchangeOutcome::Retry);
   EXPECT_EQ(end.request->target, "/one");
-  ASSERT_TRUE(end.ahead_request);
-  EXPECT_EQ(end.ahead_request->target, "/two");
-  EXPECT_EQ(end.ahead_retryable, Retryable::Yes);
+  ASSERT_TRUE(end.ahead);
+  EXPECT_EQ(end.ahead->request->target, "/two");
+  EXPECT_EQ(end.ahead->retryable, Retryable::Yes);
   EXPECT_FALSE(sink1_->finished());
   EXPECT_FALSE(sink2_->finished());
 }
@@ -183,7 +183,7 @@ TEST_F(AheadTest, WorkerDiesAfterTheCurrentEndTheAheadOneIsTheCurrentOne) {
   ASSERT_TRUE(run_until(io_, [&] { return sink2_->finished(); }));
   EXPECT_EQ(sink2_->status, 502);
   ASSERT_EQ(home_.ends.size(), 2u);
-  EXPECT_FALSE(home_.ends[1].ahead_request);
+  EXPECT_FALSE(home_.ends[1].ahead);
 }
 
 TEST_F(AheadTest, TimeoutOfTheCurrentRequestHandsTheAheadOneBack) {
@@ -193,8 +193,8 @@ TEST_F(AheadTest, TimeoutOfTheCurrentRequestHandsTheAheadOneBack) {
   EXPECT_EQ(sink1_->status, 504);
   EXPECT_EQ(slot().state(), State::Broken);
   ASSERT_EQ(home_.ends.size(), 1u);
-  ASSERT_TRUE(home_.ends[0].ahead_request);
-  EXPECT_EQ(home_.ends[0].ahead_request->target, "/two");
+  ASSERT_TRUE(home_.ends[0].ahead);
+  EXPECT_EQ(home_.ends[0].ahead->request->target, "/two");
   EXPECT_FALSE(sink2_->finished());
   EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Timeout}));
 }
