@@ -16,6 +16,9 @@ from conftest import poll
 from hw_helpers import metric, metric_at_least, scrape
 
 
+ON = "dispatch_ahead = true\n"  # off by default (queue_timeout, docs/worker-protocol.md)
+
+
 def _in_thread(fn, *args, **kw):
     out = {}
 
@@ -53,7 +56,7 @@ def _post_queued_ahead(srv):
 
 
 def test_a_post_queued_ahead_of_a_request_whose_worker_dies_is_sent_elsewhere(hearthd, tmp_path):
-    srv = hearthd("basic:app", workers=1, ready_workers=1)
+    srv = hearthd("basic:app", workers=1, ready_workers=1, toml=ON)
     t1, o1, release, pid = _block_first(srv, tmp_path)
     t2, o2 = _post_queued_ahead(srv)
     release.write_text("")  # the retried GET (retry_methods has GET) finishes at once
@@ -69,7 +72,7 @@ def test_a_post_queued_ahead_of_a_request_whose_worker_dies_is_sent_elsewhere(he
 
 
 def test_a_request_queued_ahead_of_one_that_times_out_is_sent_elsewhere(hearthd, tmp_path):
-    srv = hearthd("basic:app", workers=1, ready_workers=1, toml='timeout = "1s"\n')
+    srv = hearthd("basic:app", workers=1, ready_workers=1, toml=ON + 'timeout = "1s"\n')
     t1, o1, _release, _pid = _block_first(srv, tmp_path)  # never released: 504
     t2, o2 = _post_queued_ahead(srv)
     r1 = _result(t1, o1)
@@ -84,7 +87,7 @@ def test_the_timeout_of_a_request_queued_ahead_starts_when_it_does(hearthd, tmp_
     once but starts only when the first ends, so neither times out (4 s after its write)."""
     if os.environ.get("HEARTH_SANITIZE"):
         pytest.skip("timing-based: the sanitizer build is too slow for a 1 s margin")
-    srv = hearthd("basic:app", workers=1, ready_workers=1, toml='timeout = "3s"\n')
+    srv = hearthd("basic:app", workers=1, ready_workers=1, toml=ON + 'timeout = "3s"\n')
     started, release = tmp_path / "started", tmp_path / "release"
     t1, o1 = _in_thread(hhttp.get, srv.port, f"/block?started={started}&release={release}&max=2", timeout=30)
     poll(lambda: started.exists(), 10, what="the first request runs")
@@ -98,7 +101,7 @@ def test_the_timeout_of_a_request_queued_ahead_starts_when_it_does(hearthd, tmp_
 def test_recycling_after_max_requests_loses_nothing(hearthd, tmp_path):
     """max_requests 2: the second request may go ahead of the first, the third must not
     (the worker stops after the second); every request is answered 200."""
-    srv = hearthd("basic:app", "--max-requests", "2", workers=1, ready_workers=1)
+    srv = hearthd("basic:app", "--max-requests", "2", workers=1, ready_workers=1, toml=ON)
     t1, o1, release, pid = _block_first(srv, tmp_path)
     rest = [_in_thread(hhttp.get, srv.port, f"/p/{i}", timeout=30) for i in range(4)]
     metric_at_least(srv, "hearth_queue_length", 4)
@@ -111,8 +114,8 @@ def test_recycling_after_max_requests_loses_nothing(hearthd, tmp_path):
     srv.wait_log(r"reason max_requests", timeout=10)
 
 
-def test_off_nothing_is_sent_ahead(hearthd, tmp_path):
-    srv = hearthd("basic:app", workers=1, ready_workers=1, toml="dispatch_ahead = false\n")
+def test_off_by_default_nothing_is_sent_ahead(hearthd, tmp_path):
+    srv = hearthd("basic:app", workers=1, ready_workers=1)
     t1, o1, release, _pid = _block_first(srv, tmp_path)
     t2, o2 = _in_thread(hhttp.fetch, srv.port, "POST", "/echo", [("Content-Type", "text/plain")], b"x", timeout=30)
     metric_at_least(srv, "hearth_queue_length", 1)
