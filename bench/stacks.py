@@ -311,13 +311,13 @@ def start_hearthd(module, workdir, extra=(), conf_extra="", scheme="http", conf_
     return s
 
 
-def start_hearthd_ahead(module, workdir):
-    # The A/B of docs/worker-protocol.md "Dispatch ahead": the same build with it on.
-    return start_hearthd(module, workdir, conf_top="dispatch_ahead = true\n")
+def start_hearthd_no_ahead(module, workdir):
+    # The A/B of docs/worker-protocol.md "Dispatch ahead": the same build with it off.
+    return start_hearthd(module, workdir, conf_top="dispatch_ahead = false\n")
 
 
 # Stacks run only when --only names them (A/B variants, not peers).
-OPT_IN = {"hearthd-ahead"}
+OPT_IN = {"hearthd-no-ahead"}
 
 # name -> (start function, row label, short description of what a request goes through)
 STACKS = {
@@ -331,7 +331,7 @@ STACKS = {
     "nginx-gunicorn": (start_nginx_gunicorn, "nginx `proxy_pass` -> gunicorn (unix socket)"),
     "passenger": (start_passenger, "Passenger standalone (builtin engine)"),
     "hearthd": (start_hearthd, "**hearthd**"),
-    "hearthd-ahead": (start_hearthd_ahead, "hearthd, `dispatch_ahead = true`"),
+    "hearthd-no-ahead": (start_hearthd_no_ahead, "hearthd, `dispatch_ahead = false`"),
 }
 
 PEER_BINARIES = {
@@ -344,7 +344,7 @@ PEER_BINARIES = {
     "nginx-gunicorn": ["nginx"],
     "passenger": ["passenger"],
     "hearthd": [HEARTHD],
-    "hearthd-ahead": [HEARTHD],
+    "hearthd-no-ahead": [HEARTHD],
 }
 
 

@@ -303,11 +303,13 @@ void Telemetry::register_callbacks() {
                  });
   per_app("hearth_requests_sent_ahead_total",
                  "Requests written to a busy WSGI slot behind its current one (dispatch_ahead); returned: of those, "
-                 "handed back unstarted because the slot failed first, and sent elsewhere.",
+                 "handed back unstarted because the slot failed first, and sent elsewhere; withdrawn: taken back "
+                 "from a slot still busy, for a free slot or a 503 at queue_timeout.",
                  Type::Counter, {"app", "outcome"}, [this](std::size_t, const AppSources& a, const auto& emit) {
                      if (!a.dispatcher) return;
                      emit({"sent"}, static_cast<double>(a.dispatcher->stats().ahead));
                      emit({"returned"}, static_cast<double>(a.dispatcher->stats().ahead_returned));
+                     emit({"withdrawn"}, static_cast<double>(a.dispatcher->stats().ahead_withdrawn));
                  });
   per_app("hearth_workers", "Workers by state.", Type::Gauge, {"app", "state"}, [this](std::size_t, const AppSources& a, const auto& emit) {
       if (!a.pool) return;

@@ -263,7 +263,7 @@ struct Config {
   // --- lifecycle (issue 3) ---
   uint64_t max_requests = 0;            // recycle a worker after this many requests; 0 = never
   uint64_t max_requests_jitter = 0;     // + random 0..jitter per worker, so they do not recycle together
-  bool dispatch_ahead = false;          // WSGI: hand a busy slot its next queued request before its response ends (off: queue_timeout)
+  bool dispatch_ahead = true;           // WSGI: hand a busy slot its next queued GET/HEAD/OPTIONS before its response ends
   uint64_t max_worker_memory = 0;       // recycle when a worker's private memory (USS) exceeds; 0 = off
   uint64_t memory_budget = 0;           // cap the worker count to fit zygote + workers; 0 = off
   uint64_t total_memory_budget = 0;     // daemon-wide: every app's tree together ([[apps]]); 0 = off

@@ -115,11 +115,11 @@ constexpr KeySpec kSchema[] = {
      "add a random 0..N per worker, so that workers do not recycle together",
      count64_at(AT(max_requests_jitter))},
     {"dispatch_ahead", "bool", "", "",
-     "WSGI workers: while requests wait for a worker, hand a busy slot its next one (no body, or at most 64 KiB "
-     "in memory) as soon as its current request went out, so the worker finds it buffered when it ends the "
-     "response instead of sleeping until the daemon has read that end; one at a time still, at most one queued "
-     "ahead per slot. Off by default: a request queued ahead is no longer bound by `queue_timeout` "
-     "([worker-protocol.md](worker-protocol.md#dispatch-ahead))",
+     "WSGI workers: while requests wait for a worker, hand a busy slot its next one (GET, HEAD or OPTIONS "
+     "without a body) as soon as its current request went out, so the worker finds it buffered when it ends "
+     "the response instead of sleeping until the daemon has read that end; one at a time still, at most one "
+     "queued ahead per slot. A request queued ahead is taken back for a worker that frees up first, and gets "
+     "503 at `queue_timeout` as in the queue ([worker-protocol.md](worker-protocol.md#dispatch-ahead))",
      bool_at(AT(dispatch_ahead))},
     {"max_worker_memory", "size", "(off)", "", "recycle a worker whose private memory (USS) exceeds this",
      size_at(AT(max_worker_memory))},

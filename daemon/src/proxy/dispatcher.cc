@@ -118,7 +118,7 @@ bool Dispatcher::retryable(const PendingRequest& p) const {
   return std::find(retry_methods_.begin(), retry_methods_.end(), p.request->method) != retry_methods_.end();
 }
 
-void Dispatcher::assign(std::shared_ptr<WorkerSlot> slot, PendingRequest p) {
+void Dispatcher::assign(std::shared_ptr<WorkerSlot> slot, PendingRequest&& p) {
   ++stats_.dispatched;
   ++p.attempts;
   p.sink->dispatched();
@@ -192,7 +192,9 @@ void Dispatcher::on_ahead_wanted(WorkerSlot& slot) {
     }
     // FIFO: one that cannot go ahead (a large or spooled body) waits for a free slot, and so do those behind it.
     if (!WorkerSlot::ahead_eligible(*p->request) || !slot.can_take_ahead()) return;
-    auto next = queue_.pop(clock_.now());
+    const TimePoint now = clock_.now();
+    const TimePoint deadline = *queue_.next_deadline();
+    auto next = queue_.pop(now);
     ++stats_.dispatched;
     ++stats_.ahead;
     ++ahead_held_;
@@ -200,8 +202,107 @@ void Dispatcher::on_ahead_wanted(WorkerSlot& slot) {
     const auto retry = retryable(*next) ? supervisor::Retryable::Yes : supervisor::Retryable::No;
     // Its queue time ends when it starts (the slot calls dispatched() then).
     slot.send_ahead(std::move(next->request), std::move(next->env_block), std::move(next->sink), retry);
+    // Tracked while it waits there: taken back at its queue deadline, or for a slot that frees up.
+    while (!aheads_.empty() && !holder(aheads_.front())) aheads_.pop_front();
+    aheads_.push_back(Ahead{slot.weak_from_this(), slot.ahead_seq(), now, deadline});
+    arm_timer_at(deadline);
     return;
   }
+}
+
+std::shared_ptr<WorkerSlot> Dispatcher::holder(const Ahead& a) {
+  auto slot = a.slot.lock();
+  if (slot && slot->holds_ahead() && slot->ahead_seq() == a.seq) return slot;
+  return nullptr;
+}
+
+PendingRequest Dispatcher::withdrawn(supervisor::ExchangeEnd::Unstarted&& u) {
+  --ahead_held_;
+  ++stats_.ahead_withdrawn;
+  // Attempts as before its send, so a retryable method keeps its one retry.
+  return PendingRequest{std::move(u.request), std::move(u.sink), std::move(u.env_block),
+                        u.retryable == supervisor::Retryable::Yes ? 0 : 1};
+}
+
+std::optional<PendingRequest> Dispatcher::steal_ahead(TimePoint now, std::optional<TimePoint>* later) {
+  for (std::size_t i = 0; i < aheads_.size();) {
+    const Ahead& a = aheads_[i];
+    auto slot = holder(a);
+    if (!slot) {
+      aheads_.erase(aheads_.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    if (now - a.sent < kAheadStealAfter) {
+      // Oldest first: the rest are younger still.
+      if (!*later || a.sent + kAheadStealAfter < **later) *later = a.sent + kAheadStealAfter;
+      return std::nullopt;
+    }
+    auto u = slot->withdraw_ahead();
+    if (!u) {  // being written, or the socket is full: look again shortly
+      if (!*later || now + kAheadStealAfter < **later) *later = now + kAheadStealAfter;
+      ++i;
+      continue;
+    }
+    aheads_.erase(aheads_.begin() + static_cast<std::ptrdiff_t>(i));
+    PendingRequest p = withdrawn(std::move(*u));
+    if (p.sink->client_gone()) {
+      ++stats_.abandoned;
+      p.sink->finish(false);
+      continue;
+    }
+    HLOG(Debug, "worker " << slot->worker_id() << " still busy after " << kAheadStealAfter.count() << " ms; "
+                          << p.request->method << " " << p.request->target
+                          << " (queued ahead there) goes to a free slot");
+    return p;
+  }
+  return std::nullopt;
+}
+
+std::optional<TimePoint> Dispatcher::sweep_ahead(TimePoint now) {
+  std::optional<TimePoint> next;
+  // Past its queue deadline: 503, as in the queue (the worker skips it: CLIENT_GONE).
+  for (std::size_t i = 0; i < aheads_.size();) {
+    const Ahead& a = aheads_[i];
+    auto slot = holder(a);
+    if (!slot) {
+      aheads_.erase(aheads_.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    if (a.deadline > now) {
+      if (!next || a.deadline < *next) next = a.deadline;
+      ++i;
+      continue;
+    }
+    auto u = slot->withdraw_ahead();
+    if (!u) {
+      if (!next || now + kAheadStealAfter < *next) next = now + kAheadStealAfter;
+      ++i;
+      continue;
+    }
+    aheads_.erase(aheads_.begin() + static_cast<std::ptrdiff_t>(i));
+    PendingRequest p = withdrawn(std::move(*u));
+    if (p.sink->client_gone()) {
+      ++stats_.abandoned;
+      p.sink->finish(false);
+      continue;
+    }
+    ++stats_.rejected_timeout;
+    reject(p, "timed out waiting for a worker");
+  }
+  // A free slot takes the oldest one that waited long enough behind a busy one.
+  while (!aheads_.empty() && !free_.empty()) {
+    auto slot = take_slot();
+    if (!slot) break;
+    std::optional<TimePoint> later;
+    if (auto p = steal_ahead(now, &later)) {
+      assign(std::move(slot), std::move(*p));
+      continue;
+    }
+    add_free(std::move(slot));
+    if (later && (!next || *later < *next)) next = later;
+    break;
+  }
+  return next;
 }
 
 void Dispatcher::retry(PendingRequest p, int lost_worker_id) {
@@ -218,6 +319,12 @@ void Dispatcher::retry(PendingRequest p, int lost_worker_id) {
   submit(std::move(p));
 }
 
+[[gnu::always_inline]] inline void Dispatcher::add_free(std::shared_ptr<WorkerSlot> slot) {
+  const int worker = slot->worker_id();
+  free_.push_back(FreeSlot{std::move(slot), worker});
+  count_free(worker, true);
+}
+
 void Dispatcher::on_slot_free(std::shared_ptr<WorkerSlot> slot) {
   if (slot->state() != WorkerSlot::State::Idle) return;
   while (!queue_.empty()) {
@@ -230,28 +337,45 @@ void Dispatcher::on_slot_free(std::shared_ptr<WorkerSlot> slot) {
     assign(std::move(slot), std::move(*p));
     return;
   }
-  const int worker = slot->worker_id();
-  free_.push_back(FreeSlot{std::move(slot), worker});
-  count_free(worker, true);
+  if (!aheads_.empty()) [[unlikely]] {
+    // Nothing waits in the queue, but a request may wait behind a busy slot.
+    std::optional<TimePoint> later;
+    if (auto p = steal_ahead(clock_.now(), &later)) return assign(std::move(slot), std::move(*p));
+    if (later) arm_timer_at(*later);
+  }
+  add_free(std::move(slot));
 }
 
+
 void Dispatcher::arm_timer() {
-  if (timer_armed_) return;
-  auto deadline = queue_.next_deadline();
-  if (!deadline) return;
+  if (auto deadline = queue_.next_deadline()) arm_timer_at(*deadline);
+}
+
+void Dispatcher::arm_timer_at(TimePoint when) {
+  if (timer_armed_ && timer_at_ <= when) return;
   timer_armed_ = true;
-  timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(*deadline - clock_.now()));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
+  timer_at_ = when;
+  timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(when - clock_.now()));
+  timer_.async_wait([this, gen = ++timer_gen_](const boost::system::error_code& ec) {
+    if (gen != timer_gen_) return;  // re-armed since: that wait is the one that counts
     timer_armed_ = false;
     if (ec) return;
-    auto expired = queue_.expire(clock_.now());
-    for (auto& p : expired) {
-      ++stats_.rejected_timeout;
-      reject(p, "timed out waiting for a worker");
-    }
-    purge_gone();
-    arm_timer();
+    on_timer();
   });
+}
+
+void Dispatcher::on_timer() {
+  const TimePoint now = clock_.now();
+  auto expired = queue_.expire(now);
+  for (auto& p : expired) {
+    ++stats_.rejected_timeout;
+    reject(p, "timed out waiting for a worker");
+  }
+  purge_gone();
+  arm_timer();
+  if (!aheads_.empty()) {
+    if (auto next = sweep_ahead(now)) arm_timer_at(*next);
+  }
 }
 
 void Dispatcher::purge_gone() {

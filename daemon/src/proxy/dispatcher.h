@@ -8,7 +8,9 @@
 // Lifetime: outlives the pool's workers and their slots (the Daemon owns both).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +38,7 @@ struct DispatchStats {
   uint64_t retried = 0;    // sent again after their worker died before answering
   uint64_t ahead = 0;      // sent to a busy slot, queued ahead of its current request (dispatch ahead)
   uint64_t ahead_returned = 0;  // of those, handed back unstarted (the slot failed first) and sent again
+  uint64_t ahead_withdrawn = 0;  // of those, taken back from a slot still busy: to a free slot, or 503 at queue_timeout
 };
 
 class Dispatcher final : public supervisor::WorkerSlot::Home {
@@ -52,9 +55,10 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   // An exchange ended: Retry re-sends the handed-back request on another worker
   // (once, never on the lost one); a Free slot is taken back (on_slot_free).
   void on_exchange_end(std::shared_ptr<supervisor::WorkerSlot> slot, supervisor::ExchangeEnd&& end) override;
-  // Dispatch ahead: a busy slot could take its next request now. The oldest
-  // waiting request goes to it if it qualifies (WorkerSlot::ahead_eligible);
-  // otherwise it waits for a free slot, as every request did before.
+  // Dispatch ahead: a busy slot may be able to take its next request now. The
+  // oldest waiting request goes to it if the slot can (WorkerSlot::can_take_ahead)
+  // and the request qualifies (WorkerSlot::ahead_eligible); otherwise it waits
+  // for a free slot, as every request did before.
   void on_ahead_wanted(supervisor::WorkerSlot& slot) override;
   // Takes an idle slot of one worker out of the free list (for a health or
   // keep-warm request); null if it has none free. The slot comes back through
@@ -74,8 +78,20 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   void count_free(int worker, bool add);
   std::size_t free_of(int worker) const;
   void erase_free(std::size_t i);  // free_[i] out, its worker's count down
-  void assign(std::shared_ptr<supervisor::WorkerSlot> slot, PendingRequest p);
+  void assign(std::shared_ptr<supervisor::WorkerSlot> slot, PendingRequest&& p);
+  // The timer fires at the earliest of: the queue's first deadline, a request
+  // queued ahead reaching its queue deadline, and (a slot being free) one queued
+  // ahead kAheadStealAfter ago. arm_timer_at() moves it earlier, never later.
   void arm_timer();
+  void arm_timer_at(TimePoint when);
+  void on_timer();
+  // Dispatch ahead, taking back (WorkerSlot::withdraw_ahead): requests queued ahead
+  // past their queue deadline get 503; while a slot is free, the oldest one queued
+  // ahead for kAheadStealAfter or more goes to it. Returns the next time to look.
+  std::optional<TimePoint> sweep_ahead(TimePoint now);
+  // The oldest request queued ahead for kAheadStealAfter or more, taken back; and,
+  // else, the time when one will be (none: no request is queued ahead).
+  std::optional<PendingRequest> steal_ahead(TimePoint now, std::optional<TimePoint>* later);
   // Drops queued requests whose client went away (counted as abandoned).
   void purge_gone();
   static void reject(PendingRequest& p, const char* why);
@@ -99,6 +115,8 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   std::vector<std::pair<int, std::size_t>> free_per_worker_;  // worker id, entries in free_
   boost::asio::steady_timer timer_;
   bool timer_armed_ = false;
+  TimePoint timer_at_{};
+  uint64_t timer_gen_ = 0;  // a wait armed before the last re-arm ignores its completion
   DispatchStats stats_;
   std::vector<std::string> retry_methods_;
   std::size_t ahead_held_ = 0;  // requests queued ahead on busy slots, not started yet
@@ -106,6 +124,23 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   // once, WorkerSlot::ahead_listed; dropped when gone): a request that has to
   // queue goes ahead on the first of them that can take it then.
   std::vector<std::weak_ptr<supervisor::WorkerSlot>> wanting_;
+  // Requests sent ahead, oldest first, while they may still be waiting on their
+  // slot (an entry whose slot no longer holds that one, WorkerSlot::ahead_seq, is stale and dropped).
+  struct Ahead {
+    std::weak_ptr<supervisor::WorkerSlot> slot;
+    uint64_t seq;
+    TimePoint sent;
+    TimePoint deadline;  // its queue_timeout, from when it was first queued
+  };
+  std::deque<Ahead> aheads_;
+  // Its slot if it still holds that request unstarted, else null.
+  static std::shared_ptr<supervisor::WorkerSlot> holder(const Ahead& a);
+  void add_free(std::shared_ptr<supervisor::WorkerSlot> slot);
+  // A request taken back from its slot (withdraw_ahead), as it was before it went ahead.
+  PendingRequest withdrawn(supervisor::ExchangeEnd::Unstarted&& u);
+  // A request queued ahead may be taken from a busy slot for a free one once it
+  // has waited this long: the slot's current request is no quick one.
+  static constexpr std::chrono::milliseconds kAheadStealAfter{1};
 };
 
 }  // namespace hearth::proxy

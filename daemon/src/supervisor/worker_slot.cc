@@ -240,7 +240,47 @@ void WorkerSlot::on_request_written() {
 // --- Dispatch ahead ---------------------------------------------------------------
 
 bool WorkerSlot::ahead_eligible(const http::Request& request) {
-  return !request.websocket && request.body.in_memory() && request.body.size() <= kAheadMaxBody;
+  if (request.websocket || request.body.size() != 0) return false;
+  const std::string& m = request.method;
+  return m == "GET" || m == "HEAD" || m == "OPTIONS";
+}
+
+namespace {
+// The sink of a withdrawn request's exchange: whatever the worker answers (a bare
+// END when it skipped the request, rarely a whole response) goes nowhere.
+class DiscardSink final : public http::ResponseSink {
+ public:
+  void start(int, std::string_view, std::vector<http::Header>) override {}
+  void body(std::string_view) override {}
+  void finish(bool) override {}
+  bool client_gone() const override { return true; }
+};
+}  // namespace
+
+std::unique_ptr<ExchangeEnd::Unstarted> WorkerSlot::withdraw_ahead() {
+  if (ahead_state_ != AheadState::Written || writing_ || !socket_.is_open()) return nullptr;
+  static const std::string kFrame = encode_frame(FrameType::ClientGone, {});
+  ssize_t n;
+  do {
+    n = ::send(socket_.native_handle(), kFrame.data(), kFrame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(kFrame.size())) {
+    if (n > 0) {
+      // A unix stream socket takes 16 bytes whole or not at all; should it not, the
+      // framing is lost: close, and the failure hands the request back as usual.
+      HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "short write of CLIENT_GONE; closing the slot");
+      close();
+    }
+    return nullptr;  // full (EAGAIN) or gone: the read side reports a dead worker
+  }
+  static const auto kDiscard = std::make_shared<DiscardSink>();
+  auto out = std::make_unique<ExchangeEnd::Unstarted>();
+  out->request = ahead_request_;  // the slot keeps it too: its log line, its timeout
+  out->env_block = ahead_wbuf_.substr(kHeaderSize);
+  out->sink = std::exchange(ahead_sink_, kDiscard);
+  out->retryable = std::exchange(ahead_retryable_, Retryable::No);
+  ahead_state_ = AheadState::Withdrawn;
+  return out;
 }
 
 bool WorkerSlot::can_take_ahead() const {
@@ -250,12 +290,15 @@ bool WorkerSlot::can_take_ahead() const {
 }
 
 void WorkerSlot::ask_ahead() {
-  if (home_ && can_take_ahead()) home_->on_ahead_wanted(*this);
+  // The Home checks can_take_ahead() only when a request waits: nothing more per
+  // request while none does (docs/profile.md, instructions per request).
+  if (dispatch_ahead_ && home_) home_->on_ahead_wanted(*this);
 }
 
 void WorkerSlot::send_ahead(std::shared_ptr<http::Request> request, std::string env_block,
                             std::shared_ptr<http::ResponseSink> sink, Retryable retryable) {
   ahead_state_ = AheadState::Writing;
+  ++ahead_seq_;
   ahead_request_ = std::move(request);
   ahead_sink_ = std::move(sink);
   ahead_retryable_ = retryable;
@@ -301,21 +344,26 @@ void WorkerSlot::promote_ahead() {
   request_.reset();
   sink_.reset();
   current_line_.clear();
+  const bool withdrawn = ahead_state_ == AheadState::Withdrawn;
   ExchangeEnd end;
-  end.ahead_started = true;
+  end.ahead_started = !withdrawn;  // a withdrawn one left the Home's count when taken back
   end_exchange(outcome, std::move(end));
   if (state_ != State::Busy || ahead_state_ == AheadState::None) return;  // cannot happen: nothing above fails it
 
   auto request = std::move(ahead_request_);
   auto sink = std::move(ahead_sink_);
   const Retryable retryable = ahead_retryable_;
-  const bool written = ahead_state_ == AheadState::Written;
+  const bool written = ahead_state_ != AheadState::Writing;
   ahead_state_ = AheadState::None;
   ahead_retryable_ = Retryable::No;
   wbuf_.swap(ahead_wbuf_);  // a write still in flight keeps pointing at the same bytes
-  begin_exchange(std::move(request), std::move(sink), false, retryable);
-  sink_->dispatched();  // it leaves the wait now (queue-time metrics)
-  if (sink_->client_gone()) on_client_gone();  // left while queued ahead: the worker hears it now
+  begin_exchange(std::move(request), std::move(sink), withdrawn, retryable);
+  if (withdrawn) [[unlikely]] {
+    gone_sent_ = true;  // its CLIENT_GONE is in the socket already: a bare END is its valid end
+  } else {
+    sink_->dispatched();  // it leaves the wait now (queue-time metrics)
+    if (sink_->client_gone()) on_client_gone();  // left while queued ahead: the worker hears it now
+  }
   if (written && !writing_) on_request_written();
 }
 
@@ -323,7 +371,7 @@ bool WorkerSlot::response_complete() const {
   return response_started_ && declared_body_ && body_received_ >= *declared_body_;
 }
 
-void WorkerSlot::begin_exchange(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink,
+[[gnu::always_inline]] inline void WorkerSlot::begin_exchange(std::shared_ptr<http::Request> request, std::shared_ptr<http::ResponseSink> sink,
                                 bool internal, Retryable retryable) {
   state_ = State::Busy;
   if (owner_) owner_->on_exchange_start(*this);
@@ -472,7 +520,8 @@ void WorkerSlot::on_timer(const boost::system::error_code& ec) {
 
 void WorkerSlot::on_timeout() {
   if (state_ != State::Busy || response_done_) return;
-  if (ahead_state_ != AheadState::None && paused_ && !reading_) {
+  const bool unstarted_ahead = holds_ahead();
+  if (unstarted_ahead && paused_ && !reading_) {
     // Paused for a slow client, the slot reads nothing: the worker may have written
     // its END (and started the request queued ahead) into the socket long ago. No
     // read is in flight, so read what is there now: an END found ends this exchange
@@ -493,7 +542,7 @@ void WorkerSlot::on_timeout() {
       return;
     }
   }
-  if (ahead_state_ != AheadState::None && !timeout_deferred_) {
+  if (unstarted_ahead && !timeout_deferred_) {
     // An END the worker wrote just now may wait unread in the socket (or in a read
     // completion not run yet): then the worker has started the request queued ahead,
     // which must not be sent elsewhere too. Read first; time out a moment later.
@@ -546,7 +595,12 @@ void WorkerSlot::fail_exchange(Outcome outcome) {
       sink_->finish(false);
     }
   }
-  if (ahead_state_ != AheadState::None) {
+  if (ahead_state_ == AheadState::Withdrawn) {
+    // Taken back already: nothing to hand back.
+    ahead_request_.reset();
+    ahead_sink_.reset();
+    ahead_state_ = AheadState::None;
+  } else if (ahead_state_ != AheadState::None) {
     // The current END was not read, so the worker never started it: hand it back.
     end.ahead = std::make_unique<ExchangeEnd::Unstarted>();
     end.ahead->request = std::move(ahead_request_);
@@ -720,7 +774,7 @@ void WorkerSlot::after_write() {
   maybe_idle();
 }
 
-void WorkerSlot::end_ws() {
+[[gnu::always_inline]] inline void WorkerSlot::end_ws() {
   if (ws_) {
     ws_->detach_app();
     ws_.reset();

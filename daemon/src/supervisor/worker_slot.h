@@ -112,6 +112,11 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
     Writing,  // queued ahead; its REQUEST is still being written (the socket took part of it)
     Written,  // queued ahead; its REQUEST is in the socket. It becomes the current exchange
               // (timeout, busy_for, CLIENT_GONE, access log) when the current END is read
+    Withdrawn,  // queued ahead, written, then taken back by the Home (withdraw_ahead(): its
+                // queue_timeout passed, or another slot is free) with a CLIENT_GONE behind it,
+                // so the worker skips it unless it had started it already (only safe methods
+                // go ahead). When the current END is read it becomes an internal exchange
+                // whose answer is discarded; then the slot is free.
   };
   enum class Outcome {
     Ok,             // RESPONSE_END received
@@ -149,8 +154,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
     // An exchange on `slot` ended: take it back if end.fate is Free; re-send
     // end.request when end.outcome is Retry (the slot is Closed then).
     virtual void on_exchange_end(std::shared_ptr<WorkerSlot> slot, ExchangeEnd&& end) = 0;
-    // Dispatch ahead: `slot` (Busy, can_take_ahead()) could take its next request
-    // now; the Home calls send_ahead() if it has one waiting. Default: none.
+    // Dispatch ahead: `slot` (Busy, its request written, dispatch ahead on) may be
+    // able to take its next request now; the Home calls send_ahead() if it has one
+    // waiting and slot.can_take_ahead(). Default: none.
     // (A reference: no shared_ptr per request when nothing waits.)
     virtual void on_ahead_wanted(WorkerSlot& slot) {}
   };
@@ -174,9 +180,9 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   // Dispatch ahead (AheadState). Set once, before start(): a WSGI worker's slot
   // with `dispatch_ahead` on; off, the slot never asks its Home for one.
   void set_dispatch_ahead(bool on) { dispatch_ahead_ = on; }
-  // A request the slot could queue ahead: no WebSocket, a body in memory of at
-  // most kAheadMaxBody bytes (anything else waits for a free slot, as before).
-  static constexpr uint64_t kAheadMaxBody = 64 * 1024;
+  // A request the slot could queue ahead: GET, HEAD or OPTIONS with no body and no
+  // WebSocket (anything else waits for a free slot, as before). Only a safe method,
+  // because one taken back (withdraw_ahead) may still have been started by the worker.
   static bool ahead_eligible(const http::Request& request);
   // Busy on an HTTP exchange whose request (and body) went out whole, no CLIENT_GONE
   // owed or in flight, nothing ahead yet, dispatch ahead on, and the Owner agrees.
@@ -186,6 +192,15 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   void send_ahead(std::shared_ptr<http::Request> request, std::string env_block,
                   std::shared_ptr<http::ResponseSink> sink, Retryable retryable = Retryable::No);
   AheadState ahead_state() const { return ahead_state_; }
+  // Whether a request is queued ahead and not started (Writing or Written), and
+  // which one: send_ahead() numbers them, so the Home tells its own request apart.
+  bool holds_ahead() const { return ahead_state_ == AheadState::Writing || ahead_state_ == AheadState::Written; }
+  uint64_t ahead_seq() const { return ahead_seq_; }
+  // Takes the request queued ahead back (Written only, nothing else being written):
+  // a CLIENT_GONE goes behind it (one non-blocking send) and the slot becomes
+  // Withdrawn. Null when it cannot (Writing, the socket full or gone: the request
+  // stays queued ahead, or is handed back by the failure as before).
+  std::unique_ptr<ExchangeEnd::Unstarted> withdraw_ahead();
   // The Home's mark: this slot is on its list of slots to offer the next queued
   // request to (Dispatcher::wanting_), so it is listed once, not per request.
   bool ahead_listed() const { return ahead_listed_; }
@@ -322,6 +337,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   bool dispatch_ahead_ = false;
   bool ahead_listed_ = false;
   AheadState ahead_state_ = AheadState::None;
+  uint64_t ahead_seq_ = 0;  // send_ahead() calls so far
   std::shared_ptr<http::Request> ahead_request_;
   std::shared_ptr<http::ResponseSink> ahead_sink_;
   std::string ahead_wbuf_;  // its header + environ block (swapped with wbuf_ when it starts)

@@ -209,6 +209,14 @@ class Slot(SlotConn):
             if self.end - self.pos < length:
                 self.fill(length)
             pos = self.pos
+            if (not body_len and self.end - pos - length >= 16
+                    and self.buf[pos + length] == CLIENT_GONE):
+                # Its client left, or the daemon took it back (a request queued ahead,
+                # answered elsewhere) before we started it: skip it. A bare END is its
+                # valid end after CLIENT_GONE (docs/worker-protocol.md).
+                self.pos = pos + length + 16
+                self.sendall(_END)
+                continue
             if _decode is not None:  # the C accelerator
                 environ = _decode(self.view, pos, length, base)
             else:  # protocol.decode_environ_py, inlined: a call less per request

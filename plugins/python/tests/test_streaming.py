@@ -211,3 +211,29 @@ def test_wsgi_stream_with_the_next_request_queued_behind_it(wsgi_worker):
     assert second.body == b"plain"
     assert w.request("/").body == b"plain"
     assert "protocol error" not in d.stderr()
+
+
+def _raw_request(path, query="", method="GET", body=b""):
+    block = fakedaemon.environ_block(method, path, query, body)
+    return P.HEADER.pack(P.REQUEST, 0, 0, len(block), len(body)) + block + body
+
+
+def test_wsgi_request_with_its_client_gone_already_buffered_is_skipped(wsgi_worker):
+    """A request hearthd took back from behind a busy slot (dispatch ahead), or whose client
+    left before it started: a CLIENT_GONE right behind a bodiless REQUEST, both buffered when
+    the worker reads it. The app is not called; a bare RESPONSE_END keeps the framing."""
+    w, record, d = wsgi_worker
+    w.slots[0].sendall(_raw_request("/accel") + _raw_request("/record", "skipped") + GONE
+                       + _raw_request("/record", "runs"))
+    assert w.read_response().chunks == [b"a", b"b"]
+    skipped = _read_until_end(w)
+    assert [(f.type, f.flags, f.payload) for f in skipped] == [(P.RESPONSE_END, 0, b"")]
+    assert w.read_response().body == b"plain"
+    text = _wait_record(record, "ran runs")
+    assert "skipped" not in text
+    # With a body the CLIENT_GONE is read only after it: the app runs (and may see it), as before.
+    w.slots[0].sendall(_raw_request("/record", "with-body", method="POST", body=b"xyz") + GONE)
+    assert w.read_response().body == b"plain"
+    assert _wait_record(record, "ran with-body")
+    assert w.request("/").body == b"plain"
+    assert "protocol error" not in d.stderr()

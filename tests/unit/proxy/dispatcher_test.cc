@@ -717,7 +717,7 @@ TEST_F(DispatcherTest, AQueuedRequestGoesAheadOnABusySlotAndCountsAsWaiting) {
   EXPECT_EQ(d.free_slots(), 1u);
 }
 
-TEST_F(DispatcherTest, ARequestWithALargeBodyDoesNotGoAhead) {
+TEST_F(DispatcherTest, ARequestWithABodyOrAnUnsafeMethodDoesNotGoAhead) {
   Dispatcher& d = make(10, ms{1000});
   hearth::testing::RecordingOwner owner;
   owner.fate = supervisor::SlotFate::Free;
@@ -726,9 +726,9 @@ TEST_F(DispatcherTest, ARequestWithALargeBodyDoesNotGoAhead) {
   slot->set_dispatch_ahead(true);
   auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();
   d.submit(pending("/1", s1));
-  d.submit(PendingRequest{make_request("POST", "/big", std::string(70 * 1024, 'b')), s2, "PATH_INFO\0/big"s});
+  d.submit(PendingRequest{make_request("POST", "/p", "b"), s2, "PATH_INFO\0/p"s});
   d.submit(pending("/3", s3));
-  d.on_slot_free(slot);  // takes /1; /big cannot go ahead, and /3 waits behind it (FIFO)
+  d.on_slot_free(slot);  // takes /1; the POST cannot go ahead, and /3 waits behind it (FIFO)
   auto& w = worker_of(slot);
   ASSERT_TRUE(w.await_request(io_));
   run_for(io_, ms{20});
@@ -737,7 +737,7 @@ TEST_F(DispatcherTest, ARequestWithALargeBodyDoesNotGoAhead) {
   EXPECT_EQ(d.queue_length(), 2u);
 }
 
-TEST_F(DispatcherTest, AnAheadRequestOfADeadWorkerIsSentElsewhereEvenAPost) {
+TEST_F(DispatcherTest, AnAheadRequestOfADeadWorkerIsSentElsewhereWithoutUsingItsRetry) {
   Dispatcher& d = make(10, ms{1000});
   hearth::testing::RecordingOwner owner;
   owner.fate = supervisor::SlotFate::Free;
@@ -747,7 +747,7 @@ TEST_F(DispatcherTest, AnAheadRequestOfADeadWorkerIsSentElsewhereEvenAPost) {
   d.on_slot_free(dead);
   auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();
   d.submit(pending("/1", s1));
-  d.submit(PendingRequest{make_request("POST", "/2", "p"), s2, "PATH_INFO\0/2"s});
+  d.submit(pending("/2", s2));
   d.submit(pending("/3", s3));
   // /2 went ahead on the busy slot as soon as /1 was out; /3 waits in the queue.
   ASSERT_EQ(dead->ahead_state(), WorkerSlot::AheadState::Written);
@@ -766,12 +766,92 @@ TEST_F(DispatcherTest, AnAheadRequestOfADeadWorkerIsSentElsewhereEvenAPost) {
   auto r = worker_of(live).await_request(io_);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->environ, "PATH_INFO\0/2"s);  // first: it was the oldest
-  EXPECT_EQ(r->body, "p");
   worker_of(live).respond("200 OK", "from 2");
   ASSERT_TRUE(run_until(io_, [&] { return s2->finished(); }));
   EXPECT_EQ(s2->status, 200);
   EXPECT_EQ(s2->body_text, "from 2");
   EXPECT_EQ(d.stats().retried, 0u);  // not a retry: it never started
+}
+
+// queue_timeout still bounds a request queued ahead: behind a request that does not
+// end, it is taken back (a CLIENT_GONE behind it) and answered 503 as from the queue.
+TEST_F(DispatcherTest, ARequestQueuedAheadGets503AtItsQueueTimeout) {
+  Dispatcher& d = make(10, ms{50}, &steady_);
+  hearth::testing::RecordingOwner owner;
+  owner.fate = supervisor::SlotFate::Free;
+  owner.ahead_ok = true;
+  auto slot = add_owned_slot(owner, 1);
+  slot->set_dispatch_ahead(true);
+  d.on_slot_free(slot);
+  auto s1 = new_sink(), s2 = new_sink();
+  d.submit(pending("/1", s1));
+  d.submit(pending("/2", s2));
+  ASSERT_EQ(slot->ahead_state(), WorkerSlot::AheadState::Written);
+  EXPECT_EQ(d.queue_length(), 1u);
+  ASSERT_TRUE(run_until(io_, [&] { return s2->finished(); }));
+  expect_503(*s2, "timed out waiting for a worker");
+  EXPECT_EQ(d.stats().rejected_timeout, 1u);
+  EXPECT_EQ(d.stats().ahead_withdrawn, 1u);
+  EXPECT_EQ(d.queue_length(), 0u);
+  EXPECT_EQ(slot->ahead_state(), WorkerSlot::AheadState::Withdrawn);
+
+  auto& w = worker_of(slot);
+  ASSERT_TRUE(w.await_request(io_));
+  ASSERT_TRUE(w.await_request(io_));
+  ASSERT_TRUE(w.await_client_gone(io_));
+  w.respond("200 OK", "1");
+  w.send(supervisor::FrameType::ResponseEnd, "");  // /2 skipped
+  ASSERT_TRUE(run_until(io_, [&] { return d.free_slots() == 1u; }));
+  EXPECT_EQ(s1->body_text, "1");
+  EXPECT_EQ(s2->finishes, 1);  // answered once, by the 503
+  EXPECT_EQ(slot->state(), WorkerSlot::State::Idle);
+}
+
+// A request queued ahead on a slot that stays busy goes to another slot that
+// frees up (once it has waited kAheadStealAfter there), instead of waiting for
+// the busy one; the busy worker is told to skip it.
+TEST_F(DispatcherTest, ARequestQueuedAheadMovesToASlotThatFreesUp) {
+  Dispatcher& d = make(10, ms{5000}, &steady_);
+  hearth::testing::RecordingOwner owner;
+  owner.fate = supervisor::SlotFate::Free;
+  owner.ahead_ok = true;
+  auto a = add_owned_slot(owner, 1);
+  auto b = add_owned_slot(owner, 2);
+  a->set_dispatch_ahead(true);
+  b->set_dispatch_ahead(true);
+  d.on_slot_free(a);
+  d.on_slot_free(b);
+  auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();
+  d.submit(pending("/1", s1));
+  d.submit(pending("/2", s2));
+  d.submit(pending("/3", s3));  // both busy: queued, then ahead on one of them
+  auto busy = a->ahead_state() == WorkerSlot::AheadState::Written ? a : b;
+  auto frees = busy == a ? b : a;
+  ASSERT_EQ(busy->ahead_state(), WorkerSlot::AheadState::Written);
+  auto& wb = worker_of(busy);
+  auto& wf = worker_of(frees);
+  auto own = wb.await_request(io_);
+  ASSERT_TRUE(own);
+  ASSERT_TRUE(wf.await_request(io_));
+  wf.respond("200 OK", "f");  // `frees` is free now; /3 still waits behind `busy`
+  auto moved = wf.await_request(io_);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->environ, "PATH_INFO\0/3"s);
+  EXPECT_EQ(d.stats().ahead_withdrawn, 1u);
+  EXPECT_EQ(d.queue_length(), 0u);
+  wf.respond("200 OK", "3 from the free slot");
+  ASSERT_TRUE(run_until(io_, [&] { return s3->finished(); }));
+  EXPECT_EQ(s3->body_text, "3 from the free slot");
+
+  auto behind = wb.await_request(io_);  // still in the busy worker's socket...
+  ASSERT_TRUE(behind);
+  EXPECT_EQ(behind->environ, "PATH_INFO\0/3"s);
+  ASSERT_TRUE(wb.await_client_gone(io_));
+  wb.respond("200 OK", "b");
+  wb.send(supervisor::FrameType::ResponseEnd, "");
+  ASSERT_TRUE(run_until(io_, [&] { return d.free_slots() == 2u; }));
+  EXPECT_EQ(s3->finishes, 1);
+  EXPECT_EQ(d.stats().dispatched, 4u);  // /1, /2, /3 ahead, /3 again
 }
 
 }  // namespace

@@ -206,6 +206,17 @@ class FakeWorker {
     run_until(io, [&] { return bad_header_ || (got = take_frame()).has_value(); }, timeout);
     return got;
   }
+  // Runs io until a CLIENT_GONE heads the inbox, and consumes it (take_frame cannot:
+  // decode_header knows only the frames a daemon reads).
+  bool await_client_gone(asio::io_context& io, std::chrono::milliseconds timeout = std::chrono::milliseconds{3000}) {
+    const std::string gone = supervisor::encode_frame(supervisor::FrameType::ClientGone, "");
+    const bool ok = run_until(io, [&] {
+      pump();
+      return inbox_.compare(0, gone.size(), gone) == 0;
+    }, timeout);
+    if (ok) inbox_.erase(0, gone.size());
+    return ok;
+  }
   // Blocking write of raw bytes (small frames fit the socket buffer).
   void send_raw(std::string_view data) {
     while (!data.empty()) {

@@ -48,8 +48,9 @@ class AheadTest : public ::testing::Test {
     slot().send(make_request("GET", "/one"), kEnv1, sink1_);
     ASSERT_EQ(home_.ahead_wanted.size(), 1u);
     ASSERT_TRUE(slot().can_take_ahead());
+    // A POST with a body: the Dispatcher sends only bodiless safe methods ahead
+    // (ahead_eligible), but the slot's mechanics do not depend on the method.
     auto r2 = make_request("POST", "/two", body2);
-    ASSERT_TRUE(WorkerSlot::ahead_eligible(*r2));
     slot().send_ahead(r2, kEnv2, sink2_, second);
     EXPECT_EQ(slot().ahead_state(), Ahead::Written);
     EXPECT_FALSE(slot().can_take_ahead());  // one at a time
@@ -126,14 +127,98 @@ TEST_F(AheadTest, OffOrRefusedByTheOwnerNothingIsAsked) {
   owner_.ahead_ok = false;  // a worker marked for recycling, draining...
   auto sink = std::make_shared<RecordingSink>();
   slot().send(make_request("GET", "/one"), kEnv1, sink);
-  EXPECT_TRUE(home_.ahead_wanted.empty());
+  EXPECT_EQ(home_.ahead_wanted.size(), 1u);  // asked (cheaply); the Home checks before it sends
   EXPECT_FALSE(slot().can_take_ahead());
 }
 
-TEST_F(AheadTest, OnlySmallInMemoryBodiesQualify) {
+TEST_F(AheadTest, OnlySafeMethodsWithoutABodyQualify) {
   EXPECT_TRUE(WorkerSlot::ahead_eligible(*make_request("GET", "/")));
-  EXPECT_TRUE(WorkerSlot::ahead_eligible(*make_request("POST", "/", std::string(64 * 1024, 'a'))));
-  EXPECT_FALSE(WorkerSlot::ahead_eligible(*make_request("POST", "/", std::string(64 * 1024 + 1, 'a'))));
+  EXPECT_TRUE(WorkerSlot::ahead_eligible(*make_request("HEAD", "/")));
+  EXPECT_TRUE(WorkerSlot::ahead_eligible(*make_request("OPTIONS", "/")));
+  EXPECT_FALSE(WorkerSlot::ahead_eligible(*make_request("GET", "/", "x")));
+  EXPECT_FALSE(WorkerSlot::ahead_eligible(*make_request("POST", "/")));
+  EXPECT_FALSE(WorkerSlot::ahead_eligible(*make_request("PUT", "/")));
+  EXPECT_FALSE(WorkerSlot::ahead_eligible(*make_request("DELETE", "/")));
+  EXPECT_FALSE(WorkerSlot::ahead_eligible(*make_request("get", "/")));
+}
+
+// --- Taking a request queued ahead back (withdraw_ahead) ---
+
+TEST_F(AheadTest, AWithdrawnRequestIsFollowedByClientGoneAndItsAnswerDiscarded) {
+  slot().send(make_request("GET", "/one"), kEnv1, sink1_);
+  EXPECT_FALSE(slot().withdraw_ahead());  // nothing queued ahead
+  slot().send_ahead(make_request("GET", "/two"), kEnv2, sink2_);
+  const uint64_t seq = slot().ahead_seq();
+  EXPECT_TRUE(slot().holds_ahead());
+  auto u = slot().withdraw_ahead();
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->sink, sink2_);
+  EXPECT_EQ(u->env_block, kEnv2);
+  EXPECT_EQ(u->request->target, "/two");
+  EXPECT_EQ(slot().ahead_state(), Ahead::Withdrawn);
+  EXPECT_FALSE(slot().holds_ahead());
+  EXPECT_EQ(slot().ahead_seq(), seq);
+  EXPECT_FALSE(slot().withdraw_ahead());  // once
+  EXPECT_FALSE(slot().can_take_ahead());  // still one behind the current one
+
+  // The worker's socket: /one, /two, then the CLIENT_GONE that applies to /two.
+  ASSERT_TRUE(worker().await_request(io_));
+  auto r2 = worker().await_request(io_);
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->environ, kEnv2);
+  ASSERT_TRUE(worker().await_client_gone(io_));
+
+  worker().respond(kOk, "r1");
+  worker().send(FrameType::ResponseEnd, "");  // the runtime skips a request whose CLIENT_GONE it finds
+  ASSERT_TRUE(run_until(io_, [&] { return slot().state() == State::Idle; }));
+  EXPECT_EQ(sink1_->body_text, "r1");
+  EXPECT_TRUE(*sink1_->finished_ok);
+  EXPECT_EQ(sink2_->starts, 0);  // its new slot answers it, never this one
+  EXPECT_FALSE(sink2_->finished());
+  ASSERT_EQ(home_.ends.size(), 2u);
+  EXPECT_FALSE(home_.ends[0].ahead_started);  // the Home counted it out when it took it back
+  EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok, Outcome::Ok}));
+  EXPECT_TRUE(slot().last_internal());  // the discarded exchange is the daemon's own
+}
+
+TEST_F(AheadTest, AWithdrawnRequestTheWorkerHadStartedIsAnsweredIntoNothing) {
+  slot().send(make_request("GET", "/one"), kEnv1, sink1_);
+  slot().send_ahead(make_request("GET", "/two"), kEnv2, sink2_);
+  ASSERT_TRUE(slot().withdraw_ahead());
+  // The worker had read /two before the CLIENT_GONE came: it runs it (a GET).
+  worker().respond(kOk, "r1");
+  worker().respond(kOk, "r2");
+  ASSERT_TRUE(run_until(io_, [&] { return slot().state() == State::Idle; }));
+  EXPECT_EQ(sink1_->body_text, "r1");
+  EXPECT_EQ(sink2_->starts, 0);
+  EXPECT_EQ(sink2_->body_text, "");
+  EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok, Outcome::Ok}));
+}
+
+TEST_F(AheadTest, AWorkerLostWithAWithdrawnRequestHandsNothingBack) {
+  slot().send(make_request("GET", "/one"), kEnv1, sink1_);
+  slot().send_ahead(make_request("GET", "/two"), kEnv2, sink2_);
+  ASSERT_TRUE(slot().withdraw_ahead());
+  ASSERT_TRUE(worker().await_request(io_));
+  worker().close();
+  ASSERT_TRUE(run_until(io_, [&] { return sink1_->finished(); }));
+  EXPECT_EQ(sink1_->status, 502);
+  ASSERT_EQ(home_.ends.size(), 1u);
+  EXPECT_FALSE(home_.ends[0].ahead);  // taken back already: not handed back twice
+  EXPECT_EQ(slot().ahead_state(), Ahead::None);
+  EXPECT_FALSE(sink2_->finished());
+}
+
+TEST_F(AheadTest, ATimeoutWithAWithdrawnRequestIsNotDeferred) {
+  make_slot(ms{100});
+  slot().send(make_request("GET", "/one"), kEnv1, sink1_);
+  slot().send_ahead(make_request("GET", "/two"), kEnv2, sink2_);
+  ASSERT_TRUE(slot().withdraw_ahead());
+  ASSERT_TRUE(run_until(io_, [&] { return sink1_->finished(); }));
+  EXPECT_EQ(sink1_->status, 504);
+  ASSERT_EQ(home_.ends.size(), 1u);
+  EXPECT_FALSE(home_.ends[0].ahead);
+  EXPECT_EQ(slot().state(), State::Broken);
 }
 
 TEST_F(AheadTest, WorkerDiesDuringTheCurrentRequestTheAheadOneIsHandedBackUnstarted) {

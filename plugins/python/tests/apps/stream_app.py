@@ -30,6 +30,10 @@ def wsgi(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain"), ("X-Accel-Buffering", "no"),
                                   ("X-Other", "1")])
         return iter([b"a", b"b"])
+    if path == "/record":
+        _record("ran " + environ.get("QUERY_STRING", ""))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"plain"]
     if path == "/accel-yes":
         start_response("200 OK", [("X-Accel-Buffering", "yes"), ("Content-Type", "text/plain")])
         return [b"buffered"]
