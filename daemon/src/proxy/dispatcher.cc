@@ -174,6 +174,7 @@ void Dispatcher::return_unstarted(PendingRequest p, int lost_worker_id) {
 }
 
 void Dispatcher::on_ahead_wanted(WorkerSlot& slot) {
+  if (!aheads_.empty() && move_stuck_ahead(slot)) [[unlikely]] return;
   if (queue_.empty()) {
     // Remembered for the next request that has to queue (once: the list holds at
     // most every WSGI slot; a gone slot's entry is dropped when met).
@@ -208,6 +209,49 @@ void Dispatcher::on_ahead_wanted(WorkerSlot& slot) {
     arm_timer_at(deadline);
     return;
   }
+}
+
+void Dispatcher::on_ahead_blocked(WorkerSlot& slot) {
+  auto u = slot.withdraw_ahead();
+  if (!u) return;  // cannot now: it stays, as before
+  PendingRequest p = withdrawn(std::move(*u));
+  if (p.sink->client_gone()) {
+    ++stats_.abandoned;
+    p.sink->finish(false);
+    return;
+  }
+  if (queue_.empty()) {
+    if (auto free = take_slot()) return assign(std::move(free), std::move(p));
+  }
+  queue_.push_front(std::move(p), clock_.now());  // the oldest waiting: first again
+  arm_timer();
+}
+
+bool Dispatcher::move_stuck_ahead(WorkerSlot& slot) {
+  while (!aheads_.empty() && !holder(aheads_.front())) aheads_.pop_front();
+  if (aheads_.empty()) return false;
+  const TimePoint now = clock_.now();
+  if (now - aheads_.front().sent < kAheadStealAfter) return false;
+  auto from = holder(aheads_.front());
+  if (from.get() == &slot || !slot.can_take_ahead()) return false;
+  auto u = from->withdraw_ahead();
+  if (!u) return false;
+  const TimePoint deadline = aheads_.front().deadline;
+  aheads_.pop_front();
+  PendingRequest p = withdrawn(std::move(*u));
+  if (p.sink->client_gone()) {
+    ++stats_.abandoned;
+    p.sink->finish(false);
+    return false;
+  }
+  ++stats_.dispatched;
+  ++stats_.ahead;
+  ++ahead_held_;
+  ++p.attempts;
+  const auto retry = retryable(p) ? supervisor::Retryable::Yes : supervisor::Retryable::No;
+  slot.send_ahead(std::move(p.request), std::move(p.env_block), std::move(p.sink), retry);
+  aheads_.push_back(Ahead{slot.weak_from_this(), slot.ahead_seq(), now, deadline});
+  return true;
 }
 
 std::shared_ptr<WorkerSlot> Dispatcher::holder(const Ahead& a) {

@@ -60,6 +60,9 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   // and the request qualifies (WorkerSlot::ahead_eligible); otherwise it waits
   // for a free slot, as every request did before.
   void on_ahead_wanted(supervisor::WorkerSlot& slot) override;
+  // Dispatch ahead: the slot's current response streams or lost its client: the
+  // request queued ahead there is taken back, to a free slot or the queue's head.
+  void on_ahead_blocked(supervisor::WorkerSlot& slot) override;
   // Takes an idle slot of one worker out of the free list (for a health or
   // keep-warm request); null if it has none free. The slot comes back through
   // on_exchange_end when that exchange ends.
@@ -89,6 +92,10 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   // past their queue deadline get 503; while a slot is free, the oldest one queued
   // ahead for kAheadStealAfter or more goes to it. Returns the next time to look.
   std::optional<TimePoint> sweep_ahead(TimePoint now);
+  // A slot asking for a request ahead (on_ahead_wanted) gets the oldest one queued
+  // ahead elsewhere if that has waited kAheadStealAfter or more (its worker is slow
+  // or not running: on 2 cores, often descheduled); true if it did.
+  bool move_stuck_ahead(supervisor::WorkerSlot& slot);
   // The oldest request queued ahead for kAheadStealAfter or more, taken back; and,
   // else, the time when one will be (none: no request is queued ahead).
   std::optional<PendingRequest> steal_ahead(TimePoint now, std::optional<TimePoint>* later);

@@ -151,7 +151,12 @@ void WorkerSlot::handle_frame(const FrameHeader& h, std::string_view payload) {
           declared_body_ = len;
         }
       }
-      if (h.flags & kFlagStream) [[unlikely]] sink_->set_streaming();
+      if (h.flags & kFlagStream) [[unlikely]] {
+        sink_->set_streaming();
+        stream_ = true;
+        // A stream may last: the request queued behind it goes elsewhere.
+        if (holds_ahead() && home_) home_->on_ahead_blocked(*this);
+      }
       sink_->start(head->status, head->reason, std::move(headers));
       return;
     }
@@ -205,9 +210,14 @@ void WorkerSlot::on_client_gone() {
   // A WebSocket's client leaving is WS_DISCONNECT (the session tells the slot), never CLIENT_GONE.
   if (state_ != State::Busy || response_done_ || gone_sent_ || ws_state_ != WsState::None) return;
   // A request queued ahead is behind the current one in the socket: the worker
-  // would take a CLIENT_GONE after it for that request's. The worker finishes the
-  // current one; its response is discarded (handle_body).
-  if (ahead_state_ != AheadState::None) return;
+  // would take a CLIENT_GONE after it for that request's. Taken back first, it is
+  // followed by its own CLIENT_GONE, a pair the worker skips (owing a bare END for
+  // it) before it finds this one. If it cannot be taken back, the worker finishes
+  // the current one; its response is discarded (handle_body).
+  if (holds_ahead()) {
+    if (home_) home_->on_ahead_blocked(*this);
+    if (holds_ahead()) return;
+  }
   gone_sent_ = true;
   if (writing_) {
     gone_pending_ = true;  // after the request: the worker reads frames in order
@@ -285,6 +295,7 @@ std::unique_ptr<ExchangeEnd::Unstarted> WorkerSlot::withdraw_ahead() {
 
 bool WorkerSlot::can_take_ahead() const {
   return dispatch_ahead_ && state_ == State::Busy && !response_done_ && !writing_ && !gone_pending_ &&
+         !stream_ &&
          ahead_state_ == AheadState::None && ws_state_ == WsState::None && request_ && socket_.is_open() &&
          owner_ && owner_->may_dispatch_ahead(*this);
 }
@@ -381,6 +392,7 @@ bool WorkerSlot::response_complete() const {
   request_ = std::move(request);
   sink_ = std::move(sink);
   response_started_ = false;
+  stream_ = false;
   response_done_ = false;
   gone_pending_ = false;
   gone_sent_ = false;

@@ -159,6 +159,11 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
     // waiting and slot.can_take_ahead(). Default: none.
     // (A reference: no shared_ptr per request when nothing waits.)
     virtual void on_ahead_wanted(WorkerSlot& slot) {}
+    // Dispatch ahead: the request queued ahead on `slot` (holds_ahead()) should not
+    // wait there: the current response streams, or its client left (the worker sees
+    // that CLIENT_GONE only once the request behind is taken back, a pair it skips).
+    // The Home takes it back (withdraw_ahead) and sends it elsewhere. Default: none.
+    virtual void on_ahead_blocked(WorkerSlot& slot) {}
   };
 
   using Socket = boost::asio::local::stream_protocol::socket;
@@ -185,7 +190,8 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   // because one taken back (withdraw_ahead) may still have been started by the worker.
   static bool ahead_eligible(const http::Request& request);
   // Busy on an HTTP exchange whose request (and body) went out whole, no CLIENT_GONE
-  // owed or in flight, nothing ahead yet, dispatch ahead on, and the Owner agrees.
+  // owed or in flight, not a streamed response, nothing ahead yet, dispatch ahead on,
+  // and the Owner agrees.
   bool can_take_ahead() const;
   // Precondition: can_take_ahead() and ahead_eligible(*request). Writes the REQUEST
   // now; the worker reads it after its current RESPONSE_END.
@@ -308,6 +314,7 @@ class WorkerSlot : public std::enable_shared_from_this<WorkerSlot>,
   static constexpr std::size_t kBodySendChunk = 1024 * 1024;
   bool writing_ = false;
   bool response_started_ = false;
+  bool stream_ = false;  // RESPONSE_START had STREAM: nothing is queued ahead behind it
   // The response as the worker declared it: a body of this many bytes
   // (Content-Length), or none at all (HEAD, 1xx/204/304). When the worker is
   // lost after all of it arrived, the client's response is complete.

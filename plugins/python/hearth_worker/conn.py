@@ -8,7 +8,7 @@ the body only through the public methods below (``take_buffered``, ``take_line``
 
 import socket
 
-from .protocol import CLIENT_GONE, HEADER_SIZE
+from .protocol import CLIENT_GONE, HEADER, HEADER_SIZE, REQUEST
 
 BUF_SIZE = 64 * 1024
 # A buffer grown for a huge environ is dropped again once idle above this size.
@@ -17,34 +17,66 @@ BUF_KEEP = 1024 * 1024
 _PEEK = socket.MSG_PEEK | socket.MSG_DONTWAIT
 
 
-def poll_client_gone(conn):
+def _recv_more(conn, need):
+    """Without blocking, try to hold ``need`` bytes from ``pos``: compacts the buffer (never
+    grows it) and receives once. False if the socket is at EOF or in error."""
+    if len(conn.buf) - conn.pos < need:
+        avail = conn.end - conn.pos
+        if need > len(conn.buf):
+            return True  # cannot hold it: looked at again when the socket is read
+        conn.buf[:avail] = conn.buf[conn.pos:conn.end]
+        conn.pos, conn.end = 0, avail
+    try:
+        n = conn.sock.recv_into(conn.view[conn.end:], 0, socket.MSG_DONTWAIT)
+    except (BlockingIOError, InterruptedError):
+        return True
+    except OSError:
+        return False
+    if not n:
+        return False
+    conn.end += n
+    return True
+
+
+def poll_client_gone(conn, skip_withdrawn=False):
     """True when the daemon sent CLIENT_GONE for the request in flight (then consumed), or
     is gone itself (EOF, an error). Never blocks. ``conn`` has ``sock``, ``buf``, ``view``,
     ``pos`` and ``end`` (a :class:`SlotConn` or an ASGI slot). Call it only once the
     request body was read whole: CLIENT_GONE is the one frame the daemon sends during an
-    exchange, so it is then the next thing on the socket (docs/worker-protocol.md)."""
-    if conn.end - conn.pos < HEADER_SIZE:
-        if conn.pos == conn.end:
-            conn.pos = conn.end = 0
-        elif len(conn.buf) - conn.end < HEADER_SIZE:
-            avail = conn.end - conn.pos
-            conn.buf[:avail] = conn.buf[conn.pos:conn.end]
-            conn.pos, conn.end = 0, avail
-        try:
-            n = conn.sock.recv_into(conn.view[conn.end:], 0, socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            return False
-        except OSError:
-            return True
-        if not n:
-            return True  # EOF: the daemon is gone; the next send reports it
-        conn.end += n
+    exchange, so it is then the next thing on the socket (docs/worker-protocol.md).
+
+    WSGI with dispatch ahead (``skip_withdrawn``, a :class:`SlotConn`): the next REQUEST
+    may be there first. One the daemon took back is a bodiless REQUEST with its own
+    CLIENT_GONE right behind it: that pair is consumed (``owed_ends`` counts the bare
+    RESPONSE_END the worker sends for it after the current response) and the search goes
+    on behind it. Any other REQUEST is left buffered for the next exchange."""
+    while True:
         if conn.end - conn.pos < HEADER_SIZE:
+            if conn.pos == conn.end:
+                conn.pos = conn.end = 0
+            if not _recv_more(conn, HEADER_SIZE):
+                return True  # EOF or error: the daemon is gone; the next send reports it
+            if conn.end - conn.pos < HEADER_SIZE:
+                return False
+        ftype = conn.buf[conn.pos]
+        if ftype == CLIENT_GONE:
+            conn.pos += HEADER_SIZE
+            return True
+        if ftype != REQUEST or not skip_withdrawn:
             return False
-    if conn.buf[conn.pos] == CLIENT_GONE:
-        conn.pos += HEADER_SIZE
-        return True
-    return False
+        _t, _f, _r, length, body_len = HEADER.unpack_from(conn.buf, conn.pos)
+        if body_len:
+            return False
+        need = HEADER_SIZE + length + HEADER_SIZE
+        if conn.end - conn.pos < need:
+            if not _recv_more(conn, need):
+                return True
+            if conn.end - conn.pos < need:
+                return False
+        if conn.buf[conn.pos + HEADER_SIZE + length] != CLIENT_GONE:
+            return False
+        conn.pos += need
+        conn.owed_ends += 1
 
 
 class SlotClosed(BaseException):
@@ -56,7 +88,7 @@ class SlotClosed(BaseException):
 
 
 class SlotConn:
-    __slots__ = ("sock", "buf", "view", "pos", "end")
+    __slots__ = ("sock", "buf", "view", "pos", "end", "owed_ends")
 
     def __init__(self, sock):
         self.sock = sock
@@ -64,6 +96,7 @@ class SlotConn:
         self.view = memoryview(self.buf)
         self.pos = 0
         self.end = 0
+        self.owed_ends = 0  # bare RESPONSE_ENDs for requests skipped during this exchange
 
     def fill(self, need):
         """Make ``end - pos >= need``, compacting or growing ``buf`` as needed."""
@@ -123,8 +156,8 @@ class SlotConn:
             return False
 
     def client_gone(self):
-        """See :func:`poll_client_gone`."""
-        return poll_client_gone(self)
+        """See :func:`poll_client_gone` (a WSGI slot: withdrawn requests skipped)."""
+        return poll_client_gone(self, True)
 
     # -- the request body, for wsgi.Input ------------------------------------------------
 

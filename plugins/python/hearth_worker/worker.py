@@ -229,6 +229,9 @@ class Slot(SlotConn):
             self.environ = environ
             self.body = body
             self.handle(environ)
+            if self.owed_ends:  # requests taken back while this one streamed (poll_client_gone)
+                self.sendall(_END * self.owed_ends)
+                self.owed_ends = 0
             body.drain()
             if self.errors._partial:
                 self.errors.flush()

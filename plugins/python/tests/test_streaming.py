@@ -237,3 +237,22 @@ def test_wsgi_request_with_its_client_gone_already_buffered_is_skipped(wsgi_work
     assert _wait_record(record, "ran with-body")
     assert w.request("/").body == b"plain"
     assert "protocol error" not in d.stderr()
+
+
+def test_wsgi_stream_finds_its_client_gone_behind_a_withdrawn_request(wsgi_worker):
+    """hearthd took back the request it had queued behind a stream (its own CLIENT_GONE right
+    behind it), then the stream's client left: the worker skips the pair, stops the stream,
+    and sends the bare RESPONSE_END it owes for the skipped request after the stream's."""
+    w, record, d = wsgi_worker
+    w.send_request("/sse")
+    first = fakedaemon.read_frame(w.slots[0])
+    assert first.type == P.RESPONSE_START and first.flags == P.FLAG_STREAM
+    w.slots[0].sendall(_raw_request("/record", "withdrawn") + GONE + GONE)
+    frames = _read_until_end(w)
+    assert len(frames) < 1000, len(frames)  # stopped early: it saw the second CLIENT_GONE
+    owed = fakedaemon.read_frame(w.slots[0])
+    assert (owed.type, owed.flags, owed.payload) == (P.RESPONSE_END, 0, b"")
+    assert _wait_record(record, "closed")
+    assert w.request("/").body == b"plain"
+    assert "ran withdrawn" not in record.read_text()
+    assert "protocol error" not in d.stderr()

@@ -854,5 +854,61 @@ TEST_F(DispatcherTest, ARequestQueuedAheadMovesToASlotThatFreesUp) {
   EXPECT_EQ(d.stats().dispatched, 4u);  // /1, /2, /3 ahead, /3 again
 }
 
+// A request stuck ahead on a slot whose worker does not get on (descheduled, slow)
+// moves to the next busy slot that asks for one, ahead of the queue (it is older).
+TEST_F(DispatcherTest, ARequestStuckAheadMovesToTheNextSlotThatAsks) {
+  Dispatcher& d = make(10, ms{5000}, &steady_);
+  hearth::testing::RecordingOwner owner;
+  owner.fate = supervisor::SlotFate::Free;
+  owner.ahead_ok = true;
+  auto a = add_owned_slot(owner, 1);
+  auto b = add_owned_slot(owner, 2);
+  a->set_dispatch_ahead(true);
+  b->set_dispatch_ahead(true);
+  d.on_slot_free(a);
+  d.on_slot_free(b);
+  std::vector<std::shared_ptr<RecordingSink>> s;
+  for (int i = 0; i < 5; ++i) s.push_back(new_sink());
+  for (int i = 0; i < 5; ++i) d.submit(pending("/" + std::to_string(i + 1), s[i]));
+  // /1 and /2 run; /3 and /4 went ahead (one per slot); /5 waits in the queue.
+  ASSERT_EQ(a->ahead_state(), WorkerSlot::AheadState::Written);
+  ASSERT_EQ(b->ahead_state(), WorkerSlot::AheadState::Written);
+  EXPECT_EQ(d.queue_length(), 3u);
+  auto& wa = worker_of(a);
+  auto& wb = worker_of(b);
+  auto a1 = wa.await_request(io_), a2 = wa.await_request(io_);
+  auto b1 = wb.await_request(io_), b2 = wb.await_request(io_);
+  ASSERT_TRUE(a1 && a2 && b1 && b2);
+  // Which slot got the oldest one ahead: that worker stays stuck.
+  const bool a_first = a2->environ < b2->environ;
+  auto& stuck = a_first ? wa : wb;
+  auto& moving = a_first ? wb : wa;
+  const std::string oldest = a_first ? a2->environ : b2->environ;
+  run_for(io_, ms{3});  // > kAheadStealAfter
+  moving.respond("200 OK", "x");  // its request ahead starts; it asks for the next: the stuck one
+  auto moved = moving.await_request(io_);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->environ, oldest);
+  EXPECT_EQ(d.stats().ahead_withdrawn, 1u);
+  ASSERT_TRUE(stuck.await_client_gone(io_));
+  EXPECT_EQ(d.queue_length(), 2u);  // the moved one (ahead again) and /5
+  moving.respond("200 OK", "y");  // the one it had ahead
+  moving.respond("200 OK", "moved");
+  stuck.respond("200 OK", "stuck");
+  stuck.send(supervisor::FrameType::ResponseEnd, "");  // the withdrawn one, skipped
+  ASSERT_TRUE(run_until(io_, [&] {
+    for (auto& sk : s)
+      if (!sk->finished()) {
+        if (auto r = moving.take_request()) moving.respond("200 OK", "late");
+        if (auto r = stuck.take_request()) stuck.respond("200 OK", "late");
+        return false;
+      }
+    return true;
+  }));
+  const int moved_index = oldest.back() - '1';
+  EXPECT_EQ(s[moved_index]->body_text, "moved");
+  EXPECT_EQ(s[moved_index]->finishes, 1);
+}
+
 }  // namespace
 }  // namespace hearth::proxy

@@ -112,6 +112,10 @@ class RecordingHome final : public WorkerSlot::Home {
     ends.push_back(std::move(end));
   }
   void on_ahead_wanted(WorkerSlot& slot) override { ahead_wanted.push_back(slot.shared_from_this()); }
+  // Takes the request back, as the Dispatcher does (null when the slot refused).
+  void on_ahead_blocked(WorkerSlot& slot) override { blocked.push_back(take_back ? slot.withdraw_ahead() : nullptr); }
+  bool take_back = true;
+  std::vector<std::unique_ptr<supervisor::ExchangeEnd::Unstarted>> blocked;
   std::vector<std::shared_ptr<WorkerSlot>> ahead_wanted;
   std::vector<std::shared_ptr<WorkerSlot>> free;
   std::vector<supervisor::ExchangeEnd> ends;

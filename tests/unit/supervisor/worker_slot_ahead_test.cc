@@ -209,6 +209,48 @@ TEST_F(AheadTest, AWorkerLostWithAWithdrawnRequestHandsNothingBack) {
   EXPECT_FALSE(sink2_->finished());
 }
 
+TEST_F(AheadTest, TheCurrentClientLeavingTakesTheAheadRequestBackThenSendsItsClientGone) {
+  slot().send(make_request("GET", "/one"), kEnv1, sink1_);
+  slot().send_ahead(make_request("GET", "/two"), kEnv2, sink2_);
+  ASSERT_TRUE(worker().await_request(io_));
+  ASSERT_TRUE(worker().await_request(io_));
+  sink1_->leave();  // the current request's client goes away
+  ASSERT_EQ(home_.blocked.size(), 1u);
+  ASSERT_TRUE(home_.blocked[0]);
+  EXPECT_EQ(home_.blocked[0]->sink, sink2_);
+  EXPECT_EQ(slot().ahead_state(), Ahead::Withdrawn);
+  // /two's CLIENT_GONE, then /one's: the worker skips the pair and sees the second.
+  ASSERT_TRUE(worker().await_client_gone(io_));
+  ASSERT_TRUE(worker().await_client_gone(io_));
+  worker().send(FrameType::ResponseEnd, "");  // /one, stopped
+  worker().send(FrameType::ResponseEnd, "");  // the bare END it owed for /two
+  ASSERT_TRUE(run_until(io_, [&] { return slot().state() == State::Idle; }));
+  EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok, Outcome::Ok}));
+  EXPECT_EQ(sink2_->starts, 0);
+}
+
+TEST_F(AheadTest, AStreamedResponseSendsTheAheadRequestElsewhereAndTakesNoMore) {
+  slot().send(make_request("GET", "/one"), kEnv1, sink1_);
+  slot().send_ahead(make_request("GET", "/two"), kEnv2, sink2_);
+  worker().send(FrameType::ResponseStart, kOk, kFlagStream);
+  ASSERT_TRUE(run_until(io_, [&] { return !home_.blocked.empty(); }));
+  ASSERT_TRUE(home_.blocked[0]);  // taken back at once: a stream may last
+  EXPECT_EQ(slot().ahead_state(), Ahead::Withdrawn);
+  worker().send(FrameType::ResponseBody, "r1");
+  worker().send(FrameType::ResponseEnd, "");  // /one's stream ends
+  worker().send(FrameType::ResponseEnd, "");  // /two, skipped
+  ASSERT_TRUE(run_until(io_, [&] { return slot().state() == State::Idle; }));
+  EXPECT_EQ(sink1_->body_text, "r1");
+  EXPECT_EQ(sink2_->starts, 0);
+
+  auto sink3 = std::make_shared<RecordingSink>();
+  slot().send(make_request("GET", "/three"), kEnv1, sink3);
+  EXPECT_TRUE(slot().can_take_ahead());
+  worker().send(FrameType::ResponseStart, kOk, kFlagStream);
+  ASSERT_TRUE(run_until(io_, [&] { return sink3->starts > 0; }));
+  EXPECT_FALSE(slot().can_take_ahead());  // nothing goes ahead behind a stream
+}
+
 TEST_F(AheadTest, ATimeoutWithAWithdrawnRequestIsNotDeferred) {
   make_slot(ms{100});
   slot().send(make_request("GET", "/one"), kEnv1, sink1_);
@@ -301,7 +343,8 @@ TEST_F(AheadTest, TheAheadRequestsTimeoutStartsWhenItBecomesCurrent) {
   EXPECT_EQ(owner_.outcomes, (std::vector<Outcome>{Outcome::Ok, Outcome::Ok}));
 }
 
-TEST_F(AheadTest, NoClientGoneForTheCurrentRequestOnceOneIsQueuedBehindIt) {
+TEST_F(AheadTest, NoClientGoneForTheCurrentRequestWhileOneStaysQueuedBehindIt) {
+  home_.take_back = false;  // the Home cannot take it back (as when withdraw_ahead refuses)
   send_two();
   ASSERT_TRUE(worker().await_request(io_));
   ASSERT_TRUE(worker().await_request(io_));
