@@ -191,7 +191,7 @@ void Dispatcher::on_ahead_wanted(WorkerSlot& slot) {
       gone->sink->finish(false);
       continue;
     }
-    // FIFO: one that cannot go ahead (a large or spooled body) waits for a free slot, and so do those behind it.
+    // FIFO: one that cannot go ahead (a body, an unsafe method) waits for a free slot, and so do those behind it.
     if (!WorkerSlot::ahead_eligible(*p->request) || !slot.can_take_ahead()) return;
     const TimePoint now = clock_.now();
     const TimePoint deadline = *queue_.next_deadline();

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include "common/log.h"
@@ -277,9 +278,10 @@ std::unique_ptr<ExchangeEnd::Unstarted> WorkerSlot::withdraw_ahead() {
   if (n != static_cast<ssize_t>(kFrame.size())) {
     if (n > 0) {
       // A unix stream socket takes 16 bytes whole or not at all; should it not, the
-      // framing is lost: close, and the failure hands the request back as usual.
+      // framing is lost: close (posted: the caller is in the middle of its own work),
+      // and the failure hands the request back as usual.
       HLOG_CTX(Error, "worker " + std::to_string(worker_id_), "short write of CLIENT_GONE; closing the slot");
-      close();
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
     }
     return nullptr;  // full (EAGAIN) or gone: the read side reports a dead worker
   }
