@@ -7,22 +7,15 @@
 #include <nghttp2/nghttp2.h>
 #include <zlib.h>
 
-#include <fstream>
 #include <string>
 
+#include "../common/self_maps.h"
 #include "lazylibs/libraries.h"
 
 namespace hearth::lazylibs {
 namespace {
 
-bool mapped(const std::string& name) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    if (line.find(name) != std::string::npos) return true;
-  }
-  return false;
-}
+using hearth::testing::mapped;
 
 // First in this file: ctest runs each test in its own process.
 TEST(LazyLibsStubs, NothingIsMappedUntilTheFirstCall) {

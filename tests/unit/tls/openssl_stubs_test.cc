@@ -6,22 +6,15 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <fstream>
 #include <string>
 
+#include "../common/self_maps.h"
 #include "tls/openssl_loader.h"
 
 namespace hearth::tls {
 namespace {
 
-bool mapped(const std::string& name) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    if (line.find(name) != std::string::npos) return true;
-  }
-  return false;
-}
+using hearth::testing::mapped;
 
 // First in this file: ctest runs each test in its own process; run by hand,
 // the executable runs it before the others load the library.
