@@ -17,6 +17,13 @@ void Dispatcher::reject(PendingRequest& p, const char* why) {
                  {http::Header{"Retry-After", "1"}});
 }
 
+inline bool Dispatcher::abandon_if_gone(PendingRequest& p) {
+  if (!p.sink->client_gone()) return false;
+  ++stats_.abandoned;
+  p.sink->finish(false);
+  return true;
+}
+
 void Dispatcher::count_free(int worker, bool add) {
   for (auto it = free_per_worker_.begin(); it != free_per_worker_.end(); ++it) {
     if (it->first != worker) continue;
@@ -157,15 +164,15 @@ void Dispatcher::forget_free_of(int worker_id) {
 }
 
 void Dispatcher::return_unstarted(PendingRequest p, int lost_worker_id) {
-  if (p.sink->client_gone()) {
-    ++stats_.abandoned;
-    p.sink->finish(false);
-    return;
-  }
+  if (abandon_if_gone(p)) return;
   // Its slot's worker is lost, timed out or broken: it is killed, so never pick its other slots.
   forget_free_of(lost_worker_id);
   HLOG(Debug, "worker " << lost_worker_id << " failed before starting " << p.request->method << " "
                         << p.request->target << " (sent ahead); sending it elsewhere");
+  resend_first(std::move(p));
+}
+
+void Dispatcher::resend_first(PendingRequest&& p) {
   if (queue_.empty()) {
     if (auto slot = take_slot()) return assign(std::move(slot), std::move(p));
   }
@@ -187,44 +194,37 @@ void Dispatcher::on_ahead_wanted(WorkerSlot& slot) {
   while (PendingRequest* p = queue_.front()) {
     if (p->sink->client_gone()) {
       auto gone = queue_.pop(clock_.now());
-      ++stats_.abandoned;
-      gone->sink->finish(false);
+      abandon_if_gone(*gone);
       continue;
     }
     // FIFO: one that cannot go ahead (a body, an unsafe method) waits for a free slot, and so do those behind it.
     if (!WorkerSlot::ahead_eligible(*p->request) || !slot.can_take_ahead()) return;
     const TimePoint now = clock_.now();
     const TimePoint deadline = *queue_.next_deadline();
-    auto next = queue_.pop(now);
-    ++stats_.dispatched;
-    ++stats_.ahead;
-    ++ahead_held_;
-    ++next->attempts;
-    const auto retry = retryable(*next) ? supervisor::Retryable::Yes : supervisor::Retryable::No;
-    // Its queue time ends when it starts (the slot calls dispatched() then).
-    slot.send_ahead(std::move(next->request), std::move(next->env_block), std::move(next->sink), retry);
-    // Tracked while it waits there: taken back at its queue deadline, or for a slot that frees up.
-    while (!aheads_.empty() && !holder(aheads_.front())) aheads_.pop_front();
-    aheads_.push_back(Ahead{slot.weak_from_this(), slot.ahead_seq(), now, deadline});
+    go_ahead(slot, std::move(*queue_.pop(now)), now, deadline);
     arm_timer_at(deadline);
     return;
   }
+}
+
+void Dispatcher::go_ahead(WorkerSlot& slot, PendingRequest&& p, TimePoint now, TimePoint deadline) {
+  ++stats_.dispatched;
+  ++stats_.ahead;
+  ++ahead_held_;
+  ++p.attempts;
+  const auto retry = retryable(p) ? supervisor::Retryable::Yes : supervisor::Retryable::No;
+  // Its queue time ends when it starts (the slot calls dispatched() then).
+  slot.send_ahead(std::move(p.request), std::move(p.env_block), std::move(p.sink), retry);
+  // Tracked while it waits there: taken back at its queue deadline, or for a slot that frees up.
+  while (!aheads_.empty() && !holder(aheads_.front())) aheads_.pop_front();
+  aheads_.push_back(Ahead{slot.weak_from_this(), slot.ahead_seq(), now, deadline});
 }
 
 void Dispatcher::on_ahead_blocked(WorkerSlot& slot) {
   auto u = slot.withdraw_ahead();
   if (!u) return;  // cannot now: it stays, as before
   PendingRequest p = withdrawn(std::move(*u));
-  if (p.sink->client_gone()) {
-    ++stats_.abandoned;
-    p.sink->finish(false);
-    return;
-  }
-  if (queue_.empty()) {
-    if (auto free = take_slot()) return assign(std::move(free), std::move(p));
-  }
-  queue_.push_front(std::move(p), clock_.now());  // the oldest waiting: first again
-  arm_timer();
+  if (!abandon_if_gone(p)) resend_first(std::move(p));  // the oldest waiting: first again
 }
 
 bool Dispatcher::move_stuck_ahead(WorkerSlot& slot) {
@@ -239,18 +239,8 @@ bool Dispatcher::move_stuck_ahead(WorkerSlot& slot) {
   const TimePoint deadline = aheads_.front().deadline;
   aheads_.pop_front();
   PendingRequest p = withdrawn(std::move(*u));
-  if (p.sink->client_gone()) {
-    ++stats_.abandoned;
-    p.sink->finish(false);
-    return false;
-  }
-  ++stats_.dispatched;
-  ++stats_.ahead;
-  ++ahead_held_;
-  ++p.attempts;
-  const auto retry = retryable(p) ? supervisor::Retryable::Yes : supervisor::Retryable::No;
-  slot.send_ahead(std::move(p.request), std::move(p.env_block), std::move(p.sink), retry);
-  aheads_.push_back(Ahead{slot.weak_from_this(), slot.ahead_seq(), now, deadline});
+  if (abandon_if_gone(p)) return false;
+  go_ahead(slot, std::move(p), now, deadline);
   return true;
 }
 
@@ -289,11 +279,7 @@ std::optional<PendingRequest> Dispatcher::steal_ahead(TimePoint now, std::option
     }
     aheads_.erase(aheads_.begin() + static_cast<std::ptrdiff_t>(i));
     PendingRequest p = withdrawn(std::move(*u));
-    if (p.sink->client_gone()) {
-      ++stats_.abandoned;
-      p.sink->finish(false);
-      continue;
-    }
+    if (abandon_if_gone(p)) continue;
     HLOG(Debug, "worker " << slot->worker_id() << " still busy after " << kAheadStealAfter.count() << " ms; "
                           << p.request->method << " " << p.request->target
                           << " (queued ahead there) goes to a free slot");
@@ -325,11 +311,7 @@ std::optional<TimePoint> Dispatcher::sweep_ahead(TimePoint now) {
     }
     aheads_.erase(aheads_.begin() + static_cast<std::ptrdiff_t>(i));
     PendingRequest p = withdrawn(std::move(*u));
-    if (p.sink->client_gone()) {
-      ++stats_.abandoned;
-      p.sink->finish(false);
-      continue;
-    }
+    if (abandon_if_gone(p)) continue;
     ++stats_.rejected_timeout;
     reject(p, "timed out waiting for a worker");
   }
@@ -351,11 +333,7 @@ std::optional<TimePoint> Dispatcher::sweep_ahead(TimePoint now) {
 
 void Dispatcher::retry(PendingRequest p, int lost_worker_id) {
   ++stats_.retried;
-  if (p.sink->client_gone()) {
-    ++stats_.abandoned;
-    p.sink->finish(false);
-    return;
-  }
+  if (abandon_if_gone(p)) return;
   // The lost worker's other channels are dead too: never pick them.
   forget_free_of(lost_worker_id);
   HLOG(Info, "worker " << lost_worker_id << " died before answering " << p.request->method << " "
@@ -373,11 +351,7 @@ void Dispatcher::on_slot_free(std::shared_ptr<WorkerSlot> slot) {
   if (slot->state() != WorkerSlot::State::Idle) return;
   while (!queue_.empty()) {
     auto p = queue_.pop(clock_.now());
-    if (p->sink->client_gone()) {
-      ++stats_.abandoned;
-      p->sink->finish(false);
-      continue;
-    }
+    if (abandon_if_gone(*p)) continue;
     assign(std::move(slot), std::move(*p));
     return;
   }
@@ -423,12 +397,7 @@ void Dispatcher::on_timer() {
 }
 
 void Dispatcher::purge_gone() {
-  queue_.remove_if([this](PendingRequest& p) {
-    if (!p.sink->client_gone()) return false;
-    ++stats_.abandoned;
-    p.sink->finish(false);
-    return true;
-  });
+  queue_.remove_if([this](PendingRequest& p) { return abandon_if_gone(p); });
 }
 
 void Dispatcher::reject_all(const char* why) {

@@ -102,6 +102,12 @@ class Dispatcher final : public supervisor::WorkerSlot::Home {
   // Drops queued requests whose client went away (counted as abandoned).
   void purge_gone();
   static void reject(PendingRequest& p, const char* why);
+  // A request whose client went away is finished (counted as abandoned): true. False: it is live.
+  bool abandon_if_gone(PendingRequest& p);
+  // A request handed or taken back: first again (it was the oldest), to a free slot or the queue's head.
+  void resend_first(PendingRequest&& p);
+  // Writes `p` ahead on `slot` (can_take_ahead) and tracks it with its queue deadline.
+  void go_ahead(supervisor::WorkerSlot& slot, PendingRequest&& p, TimePoint now, TimePoint deadline);
   bool retryable(const PendingRequest& p) const;
   void retry(PendingRequest p, int lost_worker_id);
   // A request queued ahead on a slot that failed first: back at the head of the queue
