@@ -18,6 +18,7 @@ import pytest
 
 from apps.compressible import page_bytes
 from conftest import APPS, HEARTHD, PYTHON, Hearthd
+from test_compression import curl
 from test_lazy_openssl import get, needed_libraries, without
 from test_tls import pki, start_tls, wait_https_ready  # noqa: F401 (pki is a fixture)
 
@@ -35,15 +36,6 @@ def skip_unless_lazy():
 def mapped(pid, names=ALL):
     with open(f"/proc/{pid}/maps") as f:
         return sorted({n for line in f for n in names if n in line.split()[-1]})
-
-
-def curl(*args):
-    path = shutil.which("curl")
-    if not path:
-        pytest.skip("curl is not installed")
-    r = subprocess.run([path, "-sS", "--max-time", "15", *args], capture_output=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 def test_binary_does_not_need_or_export_them():

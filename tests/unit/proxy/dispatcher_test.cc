@@ -37,6 +37,12 @@ class DispatcherTest : public ::testing::Test {
     pairs_.push_back(SlotPair::make(io_, &owner, worker_id, index, timeout, d_.get()));
     return pairs_.back().slot;
   }
+  // A dispatch-ahead slot (set_dispatch_ahead) of a Ready worker that comes back Free.
+  std::shared_ptr<WorkerSlot> add_ahead_slot(int worker_id) {
+    auto slot = add_owned_slot(ahead_owner_, worker_id);
+    slot->set_dispatch_ahead(true);
+    return slot;
+  }
   hearth::testing::FakeWorker& worker_of(const std::shared_ptr<WorkerSlot>& s) {
     for (auto& p : pairs_)
       if (p.slot == s) return *p.worker;
@@ -68,6 +74,13 @@ class DispatcherTest : public ::testing::Test {
   }
 
   boost::asio::io_context io_;
+  // Declared before pairs_: the slots' owner outlives them.
+  hearth::testing::RecordingOwner ahead_owner_ = [] {
+    hearth::testing::RecordingOwner o;
+    o.fate = supervisor::SlotFate::Free;
+    o.ahead_ok = true;
+    return o;
+  }();
   ManualClock clock_;
   SteadyClock steady_;
   std::vector<SlotPair> pairs_;
@@ -667,11 +680,7 @@ TEST_F(DispatcherTest, RetryOfAGoneClientIsAbandoned) {
 
 TEST_F(DispatcherTest, AQueuedRequestGoesAheadOnABusySlotAndCountsAsWaiting) {
   Dispatcher& d = make(3, ms{1000});
-  hearth::testing::RecordingOwner owner;
-  owner.fate = supervisor::SlotFate::Free;
-  owner.ahead_ok = true;
-  auto slot = add_owned_slot(owner, 1);
-  slot->set_dispatch_ahead(true);
+  auto slot = add_ahead_slot(1);
   d.on_slot_free(slot);
   auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink(), s4 = new_sink(), s5 = new_sink();
   d.submit(pending("/1", s1));  // to the slot; the queue was empty: nothing ahead
@@ -719,11 +728,7 @@ TEST_F(DispatcherTest, AQueuedRequestGoesAheadOnABusySlotAndCountsAsWaiting) {
 
 TEST_F(DispatcherTest, ARequestWithABodyOrAnUnsafeMethodDoesNotGoAhead) {
   Dispatcher& d = make(10, ms{1000});
-  hearth::testing::RecordingOwner owner;
-  owner.fate = supervisor::SlotFate::Free;
-  owner.ahead_ok = true;
-  auto slot = add_owned_slot(owner, 1);
-  slot->set_dispatch_ahead(true);
+  auto slot = add_ahead_slot(1);
   auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();
   d.submit(pending("/1", s1));
   d.submit(PendingRequest{make_request("POST", "/p", "b"), s2, "PATH_INFO\0/p"s});
@@ -739,11 +744,7 @@ TEST_F(DispatcherTest, ARequestWithABodyOrAnUnsafeMethodDoesNotGoAhead) {
 
 TEST_F(DispatcherTest, AnAheadRequestOfADeadWorkerIsSentElsewhereWithoutUsingItsRetry) {
   Dispatcher& d = make(10, ms{1000});
-  hearth::testing::RecordingOwner owner;
-  owner.fate = supervisor::SlotFate::Free;
-  owner.ahead_ok = true;
-  auto dead = add_owned_slot(owner, 1);
-  dead->set_dispatch_ahead(true);
+  auto dead = add_ahead_slot(1);
   d.on_slot_free(dead);
   auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();
   d.submit(pending("/1", s1));
@@ -777,11 +778,7 @@ TEST_F(DispatcherTest, AnAheadRequestOfADeadWorkerIsSentElsewhereWithoutUsingIts
 // end, it is taken back (a CLIENT_GONE behind it) and answered 503 as from the queue.
 TEST_F(DispatcherTest, ARequestQueuedAheadGets503AtItsQueueTimeout) {
   Dispatcher& d = make(10, ms{50}, &steady_);
-  hearth::testing::RecordingOwner owner;
-  owner.fate = supervisor::SlotFate::Free;
-  owner.ahead_ok = true;
-  auto slot = add_owned_slot(owner, 1);
-  slot->set_dispatch_ahead(true);
+  auto slot = add_ahead_slot(1);
   d.on_slot_free(slot);
   auto s1 = new_sink(), s2 = new_sink();
   d.submit(pending("/1", s1));
@@ -812,13 +809,8 @@ TEST_F(DispatcherTest, ARequestQueuedAheadGets503AtItsQueueTimeout) {
 // the busy one; the busy worker is told to skip it.
 TEST_F(DispatcherTest, ARequestQueuedAheadMovesToASlotThatFreesUp) {
   Dispatcher& d = make(10, ms{5000}, &steady_);
-  hearth::testing::RecordingOwner owner;
-  owner.fate = supervisor::SlotFate::Free;
-  owner.ahead_ok = true;
-  auto a = add_owned_slot(owner, 1);
-  auto b = add_owned_slot(owner, 2);
-  a->set_dispatch_ahead(true);
-  b->set_dispatch_ahead(true);
+  auto a = add_ahead_slot(1);
+  auto b = add_ahead_slot(2);
   d.on_slot_free(a);
   d.on_slot_free(b);
   auto s1 = new_sink(), s2 = new_sink(), s3 = new_sink();
@@ -858,13 +850,8 @@ TEST_F(DispatcherTest, ARequestQueuedAheadMovesToASlotThatFreesUp) {
 // moves to the next busy slot that asks for one, ahead of the queue (it is older).
 TEST_F(DispatcherTest, ARequestStuckAheadMovesToTheNextSlotThatAsks) {
   Dispatcher& d = make(10, ms{5000}, &steady_);
-  hearth::testing::RecordingOwner owner;
-  owner.fate = supervisor::SlotFate::Free;
-  owner.ahead_ok = true;
-  auto a = add_owned_slot(owner, 1);
-  auto b = add_owned_slot(owner, 2);
-  a->set_dispatch_ahead(true);
-  b->set_dispatch_ahead(true);
+  auto a = add_ahead_slot(1);
+  auto b = add_ahead_slot(2);
   d.on_slot_free(a);
   d.on_slot_free(b);
   std::vector<std::shared_ptr<RecordingSink>> s;
